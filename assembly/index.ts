@@ -5,3 +5,7 @@
 export function heapBase(): usize {
   return __heap_base;
 }
+export * from './xxh3';
+export * from './crc32c';
+export * from './slices';
+export * from './readahead';

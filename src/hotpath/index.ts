@@ -3,8 +3,9 @@
 //
 // TEMPORARY: the bodies below are placeholders while the WASM exports are written; the
 // signatures are the contract the data path codes against.
-import { createHash } from 'node:crypto';
 import { hot } from './memory.js';
+
+export { xxh3, keySeed, blockChecksum, pieceChecksums, crc32c, checksumBlocksOnPool, type KeyedBlock } from './checksum.js';
 
 /** A slice placed in a chunk: chunk bytes [pos, pos+len) are bytes [off, off+len) of slice `id`,
  * whose stored data is `size` bytes long (cut into blocks of the volume's block size). id 0 = zeros. */
@@ -18,9 +19,6 @@ export interface ReadPiece { sliceId: number; blockIndex: number; blockLength: n
  * taken from `srcOffset` bytes into the range. */
 export interface RangePiece { index: number; offset: number; length: number; srcOffset: number }
 
-export function blockChecksum(data: Uint8Array, key: string): bigint {
-  return createHash('sha256').update(key).update(data).digest().readBigUInt64LE(0);
-}
 
 export function splitRange(offset: number, length: number, unit: number): RangePiece[] {
   const out: RangePiece[] = [];

@@ -1,0 +1,60 @@
+// Shared output for bench/ scripts: an aligned table on stdout and the same rows as JSON.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SingleBar, Presets } from 'cli-progress';
+
+export type Row = Record<string, string | number>;
+
+export function printTable(title: string, rows: Row[]): void {
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0]);
+  const cell = (v: string | number | undefined) => (v === undefined ? '' : typeof v === 'number' ? fmt(v) : v);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) => vals.map((v, i) => (i === 0 ? v.padEnd(width[i]) : v.padStart(width[i]))).join('  ');
+  console.log(`\n${title}`);
+  console.log(line(cols));
+  console.log(width.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(cols.map((c) => cell(r[c]))));
+}
+
+function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+export function writeJson(root: string, name: string, data: unknown): string {
+  const dir = join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+  return file;
+}
+
+/** Median of `rounds` timings of fn (ms), after one warm-up call. */
+export async function medianMs(rounds: number, fn: () => unknown | Promise<unknown>): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+/** A progress bar on stderr (plain lines when stderr is not a terminal, e.g. in CI logs). */
+export function progressBar(label: string, total: number): { tick(n?: number): void; stop(): void } {
+  if (!process.stderr.isTTY) {
+    let done = 0;
+    return {
+      tick(n = 1) { done += n; },
+      stop() { process.stderr.write(`${label}: ${done}/${total} done\n`); },
+    };
+  }
+  const bar = new SingleBar({ format: `${label.padEnd(30)} [{bar}] {value}/{total} {duration_formatted}`, hideCursor: true, stream: process.stderr }, Presets.shades_classic);
+  bar.start(total, 0);
+  return { tick: (n = 1) => bar.increment(n), stop: () => bar.stop() };
+}

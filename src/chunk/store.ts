@@ -1,0 +1,58 @@
+// The seam between the POSIX layer (vfs/) and the data path (chunk/).
+// The data path knows slices, blocks and objects; it learns which slices make up a chunk,
+// and records new ones, only through SliceMeta, which vfs supplies on top of meta/.
+import type { Slice } from '../hotpath/index.js';
+
+export type { Slice };
+
+/** A file is cut into chunks of this many bytes (fixed by the data layout). */
+export const CHUNK_SIZE = 64 * 1024 * 1024;
+
+/** What the data path needs from metadata. */
+export interface SliceMeta {
+  /** The slices of one chunk of a file, in append order (oldest first). */
+  readChunk(inode: number, chunkIndex: number): Promise<Slice[]>;
+  /** A fresh slice id (never reused, never 0). */
+  newSliceId(): Promise<number>;
+  /** Append a stored slice to a chunk; the file's length becomes at least `fileEnd`. */
+  commitSlice(inode: number, chunkIndex: number, slice: Slice, fileEnd: number): Promise<void>;
+}
+
+/** Buffers writes of one open file and turns them into stored slices. */
+export interface FileWriter {
+  /** Buffer `data` at file `offset`; full blocks may be uploaded in the background. Resolves once
+   * the bytes are buffered (it may wait for buffer space). */
+  write(offset: number, data: Uint8Array): Promise<void>;
+  /** Upload everything buffered and commit its slices; after it resolves, other readers see the data. */
+  flush(): Promise<void>;
+  /** Highest file offset written through this writer and not yet committed (0 if none). */
+  readonly pendingEnd: number;
+  /** True when writes are buffered but not committed. */
+  readonly dirty: boolean;
+  /** flush() then release the writer's buffers. */
+  close(): Promise<void>;
+}
+
+export interface ChunkStoreStats {
+  blocksWritten: number;
+  blocksRead: number;
+  bytesWritten: number;
+  bytesRead: number;
+  checksumErrors: number;
+  bufferedBytes: number;
+}
+
+export interface ChunkStore {
+  readonly blockSize: number;
+  /** A writer for one inode; `meta` commits its slices. */
+  openWriter(inode: number, meta: SliceMeta): FileWriter;
+  /** Read `length` bytes at file `offset` of a file `fileLength` long into `target` (holes and
+   * bytes past fileLength within the range read as zeros; returns bytes up to EOF). */
+  read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceMeta): Promise<number>;
+  /** Remove a slice's blocks from object storage (its last reference is gone). */
+  deleteSlice(id: number, size: number): Promise<void>;
+  /** The object keys of a slice's blocks, as ARCHITECTURE.md names them. */
+  blockKeys(id: number, size: number): string[];
+  stats(): ChunkStoreStats;
+  close(): Promise<void>;
+}
