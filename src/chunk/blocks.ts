@@ -1,0 +1,92 @@
+// One stored block = its data followed by an 8-byte little-endian XXH3 checksum keyed with the
+// block's own object key, so a damaged block, or a block stored under another block's name,
+// fails verification instead of returning wrong bytes.
+import { allocBuffer, blockChecksum, releaseBuffer } from '../hotpath/index.js';
+import { errnoError } from '../errors/errno.js';
+import type { ObjectStore } from '../object/store.js';
+
+export const CHECKSUM_BYTES = 8;
+
+const checksumErrors = new WeakSet<Error>();
+
+/** True for the EIO a failed block verification raises (so callers can count them). */
+export function isChecksumError(err: unknown): boolean {
+  return err instanceof Error && checksumErrors.has(err);
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The trailer stored after a block's data. */
+export function checksumTrailer(data: Uint8Array, key: string): Uint8Array {
+  const trailer = new Uint8Array(CHECKSUM_BYTES);
+  new DataView(trailer.buffer).setBigUint64(0, blockChecksum(data, key), true);
+  return trailer;
+}
+
+/** Store `data` as block `key` (data || checksum) in one atomic put. Any failure is EIO naming the key. */
+export async function putBlock(objects: ObjectStore, key: string, data: Uint8Array): Promise<void> {
+  const trailer = checksumTrailer(data, key);
+  try {
+    await objects.put(key, [data, trailer]);
+  } catch (err) {
+    throw errnoError('EIO', 'write', key, `storing block ${key} failed: ${message(err)}`, err);
+  }
+}
+
+function corrupt(key: string, why: string): Error {
+  const err = errnoError('EIO', 'read', key, `block ${key} failed verification: ${why}`);
+  checksumErrors.add(err);
+  return err;
+}
+
+/** Check a whole stored object (`stored` = exactly the bytes read) against the block it should be. */
+export function verifyStoredBlock(stored: Uint8Array, key: string, blockLength: number): Error | null {
+  if (stored.byteLength !== blockLength + CHECKSUM_BYTES) {
+    return corrupt(key, `stored object is ${stored.byteLength} bytes, expected ${blockLength + CHECKSUM_BYTES}`);
+  }
+  const data = stored.subarray(0, blockLength);
+  const trailer = stored.subarray(blockLength);
+  const want = new DataView(trailer.buffer, trailer.byteOffset, CHECKSUM_BYTES).getBigUint64(0, true);
+  if (blockChecksum(data, key) !== want) return corrupt(key, 'checksum mismatch');
+  return null;
+}
+
+/**
+ * Fetch block `key` whole into a buffer in WASM memory (so its checksum costs no copy) and verify
+ * it. Returns the buffer, the block's data in [0, blockLength); give it back with releaseBuffer.
+ * Throws EIO naming the key if the object is missing, unreadable, or fails verification.
+ */
+export async function getVerifiedBlock(objects: ObjectStore, key: string, blockLength: number): Promise<Buffer> {
+  // One spare byte shows an object that is longer than the block it claims to be.
+  const buf = allocBuffer(blockLength + CHECKSUM_BYTES + 1);
+  try {
+    let got: number;
+    try {
+      got = await objects.getInto(key, 0, buf);
+    } catch (err) {
+      throw errnoError('EIO', 'read', key, `reading block ${key} failed: ${message(err)}`, err);
+    }
+    const bad = verifyStoredBlock(buf.subarray(0, got), key, blockLength);
+    if (bad) throw bad;
+    return buf;
+  } catch (err) {
+    releaseBuffer(buf);
+    throw err;
+  }
+}
+
+/** Read `target.byteLength` data bytes of block `key` starting `offset` bytes into it (unverified:
+ * the checksum covers the whole block). Throws EIO naming the key on any failure or short read. */
+export async function getBlockRange(objects: ObjectStore, key: string, offset: number, target: Uint8Array): Promise<void> {
+  let got: number;
+  try {
+    got = await objects.getInto(key, offset, target);
+  } catch (err) {
+    throw errnoError('EIO', 'read', key, `reading block ${key} failed: ${message(err)}`, err);
+  }
+  if (got !== target.byteLength) {
+    throw corrupt(key, `stored object ends early (${got} of ${target.byteLength} bytes at offset ${offset})`);
+  }
+}

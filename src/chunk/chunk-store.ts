@@ -1,0 +1,133 @@
+// The ChunkStore over an ObjectStore: writers sharing one write budget and one upload limit, a
+// reader, and slice deletion. The ObjectStore it is given is already scoped to the volume.
+import { errnoError } from '../errors/errno.js';
+import type { ObjectStore } from '../object/store.js';
+import { WriteBudget } from './budget.js';
+import { putBlock } from './blocks.js';
+import { checkSliceId, checkSliceSize, sliceBlockKeys } from './keys.js';
+import { Limiter, settleAll } from './limiter.js';
+import { resolveOptions, type ChunkStoreOptions } from './options.js';
+import { ChunkReader, type ReadCounters } from './reader.js';
+import type { ChunkStore, ChunkStoreStats, FileWriter, SliceMeta } from './store.js';
+import { SliceWriter, type WriterHost } from './writer.js';
+
+export interface ObjectChunkStoreStats extends ChunkStoreStats {
+  /** The most write-buffer bytes ever in use at once (never above bufferSize). */
+  peakBufferedBytes: number;
+  /** Block uploads running or waiting for a slot. */
+  pendingUploads: number;
+}
+
+export class ObjectChunkStore implements ChunkStore, WriterHost {
+  readonly blockSize: number;
+  readonly budget: WriteBudget;
+  private readonly uploads: Limiter;
+  private readonly reads: Limiter;
+  private readonly reader: ChunkReader;
+  private readonly writers = new Set<SliceWriter>();
+  private readonly counters: ReadCounters = { blocksRead: 0, bytesRead: 0, checksumErrors: 0 };
+  private blocksWritten = 0;
+  private bytesWritten = 0;
+  private uploading = 0;
+  private closed = false;
+
+  constructor(private readonly objects: ObjectStore, options?: ChunkStoreOptions) {
+    const o = resolveOptions(options);
+    this.blockSize = o.blockSize;
+    this.budget = new WriteBudget(o.bufferSize, (shortfall) => this.relieve(shortfall));
+    this.uploads = new Limiter(o.maxUploads);
+    this.reads = new Limiter(o.maxReads);
+    this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters);
+  }
+
+  openWriter(inode: number, meta: SliceMeta): FileWriter {
+    this.checkOpen('open');
+    if (!Number.isSafeInteger(inode) || inode <= 0) throw new RangeError(`inode must be a positive integer, got ${inode}`);
+    if (typeof meta !== 'object' || meta === null) throw new TypeError('meta must be a SliceMeta');
+    const w = new SliceWriter(this, inode, meta);
+    this.writers.add(w);
+    return w;
+  }
+
+  async read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceMeta): Promise<number> {
+    this.checkOpen('read');
+    return this.reader.read(inode, offset, target, fileLength, meta);
+  }
+
+  async deleteSlice(id: number, size: number): Promise<void> {
+    this.checkOpen('unlink');
+    const keys = this.blockKeys(id, size);
+    await settleAll(
+      keys.map((key) => async () => {
+        try {
+          await this.objects.delete(key);
+        } catch (err) {
+          throw errnoError('EIO', 'unlink', key, `deleting block ${key} failed: ${err instanceof Error ? err.message : String(err)}`, err);
+        }
+      }),
+      this.uploads,
+    );
+  }
+
+  blockKeys(id: number, size: number): string[] {
+    checkSliceId(id);
+    checkSliceSize(size);
+    return sliceBlockKeys(id, size, this.blockSize);
+  }
+
+  stats(): ObjectChunkStoreStats {
+    return {
+      blocksWritten: this.blocksWritten,
+      blocksRead: this.counters.blocksRead,
+      bytesWritten: this.bytesWritten,
+      bytesRead: this.counters.bytesRead,
+      checksumErrors: this.counters.checksumErrors,
+      bufferedBytes: this.budget.inUse,
+      peakBufferedBytes: this.budget.peak,
+      pendingUploads: this.uploads.pending,
+    };
+  }
+
+  /** Flushes and closes every writer still open, then refuses further use. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const results = await Promise.allSettled([...this.writers].map((w) => w.close()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  // WriterHost
+
+  async uploadBlock(key: string, data: Uint8Array): Promise<void> {
+    await this.uploads.run(() => putBlock(this.objects, key, data));
+    this.blocksWritten++;
+    this.bytesWritten += data.byteLength;
+  }
+
+  trackUploading(delta: number): void {
+    this.uploading += delta;
+  }
+
+  writerClosed(writer: SliceWriter): void {
+    this.writers.delete(writer);
+  }
+
+  /** The write buffer is short of `shortfall` bytes: uploads already under way will free some;
+   * start uploading partial blocks (largest first) until the rest is covered. */
+  private relieve(shortfall: number): void {
+    let missing = shortfall - this.uploading;
+    if (missing <= 0) return;
+    const candidates = [...this.writers].flatMap((w) => w.sealable().map((c) => ({ ...c, writer: w })));
+    candidates.sort((a, b) => b.bytes - a.bytes);
+    for (const c of candidates) {
+      if (missing <= 0) break;
+      c.writer.seal(c.slice);
+      missing -= c.bytes;
+    }
+  }
+
+  private checkOpen(syscall: string): void {
+    if (this.closed) throw errnoError('EBADF', syscall, undefined, 'the chunk store is closed');
+  }
+}

@@ -1,0 +1,40 @@
+// Options of a chunk store, checked once at creation: a bad value is refused with its name.
+export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_BUFFER_SIZE = 300 * 1024 * 1024;
+export const DEFAULT_MAX_UPLOADS = 20;
+export const DEFAULT_MAX_READS = 32;
+const MIN_BLOCK_SIZE = 64 * 1024;
+const MAX_BLOCK_SIZE = 16 * 1024 * 1024;
+// Write buffers live in the hot path's 4 GiB WASM memory, next to read buffers and scratch.
+const MAX_BUFFER_SIZE = 2 * 1024 * 1024 * 1024;
+
+export interface ChunkStoreOptions {
+  /** Bytes per stored block: a power of two in 64 KiB..16 MiB (default 4 MiB). */
+  blockSize?: number;
+  /** Memory for buffered writes, shared by every writer of the store (default 300 MiB). */
+  bufferSize?: number;
+  /** Block uploads in flight at once (default 20). */
+  maxUploads?: number;
+  /** Block fetches in flight at once (default 32). */
+  maxReads?: number;
+}
+
+export type ResolvedOptions = Required<ChunkStoreOptions>;
+
+function intOption(name: string, v: unknown, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number') throw new TypeError(`${name} must be a number, got ${v === null ? 'null' : typeof v}`);
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${v}`);
+  return v;
+}
+
+export function resolveOptions(options: ChunkStoreOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const blockSize = intOption('blockSize', options.blockSize, DEFAULT_BLOCK_SIZE, MIN_BLOCK_SIZE, MAX_BLOCK_SIZE);
+  if ((blockSize & (blockSize - 1)) !== 0) throw new RangeError(`blockSize must be a power of two in 64 KiB..16 MiB, got ${blockSize}`);
+  // A writer must always be able to hold one whole block, or it could wait forever.
+  const bufferSize = intOption('bufferSize', options.bufferSize, Math.max(DEFAULT_BUFFER_SIZE, blockSize), blockSize, MAX_BUFFER_SIZE);
+  const maxUploads = intOption('maxUploads', options.maxUploads, DEFAULT_MAX_UPLOADS, 1, 1024);
+  const maxReads = intOption('maxReads', options.maxReads, DEFAULT_MAX_READS, 1, 1024);
+  return { blockSize, bufferSize, maxUploads, maxReads };
+}

@@ -1,0 +1,114 @@
+// Reads file bytes: a chunk's slices (from metadata) resolve newest-wins into pieces of blocks;
+// each block is fetched whole and verified when the read needs most of it, otherwise only the
+// needed ranges are fetched. Holes and id-0 pieces read as zeros; nothing past the file's end is
+// fetched.
+import { releaseBuffer, resolveSlices, splitRange, type ReadPiece } from '../hotpath/index.js';
+import { getBlockRange, getVerifiedBlock, isChecksumError } from './blocks.js';
+import { blockKey } from './keys.js';
+import { settleAll, type Limiter } from './limiter.js';
+import { CHUNK_SIZE, type SliceMeta } from './store.js';
+import type { ObjectStore } from '../object/store.js';
+
+export interface ReadCounters {
+  blocksRead: number;
+  bytesRead: number;
+  checksumErrors: number;
+}
+
+/** The pieces of one block that a read needs, and where each goes in the caller's buffer. */
+interface BlockFetch {
+  key: string;
+  blockLength: number;
+  parts: { blockOffset: number; length: number; at: number }[];
+  needed: number;
+}
+
+function checkUint(name: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number') throw new TypeError(`${name} must be a number, got ${v === null ? 'null' : typeof v}`);
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative integer, got ${v}`);
+}
+
+export class ChunkReader {
+  constructor(
+    private readonly objects: ObjectStore,
+    private readonly blockSize: number,
+    private readonly limiter: Limiter,
+    private readonly counters: ReadCounters,
+  ) {}
+
+  async read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceMeta): Promise<number> {
+    checkUint('inode', inode);
+    checkUint('offset', offset);
+    checkUint('fileLength', fileLength);
+    if (!(target instanceof Uint8Array)) throw new TypeError(`target must be a Uint8Array, got ${target === null ? 'null' : typeof target}`);
+    if (offset + target.byteLength > Number.MAX_SAFE_INTEGER) {
+      throw new RangeError(`offset + target length must not exceed ${Number.MAX_SAFE_INTEGER}`);
+    }
+    const n = Math.max(0, Math.min(target.byteLength, fileLength - offset));
+    target.fill(0, n);
+    if (n === 0) return 0;
+
+    const chunks = splitRange(offset, n, CHUNK_SIZE);
+    const plans = await Promise.all(
+      chunks.map(async (c) => {
+        const slices = await meta.readChunk(inode, c.index);
+        return { c, pieces: resolveSlices(slices, c.offset, c.length, this.blockSize) };
+      }),
+    );
+    const fetches = new Map<string, BlockFetch>();
+    for (const { c, pieces } of plans) {
+      for (const p of pieces) this.place(p, c.srcOffset + (p.pos - c.offset), target, fetches);
+    }
+    try {
+      await settleAll([...fetches.values()].map((f) => () => this.fetch(f, target)), this.limiter);
+    } catch (err) {
+      // Whatever did arrive is not handed out as if it were the file.
+      target.fill(0);
+      throw err;
+    }
+    return n;
+  }
+
+  private place(p: ReadPiece, at: number, target: Uint8Array, fetches: Map<string, BlockFetch>): void {
+    if (p.sliceId === 0) {
+      target.fill(0, at, at + p.length);
+      return;
+    }
+    const key = blockKey(p.sliceId, p.blockIndex, p.blockLength);
+    let f = fetches.get(key);
+    if (!f) fetches.set(key, (f = { key, blockLength: p.blockLength, parts: [], needed: 0 }));
+    f.parts.push({ blockOffset: p.blockOffset, length: p.length, at });
+    f.needed += p.length;
+  }
+
+  private async fetch(f: BlockFetch, target: Uint8Array): Promise<void> {
+    // Whole and verified when the read needs at least half the block: one request, checked bytes.
+    if (f.needed * 2 >= f.blockLength) {
+      let buf: Buffer;
+      try {
+        buf = await getVerifiedBlock(this.objects, f.key, f.blockLength);
+      } catch (err) {
+        if (isChecksumError(err)) this.counters.checksumErrors++;
+        throw err;
+      }
+      try {
+        for (const part of f.parts) target.set(buf.subarray(part.blockOffset, part.blockOffset + part.length), part.at);
+      } finally {
+        releaseBuffer(buf);
+      }
+      this.counters.blocksRead++;
+      this.counters.bytesRead += f.blockLength;
+      return;
+    }
+    for (const part of f.parts) {
+      try {
+        await getBlockRange(this.objects, f.key, part.blockOffset, target.subarray(part.at, part.at + part.length));
+      } catch (err) {
+        if (isChecksumError(err)) this.counters.checksumErrors++;
+        throw err;
+      }
+      this.counters.blocksRead++;
+      this.counters.bytesRead += part.length;
+    }
+  }
+}
