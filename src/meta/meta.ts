@@ -1,0 +1,243 @@
+// The metadata seam. Every engine (SQLite now, PostgreSQL later) implements Meta and passes the
+// shared conformance suite in test/meta/. One call is one transaction; every call that changes
+// anything gets the volume's next version and a change-log entry.
+//
+// Meta enforces structure (ENOENT, EEXIST, ENOTEMPTY, ENOTDIR, EISDIR, sticky-bit deletions, name
+// collisions in rename); permissions from uid/gid/mode are the vfs's job.
+
+/** Inode attributes in the shape the vfs hands on (times in ns since the epoch). */
+export interface NodeAttr {
+  ino: number;
+  /** File type bits | permission bits (as st_mode). */
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  size: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  birthtimeNs: bigint;
+}
+
+export interface NewNode {
+  /** Type bits | permission bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  rdev?: number;
+}
+
+export interface AttrChanges {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  atimeNs?: bigint;
+  mtimeNs?: bigint;
+}
+
+export interface DirEntry {
+  name: string;
+  ino: number;
+  /** Type bits of the entry (permission bits may be 0). */
+  mode: number;
+  /** Cookie that resumes the listing after this entry; never reused within a directory. */
+  cookie: number;
+}
+
+export interface StatFs {
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  bsize: number;
+}
+
+/** One slice of a chunk, as the data layout defines it (see chunk/store.ts). */
+export interface SliceRecord {
+  /** 0 for a hole (reads as zeros). */
+  id: number;
+  /** Bytes stored for the slice. */
+  size: number;
+  /** Position of the slice's visible bytes in the chunk. */
+  pos: number;
+  /** Offset of the visible bytes inside the stored slice. */
+  off: number;
+  len: number;
+}
+
+export interface VolumeSettings {
+  name: string;
+  uuid: string;
+  /** Storage URL of the volume's objects. */
+  storage: string;
+  blockSize: number;
+  trashDays: number;
+  /** Capacity in bytes reported by statfs and enforced on writes; 0 = unlimited. */
+  capacity: number;
+  /** Maximum number of inodes; 0 = unlimited. */
+  inodeLimit: number;
+  /** Change-log entries kept (the oldest are dropped beyond this). */
+  changelogRetention: number;
+  createdMs: number;
+  schemaVersion: number;
+}
+
+export interface FormatRequest {
+  name: string;
+  storage: string;
+  blockSize: number;
+  trashDays: number;
+  capacity?: number;
+  inodeLimit?: number;
+}
+
+/** Settings an existing volume may change. */
+export type SettingsChange = Partial<Pick<VolumeSettings, 'trashDays' | 'capacity' | 'inodeLimit' | 'changelogRetention' | 'storage'>>;
+
+export interface SessionRecord {
+  id: number;
+  info: Record<string, unknown>;
+  startedMs: number;
+  heartbeatMs: number;
+}
+
+export interface Usage {
+  /** Bytes of file data (each file's length rounded up to 4 KiB). */
+  usedBytes: number;
+  inodes: number;
+  /** Slices waiting for their objects to be deleted. */
+  pendingSlices: number;
+}
+
+/** One row-level change inside a version: enough for another engine to replay it exactly. */
+export interface ChangeRow {
+  table: string;
+  kind: 'put' | 'delete';
+  row: Record<string, unknown>;
+}
+
+export interface ChangeEntry {
+  version: number;
+  op: string;
+  timeMs: number;
+  rows: ChangeRow[];
+}
+
+export type LockKind = 'read' | 'write' | 'unlock';
+
+/** A POSIX byte-range lock; `end` is exclusive, -1 = to the end of the file. */
+export interface RangeLock {
+  kind: LockKind;
+  start: number;
+  end: number;
+  pid: number;
+}
+
+export interface TrashEntry {
+  /** Name inside the trash directory (`HOUR/parent-ino-name`). */
+  path: string;
+  ino: number;
+  /** Where it was: directory inode and name. */
+  parent: number;
+  name: string;
+  deletedMs: number;
+  size: number;
+  isDir: boolean;
+}
+
+export interface Meta {
+  /** The URL the engine was opened with (credentials redacted). */
+  readonly url: string;
+  /** Name of the trash directory under the root. */
+  readonly trashName: string;
+
+  settings(): Promise<VolumeSettings>;
+  /** Change allowed settings; returns human-readable descriptions of what changed. */
+  configure(change: SettingsChange): Promise<string[]>;
+
+  // ---- namespace ----
+  getattr(ino: number): Promise<NodeAttr>;
+  lookup(dir: number, name: string): Promise<NodeAttr>;
+  setattr(ino: number, changes: AttrChanges): Promise<NodeAttr>;
+  /** Set a regular file's length; bytes beyond a shrink read as zeros if the file grows again. */
+  truncate(ino: number, size: number): Promise<NodeAttr>;
+  /** Make [offset, offset+length) of a regular file read as zeros (punch hole, keep size). */
+  punchHole(ino: number, offset: number, length: number): Promise<NodeAttr>;
+  mknod(dir: number, name: string, node: NewNode): Promise<NodeAttr>;
+  mkdir(dir: number, name: string, node: NewNode): Promise<NodeAttr>;
+  symlink(dir: number, name: string, target: string, node: NewNode): Promise<NodeAttr>;
+  readlink(ino: number): Promise<string>;
+  link(ino: number, dir: number, name: string): Promise<NodeAttr>;
+  /** `uid` is the caller's, for the sticky-bit check made inside the transaction. With
+   * `skipTrash` false and trash enabled, a file losing its last name moves to the trash. */
+  unlink(dir: number, name: string, uid: number, skipTrash?: boolean): Promise<void>;
+  rmdir(dir: number, name: string, uid: number): Promise<void>;
+  /** renameat2(2): flags RENAME_NOREPLACE (1), RENAME_EXCHANGE (2). */
+  rename(dir: number, name: string, newDir: number, newName: string, flags: number, uid: number): Promise<void>;
+  readdir(ino: number, cookie: number, limit: number): Promise<DirEntry[]>;
+
+  getxattr(ino: number, name: string): Promise<Uint8Array>;
+  /** flags: XATTR_CREATE (1), XATTR_REPLACE (2). */
+  setxattr(ino: number, name: string, value: Uint8Array, flags: number): Promise<void>;
+  listxattr(ino: number): Promise<string[]>;
+  removexattr(ino: number, name: string): Promise<void>;
+  statfs(): Promise<StatFs>;
+  usage(): Promise<Usage>;
+
+  // ---- data layout ----
+  /** The slices of one chunk of a file, in append order (oldest first). */
+  readChunk(inode: number, chunkIndex: number): Promise<SliceRecord[]>;
+  /** Every chunk of a file that has slices, in index order. */
+  chunks(inode: number): Promise<{ index: number; slices: SliceRecord[] }[]>;
+  /** A fresh slice id (never reused, never 0); allocated from a batch reserved by this client. */
+  newSliceId(): Promise<number>;
+  /** Append a stored slice to a chunk; the file's length becomes at least `fileEnd`. */
+  commitSlice(inode: number, chunkIndex: number, slice: SliceRecord, fileEnd: number): Promise<void>;
+  /** Slices whose last reference is gone, oldest first: their objects may be deleted. */
+  pendingSliceDeletes(limit: number): Promise<{ id: number; size: number }[]>;
+  /** The objects of these slices are gone: forget them. */
+  confirmSliceDeletes(ids: number[]): Promise<void>;
+
+  // ---- sessions and open files ----
+  newSession(info: Record<string, unknown>): Promise<number>;
+  heartbeat(session: number): Promise<void>;
+  /** End a session: its locks are released and files it alone kept open are freed. */
+  closeSession(session: number): Promise<void>;
+  sessions(): Promise<SessionRecord[]>;
+  /** Close sessions whose last heartbeat is older than `staleMs`; returns how many. */
+  cleanStaleSessions(staleMs: number): Promise<number>;
+  /** A session opened the inode (keeps an unlinked file's data alive until released). */
+  opened(session: number, ino: number): Promise<void>;
+  released(session: number, ino: number): Promise<void>;
+
+  // ---- locks (non-blocking: a conflict is EAGAIN; callers that wait poll) ----
+  /** flock(2): kind 'read' = LOCK_SH, 'write' = LOCK_EX, 'unlock' = LOCK_UN. */
+  flock(ino: number, session: number, owner: string, kind: LockKind): Promise<void>;
+  /** F_GETLK: the first lock of another owner that conflicts with `lock`, or null. */
+  getlk(ino: number, session: number, owner: string, lock: RangeLock): Promise<(RangeLock & { session: number; owner: string }) | null>;
+  /** F_SETLK: set, change or remove (kind 'unlock') an owner's byte-range lock. */
+  setlk(ino: number, session: number, owner: string, lock: RangeLock): Promise<void>;
+
+  // ---- versions and change log ----
+  version(): Promise<number>;
+  /** Change-log entries after `version`, oldest first. */
+  changes(afterVersion: number, limit: number): Promise<ChangeEntry[]>;
+  /** Oldest version still in the change log (0 when empty). */
+  oldestVersion(): Promise<number>;
+
+  // ---- trash ----
+  listTrash(): Promise<TrashEntry[]>;
+  /** Put a trashed entry back where it was; EEXIST if that name is taken, ENOENT if the parent is gone. */
+  restoreTrash(path: string): Promise<void>;
+  /** Remove trash entries deleted more than `olderThanMs` ago (0 = all); returns how many. */
+  emptyTrash(olderThanMs: number): Promise<number>;
+
+  close(): Promise<void>;
+}
+
+export const ROOT_INODE = 1;
+export const TRASH_INODE = 2;
+export const TRASH_NAME = '.trash';

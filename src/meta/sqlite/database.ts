@@ -1,0 +1,161 @@
+// One SQLite database file: opening with the pragmas several processes need (WAL, busy timeout),
+// migrations, and the write-transaction runner that stamps versions and retries on contention.
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { errnoError } from '../../errors/errno.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+export type Db = Database.Database;
+
+/** How long a writer keeps retrying a busy database before giving up with EAGAIN. */
+const BUSY_GIVE_UP_MS = 60_000;
+/** SQLite's own wait per attempt; short, so the event loop is never blocked for long. */
+const BUSY_TIMEOUT_MS = 20;
+/** Every this many versions, change-log entries beyond the retention bound are pruned. */
+const PRUNE_EVERY = 256;
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface OpenedDb {
+  db: Db;
+  /** user_version found before migrations ran (0 = empty database). */
+  foundVersion: number;
+}
+
+/** Open (or, with `create`, create) the database at `path` and bring its schema up to date. */
+export function openDatabase(path: string, url: string, create: boolean): OpenedDb {
+  if (path !== ':memory:' && !create && !existsSync(path)) {
+    throw errnoError('ENOENT', 'open', path, `no Strata volume at ${url}: format one first with "strata format ${url} NAME"`);
+  }
+  let db: Db;
+  try {
+    db = new Database(path, { fileMustExist: !create && path !== ':memory:' });
+  } catch (err) {
+    throw errnoError('EIO', 'open', path, `cannot open the metadata database at ${url}: ${(err as Error).message}`, err);
+  }
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    retryBusySync(() => db.pragma('journal_mode = WAL'));
+    // NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only an OS crash or power
+    // loss may lose the last transactions. FULL would fsync every metadata operation.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = OFF');
+    const found = Number(db.pragma('user_version', { simple: true }));
+    if (found > SCHEMA_VERSION) {
+      throw errnoError('EINVAL', 'open', path,
+        `the volume at ${url} has metadata schema version ${found}, newer than this build of Strata understands (${SCHEMA_VERSION}); upgrade Strata`);
+    }
+    if (found === 0 && !create) {
+      throw errnoError('ENOENT', 'open', path, `${url} is not a Strata volume: format it first with "strata format ${url} NAME"`);
+    }
+    if (found === 0) {
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+      if (tables.n > 0) {
+        throw errnoError('EINVAL', 'open', path, `${url} is an SQLite database that is not a Strata volume; refusing to touch it`);
+      }
+    }
+    if (found < SCHEMA_VERSION) migrate(db, found);
+    return { db, foundVersion: found };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function retryBusySync<T>(fn: () => T): T {
+  const deadline = Date.now() + BUSY_GIVE_UP_MS;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
+
+function migrate(db: Db, from: number): void {
+  retryBusySync(() => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      // Another process may have migrated while we waited for the lock.
+      const now = Number(db.pragma('user_version', { simple: true }));
+      for (let v = now; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  });
+  void from;
+}
+
+/** Runs write transactions: BEGIN IMMEDIATE (so two writers never deadlock upgrading a read
+ * lock), the caller's synchronous body, then — if any replicated row changed — the next version
+ * and its change-log header. Busy databases are retried with backoff, asynchronously. */
+export class TxRunner {
+  readonly #db: Db;
+  readonly #pending;
+  readonly #bump;
+  readonly #header;
+  readonly #prune;
+  readonly #pruneHeaders;
+  retention: number;
+
+  constructor(db: Db, retention: number) {
+    this.#db = db;
+    this.retention = retention;
+    this.#pending = db.prepare('SELECT EXISTS (SELECT 1 FROM change_rows WHERE version = (SELECT version + 1 FROM vstate)) AS changed');
+    this.#bump = db.prepare('UPDATE vstate SET version = version + 1 RETURNING version');
+    this.#header = db.prepare('INSERT INTO versions (version, op, time_ms) VALUES (?, ?, ?)');
+    this.#prune = db.prepare('DELETE FROM change_rows WHERE version <= ?');
+    this.#pruneHeaders = db.prepare('DELETE FROM versions WHERE version <= ?');
+  }
+
+  /** Run `body` in one write transaction named `op`; resolves with its result after commit. */
+  async write<T>(op: string, body: () => T): Promise<T> {
+    const deadline = Date.now() + BUSY_GIVE_UP_MS;
+    let delay = 1;
+    for (;;) {
+      try {
+        return this.writeNow(op, body);
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+        if (Date.now() > deadline) {
+          throw errnoError('EAGAIN', op, undefined, `the metadata database stayed locked by other processes for ${BUSY_GIVE_UP_MS / 1000} s`, err);
+        }
+        await sleep(delay + Math.random() * delay);
+        delay = Math.min(delay * 2, 50);
+      }
+    }
+  }
+
+  writeNow<T>(op: string, body: () => T): T {
+    const db = this.#db;
+    db.exec('BEGIN IMMEDIATE');
+    let committed = false;
+    try {
+      const result = body();
+      const { changed } = this.#pending.get() as { changed: number };
+      if (changed) {
+        const { version } = this.#bump.get() as { version: number };
+        this.#header.run(version, op, Date.now());
+        if (version % PRUNE_EVERY === 0 && this.retention > 0) {
+          this.#prune.run(version - this.retention);
+          this.#pruneHeaders.run(version - this.retention);
+        }
+      }
+      db.exec('COMMIT');
+      committed = true;
+      return result;
+    } finally {
+      if (!committed && db.inTransaction) db.exec('ROLLBACK');
+    }
+  }
+}

@@ -1,0 +1,1037 @@
+// The embedded metadata engine: Meta over one SQLite file (better-sqlite3). Every mutating call
+// is one write transaction through TxRunner; reads are single statements on WAL snapshots.
+import { randomUUID } from 'node:crypto';
+import { errnoError } from '../../errors/errno.js';
+import { applyOwnerLock, firstConflict, type HeldLock } from '../locks.js';
+import {
+  ROOT_INODE, TRASH_INODE, TRASH_NAME,
+  type AttrChanges, type ChangeEntry, type DirEntry, type FormatRequest, type LockKind, type Meta, type NewNode,
+  type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord, type StatFs,
+  type TrashEntry, type Usage, type VolumeSettings,
+} from '../meta.js';
+import { applySettingsChange, readSettings, writeSettings } from './settings.js';
+import { openDatabase, TxRunner, type Db } from './database.js';
+import { SCHEMA_VERSION } from './schema.js';
+import type Database from 'better-sqlite3';
+
+const CHUNK_SIZE = 64 * 1024 * 1024;
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+const S_ISVTX = 0o1000;
+const ID_BATCH = 1024;
+const DAY_MS = 86_400_000;
+/** statfs figures when the volume sets no capacity / inode limit. */
+const UNLIMITED_BYTES = 2 ** 50;
+const UNLIMITED_INODES = 2 ** 40;
+
+interface NodeRow {
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  nlink: number;
+  length: number;
+  atime: bigint;
+  mtime: bigint;
+  ctime: bigint;
+  btime: bigint;
+  parent: number;
+}
+
+const NODE_COLUMNS = 'i.ino, i.mode, i.uid, i.gid, i.rdev, i.nlink, i.length, i.atime, i.mtime, i.ctime, i.btime, i.parent';
+
+function toRow(raw: Record<string, bigint>): NodeRow {
+  return {
+    ino: Number(raw.ino), mode: Number(raw.mode), uid: Number(raw.uid), gid: Number(raw.gid), rdev: Number(raw.rdev),
+    nlink: Number(raw.nlink), length: Number(raw.length), atime: raw.atime, mtime: raw.mtime, ctime: raw.ctime,
+    btime: raw.btime, parent: Number(raw.parent),
+  };
+}
+
+function toAttr(r: NodeRow): NodeAttr {
+  return {
+    ino: r.ino, mode: r.mode, nlink: r.nlink, uid: r.uid, gid: r.gid, rdev: r.rdev,
+    size: (r.mode & S_IFMT) === S_IFDIR ? 4096 : r.length,
+    atimeNs: r.atime, mtimeNs: r.mtime, ctimeNs: r.ctime, birthtimeNs: r.btime,
+  };
+}
+
+const isDirMode = (mode: number) => (mode & S_IFMT) === S_IFDIR;
+const isRegMode = (mode: number) => (mode & S_IFMT) === S_IFREG;
+/** Space a file is charged: its length rounded up to 4 KiB. */
+const charged = (mode: number, length: number) => (isRegMode(mode) ? Math.ceil(length / 4096) * 4096 : 0);
+
+// Microsecond resolution: Date.now() alone would make writes within one millisecond look
+// simultaneous to tools comparing mtimes.
+function nowNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+function fail(code: string, syscall: string, detail?: string): never {
+  throw errnoError(code, syscall, undefined, detail);
+}
+
+function trashHour(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 13).replace('T', '-');
+}
+
+/** `parent-ino-name`, cut to NAME_MAX bytes on a character boundary. */
+function trashEntryName(parent: number, ino: number, name: string): string {
+  let out = `${parent}-${ino}-${name}`;
+  while (Buffer.byteLength(out) > 255) out = out.slice(0, -1);
+  return out;
+}
+
+class IdBatch {
+  next = 0;
+  end = 0;
+  get left(): number {
+    return this.end - this.next;
+  }
+}
+
+export class SqliteMeta implements Meta {
+  readonly url: string;
+  readonly trashName = TRASH_NAME;
+  readonly #db: Db;
+  readonly #tx: TxRunner;
+  readonly #stmts = new Map<string, Database.Statement>();
+  readonly #inodes = new IdBatch();
+  readonly #slices = new IdBatch();
+  #settings: VolumeSettings;
+  #closed = false;
+
+  private constructor(db: Db, url: string) {
+    this.#db = db;
+    this.url = url;
+    this.#settings = readSettings(db);
+    this.#tx = new TxRunner(db, this.#settings.changelogRetention);
+  }
+
+  /** Open an existing volume's database. */
+  static open(path: string, url: string): SqliteMeta {
+    const { db } = openDatabase(path, url, false);
+    return new SqliteMeta(db, url);
+  }
+
+  /** Create a volume, or re-apply format to an existing one (changing only what may change).
+   * Returns the open engine and what changed ([] for a new volume). */
+  static format(path: string, url: string, req: FormatRequest, force: boolean): { meta: SqliteMeta; created: boolean; changed: string[] } {
+    const { db, foundVersion } = openDatabase(path, url, true);
+    try {
+      const tx = new TxRunner(db, 0);
+      if (foundVersion === 0 && !SqliteMeta.#hasVolume(db)) {
+        tx.writeNow('format', () => SqliteMeta.#initialise(db, req));
+        return { meta: new SqliteMeta(db, url), created: true, changed: [] };
+      }
+      const current = readSettings(db);
+      if (req.name !== current.name) {
+        fail('EEXIST', 'format', `${url} already holds volume "${current.name}"; a volume cannot be renamed (use a different metadata URL for "${req.name}")`);
+      }
+      if (req.blockSize !== current.blockSize) {
+        fail('EINVAL', 'format', `the block size of "${current.name}" is ${current.blockSize} bytes and cannot change once data may exist`);
+      }
+      if (req.storage !== current.storage && !force) {
+        fail('EINVAL', 'format', `"${current.name}" keeps its data at ${current.storage}; pass --force to point it at ${req.storage} (move the objects first)`);
+      }
+      const change: SettingsChange = { trashDays: req.trashDays, storage: req.storage };
+      if (req.capacity !== undefined) change.capacity = req.capacity;
+      if (req.inodeLimit !== undefined) change.inodeLimit = req.inodeLimit;
+      const changed = tx.writeNow('configure', () => applySettingsChange(db, change));
+      return { meta: new SqliteMeta(db, url), created: false, changed };
+    } catch (err) {
+      if (db.open) db.close();
+      throw err;
+    }
+  }
+
+  static #hasVolume(db: Db): boolean {
+    return (db.prepare('SELECT count(*) AS n FROM settings').get() as { n: number }).n > 0;
+  }
+
+  static #initialise(db: Db, req: FormatRequest): void {
+    const settings: VolumeSettings = {
+      name: req.name, uuid: randomUUID(), storage: req.storage, blockSize: req.blockSize, trashDays: req.trashDays,
+      capacity: req.capacity ?? 0, inodeLimit: req.inodeLimit ?? 0, changelogRetention: 100_000,
+      createdMs: Date.now(), schemaVersion: SCHEMA_VERSION,
+    };
+    writeSettings(db, settings);
+    const t = nowNs();
+    const insert = db.prepare('INSERT INTO inodes (ino, mode, uid, gid, rdev, nlink, length, atime, mtime, ctime, btime, parent) VALUES (?, ?, 0, 0, 0, ?, 0, ?, ?, ?, ?, ?)');
+    insert.run(ROOT_INODE, S_IFDIR | 0o777, 3, t, t, t, t, ROOT_INODE);
+    // The trash: root-only, listed at the root (the SDK hides it), entries restorable by admins.
+    insert.run(TRASH_INODE, S_IFDIR | 0o555, 2, t, t, t, t, ROOT_INODE);
+    db.prepare('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)').run(ROOT_INODE, TRASH_NAME, TRASH_INODE, S_IFDIR);
+    db.prepare("INSERT INTO counters (name, value) VALUES ('used_bytes', 0), ('inodes', 2)").run();
+    db.prepare("INSERT INTO allocators (name, next) VALUES ('inode', 3), ('slice', 1)").run();
+  }
+
+  #s(sql: string, safe = false): Database.Statement {
+    const key = safe ? `S${sql}` : sql;
+    let st = this.#stmts.get(key);
+    if (!st) {
+      st = this.#db.prepare(sql);
+      if (safe) st.safeIntegers(true);
+      this.#stmts.set(key, st);
+    }
+    return st;
+  }
+
+  #live(syscall: string): void {
+    if (this.#closed) fail('EBADF', syscall, 'the metadata engine is closed');
+  }
+
+  // ---- rows ----
+
+  #node(ino: number, syscall: string): NodeRow {
+    const raw = this.#s(`SELECT ${NODE_COLUMNS} FROM inodes i WHERE i.ino = ?`, true).get(ino) as Record<string, bigint> | undefined;
+    if (!raw) fail('ENOENT', syscall);
+    return toRow(raw);
+  }
+
+  #dirNode(ino: number, syscall: string): NodeRow {
+    const n = this.#node(ino, syscall);
+    if (!isDirMode(n.mode)) fail('ENOTDIR', syscall);
+    return n;
+  }
+
+  #entry(dir: number, name: string): { cookie: number; ino: number; type: number } | undefined {
+    return this.#s('SELECT cookie, ino, type FROM dentries WHERE parent = ? AND name = ?').get(dir, name) as
+      { cookie: number; ino: number; type: number } | undefined;
+  }
+
+  #touch(ino: number, t: bigint): void {
+    this.#s('UPDATE inodes SET mtime = ?, ctime = ? WHERE ino = ?').run(t, t, ino);
+  }
+
+  #addNlink(ino: number, delta: number, t: bigint): void {
+    this.#s('UPDATE inodes SET nlink = nlink + ?, ctime = ? WHERE ino = ?').run(delta, t, ino);
+  }
+
+  #count(name: string, delta: number): void {
+    if (delta !== 0) this.#s('UPDATE counters SET value = value + ? WHERE name = ?').run(delta, name);
+  }
+
+  #counter(name: string): number {
+    return Number((this.#s('SELECT value FROM counters WHERE name = ?').get(name) as { value: number } | undefined)?.value ?? 0);
+  }
+
+  #sticky(parent: NodeRow, child: { uid: number }, uid: number, syscall: string): void {
+    if ((parent.mode & S_ISVTX) && uid !== 0 && uid !== child.uid && uid !== parent.uid) fail('EPERM', syscall);
+  }
+
+  // ---- id batches ----
+
+  async #reserve(batch: IdBatch, name: 'inode' | 'slice', want: number): Promise<void> {
+    if (batch.left >= want) return;
+    const n = Math.max(ID_BATCH, want);
+    // Its own transaction, committed before any id is used: a rolled-back reservation could
+    // otherwise hand the same ids to another process.
+    const end = await this.#tx.write('reserve', () =>
+      Number((this.#s('UPDATE allocators SET next = next + ? WHERE name = ? RETURNING next').get(n, name) as { next: number }).next));
+    batch.next = end - n;
+    batch.end = end;
+  }
+
+  #take(batch: IdBatch): number {
+    if (batch.left <= 0) throw new Error('id batch exhausted inside a transaction (reserve before writing)');
+    return batch.next++;
+  }
+
+  // ---- settings ----
+
+  async settings(): Promise<VolumeSettings> {
+    this.#live('settings');
+    this.#settings = readSettings(this.#db);
+    return { ...this.#settings };
+  }
+
+  async configure(change: SettingsChange): Promise<string[]> {
+    this.#live('configure');
+    const changed = await this.#tx.write('configure', () => applySettingsChange(this.#db, change));
+    this.#settings = readSettings(this.#db);
+    this.#tx.retention = this.#settings.changelogRetention;
+    return changed;
+  }
+
+  // ---- namespace ----
+
+  async getattr(ino: number): Promise<NodeAttr> {
+    this.#live('getattr');
+    return toAttr(this.#node(ino, 'getattr'));
+  }
+
+  async lookup(dir: number, name: string): Promise<NodeAttr> {
+    this.#live('lookup');
+    const raw = this.#s(`SELECT ${NODE_COLUMNS} FROM dentries d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?`, true)
+      .get(dir, name) as Record<string, bigint> | undefined;
+    if (raw) return toAttr(toRow(raw));
+    this.#dirNode(dir, 'lookup');
+    fail('ENOENT', 'lookup');
+  }
+
+  async setattr(ino: number, changes: AttrChanges): Promise<NodeAttr> {
+    this.#live('setattr');
+    return this.#tx.write('setattr', () => {
+      const n = this.#node(ino, 'setattr');
+      const mode = changes.mode !== undefined ? (n.mode & S_IFMT) | (changes.mode & 0o7777) : n.mode;
+      const next: NodeRow = {
+        ...n, mode, uid: changes.uid ?? n.uid, gid: changes.gid ?? n.gid,
+        atime: changes.atimeNs ?? n.atime, mtime: changes.mtimeNs ?? n.mtime, ctime: nowNs(),
+      };
+      this.#s('UPDATE inodes SET mode = ?, uid = ?, gid = ?, atime = ?, mtime = ?, ctime = ? WHERE ino = ?')
+        .run(next.mode, next.uid, next.gid, next.atime, next.mtime, next.ctime, ino);
+      return toAttr(next);
+    });
+  }
+
+  #capacityCheck(extraBytes: number, syscall: string): void {
+    const cap = this.#settings.capacity;
+    if (cap > 0 && extraBytes > 0 && this.#counter('used_bytes') + extraBytes > cap) {
+      fail('ENOSPC', syscall, `the volume's capacity of ${cap} bytes is reached`);
+    }
+  }
+
+  /** Drop the slices of chunks wholly past `size`, and hide the rest of the chunk holding `size`
+   * behind a hole, so bytes past the new end never come back when the file grows. */
+  #cutData(ino: number, size: number): void {
+    const firstGone = Math.ceil(size / CHUNK_SIZE);
+    const gone = this.#s('SELECT id FROM slices WHERE ino = ? AND chunk >= ?').all(ino, firstGone) as { id: number }[];
+    for (const s of gone) this.#unref(s.id);
+    this.#s('DELETE FROM slices WHERE ino = ? AND chunk >= ?').run(ino, firstGone);
+    const pos = size % CHUNK_SIZE;
+    if (pos !== 0) this.#appendHole(ino, Math.floor(size / CHUNK_SIZE), pos, CHUNK_SIZE - pos);
+  }
+
+  /** A hole slice over [pos, pos+len) of a chunk, if any slice there reaches into that range. */
+  #appendHole(ino: number, chunk: number, pos: number, len: number): void {
+    const reaches = this.#s('SELECT EXISTS (SELECT 1 FROM slices WHERE ino = ? AND chunk = ? AND pos + len > ? AND pos < ?) AS yes')
+      .get(ino, chunk, pos, pos + len) as { yes: number };
+    if (reaches.yes) this.#insertSlice(ino, chunk, { id: 0, size: len, pos, off: 0, len });
+  }
+
+  #insertSlice(ino: number, chunk: number, s: SliceRecord): void {
+    const { seq } = this.#s('SELECT coalesce(max(seq), 0) + 1 AS seq FROM slices WHERE ino = ? AND chunk = ?').get(ino, chunk) as { seq: number };
+    this.#s('INSERT INTO slices (ino, chunk, seq, id, size, pos, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(ino, chunk, seq, s.id, s.size, s.pos, s.off, s.len);
+  }
+
+  #unref(id: number): void {
+    if (id === 0) return;
+    const r = this.#s('UPDATE slice_refs SET refs = refs - 1 WHERE id = ? RETURNING refs, size').get(id) as { refs: number; size: number } | undefined;
+    if (r && r.refs <= 0) {
+      this.#s('DELETE FROM slice_refs WHERE id = ?').run(id);
+      this.#s('INSERT OR IGNORE INTO pending_slices (id, size, since_ms) VALUES (?, ?, ?)').run(id, r.size, Date.now());
+    }
+  }
+
+  async truncate(ino: number, size: number): Promise<NodeAttr> {
+    this.#live('truncate');
+    if (!Number.isSafeInteger(size) || size < 0) fail('EINVAL', 'truncate', `invalid length ${size}`);
+    return this.#tx.write('truncate', () => {
+      const n = this.#node(ino, 'truncate');
+      if (isDirMode(n.mode)) fail('EISDIR', 'truncate');
+      if (!isRegMode(n.mode)) fail('EINVAL', 'truncate');
+      const delta = charged(n.mode, size) - charged(n.mode, n.length);
+      this.#capacityCheck(delta, 'truncate');
+      if (size < n.length) this.#cutData(ino, size);
+      const t = nowNs();
+      this.#s('UPDATE inodes SET length = ?, mtime = ?, ctime = ? WHERE ino = ?').run(size, t, t, ino);
+      this.#count('used_bytes', delta);
+      return toAttr({ ...n, length: size, mtime: t, ctime: t });
+    });
+  }
+
+  async punchHole(ino: number, offset: number, length: number): Promise<NodeAttr> {
+    this.#live('fallocate');
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0) fail('EINVAL', 'fallocate');
+    return this.#tx.write('punch-hole', () => {
+      const n = this.#node(ino, 'fallocate');
+      if (!isRegMode(n.mode)) fail(isDirMode(n.mode) ? 'EISDIR' : 'ENODEV', 'fallocate');
+      const end = Math.min(offset + length, n.length);
+      for (let at = offset; at < end;) {
+        const chunk = Math.floor(at / CHUNK_SIZE);
+        const pos = at % CHUNK_SIZE;
+        const len = Math.min(CHUNK_SIZE - pos, end - at);
+        this.#appendHole(ino, chunk, pos, len);
+        at += len;
+      }
+      const t = nowNs();
+      this.#s('UPDATE inodes SET mtime = ?, ctime = ? WHERE ino = ?').run(t, t, ino);
+      return toAttr({ ...n, mtime: t, ctime: t });
+    });
+  }
+
+  async #create(op: string, dir: number, name: string, node: NewNode, target?: string): Promise<NodeAttr> {
+    this.#live(op);
+    await this.#reserve(this.#inodes, 'inode', 1);
+    return this.#tx.write(op, () => {
+      const parent = this.#dirNode(dir, op);
+      if (parent.nlink === 0) fail('ENOENT', op);
+      if (this.#entry(dir, name)) fail('EEXIST', op);
+      const limit = this.#settings.inodeLimit;
+      if (limit > 0 && this.#counter('inodes') >= limit) fail('ENOSPC', op, `the volume's limit of ${limit} inodes is reached`);
+      const ino = this.#take(this.#inodes);
+      const t = nowNs();
+      const dirNode = isDirMode(node.mode);
+      const length = target !== undefined ? Buffer.byteLength(target) : 0;
+      const row: NodeRow = {
+        ino, mode: node.mode, uid: node.uid, gid: node.gid, rdev: node.rdev ?? 0, nlink: dirNode ? 2 : 1, length,
+        atime: t, mtime: t, ctime: t, btime: t, parent: dir,
+      };
+      this.#s('INSERT INTO inodes (ino, mode, uid, gid, rdev, nlink, length, atime, mtime, ctime, btime, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(ino, row.mode, row.uid, row.gid, row.rdev, row.nlink, row.length, t, t, t, t, dir);
+      if (target !== undefined) this.#s('INSERT INTO symlinks (ino, target) VALUES (?, ?)').run(ino, target);
+      this.#s('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)').run(dir, name, ino, node.mode & S_IFMT);
+      if (dirNode) this.#addNlink(dir, 1, t);
+      this.#touch(dir, t);
+      this.#count('inodes', 1);
+      return toAttr(row);
+    });
+  }
+
+  async mknod(dir: number, name: string, node: NewNode): Promise<NodeAttr> {
+    if (isDirMode(node.mode) || (node.mode & S_IFMT) === S_IFLNK) fail('EINVAL', 'mknod');
+    return this.#create('mknod', dir, name, { ...node, mode: (node.mode & S_IFMT) === 0 ? node.mode | S_IFREG : node.mode });
+  }
+
+  async mkdir(dir: number, name: string, node: NewNode): Promise<NodeAttr> {
+    return this.#create('mkdir', dir, name, { ...node, mode: S_IFDIR | (node.mode & 0o7777) });
+  }
+
+  async symlink(dir: number, name: string, target: string, node: NewNode): Promise<NodeAttr> {
+    return this.#create('symlink', dir, name, { ...node, mode: S_IFLNK | (node.mode & 0o7777) }, target);
+  }
+
+  async readlink(ino: number): Promise<string> {
+    this.#live('readlink');
+    const r = this.#s('SELECT target FROM symlinks WHERE ino = ?').get(ino) as { target: string } | undefined;
+    if (r) return r.target;
+    this.#node(ino, 'readlink');
+    fail('EINVAL', 'readlink');
+  }
+
+  async link(ino: number, dir: number, name: string): Promise<NodeAttr> {
+    this.#live('link');
+    return this.#tx.write('link', () => {
+      const n = this.#node(ino, 'link');
+      if (isDirMode(n.mode)) fail('EPERM', 'link');
+      if (n.nlink === 0) fail('ENOENT', 'link');
+      this.#dirNode(dir, 'link');
+      if (this.#entry(dir, name)) fail('EEXIST', 'link');
+      const t = nowNs();
+      this.#s('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)').run(dir, name, ino, n.mode & S_IFMT);
+      this.#addNlink(ino, 1, t);
+      this.#touch(dir, t);
+      return toAttr({ ...n, nlink: n.nlink + 1, ctime: t });
+    });
+  }
+
+  #isOpen(ino: number): boolean {
+    return (this.#s('SELECT EXISTS (SELECT 1 FROM open_files WHERE ino = ?) AS yes').get(ino) as { yes: number }).yes === 1;
+  }
+
+  /** Free an inode with no names left: its slices lose a reference, its rows go. */
+  #destroy(n: NodeRow): void {
+    const slices = this.#s('SELECT id FROM slices WHERE ino = ?').all(n.ino) as { id: number }[];
+    for (const s of slices) this.#unref(s.id);
+    this.#s('DELETE FROM slices WHERE ino = ?').run(n.ino);
+    this.#s('DELETE FROM xattrs WHERE ino = ?').run(n.ino);
+    this.#s('DELETE FROM symlinks WHERE ino = ?').run(n.ino);
+    this.#s('DELETE FROM orphans WHERE ino = ?').run(n.ino);
+    this.#s('DELETE FROM trash WHERE ino = ?').run(n.ino);
+    this.#s('DELETE FROM inodes WHERE ino = ?').run(n.ino);
+    this.#count('inodes', -1);
+    this.#count('used_bytes', -charged(n.mode, n.length));
+  }
+
+  /** A non-directory lost a name: free it, or keep it as an orphan while a session has it open. */
+  #dropLink(n: NodeRow, t: bigint): void {
+    if (n.nlink > 1) {
+      this.#addNlink(n.ino, -1, t);
+      return;
+    }
+    if (this.#isOpen(n.ino)) {
+      this.#s('UPDATE inodes SET nlink = 0, ctime = ? WHERE ino = ?').run(t, n.ino);
+      this.#s('INSERT OR IGNORE INTO orphans (ino, since_ms) VALUES (?, ?)').run(n.ino, Date.now());
+      return;
+    }
+    this.#destroy(n);
+  }
+
+  #trashEnabled(): boolean {
+    return this.#settings.trashDays > 0;
+  }
+
+  /** Move an entry's inode into the trash (hour directory created on demand). */
+  #toTrash(dir: number, name: string, n: NodeRow, t: bigint): void {
+    const nowMs = Date.now();
+    const hour = trashHour(nowMs);
+    let hourDir = this.#entry(TRASH_INODE, hour)?.ino;
+    if (hourDir === undefined) {
+      hourDir = this.#take(this.#inodes);
+      this.#s('INSERT INTO inodes (ino, mode, uid, gid, rdev, nlink, length, atime, mtime, ctime, btime, parent) VALUES (?, ?, 0, 0, 0, 2, 0, ?, ?, ?, ?, ?)')
+        .run(hourDir, S_IFDIR | 0o555, t, t, t, t, TRASH_INODE);
+      this.#s('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)').run(TRASH_INODE, hour, hourDir, S_IFDIR);
+      this.#addNlink(TRASH_INODE, 1, t);
+      this.#count('inodes', 1);
+    }
+    this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(dir, name);
+    this.#s('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)').run(hourDir, trashEntryName(dir, n.ino, name), n.ino, n.mode & S_IFMT);
+    this.#s('UPDATE inodes SET parent = ?, ctime = ? WHERE ino = ?').run(hourDir, t, n.ino);
+    if (isDirMode(n.mode)) {
+      this.#addNlink(dir, -1, t);
+      this.#addNlink(hourDir, 1, t);
+    }
+    this.#s('INSERT OR REPLACE INTO trash (ino, parent, name, deleted_ms, hour) VALUES (?, ?, ?, ?, ?)').run(n.ino, dir, name, nowMs, hour);
+  }
+
+  /** Is `ino` inside the trash (the trash itself included)? */
+  #inTrash(ino: number): boolean {
+    for (let cur = ino, hops = 0; hops < 4096; hops++) {
+      if (cur === TRASH_INODE) return true;
+      if (cur === ROOT_INODE) return false;
+      const r = this.#s('SELECT parent FROM inodes WHERE ino = ?').get(cur) as { parent: number } | undefined;
+      if (!r) return false;
+      cur = r.parent;
+    }
+    return false;
+  }
+
+  async unlink(dir: number, name: string, uid: number, skipTrash = false): Promise<void> {
+    this.#live('unlink');
+    await this.#reserve(this.#inodes, 'inode', 1);
+    await this.#tx.write('unlink', () => {
+      const parent = this.#dirNode(dir, 'unlink');
+      const e = this.#entry(dir, name);
+      if (!e) fail('ENOENT', 'unlink');
+      const child = this.#node(e.ino, 'unlink');
+      if (isDirMode(child.mode)) fail('EISDIR', 'unlink');
+      this.#sticky(parent, child, uid, 'unlink');
+      const t = nowNs();
+      if (!skipTrash && this.#trashEnabled() && child.nlink === 1 && isRegMode(child.mode) && !this.#inTrash(dir)) {
+        this.#toTrash(dir, name, child, t);
+      } else {
+        this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(dir, name);
+        this.#dropLink(child, t);
+      }
+      this.#touch(dir, t);
+    });
+  }
+
+  async rmdir(dir: number, name: string, uid: number): Promise<void> {
+    this.#live('rmdir');
+    await this.#tx.write('rmdir', () => {
+      const parent = this.#dirNode(dir, 'rmdir');
+      const e = this.#entry(dir, name);
+      if (!e) fail('ENOENT', 'rmdir');
+      const child = this.#node(e.ino, 'rmdir');
+      if (!isDirMode(child.mode)) fail('ENOTDIR', 'rmdir');
+      if (child.ino === TRASH_INODE) fail('EPERM', 'rmdir', 'the trash directory cannot be removed');
+      if (this.#hasEntries(child.ino)) fail('ENOTEMPTY', 'rmdir');
+      this.#sticky(parent, child, uid, 'rmdir');
+      const t = nowNs();
+      this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(dir, name);
+      this.#addNlink(dir, -1, t);
+      this.#touch(dir, t);
+      this.#destroy(child);
+    });
+  }
+
+  #hasEntries(ino: number): boolean {
+    return (this.#s('SELECT EXISTS (SELECT 1 FROM dentries WHERE parent = ?) AS yes').get(ino) as { yes: number }).yes === 1;
+  }
+
+  /** Is `ino` the directory `ancestor` or below it? Walks parent pointers (a directory has one). */
+  #isWithin(ino: number, ancestor: number): boolean {
+    for (let cur = ino, hops = 0; hops < 100_000; hops++) {
+      if (cur === ancestor) return true;
+      if (cur === ROOT_INODE) return false;
+      const r = this.#s('SELECT parent FROM inodes WHERE ino = ?').get(cur) as { parent: number } | undefined;
+      if (!r) return false;
+      cur = r.parent;
+    }
+    fail('EIO', 'rename', 'directory parents form a loop: the metadata is damaged');
+  }
+
+  async rename(dir: number, name: string, newDir: number, newName: string, flags: number, uid: number): Promise<void> {
+    this.#live('rename');
+    await this.#reserve(this.#inodes, 'inode', 1);
+    await this.#tx.write('rename', () => {
+      const from = this.#dirNode(dir, 'rename');
+      const to = newDir === dir ? from : this.#dirNode(newDir, 'rename');
+      const e = this.#entry(dir, name);
+      if (!e) fail('ENOENT', 'rename');
+      const src = this.#node(e.ino, 'rename');
+      const target = this.#entry(newDir, newName);
+      if (target && target.ino === src.ino) {
+        if (flags & 1) fail('EEXIST', 'rename');
+        return;
+      }
+      this.#sticky(from, src, uid, 'rename');
+      if (src.ino === TRASH_INODE) fail('EPERM', 'rename', 'the trash directory cannot be moved');
+      if (isDirMode(src.mode) && this.#isWithin(newDir, src.ino)) fail('EINVAL', 'rename');
+      if ((flags & 1) && target) fail('EEXIST', 'rename');
+      const t = nowNs();
+      if (flags & 2) {
+        if (!target) fail('ENOENT', 'rename');
+        const dst = this.#node(target.ino, 'rename');
+        this.#sticky(to, dst, uid, 'rename');
+        if (isDirMode(dst.mode) && this.#isWithin(dir, dst.ino)) fail('EINVAL', 'rename');
+        this.#s('UPDATE dentries SET ino = ?, type = ? WHERE parent = ? AND name = ?').run(dst.ino, dst.mode & S_IFMT, dir, name);
+        this.#s('UPDATE dentries SET ino = ?, type = ? WHERE parent = ? AND name = ?').run(src.ino, src.mode & S_IFMT, newDir, newName);
+        if (dir !== newDir) {
+          const delta = (isDirMode(src.mode) ? 1 : 0) - (isDirMode(dst.mode) ? 1 : 0);
+          if (delta !== 0) {
+            this.#addNlink(newDir, delta, t);
+            this.#addNlink(dir, -delta, t);
+          }
+          if (isDirMode(src.mode)) this.#s('UPDATE inodes SET parent = ? WHERE ino = ?').run(newDir, src.ino);
+          if (isDirMode(dst.mode)) this.#s('UPDATE inodes SET parent = ? WHERE ino = ?').run(dir, dst.ino);
+        }
+        this.#s('UPDATE inodes SET ctime = ? WHERE ino IN (?, ?)').run(t, src.ino, dst.ino);
+        this.#touch(dir, t);
+        if (newDir !== dir) this.#touch(newDir, t);
+        return;
+      }
+      if (target) {
+        const dst = this.#node(target.ino, 'rename');
+        this.#sticky(to, dst, uid, 'rename');
+        if (isDirMode(src.mode) && !isDirMode(dst.mode)) fail('ENOTDIR', 'rename');
+        if (!isDirMode(src.mode) && isDirMode(dst.mode)) fail('EISDIR', 'rename');
+        if (isDirMode(dst.mode)) {
+          if (dst.ino === TRASH_INODE) fail('EPERM', 'rename');
+          if (this.#hasEntries(dst.ino)) fail('ENOTEMPTY', 'rename');
+          this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(newDir, newName);
+          this.#addNlink(newDir, -1, t);
+          this.#destroy(dst);
+        } else if (this.#trashEnabled() && dst.nlink === 1 && isRegMode(dst.mode) && !this.#inTrash(newDir)) {
+          this.#toTrash(newDir, newName, dst, t);
+        } else {
+          this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(newDir, newName);
+          this.#dropLink(dst, t);
+        }
+      }
+      if (dir === newDir) {
+        // Same directory: the entry keeps its cookie, so a listing in progress neither loses nor
+        // repeats it.
+        this.#s('UPDATE dentries SET name = ? WHERE parent = ? AND name = ?').run(newName, dir, name);
+      } else {
+        this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(dir, name);
+        this.#s('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)').run(newDir, newName, src.ino, src.mode & S_IFMT);
+        if (isDirMode(src.mode)) {
+          this.#addNlink(dir, -1, t);
+          this.#addNlink(newDir, 1, t);
+          this.#s('UPDATE inodes SET parent = ? WHERE ino = ?').run(newDir, src.ino);
+        }
+      }
+      // Leaving the trash by rename (a manual restore) ends its trash record.
+      this.#s('DELETE FROM trash WHERE ino = ?').run(src.ino);
+      this.#s('UPDATE inodes SET ctime = ? WHERE ino = ?').run(t, src.ino);
+      this.#touch(dir, t);
+      if (newDir !== dir) this.#touch(newDir, t);
+    });
+  }
+
+  async readdir(ino: number, cookie: number, limit: number): Promise<DirEntry[]> {
+    this.#live('readdir');
+    const dir = this.#dirNode(ino, 'readdir');
+    const out: DirEntry[] = [];
+    // Cookies 1 and 2 are '.' and '..'; stored entries report their row cookie + 2.
+    if (cookie < 1 && out.length < limit) out.push({ name: '.', ino, mode: dir.mode, cookie: 1 });
+    if (cookie < 2 && out.length < limit) {
+      const up = ino === ROOT_INODE ? dir : this.#node(dir.parent, 'readdir');
+      out.push({ name: '..', ino: up.ino, mode: up.mode, cookie: 2 });
+    }
+    const want = limit - out.length;
+    if (want > 0) {
+      const rows = this.#s('SELECT cookie, name, ino, type FROM dentries WHERE parent = ? AND cookie > ? ORDER BY cookie LIMIT ?')
+        .all(ino, Math.max(0, cookie - 2), want) as { cookie: number; name: string; ino: number; type: number }[];
+      for (const r of rows) out.push({ name: r.name, ino: r.ino, mode: r.type, cookie: r.cookie + 2 });
+    }
+    return out;
+  }
+
+  // ---- xattrs ----
+
+  async getxattr(ino: number, name: string): Promise<Uint8Array> {
+    this.#live('getxattr');
+    const r = this.#s('SELECT value FROM xattrs WHERE ino = ? AND name = ?').get(ino, name) as { value: Buffer } | undefined;
+    if (r) return r.value;
+    this.#node(ino, 'getxattr');
+    fail('ENODATA', 'getxattr');
+  }
+
+  async setxattr(ino: number, name: string, value: Uint8Array, flags: number): Promise<void> {
+    this.#live('setxattr');
+    await this.#tx.write('setxattr', () => {
+      this.#node(ino, 'setxattr');
+      const exists = this.#s('SELECT 1 FROM xattrs WHERE ino = ? AND name = ?').get(ino, name) !== undefined;
+      if ((flags & 1) && exists) fail('EEXIST', 'setxattr');
+      if ((flags & 2) && !exists) fail('ENODATA', 'setxattr');
+      this.#s('INSERT OR REPLACE INTO xattrs (ino, name, value) VALUES (?, ?, ?)').run(ino, name, Buffer.from(value));
+      this.#s('UPDATE inodes SET ctime = ? WHERE ino = ?').run(nowNs(), ino);
+    });
+  }
+
+  async listxattr(ino: number): Promise<string[]> {
+    this.#live('listxattr');
+    this.#node(ino, 'listxattr');
+    return (this.#s('SELECT name FROM xattrs WHERE ino = ? ORDER BY name').all(ino) as { name: string }[]).map((r) => r.name);
+  }
+
+  async removexattr(ino: number, name: string): Promise<void> {
+    this.#live('removexattr');
+    await this.#tx.write('removexattr', () => {
+      this.#node(ino, 'removexattr');
+      const r = this.#s('DELETE FROM xattrs WHERE ino = ? AND name = ?').run(ino, name);
+      if (r.changes === 0) fail('ENODATA', 'removexattr');
+      this.#s('UPDATE inodes SET ctime = ? WHERE ino = ?').run(nowNs(), ino);
+    });
+  }
+
+  async statfs(): Promise<StatFs> {
+    this.#live('statfs');
+    const bsize = 4096;
+    const used = this.#counter('used_bytes');
+    const inodes = this.#counter('inodes');
+    const total = this.#settings.capacity > 0 ? this.#settings.capacity : UNLIMITED_BYTES;
+    const files = this.#settings.inodeLimit > 0 ? this.#settings.inodeLimit : UNLIMITED_INODES;
+    const blocks = Math.floor(total / bsize);
+    const bfree = Math.max(0, blocks - Math.ceil(used / bsize));
+    return { bsize, blocks, bfree, bavail: bfree, files, ffree: Math.max(0, files - inodes) };
+  }
+
+  async usage(): Promise<Usage> {
+    this.#live('usage');
+    const pending = this.#s('SELECT count(*) AS n FROM pending_slices').get() as { n: number };
+    return { usedBytes: this.#counter('used_bytes'), inodes: this.#counter('inodes'), pendingSlices: pending.n };
+  }
+
+  // ---- data layout ----
+
+  async readChunk(inode: number, chunkIndex: number): Promise<SliceRecord[]> {
+    this.#live('read');
+    return this.#s('SELECT id, size, pos, off, len FROM slices WHERE ino = ? AND chunk = ? ORDER BY seq').all(inode, chunkIndex) as SliceRecord[];
+  }
+
+  async chunks(inode: number): Promise<{ index: number; slices: SliceRecord[] }[]> {
+    this.#live('info');
+    this.#node(inode, 'info');
+    const rows = this.#s('SELECT chunk, id, size, pos, off, len FROM slices WHERE ino = ? ORDER BY chunk, seq').all(inode) as (SliceRecord & { chunk: number })[];
+    const out: { index: number; slices: SliceRecord[] }[] = [];
+    for (const { chunk, ...s } of rows) {
+      if (out.length === 0 || out[out.length - 1].index !== chunk) out.push({ index: chunk, slices: [] });
+      out[out.length - 1].slices.push(s);
+    }
+    return out;
+  }
+
+  async newSliceId(): Promise<number> {
+    this.#live('write');
+    await this.#reserve(this.#slices, 'slice', 1);
+    return this.#take(this.#slices);
+  }
+
+  async commitSlice(inode: number, chunkIndex: number, slice: SliceRecord, fileEnd: number): Promise<void> {
+    this.#live('write');
+    if (slice.id <= 0 || slice.len <= 0 || slice.pos < 0 || slice.pos + slice.len > CHUNK_SIZE || slice.off + slice.len > slice.size) {
+      fail('EINVAL', 'write', `malformed slice ${JSON.stringify(slice)}`);
+    }
+    try {
+      await this.#tx.write('write', () => {
+        const n = this.#node(inode, 'write');
+        if (!isRegMode(n.mode)) fail('EINVAL', 'write');
+        const length = Math.max(n.length, fileEnd);
+        const delta = charged(n.mode, length) - charged(n.mode, n.length);
+        this.#capacityCheck(delta, 'write');
+        this.#insertSlice(inode, chunkIndex, slice);
+        this.#s('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(slice.id, slice.size);
+        const t = nowNs();
+        this.#s('UPDATE inodes SET length = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, t, t, inode);
+        this.#count('used_bytes', delta);
+      });
+    } catch (err) {
+      // The slice's objects are stored but nothing will reference them: queue them for deletion.
+      await this.#tx.write('discard-slice', () => {
+        const referenced = this.#s('SELECT 1 FROM slice_refs WHERE id = ?').get(slice.id) !== undefined;
+        if (!referenced) this.#s('INSERT OR IGNORE INTO pending_slices (id, size, since_ms) VALUES (?, ?, ?)').run(slice.id, slice.size, Date.now());
+      }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async pendingSliceDeletes(limit: number): Promise<{ id: number; size: number }[]> {
+    this.#live('reclaim');
+    return this.#s('SELECT id, size FROM pending_slices ORDER BY since_ms, id LIMIT ?').all(limit) as { id: number; size: number }[];
+  }
+
+  async confirmSliceDeletes(ids: number[]): Promise<void> {
+    this.#live('reclaim');
+    if (ids.length === 0) return;
+    await this.#tx.write('reclaim', () => {
+      for (const id of ids) this.#s('DELETE FROM pending_slices WHERE id = ?').run(id);
+    });
+  }
+
+  // ---- sessions ----
+
+  async newSession(info: Record<string, unknown>): Promise<number> {
+    this.#live('session');
+    const now = Date.now();
+    return this.#tx.write('session', () =>
+      Number(this.#s('INSERT INTO sessions (info, started_ms, heartbeat_ms) VALUES (?, ?, ?) RETURNING id').pluck().get(JSON.stringify(info), now, now)));
+  }
+
+  async heartbeat(session: number): Promise<void> {
+    this.#live('heartbeat');
+    await this.#tx.write('heartbeat', () => {
+      const r = this.#s('UPDATE sessions SET heartbeat_ms = ? WHERE id = ?').run(Date.now(), session);
+      if (r.changes === 0) fail('ESTALE', 'heartbeat', `session ${session} was closed (its heartbeat stopped for too long?)`);
+    });
+  }
+
+  #endSession(session: number): void {
+    this.#s('DELETE FROM flocks WHERE session = ?').run(session);
+    this.#s('DELETE FROM plocks WHERE session = ?').run(session);
+    const open = this.#s('SELECT ino FROM open_files WHERE session = ?').all(session) as { ino: number }[];
+    this.#s('DELETE FROM open_files WHERE session = ?').run(session);
+    for (const { ino } of open) this.#freeIfOrphan(ino);
+    this.#s('DELETE FROM sessions WHERE id = ?').run(session);
+  }
+
+  #freeIfOrphan(ino: number): void {
+    const orphan = this.#s('SELECT 1 FROM orphans WHERE ino = ?').get(ino) !== undefined;
+    if (!orphan || this.#isOpen(ino)) return;
+    const raw = this.#s(`SELECT ${NODE_COLUMNS} FROM inodes i WHERE i.ino = ?`, true).get(ino) as Record<string, bigint> | undefined;
+    if (raw) this.#destroy(toRow(raw));
+    else this.#s('DELETE FROM orphans WHERE ino = ?').run(ino);
+  }
+
+  async closeSession(session: number): Promise<void> {
+    this.#live('session');
+    await this.#tx.write('close-session', () => this.#endSession(session));
+  }
+
+  async sessions(): Promise<SessionRecord[]> {
+    this.#live('status');
+    const rows = this.#s('SELECT id, info, started_ms, heartbeat_ms FROM sessions ORDER BY id').all() as
+      { id: number; info: string; started_ms: number; heartbeat_ms: number }[];
+    return rows.map((r) => ({ id: r.id, info: JSON.parse(r.info) as Record<string, unknown>, startedMs: r.started_ms, heartbeatMs: r.heartbeat_ms }));
+  }
+
+  async cleanStaleSessions(staleMs: number): Promise<number> {
+    this.#live('session');
+    return this.#tx.write('clean-sessions', () => {
+      const stale = this.#s('SELECT id FROM sessions WHERE heartbeat_ms < ?').all(Date.now() - staleMs) as { id: number }[];
+      for (const s of stale) this.#endSession(s.id);
+      return stale.length;
+    });
+  }
+
+  async opened(session: number, ino: number): Promise<void> {
+    this.#live('open');
+    await this.#tx.write('open', () => {
+      this.#node(ino, 'open');
+      this.#s('INSERT INTO open_files (session, ino, count) VALUES (?, ?, 1) ON CONFLICT (session, ino) DO UPDATE SET count = count + 1').run(session, ino);
+    });
+  }
+
+  async released(session: number, ino: number): Promise<void> {
+    this.#live('close');
+    await this.#tx.write('close', () => {
+      this.#s('UPDATE open_files SET count = count - 1 WHERE session = ? AND ino = ?').run(session, ino);
+      this.#s('DELETE FROM open_files WHERE session = ? AND ino = ? AND count <= 0').run(session, ino);
+      this.#s('DELETE FROM flocks WHERE ino = ? AND session = ?').run(ino, session);
+      this.#freeIfOrphan(ino);
+    });
+  }
+
+  // ---- locks ----
+
+  async flock(ino: number, session: number, owner: string, kind: LockKind): Promise<void> {
+    this.#live('flock');
+    await this.#tx.write('flock', () => {
+      this.#node(ino, 'flock');
+      if (kind === 'unlock') {
+        this.#s('DELETE FROM flocks WHERE ino = ? AND session = ? AND owner = ?').run(ino, session, owner);
+        return;
+      }
+      const others = this.#s('SELECT kind FROM flocks WHERE ino = ? AND NOT (session = ? AND owner = ?)').all(ino, session, owner) as { kind: string }[];
+      if (others.some((o) => kind === 'write' || o.kind === 'write')) fail('EAGAIN', 'flock');
+      this.#s('INSERT OR REPLACE INTO flocks (ino, session, owner, kind) VALUES (?, ?, ?, ?)').run(ino, session, owner, kind);
+    });
+  }
+
+  #heldLocks(ino: number): HeldLock[] {
+    const rows = this.#s('SELECT session, owner, kind, start, "end" AS e, pid FROM plocks WHERE ino = ?').all(ino) as
+      { session: number; owner: string; kind: 'read' | 'write'; start: number; e: number; pid: number }[];
+    return rows.map((r) => ({ session: r.session, owner: r.owner, kind: r.kind, start: r.start, end: r.e < 0 ? Infinity : r.e, pid: r.pid }));
+  }
+
+  #checkRange(lock: RangeLock, syscall: string): number {
+    if (!Number.isSafeInteger(lock.start) || lock.start < 0 || !Number.isSafeInteger(lock.end) || (lock.end !== -1 && lock.end <= lock.start)) {
+      fail('EINVAL', syscall, `invalid lock range ${lock.start}..${lock.end}`);
+    }
+    if (!['read', 'write', 'unlock'].includes(lock.kind)) fail('EINVAL', syscall, `invalid lock kind ${String(lock.kind)}`);
+    return lock.end === -1 ? Infinity : lock.end;
+  }
+
+  async getlk(ino: number, session: number, owner: string, lock: RangeLock): Promise<(RangeLock & { session: number; owner: string }) | null> {
+    this.#live('getlk');
+    const end = this.#checkRange(lock, 'getlk');
+    this.#node(ino, 'getlk');
+    const c = firstConflict(this.#heldLocks(ino), session, owner, lock.kind, lock.start, end);
+    return c ? { kind: c.kind, start: c.start, end: c.end === Infinity ? -1 : c.end, pid: c.pid, session: c.session, owner: c.owner } : null;
+  }
+
+  async setlk(ino: number, session: number, owner: string, lock: RangeLock): Promise<void> {
+    this.#live('setlk');
+    const end = this.#checkRange(lock, 'setlk');
+    await this.#tx.write('setlk', () => {
+      this.#node(ino, 'setlk');
+      const held = this.#heldLocks(ino);
+      if (firstConflict(held, session, owner, lock.kind, lock.start, end)) fail('EAGAIN', 'setlk');
+      const mine = held.filter((h) => h.session === session && h.owner === owner);
+      const next = applyOwnerLock(mine, { session, owner, kind: lock.kind, start: lock.start, end, pid: lock.pid });
+      this.#s('DELETE FROM plocks WHERE ino = ? AND session = ? AND owner = ?').run(ino, session, owner);
+      for (const h of next) {
+        this.#s('INSERT INTO plocks (ino, session, owner, kind, start, "end", pid) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(ino, session, owner, h.kind, h.start, h.end === Infinity ? -1 : h.end, h.pid);
+      }
+    });
+  }
+
+  // ---- versions ----
+
+  async version(): Promise<number> {
+    this.#live('version');
+    return Number((this.#s('SELECT version FROM vstate').get() as { version: number }).version);
+  }
+
+  async oldestVersion(): Promise<number> {
+    this.#live('version');
+    return Number((this.#s('SELECT coalesce(min(version), 0) AS v FROM versions').get() as { v: number }).v);
+  }
+
+  async changes(afterVersion: number, limit: number): Promise<ChangeEntry[]> {
+    this.#live('changes');
+    const heads = this.#s('SELECT version, op, time_ms FROM versions WHERE version > ? ORDER BY version LIMIT ?').all(afterVersion, limit) as
+      { version: number; op: string; time_ms: number }[];
+    if (heads.length === 0) return [];
+    const rows = this.#s('SELECT version, tbl, kind, row FROM change_rows WHERE version > ? AND version <= ? ORDER BY seq')
+      .all(afterVersion, heads[heads.length - 1].version) as { version: number; tbl: string; kind: 'put' | 'delete'; row: string }[];
+    const byVersion = new Map<number, ChangeEntry>();
+    const out = heads.map((h) => {
+      const entry: ChangeEntry = { version: h.version, op: h.op, timeMs: h.time_ms, rows: [] };
+      byVersion.set(h.version, entry);
+      return entry;
+    });
+    for (const r of rows) byVersion.get(r.version)?.rows.push({ table: r.tbl, kind: r.kind, row: JSON.parse(r.row) as Record<string, unknown> });
+    return out;
+  }
+
+  // ---- trash ----
+
+  async listTrash(): Promise<TrashEntry[]> {
+    this.#live('trash');
+    const rows = this.#s(`SELECT t.ino, t.parent, t.name, t.deleted_ms, t.hour, d.name AS entry, i.mode, i.length
+      FROM trash t JOIN inodes i ON i.ino = t.ino JOIN dentries d ON d.ino = t.ino AND d.parent = i.parent ORDER BY t.deleted_ms, t.ino`).all() as
+      { ino: number; parent: number; name: string; deleted_ms: number; hour: string; entry: string; mode: number; length: number }[];
+    return rows.map((r) => ({
+      path: `${r.hour}/${r.entry}`, ino: r.ino, parent: r.parent, name: r.name, deletedMs: r.deleted_ms,
+      size: isDirMode(r.mode) ? 0 : r.length, isDir: isDirMode(r.mode),
+    }));
+  }
+
+  async restoreTrash(path: string): Promise<void> {
+    this.#live('trash');
+    const [hour, entry, ...rest] = path.split('/');
+    if (!hour || !entry || rest.length > 0) fail('EINVAL', 'restore', `"${path}" is not a trash entry (expected HOUR/ENTRY as "strata trash list" prints)`);
+    await this.#tx.write('restore', () => {
+      const hourDir = this.#entry(TRASH_INODE, hour);
+      const e = hourDir ? this.#entry(hourDir.ino, entry) : undefined;
+      if (!hourDir || !e) fail('ENOENT', 'restore', `no trash entry ${path}`);
+      const rec = this.#s('SELECT parent, name FROM trash WHERE ino = ?').get(e.ino) as { parent: number; name: string } | undefined;
+      if (!rec) fail('ENOENT', 'restore', `${path} has no record of where it came from`);
+      const parent = this.#s('SELECT mode, nlink FROM inodes WHERE ino = ?').get(rec.parent) as { mode: number; nlink: number } | undefined;
+      if (!parent || !isDirMode(parent.mode) || parent.nlink === 0) fail('ENOENT', 'restore', `the directory ${path} was deleted from is gone`);
+      if (this.#entry(rec.parent, rec.name)) fail('EEXIST', 'restore', `"${rec.name}" exists again where ${path} was deleted from`);
+      const n = this.#node(e.ino, 'restore');
+      const t = nowNs();
+      this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(hourDir.ino, entry);
+      this.#s('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)').run(rec.parent, rec.name, n.ino, n.mode & S_IFMT);
+      this.#s('UPDATE inodes SET parent = ?, ctime = ? WHERE ino = ?').run(rec.parent, t, n.ino);
+      if (isDirMode(n.mode)) {
+        this.#addNlink(hourDir.ino, -1, t);
+        this.#addNlink(rec.parent, 1, t);
+      }
+      this.#touch(rec.parent, t);
+      this.#s('DELETE FROM trash WHERE ino = ?').run(n.ino);
+    });
+  }
+
+  /** Remove a whole subtree below `dir` (used on trash expiry). */
+  #removeTree(dir: number, t: bigint): void {
+    const children = this.#s('SELECT name, ino FROM dentries WHERE parent = ?').all(dir) as { name: string; ino: number }[];
+    for (const c of children) {
+      const n = this.#node(c.ino, 'trash');
+      this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(dir, c.name);
+      if (isDirMode(n.mode)) {
+        this.#removeTree(n.ino, t);
+        this.#destroy(n);
+      } else {
+        this.#dropLink(n, t);
+      }
+    }
+  }
+
+  async emptyTrash(olderThanMs: number): Promise<number> {
+    this.#live('trash');
+    return this.#tx.write('empty-trash', () => {
+      const cutoff = Date.now() - olderThanMs;
+      const t = nowNs();
+      const expired = this.#s('SELECT ino FROM trash WHERE deleted_ms <= ?').all(cutoff) as { ino: number }[];
+      for (const { ino } of expired) {
+        const raw = this.#s(`SELECT ${NODE_COLUMNS} FROM inodes i WHERE i.ino = ?`, true).get(ino) as Record<string, bigint> | undefined;
+        this.#s('DELETE FROM trash WHERE ino = ?').run(ino);
+        if (!raw) continue;
+        const n = toRow(raw);
+        const names = this.#s('SELECT parent, name FROM dentries WHERE ino = ?').all(ino) as { parent: number; name: string }[];
+        for (const d of names) this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(d.parent, d.name);
+        if (isDirMode(n.mode)) {
+          this.#removeTree(n.ino, t);
+          this.#addNlink(n.parent, -1, t);
+          this.#destroy(n);
+        } else {
+          this.#dropLink({ ...n, nlink: Math.min(n.nlink, names.length) }, t);
+        }
+      }
+      // Hour directories left empty go too.
+      const hours = this.#s('SELECT name, ino FROM dentries WHERE parent = ?').all(TRASH_INODE) as { name: string; ino: number }[];
+      for (const h of hours) {
+        if (this.#hasEntries(h.ino)) continue;
+        this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(TRASH_INODE, h.name);
+        this.#addNlink(TRASH_INODE, -1, t);
+        this.#destroy(this.#node(h.ino, 'trash'));
+      }
+      return expired.length;
+    });
+  }
+
+  /** Expire trash older than the volume's trash-days (called periodically by clients). */
+  async expireTrash(): Promise<number> {
+    const s = await this.settings();
+    if (s.trashDays <= 0) return this.emptyTrash(0);
+    return this.emptyTrash(s.trashDays * DAY_MS);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+}

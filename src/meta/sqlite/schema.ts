@@ -1,0 +1,102 @@
+// The SQLite schema as numbered migrations. A database records the last migration applied in
+// `PRAGMA user_version`; opening a database newer than this build refuses rather than guessing.
+//
+// Replicated tables carry triggers that copy every row change into change_rows under the version
+// being built; the transaction runner (tx.ts) stamps that version at commit. Row images are the
+// change log: another engine replays a version by applying its rows, no logic re-run.
+
+/** Tables whose rows are volume state (replicated through the change log), with their columns.
+ * Blob columns are logged as hex. */
+export const LOGGED_TABLES: Readonly<Record<string, { key: string[]; columns: string[]; blobs?: string[]; int64?: string[] }>> = {
+  settings: { key: ['key'], columns: ['key', 'value'] },
+  inodes: {
+    key: ['ino'],
+    columns: ['ino', 'mode', 'uid', 'gid', 'rdev', 'nlink', 'length', 'atime', 'mtime', 'ctime', 'btime', 'parent'],
+    // Nanosecond times exceed 2^53: logged as decimal strings so a replay keeps every digit.
+    int64: ['atime', 'mtime', 'ctime', 'btime'],
+  },
+  dentries: { key: ['parent', 'name'], columns: ['cookie', 'parent', 'name', 'ino', 'type'] },
+  symlinks: { key: ['ino'], columns: ['ino', 'target'] },
+  slices: { key: ['ino', 'chunk', 'seq'], columns: ['ino', 'chunk', 'seq', 'id', 'size', 'pos', 'off', 'len'] },
+  slice_refs: { key: ['id'], columns: ['id', 'size', 'refs'] },
+  xattrs: { key: ['ino', 'name'], columns: ['ino', 'name', 'value'], blobs: ['value'] },
+  counters: { key: ['name'], columns: ['name', 'value'] },
+  trash: { key: ['ino'], columns: ['ino', 'parent', 'name', 'deleted_ms', 'hour'] },
+};
+
+function jsonOf(table: string, alias: 'NEW' | 'OLD', which: 'columns' | 'key'): string {
+  const t = LOGGED_TABLES[table];
+  const parts = t[which].map((c) => {
+    const value = t.blobs?.includes(c) ? `hex(${alias}.${c})` : t.int64?.includes(c) ? `CAST(${alias}.${c} AS TEXT)` : `${alias}.${c}`;
+    return `'${c}', ${value}`;
+  });
+  return `json_object(${parts.join(', ')})`;
+}
+
+function triggersFor(table: string): string {
+  const next = '(SELECT version + 1 FROM vstate)';
+  const log = (kind: string, row: string) =>
+    `INSERT INTO change_rows(version, tbl, kind, row) VALUES (${next}, '${table}', '${kind}', ${row});`;
+  return `
+    CREATE TRIGGER ${table}_log_insert AFTER INSERT ON ${table} BEGIN ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
+    CREATE TRIGGER ${table}_log_update AFTER UPDATE ON ${table} BEGIN ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
+    CREATE TRIGGER ${table}_log_delete AFTER DELETE ON ${table} BEGIN ${log('delete', jsonOf(table, 'OLD', 'key'))} END;`;
+}
+
+/** Migration N (1-based) brings a database from user_version N-1 to N. */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the initial schema.
+  `
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE inodes (
+    ino INTEGER PRIMARY KEY,
+    mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, rdev INTEGER NOT NULL DEFAULT 0,
+    nlink INTEGER NOT NULL, length INTEGER NOT NULL DEFAULT 0,
+    atime INTEGER NOT NULL, mtime INTEGER NOT NULL, ctime INTEGER NOT NULL, btime INTEGER NOT NULL,
+    parent INTEGER NOT NULL
+  );
+  -- cookie: the readdir offset; AUTOINCREMENT so a cookie is never handed out twice.
+  CREATE TABLE dentries (
+    cookie INTEGER PRIMARY KEY AUTOINCREMENT,
+    parent INTEGER NOT NULL, name TEXT NOT NULL, ino INTEGER NOT NULL, type INTEGER NOT NULL,
+    UNIQUE (parent, name)
+  );
+  CREATE INDEX dentries_by_parent ON dentries (parent, cookie);
+  CREATE INDEX dentries_by_ino ON dentries (ino);
+  CREATE TABLE symlinks (ino INTEGER PRIMARY KEY, target TEXT NOT NULL);
+  CREATE TABLE slices (
+    ino INTEGER NOT NULL, chunk INTEGER NOT NULL, seq INTEGER NOT NULL,
+    id INTEGER NOT NULL, size INTEGER NOT NULL, pos INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL,
+    PRIMARY KEY (ino, chunk, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE slice_refs (id INTEGER PRIMARY KEY, size INTEGER NOT NULL, refs INTEGER NOT NULL);
+  -- Slices with no reference left; their objects are deleted in the background, then the row goes.
+  CREATE TABLE pending_slices (id INTEGER PRIMARY KEY, size INTEGER NOT NULL, since_ms INTEGER NOT NULL);
+  CREATE TABLE xattrs (ino INTEGER NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (ino, name)) WITHOUT ROWID;
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  -- Id allocators: per-engine bookkeeping, not replicated.
+  CREATE TABLE allocators (name TEXT PRIMARY KEY, next INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, info TEXT NOT NULL, started_ms INTEGER NOT NULL, heartbeat_ms INTEGER NOT NULL
+  );
+  CREATE TABLE open_files (session INTEGER NOT NULL, ino INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (session, ino)) WITHOUT ROWID;
+  CREATE INDEX open_files_by_ino ON open_files (ino);
+  -- Inodes with no name left but still open somewhere: freed when the last session releases them.
+  CREATE TABLE orphans (ino INTEGER PRIMARY KEY, since_ms INTEGER NOT NULL);
+  CREATE TABLE flocks (ino INTEGER NOT NULL, session INTEGER NOT NULL, owner TEXT NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (ino, session, owner)) WITHOUT ROWID;
+  CREATE TABLE plocks (
+    ino INTEGER NOT NULL, session INTEGER NOT NULL, owner TEXT NOT NULL, kind TEXT NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, pid INTEGER NOT NULL
+  );
+  CREATE INDEX plocks_by_ino ON plocks (ino);
+  CREATE TABLE trash (ino INTEGER PRIMARY KEY, parent INTEGER NOT NULL, name TEXT NOT NULL, deleted_ms INTEGER NOT NULL, hour TEXT NOT NULL);
+  CREATE TABLE vstate (version INTEGER NOT NULL);
+  INSERT INTO vstate VALUES (0);
+  CREATE TABLE versions (version INTEGER PRIMARY KEY, op TEXT NOT NULL, time_ms INTEGER NOT NULL);
+  CREATE TABLE change_rows (seq INTEGER PRIMARY KEY AUTOINCREMENT, version INTEGER NOT NULL, tbl TEXT NOT NULL, kind TEXT NOT NULL, row TEXT NOT NULL);
+  CREATE INDEX change_rows_by_version ON change_rows (version);
+  ${Object.keys(LOGGED_TABLES).map(triggersFor).join('\n')}
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

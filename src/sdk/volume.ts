@@ -1,0 +1,114 @@
+// Volume: the SDK's entry point. Opens a formatted volume (metadata URL -> meta engine, its
+// storage -> object store -> chunk store), registers a vfs session, and serves node:fs/promises
+// calls through PathApi.
+import { constants as fsConstants } from 'node:fs';
+import { createHash } from 'node:crypto';
+import type { Caller } from '../vfs/permissions.js';
+import { Vfs } from '../vfs/vfs.js';
+import { PathApi } from './path-api.js';
+import { invalidArgType } from './arg-errors.js';
+import { openBackends, formatVolume, type Backends, type FormatOptions, type FormatResult } from './backends.js';
+
+export type { FormatOptions, FormatResult };
+
+export interface VolumeOptions {
+  /** Caller identity for permission checks (default: this process's). */
+  uid?: number;
+  gid?: number;
+  gids?: number[];
+  /** Applied to modes of new files and directories (default: this process's umask). */
+  umask?: number;
+  /** Write-buffer memory of the chunk store (bytes). */
+  bufferSize?: number;
+  /** Block uploads in flight at once. */
+  maxUploads?: number;
+  /** Session heartbeat period (ms). */
+  heartbeatMs?: number;
+  /** Period of the background loop deleting freed data (ms). */
+  reclaimMs?: number;
+}
+
+function processCaller(): Caller {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const gid = typeof process.getgid === 'function' ? process.getgid() : 0;
+  const gids = typeof process.getgroups === 'function' ? process.getgroups() : [];
+  return { uid, gid, gids };
+}
+
+function checkId(name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw new RangeError(`options.${name} must be an integer in 0..4294967295, got ${String(v)}`);
+  }
+  return v;
+}
+
+function currentUmask(): number {
+  // process.umask() with no argument reads it without changing it.
+  return typeof process.umask === 'function' ? process.umask() : 0o022;
+}
+
+export class Volume extends PathApi {
+  readonly constants = fsConstants;
+  readonly metaUrl: string;
+  readonly #backends: Backends;
+  #closing: Promise<void> | null = null;
+
+  private constructor(vfs: Vfs, backends: Backends, caller: Caller, umask: number, metaUrl: string) {
+    // st_dev: a stable number per volume, so tools comparing (dev, ino) see one file system.
+    const dev = createHash('sha256').update(backends.volumeName).digest().readUInt32BE(0) & 0x7fffffff;
+    super(vfs, caller, dev, umask);
+    this.#backends = backends;
+    this.metaUrl = metaUrl;
+  }
+
+  /** Open an existing, formatted volume. */
+  static async open(metaUrl: string, options: VolumeOptions = {}): Promise<Volume> {
+    if (typeof metaUrl !== 'string') throw invalidArgType('metaUrl', 'of type string', metaUrl);
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    const defaults = processCaller();
+    const caller: Caller = {
+      uid: checkId('uid', options.uid) ?? defaults.uid,
+      gid: checkId('gid', options.gid) ?? defaults.gid,
+      gids: options.gids ?? (options.uid !== undefined || options.gid !== undefined ? [] : defaults.gids),
+    };
+    if (!Array.isArray(caller.gids)) throw new TypeError('options.gids must be an array of group ids');
+    caller.gids.forEach((g, i) => checkId(`gids[${i}]`, g));
+    const umask = options.umask ?? currentUmask();
+    if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new RangeError(`options.umask must be an integer in 0..0o777, got ${String(umask)}`);
+    const backends = await openBackends(metaUrl, { bufferSize: options.bufferSize, maxUploads: options.maxUploads });
+    try {
+      const vfs = await Vfs.start(backends.meta, backends.store, {
+        heartbeatMs: options.heartbeatMs,
+        reclaimMs: options.reclaimMs,
+        sessionInfo: { client: 'sdk' },
+      });
+      return new Volume(vfs, backends, caller, umask, metaUrl);
+    } catch (err) {
+      await backends.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Create a new volume: its metadata (at `metaUrl`) and its data directory/bucket. */
+  static async format(metaUrl: string, options: FormatOptions): Promise<FormatResult> {
+    if (typeof metaUrl !== 'string') throw invalidArgType('metaUrl', 'of type string', metaUrl);
+    return formatVolume(metaUrl, options);
+  }
+
+  /** Close every open handle (flushing its writes), end the session, and release the engines. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      let firstError: unknown = null;
+      for (const h of this.openHandles()) await h.close().catch((err: unknown) => { firstError ??= err; });
+      await this.vfs.close().catch((err: unknown) => { firstError ??= err; });
+      await this.#backends.close().catch((err: unknown) => { firstError ??= err; });
+      if (firstError) throw firstError;
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,75 @@
+// The vfs's open-file table and per-inode data state: a file handle names one open of one inode;
+// all handles of an inode in this process share one FileWriter, created on first write and
+// closed with the inode's last handle.
+import type { FileWriter } from '../chunk/store.js';
+import type { Caller } from './permissions.js';
+import { KeyedQueue } from './serial.js';
+
+export interface OpenFile {
+  fh: number;
+  ino: number;
+  flags: number;
+  caller: Caller;
+  /** A directory opened for listing (opendir) rather than a file. */
+  dir: boolean;
+}
+
+export interface InodeState {
+  ino: number;
+  /** Handles of this inode open in this process. */
+  handles: number;
+  writer: FileWriter | null;
+}
+
+export class HandleTable {
+  readonly #files = new Map<number, OpenFile>();
+  readonly #inodes = new Map<number, InodeState>();
+  /** Serialises data operations per inode (writes, appends, truncates, flushes). */
+  readonly queue = new KeyedQueue<number>();
+  #next = 3;
+
+  /** Record an open; returns the handle and whether it is the inode's first one here. */
+  add(ino: number, flags: number, caller: Caller, dir: boolean): { file: OpenFile; first: boolean } {
+    // Handle numbers start at 3 (like fds after stdio) and are never reused while the table lives.
+    const fh = this.#next++;
+    const file: OpenFile = { fh, ino, flags, caller, dir };
+    this.#files.set(fh, file);
+    let state = this.#inodes.get(ino);
+    const first = state === undefined;
+    if (!state) {
+      state = { ino, handles: 0, writer: null };
+      this.#inodes.set(ino, state);
+    }
+    state.handles++;
+    return { file, first };
+  }
+
+  get(fh: number): OpenFile | undefined {
+    return this.#files.get(fh);
+  }
+
+  inode(ino: number): InodeState | undefined {
+    return this.#inodes.get(ino);
+  }
+
+  /** Drop a handle; returns the inode state if it was the inode's last handle (already removed). */
+  remove(fh: number): { file: OpenFile; last: InodeState | null } | undefined {
+    const file = this.#files.get(fh);
+    if (!file) return undefined;
+    this.#files.delete(fh);
+    const state = this.#inodes.get(file.ino);
+    if (!state) return { file, last: null };
+    state.handles--;
+    if (state.handles > 0) return { file, last: null };
+    this.#inodes.delete(file.ino);
+    return { file, last: state };
+  }
+
+  handles(): number[] {
+    return [...this.#files.keys()];
+  }
+
+  get size(): number {
+    return this.#files.size;
+  }
+}

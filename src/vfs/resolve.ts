@@ -1,0 +1,136 @@
+// Path resolution on top of inode operations: search permission on every directory walked,
+// '.' and '..', symlinks followed (ELOOP after SYMLOOP_MAX), trailing-slash rules, kernel limits.
+import { errnoError } from '../errors/errno.js';
+import type { Attr } from './attr.js';
+import { isDir, isSymlink } from './attr.js';
+import { ROOT_INODE, SYMLOOP_MAX, X_OK } from './constants.js';
+import { parsePath, pathProblem } from './path.js';
+import type { Caller } from './permissions.js';
+
+/** The inode operations a walk needs (the Vfs provides them). */
+export interface Walkable {
+  getattr(ino: number): Promise<Attr>;
+  /** Look `name` up in directory `dir` after checking search permission on it. */
+  lookup(caller: Caller, dir: number, name: string): Promise<Attr>;
+  readlink(caller: Caller, ino: number): Promise<string>;
+  checkAccess(caller: Caller, attr: Attr, mask: number): boolean;
+}
+
+export interface Resolved {
+  attr: Attr;
+  /** The canonical absolute path reached (symlinks, '.' and '..' resolved). */
+  realpath: string;
+  /** The directory holding the last component (the root for '/'). */
+  parent: Attr;
+  name: string;
+}
+
+export interface ResolvedParent {
+  parent: Attr;
+  /** Last component ('' for the root itself). */
+  name: string;
+  trailingSlash: boolean;
+}
+
+/** Walks paths for one operation, counting symlinks across the whole walk like the kernel. */
+export class PathWalker {
+  #links = 0;
+  /** Names of the directories on the walk's stack (below the root), for realpath. */
+  #names: string[] = [];
+
+  constructor(
+    private readonly fs: Walkable,
+    private readonly caller: Caller,
+    private readonly syscall: string,
+    private readonly path: string,
+  ) {}
+
+  #fail(code: string): never {
+    throw errnoError(code, this.syscall, this.path);
+  }
+
+  /** Resolve every component but the last; the last is returned by name, not looked up. */
+  async parentOf(): Promise<ResolvedParent> {
+    const problem = pathProblem(this.path);
+    if (problem) this.#fail(problem);
+    const { parts, trailingSlash } = parsePath(this.path);
+    const stack = [await this.fs.getattr(ROOT_INODE)];
+    this.#names = [];
+    if (parts.length === 0) return { parent: stack[0], name: '', trailingSlash: false };
+    await this.#walk(stack, parts.slice(0, -1));
+    const parent = stack[stack.length - 1];
+    const name = parts[parts.length - 1];
+    if (!isDir(parent)) this.#fail('ENOTDIR');
+    if (name === '..') {
+      // The kernel refuses to create or remove an entry called '..'; callers treat this like a
+      // directory that exists (EEXIST/ENOTEMPTY) or an invalid name.
+      return { parent, name, trailingSlash };
+    }
+    if (!isDir(parent)) this.#fail('ENOTDIR');
+    if (!this.fs.checkAccess(this.caller, parent, X_OK)) this.#fail('EACCES');
+    return { parent, name, trailingSlash };
+  }
+
+  /** Resolve the whole path; `followLast` chooses stat vs lstat semantics (a trailing slash
+   * always follows). */
+  async resolve(followLast: boolean): Promise<Resolved> {
+    const problem = pathProblem(this.path);
+    if (problem) this.#fail(problem);
+    const { parts, trailingSlash } = parsePath(this.path);
+    const root = await this.fs.getattr(ROOT_INODE);
+    const stack = [root];
+    this.#names = [];
+    const last = await this.#walk(stack, parts, followLast || trailingSlash);
+    const attr = stack[stack.length - 1];
+    if (trailingSlash && !isDir(attr)) this.#fail('ENOTDIR');
+    const parent = stack.length > 1 ? stack[stack.length - 2] : root;
+    return { attr, parent, name: last, realpath: `/${this.#names.join('/')}` };
+  }
+
+  /** Walk `parts` from the top of `stack`, pushing each directory entered; with `followLast`,
+   * a symlink as final component is expanded too. Returns the last name walked. */
+  async #walk(stack: Attr[], parts: string[], followLast = true): Promise<string> {
+    let lastName = '';
+    for (let i = 0; i < parts.length; i++) {
+      const name = parts[i];
+      const isLast = i === parts.length - 1;
+      const dir = stack[stack.length - 1];
+      if (!isDir(dir)) this.#fail('ENOTDIR');
+      if (!this.fs.checkAccess(this.caller, dir, X_OK)) this.#fail('EACCES');
+      lastName = name;
+      if (name === '..') {
+        if (stack.length > 1) {
+          stack.pop();
+          this.#names.pop();
+        }
+        continue;
+      }
+      const child = await this.fs.lookup(this.caller, dir.ino, name).catch((err: unknown) => {
+        throw this.#rethrow(err);
+      });
+      if (isSymlink(child) && (!isLast || followLast)) {
+        if (++this.#links > SYMLOOP_MAX) this.#fail('ELOOP');
+        const target = await this.fs.readlink(this.caller, child.ino);
+        if (target.length === 0) this.#fail('ENOENT');
+        const sub = parsePath(target);
+        if (target.startsWith('/')) {
+          stack.splice(1);
+          this.#names = [];
+        }
+        lastName = await this.#walk(stack, sub.parts, true);
+        if (sub.parts.length === 0) lastName = '';
+        continue;
+      }
+      stack.push(child);
+      this.#names.push(name);
+    }
+    return lastName;
+  }
+
+  /** Errors from lookups carry this walk's syscall and the caller's path, as Node reports them. */
+  #rethrow(err: unknown): unknown {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return errnoError(code, this.syscall, this.path);
+    return err;
+  }
+}

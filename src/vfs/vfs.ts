@@ -1,0 +1,576 @@
+// The POSIX core: inode-level operations with permission checks, a file-handle table, shared
+// per-inode writers (read-your-writes, close-to-open) and the session that keeps unlinked-but-open
+// files alive. The SDK calls it with paths resolved by resolve.ts; the FUSE bridge with inodes.
+import type { ChunkStore } from '../chunk/store.js';
+import { errnoError } from '../errors/errno.js';
+import type { Attr } from './attr.js';
+import { isDir, isRegular, isSymlink } from './attr.js';
+import {
+  MODE_PERM_MASK, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY,
+  PATH_MAX, R_OK, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
+  S_IFSOCK, S_ISGID, S_ISUID, S_ISVTX, W_OK, X_OK,
+} from './constants.js';
+import { HandleTable, type OpenFile } from './handles.js';
+import type { MetaPort, PortDirEntry, PortStatFs } from './meta-port.js';
+import { nameProblem } from './path.js';
+import { chmodResult, inGroup, inheritedOwnership, isRoot, ownsOrRoot, permits, type Caller } from './permissions.js';
+import type { Walkable } from './resolve.js';
+
+export interface VfsOptions {
+  /** Heartbeat period of the session (ms). */
+  heartbeatMs?: number;
+  /** Period of the background loop that deletes freed slices (ms). */
+  reclaimMs?: number;
+  /** Recorded with the session (host, pid, mount point, ...). */
+  sessionInfo?: Record<string, unknown>;
+  /** A session silent this long is closed by survivors: locks released, orphans freed (ms). */
+  staleSessionMs?: number;
+  /** Period of housekeeping: stale sessions and expired trash (ms). */
+  housekeepingMs?: number;
+}
+
+/** Changes setattr may make; times in ns since the epoch or 'now'. */
+export interface SetAttr {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  atimeNs?: bigint | 'now';
+  mtimeNs?: bigint | 'now';
+}
+
+export interface DirEntry extends PortDirEntry {}
+export type StatFs = PortStatFs;
+
+const DEFAULT_HEARTBEAT_MS = 10_000;
+const DEFAULT_RECLAIM_MS = 2_000;
+const RECLAIM_BATCH = 256;
+const DEFAULT_STALE_SESSION_MS = 5 * 60_000;
+const DEFAULT_HOUSEKEEPING_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+function fail(code: string, syscall: string, detail?: string): never {
+  throw errnoError(code, syscall, undefined, detail);
+}
+
+function closedError(syscall: string): never {
+  throw errnoError('EBADF', syscall, undefined, 'the volume is closed');
+}
+
+function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+export class Vfs implements Walkable {
+  readonly meta: MetaPort;
+  readonly store: ChunkStore;
+  readonly session: number;
+  readonly #table = new HandleTable();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #reclaiming: Promise<void> | null = null;
+  #closed = false;
+
+  private constructor(meta: MetaPort, store: ChunkStore, session: number) {
+    this.meta = meta;
+    this.store = store;
+    this.session = session;
+  }
+
+  /** Register a session and start its heartbeat and the slice-reclaim loop. */
+  static async start(meta: MetaPort, store: ChunkStore, options: VfsOptions = {}): Promise<Vfs> {
+    const session = await meta.newSession({ pid: process.pid, ...options.sessionInfo });
+    const vfs = new Vfs(meta, store, session);
+    const beat = setInterval(() => { void meta.heartbeat(session).catch(() => undefined); }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+    const reclaim = setInterval(() => { void vfs.reclaim().catch(() => undefined); }, options.reclaimMs ?? DEFAULT_RECLAIM_MS);
+    const staleMs = options.staleSessionMs ?? DEFAULT_STALE_SESSION_MS;
+    const housekeeping = setInterval(() => { void vfs.housekeeping(staleMs).catch(() => undefined); }, options.housekeepingMs ?? DEFAULT_HOUSEKEEPING_MS);
+    beat.unref();
+    reclaim.unref();
+    housekeeping.unref();
+    vfs.#timers.push(beat, reclaim, housekeeping);
+    return vfs;
+  }
+
+  /** Work any live client does for the volume: close sessions that stopped heartbeating (their
+   * locks and unlinked-open files go) and empty trash older than trash-days. */
+  async housekeeping(staleSessionMs: number): Promise<void> {
+    await this.meta.cleanStaleSessions(staleSessionMs);
+    const { trashDays } = await this.meta.settings();
+    await this.meta.emptyTrash(trashDays * DAY_MS);
+  }
+
+  /** Delete the objects of slices no file references any more, then confirm them to meta. */
+  reclaim(): Promise<void> {
+    this.#reclaiming ??= (async () => {
+      try {
+        for (;;) {
+          const batch = await this.meta.pendingSliceDeletes(RECLAIM_BATCH);
+          if (batch.length === 0) return;
+          for (const s of batch) await this.store.deleteSlice(s.id, s.size);
+          await this.meta.confirmSliceDeletes(batch.map((s) => s.id));
+          if (batch.length < RECLAIM_BATCH) return;
+        }
+      } finally {
+        this.#reclaiming = null;
+      }
+    })();
+    return this.#reclaiming;
+  }
+
+  /** Calls after close() fail clearly instead of reaching a closed engine. */
+  #live(syscall: string): void {
+    if (this.#closed) closedError(syscall);
+  }
+
+  // ---- attributes ----
+
+  checkAccess(caller: Caller, attr: Attr, mask: number): boolean {
+    return permits(attr, caller, mask);
+  }
+
+  async getattr(ino: number): Promise<Attr> {
+    this.#live('getattr');
+    const attr = await this.meta.getattr(ino);
+    return this.#withPending(attr);
+  }
+
+  /** A dirty writer's bytes count toward the length before they are committed. */
+  #withPending(attr: Attr): Attr {
+    const writer = this.#table.inode(attr.ino)?.writer;
+    if (writer?.dirty && writer.pendingEnd > attr.size) return { ...attr, size: writer.pendingEnd };
+    return attr;
+  }
+
+  async lookup(caller: Caller, dir: number, name: string): Promise<Attr> {
+    this.#live('lookup');
+    const parent = await this.meta.getattr(dir);
+    if (!isDir(parent)) fail('ENOTDIR', 'lookup');
+    if (!permits(parent, caller, X_OK)) fail('EACCES', 'lookup');
+    const problem = nameProblem(name);
+    if (problem) fail(problem, 'lookup');
+    return this.#withPending(await this.meta.lookup(dir, name));
+  }
+
+  async access(caller: Caller, ino: number, mask: number): Promise<void> {
+    const attr = await this.meta.getattr(ino);
+    if (!permits(attr, caller, mask)) fail('EACCES', 'access');
+  }
+
+  async setattr(caller: Caller, ino: number, changes: SetAttr): Promise<Attr> {
+    this.#live('setattr');
+    let attr = await this.meta.getattr(ino);
+    const meta: { mode?: number; uid?: number; gid?: number; atimeNs?: bigint; mtimeNs?: bigint } = {};
+    if (changes.mode !== undefined) {
+      if (!ownsOrRoot(attr, caller)) fail('EPERM', 'chmod');
+      meta.mode = (attr.mode & S_IFMT) | chmodResult(attr, caller, changes.mode);
+    }
+    if (changes.uid !== undefined || changes.gid !== undefined) {
+      const uid = changes.uid ?? attr.uid;
+      const gid = changes.gid ?? attr.gid;
+      if (!isRoot(caller)) {
+        if (uid !== attr.uid) fail('EPERM', 'chown');
+        if (caller.uid !== attr.uid) {
+          if (gid !== attr.gid) fail('EPERM', 'chown');
+        } else if (gid !== attr.gid && !inGroup(caller, gid)) fail('EPERM', 'chown');
+      }
+      if (uid !== attr.uid || gid !== attr.gid || changes.uid !== undefined || changes.gid !== undefined) {
+        meta.uid = uid;
+        meta.gid = gid;
+        // Changing ownership of a non-directory drops its privileges (setuid, and setgid when
+        // group-executable), as Linux does on chown.
+        if (!isDir(attr)) {
+          let mode = meta.mode ?? attr.mode;
+          mode &= ~S_ISUID;
+          if ((mode & 0o010) !== 0) mode &= ~S_ISGID;
+          if (mode !== attr.mode || meta.mode !== undefined) meta.mode = mode;
+        }
+      }
+    }
+    const explicit = (t: bigint | 'now' | undefined) => t !== undefined && t !== 'now';
+    if (changes.atimeNs !== undefined || changes.mtimeNs !== undefined) {
+      if (explicit(changes.atimeNs) || explicit(changes.mtimeNs)) {
+        if (!ownsOrRoot(attr, caller)) fail('EPERM', 'utime');
+      } else if (!ownsOrRoot(attr, caller) && !permits(attr, caller, W_OK)) fail('EACCES', 'utime');
+      const now = nowNs();
+      if (changes.atimeNs !== undefined) meta.atimeNs = changes.atimeNs === 'now' ? now : changes.atimeNs;
+      if (changes.mtimeNs !== undefined) meta.mtimeNs = changes.mtimeNs === 'now' ? now : changes.mtimeNs;
+    }
+    if (changes.size !== undefined) {
+      attr = await this.truncate(caller, ino, changes.size);
+    }
+    if (Object.keys(meta).length > 0) attr = await this.meta.setattr(ino, meta);
+    return this.#withPending(attr);
+  }
+
+  /** truncate(2) by inode: needs write permission. */
+  async truncate(caller: Caller, ino: number, size: number): Promise<Attr> {
+    if (!Number.isSafeInteger(size) || size < 0) fail('EINVAL', 'truncate');
+    const attr = await this.meta.getattr(ino);
+    if (isDir(attr)) fail('EISDIR', 'truncate');
+    if (!isRegular(attr)) fail('EINVAL', 'truncate');
+    if (!permits(attr, caller, W_OK)) fail('EACCES', 'truncate');
+    return this.#truncateData(ino, size);
+  }
+
+  /** ftruncate(2): the handle must be open for writing. */
+  async ftruncate(_caller: Caller, fh: number, size: number): Promise<Attr> {
+    const file = this.#file(fh, 'ftruncate');
+    if ((file.flags & O_ACCMODE) === O_RDONLY || file.dir) fail('EINVAL', 'ftruncate');
+    if (!Number.isSafeInteger(size) || size < 0) fail('EINVAL', 'ftruncate');
+    return this.#truncateData(file.ino, size);
+  }
+
+  #truncateData(ino: number, size: number): Promise<Attr> {
+    return this.#table.queue.run(ino, async () => {
+      // Buffered writes land first so the cut applies to them too.
+      const writer = this.#table.inode(ino)?.writer;
+      if (writer?.dirty) await writer.flush();
+      return this.meta.truncate(ino, size);
+    });
+  }
+
+  // ---- namespace ----
+
+  /** Write and search permission on a directory, the rule for adding or removing entries. */
+  async #writableDir(caller: Caller, dir: number, syscall: string): Promise<Attr> {
+    const parent = await this.meta.getattr(dir);
+    if (!isDir(parent)) fail('ENOTDIR', syscall);
+    if (!permits(parent, caller, W_OK | X_OK)) fail('EACCES', syscall);
+    return parent;
+  }
+
+  #checkName(name: string, syscall: string): void {
+    const problem = nameProblem(name);
+    if (problem) fail(problem, syscall);
+  }
+
+  async #newNode(caller: Caller, dir: number, name: string, type: number, mode: number, syscall: string): Promise<{ parent: Attr; mode: number; gid: number }> {
+    this.#checkName(name, syscall);
+    if (name === '.' || name === '..') fail('EEXIST', syscall);
+    const parent = await this.#writableDir(caller, dir, syscall);
+    const inherited = inheritedOwnership(parent, caller, type === S_IFDIR, mode & MODE_PERM_MASK);
+    let perms = inherited.mode;
+    // A non-member may not create a setgid file in someone else's group.
+    if (type !== S_IFDIR && (perms & S_ISGID) && !isRoot(caller) && !inGroup(caller, inherited.gid)) perms &= ~S_ISGID;
+    return { parent, mode: type | perms, gid: inherited.gid };
+  }
+
+  async mknod(caller: Caller, dir: number, name: string, mode: number, rdev = 0): Promise<Attr> {
+    this.#live('mknod');
+    const type = (mode & S_IFMT) || S_IFREG;
+    if (![S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK].includes(type)) fail('EINVAL', 'mknod');
+    if ((type === S_IFCHR || type === S_IFBLK) && !isRoot(caller)) fail('EPERM', 'mknod');
+    const n = await this.#newNode(caller, dir, name, type, mode, 'mknod');
+    return this.meta.mknod(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid, rdev: type === S_IFCHR || type === S_IFBLK ? rdev : 0 });
+  }
+
+  async mkdir(caller: Caller, dir: number, name: string, mode: number): Promise<Attr> {
+    this.#live('mkdir');
+    // mkdir(2) keeps only the permission and sticky bits of `mode`; setgid comes from the parent.
+    const n = await this.#newNode(caller, dir, name, S_IFDIR, mode & 0o1777, 'mkdir');
+    return this.meta.mkdir(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid });
+  }
+
+  async symlink(caller: Caller, dir: number, name: string, target: string): Promise<Attr> {
+    this.#live('symlink');
+    if (target.length === 0) fail('ENOENT', 'symlink');
+    if (Buffer.byteLength(target) >= PATH_MAX) fail('ENAMETOOLONG', 'symlink');
+    const n = await this.#newNode(caller, dir, name, S_IFLNK, 0o777, 'symlink');
+    return this.meta.symlink(dir, name, target, { mode: n.mode, uid: caller.uid, gid: n.gid });
+  }
+
+  async readlink(_caller: Caller, ino: number): Promise<string> {
+    const attr = await this.meta.getattr(ino);
+    if (!isSymlink(attr)) fail('EINVAL', 'readlink');
+    return this.meta.readlink(ino);
+  }
+
+  async link(caller: Caller, ino: number, dir: number, name: string): Promise<Attr> {
+    this.#live('link');
+    this.#checkName(name, 'link');
+    const attr = await this.meta.getattr(ino);
+    if (isDir(attr)) fail('EPERM', 'link');
+    await this.#writableDir(caller, dir, 'link');
+    return this.meta.link(ino, dir, name);
+  }
+
+  async unlink(caller: Caller, dir: number, name: string): Promise<void> {
+    this.#live('unlink');
+    this.#checkName(name, 'unlink');
+    await this.#writableDir(caller, dir, 'unlink');
+    const child = await this.meta.lookup(dir, name);
+    if (isDir(child)) fail('EISDIR', 'unlink');
+    await this.meta.unlink(dir, name, caller.uid);
+  }
+
+  async rmdir(caller: Caller, dir: number, name: string): Promise<void> {
+    this.#live('rmdir');
+    if (name === '.') fail('EINVAL', 'rmdir');
+    if (name === '..') fail('ENOTEMPTY', 'rmdir');
+    this.#checkName(name, 'rmdir');
+    await this.#writableDir(caller, dir, 'rmdir');
+    const child = await this.meta.lookup(dir, name);
+    if (!isDir(child)) fail('ENOTDIR', 'rmdir');
+    await this.meta.rmdir(dir, name, caller.uid);
+  }
+
+  async rename(caller: Caller, dir: number, name: string, newDir: number, newName: string, flags = 0): Promise<void> {
+    this.#live('rename');
+    if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0) fail('EINVAL', 'rename');
+    if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) fail('EINVAL', 'rename');
+    for (const n of [name, newName]) {
+      if (n === '.' || n === '..') fail(n === '.' ? 'EINVAL' : 'EBUSY', 'rename');
+      this.#checkName(n, 'rename');
+    }
+    await this.#writableDir(caller, dir, 'rename');
+    if (newDir !== dir) await this.#writableDir(caller, newDir, 'rename');
+    const src = await this.meta.lookup(dir, name);
+    // Moving a directory to another parent rewrites its '..': that needs write access to it.
+    if (isDir(src) && newDir !== dir && !permits(src, caller, W_OK)) fail('EACCES', 'rename');
+    await this.meta.rename(dir, name, newDir, newName, flags, caller.uid);
+  }
+
+  async readdir(caller: Caller, ino: number, cookie: number, limit: number): Promise<DirEntry[]> {
+    this.#live('readdir');
+    const attr = await this.meta.getattr(ino);
+    if (!isDir(attr)) fail('ENOTDIR', 'readdir');
+    if (!permits(attr, caller, R_OK)) fail('EACCES', 'readdir');
+    return this.meta.readdir(ino, cookie, limit);
+  }
+
+  /** opendir(3): read permission on a directory. */
+  async opendir(caller: Caller, ino: number): Promise<number> {
+    const attr = await this.meta.getattr(ino);
+    if (!isDir(attr)) fail('ENOTDIR', 'opendir');
+    if (!permits(attr, caller, R_OK)) fail('EACCES', 'opendir');
+    return this.#table.add(ino, O_RDONLY | O_DIRECTORY, caller, true).file.fh;
+  }
+
+  // ---- xattrs ----
+
+  #xattrAccess(caller: Caller, attr: Attr, name: string, mask: number, syscall: string): void {
+    if (name.length === 0 || Buffer.byteLength(name) > 255) fail(name.length === 0 ? 'EINVAL' : 'ERANGE', syscall);
+    const ns = name.slice(0, name.indexOf('.') + 1);
+    if (ns === 'trusted.' || ns === 'security.') {
+      if (!isRoot(caller) && mask === W_OK) fail('EPERM', syscall);
+      return;
+    }
+    if (ns !== 'user.') fail('EOPNOTSUPP', syscall);
+    // User attributes live only on regular files and directories; the sticky rule on directories
+    // keeps others' entries safe.
+    if (!isRegular(attr) && !isDir(attr)) fail(mask === W_OK ? 'EPERM' : 'ENODATA', syscall);
+    if (isDir(attr) && (attr.mode & S_ISVTX) && mask === W_OK && !ownsOrRoot(attr, caller)) fail('EPERM', syscall);
+    if (!permits(attr, caller, mask)) fail('EACCES', syscall);
+  }
+
+  async getxattr(caller: Caller, ino: number, name: string): Promise<Uint8Array> {
+    this.#xattrAccess(caller, await this.meta.getattr(ino), name, R_OK, 'getxattr');
+    return this.meta.getxattr(ino, name);
+  }
+
+  async setxattr(caller: Caller, ino: number, name: string, value: Uint8Array, flags = 0): Promise<void> {
+    this.#xattrAccess(caller, await this.meta.getattr(ino), name, W_OK, 'setxattr');
+    if (value.length > 65536) fail('E2BIG', 'setxattr');
+    await this.meta.setxattr(ino, name, value, flags);
+  }
+
+  async listxattr(_caller: Caller, ino: number): Promise<string[]> {
+    return this.meta.listxattr(ino);
+  }
+
+  async removexattr(caller: Caller, ino: number, name: string): Promise<void> {
+    this.#xattrAccess(caller, await this.meta.getattr(ino), name, W_OK, 'removexattr');
+    await this.meta.removexattr(ino, name);
+  }
+
+  async statfs(_caller: Caller, _ino: number): Promise<StatFs> {
+    return this.meta.statfs();
+  }
+
+  // ---- open files ----
+
+  #file(fh: number, syscall: string): OpenFile {
+    const file = this.#table.get(fh);
+    if (!file) fail('EBADF', syscall);
+    return file;
+  }
+
+  /** The inode and flags behind a handle. */
+  handle(fh: number): { ino: number; flags: number } {
+    const file = this.#file(fh, 'fstat');
+    return { ino: file.ino, flags: file.flags };
+  }
+
+  #openCheck(caller: Caller, attr: Attr, flags: number): void {
+    const acc = flags & O_ACCMODE;
+    if (acc === O_ACCMODE) fail('EINVAL', 'open');
+    if (isSymlink(attr)) fail('ELOOP', 'open');
+    if ((flags & O_DIRECTORY) && !isDir(attr)) fail('ENOTDIR', 'open');
+    if (isDir(attr) && (acc !== O_RDONLY || (flags & O_TRUNC) && (flags & O_CREAT))) fail('EISDIR', 'open');
+    let mask = 0;
+    if (acc !== O_WRONLY) mask |= R_OK;
+    if (acc !== O_RDONLY) mask |= W_OK;
+    if ((flags & O_TRUNC) && acc !== O_RDONLY) mask |= W_OK;
+    if (!permits(attr, caller, mask)) fail('EACCES', 'open');
+  }
+
+  async #register(caller: Caller, attr: Attr, flags: number): Promise<{ fh: number; attr: Attr }> {
+    const { file, first } = this.#table.add(attr.ino, flags, caller, isDir(attr));
+    if (first) {
+      try {
+        await this.meta.opened(this.session, attr.ino);
+      } catch (err) {
+        this.#table.remove(file.fh);
+        throw err;
+      }
+    }
+    return { fh: file.fh, attr: this.#withPending(attr) };
+  }
+
+  /** open(2) of an existing inode. O_TRUNC empties a regular file opened for writing. */
+  async open(caller: Caller, ino: number, flags: number): Promise<{ fh: number; attr: Attr }> {
+    this.#live('open');
+    // Attributes come fresh from meta on every open: nothing is cached across opens.
+    let attr = await this.meta.getattr(ino);
+    this.#openCheck(caller, attr, flags);
+    if ((flags & O_TRUNC) && (flags & O_ACCMODE) !== O_RDONLY && isRegular(attr) && attr.size > 0) {
+      attr = await this.#truncateData(ino, 0);
+    }
+    return this.#register(caller, attr, flags);
+  }
+
+  /** open(2) with O_CREAT in directory `dir`: creates `name` or opens what is there. */
+  async create(caller: Caller, dir: number, name: string, mode: number, flags: number): Promise<{ fh: number; attr: Attr; created: boolean }> {
+    this.#live('open');
+    this.#checkName(name, 'open');
+    if ((flags & O_ACCMODE) === O_ACCMODE) fail('EINVAL', 'open');
+    const parent = await this.meta.getattr(dir);
+    if (!isDir(parent)) fail('ENOTDIR', 'open');
+    if (!permits(parent, caller, X_OK)) fail('EACCES', 'open');
+    let existing: Attr | null = await this.meta.lookup(dir, name).catch((err: { code?: string }) => {
+      if (err?.code === 'ENOENT') return null;
+      throw err;
+    });
+    if (existing === null) {
+      try {
+        const n = await this.#newNode(caller, dir, name, S_IFREG, mode, 'open');
+        const attr = await this.meta.mknod(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid });
+        const opened = await this.#register(caller, attr, flags);
+        return { ...opened, created: true };
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EEXIST' || (flags & O_EXCL)) throw err;
+        existing = await this.meta.lookup(dir, name);
+      }
+    }
+    if (flags & O_EXCL) fail('EEXIST', 'open');
+    if (isSymlink(existing) && (flags & O_NOFOLLOW)) fail('ELOOP', 'open');
+    if (isDir(existing) && (flags & O_ACCMODE) === O_RDONLY && !(flags & O_TRUNC)) {
+      // open("dir", O_CREAT|O_RDONLY) fails like Linux: a directory is never created by open.
+      fail('EISDIR', 'open');
+    }
+    const opened = await this.open(caller, existing.ino, flags & ~(O_CREAT | O_EXCL));
+    return { ...opened, created: false };
+  }
+
+  async read(fh: number, offset: number, target: Uint8Array): Promise<number> {
+    const file = this.#file(fh, 'read');
+    if (file.dir) fail('EISDIR', 'read');
+    if ((file.flags & O_ACCMODE) === O_WRONLY) fail('EBADF', 'read');
+    if (!Number.isSafeInteger(offset) || offset < 0) fail('EINVAL', 'read');
+    if (target.length === 0) return 0;
+    const ino = file.ino;
+    const state = this.#table.inode(ino);
+    // Read-your-writes: this process's buffered bytes are committed before reading.
+    if (state?.writer?.dirty) await this.#table.queue.run(ino, async () => { await state.writer?.flush(); });
+    const attr = await this.meta.getattr(ino);
+    if (isDir(attr)) fail('EISDIR', 'read');
+    if (!isRegular(attr)) return 0;
+    if (offset >= attr.size) return 0;
+    const want = Math.min(target.length, attr.size - offset);
+    return this.store.read(ino, offset, target.subarray(0, want), attr.size, this.meta);
+  }
+
+  async write(fh: number, offset: number, data: Uint8Array): Promise<number> {
+    return (await this.writeAt(fh, offset, data)).bytes;
+  }
+
+  /** write(2)/pwrite(2); with O_APPEND the bytes go to the current end, wherever `offset` says.
+   * Returns where they went. */
+  async writeAt(fh: number, offset: number, data: Uint8Array): Promise<{ bytes: number; offset: number }> {
+    const file = this.#file(fh, 'write');
+    if (file.dir) fail('EISDIR', 'write');
+    if ((file.flags & O_ACCMODE) === O_RDONLY) fail('EBADF', 'write');
+    if (!Number.isSafeInteger(offset) || offset < 0) fail('EINVAL', 'write');
+    if (offset + data.length > Number.MAX_SAFE_INTEGER) fail('EFBIG', 'write');
+    if (data.length === 0) return { bytes: 0, offset };
+    const ino = file.ino;
+    return this.#table.queue.run(ino, async () => {
+      const state = this.#table.inode(ino);
+      if (!state) fail('EBADF', 'write');
+      let at = offset;
+      if (file.flags & O_APPEND) {
+        const attr = await this.meta.getattr(ino);
+        at = Math.max(attr.size, state.writer?.dirty ? state.writer.pendingEnd : 0);
+      }
+      state.writer ??= this.store.openWriter(ino, this.meta);
+      await state.writer.write(at, data);
+      return { bytes: data.length, offset: at };
+    });
+  }
+
+  /** flush(2) on close of one descriptor: commit buffered writes so other clients see them. */
+  async flush(fh: number): Promise<void> {
+    const file = this.#file(fh, 'flush');
+    await this.#flushInode(file.ino);
+  }
+
+  async fsync(fh: number, _datasync = false): Promise<void> {
+    const file = this.#file(fh, 'fsync');
+    await this.#flushInode(file.ino);
+  }
+
+  #flushInode(ino: number): Promise<void> {
+    return this.#table.queue.run(ino, async () => {
+      const writer = this.#table.inode(ino)?.writer;
+      if (writer?.dirty) await writer.flush();
+    });
+  }
+
+  /** close(2)/FUSE release: flush, and on the inode's last handle here close its writer and tell
+   * meta (an unlinked file's data is freed once no session has it open). */
+  async release(fh: number): Promise<void> {
+    const file = this.#file(fh, 'close');
+    let flushError: unknown = null;
+    if (!file.dir) await this.#flushInode(file.ino).catch((err: unknown) => { flushError = err; });
+    const removed = this.#table.remove(fh);
+    if (removed?.last) {
+      const state = removed.last;
+      await this.#table.queue.run(file.ino, async () => {
+        const writer = state.writer;
+        state.writer = null;
+        if (writer) await writer.close().catch((err: unknown) => { flushError ??= err; });
+      });
+      await this.meta.released(this.session, file.ino);
+    }
+    if (flushError) throw flushError;
+  }
+
+  /** Number of open handles (files and directories). */
+  get openHandles(): number {
+    return this.#table.size;
+  }
+
+  /** Release every handle, stop the timers, run a last reclaim, and close the session. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    let firstError: unknown = null;
+    for (const fh of this.#table.handles()) {
+      await this.release(fh).catch((err: unknown) => { firstError ??= err; });
+    }
+    await this.reclaim().catch(() => undefined);
+    await this.meta.closeSession(this.session).catch((err: unknown) => { firstError ??= err; });
+    if (firstError) throw firstError;
+  }
+}
