@@ -85,11 +85,12 @@ export interface VolumeSettings {
   schemaVersion: number;
 }
 
+/** Fields left undefined keep an existing volume's value (and take the default for a new one). */
 export interface FormatRequest {
   name: string;
   storage: string;
-  blockSize: number;
-  trashDays: number;
+  blockSize?: number;
+  trashDays?: number;
   capacity?: number;
   inodeLimit?: number;
 }
@@ -166,7 +167,8 @@ export interface Meta {
   truncate(ino: number, size: number): Promise<NodeAttr>;
   /** Make [offset, offset+length) of a regular file read as zeros (punch hole, keep size). */
   punchHole(ino: number, offset: number, length: number): Promise<NodeAttr>;
-  mknod(dir: number, name: string, node: NewNode): Promise<NodeAttr>;
+  /** With `openedBy`, that session also holds the new file open (one transaction for open(O_CREAT)). */
+  mknod(dir: number, name: string, node: NewNode, openedBy?: number): Promise<NodeAttr>;
   mkdir(dir: number, name: string, node: NewNode): Promise<NodeAttr>;
   symlink(dir: number, name: string, target: string, node: NewNode): Promise<NodeAttr>;
   readlink(ino: number): Promise<string>;

@@ -12,8 +12,8 @@ export function canonicalStorageUrl(input: string): string {
 }
 
 /** Open the store a storage URL names; `create` makes a missing data directory. */
-export async function openObjectStore(input: string, options: { create?: boolean } = {}): Promise<ObjectStore> {
+export async function openObjectStore(input: string, options: { create?: boolean; durable?: boolean } = {}): Promise<ObjectStore> {
   const url = parseStorageUrl(input);
-  if (url.kind === 'file') return FileObjectStore.open(url.path, { create: options.create ?? false });
+  if (url.kind === 'file') return FileObjectStore.open(url.path, { create: options.create ?? false, durable: options.durable });
   throw errnoError('ENOSYS', 'open', undefined, `${url.url}: S3 storage is not available in this build yet; use file:///PATH`);
 }

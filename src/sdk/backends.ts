@@ -2,7 +2,10 @@
 // its object store wrapped into a chunk store.
 import { createChunkStore } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/store.js';
-import { DEFAULT_BLOCK_SIZE, parseBlockSize } from '../config/size.js';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseBlockSize } from '../config/size.js';
+import { parseMetaUrl } from '../config/urls.js';
 import { errnoError } from '../errors/errno.js';
 import { formatMeta, openMeta, type Meta } from '../meta/index.js';
 import { volumeNameProblem } from '../meta/volume-name.js';
@@ -11,8 +14,9 @@ import { PrefixedObjectStore } from '../object/prefix.js';
 
 export interface FormatOptions {
   name: string;
-  /** Storage URL of the objects, e.g. file:///var/lib/strata/data. */
-  storage: string;
+  /** Storage URL of the objects, e.g. file:///var/lib/strata/data. Default for a new volume:
+   * a "data" directory next to the SQLite file; for an existing one: unchanged. */
+  storage?: string;
   /** Bytes per block: a power of two from 64 KiB to 16 MiB (default 4 MiB). */
   blockSize?: number;
   /** Days deleted files stay in the trash (default 1; 0 disables the trash). */
@@ -38,6 +42,18 @@ export interface Backends {
   close(): Promise<void>;
 }
 
+/** A SQLite volume keeps its objects in "data" next to the database file by default. */
+export function defaultStorage(metaUrl: string): string {
+  const url = parseMetaUrl(metaUrl);
+  const base = url.kind === 'sqlite' && url.path !== ':memory:' ? dirname(url.path) : process.cwd();
+  return `file://${resolve(base, 'data')}`;
+}
+
+function sqliteFile(metaUrl: string): string {
+  const url = parseMetaUrl(metaUrl);
+  return url.kind === 'sqlite' ? url.path : '';
+}
+
 function badFormat(detail: string): never {
   throw errnoError('EINVAL', 'format', undefined, detail);
 }
@@ -46,15 +62,18 @@ export async function formatVolume(metaUrl: string, options: FormatOptions): Pro
   if (options === null || typeof options !== 'object') badFormat('format options must be an object');
   const problem = volumeNameProblem(options.name);
   if (problem) badFormat(problem);
-  if (typeof options.storage !== 'string') badFormat('options.storage must be a storage URL such as file:///var/lib/strata/data');
-  const storage = canonicalStorageUrl(options.storage);
-  const blockSize = options.blockSize === undefined ? DEFAULT_BLOCK_SIZE : parseBlockSize(options.blockSize);
-  const trashDays = options.trashDays ?? 1;
-  // The data directory is made first: a volume whose storage cannot be created is never recorded.
-  const objects = await openObjectStore(storage, { create: true });
-  await objects.close();
+  if (options.storage !== undefined && typeof options.storage !== 'string') badFormat('options.storage must be a storage URL such as file:///var/lib/strata/data');
+  const storage = canonicalStorageUrl(options.storage ?? defaultStorage(metaUrl));
+  const blockSize = options.blockSize === undefined ? undefined : parseBlockSize(options.blockSize);
+  const trashDays = options.trashDays;
+  const keepStorage = options.storage === undefined && existsSync(sqliteFile(metaUrl));
+  if (!keepStorage) {
+    // The data directory is made first: a volume whose storage cannot be created is never recorded.
+    const objects = await openObjectStore(storage, { create: true });
+    await objects.close();
+  }
   const { meta, created, changed } = formatMeta(metaUrl, {
-    name: options.name, storage, blockSize, trashDays, capacity: options.capacity, inodeLimit: options.inodeLimit,
+    name: options.name, storage: keepStorage ? '' : storage, blockSize, trashDays, capacity: options.capacity, inodeLimit: options.inodeLimit,
   }, options.force ?? false);
   await meta.close();
   return { created, changed };
@@ -64,7 +83,7 @@ export async function openBackends(metaUrl: string, opts: { bufferSize?: number;
   const meta = openMeta(metaUrl);
   try {
     const settings = await meta.settings();
-    const objects = new PrefixedObjectStore(await openObjectStore(settings.storage), settings.name);
+    const objects = new PrefixedObjectStore(await openObjectStore(settings.storage, { durable: false }), settings.name);
     const store = createChunkStore(objects, { blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads });
     return {
       meta, store, volumeName: settings.name,

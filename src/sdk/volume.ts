@@ -3,6 +3,7 @@
 // calls through PathApi.
 import { constants as fsConstants } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Caller } from '../vfs/permissions.js';
 import { Vfs } from '../vfs/vfs.js';
 import { PathApi } from './path-api.js';
@@ -26,6 +27,10 @@ export interface VolumeOptions {
   heartbeatMs?: number;
   /** Period of the background loop deleting freed data (ms). */
   reclaimMs?: number;
+  /** What this client is, as `strata status` lists sessions (default 'sdk'). */
+  client?: string;
+  /** Deleted files skip the trash and are freed at once (only for root callers). */
+  skipTrash?: boolean;
 }
 
 function processCaller(): Caller {
@@ -74,6 +79,7 @@ export class Volume extends PathApi {
     };
     if (!Array.isArray(caller.gids)) throw new TypeError('options.gids must be an array of group ids');
     caller.gids.forEach((g, i) => checkId(`gids[${i}]`, g));
+    if (options.skipTrash === true && caller.uid !== 0) throw new RangeError('options.skipTrash is for administrators: the caller must be root (uid 0)');
     const umask = options.umask ?? currentUmask();
     if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new RangeError(`options.umask must be an integer in 0..0o777, got ${String(umask)}`);
     const backends = await openBackends(metaUrl, { bufferSize: options.bufferSize, maxUploads: options.maxUploads });
@@ -81,7 +87,8 @@ export class Volume extends PathApi {
       const vfs = await Vfs.start(backends.meta, backends.store, {
         heartbeatMs: options.heartbeatMs,
         reclaimMs: options.reclaimMs,
-        sessionInfo: { client: 'sdk' },
+        sessionInfo: { client: options.client ?? 'sdk', host: hostname() },
+        skipTrash: options.skipTrash === true,
       });
       return new Volume(vfs, backends, caller, umask, metaUrl);
     } catch (err) {

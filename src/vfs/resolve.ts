@@ -12,6 +12,8 @@ export interface Walkable {
   getattr(ino: number): Promise<Attr>;
   /** Look `name` up in directory `dir` after checking search permission on it. */
   lookup(caller: Caller, dir: number, name: string): Promise<Attr>;
+  /** Look `name` up in a directory whose attributes (and search permission) the walk already has. */
+  lookupIn(dir: Attr, name: string): Promise<Attr>;
   readlink(caller: Caller, ino: number): Promise<string>;
   checkAccess(caller: Caller, attr: Attr, mask: number): boolean;
 }
@@ -105,7 +107,7 @@ export class PathWalker {
         }
         continue;
       }
-      const child = await this.fs.lookup(this.caller, dir.ino, name).catch((err: unknown) => {
+      const child = await this.fs.lookupIn(dir, name).catch((err: unknown) => {
         throw this.#rethrow(err);
       });
       if (isSymlink(child) && (!isLast || followLast)) {

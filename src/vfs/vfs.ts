@@ -27,6 +27,8 @@ export interface VfsOptions {
   staleSessionMs?: number;
   /** Period of housekeeping: stale sessions and expired trash (ms). */
   housekeepingMs?: number;
+  /** Deletions bypass the trash (administrative clients such as `strata rmr --skip-trash`). */
+  skipTrash?: boolean;
 }
 
 /** Changes setattr may make; times in ns since the epoch or 'now'. */
@@ -69,6 +71,7 @@ export class Vfs implements Walkable {
   readonly #timers: NodeJS.Timeout[] = [];
   #reclaiming: Promise<void> | null = null;
   #closed = false;
+  #skipTrash = false;
 
   private constructor(meta: MetaPort, store: ChunkStore, session: number) {
     this.meta = meta;
@@ -80,6 +83,7 @@ export class Vfs implements Walkable {
   static async start(meta: MetaPort, store: ChunkStore, options: VfsOptions = {}): Promise<Vfs> {
     const session = await meta.newSession({ pid: process.pid, ...options.sessionInfo });
     const vfs = new Vfs(meta, store, session);
+    vfs.#skipTrash = options.skipTrash ?? false;
     const beat = setInterval(() => { void meta.heartbeat(session).catch(() => undefined); }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     const reclaim = setInterval(() => { void vfs.reclaim().catch(() => undefined); }, options.reclaimMs ?? DEFAULT_RECLAIM_MS);
     const staleMs = options.staleSessionMs ?? DEFAULT_STALE_SESSION_MS;
@@ -149,6 +153,13 @@ export class Vfs implements Walkable {
     const problem = nameProblem(name);
     if (problem) fail(problem, 'lookup');
     return this.#withPending(await this.meta.lookup(dir, name));
+  }
+
+  async lookupIn(dir: Attr, name: string): Promise<Attr> {
+    this.#live('lookup');
+    const problem = nameProblem(name);
+    if (problem) fail(problem, 'lookup');
+    return this.#withPending(await this.meta.lookup(dir.ino, name));
   }
 
   async access(caller: Caller, ino: number, mask: number): Promise<void> {
@@ -300,7 +311,7 @@ export class Vfs implements Walkable {
     await this.#writableDir(caller, dir, 'unlink');
     const child = await this.meta.lookup(dir, name);
     if (isDir(child)) fail('EISDIR', 'unlink');
-    await this.meta.unlink(dir, name, caller.uid);
+    await this.meta.unlink(dir, name, caller.uid, this.#skipTrash);
   }
 
   async rmdir(caller: Caller, dir: number, name: string): Promise<void> {
@@ -414,9 +425,9 @@ export class Vfs implements Walkable {
     if (!permits(attr, caller, mask)) fail('EACCES', 'open');
   }
 
-  async #register(caller: Caller, attr: Attr, flags: number): Promise<{ fh: number; attr: Attr }> {
+  async #register(caller: Caller, attr: Attr, flags: number, recorded = false): Promise<{ fh: number; attr: Attr }> {
     const { file, first } = this.#table.add(attr.ino, flags, caller, isDir(attr));
-    if (first) {
+    if (first && !recorded) {
       try {
         await this.meta.opened(this.session, attr.ino);
       } catch (err) {
@@ -454,8 +465,9 @@ export class Vfs implements Walkable {
     if (existing === null) {
       try {
         const n = await this.#newNode(caller, dir, name, S_IFREG, mode, 'open');
-        const attr = await this.meta.mknod(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid });
-        const opened = await this.#register(caller, attr, flags);
+        // Created and recorded as open by this session in one transaction.
+        const attr = await this.meta.mknod(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, this.session);
+        const opened = await this.#register(caller, attr, flags, true);
         return { ...opened, created: true };
       } catch (err) {
         if ((err as { code?: string }).code !== 'EEXIST' || (flags & O_EXCL)) throw err;

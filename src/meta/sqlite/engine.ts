@@ -21,6 +21,7 @@ const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 const S_ISVTX = 0o1000;
 const ID_BATCH = 1024;
+const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 const DAY_MS = 86_400_000;
 /** statfs figures when the volume sets no capacity / inode limit. */
 const UNLIMITED_BYTES = 2 ** 50;
@@ -124,6 +125,7 @@ export class SqliteMeta implements Meta {
     try {
       const tx = new TxRunner(db, 0);
       if (foundVersion === 0 && !SqliteMeta.#hasVolume(db)) {
+        if (req.storage === '') fail('EINVAL', 'format', 'a new volume needs a storage URL');
         tx.writeNow('format', () => SqliteMeta.#initialise(db, req));
         return { meta: new SqliteMeta(db, url), created: true, changed: [] };
       }
@@ -131,13 +133,13 @@ export class SqliteMeta implements Meta {
       if (req.name !== current.name) {
         fail('EEXIST', 'format', `${url} already holds volume "${current.name}"; a volume cannot be renamed (use a different metadata URL for "${req.name}")`);
       }
-      if (req.blockSize !== current.blockSize) {
+      if (req.blockSize !== undefined && req.blockSize !== current.blockSize) {
         fail('EINVAL', 'format', `the block size of "${current.name}" is ${current.blockSize} bytes and cannot change once data may exist`);
       }
-      if (req.storage !== current.storage && !force) {
+      if (req.storage !== '' && req.storage !== current.storage && !force) {
         fail('EINVAL', 'format', `"${current.name}" keeps its data at ${current.storage}; pass --force to point it at ${req.storage} (move the objects first)`);
       }
-      const change: SettingsChange = { trashDays: req.trashDays, storage: req.storage };
+      const change: SettingsChange = { trashDays: req.trashDays, storage: req.storage === '' ? undefined : req.storage };
       if (req.capacity !== undefined) change.capacity = req.capacity;
       if (req.inodeLimit !== undefined) change.inodeLimit = req.inodeLimit;
       const changed = tx.writeNow('configure', () => applySettingsChange(db, change));
@@ -154,7 +156,7 @@ export class SqliteMeta implements Meta {
 
   static #initialise(db: Db, req: FormatRequest): void {
     const settings: VolumeSettings = {
-      name: req.name, uuid: randomUUID(), storage: req.storage, blockSize: req.blockSize, trashDays: req.trashDays,
+      name: req.name, uuid: randomUUID(), storage: req.storage, blockSize: req.blockSize ?? DEFAULT_BLOCK_SIZE, trashDays: req.trashDays ?? 1,
       capacity: req.capacity ?? 0, inodeLimit: req.inodeLimit ?? 0, changelogRetention: 100_000,
       createdMs: Date.now(), schemaVersion: SCHEMA_VERSION,
     };
@@ -365,7 +367,7 @@ export class SqliteMeta implements Meta {
     });
   }
 
-  async #create(op: string, dir: number, name: string, node: NewNode, target?: string): Promise<NodeAttr> {
+  async #create(op: string, dir: number, name: string, node: NewNode, target?: string, openedBy?: number): Promise<NodeAttr> {
     this.#live(op);
     await this.#reserve(this.#inodes, 'inode', 1);
     return this.#tx.write(op, () => {
@@ -385,6 +387,7 @@ export class SqliteMeta implements Meta {
       this.#s('INSERT INTO inodes (ino, mode, uid, gid, rdev, nlink, length, atime, mtime, ctime, btime, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(ino, row.mode, row.uid, row.gid, row.rdev, row.nlink, row.length, t, t, t, t, dir);
       if (target !== undefined) this.#s('INSERT INTO symlinks (ino, target) VALUES (?, ?)').run(ino, target);
+      if (openedBy !== undefined) this.#s('INSERT INTO open_files (session, ino, count) VALUES (?, ?, 1)').run(openedBy, ino);
       this.#s('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)').run(dir, name, ino, node.mode & S_IFMT);
       if (dirNode) this.#addNlink(dir, 1, t);
       this.#touch(dir, t);
@@ -393,9 +396,9 @@ export class SqliteMeta implements Meta {
     });
   }
 
-  async mknod(dir: number, name: string, node: NewNode): Promise<NodeAttr> {
+  async mknod(dir: number, name: string, node: NewNode, openedBy?: number): Promise<NodeAttr> {
     if (isDirMode(node.mode) || (node.mode & S_IFMT) === S_IFLNK) fail('EINVAL', 'mknod');
-    return this.#create('mknod', dir, name, { ...node, mode: (node.mode & S_IFMT) === 0 ? node.mode | S_IFREG : node.mode });
+    return this.#create('mknod', dir, name, { ...node, mode: (node.mode & S_IFMT) === 0 ? node.mode | S_IFREG : node.mode }, undefined, openedBy);
   }
 
   async mkdir(dir: number, name: string, node: NewNode): Promise<NodeAttr> {

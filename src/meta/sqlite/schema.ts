@@ -1,6 +1,9 @@
 // The SQLite schema as numbered migrations. A database records the last migration applied in
 // `PRAGMA user_version`; opening a database newer than this build refuses rather than guessing.
 //
+// Counters (used bytes, inode count) are not logged: a replica derives them from the rows it
+// applies, as a dump/load does.
+//
 // Replicated tables carry triggers that copy every row change into change_rows under the version
 // being built; the transaction runner (tx.ts) stamps that version at commit. Row images are the
 // change log: another engine replays a version by applying its rows, no logic re-run.
@@ -20,7 +23,6 @@ export const LOGGED_TABLES: Readonly<Record<string, { key: string[]; columns: st
   slices: { key: ['ino', 'chunk', 'seq'], columns: ['ino', 'chunk', 'seq', 'id', 'size', 'pos', 'off', 'len'] },
   slice_refs: { key: ['id'], columns: ['id', 'size', 'refs'] },
   xattrs: { key: ['ino', 'name'], columns: ['ino', 'name', 'value'], blobs: ['value'] },
-  counters: { key: ['name'], columns: ['name', 'value'] },
   trash: { key: ['ino'], columns: ['ino', 'parent', 'name', 'deleted_ms', 'hour'] },
 };
 
@@ -93,7 +95,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE vstate (version INTEGER NOT NULL);
   INSERT INTO vstate VALUES (0);
   CREATE TABLE versions (version INTEGER PRIMARY KEY, op TEXT NOT NULL, time_ms INTEGER NOT NULL);
-  CREATE TABLE change_rows (seq INTEGER PRIMARY KEY AUTOINCREMENT, version INTEGER NOT NULL, tbl TEXT NOT NULL, kind TEXT NOT NULL, row TEXT NOT NULL);
+  CREATE TABLE change_rows (seq INTEGER PRIMARY KEY, version INTEGER NOT NULL, tbl TEXT NOT NULL, kind TEXT NOT NULL, row TEXT NOT NULL);
   CREATE INDEX change_rows_by_version ON change_rows (version);
   ${Object.keys(LOGGED_TABLES).map(triggersFor).join('\n')}
   `,

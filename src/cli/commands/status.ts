@@ -1,0 +1,57 @@
+// strata status: settings, sessions, usage and versions of a volume, straight from metadata.
+import type { Command } from 'commander';
+import { openMeta } from '../../meta/index.js';
+import { ago, formatSize, formatTime, printFields, printRows } from '../output.js';
+
+export async function printStatus(metaUrl: string, json: boolean): Promise<void> {
+  const meta = openMeta(metaUrl);
+  try {
+    const [s, usage, sessions, version, oldest] = await Promise.all([
+      meta.settings(), meta.usage(), meta.sessions(), meta.version(), meta.oldestVersion(),
+    ]);
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ settings: s, usage, sessions, version, oldestLoggedVersion: oldest }, null, 2)}\n`);
+      return;
+    }
+    printFields(`Volume "${s.name}"`, [
+      ['uuid', s.uuid],
+      ['metadata', meta.url],
+      ['storage', s.storage],
+      ['block size', formatSize(s.blockSize)],
+      ['trash days', s.trashDays],
+      ['capacity', s.capacity > 0 ? formatSize(s.capacity) : 'unlimited'],
+      ['inode limit', s.inodeLimit > 0 ? s.inodeLimit : 'unlimited'],
+      ['created', formatTime(s.createdMs)],
+      ['schema', s.schemaVersion],
+    ]);
+    printFields('Usage', [
+      ['used', `${formatSize(usage.usedBytes)} (${usage.usedBytes} bytes)`],
+      ['inodes', usage.inodes],
+      ['slices to delete', usage.pendingSlices],
+    ]);
+    printFields('Versions', [
+      ['current', version],
+      ['change log from', oldest === 0 ? '(empty)' : oldest],
+      ['retention', `${s.changelogRetention} versions`],
+    ]);
+    process.stdout.write(`Sessions (${sessions.length})\n`);
+    if (sessions.length > 0) {
+      printRows(['  id', 'client', 'host', 'pid', 'started', 'heartbeat'], sessions.map((x) => [
+        `  ${x.id}`, String(x.info.client ?? '-'), String(x.info.host ?? '-'), String(x.info.pid ?? '-'), formatTime(x.startedMs), ago(x.heartbeatMs),
+      ]));
+    }
+  } finally {
+    await meta.close();
+  }
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show a volume\'s settings, usage, versions and live sessions')
+    .argument('<meta-url>', 'metadata URL, e.g. sqlite3://./meta.db')
+    .option('--json', 'print JSON instead of text')
+    .action(async (metaUrl: string, flags: { json?: boolean }) => {
+      await printStatus(metaUrl, flags.json === true);
+    });
+}

@@ -1,0 +1,19 @@
+// Progress for long CLI work: a bar on a terminal, nothing on a pipe (the summary line says it).
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  update(done: number): void;
+  stop(): void;
+}
+
+export function newProgress(label: string, total: number): Progress {
+  if (!process.stderr.isTTY || total < 2) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar({
+    format: `${label} [{bar}] {value}/{total} {percentage}% eta {eta_formatted}`,
+    stream: process.stderr,
+    hideCursor: true,
+    clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0);
+  return { update: (done) => bar.update(done), stop: () => bar.stop() };
+}

@@ -1,0 +1,158 @@
+// The strata command line, run as users run it: the built binary in a child process.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Volume } from '../../src/index.js';
+
+const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+function strata(...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+let dir: string;
+let url: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'strata-cli-'));
+  url = `sqlite3://${join(dir, 'meta.db')}`;
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('strata CLI', () => {
+  it('prints help for every command and exits 0', () => {
+    for (const cmd of [[], ['format'], ['status'], ['config'], ['info'], ['rmr'], ['trash'], ['trash', 'list'], ['demo']]) {
+      const r = strata(...cmd, '--help');
+      expect(r.code, cmd.join(' ')).toBe(0);
+      expect(r.out).toMatch(/Usage: strata/);
+    }
+  });
+
+  it('formats a volume, and a re-run changes only what it may and says what changed', () => {
+    const first = strata('format', url, 'vol1', '--block-size', '1M', '--trash-days', '2');
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/Formatted volume "vol1"/);
+    expect(existsSync(join(dir, 'data'))).toBe(true);
+    const same = strata('format', url, 'vol1');
+    expect(same.code).toBe(0);
+    expect(same.out).toMatch(/nothing changed/);
+    const changed = strata('format', url, 'vol1', '--trash-days', '3');
+    expect(changed.code).toBe(0);
+    expect(changed.out).toMatch(/trashDays: 2 -> 3/);
+    const renamed = strata('format', url, 'other');
+    expect(renamed.code).toBe(1);
+    expect(renamed.err).toMatch(/already holds volume "vol1"/);
+    const block = strata('format', url, 'vol1', '--block-size', '4M');
+    expect(block.code).toBe(1);
+    expect(block.err).toMatch(/block size .* cannot change/);
+    const status = strata('status', url, '--json');
+    expect(status.code).toBe(0);
+    const s = JSON.parse(status.out) as { settings: { blockSize: number; trashDays: number; name: string } };
+    expect(s.settings).toMatchObject({ name: 'vol1', blockSize: 1024 * 1024, trashDays: 3 });
+  });
+
+  it('refuses bad input with a specific message, a non-zero exit, and no volume created', () => {
+    const elsewhere = `sqlite3://${join(dir, 'bad', 'meta.db')}`;
+    const cases: [string[], number, RegExp][] = [
+      [['format', elsewhere, 'a/b'], 1, /cannot contain "\/"/],
+      [['format', elsewhere, 'ok', '--block-size', '3M'], 2, /not a power of two/],
+      [['format', elsewhere, 'ok', '--block-size', '100'], 2, /did you mean 100K/],
+      [['format', elsewhere, 'ok', '--trash-days', '-1'], 2, /--trash-days takes a whole number/],
+      [['format', 'sqlite://x.db', 'ok'], 1, /scheme is "sqlite3"/],
+      [['status', elsewhere, '--bogus'], 2, /unknown option '--bogus'/],
+      [['status', elsewhere], 1, /no Strata volume .*"strata format/],
+      [['nosuchcommand'], 2, /unknown command/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = strata(...args);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.err, args.join(' ')).toMatch(message);
+    }
+    expect(existsSync(join(dir, 'bad', 'meta.db'))).toBe(false);
+  });
+
+  it('config changes settings and reports them', () => {
+    const r = strata('config', url, '--capacity', '10G', '--inodes', '1000');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/capacity: 0 -> 10737418240/);
+    expect(strata('config', url).code).toBe(2);
+    expect(strata('config', url, '--storage', 'file:///elsewhere').code).toBe(2);
+  });
+
+  it('info shows chunks and object keys; rmr moves files to the trash; trash restore and empty', async () => {
+    const vol = await Volume.open(url);
+    await vol.mkdir('/proj/sub', { recursive: true });
+    await vol.writeFile('/proj/a.bin', Buffer.alloc(3 * 1024 * 1024, 7));
+    await vol.writeFile('/proj/sub/b.txt', 'hello');
+    const ino = (await vol.stat('/proj/a.bin')).ino;
+    await vol.close();
+
+    const info = strata('info', url, '/proj/a.bin', '--json');
+    expect(info.code).toBe(0);
+    const parsed = JSON.parse(info.out) as { inode: number; length: number; chunks: { slices: { keys: string[] }[] }[] };
+    expect(parsed.inode).toBe(ino);
+    expect(parsed.length).toBe(3 * 1024 * 1024);
+    expect(parsed.chunks[0].slices[0].keys).toHaveLength(3);
+    expect(parsed.chunks[0].slices[0].keys[0]).toMatch(/^chunks\/0\/0\/\d+_0_1048576$/);
+    const byInode = strata('info', url, '--inode', String(ino));
+    expect(byInode.code).toBe(0);
+    expect(byInode.out).toMatch(/_2_1048576/);
+
+    const rmr = strata('rmr', url, '/proj');
+    expect(rmr.code).toBe(0);
+    expect(rmr.out).toMatch(/Removed 4 entries/);
+    const list = strata('trash', 'list', url, '--json');
+    const entries = JSON.parse(list.out) as { path: string; name: string }[];
+    expect(entries.map((e) => e.name).sort()).toEqual(['a.bin', 'b.txt']);
+    // The directories are gone, so a restore has nowhere to go: a clear error, nothing changed.
+    const lost = strata('trash', 'restore', url, entries[0].path);
+    expect(lost.code).toBe(1);
+    expect(lost.err).toMatch(/is gone/);
+
+    const vol2 = await Volume.open(url);
+    await vol2.mkdir('/keep');
+    await vol2.writeFile('/keep/c.txt', 'restore me');
+    await vol2.unlink('/keep/c.txt');
+    await vol2.close();
+    const again = JSON.parse(strata('trash', 'list', url, '--json').out) as { path: string; name: string }[];
+    const c = again.find((e) => e.name === 'c.txt');
+    expect(c).toBeDefined();
+    expect(strata('trash', 'restore', url, c!.path).code).toBe(0);
+    const vol3 = await Volume.open(url);
+    expect(await vol3.readFile('/keep/c.txt', 'utf8')).toBe('restore me');
+    await vol3.close();
+
+    const empty = strata('trash', 'empty', url);
+    expect(empty.code).toBe(0);
+    expect(empty.out).toMatch(/Freed 2 trashed entries/);
+    expect(JSON.parse(strata('trash', 'list', url, '--json').out)).toEqual([]);
+    const usage = JSON.parse(strata('status', url, '--json').out) as { usage: { usedBytes: number; pendingSlices: number } };
+    expect(usage.usage.usedBytes).toBe(4096);
+    expect(usage.usage.pendingSlices).toBe(0);
+  });
+
+  it('rmr --skip-trash frees data at once', async () => {
+    const vol = await Volume.open(url);
+    await vol.writeFile('/gone.bin', Buffer.alloc(100_000, 1));
+    await vol.close();
+    const r = strata('rmr', url, '/gone.bin', '--skip-trash');
+    expect(r.code).toBe(0);
+    const list = JSON.parse(strata('trash', 'list', url, '--json').out) as { name: string }[];
+    expect(list.some((e) => e.name === 'gone.bin')).toBe(false);
+  });
+
+  it('demo writes, verifies and prints status', () => {
+    const demoUrl = `sqlite3://${join(dir, 'demo', 'meta.db')}`;
+    const r = strata('demo', demoUrl, '--size', '8');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/sha256 matches/);
+    expect(r.out).toMatch(/Volume "demo"/);
+  });
+});
