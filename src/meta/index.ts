@@ -19,9 +19,9 @@ function sqlitePath(url: MetaUrl, input: string): string {
 }
 
 /** Open the volume whose metadata lives at `metaUrl`. */
-export function openMeta(metaUrl: string): Meta & { expireTrash(): Promise<number> } {
+export function openMeta(metaUrl: string, options: { durable?: boolean } = {}): Meta & { expireTrash(): Promise<number> } {
   const url = parseMetaUrl(metaUrl);
-  return SqliteMeta.open(sqlitePath(url, metaUrl), redactUrl(metaUrl));
+  return SqliteMeta.open(sqlitePath(url, metaUrl), redactUrl(metaUrl), options.durable === true);
 }
 
 /** Format a new volume at `metaUrl`, or re-apply format to an existing one. */

@@ -27,6 +27,9 @@ export interface VolumeOptions {
   heartbeatMs?: number;
   /** Period of the background loop deleting freed data (ms). */
   reclaimMs?: number;
+  /** Survive OS crashes and power loss, not only process crashes: every block and every metadata
+   * transaction is fsynced (much slower for small files). Default false. */
+  durable?: boolean;
   /** What this client is, as `strata status` lists sessions (default 'sdk'). */
   client?: string;
   /** Deleted files skip the trash and are freed at once (only for root callers). */
@@ -82,7 +85,7 @@ export class Volume extends PathApi {
     if (options.skipTrash === true && caller.uid !== 0) throw new RangeError('options.skipTrash is for administrators: the caller must be root (uid 0)');
     const umask = options.umask ?? currentUmask();
     if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new RangeError(`options.umask must be an integer in 0..0o777, got ${String(umask)}`);
-    const backends = await openBackends(metaUrl, { bufferSize: options.bufferSize, maxUploads: options.maxUploads });
+    const backends = await openBackends(metaUrl, { bufferSize: options.bufferSize, maxUploads: options.maxUploads, durable: options.durable === true });
     try {
       const vfs = await Vfs.start(backends.meta, backends.store, {
         heartbeatMs: options.heartbeatMs,

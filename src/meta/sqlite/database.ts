@@ -28,7 +28,7 @@ export interface OpenedDb {
 }
 
 /** Open (or, with `create`, create) the database at `path` and bring its schema up to date. */
-export function openDatabase(path: string, url: string, create: boolean): OpenedDb {
+export function openDatabase(path: string, url: string, create: boolean, durable = false): OpenedDb {
   if (path !== ':memory:' && !create && !existsSync(path)) {
     throw errnoError('ENOENT', 'open', path, `no Strata volume at ${url}: format one first with "strata format ${url} NAME"`);
   }
@@ -42,8 +42,8 @@ export function openDatabase(path: string, url: string, create: boolean): Opened
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     retryBusySync(() => db.pragma('journal_mode = WAL'));
     // NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only an OS crash or power
-    // loss may lose the last transactions. FULL would fsync every metadata operation.
-    db.pragma('synchronous = NORMAL');
+    // loss may lose the last transactions. `durable` (FULL) fsyncs every metadata operation.
+    db.pragma(durable ? 'synchronous = FULL' : 'synchronous = NORMAL');
     db.pragma('foreign_keys = OFF');
     // Checkpoints are where WAL mode pays its fsyncs: fewer, larger ones (up to ~64 MiB of WAL).
     db.pragma('wal_autocheckpoint = 16384');

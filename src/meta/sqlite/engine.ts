@@ -113,8 +113,8 @@ export class SqliteMeta implements Meta {
   }
 
   /** Open an existing volume's database. */
-  static open(path: string, url: string): SqliteMeta {
-    const { db } = openDatabase(path, url, false);
+  static open(path: string, url: string, durable = false): SqliteMeta {
+    const { db } = openDatabase(path, url, false, durable);
     return new SqliteMeta(db, url);
   }
 
