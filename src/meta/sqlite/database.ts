@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { errnoError } from '../../errors/errno.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { CONNECTION_SETUP, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type Db = Database.Database;
 
@@ -48,6 +48,7 @@ export function openDatabase(path: string, url: string, create: boolean, durable
     // Checkpoints are where WAL mode pays its fsyncs: fewer, larger ones (up to ~64 MiB of WAL).
     db.pragma('wal_autocheckpoint = 16384');
     db.pragma('cache_size = -65536');
+    db.pragma('temp_store = MEMORY');
     const found = Number(db.pragma('user_version', { simple: true }));
     if (found > SCHEMA_VERSION) {
       throw errnoError('EINVAL', 'open', path,
@@ -63,6 +64,7 @@ export function openDatabase(path: string, url: string, create: boolean, durable
       }
     }
     if (found < SCHEMA_VERSION) migrate(db, found);
+    db.exec(CONNECTION_SETUP);
     return { db, foundVersion: found };
   } catch (err) {
     db.close();
@@ -106,19 +108,21 @@ export class TxRunner {
   readonly #db: Db;
   readonly #pending;
   readonly #bump;
-  readonly #header;
+  readonly #record;
+  readonly #clear;
   readonly #prune;
-  readonly #pruneHeaders;
   retention: number;
 
   constructor(db: Db, retention: number) {
     this.#db = db;
     this.retention = retention;
-    this.#pending = db.prepare('SELECT EXISTS (SELECT 1 FROM change_rows WHERE version = (SELECT version + 1 FROM vstate)) AS changed');
+    this.#pending = db.prepare('SELECT EXISTS (SELECT 1 FROM temp.pending_changes) AS changed');
     this.#bump = db.prepare('UPDATE vstate SET version = version + 1 RETURNING version');
-    this.#header = db.prepare('INSERT INTO versions (version, op, time_ms) VALUES (?, ?, ?)');
-    this.#prune = db.prepare('DELETE FROM change_rows WHERE version <= ?');
-    this.#pruneHeaders = db.prepare('DELETE FROM versions WHERE version <= ?');
+    this.#record = db.prepare(`INSERT INTO changes (version, op, time_ms, rows)
+      SELECT ?, ?, ?, json_group_array(json_object('table', tbl, 'kind', kind, 'row', json(row)))
+      FROM (SELECT tbl, kind, row FROM temp.pending_changes ORDER BY seq)`);
+    this.#clear = db.prepare('DELETE FROM temp.pending_changes');
+    this.#prune = db.prepare('DELETE FROM changes WHERE version <= ?');
   }
 
   /** Run `body` in one write transaction named `op`; resolves with its result after commit. */
@@ -148,11 +152,9 @@ export class TxRunner {
       const { changed } = this.#pending.get() as { changed: number };
       if (changed) {
         const { version } = this.#bump.get() as { version: number };
-        this.#header.run(version, op, Date.now());
-        if (version % PRUNE_EVERY === 0 && this.retention > 0) {
-          this.#prune.run(version - this.retention);
-          this.#pruneHeaders.run(version - this.retention);
-        }
+        this.#record.run(version, op, Date.now());
+        this.#clear.run();
+        if (version % PRUNE_EVERY === 0 && this.retention > 0) this.#prune.run(version - this.retention);
       }
       db.exec('COMMIT');
       committed = true;

@@ -917,24 +917,14 @@ export class SqliteMeta implements Meta {
 
   async oldestVersion(): Promise<number> {
     this.#live('version');
-    return Number((this.#s('SELECT coalesce(min(version), 0) AS v FROM versions').get() as { v: number }).v);
+    return Number((this.#s('SELECT coalesce(min(version), 0) AS v FROM changes').get() as { v: number }).v);
   }
 
   async changes(afterVersion: number, limit: number): Promise<ChangeEntry[]> {
     this.#live('changes');
-    const heads = this.#s('SELECT version, op, time_ms FROM versions WHERE version > ? ORDER BY version LIMIT ?').all(afterVersion, limit) as
-      { version: number; op: string; time_ms: number }[];
-    if (heads.length === 0) return [];
-    const rows = this.#s('SELECT version, tbl, kind, row FROM change_rows WHERE version > ? AND version <= ? ORDER BY seq')
-      .all(afterVersion, heads[heads.length - 1].version) as { version: number; tbl: string; kind: 'put' | 'delete'; row: string }[];
-    const byVersion = new Map<number, ChangeEntry>();
-    const out = heads.map((h) => {
-      const entry: ChangeEntry = { version: h.version, op: h.op, timeMs: h.time_ms, rows: [] };
-      byVersion.set(h.version, entry);
-      return entry;
-    });
-    for (const r of rows) byVersion.get(r.version)?.rows.push({ table: r.tbl, kind: r.kind, row: JSON.parse(r.row) as Record<string, unknown> });
-    return out;
+    const rows = this.#s('SELECT version, op, time_ms, rows FROM changes WHERE version > ? ORDER BY version LIMIT ?').all(afterVersion, limit) as
+      { version: number; op: string; time_ms: number; rows: string }[];
+    return rows.map((r) => ({ version: r.version, op: r.op, timeMs: r.time_ms, rows: JSON.parse(r.rows) as ChangeEntry['rows'] }));
   }
 
   // ---- trash ----

@@ -4,9 +4,11 @@
 // Counters (used bytes, inode count) are not logged: a replica derives them from the rows it
 // applies, as a dump/load does.
 //
-// Replicated tables carry triggers that copy every row change into change_rows under the version
-// being built; the transaction runner (tx.ts) stamps that version at commit. Row images are the
-// change log: another engine replays a version by applying its rows, no logic re-run.
+// Every connection puts TEMP triggers on the replicated tables that copy each row change into a
+// per-connection in-memory table; at commit the transaction runner (database.ts) turns what
+// gathered there into one `changes` row (version, operation, row images). Row images are the
+// change log: another engine replays a version by applying its rows, no logic re-run. Gathering
+// in memory and writing one row per version keeps the log off the WAL's hot pages.
 
 /** Tables whose rows are volume state (replicated through the change log), with their columns.
  * Blob columns are logged as hex. */
@@ -36,14 +38,19 @@ function jsonOf(table: string, alias: 'NEW' | 'OLD', which: 'columns' | 'key'): 
 }
 
 function triggersFor(table: string): string {
-  const next = '(SELECT version + 1 FROM vstate)';
   const log = (kind: string, row: string) =>
-    `INSERT INTO change_rows(version, tbl, kind, row) VALUES (${next}, '${table}', '${kind}', ${row});`;
+    `INSERT INTO temp.pending_changes (tbl, kind, row) VALUES ('${table}', '${kind}', ${row});`;
   return `
-    CREATE TRIGGER ${table}_log_insert AFTER INSERT ON ${table} BEGIN ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
-    CREATE TRIGGER ${table}_log_update AFTER UPDATE ON ${table} BEGIN ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
-    CREATE TRIGGER ${table}_log_delete AFTER DELETE ON ${table} BEGIN ${log('delete', jsonOf(table, 'OLD', 'key'))} END;`;
+    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_insert AFTER INSERT ON main.${table} BEGIN ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
+    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_update AFTER UPDATE ON main.${table} BEGIN ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
+    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_delete AFTER DELETE ON main.${table} BEGIN ${log('delete', jsonOf(table, 'OLD', 'key'))} END;`;
 }
+
+/** Run on every connection after migrations: the change-gathering table and triggers. */
+export const CONNECTION_SETUP = `
+  CREATE TEMP TABLE IF NOT EXISTS pending_changes (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, kind TEXT NOT NULL, row TEXT NOT NULL);
+  ${Object.keys(LOGGED_TABLES).map(triggersFor).join('\n')}
+`;
 
 /** Migration N (1-based) brings a database from user_version N-1 to N. */
 export const MIGRATIONS: readonly string[] = [
@@ -94,10 +101,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE trash (ino INTEGER PRIMARY KEY, parent INTEGER NOT NULL, name TEXT NOT NULL, deleted_ms INTEGER NOT NULL, hour TEXT NOT NULL);
   CREATE TABLE vstate (version INTEGER NOT NULL);
   INSERT INTO vstate VALUES (0);
-  CREATE TABLE versions (version INTEGER PRIMARY KEY, op TEXT NOT NULL, time_ms INTEGER NOT NULL);
-  CREATE TABLE change_rows (seq INTEGER PRIMARY KEY, version INTEGER NOT NULL, tbl TEXT NOT NULL, kind TEXT NOT NULL, row TEXT NOT NULL);
-  CREATE INDEX change_rows_by_version ON change_rows (version);
-  ${Object.keys(LOGGED_TABLES).map(triggersFor).join('\n')}
+  -- rows: JSON array of {table, kind: 'put'|'delete', row} in the order the changes were made.
+  CREATE TABLE changes (version INTEGER PRIMARY KEY, op TEXT NOT NULL, time_ms INTEGER NOT NULL, rows TEXT NOT NULL);
   `,
 ];
 
