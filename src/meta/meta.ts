@@ -162,6 +162,9 @@ export interface Meta {
   // ---- namespace ----
   getattr(ino: number): Promise<NodeAttr>;
   lookup(dir: number, name: string): Promise<NodeAttr>;
+  /** One read for a path walk: the attributes of `dir`, then of each of `names` in turn, stopping
+   * at the first name that does not exist (or that is not inside a directory). */
+  lookupPath(dir: number, names: string[]): Promise<NodeAttr[]>;
   setattr(ino: number, changes: AttrChanges): Promise<NodeAttr>;
   /** Set a regular file's length; bytes beyond a shrink read as zeros if the file grows again. */
   truncate(ino: number, size: number): Promise<NodeAttr>;

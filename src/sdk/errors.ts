@@ -13,7 +13,8 @@ export function recast(err: unknown, syscall: string, path?: string, dest?: stri
     out.dest = dest;
     out.message = `${out.message} -> '${dest}'`;
   }
-  if (typeof detail === 'string' && detail) out.message = `${out.message} (${detail})`;
+  // Kept as `detail` too, so recasting again (handle call inside a path call) does not drop it.
+  if (typeof detail === 'string' && detail) { out.message = `${out.message} (${detail})`; (out as { detail?: string }).detail = detail; }
   if (out.stack) {
     const nl = out.stack.indexOf('\n');
     out.stack = `Error: ${out.message}${nl >= 0 ? out.stack.slice(nl) : ''}`;

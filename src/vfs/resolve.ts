@@ -14,6 +14,8 @@ export interface Walkable {
   lookup(caller: Caller, dir: number, name: string): Promise<Attr>;
   /** Look `name` up in a directory whose attributes (and search permission) the walk already has. */
   lookupIn(dir: Attr, name: string): Promise<Attr>;
+  /** Attributes of `dir` and of as many of `names` below it as exist, in one read. */
+  lookupPath(dir: number, names: string[]): Promise<Attr[]>;
   readlink(caller: Caller, ino: number): Promise<string>;
   checkAccess(caller: Caller, attr: Attr, mask: number): boolean;
 }
@@ -56,10 +58,12 @@ export class PathWalker {
     const problem = pathProblem(this.path);
     if (problem) this.#fail(problem);
     const { parts, trailingSlash } = parsePath(this.path);
-    const stack = [await this.fs.getattr(ROOT_INODE)];
+    const dirs = parts.slice(0, -1);
+    const [root, ...prefetched] = await this.fs.lookupPath(ROOT_INODE, leadingNames(dirs));
+    const stack = [root];
     this.#names = [];
     if (parts.length === 0) return { parent: stack[0], name: '', trailingSlash: false };
-    await this.#walk(stack, parts.slice(0, -1));
+    await this.#walk(stack, dirs, true, prefetched);
     const parent = stack[stack.length - 1];
     const name = parts[parts.length - 1];
     if (!isDir(parent)) this.#fail('ENOTDIR');
@@ -79,10 +83,10 @@ export class PathWalker {
     const problem = pathProblem(this.path);
     if (problem) this.#fail(problem);
     const { parts, trailingSlash } = parsePath(this.path);
-    const root = await this.fs.getattr(ROOT_INODE);
+    const [root, ...prefetched] = await this.fs.lookupPath(ROOT_INODE, leadingNames(parts));
     const stack = [root];
     this.#names = [];
-    const last = await this.#walk(stack, parts, followLast || trailingSlash);
+    const last = await this.#walk(stack, parts, followLast || trailingSlash, prefetched);
     const attr = stack[stack.length - 1];
     if (trailingSlash && !isDir(attr)) this.#fail('ENOTDIR');
     const parent = stack.length > 1 ? stack[stack.length - 2] : root;
@@ -90,9 +94,12 @@ export class PathWalker {
   }
 
   /** Walk `parts` from the top of `stack`, pushing each directory entered; with `followLast`,
-   * a symlink as final component is expanded too. Returns the last name walked. */
-  async #walk(stack: Attr[], parts: string[], followLast = true): Promise<string> {
+   * a symlink as final component is expanded too. `prefetched` holds the attributes of the leading
+   * components, read in one go; they serve until the walk leaves that straight line ('..' or a
+   * symlink). Returns the last name walked. */
+  async #walk(stack: Attr[], parts: string[], followLast = true, prefetched: Attr[] = []): Promise<string> {
     let lastName = '';
+    let ahead: Attr[] | null = prefetched;
     for (let i = 0; i < parts.length; i++) {
       const name = parts[i];
       const isLast = i === parts.length - 1;
@@ -101,16 +108,18 @@ export class PathWalker {
       if (!this.fs.checkAccess(this.caller, dir, X_OK)) this.#fail('EACCES');
       lastName = name;
       if (name === '..') {
+        ahead = null;
         if (stack.length > 1) {
           stack.pop();
           this.#names.pop();
         }
         continue;
       }
-      const child = await this.fs.lookupIn(dir, name).catch((err: unknown) => {
+      const child = ahead !== null && i < ahead.length ? ahead[i] : await this.fs.lookupIn(dir, name).catch((err: unknown) => {
         throw this.#rethrow(err);
       });
       if (isSymlink(child) && (!isLast || followLast)) {
+        ahead = null;
         if (++this.#links > SYMLOOP_MAX) this.#fail('ELOOP');
         const target = await this.fs.readlink(this.caller, child.ino);
         if (target.length === 0) this.#fail('ENOENT');
@@ -135,4 +144,10 @@ export class PathWalker {
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return errnoError(code, this.syscall, this.path);
     return err;
   }
+}
+
+/** The components before the first '..': the straight line one read can fetch. */
+function leadingNames(parts: string[]): string[] {
+  const up = parts.indexOf('..');
+  return up < 0 ? parts : parts.slice(0, up);
 }

@@ -162,6 +162,11 @@ export class Vfs implements Walkable {
     return this.#withPending(await this.meta.lookup(dir.ino, name));
   }
 
+  async lookupPath(dir: number, names: string[]): Promise<Attr[]> {
+    this.#live('lookup');
+    return (await this.meta.lookupPath(dir, names)).map((a) => this.#withPending(a));
+  }
+
   async access(caller: Caller, ino: number, mask: number): Promise<void> {
     const attr = await this.meta.getattr(ino);
     if (!permits(attr, caller, mask)) fail('EACCES', 'access');

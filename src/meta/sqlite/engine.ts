@@ -86,6 +86,31 @@ function trashEntryName(parent: number, ino: number, name: string): string {
   return out;
 }
 
+const PATH_STEP = 4;
+const pathQueries = new Map<string, string>();
+
+/** The attributes of the start directory (if `withStart`) and of up to n names below it, one
+ * UNION ALL branch per depth; missing names end the result early. */
+function pathQuery(n: number, withStart: boolean): string {
+  const key = `${n}:${withStart}`;
+  let sql = pathQueries.get(key);
+  if (sql) return sql;
+  const branches: string[] = [];
+  if (withStart) branches.push(`SELECT 0 AS depth, ${NODE_COLUMNS} FROM inodes i WHERE i.ino = @dir`);
+  for (let depth = 1; depth <= n; depth++) {
+    const joins: string[] = [];
+    for (let k = 1; k <= depth; k++) {
+      joins.push(k === 1
+        ? `dentries d1`
+        : `JOIN dentries d${k} ON d${k}.parent = d${k - 1}.ino AND d${k}.name = @n${k}`);
+    }
+    branches.push(`SELECT ${depth} AS depth, ${NODE_COLUMNS} FROM ${joins.join(' ')} JOIN inodes i ON i.ino = d${depth}.ino WHERE d1.parent = @dir AND d1.name = @n1`);
+  }
+  sql = `SELECT * FROM (${branches.join(' UNION ALL ')}) ORDER BY depth`;
+  pathQueries.set(key, sql);
+  return sql;
+}
+
 class IdBatch {
   next = 0;
   end = 0;
@@ -273,6 +298,22 @@ export class SqliteMeta implements Meta {
     if (raw) return toAttr(toRow(raw));
     this.#dirNode(dir, 'lookup');
     fail('ENOENT', 'lookup');
+  }
+
+  async lookupPath(dir: number, names: string[]): Promise<NodeAttr[]> {
+    this.#live('lookup');
+    const out: NodeAttr[] = [];
+    let from = dir;
+    // Up to PATH_STEP names per statement: a chain of joins SQLite runs as index lookups.
+    for (let at = 0; ; at += PATH_STEP) {
+      const part = names.slice(at, at + PATH_STEP);
+      const params: Record<string, string | number> = { dir: from };
+      part.forEach((name, k) => { params[`n${k + 1}`] = name; });
+      const rows = part.length === 0 && at > 0 ? [] : this.#s(pathQuery(part.length, at === 0), true).all(params) as Record<string, bigint>[];
+      for (const r of rows) out.push(toAttr(toRow(r)));
+      if (part.length < PATH_STEP || rows.length < part.length + (at === 0 ? 1 : 0)) return out;
+      from = out[out.length - 1].ino;
+    }
   }
 
   async setattr(ino: number, changes: AttrChanges): Promise<NodeAttr> {
