@@ -6,7 +6,7 @@ import { CHUNK_SIZE } from '../chunk/store.js';
 import type { Attr } from '../vfs/attr.js';
 import { isDir, isSymlink } from '../vfs/attr.js';
 import {
-  F_OK, O_ACCMODE, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, R_OK, S_IFDIR, S_IFMT, S_IFREG, SYMLOOP_MAX,
+  F_OK, O_ACCMODE, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, R_OK, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SYMLOOP_MAX,
 } from '../vfs/constants.js';
 import type { Caller } from '../vfs/permissions.js';
 import { PathWalker, type Resolved, type ResolvedParent } from '../vfs/resolve.js';
@@ -92,10 +92,12 @@ export class PathApi implements HandleOwner {
     let opened: { fh: number; attr: Attr };
     if (flags & O_CREAT) {
       const where = await this.#parent('open', path);
-      if (where.name === '' || where.name === '..' || where.trailingSlash) {
-        // open("dir/", O_CREAT) and open("/", O_CREAT): Linux answers EISDIR.
-        fail('EISDIR', 'open', path);
+      if (where.name === '' || where.name === '..' || where.trailingDot) {
+        // "/", "x/.." and "x/." name a directory that exists: O_EXCL says so first, then EISDIR.
+        fail(flags & O_EXCL ? 'EEXIST' : 'EISDIR', 'open', path);
       }
+      // open("name/", O_CREAT): Linux answers EISDIR whether or not name exists.
+      if (where.trailingSlash) fail('EISDIR', 'open', path);
       const existing = await this.vfs.lookup(this.caller, where.parent.ino, where.name).catch(() => null);
       if (existing && isSymlink(existing) && !(flags & O_EXCL)) {
         if (flags & O_NOFOLLOW) fail('ELOOP', 'open', path);
@@ -265,37 +267,59 @@ export class PathApi implements HandleOwner {
       : toOptions(options, { recursive: false, mode: 0o777 as string | number });
     const mode = toMode(opts.mode, 'mode', 0o777) & ~this.umask;
     if (!opts.recursive) {
-      await as('mkdir', p, async () => {
-        const where = await this.#parent('mkdir', p);
-        if (where.name === '' || where.name === '..') fail('EEXIST', 'mkdir', p);
-        await this.vfs.mkdir(this.caller, where.parent.ino, where.name, mode);
-      });
+      await this.#mkdirOnce(p, mode);
       return undefined;
     }
-    return as('mkdir', p, async () => {
-      const abs = posix.resolve('/', p);
-      const parts = abs.split('/').filter(Boolean);
-      let first: string | undefined;
-      for (let i = 1; i <= parts.length; i++) {
-        const prefix = `/${parts.slice(0, i).join('/')}`;
-        const found = await this.#resolve('mkdir', prefix, true).catch((err: { code?: string }) => {
-          if (err.code === 'ENOENT') return null;
-          throw err;
-        });
-        if (found) {
-          if (!isDir(found.attr)) fail('ENOTDIR', 'mkdir', p);
+    return this.#mkdirp(p, mode);
+  }
+
+  #mkdirOnce(path: string, mode: number): Promise<void> {
+    return as('mkdir', path, async () => {
+      const where = await this.#parent('mkdir', path);
+      if (where.name === '' || where.name === '..') fail('EEXIST', 'mkdir', path);
+      await this.vfs.mkdir(this.caller, where.parent.ino, where.name, mode);
+    });
+  }
+
+  /** mkdir -p exactly as Node does it (its results and errors are the reference): try the path;
+   * on ENOENT try its dirname first and come back; on EEXIST a directory is fine. Returns the
+   * first directory made, spelled as in the path given; errors name the path being tried. */
+  async #mkdirp(p: string, mode: number): Promise<string | undefined> {
+    const stack = [p];
+    let first: string | undefined;
+    while (stack.length > 0) {
+      const path = stack.pop() as string;
+      let code = await this.#mkdirOnce(path, mode).then(() => null, (err: { code?: string }) => {
+        if (typeof err.code !== 'string') throw err;
+        return err.code;
+      });
+      if (code === null) {
+        first ??= path;
+        continue;
+      }
+      if (code === 'EACCES' || code === 'ENOSPC' || code === 'ENOTDIR' || code === 'EPERM') fail(code, 'mkdir', path);
+      if (code === 'ENOENT') {
+        const dirname = path.slice(0, Math.max(0, path.lastIndexOf('/')));
+        if (dirname !== path) {
+          stack.push(path, dirname);
           continue;
         }
-        const where = await this.#parent('mkdir', prefix);
-        try {
-          await this.vfs.mkdir(this.caller, where.parent.ino, where.name, mode);
-          first ??= prefix;
-        } catch (err) {
-          if ((err as { code?: string }).code !== 'EEXIST') throw err;
-        }
+        if (stack.length > 0) continue;
+        code = 'EEXIST';
       }
-      return first;
-    });
+      const found = await as('mkdir', path, () => this.#resolve('mkdir', path, true)).then((r) => r.attr, (err: { code?: string }) => {
+        if (typeof err.code !== 'string') throw err;
+        return err.code;
+      });
+      if (code === 'EEXIST' && stack.length > 0) {
+        if (typeof found !== 'string' && isDir(found)) continue;
+        fail('ENOTDIR', 'mkdir', path);
+      }
+      if (typeof found === 'string') fail(found, 'mkdir', path);
+      if (!isDir(found)) fail('EEXIST', 'mkdir', path);
+      break;
+    }
+    return first;
   }
 
   async #listing(syscall: string, path: string): Promise<DirLister> {
@@ -324,7 +348,15 @@ export class PathApi implements HandleOwner {
         for (const e of await lister.all()) {
           const relName = rel === '' ? e.name : `${rel}/${e.name}`;
           out.push({ rel: relName, parent: dirPath, name: e.name, mode: e.mode });
-          if (opts.recursive && (e.mode & S_IFMT) === S_IFDIR) queue.push(relName);
+          if (!opts.recursive) continue;
+          if ((e.mode & S_IFMT) === S_IFDIR) {
+            queue.push(relName);
+          } else if ((e.mode & S_IFMT) === S_IFLNK && !opts.withFileTypes) {
+            // Node's recursive listing of names follows symlinks to directories (it stats each
+            // path); a loop ends where resolution fails (ELOOP, ENAMETOOLONG), as it does there.
+            const target = await this.#resolve('scandir', posix.join(dirPath, e.name), true).catch(() => null);
+            if (target && isDir(target.attr)) queue.push(relName);
+          }
         }
       }
       return out;
@@ -347,6 +379,7 @@ export class PathApi implements HandleOwner {
     await as('rmdir', p, async () => {
       const where = await this.#parent('rmdir', p);
       if (where.name === '') fail('EBUSY', 'rmdir', p);
+      if (where.trailingDot) fail('EINVAL', 'rmdir', p);
       await this.vfs.rmdir(this.caller, where.parent.ino, where.name);
     });
   }
@@ -378,8 +411,9 @@ export class PathApi implements HandleOwner {
       const where = await this.#parent('unlink', p);
       if (where.name === '') fail('EISDIR', 'unlink', p);
       if (where.trailingSlash) {
-        const r = await this.#resolve('unlink', p, false);
-        fail(isDir(r.attr) ? 'EISDIR' : 'ENOTDIR', 'unlink', p);
+        // The kernel judges the entry itself (a symlink, even dangling, is not a directory).
+        const entry = await this.vfs.lookup(this.caller, where.parent.ino, where.name);
+        fail(isDir(entry) ? 'EISDIR' : 'ENOTDIR', 'unlink', p);
       }
       await this.vfs.unlink(this.caller, where.parent.ino, where.name);
     });
@@ -391,8 +425,19 @@ export class PathApi implements HandleOwner {
     await as('rename', from, async () => {
       const src = await this.#parent('rename', from);
       const dst = await this.#walker('rename', to).parentOf();
-      if (src.name === '' || dst.name === '') fail('EBUSY', 'rename', from);
+      // Like the kernel: a path ending in '.' or '..' (or the root) is never renamed or replaced.
+      if (src.name === '' || dst.name === '' || src.trailingDot || dst.trailingDot || src.name === '..' || dst.name === '..') {
+        fail('EBUSY', 'rename', from);
+      }
       const srcAttr = await this.vfs.lookup(this.caller, src.parent.ino, src.name);
+      const dstAttr = await this.vfs.lookup(this.caller, dst.parent.ino, dst.name).catch(() => null);
+      if (dstAttr && isDir(dstAttr) && dstAttr.ino !== srcAttr.ino) {
+        // Replacing a directory that holds the source (its parent or further up) is ENOTEMPTY,
+        // checked by the kernel before the types of the two are compared.
+        const srcParentReal = (await this.#resolve('rename', posix.dirname(posix.resolve('/', from)), true)).realpath;
+        const dstReal = (await this.#resolve('rename', to, false)).realpath;
+        if (srcParentReal === dstReal || srcParentReal.startsWith(`${dstReal === '/' ? '' : dstReal}/`)) fail('ENOTEMPTY', 'rename', from);
+      }
       if ((src.trailingSlash || dst.trailingSlash) && !isDir(srcAttr)) fail('ENOTDIR', 'rename', from);
       if (isDir(srcAttr)) {
         // A directory cannot move below itself.
@@ -410,7 +455,13 @@ export class PathApi implements HandleOwner {
     await as('link', from, async () => {
       const r = await this.#resolve('link', from, false);
       const dst = await this.#parent('link', to);
-      if (dst.name === '' || dst.trailingSlash) fail(dst.name === '' ? 'EEXIST' : 'ENOENT', 'link', from);
+      if (dst.name === '') fail('EEXIST', 'link', from);
+      // The new name's existence is checked before the old one's type (EEXIST before EPERM).
+      if (dst.trailingSlash || isDir(r.attr)) {
+        const exists = await this.vfs.lookup(this.caller, dst.parent.ino, dst.name).then(() => true, () => false);
+        if (exists) fail('EEXIST', 'link', from);
+        if (dst.trailingSlash) fail('ENOENT', 'link', from);
+      }
       await this.vfs.link(this.caller, r.attr.ino, dst.parent.ino, dst.name);
     }, to);
   }
@@ -462,6 +513,17 @@ export class PathApi implements HandleOwner {
   }
 
   async #removeTree(path: string): Promise<void> {
+    // As Node's rimraf: rmdir first, and only a non-empty directory has its children removed
+    // (so "a/." fails with EINVAL before anything inside is touched).
+    try {
+      await this.rmdir(path);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      // Node 20's rimraf gives up silently on ENOTDIR here ("link/" naming a directory).
+      if (code === 'ENOTDIR') return;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EPERM') throw err;
+    }
     const names = (await this.readdir(path)) as string[];
     for (const name of names) {
       const child = posix.join(path, name);
@@ -481,12 +543,29 @@ export class PathApi implements HandleOwner {
     if (m & COPYFILE_FICLONE_FORCE) fail('ENOSYS', 'copyfile', from, to);
     await as('copyfile', from, async () => {
       const srcAttr = (await this.#resolve('copyfile', from, true)).attr;
-      if (isDir(srcAttr)) fail('EISDIR', 'copyfile', from, to);
+      if (isDir(srcAttr)) {
+        // As libuv does: the destination is opened (so its own errors come first), the copy then
+        // fails reading the directory, and the destination is removed.
+        const flags = O_WRONLY | O_CREAT | O_TRUNC | (m & COPYFILE_EXCL ? O_EXCL : 0);
+        await (await this.#open(to, flags, srcAttr.mode & 0o7777, 0)).close();
+        await this.unlink(to).catch(() => undefined);
+        fail('EISDIR', 'copyfile', from, to);
+      }
       const input = await this.#open(from, O_RDONLY, 0, 0);
       try {
+        // Copying a file onto itself (or onto another of its names) leaves it as it is.
+        const same = await this.#resolve('copyfile', to, true).then((r) => r.attr.ino === srcAttr.ino, () => false);
+        if (same) {
+          if (m & COPYFILE_EXCL) fail('EEXIST', 'copyfile', from, to);
+          return;
+        }
         const flags = O_WRONLY | O_CREAT | O_TRUNC | (m & COPYFILE_EXCL ? O_EXCL : 0);
         const output = await this.#open(to, flags, srcAttr.mode & 0o7777, 0);
         try {
+          // libuv gives an existing destination the source's mode too (EPERM tolerated).
+          await output.chmod(srcAttr.mode & 0o7777).catch((err: { code?: string }) => {
+            if (err.code !== 'EPERM') throw err;
+          });
           await this.#pump(input, output);
         } finally {
           await output.close();
@@ -628,5 +707,4 @@ export class PathApi implements HandleOwner {
     });
   }
 }
-
 

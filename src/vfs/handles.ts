@@ -19,6 +19,8 @@ export interface InodeState {
   /** Handles of this inode open in this process. */
   handles: number;
   writer: FileWriter | null;
+  /** When this process last wrote to it (ns), for the times of buffered, uncommitted writes. */
+  lastWriteNs: bigint;
 }
 
 export class HandleTable {
@@ -37,7 +39,7 @@ export class HandleTable {
     let state = this.#inodes.get(ino);
     const first = state === undefined;
     if (!state) {
-      state = { ino, handles: 0, writer: null };
+      state = { ino, handles: 0, writer: null, lastWriteNs: 0n };
       this.#inodes.set(ino, state);
     }
     state.handles++;

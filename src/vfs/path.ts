@@ -7,6 +7,8 @@ export interface ParsedPath {
   parts: string[];
   /** The path ended in '/' (or '/.'): its last component must be a directory. */
   trailingSlash: boolean;
+  /** The path ended in '/.': the component before it must already be a directory. */
+  trailingDot: boolean;
 }
 
 export type PathProblem = 'ENOENT' | 'ENAMETOOLONG' | 'EINVAL';
@@ -29,7 +31,8 @@ export function parsePath(path: string): ParsedPath {
   const parts = raw.filter((p) => p !== '' && p !== '.');
   const tail = raw[raw.length - 1];
   const trailingSlash = raw.length > 1 && (tail === '' || tail === '.') && parts.length > 0;
-  return { parts, trailingSlash };
+  const lastNamed = raw.filter((p) => p !== '').pop();
+  return { parts, trailingSlash, trailingDot: trailingSlash && lastNamed === '.' };
 }
 
 /** True if `name` is usable as one directory entry name. */

@@ -34,6 +34,8 @@ export interface ResolvedParent {
   /** Last component ('' for the root itself). */
   name: string;
   trailingSlash: boolean;
+  /** The path ended in '/.' (`name` is then the directory before it). */
+  trailingDot: boolean;
 }
 
 /** Walks paths for one operation, counting symlinks across the whole walk like the kernel. */
@@ -57,12 +59,15 @@ export class PathWalker {
   async parentOf(): Promise<ResolvedParent> {
     const problem = pathProblem(this.path);
     if (problem) this.#fail(problem);
-    const { parts, trailingSlash } = parsePath(this.path);
+    const { parts, trailingSlash, trailingDot } = parsePath(this.path);
+    // "a/." names the directory a itself: a missing or non-directory a fails like the kernel's
+    // lookup of '.' in it (ENOENT, ENOTDIR) before any create or remove is considered.
+    if (trailingDot) await this.resolve(true);
     const dirs = parts.slice(0, -1);
     const [root, ...prefetched] = await this.fs.lookupPath(ROOT_INODE, leadingNames(dirs));
     const stack = [root];
     this.#names = [];
-    if (parts.length === 0) return { parent: stack[0], name: '', trailingSlash: false };
+    if (parts.length === 0) return { parent: stack[0], name: '', trailingSlash: false, trailingDot: false };
     await this.#walk(stack, dirs, true, prefetched);
     const parent = stack[stack.length - 1];
     const name = parts[parts.length - 1];
@@ -70,11 +75,11 @@ export class PathWalker {
     if (name === '..') {
       // The kernel refuses to create or remove an entry called '..'; callers treat this like a
       // directory that exists (EEXIST/ENOTEMPTY) or an invalid name.
-      return { parent, name, trailingSlash };
+      return { parent, name, trailingSlash, trailingDot };
     }
     if (!isDir(parent)) this.#fail('ENOTDIR');
     if (!this.fs.checkAccess(this.caller, parent, X_OK)) this.#fail('EACCES');
-    return { parent, name, trailingSlash };
+    return { parent, name, trailingSlash, trailingDot };
   }
 
   /** Resolve the whole path; `followLast` chooses stat vs lstat semantics (a trailing slash
@@ -130,6 +135,8 @@ export class PathWalker {
         }
         lastName = await this.#walk(stack, sub.parts, true);
         if (sub.parts.length === 0) lastName = '';
+        // A target written with a trailing slash ("b/") only resolves to a directory.
+        if (sub.trailingSlash && !isDir(stack[stack.length - 1])) this.#fail('ENOTDIR');
         continue;
       }
       stack.push(child);

@@ -140,9 +140,13 @@ export class Vfs implements Walkable {
 
   /** A dirty writer's bytes count toward the length before they are committed. */
   #withPending(attr: Attr): Attr {
-    const writer = this.#table.inode(attr.ino)?.writer;
-    if (writer?.dirty && writer.pendingEnd > attr.size) return { ...attr, size: writer.pendingEnd };
-    return attr;
+    const state = this.#table.inode(attr.ino);
+    const writer = state?.writer;
+    if (!state || !writer?.dirty) return attr;
+    // Buffered writes already count: the length they reach and the time they were made.
+    const size = Math.max(attr.size, writer.pendingEnd);
+    const t = state.lastWriteNs > attr.mtimeNs ? state.lastWriteNs : attr.mtimeNs;
+    return { ...attr, size, mtimeNs: t, ctimeNs: t > attr.ctimeNs ? t : attr.ctimeNs };
   }
 
   async lookup(caller: Caller, dir: number, name: string): Promise<Attr> {
@@ -530,6 +534,7 @@ export class Vfs implements Walkable {
         at = Math.max(attr.size, state.writer?.dirty ? state.writer.pendingEnd : 0);
       }
       state.writer ??= this.store.openWriter(ino, this.meta);
+      state.lastWriteNs = nowNs();
       await state.writer.write(at, data);
       return { bytes: data.length, offset: at };
     });

@@ -16,11 +16,12 @@ describe('pathProblem', () => {
 });
 
 describe('parsePath', () => {
-  it('drops empty and "." components and remembers a trailing slash', () => {
-    expect(parsePath('/a//b/./c')).toEqual({ parts: ['a', 'b', 'c'], trailingSlash: false });
-    expect(parsePath('a/b/')).toEqual({ parts: ['a', 'b'], trailingSlash: true });
-    expect(parsePath('/a/.')).toEqual({ parts: ['a'], trailingSlash: true });
-    expect(parsePath('/')).toEqual({ parts: [], trailingSlash: false });
-    expect(parsePath('/a/../b')).toEqual({ parts: ['a', '..', 'b'], trailingSlash: false });
+  it('drops empty and "." components and remembers a trailing slash or dot', () => {
+    expect(parsePath('/a//b/./c')).toEqual({ parts: ['a', 'b', 'c'], trailingSlash: false, trailingDot: false });
+    expect(parsePath('a/b/')).toEqual({ parts: ['a', 'b'], trailingSlash: true, trailingDot: false });
+    expect(parsePath('/a/.')).toEqual({ parts: ['a'], trailingSlash: true, trailingDot: true });
+    expect(parsePath('/a/./')).toEqual({ parts: ['a'], trailingSlash: true, trailingDot: true });
+    expect(parsePath('/')).toEqual({ parts: [], trailingSlash: false, trailingDot: false });
+    expect(parsePath('/a/../b')).toEqual({ parts: ['a', '..', 'b'], trailingSlash: false, trailingDot: false });
   });
 });

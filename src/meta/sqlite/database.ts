@@ -40,6 +40,20 @@ export function openDatabase(path: string, url: string, create: boolean, durable
   }
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Everything that may refuse the database is checked before any pragma that writes to it
+    // (journal_mode = WAL rewrites the header): a refused file stays byte for byte as it was.
+    const found = Number(db.pragma('user_version', { simple: true }));
+    if (found > SCHEMA_VERSION) {
+      throw errnoError('EINVAL', 'open', path,
+        `the volume at ${url} has metadata schema version ${found}, newer than this build of Strata understands (${SCHEMA_VERSION}); upgrade Strata`);
+    }
+    if (found === 0) {
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
+      if (tables.n > 0) {
+        throw errnoError('EINVAL', 'open', path, `${url} is an SQLite database that is not a Strata volume; refusing to touch it`);
+      }
+      if (!create) throw errnoError('ENOENT', 'open', path, `${url} is not a Strata volume: format it first with "strata format ${url} NAME"`);
+    }
     retryBusySync(() => db.pragma('journal_mode = WAL'));
     // NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only an OS crash or power
     // loss may lose the last transactions. `durable` (FULL) fsyncs every metadata operation.
@@ -49,20 +63,6 @@ export function openDatabase(path: string, url: string, create: boolean, durable
     db.pragma('wal_autocheckpoint = 16384');
     db.pragma('cache_size = -65536');
     db.pragma('temp_store = MEMORY');
-    const found = Number(db.pragma('user_version', { simple: true }));
-    if (found > SCHEMA_VERSION) {
-      throw errnoError('EINVAL', 'open', path,
-        `the volume at ${url} has metadata schema version ${found}, newer than this build of Strata understands (${SCHEMA_VERSION}); upgrade Strata`);
-    }
-    if (found === 0 && !create) {
-      throw errnoError('ENOENT', 'open', path, `${url} is not a Strata volume: format it first with "strata format ${url} NAME"`);
-    }
-    if (found === 0) {
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-      if (tables.n > 0) {
-        throw errnoError('EINVAL', 'open', path, `${url} is an SQLite database that is not a Strata volume; refusing to touch it`);
-      }
-    }
     if (found < SCHEMA_VERSION) migrate(db, found);
     db.exec(CONNECTION_SETUP);
     return { db, foundVersion: found };

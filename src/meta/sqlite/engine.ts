@@ -1,6 +1,7 @@
 // The embedded metadata engine: Meta over one SQLite file (better-sqlite3). Every mutating call
 // is one write transaction through TxRunner; reads are single statements on WAL snapshots.
 import { randomUUID } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
 import { errnoError } from '../../errors/errno.js';
 import { applyOwnerLock, firstConflict, type HeldLock } from '../locks.js';
 import {
@@ -114,6 +115,7 @@ function pathQuery(n: number, withStart: boolean): string {
 class IdBatch {
   next = 0;
   end = 0;
+  refill: Promise<void> | null = null;
   get left(): number {
     return this.end - this.next;
   }
@@ -128,6 +130,7 @@ export class SqliteMeta implements Meta {
   readonly #inodes = new IdBatch();
   readonly #slices = new IdBatch();
   #settings: VolumeSettings;
+  #dataVersion = -1;
   #closed = false;
 
   private constructor(db: Db, url: string) {
@@ -146,6 +149,7 @@ export class SqliteMeta implements Meta {
   /** Create a volume, or re-apply format to an existing one (changing only what may change).
    * Returns the open engine and what changed ([] for a new volume). */
   static format(path: string, url: string, req: FormatRequest, force: boolean): { meta: SqliteMeta; created: boolean; changed: string[] } {
+    const existed = path === ':memory:' || existsSync(path);
     const { db, foundVersion } = openDatabase(path, url, true);
     try {
       const tx = new TxRunner(db, 0);
@@ -171,6 +175,8 @@ export class SqliteMeta implements Meta {
       return { meta: new SqliteMeta(db, url), created: false, changed };
     } catch (err) {
       if (db.open) db.close();
+      // A refused first format leaves nothing that a later open could take for a volume.
+      if (!existed) for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
       throw err;
     }
   }
@@ -253,22 +259,47 @@ export class SqliteMeta implements Meta {
   // ---- id batches ----
 
   async #reserve(batch: IdBatch, name: 'inode' | 'slice', want: number): Promise<void> {
-    if (batch.left >= want) return;
-    const n = Math.max(ID_BATCH, want);
-    // Its own transaction, committed before any id is used: a rolled-back reservation could
-    // otherwise hand the same ids to another process.
-    const end = await this.#tx.write('reserve', () =>
-      Number((this.#s('UPDATE allocators SET next = next + ? WHERE name = ? RETURNING next').get(n, name) as { next: number }).next));
-    batch.next = end - n;
-    batch.end = end;
+    // Concurrent callers share one refill instead of each burning a batch.
+    while (batch.left < want) {
+      batch.refill ??= this.#tx
+        .write('reserve', () => {
+          // Its own transaction, committed before any id is used: a rolled-back reservation could
+          // otherwise hand the same ids to another process.
+          const n = Math.max(ID_BATCH, want);
+          const end = Number((this.#s('UPDATE allocators SET next = next + ? WHERE name = ? RETURNING next').get(n, name) as { next: number }).next);
+          return { start: end - n, end };
+        })
+        .then(({ start, end }) => {
+          batch.next = start;
+          batch.end = end;
+        })
+        .finally(() => {
+          batch.refill = null;
+        });
+      await batch.refill;
+    }
   }
 
-  #take(batch: IdBatch): number {
-    if (batch.left <= 0) throw new Error('id batch exhausted inside a transaction (reserve before writing)');
-    return batch.next++;
+  /** The next id, inside a write transaction. Other operations may have drained the batch
+   * between this one's reserve and its transaction; then the id comes straight from the table,
+   * in this same transaction (so a rollback returns it). */
+  #take(batch: IdBatch, name: 'inode' | 'slice'): number {
+    if (batch.left > 0) return batch.next++;
+    return Number((this.#s('UPDATE allocators SET next = next + 1 WHERE name = ? RETURNING next').get(name) as { next: number }).next) - 1;
   }
 
   // ---- settings ----
+
+  /** The settings as committed now: another process may have changed them (data_version moves
+   * whenever another connection commits, so the common case costs one pragma). */
+  #current(): VolumeSettings {
+    const v = Number(this.#s('PRAGMA data_version').pluck().get());
+    if (v !== this.#dataVersion) {
+      this.#dataVersion = v;
+      this.#settings = readSettings(this.#db);
+    }
+    return this.#settings;
+  }
 
   async settings(): Promise<VolumeSettings> {
     this.#live('settings');
@@ -332,7 +363,7 @@ export class SqliteMeta implements Meta {
   }
 
   #capacityCheck(extraBytes: number, syscall: string): void {
-    const cap = this.#settings.capacity;
+    const cap = this.#current().capacity;
     if (cap > 0 && extraBytes > 0 && this.#counter('used_bytes') + extraBytes > cap) {
       fail('ENOSPC', syscall, `the volume's capacity of ${cap} bytes is reached`);
     }
@@ -415,9 +446,9 @@ export class SqliteMeta implements Meta {
       const parent = this.#dirNode(dir, op);
       if (parent.nlink === 0) fail('ENOENT', op);
       if (this.#entry(dir, name)) fail('EEXIST', op);
-      const limit = this.#settings.inodeLimit;
+      const limit = this.#current().inodeLimit;
       if (limit > 0 && this.#counter('inodes') >= limit) fail('ENOSPC', op, `the volume's limit of ${limit} inodes is reached`);
-      const ino = this.#take(this.#inodes);
+      const ino = this.#take(this.#inodes, 'inode');
       const t = nowNs();
       const dirNode = isDirMode(node.mode);
       const length = target !== undefined ? Buffer.byteLength(target) : 0;
@@ -507,7 +538,7 @@ export class SqliteMeta implements Meta {
   }
 
   #trashEnabled(): boolean {
-    return this.#settings.trashDays > 0;
+    return this.#current().trashDays > 0;
   }
 
   /** Move an entry's inode into the trash (hour directory created on demand). */
@@ -516,7 +547,7 @@ export class SqliteMeta implements Meta {
     const hour = trashHour(nowMs);
     let hourDir = this.#entry(TRASH_INODE, hour)?.ino;
     if (hourDir === undefined) {
-      hourDir = this.#take(this.#inodes);
+      hourDir = this.#take(this.#inodes, 'inode');
       this.#s('INSERT INTO inodes (ino, mode, uid, gid, rdev, nlink, length, atime, mtime, ctime, btime, parent) VALUES (?, ?, 0, 0, 0, 2, 0, ?, ?, ?, ?, ?)')
         .run(hourDir, S_IFDIR | 0o555, t, t, t, t, TRASH_INODE);
       this.#s('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)').run(TRASH_INODE, hour, hourDir, S_IFDIR);
@@ -742,8 +773,9 @@ export class SqliteMeta implements Meta {
     const bsize = 4096;
     const used = this.#counter('used_bytes');
     const inodes = this.#counter('inodes');
-    const total = this.#settings.capacity > 0 ? this.#settings.capacity : UNLIMITED_BYTES;
-    const files = this.#settings.inodeLimit > 0 ? this.#settings.inodeLimit : UNLIMITED_INODES;
+    const settings = this.#current();
+    const total = settings.capacity > 0 ? settings.capacity : UNLIMITED_BYTES;
+    const files = settings.inodeLimit > 0 ? settings.inodeLimit : UNLIMITED_INODES;
     const blocks = Math.floor(total / bsize);
     const bfree = Math.max(0, blocks - Math.ceil(used / bsize));
     return { bsize, blocks, bfree, bavail: bfree, files, ffree: Math.max(0, files - inodes) };
@@ -776,8 +808,12 @@ export class SqliteMeta implements Meta {
 
   async newSliceId(): Promise<number> {
     this.#live('write');
-    await this.#reserve(this.#slices, 'slice', 1);
-    return this.#take(this.#slices);
+    // Outside a transaction: loop until an id is free in the batch (others may drain a refill
+    // before this call resumes).
+    for (;;) {
+      if (this.#slices.left > 0) return this.#slices.next++;
+      await this.#reserve(this.#slices, 'slice', 1);
+    }
   }
 
   async commitSlice(inode: number, chunkIndex: number, slice: SliceRecord, fileEnd: number): Promise<void> {
