@@ -76,17 +76,3 @@ export async function getVerifiedBlock(objects: ObjectStore, key: string, blockL
     throw err;
   }
 }
-
-/** Read `target.byteLength` data bytes of block `key` starting `offset` bytes into it (unverified:
- * the checksum covers the whole block). Throws EIO naming the key on any failure or short read. */
-export async function getBlockRange(objects: ObjectStore, key: string, offset: number, target: Uint8Array): Promise<void> {
-  let got: number;
-  try {
-    got = await objects.getInto(key, offset, target);
-  } catch (err) {
-    throw errnoError('EIO', 'read', key, `reading block ${key} failed: ${message(err)}`, err);
-  }
-  if (got !== target.byteLength) {
-    throw corrupt(key, `stored object ends early (${got} of ${target.byteLength} bytes at offset ${offset})`);
-  }
-}

@@ -16,6 +16,9 @@ export interface ObjectChunkStoreStats extends ChunkStoreStats {
   peakBufferedBytes: number;
   /** Block uploads running or waiting for a slot. */
   pendingUploads: number;
+  /** Reads served from verified blocks kept in memory, and the bytes kept. */
+  memoryCacheHits: number;
+  memoryCacheBytes: number;
 }
 
 export class ObjectChunkStore implements ChunkStore, WriterHost {
@@ -37,7 +40,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     this.budget = new WriteBudget(o.bufferSize, (shortfall) => this.relieve(shortfall));
     this.uploads = new Limiter(o.maxUploads);
     this.reads = new Limiter(o.maxReads);
-    this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters);
+    this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters, o.memoryCacheSize);
   }
 
   openWriter(inode: number, meta: SliceMeta): FileWriter {
@@ -82,6 +85,8 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
       bytesWritten: this.bytesWritten,
       bytesRead: this.counters.bytesRead,
       checksumErrors: this.counters.checksumErrors,
+      memoryCacheHits: this.reader.memoryStats().hits,
+      memoryCacheBytes: this.reader.memoryStats().bytes,
       bufferedBytes: this.budget.inUse,
       peakBufferedBytes: this.budget.peak,
       pendingUploads: this.uploads.pending,
@@ -92,6 +97,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.reader.clearMemory();
     const results = await Promise.allSettled([...this.writers].map((w) => w.close()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

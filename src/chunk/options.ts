@@ -3,6 +3,7 @@ export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_BUFFER_SIZE = 300 * 1024 * 1024;
 export const DEFAULT_MAX_UPLOADS = 20;
 export const DEFAULT_MAX_READS = 32;
+export const DEFAULT_MEMORY_CACHE_SIZE = 64 * 1024 * 1024;
 const MIN_BLOCK_SIZE = 64 * 1024;
 const MAX_BLOCK_SIZE = 16 * 1024 * 1024;
 // Write buffers live in the hot path's 4 GiB WASM memory, next to read buffers and scratch.
@@ -17,6 +18,8 @@ export interface ChunkStoreOptions {
   maxUploads?: number;
   /** Block fetches in flight at once (default 32). */
   maxReads?: number;
+  /** Memory for recently read, verified blocks (default 64 MiB; 0 keeps none). */
+  memoryCacheSize?: number;
 }
 
 export type ResolvedOptions = Required<ChunkStoreOptions>;
@@ -36,5 +39,6 @@ export function resolveOptions(options: ChunkStoreOptions = {}): ResolvedOptions
   const bufferSize = intOption('bufferSize', options.bufferSize, Math.max(DEFAULT_BUFFER_SIZE, blockSize), blockSize, MAX_BUFFER_SIZE);
   const maxUploads = intOption('maxUploads', options.maxUploads, DEFAULT_MAX_UPLOADS, 1, 1024);
   const maxReads = intOption('maxReads', options.maxReads, DEFAULT_MAX_READS, 1, 1024);
-  return { blockSize, bufferSize, maxUploads, maxReads };
+  const memoryCacheSize = intOption('memoryCacheSize', options.memoryCacheSize, DEFAULT_MEMORY_CACHE_SIZE, 0, MAX_BUFFER_SIZE);
+  return { blockSize, bufferSize, maxUploads, maxReads, memoryCacheSize };
 }

@@ -1,9 +1,10 @@
 // Reads file bytes: a chunk's slices (from metadata) resolve newest-wins into pieces of blocks;
-// each block is fetched whole and verified when the read needs most of it, otherwise only the
-// needed ranges are fetched. Holes and id-0 pieces read as zeros; nothing past the file's end is
-// fetched.
+// each block is fetched whole and verified (the stored checksum covers the whole block), and kept
+// in memory when the read leaves part of it for later reads. Holes and id-0 pieces read as zeros;
+// nothing past the file's end is fetched.
 import { releaseBuffer, resolveSlices, splitRange, type ReadPiece } from '../hotpath/index.js';
-import { getBlockRange, getVerifiedBlock, isChecksumError } from './blocks.js';
+import { getVerifiedBlock, isChecksumError } from './blocks.js';
+import { BlockMemory, type BlockMemoryStats } from './block-memory.js';
 import { blockKey } from './keys.js';
 import { settleAll, type Limiter } from './limiter.js';
 import { CHUNK_SIZE, type SliceMeta } from './store.js';
@@ -29,12 +30,25 @@ function checkUint(name: string, v: unknown): asserts v is number {
 }
 
 export class ChunkReader {
+  private readonly memory: BlockMemory;
+
   constructor(
     private readonly objects: ObjectStore,
     private readonly blockSize: number,
     private readonly limiter: Limiter,
     private readonly counters: ReadCounters,
-  ) {}
+    memoryCacheSize: number,
+  ) {
+    this.memory = new BlockMemory(memoryCacheSize, (key, length) => this.loadBlock(key, length));
+  }
+
+  memoryStats(): BlockMemoryStats {
+    return this.memory.stats();
+  }
+
+  clearMemory(): void {
+    this.memory.clear();
+  }
 
   async read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceMeta): Promise<number> {
     checkUint('inode', inode);
@@ -82,33 +96,23 @@ export class ChunkReader {
   }
 
   private async fetch(f: BlockFetch, target: Uint8Array): Promise<void> {
-    // Whole and verified when the read needs at least half the block: one request, checked bytes.
-    if (f.needed * 2 >= f.blockLength) {
-      let buf: Buffer;
-      try {
-        buf = await getVerifiedBlock(this.objects, f.key, f.blockLength);
-      } catch (err) {
-        if (isChecksumError(err)) this.counters.checksumErrors++;
-        throw err;
-      }
-      try {
-        for (const part of f.parts) target.set(buf.subarray(part.blockOffset, part.blockOffset + part.length), part.at);
-      } finally {
-        releaseBuffer(buf);
-      }
+    // Every block is read whole and verified before any byte of it is handed out; a read that
+    // leaves part of it unread keeps it in memory for the reads that follow.
+    await this.memory.with(f.key, f.blockLength, f.needed < f.blockLength, (data) => {
+      for (const part of f.parts) target.set(data.subarray(part.blockOffset, part.blockOffset + part.length), part.at);
+    });
+  }
+
+  /** Fetch and verify one whole block (BlockMemory's loader). */
+  private async loadBlock(key: string, blockLength: number): Promise<Buffer> {
+    try {
+      const buf = await getVerifiedBlock(this.objects, key, blockLength);
       this.counters.blocksRead++;
-      this.counters.bytesRead += f.blockLength;
-      return;
-    }
-    for (const part of f.parts) {
-      try {
-        await getBlockRange(this.objects, f.key, part.blockOffset, target.subarray(part.at, part.at + part.length));
-      } catch (err) {
-        if (isChecksumError(err)) this.counters.checksumErrors++;
-        throw err;
-      }
-      this.counters.blocksRead++;
-      this.counters.bytesRead += part.length;
+      this.counters.bytesRead += blockLength;
+      return buf;
+    } catch (err) {
+      if (isChecksumError(err)) this.counters.checksumErrors++;
+      throw err;
     }
   }
 }

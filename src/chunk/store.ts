@@ -16,6 +16,8 @@ export interface SliceMeta {
   newSliceId(): Promise<number>;
   /** Append a stored slice to a chunk; the file's length becomes at least `fileEnd`. */
   commitSlice(inode: number, chunkIndex: number, slice: Slice, fileEnd: number): Promise<void>;
+  /** Put a stored slice at the file's end as of this commit; returns the offset it landed at. */
+  appendSlice(inode: number, slice: { id: number; size: number }): Promise<number>;
 }
 
 /** Buffers writes of one open file and turns them into stored slices. */
@@ -23,6 +25,10 @@ export interface FileWriter {
   /** Buffer `data` at file `offset`; full blocks may be uploaded in the background. Resolves once
    * the bytes are buffered (it may wait for buffer space). */
   write(offset: number, data: Uint8Array): Promise<void>;
+  /** Buffer `data` for the file's end as it will be when committed (O_APPEND): consecutive appends
+   * stay together, and land whole after whatever other writers appended first. `guessEnd` is
+   * where this writer believes the end is now (it only shapes pendingEnd until the commit). */
+  append(data: Uint8Array, guessEnd: number): Promise<void>;
   /** Upload everything buffered and commit its slices; after it resolves, other readers see the data. */
   flush(): Promise<void>;
   /** Highest file offset written through this writer and not yet committed (0 if none). */

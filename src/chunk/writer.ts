@@ -46,10 +46,16 @@ class PendingSlice {
   readonly uploads: Promise<void>[] = [];
   error: Error | null = null;
 
+  /** `chunkIndex` -1: an append slice, placed at the file's end only when it commits; `pos` is
+   * then where this writer guessed that end to be. */
   constructor(readonly id: number, readonly chunkIndex: number, readonly pos: number) {}
 
+  get floating(): boolean {
+    return this.chunkIndex < 0;
+  }
+
   get fileEnd(): number {
-    return this.chunkIndex * CHUNK_SIZE + this.pos + this.len;
+    return this.floating ? this.pos + this.len : this.chunkIndex * CHUNK_SIZE + this.pos + this.len;
   }
 }
 
@@ -64,6 +70,8 @@ function checkOffset(offset: unknown, length: number): asserts offset is number 
 export class SliceWriter implements FileWriter {
   private slices: PendingSlice[] = [];
   private readonly open = new Map<number, PendingSlice>();
+  /** The append slice being filled, if any. */
+  private floating: PendingSlice | null = null;
   private closed = false;
   private pending = 0;
   /** Writes called and not yet finished: dirty from the moment a write is accepted. */
@@ -107,6 +115,36 @@ export class SliceWriter implements FileWriter {
     });
   }
 
+  append(data: Uint8Array, guessEnd: number): Promise<void> {
+    if (!(data instanceof Uint8Array)) {
+      return Promise.reject(new TypeError(`data must be a Uint8Array, got ${data === null ? 'null' : typeof data}`));
+    }
+    try {
+      checkOffset(guessEnd, data.byteLength);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.closed) return Promise.reject(errnoError('EBADF', 'write', undefined, `inode ${this.inode}: writer is closed`));
+    this.accepted++;
+    return this.serial(async () => {
+      try {
+        // Bytes written before this append commit before it.
+        for (const s of [...this.open.values()]) this.seal(s);
+        let done = 0;
+        while (done < data.byteLength) {
+          let s = this.floating;
+          if (!s || s.sealed || s.len >= CHUNK_SIZE) {
+            if (s) this.seal(s);
+            s = await this.newSlice(-1, s ? s.pos + s.len : guessEnd);
+          }
+          done += await this.fill(s, data.subarray(done), CHUNK_SIZE - s.len);
+        }
+      } finally {
+        this.accepted--;
+      }
+    });
+  }
+
   flush(): Promise<void> {
     return this.serial(() => this.commitAll());
   }
@@ -125,6 +163,7 @@ export class SliceWriter implements FileWriter {
   sealable(): { slice: PendingSlice; bytes: number }[] {
     const out: { slice: PendingSlice; bytes: number }[] = [];
     for (const s of this.open.values()) if (s.current) out.push({ slice: s, bytes: s.current.cap });
+    if (this.floating?.current) out.push({ slice: this.floating, bytes: this.floating.current.cap });
     return out;
   }
 
@@ -133,6 +172,7 @@ export class SliceWriter implements FileWriter {
     if (s.sealed) return;
     s.sealed = true;
     if (this.open.get(s.chunkIndex) === s) this.open.delete(s.chunkIndex);
+    if (this.floating === s) this.floating = null;
     if (!s.current) return;
     if (s.len % this.host.blockSize !== 0) {
       this.uploadCurrent(s);
@@ -151,7 +191,8 @@ export class SliceWriter implements FileWriter {
   }
 
   private async writeInChunk(chunkIndex: number, pos: number, bytes: Uint8Array): Promise<void> {
-    const bs = this.host.blockSize;
+    // Appended bytes buffered so far commit before these.
+    if (this.floating) this.seal(this.floating);
     let done = 0;
     while (done < bytes.byteLength) {
       let s = this.open.get(chunkIndex);
@@ -159,17 +200,24 @@ export class SliceWriter implements FileWriter {
         if (s) this.seal(s);
         s = await this.newSlice(chunkIndex, pos + done);
       }
-      const inBlock = s.len % bs;
-      const n = Math.min(bytes.byteLength - done, bs - inBlock);
-      if (!(await this.reserve(s, inBlock + n))) continue; // sealed while waiting for memory
-      s.current!.buf.set(bytes.subarray(done, done + n), inBlock);
-      s.len += n;
-      done += n;
-      if (s.fileEnd > this.pending) this.pending = s.fileEnd;
-      if (s.len % bs === 0) this.uploadCurrent(s);
-      // Writers that queued for memory while this buffer was being set up could not count on it.
-      this.host.budget.recheck();
+      done += await this.fill(s, bytes.subarray(done), bytes.byteLength - done);
     }
+  }
+
+  /** Copy up to `max` leading bytes of `bytes` into `s`, within its current block. Returns how
+   * many went in (0 if `s` was sealed while waiting for memory). */
+  private async fill(s: PendingSlice, bytes: Uint8Array, max: number): Promise<number> {
+    const bs = this.host.blockSize;
+    const inBlock = s.len % bs;
+    const n = Math.min(bytes.byteLength, max, bs - inBlock);
+    if (!(await this.reserve(s, inBlock + n))) return 0;
+    s.current!.buf.set(bytes.subarray(0, n), inBlock);
+    s.len += n;
+    if (s.fileEnd > this.pending) this.pending = s.fileEnd;
+    if (s.len % bs === 0) this.uploadCurrent(s);
+    // Writers that queued for memory while this buffer was being set up could not count on it.
+    this.host.budget.recheck();
+    return n;
   }
 
   private async newSlice(chunkIndex: number, pos: number): Promise<PendingSlice> {
@@ -177,7 +225,8 @@ export class SliceWriter implements FileWriter {
     if (!Number.isSafeInteger(id) || id <= 0) throw new RangeError(`SliceMeta.newSliceId returned ${id}, expected a positive integer`);
     const s = new PendingSlice(id, chunkIndex, pos);
     this.slices.push(s);
-    this.open.set(chunkIndex, s);
+    if (s.floating) this.floating = s;
+    else this.open.set(chunkIndex, s);
     return s;
   }
 
@@ -237,7 +286,8 @@ export class SliceWriter implements FileWriter {
       }
       if (s.len === 0) continue;
       try {
-        await this.meta.commitSlice(this.inode, s.chunkIndex, { id: s.id, size: s.len, pos: s.pos, off: 0, len: s.len }, s.fileEnd);
+        if (s.floating) await this.meta.appendSlice(this.inode, { id: s.id, size: s.len });
+        else await this.meta.commitSlice(this.inode, s.chunkIndex, { id: s.id, size: s.len, pos: s.pos, off: 0, len: s.len }, s.fileEnd);
       } catch (err) {
         // Keep this slice and the later ones for the next flush, in order.
         this.slices = batch.slice(i).concat(this.slices);

@@ -201,6 +201,9 @@ export interface Meta {
   newSliceId(): Promise<number>;
   /** Append a stored slice to a chunk; the file's length becomes at least `fileEnd`. */
   commitSlice(inode: number, chunkIndex: number, slice: SliceRecord, fileEnd: number): Promise<void>;
+  /** Place a stored slice (all `size` bytes of it) at the file's end as it is when this commits
+   * (O_APPEND across processes); it may span two chunks. Returns the offset it landed at. */
+  appendSlice(inode: number, slice: { id: number; size: number }): Promise<number>;
   /** Slices whose last reference is gone, oldest first: their objects may be deleted. */
   pendingSliceDeletes(limit: number): Promise<{ id: number; size: number }[]>;
   /** The objects of these slices are gone: forget them. */
@@ -216,7 +219,8 @@ export interface Meta {
   cleanStaleSessions(staleMs: number): Promise<number>;
   /** A session opened the inode (keeps an unlinked file's data alive until released). */
   opened(session: number, ino: number): Promise<void>;
-  released(session: number, ino: number): Promise<void>;
+  /** The session let go of the inode(s) — several at once in one transaction. */
+  released(session: number, ino: number | readonly number[]): Promise<void>;
 
   // ---- locks (non-blocking: a conflict is EAGAIN; callers that wait poll) ----
   /** flock(2): kind 'read' = LOCK_SH, 'write' = LOCK_EX, 'unlock' = LOCK_UN. */

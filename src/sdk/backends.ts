@@ -79,12 +79,12 @@ export async function formatVolume(metaUrl: string, options: FormatOptions): Pro
   return { created, changed };
 }
 
-export async function openBackends(metaUrl: string, opts: { bufferSize?: number; maxUploads?: number; maxReads?: number; durable?: boolean }): Promise<Backends> {
+export async function openBackends(metaUrl: string, opts: { bufferSize?: number; maxUploads?: number; maxReads?: number; memoryCacheSize?: number; durable?: boolean }): Promise<Backends> {
   const meta = openMeta(metaUrl, { durable: opts.durable });
   try {
     const settings = await meta.settings();
     const objects = new PrefixedObjectStore(await openObjectStore(settings.storage, { durable: opts.durable === true }), settings.name);
-    const store = createChunkStore(objects, { blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads });
+    const store = createChunkStore(objects, { blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads, memoryCacheSize: opts.memoryCacheSize });
     return {
       meta, store, volumeName: settings.name,
       async close() {

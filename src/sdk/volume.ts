@@ -23,6 +23,8 @@ export interface VolumeOptions {
   bufferSize?: number;
   /** Block uploads in flight at once. */
   maxUploads?: number;
+  /** Memory for recently read, verified blocks (bytes, default 64 MiB). */
+  memoryCacheSize?: number;
   /** Session heartbeat period (ms). */
   heartbeatMs?: number;
   /** Period of the background loop deleting freed data (ms). */
@@ -85,7 +87,7 @@ export class Volume extends PathApi {
     if (options.skipTrash === true && caller.uid !== 0) throw new RangeError('options.skipTrash is for administrators: the caller must be root (uid 0)');
     const umask = options.umask ?? currentUmask();
     if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new RangeError(`options.umask must be an integer in 0..0o777, got ${String(umask)}`);
-    const backends = await openBackends(metaUrl, { bufferSize: options.bufferSize, maxUploads: options.maxUploads, durable: options.durable === true });
+    const backends = await openBackends(metaUrl, { bufferSize: options.bufferSize, maxUploads: options.maxUploads, memoryCacheSize: options.memoryCacheSize, durable: options.durable === true });
     try {
       const vfs = await Vfs.start(backends.meta, backends.store, {
         heartbeatMs: options.heartbeatMs,

@@ -59,6 +59,9 @@ function closedError(syscall: string): never {
   throw errnoError('EBADF', syscall, undefined, 'the volume is closed');
 }
 
+/** How long closes of last handles are gathered before meta hears of them. */
+const RELEASE_BATCH_MS = 20;
+
 function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
@@ -69,6 +72,8 @@ export class Vfs implements Walkable {
   readonly session: number;
   readonly #table = new HandleTable();
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #releases = new Set<number>();
+  #releaseTimer: NodeJS.Timeout | null = null;
   #reclaiming: Promise<void> | null = null;
   #closed = false;
   #skipTrash = false;
@@ -436,7 +441,8 @@ export class Vfs implements Walkable {
 
   async #register(caller: Caller, attr: Attr, flags: number, recorded = false): Promise<{ fh: number; attr: Attr }> {
     const { file, first } = this.#table.add(attr.ino, flags, caller, isDir(attr));
-    if (first && !recorded) {
+    // Still recorded as open if its release has not gone out yet.
+    if (first && !recorded && !this.#releases.delete(attr.ino)) {
       try {
         await this.meta.opened(this.session, attr.ino);
       } catch (err) {
@@ -528,15 +534,18 @@ export class Vfs implements Walkable {
     return this.#table.queue.run(ino, async () => {
       const state = this.#table.inode(ino);
       if (!state) fail('EBADF', 'write');
-      let at = offset;
-      if (file.flags & O_APPEND) {
-        const attr = await this.meta.getattr(ino);
-        at = Math.max(attr.size, state.writer?.dirty ? state.writer.pendingEnd : 0);
-      }
       state.writer ??= this.store.openWriter(ino, this.meta);
       state.lastWriteNs = nowNs();
-      await state.writer.write(at, data);
-      return { bytes: data.length, offset: at };
+      if (file.flags & O_APPEND) {
+        // The end is fixed when the bytes commit (another process may append first); until then
+        // this is where they are expected to land.
+        const attr = await this.meta.getattr(ino);
+        const guess = Math.max(attr.size, state.writer.dirty ? state.writer.pendingEnd : 0);
+        await state.writer.append(data, guess);
+        return { bytes: data.length, offset: guess };
+      }
+      await state.writer.write(offset, data);
+      return { bytes: data.length, offset };
     });
   }
 
@@ -572,9 +581,36 @@ export class Vfs implements Walkable {
         state.writer = null;
         if (writer) await writer.close().catch((err: unknown) => { flushError ??= err; });
       });
-      await this.meta.released(this.session, file.ino);
+      this.#deferRelease(file.ino);
     }
     if (flushError) throw flushError;
+  }
+
+  /** Releases are told to meta in batches: one transaction per RELEASE_BATCH_MS instead of one
+   * per close (they only let meta free files unlinked while open, which may wait that long). A
+   * reopen before the batch goes out cancels the pending release instead. */
+  #deferRelease(ino: number): void {
+    this.#releases.add(ino);
+    if (this.#releaseTimer) return;
+    this.#releaseTimer = setTimeout(() => {
+      this.#releaseTimer = null;
+      this.#flushReleases().catch(() => undefined);
+    }, RELEASE_BATCH_MS);
+    this.#releaseTimer.unref();
+  }
+
+  /** Send the pending releases now (the next open of a released file waits for nothing). */
+  async flushReleases(): Promise<void> {
+    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    this.#releaseTimer = null;
+    await this.#flushReleases();
+  }
+
+  async #flushReleases(): Promise<void> {
+    if (this.#releases.size === 0) return;
+    const inos = [...this.#releases];
+    this.#releases.clear();
+    await this.meta.released(this.session, inos);
   }
 
   /** Number of open handles (files and directories). */
@@ -591,6 +627,7 @@ export class Vfs implements Walkable {
     for (const fh of this.#table.handles()) {
       await this.release(fh).catch((err: unknown) => { firstError ??= err; });
     }
+    await this.flushReleases().catch((err: unknown) => { firstError ??= err; });
     await this.reclaim().catch(() => undefined);
     await this.meta.closeSession(this.session).catch((err: unknown) => { firstError ??= err; });
     if (firstError) throw firstError;

@@ -34,6 +34,51 @@ function patterned(length: number, seed: number): Buffer {
   return b;
 }
 
+describe('appends (O_APPEND)', () => {
+  it('two writers appending to one file: each flush lands whole, after what the other committed first', async () => {
+    const store = createChunkStore(fx.objects, { blockSize: BS, bufferSize: 1024 * KiB });
+    const meta = new MemorySliceMeta(1);
+    const a = store.openWriter(3, meta);
+    const b = store.openWriter(3, meta);
+    const a1 = patterned(BS + 100, 1);
+    const a2 = patterned(50, 2);
+    const b1 = patterned(3000, 3);
+    // Both believe the file is empty; b commits first, so a's bytes go after b's.
+    await a.append(a1, 0);
+    await b.append(b1, 0);
+    await a.append(a2, 0);
+    expect(a.pendingEnd).toBe(a1.length + a2.length);
+    await b.flush();
+    await a.flush();
+    const length = meta.length(3);
+    expect(length).toBe(b1.length + a1.length + a2.length);
+    const got = Buffer.alloc(length);
+    await store.read(3, 0, got, length, meta);
+    expect(got.equals(Buffer.concat([b1, a1, a2]))).toBe(true);
+    // One slice per writer's run of appends.
+    expect(meta.commits.map((c) => c.slice.id)).toEqual([2, 1]);
+    await store.close();
+  });
+
+  it('an append crossing a chunk boundary is split into two references of one slice', async () => {
+    const store = createChunkStore(fx.objects, { blockSize: BS, bufferSize: 1024 * KiB });
+    const meta = new MemorySliceMeta(1);
+    meta.setLength(4, CHUNK_SIZE - 1000);
+    const w = store.openWriter(4, meta);
+    const data = patterned(5000, 4);
+    await w.append(data, 0);
+    await w.close();
+    expect(meta.commits.map((c) => [c.chunkIndex, c.slice.pos, c.slice.off, c.slice.len])).toEqual([
+      [0, CHUNK_SIZE - 1000, 0, 1000],
+      [1, 0, 1000, 4000],
+    ]);
+    const got = Buffer.alloc(5000);
+    await store.read(4, CHUNK_SIZE - 1000, got, CHUNK_SIZE + 4000, meta);
+    expect(got.equals(data)).toBe(true);
+    await store.close();
+  });
+});
+
 describe('object layout', () => {
   it('stores a slice as {volume}/chunks/{id/1e6}/{id/1e3}/{id}_{index}_{length}, data then an XXH3 trailer', async () => {
     const store = createChunkStore(fx.objects, { blockSize: BS, bufferSize: 1024 * KiB });
@@ -152,7 +197,7 @@ describe('bad input', () => {
 });
 
 describe('stats', () => {
-  it('count whole-block and ranged reads', async () => {
+  it('count verified block fetches; a block kept in memory is not fetched again', async () => {
     const store = createChunkStore(fx.objects, { blockSize: BS, bufferSize: 1024 * KiB });
     const meta = new MemorySliceMeta(1);
     const data = patterned(2 * BS, 5);
@@ -162,11 +207,12 @@ describe('stats', () => {
     const small = Buffer.alloc(100);
     await store.read(1, BS + 7, small, meta.length(1), meta);
     expect(small.equals(data.subarray(BS + 7, BS + 107))).toBe(true);
-    expect(store.stats()).toMatchObject({ blocksRead: 1, bytesRead: 100 });
+    // A small read still fetches (and verifies) the whole block, and keeps it.
+    expect(store.stats()).toMatchObject({ blocksRead: 1, bytesRead: BS, memoryCacheHits: 0 });
     const whole = Buffer.alloc(2 * BS);
     await store.read(1, 0, whole, meta.length(1), meta);
     expect(whole.equals(data)).toBe(true);
-    expect(store.stats()).toMatchObject({ blocksRead: 3, bytesRead: 100 + 2 * BS, checksumErrors: 0 });
+    expect(store.stats()).toMatchObject({ blocksRead: 2, bytesRead: 2 * BS, checksumErrors: 0, memoryCacheHits: 1 });
     await store.close();
   });
 });

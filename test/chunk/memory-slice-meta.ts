@@ -33,6 +33,18 @@ export class MemorySliceMeta implements SliceMeta {
     this.lengths.set(inode, Math.max(this.length(inode), fileEnd));
   }
 
+  async appendSlice(inode: number, slice: { id: number; size: number }): Promise<number> {
+    const CHUNK = 64 * 1024 * 1024;
+    const at = this.length(inode);
+    for (let off = 0; off < slice.size;) {
+      const pos = (at + off) % CHUNK;
+      const len = Math.min(slice.size - off, CHUNK - pos);
+      await this.commitSlice(inode, Math.floor((at + off) / CHUNK), { id: slice.id, size: slice.size, pos, off, len }, at + off + len);
+      off += len;
+    }
+    return at;
+  }
+
   /** Stand-in for truncate/setattr in tests that need a file longer than its data. */
   setLength(inode: number, length: number): void {
     this.lengths.set(inode, length);

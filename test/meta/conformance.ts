@@ -968,6 +968,28 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect(chunk[chunk.length - 1]).toMatchObject({ id: 0, pos: 100, len: 200 });
         expect((await pendingIds(meta)).size).toBe(0);
       });
+
+      it('appendSlice lands at the end as of its commit, split across a chunk boundary, and frees only with its last reference', async () => {
+        const { meta } = v;
+        const CHUNK = 64 * 1024 * 1024;
+        const f = await meta.mknod(ROOT_INODE, 'f', reg());
+        await meta.truncate(f.ino, CHUNK - 10);
+        const a = await meta.newSliceId();
+        expect(await meta.appendSlice(f.ino, { id: a, size: 30 })).toBe(CHUNK - 10);
+        expect((await meta.getattr(f.ino)).size).toBe(CHUNK + 20);
+        expect((await meta.readChunk(f.ino, 0)).at(-1)).toEqual({ id: a, size: 30, pos: CHUNK - 10, off: 0, len: 10 });
+        expect(await meta.readChunk(f.ino, 1)).toEqual([{ id: a, size: 30, pos: 0, off: 10, len: 20 }]);
+        // A second append goes after the first, wherever the caller thought the end was.
+        const b = await meta.newSliceId();
+        expect(await meta.appendSlice(f.ino, { id: b, size: 5 })).toBe(CHUNK + 20);
+        // Cutting the second chunk drops one of a's two references: a is still in use.
+        await meta.truncate(f.ino, CHUNK);
+        expect((await pendingIds(meta)).has(a)).toBe(false);
+        expect((await pendingIds(meta)).has(b)).toBe(true);
+        await meta.truncate(f.ino, 0);
+        expect((await pendingIds(meta)).has(a)).toBe(true);
+        expect(await codeOf(meta.appendSlice(f.ino, { id: a, size: 0 }))).toBe('EINVAL');
+      });
     });
 
     describe('usage and statfs', () => {

@@ -836,12 +836,51 @@ export class SqliteMeta implements Meta {
       });
     } catch (err) {
       // The slice's objects are stored but nothing will reference them: queue them for deletion.
-      await this.#tx.write('discard-slice', () => {
-        const referenced = this.#s('SELECT 1 FROM slice_refs WHERE id = ?').get(slice.id) !== undefined;
-        if (!referenced) this.#s('INSERT OR IGNORE INTO pending_slices (id, size, since_ms) VALUES (?, ?, ?)').run(slice.id, slice.size, Date.now());
-      }).catch(() => undefined);
+      await this.#discardSlice(slice);
       throw err;
     }
+  }
+
+  async appendSlice(inode: number, slice: { id: number; size: number }): Promise<number> {
+    this.#live('write');
+    if (!Number.isSafeInteger(slice.id) || slice.id <= 0 || !Number.isSafeInteger(slice.size) || slice.size <= 0 || slice.size > CHUNK_SIZE) {
+      fail('EINVAL', 'write', `malformed slice ${JSON.stringify(slice)}`);
+    }
+    try {
+      return await this.#tx.write('write', () => {
+        const n = this.#node(inode, 'write');
+        if (!isRegMode(n.mode)) fail('EINVAL', 'write');
+        const at = n.length;
+        const length = at + slice.size;
+        const delta = charged(n.mode, length) - charged(n.mode, n.length);
+        this.#capacityCheck(delta, 'write');
+        // The end may fall anywhere: the slice's bytes go in up to two chunks, as two references.
+        let off = 0;
+        while (off < slice.size) {
+          const fileOff = at + off;
+          const pos = fileOff % CHUNK_SIZE;
+          const len = Math.min(slice.size - off, CHUNK_SIZE - pos);
+          this.#insertSlice(inode, Math.floor(fileOff / CHUNK_SIZE), { id: slice.id, size: slice.size, pos, off, len });
+          this.#s('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(slice.id, slice.size);
+          off += len;
+        }
+        const t = nowNs();
+        this.#s('UPDATE inodes SET length = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, t, t, inode);
+        this.#count('used_bytes', delta);
+        return at;
+      });
+    } catch (err) {
+      await this.#discardSlice(slice);
+      throw err;
+    }
+  }
+
+  /** A stored slice that nothing will reference (its commit failed): queue it for deletion. */
+  async #discardSlice(slice: { id: number; size: number }): Promise<void> {
+    await this.#tx.write('discard-slice', () => {
+      const referenced = this.#s('SELECT 1 FROM slice_refs WHERE id = ?').get(slice.id) !== undefined;
+      if (!referenced) this.#s('INSERT OR IGNORE INTO pending_slices (id, size, since_ms) VALUES (?, ?, ?)').run(slice.id, slice.size, Date.now());
+    }).catch(() => undefined);
   }
 
   async pendingSliceDeletes(limit: number): Promise<{ id: number; size: number }[]> {
@@ -920,13 +959,17 @@ export class SqliteMeta implements Meta {
     });
   }
 
-  async released(session: number, ino: number): Promise<void> {
+  async released(session: number, inos: number | readonly number[]): Promise<void> {
     this.#live('close');
+    const list = typeof inos === 'number' ? [inos] : inos;
+    if (list.length === 0) return;
     await this.#tx.write('close', () => {
-      this.#s('UPDATE open_files SET count = count - 1 WHERE session = ? AND ino = ?').run(session, ino);
-      this.#s('DELETE FROM open_files WHERE session = ? AND ino = ? AND count <= 0').run(session, ino);
-      this.#s('DELETE FROM flocks WHERE ino = ? AND session = ?').run(ino, session);
-      this.#freeIfOrphan(ino);
+      for (const ino of list) {
+        this.#s('UPDATE open_files SET count = count - 1 WHERE session = ? AND ino = ?').run(session, ino);
+        this.#s('DELETE FROM open_files WHERE session = ? AND ino = ? AND count <= 0').run(session, ino);
+        this.#s('DELETE FROM flocks WHERE ino = ? AND session = ?').run(ino, session);
+        this.#freeIfOrphan(ino);
+      }
     });
   }
 
