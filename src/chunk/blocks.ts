@@ -6,6 +6,11 @@ import { errnoError } from '../errors/errno.js';
 import type { ObjectStore } from '../object/store.js';
 
 export const CHECKSUM_BYTES = 8;
+/** A whole-block buffer is this much longer than the block: room for the stored trailer and one
+ * byte that shows an object longer than it should be. Writers allocate the same size, so read and
+ * write buffers share one size class of the hot path's allocator (fresh WASM pages are costly to
+ * touch the first time). */
+export const BLOCK_BUFFER_EXTRA = CHECKSUM_BYTES + 1;
 
 const checksumErrors = new WeakSet<Error>();
 
@@ -60,7 +65,7 @@ export function verifyStoredBlock(stored: Uint8Array, key: string, blockLength: 
  */
 export async function getVerifiedBlock(objects: ObjectStore, key: string, blockLength: number): Promise<Buffer> {
   // One spare byte shows an object that is longer than the block it claims to be.
-  const buf = allocBuffer(blockLength + CHECKSUM_BYTES + 1);
+  const buf = allocBuffer(blockLength + BLOCK_BUFFER_EXTRA);
   try {
     let got: number;
     try {

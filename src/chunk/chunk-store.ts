@@ -1,6 +1,8 @@
 // The ChunkStore over an ObjectStore: writers sharing one write budget and one upload limit, a
 // reader, and slice deletion. The ObjectStore it is given is already scoped to the volume.
+import { LRUCache } from 'lru-cache';
 import { errnoError } from '../errors/errno.js';
+import { ReadAheadPlanner } from '../hotpath/index.js';
 import type { ObjectStore } from '../object/store.js';
 import { WriteBudget } from './budget.js';
 import { putBlock } from './blocks.js';
@@ -33,6 +35,10 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
   private bytesWritten = 0;
   private uploading = 0;
   private closed = false;
+  /** Read-ahead state of recently read files (a planner's state lives in WASM memory). */
+  private readonly planners = new LRUCache<number, ReadAheadPlanner>({ max: 256, dispose: (p) => p.close() });
+  /** At most this much is read ahead per stream: half the verified-block memory. */
+  private readonly readAheadWindow: number;
 
   constructor(private readonly objects: ObjectStore, options?: ChunkStoreOptions) {
     const o = resolveOptions(options);
@@ -41,6 +47,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     this.uploads = new Limiter(o.maxUploads);
     this.reads = new Limiter(o.maxReads);
     this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters, o.memoryCacheSize);
+    this.readAheadWindow = Math.floor(o.memoryCacheSize / 2 / this.blockSize) * this.blockSize;
   }
 
   openWriter(inode: number, meta: SliceMeta): FileWriter {
@@ -54,7 +61,26 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
 
   async read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceMeta): Promise<number> {
     this.checkOpen('read');
-    return this.reader.read(inode, offset, target, fileLength, meta);
+    const result = this.reader.read(inode, offset, target, fileLength, meta);
+    try {
+      this.readAhead(inode, offset, target.byteLength, fileLength, meta);
+    } catch {
+      // Arguments the read itself refuses (it reports them); read-ahead just does nothing.
+    }
+    return result;
+  }
+
+  /** The hot path's planner watches each file's reads; sequential streams get their next blocks
+   * loaded into memory while the caller is still busy with this read. */
+  private readAhead(inode: number, offset: number, length: number, fileLength: number, meta: SliceMeta): void {
+    if (this.readAheadWindow < this.blockSize || offset >= fileLength || length === 0) return;
+    let planner = this.planners.get(inode);
+    if (!planner) this.planners.set(inode, (planner = new ReadAheadPlanner(this.blockSize, this.readAheadWindow)));
+    const n = Math.min(length, fileLength - offset, 0xffff_ffff);
+    for (const run of planner.onRead(offset, n, fileLength)) {
+      const start = run.block * this.blockSize;
+      this.reader.prefetch(inode, start, Math.min(run.count * this.blockSize, fileLength - start), meta);
+    }
   }
 
   async deleteSlice(id: number, size: number): Promise<void> {
@@ -98,6 +124,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     if (this.closed) return;
     this.closed = true;
     this.reader.clearMemory();
+    this.planners.clear();
     const results = await Promise.allSettled([...this.writers].map((w) => w.close()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

@@ -2,7 +2,7 @@
 // each block is fetched whole and verified (the stored checksum covers the whole block), and kept
 // in memory when the read leaves part of it for later reads. Holes and id-0 pieces read as zeros;
 // nothing past the file's end is fetched.
-import { releaseBuffer, resolveSlices, splitRange, type ReadPiece } from '../hotpath/index.js';
+import { resolveSlices, splitRange, type RangePiece, type ReadPiece } from '../hotpath/index.js';
 import { getVerifiedBlock, isChecksumError } from './blocks.js';
 import { BlockMemory, type BlockMemoryStats } from './block-memory.js';
 import { blockKey } from './keys.js';
@@ -62,13 +62,7 @@ export class ChunkReader {
     target.fill(0, n);
     if (n === 0) return 0;
 
-    const chunks = splitRange(offset, n, CHUNK_SIZE);
-    const plans = await Promise.all(
-      chunks.map(async (c) => {
-        const slices = await meta.readChunk(inode, c.index);
-        return { c, pieces: resolveSlices(slices, c.offset, c.length, this.blockSize) };
-      }),
-    );
+    const plans = await this.plan(inode, offset, n, meta);
     const fetches = new Map<string, BlockFetch>();
     for (const { c, pieces } of plans) {
       for (const p of pieces) this.place(p, c.srcOffset + (p.pos - c.offset), target, fetches);
@@ -81,6 +75,33 @@ export class ChunkReader {
       throw err;
     }
     return n;
+  }
+
+  /** The pieces of blocks that make up file bytes [offset, offset+n), chunk by chunk. */
+  private plan(inode: number, offset: number, n: number, meta: SliceMeta): Promise<{ c: RangePiece; pieces: ReadPiece[] }[]> {
+    return Promise.all(
+      splitRange(offset, n, CHUNK_SIZE).map(async (c) => {
+        const slices = await meta.readChunk(inode, c.index);
+        return { c, pieces: resolveSlices(slices, c.offset, c.length, this.blockSize) };
+      }),
+    );
+  }
+
+  /** Start loading the blocks behind file bytes [offset, offset+n) into memory, without waiting
+   * (read-ahead). Failures are left for the read that needs the block to report and count. */
+  prefetch(inode: number, offset: number, n: number, meta: SliceMeta): void {
+    this.plan(inode, offset, n, meta).then((plans) => {
+      const seen = new Set<string>();
+      for (const { pieces } of plans) {
+        for (const p of pieces) {
+          if (p.sliceId === 0) continue;
+          const key = blockKey(p.sliceId, p.blockIndex, p.blockLength);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          this.memory.with(key, p.blockLength, true, () => undefined).catch(() => undefined);
+        }
+      }
+    }, () => undefined);
   }
 
   private place(p: ReadPiece, at: number, target: Uint8Array, fetches: Map<string, BlockFetch>): void {
@@ -98,21 +119,21 @@ export class ChunkReader {
   private async fetch(f: BlockFetch, target: Uint8Array): Promise<void> {
     // Every block is read whole and verified before any byte of it is handed out; a read that
     // leaves part of it unread keeps it in memory for the reads that follow.
-    await this.memory.with(f.key, f.blockLength, f.needed < f.blockLength, (data) => {
-      for (const part of f.parts) target.set(data.subarray(part.blockOffset, part.blockOffset + part.length), part.at);
-    });
-  }
-
-  /** Fetch and verify one whole block (BlockMemory's loader). */
-  private async loadBlock(key: string, blockLength: number): Promise<Buffer> {
     try {
-      const buf = await getVerifiedBlock(this.objects, key, blockLength);
-      this.counters.blocksRead++;
-      this.counters.bytesRead += blockLength;
-      return buf;
+      await this.memory.with(f.key, f.blockLength, f.needed < f.blockLength, (data) => {
+        for (const part of f.parts) target.set(data.subarray(part.blockOffset, part.blockOffset + part.length), part.at);
+      });
     } catch (err) {
       if (isChecksumError(err)) this.counters.checksumErrors++;
       throw err;
     }
+  }
+
+  /** Fetch and verify one whole block (BlockMemory's loader). */
+  private async loadBlock(key: string, blockLength: number): Promise<Buffer> {
+    const buf = await getVerifiedBlock(this.objects, key, blockLength);
+    this.counters.blocksRead++;
+    this.counters.bytesRead += blockLength;
+    return buf;
   }
 }

@@ -9,6 +9,7 @@
 import { allocBuffer, releaseBuffer, splitRange } from '../hotpath/index.js';
 import { errnoError } from '../errors/errno.js';
 import { blockKey } from './keys.js';
+import { BLOCK_BUFFER_EXTRA } from './blocks.js';
 import { CHUNK_SIZE, type FileWriter, type SliceMeta } from './store.js';
 import type { WriteBudget } from './budget.js';
 
@@ -241,7 +242,7 @@ export class SliceWriter implements FileWriter {
       this.host.budget.release(extra);
       return false;
     }
-    const buf = allocBuffer(cap);
+    const buf = allocBuffer(cap === this.host.blockSize ? cap + BLOCK_BUFFER_EXTRA : cap);
     if (cur) {
       buf.set(cur.buf.subarray(0, s.len % this.host.blockSize));
       releaseBuffer(cur.buf);

@@ -1,20 +1,25 @@
 import { instantiate, newSharedMemory, PAGE, MAX_PAGES, SCRATCH_SIZE, type WasmExports } from './instance.js';
 
 const ALIGN = 64; // cache line; also keeps v128 loads aligned
-const MIN_CLASS = 6; // 64 bytes
-const MAX_CLASS = 31; // 2 GiB
+const MIN_CLASS = 64;
+const MAX_CLASS = 2 ** 31; // 2 GiB
+const FINE_FROM = 1024 * 1024;
 
+/** The size actually reserved for `size` bytes: a power of two up to 1 MiB, then steps of an
+ * eighth of the power of two below — a 4 MiB block plus its 8-byte checksum takes 4.5 MiB, not 8. */
 function sizeClass(size: number): number {
   let c = MIN_CLASS;
-  while (2 ** c < size) c++;
-  return c;
+  while (c < size) c *= 2;
+  if (c <= FINE_FROM) return c;
+  const step = c / 16;
+  return Math.ceil(size / step) * step;
 }
 
 /**
  * The main thread's view of the shared WebAssembly memory: the WASM instance that runs
  * small work inline, and an allocator for buffers that live inside WASM memory so that
  * bytes are put there once (read straight into them) and hashed where they lie, by this
- * thread or by a pool worker. Power-of-two size classes with free lists: block buffers
+ * thread or by a pool worker. Size classes (see sizeClass) with free lists: block buffers
  * are reused, so memory stays flat however many calls are made.
  */
 export class WasmMemory {
@@ -45,8 +50,8 @@ export class WasmMemory {
     let addr = list?.pop();
     if (addr === undefined) {
       addr = this.top;
-      this.ensure(addr + 2 ** cls);
-      this.top = addr + 2 ** cls;
+      this.ensure(addr + cls);
+      this.top = addr + cls;
     }
     this.live.set(addr, cls);
     return addr;

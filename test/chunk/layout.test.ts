@@ -79,6 +79,30 @@ describe('appends (O_APPEND)', () => {
   });
 });
 
+describe('read-ahead', () => {
+  it('a sequential reader finds its next blocks fetched (and verified) before it asks, each fetched once', async () => {
+    const store = createChunkStore(fx.objects, { blockSize: BS, bufferSize: 1024 * KiB, memoryCacheSize: 8 * BS });
+    const meta = new MemorySliceMeta(1);
+    const data = patterned(6 * BS, 9);
+    const w = store.openWriter(1, meta);
+    await w.write(0, data);
+    await w.close();
+    const got = Buffer.alloc(BS);
+    for (let b = 0; b < 2; b++) {
+      await store.read(1, b * BS, got, data.length, meta);
+      expect(got.equals(data.subarray(b * BS, (b + 1) * BS)), `block ${b}`).toBe(true);
+    }
+    // Nobody asked for block 2 yet; the planner did, once the stream was sequential.
+    await expect.poll(() => store.stats().blocksRead).toBeGreaterThanOrEqual(3);
+    for (let b = 2; b < 6; b++) {
+      await store.read(1, b * BS, got, data.length, meta);
+      expect(got.equals(data.subarray(b * BS, (b + 1) * BS)), `block ${b}`).toBe(true);
+    }
+    expect(store.stats().blocksRead).toBe(6);
+    await store.close();
+  });
+});
+
 describe('object layout', () => {
   it('stores a slice as {volume}/chunks/{id/1e6}/{id/1e3}/{id}_{index}_{length}, data then an XXH3 trailer', async () => {
     const store = createChunkStore(fx.objects, { blockSize: BS, bufferSize: 1024 * KiB });

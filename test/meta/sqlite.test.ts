@@ -266,6 +266,21 @@ describe('SqliteMeta: two engines on one file (like two processes)', () => {
     expect((await a.sessions()).map((s) => s.id)).toEqual([sa, sb]);
   });
 
+  it('repeated reads answered from memory still see what the other engine commits', async () => {
+    const f = await a.mknod(ROOT_INODE, 'cached', file);
+    for (let i = 0; i < 3; i++) expect((await b.getattr(f.ino)).mode & 0o7777).toBe(file.mode & 0o7777);
+    expect(await b.readChunk(f.ino, 0)).toEqual([]);
+    await a.setattr(f.ino, { mode: 0o600 });
+    const id = await a.newSliceId();
+    await a.commitSlice(f.ino, 0, { id, size: 100, pos: 0, off: 0, len: 100 }, 100);
+    expect((await b.getattr(f.ino)).mode & 0o7777).toBe(0o600);
+    expect((await b.getattr(f.ino)).size).toBe(100);
+    expect(await b.readChunk(f.ino, 0)).toEqual([{ id, size: 100, pos: 0, off: 0, len: 100 }]);
+    // And its own writes, at once.
+    await b.setattr(f.ino, { mode: 0o640 });
+    expect((await b.getattr(f.ino)).mode & 0o7777).toBe(0o640);
+  });
+
   it('settings changed through one engine govern the other\'s next call', async () => {
     const f = await b.mknod(ROOT_INODE, 'f', file);
     await a.configure({ trashDays: 1 });

@@ -111,10 +111,16 @@ export class TxRunner {
   readonly #record;
   readonly #clear;
   readonly #prune;
+  readonly #begin;
+  readonly #commit;
   retention: number;
+  /** Called around every write transaction (the engine drops its read cache). */
+  afterWrite: (() => void) | null = null;
 
   constructor(db: Db, retention: number) {
     this.#db = db;
+    this.#begin = db.prepare('BEGIN IMMEDIATE');
+    this.#commit = db.prepare('COMMIT');
     this.retention = retention;
     this.#pending = db.prepare('SELECT EXISTS (SELECT 1 FROM temp.pending_changes) AS changed');
     this.#bump = db.prepare('UPDATE vstate SET version = version + 1 RETURNING version');
@@ -145,7 +151,9 @@ export class TxRunner {
 
   writeNow<T>(op: string, body: () => T): T {
     const db = this.#db;
-    db.exec('BEGIN IMMEDIATE');
+    // Whatever this transaction does (or undoes), reads cached before it may be stale now.
+    this.afterWrite?.();
+    this.#begin.run();
     let committed = false;
     try {
       const result = body();
@@ -156,11 +164,12 @@ export class TxRunner {
         this.#clear.run();
         if (version % PRUNE_EVERY === 0 && this.retention > 0) this.#prune.run(version - this.retention);
       }
-      db.exec('COMMIT');
+      this.#commit.run();
       committed = true;
       return result;
     } finally {
       if (!committed && db.inTransaction) db.exec('ROLLBACK');
+      this.afterWrite?.();
     }
   }
 }

@@ -112,6 +112,9 @@ function pathQuery(n: number, withStart: boolean): string {
   return sql;
 }
 
+/** Entries of the read cache before it starts over. */
+const READ_CACHE_ENTRIES = 4096;
+
 class IdBatch {
   next = 0;
   end = 0;
@@ -131,6 +134,8 @@ export class SqliteMeta implements Meta {
   readonly #slices = new IdBatch();
   #settings: VolumeSettings;
   #dataVersion = -1;
+  readonly #readCache = new Map<string, unknown>();
+  #cacheVersion = -1;
   #closed = false;
 
   private constructor(db: Db, url: string) {
@@ -138,6 +143,7 @@ export class SqliteMeta implements Meta {
     this.url = url;
     this.#settings = readSettings(db);
     this.#tx = new TxRunner(db, this.#settings.changelogRetention);
+    this.#tx.afterWrite = () => this.#readCache.clear();
   }
 
   /** Open an existing volume's database. */
@@ -319,7 +325,25 @@ export class SqliteMeta implements Meta {
 
   async getattr(ino: number): Promise<NodeAttr> {
     this.#live('getattr');
-    return toAttr(this.#node(ino, 'getattr'));
+    return { ...this.#cached(`a${ino}`, () => toAttr(this.#node(ino, 'getattr'))) };
+  }
+
+  /** Reads repeated while nothing was committed are answered from memory: SQLite's data_version
+   * moves whenever another connection commits, and this engine's own writes drop the cache, so a
+   * cached answer is always what the database holds now. */
+  #cached<T>(key: string, load: () => T): T {
+    const version = Number(this.#s('PRAGMA data_version').pluck().get());
+    if (version !== this.#cacheVersion) {
+      this.#readCache.clear();
+      this.#cacheVersion = version;
+    }
+    let hit = this.#readCache.get(key) as T | undefined;
+    if (hit === undefined) {
+      hit = load();
+      if (this.#readCache.size >= READ_CACHE_ENTRIES) this.#readCache.clear();
+      this.#readCache.set(key, hit);
+    }
+    return hit;
   }
 
   async lookup(dir: number, name: string): Promise<NodeAttr> {
@@ -791,7 +815,9 @@ export class SqliteMeta implements Meta {
 
   async readChunk(inode: number, chunkIndex: number): Promise<SliceRecord[]> {
     this.#live('read');
-    return this.#s('SELECT id, size, pos, off, len FROM slices WHERE ino = ? AND chunk = ? ORDER BY seq').all(inode, chunkIndex) as SliceRecord[];
+    const slices = this.#cached(`c${inode}:${chunkIndex}`, () =>
+      this.#s('SELECT id, size, pos, off, len FROM slices WHERE ino = ? AND chunk = ? ORDER BY seq').all(inode, chunkIndex) as SliceRecord[]);
+    return slices.map((r) => ({ ...r }));
   }
 
   async chunks(inode: number): Promise<{ index: number; slices: SliceRecord[] }[]> {
