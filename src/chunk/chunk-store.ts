@@ -2,7 +2,7 @@
 // reader, and slice deletion. The ObjectStore it is given is already scoped to the volume.
 import { LRUCache } from 'lru-cache';
 import { errnoError } from '../errors/errno.js';
-import { ReadAheadPlanner } from '../hotpath/index.js';
+import { ReadAheadPlanner, warmUpHotPath } from '../hotpath/index.js';
 import type { ObjectStore } from '../object/store.js';
 import { WriteBudget } from './budget.js';
 import { putBlock } from './blocks.js';
@@ -42,6 +42,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
 
   constructor(private readonly objects: ObjectStore, options?: ChunkStoreOptions) {
     const o = resolveOptions(options);
+    warmUpHotPath();
     this.blockSize = o.blockSize;
     this.budget = new WriteBudget(o.bufferSize, (shortfall) => this.relieve(shortfall));
     this.uploads = new Limiter(o.maxUploads);

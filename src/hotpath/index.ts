@@ -15,3 +15,4 @@ export function allocBuffer(size: number): Buffer {
 export function releaseBuffer(buf: Uint8Array): void {
   hot().releaseBuffer(buf);
 }
+export { warmUpHotPath } from './warmup.js';
