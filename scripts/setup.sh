@@ -14,7 +14,7 @@ fi
 
 # Debian packages: a compiler toolchain for native modules, FUSE for mounts.
 apt_missing=()
-for pkg in build-essential python3 pkg-config fuse3 libfuse3-dev attr; do
+for pkg in build-essential python3 pkg-config fuse3 libfuse3-dev attr rsync; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || apt_missing+=("$pkg")
 done
 if [ ${#apt_missing[@]} -gt 0 ]; then

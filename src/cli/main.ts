@@ -6,6 +6,7 @@ import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerFormat } from './commands/format.js';
 import { registerInfo } from './commands/info.js';
+import { registerMount } from './commands/mount.js';
 import { registerRmr } from './commands/rmr.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrash } from './commands/trash.js';
@@ -30,6 +31,7 @@ function build(): Command {
   registerRmr(program);
   registerTrash(program);
   registerDemo(program);
+  registerMount(program);
   // Sub-commands report errors the same way as the top level.
   for (const c of program.commands) {
     c.exitOverride();

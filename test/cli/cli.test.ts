@@ -11,7 +11,11 @@ import { Volume } from '../../src/index.js';
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
 function strata(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return strataWith({}, ...args);
+}
+
+function strataWith(env: Record<string, string>, ...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -28,7 +32,7 @@ afterAll(async () => {
 
 describe('strata CLI', () => {
   it('prints help for every command and exits 0', () => {
-    for (const cmd of [[], ['format'], ['status'], ['config'], ['info'], ['rmr'], ['trash'], ['trash', 'list'], ['demo']]) {
+    for (const cmd of [[], ['format'], ['status'], ['config'], ['info'], ['rmr'], ['trash'], ['trash', 'list'], ['demo'], ['mount'], ['umount']]) {
       const r = strata(...cmd, '--help');
       expect(r.code, cmd.join(' ')).toBe(0);
       expect(r.out).toMatch(/Usage: strata/);
@@ -146,6 +150,24 @@ describe('strata CLI', () => {
     expect(r.code).toBe(0);
     const list = JSON.parse(strata('trash', 'list', url, '--json').out) as { name: string }[];
     expect(list.some((e) => e.name === 'gone.bin')).toBe(false);
+  });
+
+  it('mount without a usable FUSE addon says why and what to install, and mounts nothing', async () => {
+    const mnt = join(dir, 'no-fuse-mnt');
+    await import('node:fs/promises').then((fs) => fs.mkdir(mnt, { recursive: true }));
+    const r = strataWith({ STRATA_FUSE_ADDON: join(dir, 'missing', 'strata_fuse.node') }, 'mount', url, mnt);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/FUSE addon is not built|libfuse3-dev/);
+    expect(r.err).toMatch(/npm run setup|apt-get install/);
+  });
+
+  it('mount refuses a mountpoint that does not exist, and bad flag values as usage errors', () => {
+    const r = strata('mount', url, join(dir, 'no', 'such', 'dir'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/does not exist/);
+    const bad = strata('mount', url, dir, '--attr-cache', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--attr-cache/);
   });
 
   it('demo writes, verifies and prints status', () => {

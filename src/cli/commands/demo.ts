@@ -19,9 +19,18 @@ export function registerDemo(program: Command): void {
       if (!Number.isInteger(flags.size) || flags.size < 1 || flags.size > 65536) {
         throw Object.assign(new Error(`--size takes MiB from 1 to 65536, got ${String(flags.size)}`), { exitCode: 2 });
       }
-      const fmt = await Volume.format(metaUrl, { name: 'demo' });
-      process.stdout.write(fmt.created ? `Formatted volume "demo" at ${metaUrl} (data in ${defaultStorage(metaUrl)})\n` : `Using volume "demo" at ${metaUrl}\n`);
-      const vol = await Volume.open(metaUrl, { client: 'demo' });
+      // Any volume already there is used as it is (npm start formats one named "strata").
+      const existing = await Volume.open(metaUrl, { client: 'demo' }).catch((err: { code?: string }) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      if (!existing) {
+        await Volume.format(metaUrl, { name: 'demo' });
+        process.stdout.write(`Formatted volume "demo" at ${metaUrl} (data in ${defaultStorage(metaUrl)})\n`);
+      } else {
+        process.stdout.write(`Using the volume at ${metaUrl}\n`);
+      }
+      const vol = existing ?? await Volume.open(metaUrl, { client: 'demo' });
       try {
         const run = new Date().toISOString().replace(/[:.]/g, '-');
         const dir = `/runs/${run}`;

@@ -1,0 +1,255 @@
+// The FUSE bridge: requests from the native session (one JS callback per request, already on the
+// JS thread) become vfs calls; each request is answered exactly once, as soon as the answer
+// exists. Errors with an errno code answer with it; anything else is EIO and is logged.
+import { constants as osConstants } from 'node:os';
+import type { Attr } from '../vfs/attr.js';
+import type { Caller } from '../vfs/permissions.js';
+import type { SetAttr, Vfs } from '../vfs/vfs.js';
+import { callerOf, type RequestContext } from './callers.js';
+import type { FuseAttr, FuseSession, FuseSetattr } from './native.js';
+
+/** The answering half of a session (what the bridge needs; tests may stand in for it). */
+export type FuseReplies = Pick<FuseSession, 'replyErr' | 'replyNone' | 'replyEntry' | 'replyAttr' | 'replyReadlink' | 'replyOpen'
+  | 'replyCreate' | 'replyWrite' | 'replyBuf' | 'replyReaddir' | 'replyStatfs' | 'replyXattr'>;
+
+export interface CacheTimeouts {
+  /** Seconds the kernel may keep attributes (0: ask every time). */
+  attr: number;
+  /** Seconds the kernel may keep a name -> inode entry. */
+  entry: number;
+  /** Seconds for entries of directories (their listings change more often than files). */
+  dirEntry: number;
+}
+
+export interface BridgeOptions {
+  timeouts: CacheTimeouts;
+  /** Refuse every change with EROFS. */
+  readOnly: boolean;
+  /** Let the kernel keep a file's pages across opens (data only changes through this mount). */
+  keepCache: boolean;
+  log: (message: string) => void;
+}
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const O_ACCMODE = 3;
+const O_TRUNC = 0o1000;
+
+/** Entries asked of meta per READDIR; the native side keeps what fits the kernel's buffer. */
+const READDIR_BATCH = 256;
+
+function errnoNumber(err: unknown): number {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    const n = (osConstants.errno as Record<string, number>)[code];
+    if (typeof n === 'number') return n;
+  }
+  return osConstants.errno.EIO;
+}
+
+function isErrno(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && code in osConstants.errno;
+}
+
+export function toFuseAttr(a: Attr): FuseAttr {
+  return {
+    ino: a.ino, mode: a.mode, nlink: a.nlink, uid: a.uid, gid: a.gid, rdev: a.rdev, size: a.size,
+    blocks: Math.ceil(a.size / 512), atimeNs: a.atimeNs, mtimeNs: a.mtimeNs, ctimeNs: a.ctimeNs,
+  };
+}
+
+type Handler = (req: number, caller: Caller, ...args: never[]) => Promise<void>;
+
+export class FuseBridge {
+  /** Requests served, by operation (for the live counters). */
+  readonly counts = new Map<string, number>();
+  readonly #handlers: Record<string, Handler>;
+
+  constructor(
+    private readonly vfs: Vfs,
+    private readonly reply: FuseReplies,
+    private readonly options: BridgeOptions,
+  ) {
+    this.#handlers = this.#build();
+  }
+
+  /** The native session's callback: `op` with its request id, the caller, and the op's arguments. */
+  handle(op: string, req: number, ctx: RequestContext, ...args: unknown[]): void {
+    this.counts.set(op, (this.counts.get(op) ?? 0) + 1);
+    const handler = this.#handlers[op];
+    if (!handler) {
+      this.reply.replyErr(req, osConstants.errno.ENOSYS);
+      return;
+    }
+    let caller: Caller;
+    try {
+      caller = callerOf(ctx);
+    } catch (err) {
+      this.#fail(op, req, err);
+      return;
+    }
+    (handler as (req: number, caller: Caller, ...rest: unknown[]) => Promise<void>)(req, caller, ...args)
+      .catch((err: unknown) => this.#fail(op, req, err));
+  }
+
+  #fail(op: string, req: number, err: unknown): void {
+    if (!isErrno(err)) this.options.log(`fuse ${op}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    try {
+      this.reply.replyErr(req, errnoNumber(err));
+    } catch (replyErr) {
+      // Already answered (the handler failed after replying): nothing more to send.
+      this.options.log(`fuse ${op}: could not answer request ${req}: ${(replyErr as Error).message}`);
+    }
+  }
+
+  #entry(req: number, attr: Attr): void {
+    const t = this.options.timeouts;
+    this.reply.replyEntry(req, toFuseAttr(attr), (attr.mode & S_IFMT) === S_IFDIR ? t.dirEntry : t.entry, t.attr);
+  }
+
+  #writable(): void {
+    if (this.options.readOnly) throw Object.assign(new Error('read-only mount'), { code: 'EROFS' });
+  }
+
+  #build(): Record<string, Handler> {
+    const vfs = this.vfs;
+    const reply = this.reply;
+    const t = this.options.timeouts;
+    return {
+      lookup: async (req, caller, parent: number, name: string) => {
+        this.#entry(req, await vfs.lookup(caller, parent, name));
+      },
+      getattr: async (req, _caller, ino: number) => {
+        reply.replyAttr(req, toFuseAttr(await vfs.getattr(ino)), t.attr);
+      },
+      setattr: async (req, caller, ino: number, set: FuseSetattr, fh: number | null) => {
+        this.#writable();
+        const changes: SetAttr = {};
+        if (set.mode !== undefined) changes.mode = set.mode & 0o7777;
+        if (set.uid !== undefined) changes.uid = set.uid;
+        if (set.gid !== undefined) changes.gid = set.gid;
+        if (set.atimeNow) changes.atimeNs = 'now';
+        else if (set.atimeNs !== undefined) changes.atimeNs = set.atimeNs;
+        if (set.mtimeNow) changes.mtimeNs = 'now';
+        else if (set.mtimeNs !== undefined) changes.mtimeNs = set.mtimeNs;
+        let attr: Attr | null = null;
+        if (set.size !== undefined) {
+          // ftruncate on a descriptor open for writing needs no write permission now.
+          attr = fh !== null && fh !== undefined ? await vfs.ftruncate(caller, fh, set.size) : await vfs.truncate(caller, ino, set.size);
+        }
+        if (Object.keys(changes).length > 0 || attr === null) attr = await vfs.setattr(caller, ino, changes);
+        reply.replyAttr(req, toFuseAttr(attr), t.attr);
+      },
+      readlink: async (req, caller, ino: number) => {
+        reply.replyReadlink(req, await vfs.readlink(caller, ino));
+      },
+      mknod: async (req, caller, parent: number, name: string, mode: number, rdev: number) => {
+        this.#writable();
+        this.#entry(req, await vfs.mknod(caller, parent, name, mode, rdev));
+      },
+      mkdir: async (req, caller, parent: number, name: string, mode: number) => {
+        this.#writable();
+        this.#entry(req, await vfs.mkdir(caller, parent, name, mode));
+      },
+      unlink: async (req, caller, parent: number, name: string) => {
+        this.#writable();
+        await vfs.unlink(caller, parent, name);
+        reply.replyNone(req);
+      },
+      rmdir: async (req, caller, parent: number, name: string) => {
+        this.#writable();
+        await vfs.rmdir(caller, parent, name);
+        reply.replyNone(req);
+      },
+      symlink: async (req, caller, target: string, parent: number, name: string) => {
+        this.#writable();
+        this.#entry(req, await vfs.symlink(caller, parent, name, target));
+      },
+      rename: async (req, caller, parent: number, name: string, newParent: number, newName: string, flags: number) => {
+        this.#writable();
+        await vfs.rename(caller, parent, name, newParent, newName, flags);
+        reply.replyNone(req);
+      },
+      link: async (req, caller, ino: number, newParent: number, newName: string) => {
+        this.#writable();
+        this.#entry(req, await vfs.link(caller, ino, newParent, newName));
+      },
+      open: async (req, caller, ino: number, flags: number) => {
+        if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC)) this.#writable();
+        const { fh } = await vfs.open(caller, ino, flags);
+        reply.replyOpen(req, fh, { keepCache: this.options.keepCache });
+      },
+      create: async (req, caller, parent: number, name: string, mode: number, flags: number) => {
+        this.#writable();
+        const { fh, attr } = await vfs.create(caller, parent, name, mode, flags);
+        reply.replyCreate(req, toFuseAttr(attr), t.entry, t.attr, fh, { keepCache: this.options.keepCache });
+      },
+      read: async (req, _caller, _ino: number, fh: number, size: number, offset: number) => {
+        const buf = Buffer.allocUnsafe(size);
+        const n = await vfs.read(fh, offset, buf);
+        reply.replyBuf(req, buf, n);
+      },
+      write: async (req, _caller, _ino: number, fh: number, data: Buffer, offset: number) => {
+        this.#writable();
+        reply.replyWrite(req, await vfs.write(fh, offset, data));
+      },
+      flush: async (req, _caller, _ino: number, fh: number) => {
+        await vfs.flush(fh);
+        reply.replyNone(req);
+      },
+      release: async (req, _caller, _ino: number, fh: number) => {
+        // The kernel ignores a release's answer: answer at once, finish in the background.
+        reply.replyNone(req);
+        await vfs.release(fh).catch((err: unknown) => this.options.log(`fuse release: ${(err as Error).message}`));
+      },
+      fsync: async (req, _caller, _ino: number, fh: number, datasync: boolean) => {
+        await vfs.fsync(fh, datasync);
+        reply.replyNone(req);
+      },
+      opendir: async (req, caller, ino: number) => {
+        reply.replyOpen(req, await vfs.opendir(caller, ino), {});
+      },
+      readdir: async (req, caller, ino: number, _fh: number, size: number, offset: number) => {
+        const limit = Math.max(1, Math.min(READDIR_BATCH, Math.ceil(size / 32)));
+        const entries = await vfs.readdir(caller, ino, offset, limit);
+        reply.replyReaddir(req, entries.map((e) => ({ name: e.name, ino: e.ino, mode: e.mode, off: e.cookie })), size);
+      },
+      releasedir: async (req, _caller, _ino: number, fh: number) => {
+        reply.replyNone(req);
+        await vfs.release(fh).catch(() => undefined);
+      },
+      statfs: async (req, caller, ino: number) => {
+        const s = await vfs.statfs(caller, ino);
+        reply.replyStatfs(req, { bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: 255 });
+      },
+      setxattr: async (req, caller, ino: number, name: string, value: Buffer, flags: number) => {
+        this.#writable();
+        await vfs.setxattr(caller, ino, name, value, flags);
+        reply.replyNone(req);
+      },
+      getxattr: async (req, caller, ino: number, name: string, size: number) => {
+        const value = await vfs.getxattr(caller, ino, name);
+        if (size === 0) reply.replyXattr(req, value.length);
+        else if (value.length > size) reply.replyErr(req, osConstants.errno.ERANGE);
+        else reply.replyBuf(req, Buffer.from(value.buffer, value.byteOffset, value.byteLength), value.length);
+      },
+      listxattr: async (req, caller, ino: number, size: number) => {
+        const names = await vfs.listxattr(caller, ino);
+        const list = Buffer.from(names.map((n) => `${n}\0`).join(''));
+        if (size === 0) reply.replyXattr(req, list.length);
+        else if (list.length > size) reply.replyErr(req, osConstants.errno.ERANGE);
+        else reply.replyBuf(req, list, list.length);
+      },
+      removexattr: async (req, caller, ino: number, name: string) => {
+        this.#writable();
+        await vfs.removexattr(caller, ino, name);
+        reply.replyNone(req);
+      },
+      access: async (req, caller, ino: number, mask: number) => {
+        await vfs.access(caller, ino, mask);
+        reply.replyNone(req);
+      },
+    };
+  }
+}

@@ -1,0 +1,90 @@
+// A real mount for tests: `strata mount` in a child process (as users run it), a formatted
+// volume in a temp dir, and helpers to stop it politely or kill it.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Volume } from '../../src/index.js';
+import { packageRoot } from '../../src/hotpath/locate.js';
+
+export const run = promisify(execFile);
+export const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+
+export interface TestMount {
+  dir: string;
+  metaUrl: string;
+  mountpoint: string;
+  child: ChildProcess;
+  log: () => string;
+  /** SIGTERM and wait for a clean exit (unmounted, flushed). Returns the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: the mountpoint is left stale. */
+  kill(): Promise<void>;
+  /** Mount the same volume again at the same place (after stop or kill). */
+  remount(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function isMounted(mountpoint: string): Promise<boolean> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info.split('\n').some((l) => l.split(' ')[4] === mountpoint);
+}
+
+export async function makeMount(extraArgs: string[] = [], format: { blockSize?: number } = {}): Promise<TestMount> {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-fuse-'));
+  const metaUrl = `sqlite3://${join(dir, 'meta.db')}`;
+  const mountpoint = join(dir, 'mnt');
+  await mkdir(mountpoint);
+  await Volume.format(metaUrl, { name: 'fusetest', storage: `file://${join(dir, 'objects')}`, trashDays: 0, ...format });
+  let out = '';
+  const state = { child: null as unknown as ChildProcess };
+  const start = async () => {
+    const child = spawn(process.execPath, [CLI, 'mount', metaUrl, mountpoint, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    state.child = child;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`mount did not come up in 30 s:\n${out}`)), 30_000);
+      child.once('message', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`strata mount exited with ${code} before mounting:\n${out}`));
+      });
+    });
+  };
+  await start();
+  const exited = (c: ChildProcess) => new Promise<number | null>((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) resolve(c.exitCode);
+    else c.once('exit', (code) => resolve(code));
+  });
+  const m: TestMount = {
+    dir, metaUrl, mountpoint,
+    get child() { return state.child; },
+    log: () => out,
+    async stop() {
+      const c = state.child;
+      c.kill('SIGTERM');
+      return exited(c);
+    },
+    async kill() {
+      const c = state.child;
+      c.kill('SIGKILL');
+      await exited(c);
+    },
+    remount: start,
+    async cleanup() {
+      const c = state.child;
+      if (c.exitCode === null && c.signalCode === null) {
+        c.kill('SIGTERM');
+        await Promise.race([exited(c), new Promise((r) => setTimeout(r, 10_000))]);
+      }
+      if (await isMounted(mountpoint)) await run('fusermount3', ['-u', '-z', mountpoint]).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return m;
+}
