@@ -25,7 +25,7 @@ export interface BridgeOptions {
   timeouts: CacheTimeouts;
   /** Refuse every change with EROFS. */
   readOnly: boolean;
-  /** Let the kernel keep a file's pages across opens (data only changes through this mount). */
+  /** Let the kernel keep a file's pages across opens when the file has not changed since. */
   keepCache: boolean;
   log: (message: string) => void;
 }
@@ -34,6 +34,9 @@ const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const O_ACCMODE = 3;
 const O_TRUNC = 0o1000;
+
+/** Files whose attributes at last open are remembered (for keep-cache decisions). */
+const OPEN_STAMPS = 65_536;
 
 /** Entries asked of meta per READDIR; the native side keeps what fits the kernel's buffer. */
 const READDIR_BATCH = 256;
@@ -65,6 +68,7 @@ export class FuseBridge {
   /** Requests served, by operation (for the live counters). */
   readonly counts = new Map<string, number>();
   readonly #handlers: Record<string, Handler>;
+  readonly #openStamps = new Map<number, string>();
 
   constructor(
     private readonly vfs: Vfs,
@@ -106,6 +110,17 @@ export class FuseBridge {
   #entry(req: number, attr: Attr): void {
     const t = this.options.timeouts;
     this.reply.replyEntry(req, toFuseAttr(attr), (attr.mode & S_IFMT) === S_IFDIR ? t.dirEntry : t.entry, t.attr);
+  }
+
+  /** Close-to-open: the kernel may keep a file's cached pages across an open only if the file
+   * is as it was at the previous open here (another client may have written it meanwhile). */
+  #unchanged(attr: Attr): boolean {
+    if (!this.options.keepCache) return false;
+    const stamp = `${attr.size}:${attr.mtimeNs}:${attr.ctimeNs}`;
+    const same = this.#openStamps.get(attr.ino) === stamp;
+    if (this.#openStamps.size >= OPEN_STAMPS) this.#openStamps.clear();
+    this.#openStamps.set(attr.ino, stamp);
+    return same;
   }
 
   #writable(): void {
@@ -177,13 +192,13 @@ export class FuseBridge {
       },
       open: async (req, caller, ino: number, flags: number) => {
         if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC)) this.#writable();
-        const { fh } = await vfs.open(caller, ino, flags);
-        reply.replyOpen(req, fh, { keepCache: this.options.keepCache });
+        const { fh, attr } = await vfs.open(caller, ino, flags);
+        reply.replyOpen(req, fh, { keepCache: this.#unchanged(attr) });
       },
       create: async (req, caller, parent: number, name: string, mode: number, flags: number) => {
         this.#writable();
         const { fh, attr } = await vfs.create(caller, parent, name, mode, flags);
-        reply.replyCreate(req, toFuseAttr(attr), t.entry, t.attr, fh, { keepCache: this.options.keepCache });
+        reply.replyCreate(req, toFuseAttr(attr), t.entry, t.attr, fh, { keepCache: this.#unchanged(attr) });
       },
       read: async (req, _caller, _ino: number, fh: number, size: number, offset: number) => {
         const buf = Buffer.allocUnsafe(size);

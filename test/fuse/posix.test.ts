@@ -221,6 +221,22 @@ describe.skipIf(why !== null)('a mounted volume behaves like a local directory',
     }
   }, 120_000);
 
+  it('close-to-open with another client: an SDK rewrite is what the next open on the mount reads', async () => {
+    const p = join(m.mountpoint, 'shared.txt');
+    await fs.writeFile(p, 'first version');
+    expect(await fs.readFile(p, 'utf8')).toBe('first version');
+    const { Volume } = await import('../../src/index.js');
+    const other = await Volume.open(m.metaUrl, { client: 'test' });
+    try {
+      await other.writeFile('/shared.txt', 'second, longer version');
+    } finally {
+      await other.close();
+    }
+    // The kernel may trust attributes it has for --attr-cache seconds (1 here).
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await fs.readFile(p, 'utf8')).toBe('second, longer version');
+  });
+
   it('access(2) answers like the kernel', async () => {
     await fs.writeFile(join(m.mountpoint, 'acc'), 'x');
     await expect(fs.access(join(m.mountpoint, 'acc'), constants.R_OK | constants.W_OK)).resolves.toBeUndefined();
