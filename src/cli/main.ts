@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerFormat } from './commands/format.js';
 import { registerInfo } from './commands/info.js';
 import { registerMount } from './commands/mount.js';
+import { registerStats } from './commands/stats.js';
 import { registerRmr } from './commands/rmr.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrash } from './commands/trash.js';
@@ -32,6 +33,7 @@ function build(): Command {
   registerTrash(program);
   registerDemo(program);
   registerMount(program);
+  registerStats(program);
   // Sub-commands report errors the same way as the top level.
   for (const c of program.commands) {
     c.exitOverride();

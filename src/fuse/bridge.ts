@@ -6,6 +6,7 @@ import type { Attr } from '../vfs/attr.js';
 import type { Caller } from '../vfs/permissions.js';
 import type { SetAttr, Vfs } from '../vfs/vfs.js';
 import { callerOf, type RequestContext } from './callers.js';
+import { MountStats, STATS_INO, STATS_NAME } from './stats.js';
 import type { FuseAttr, FuseSession, FuseSetattr } from './native.js';
 
 /** The answering half of a session (what the bridge needs; tests may stand in for it). */
@@ -64,25 +65,33 @@ export function toFuseAttr(a: Attr): FuseAttr {
 
 type Handler = (req: number, caller: Caller, ...args: never[]) => Promise<void>;
 
+const ROOT_INO = 1;
+/** Handles of opened `.stats` files live above every vfs handle number. */
+const STATS_FH_BASE = 2 ** 52;
+
 export class FuseBridge {
-  /** Requests served, by operation (for the live counters). */
-  readonly counts = new Map<string, number>();
+  readonly stats: MountStats;
   readonly #handlers: Record<string, Handler>;
   readonly #openStamps = new Map<number, string>();
+  /** Open `.stats` handles: each reads the snapshot taken when it was opened. */
+  readonly #statsReads = new Map<number, Buffer>();
+  #nextStatsFh = STATS_FH_BASE;
 
   constructor(
     private readonly vfs: Vfs,
     private readonly reply: FuseReplies,
     private readonly options: BridgeOptions,
   ) {
+    this.stats = new MountStats(() => vfs.store.stats());
     this.#handlers = this.#build();
   }
 
   /** The native session's callback: `op` with its request id, the caller, and the op's arguments. */
   handle(op: string, req: number, ctx: RequestContext, ...args: unknown[]): void {
-    this.counts.set(op, (this.counts.get(op) ?? 0) + 1);
+    const started = this.stats.begin();
     const handler = this.#handlers[op];
     if (!handler) {
+      this.stats.end(op, started, true);
       this.reply.replyErr(req, osConstants.errno.ENOSYS);
       return;
     }
@@ -90,11 +99,22 @@ export class FuseBridge {
     try {
       caller = callerOf(ctx);
     } catch (err) {
+      this.stats.end(op, started, true);
       this.#fail(op, req, err);
       return;
     }
-    (handler as (req: number, caller: Caller, ...rest: unknown[]) => Promise<void>)(req, caller, ...args)
-      .catch((err: unknown) => this.#fail(op, req, err));
+    (handler as (req: number, caller: Caller, ...rest: unknown[]) => Promise<void>)(req, caller, ...args).then(
+      () => this.stats.end(op, started, false),
+      (err: unknown) => {
+        this.stats.end(op, started, true);
+        this.#fail(op, req, err);
+      },
+    );
+  }
+
+  /** `.stats` at the root is the mount's own: nothing may create, remove or rename it. */
+  #reserved(parent: number, name: string): void {
+    if (parent === ROOT_INO && name === STATS_NAME) throw Object.assign(new Error(`${STATS_NAME} is reserved`), { code: 'EPERM' });
   }
 
   #fail(op: string, req: number, err: unknown): void {
@@ -133,13 +153,22 @@ export class FuseBridge {
     const t = this.options.timeouts;
     return {
       lookup: async (req, caller, parent: number, name: string) => {
+        if (parent === ROOT_INO && name === STATS_NAME) {
+          this.reply.replyEntry(req, toFuseAttr(this.stats.attr()), 0, 0);
+          return;
+        }
         this.#entry(req, await vfs.lookup(caller, parent, name));
       },
       getattr: async (req, _caller, ino: number) => {
+        if (ino === STATS_INO) {
+          reply.replyAttr(req, toFuseAttr(this.stats.attr()), 0);
+          return;
+        }
         reply.replyAttr(req, toFuseAttr(await vfs.getattr(ino)), t.attr);
       },
       setattr: async (req, caller, ino: number, set: FuseSetattr, fh: number | null) => {
         this.#writable();
+        if (ino === STATS_INO) throw Object.assign(new Error('read-only'), { code: 'EPERM' });
         const changes: SetAttr = {};
         if (set.mode !== undefined) changes.mode = set.mode & 0o7777;
         if (set.uid !== undefined) changes.uid = set.uid;
@@ -161,14 +190,17 @@ export class FuseBridge {
       },
       mknod: async (req, caller, parent: number, name: string, mode: number, rdev: number) => {
         this.#writable();
+        this.#reserved(parent, name);
         this.#entry(req, await vfs.mknod(caller, parent, name, mode, rdev));
       },
       mkdir: async (req, caller, parent: number, name: string, mode: number) => {
         this.#writable();
+        this.#reserved(parent, name);
         this.#entry(req, await vfs.mkdir(caller, parent, name, mode));
       },
       unlink: async (req, caller, parent: number, name: string) => {
         this.#writable();
+        this.#reserved(parent, name);
         await vfs.unlink(caller, parent, name);
         reply.replyNone(req);
       },
@@ -179,43 +211,66 @@ export class FuseBridge {
       },
       symlink: async (req, caller, target: string, parent: number, name: string) => {
         this.#writable();
+        this.#reserved(parent, name);
         this.#entry(req, await vfs.symlink(caller, parent, name, target));
       },
       rename: async (req, caller, parent: number, name: string, newParent: number, newName: string, flags: number) => {
         this.#writable();
+        this.#reserved(parent, name);
+        this.#reserved(newParent, newName);
         await vfs.rename(caller, parent, name, newParent, newName, flags);
         reply.replyNone(req);
       },
       link: async (req, caller, ino: number, newParent: number, newName: string) => {
         this.#writable();
+        this.#reserved(newParent, newName);
+        if (ino === STATS_INO) throw Object.assign(new Error('reserved'), { code: 'EPERM' });
         this.#entry(req, await vfs.link(caller, ino, newParent, newName));
       },
       open: async (req, caller, ino: number, flags: number) => {
+        if (ino === STATS_INO) {
+          if ((flags & O_ACCMODE) !== 0) throw Object.assign(new Error('read-only'), { code: 'EACCES' });
+          const fh = this.#nextStatsFh++;
+          this.#statsReads.set(fh, Buffer.from(`${JSON.stringify(this.stats.snapshot(), null, 1)}\n`));
+          reply.replyOpen(req, fh, { directIo: true });
+          return;
+        }
         if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC)) this.#writable();
         const { fh, attr } = await vfs.open(caller, ino, flags);
         reply.replyOpen(req, fh, { keepCache: this.#unchanged(attr) });
       },
       create: async (req, caller, parent: number, name: string, mode: number, flags: number) => {
         this.#writable();
+        this.#reserved(parent, name);
         const { fh, attr } = await vfs.create(caller, parent, name, mode, flags);
         reply.replyCreate(req, toFuseAttr(attr), t.entry, t.attr, fh, { keepCache: this.#unchanged(attr) });
       },
       read: async (req, _caller, _ino: number, fh: number, size: number, offset: number) => {
+        const snapshot = this.#statsReads.get(fh);
+        if (snapshot) {
+          const part = snapshot.subarray(Math.min(offset, snapshot.length), Math.min(offset + size, snapshot.length));
+          reply.replyBuf(req, part, part.length);
+          return;
+        }
         const buf = Buffer.allocUnsafe(size);
         const n = await vfs.read(fh, offset, buf);
+        this.stats.readBytes += n;
         reply.replyBuf(req, buf, n);
       },
       write: async (req, _caller, _ino: number, fh: number, data: Buffer, offset: number) => {
         this.#writable();
-        reply.replyWrite(req, await vfs.write(fh, offset, data));
+        const n = await vfs.write(fh, offset, data);
+        this.stats.writeBytes += n;
+        reply.replyWrite(req, n);
       },
       flush: async (req, _caller, _ino: number, fh: number) => {
-        await vfs.flush(fh);
+        if (!this.#statsReads.has(fh)) await vfs.flush(fh);
         reply.replyNone(req);
       },
       release: async (req, _caller, _ino: number, fh: number) => {
         // The kernel ignores a release's answer: answer at once, finish in the background.
         reply.replyNone(req);
+        if (this.#statsReads.delete(fh)) return;
         await vfs.release(fh).catch((err: unknown) => this.options.log(`fuse release: ${(err as Error).message}`));
       },
       fsync: async (req, _caller, _ino: number, fh: number, datasync: boolean) => {
@@ -244,13 +299,14 @@ export class FuseBridge {
         reply.replyNone(req);
       },
       getxattr: async (req, caller, ino: number, name: string, size: number) => {
+        if (ino === STATS_INO) throw Object.assign(new Error('no attributes'), { code: 'ENODATA' });
         const value = await vfs.getxattr(caller, ino, name);
         if (size === 0) reply.replyXattr(req, value.length);
         else if (value.length > size) reply.replyErr(req, osConstants.errno.ERANGE);
         else reply.replyBuf(req, Buffer.from(value.buffer, value.byteOffset, value.byteLength), value.length);
       },
       listxattr: async (req, caller, ino: number, size: number) => {
-        const names = await vfs.listxattr(caller, ino);
+        const names = ino === STATS_INO ? [] : await vfs.listxattr(caller, ino);
         const list = Buffer.from(names.map((n) => `${n}\0`).join(''));
         if (size === 0) reply.replyXattr(req, list.length);
         else if (list.length > size) reply.replyErr(req, osConstants.errno.ERANGE);
@@ -262,6 +318,11 @@ export class FuseBridge {
         reply.replyNone(req);
       },
       access: async (req, caller, ino: number, mask: number) => {
+        if (ino === STATS_INO) {
+          if (mask & 2) throw Object.assign(new Error('read-only'), { code: 'EACCES' });
+          reply.replyNone(req);
+          return;
+        }
         await vfs.access(caller, ino, mask);
         reply.replyNone(req);
       },

@@ -32,7 +32,7 @@ afterAll(async () => {
 
 describe('strata CLI', () => {
   it('prints help for every command and exits 0', () => {
-    for (const cmd of [[], ['format'], ['status'], ['config'], ['info'], ['rmr'], ['trash'], ['trash', 'list'], ['demo'], ['mount'], ['umount']]) {
+    for (const cmd of [[], ['format'], ['status'], ['config'], ['info'], ['rmr'], ['trash'], ['trash', 'list'], ['demo'], ['mount'], ['umount'], ['stats']]) {
       const r = strata(...cmd, '--help');
       expect(r.code, cmd.join(' ')).toBe(0);
       expect(r.out).toMatch(/Usage: strata/);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuseUnavailable } from '../../src/fuse/native.js';
-import { isMounted, makeMount, run, type TestMount } from './mounted.js';
+import { CLI, isMounted, makeMount, run, type TestMount } from './mounted.js';
 
 const why = fuseUnavailable();
 if (why) console.warn(`FUSE tests skipped: ${why}`);
@@ -235,6 +235,26 @@ describe.skipIf(why !== null)('a mounted volume behaves like a local directory',
     // The kernel may trust attributes it has for --attr-cache seconds (1 here).
     await new Promise((r) => setTimeout(r, 1200));
     expect(await fs.readFile(p, 'utf8')).toBe('second, longer version');
+  });
+
+  it('the hidden .stats file counts what the mount did, and strata stats shows it', async () => {
+    const before = JSON.parse(await fs.readFile(join(m.mountpoint, '.stats'), 'utf8'));
+    await fs.writeFile(join(m.mountpoint, 'counted'), Buffer.alloc(300_000, 1));
+    await fs.readFile(join(m.mountpoint, 'counted'));
+    const after = JSON.parse(await fs.readFile(join(m.mountpoint, '.stats'), 'utf8'));
+    expect(after.writeBytes - before.writeBytes).toBe(300_000);
+    expect(after.readBytes - before.readBytes).toBeGreaterThanOrEqual(300_000);
+    expect(after.ops.create.count).toBeGreaterThan(before.ops.create?.count ?? 0);
+    expect(after.store.checksumErrors).toBe(0);
+    // Hidden from listings, and nobody may replace or remove it.
+    expect(await fs.readdir(m.mountpoint)).not.toContain('.stats');
+    await expect(fs.unlink(join(m.mountpoint, '.stats'))).rejects.toMatchObject({ code: 'EPERM' });
+    await expect(fs.writeFile(join(m.mountpoint, '.stats'), 'x')).rejects.toMatchObject({ code: expect.stringMatching(/EACCES|EPERM/) });
+    const { stdout } = await run(process.execPath, [CLI, 'stats', m.mountpoint, '--count', '1']);
+    expect(stdout).toMatch(/ops\/s=\d+ read_MiB\/s=[\d.]+ write_MiB\/s=[\d.]+/);
+    const bad = await run(process.execPath, [CLI, 'stats', m.dir]).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(bad?.code).toBe(1);
+    expect(bad?.stderr).toMatch(/is .* a Strata mount/);
   });
 
   it('access(2) answers like the kernel', async () => {
