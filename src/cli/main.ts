@@ -8,6 +8,7 @@ import { registerFormat } from './commands/format.js';
 import { registerInfo } from './commands/info.js';
 import { registerMount } from './commands/mount.js';
 import { registerStats } from './commands/stats.js';
+import { registerBench } from './commands/bench.js';
 import { registerRmr } from './commands/rmr.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrash } from './commands/trash.js';
@@ -34,6 +35,7 @@ function build(): Command {
   registerDemo(program);
   registerMount(program);
   registerStats(program);
+  registerBench(program);
   // Sub-commands report errors the same way as the top level.
   for (const c of program.commands) {
     c.exitOverride();

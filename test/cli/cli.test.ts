@@ -32,7 +32,7 @@ afterAll(async () => {
 
 describe('strata CLI', () => {
   it('prints help for every command and exits 0', () => {
-    for (const cmd of [[], ['format'], ['status'], ['config'], ['info'], ['rmr'], ['trash'], ['trash', 'list'], ['demo'], ['mount'], ['umount'], ['stats']]) {
+    for (const cmd of [[], ['format'], ['status'], ['config'], ['info'], ['rmr'], ['trash'], ['trash', 'list'], ['demo'], ['mount'], ['umount'], ['stats'], ['bench']]) {
       const r = strata(...cmd, '--help');
       expect(r.code, cmd.join(' ')).toBe(0);
       expect(r.out).toMatch(/Usage: strata/);
@@ -168,6 +168,19 @@ describe('strata CLI', () => {
     const bad = strata('mount', url, dir, '--attr-cache', 'soon');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--attr-cache/);
+  });
+
+  it('bench runs on any directory, shows a summary table, and leaves nothing behind', async () => {
+    const target = join(dir, 'bench-target');
+    await import('node:fs/promises').then((fs) => fs.mkdir(target, { recursive: true }));
+    const r = strata('bench', target, '--threads', '2', '--big-file-size', '4M', '--small-file-count', '20', '--small-file-size', '4K');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/Write big file\s+\|\s+[\d.]+ MiB\/s/);
+    expect(r.out).toMatch(/Stat small file\s+\|\s+[\d.]+ files\/s/);
+    expect(await import('node:fs/promises').then((fs) => fs.readdir(target))).toEqual([]);
+    const missing = strata('bench', join(dir, 'nope'));
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/no such directory/);
   });
 
   it('demo writes, verifies and prints status', () => {
