@@ -21,8 +21,8 @@ export interface TestMount {
   stop(): Promise<number | null>;
   /** SIGKILL: the mountpoint is left stale. */
   kill(): Promise<void>;
-  /** Mount the same volume again at the same place (after stop or kill). */
-  remount(): Promise<void>;
+  /** Mount the same volume again at the same place (after stop or kill), with other flags if given. */
+  remount(args?: string[]): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -39,8 +39,8 @@ export async function makeMount(extraArgs: string[] = [], format: { blockSize?: 
   await Volume.format(metaUrl, { name: 'fusetest', storage: `file://${join(dir, 'objects')}`, trashDays: 0, ...format });
   let out = '';
   const state = { child: null as unknown as ChildProcess };
-  const start = async () => {
-    const child = spawn(process.execPath, [CLI, 'mount', metaUrl, mountpoint, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const start = async (args: string[] = extraArgs) => {
+    const child = spawn(process.execPath, [CLI, 'mount', metaUrl, mountpoint, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
     child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
     state.child = child;
@@ -75,7 +75,7 @@ export async function makeMount(extraArgs: string[] = [], format: { blockSize?: 
       c.kill('SIGKILL');
       await exited(c);
     },
-    remount: start,
+    remount: (args?: string[]) => start(args),
     async cleanup() {
       const c = state.child;
       if (c.exitCode === null && c.signalCode === null) {

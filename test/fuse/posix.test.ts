@@ -264,6 +264,47 @@ describe.skipIf(why !== null)('a mounted volume behaves like a local directory',
   });
 });
 
+describe.skipIf(why !== null)('mount options', () => {
+  it('--writeback-cache: many small writes merge and read back exactly', async () => {
+    const w = await makeMount(['--writeback-cache']);
+    try {
+      const p = join(w.mountpoint, 'small-writes');
+      const h = await fs.open(p, 'w');
+      const parts: Buffer[] = [];
+      for (let i = 0; i < 2000; i++) {
+        const b = Buffer.from(`record ${i} ${'x'.repeat(i % 97)}\n`);
+        parts.push(b);
+        await h.write(b);
+      }
+      await h.close();
+      const want = Buffer.concat(parts);
+      expect((await fs.stat(p)).size).toBe(want.length);
+      expect((await fs.readFile(p)).equals(want)).toBe(true);
+      const stats = JSON.parse(await fs.readFile(join(w.mountpoint, '.stats'), 'utf8'));
+      // The kernel merged them: far fewer WRITE requests than write() calls.
+      expect(stats.ops.write.count).toBeLessThan(2000);
+      expect(await w.stop()).toBe(0);
+    } finally {
+      await w.cleanup();
+    }
+  }, 60_000);
+
+  it('--read-only refuses changes with EROFS and still reads', async () => {
+    const r = await makeMount();
+    try {
+      await fs.writeFile(join(r.mountpoint, 'kept'), 'data');
+      expect(await r.stop()).toBe(0);
+      await r.remount(['--read-only']);
+      expect(await fs.readFile(join(r.mountpoint, 'kept'), 'utf8')).toBe('data');
+      await expect(fs.writeFile(join(r.mountpoint, 'new'), 'x')).rejects.toMatchObject({ code: 'EROFS' });
+      await expect(fs.unlink(join(r.mountpoint, 'kept'))).rejects.toMatchObject({ code: 'EROFS' });
+      expect(await r.stop()).toBe(0);
+    } finally {
+      await r.cleanup();
+    }
+  }, 60_000);
+});
+
 describe.skipIf(why !== null)('mount lifecycle', () => {
   it('SIGKILL leaves a stale mountpoint; mounting again detaches it and keeps what was fsynced', async () => {
     const k = await makeMount();
