@@ -95,6 +95,32 @@ export class SliceWriter implements FileWriter {
   }
 
   write(offset: number, data: Uint8Array): Promise<void> {
+    return this.accept(data, offset, async () => {
+      for (const piece of splitRange(offset, data.byteLength, CHUNK_SIZE)) {
+        await this.writeInChunk(piece.index, piece.offset, data.subarray(piece.srcOffset, piece.srcOffset + piece.length));
+      }
+    });
+  }
+
+  append(data: Uint8Array, guessEnd: number): Promise<void> {
+    return this.accept(data, guessEnd, async () => {
+      // Bytes written before this append commit before it.
+      for (const s of [...this.open.values()]) this.seal(s);
+      let done = 0;
+      while (done < data.byteLength) {
+        let s = this.floating;
+        if (!s || s.sealed || s.len >= CHUNK_SIZE) {
+          if (s) this.seal(s);
+          s = await this.newSlice(-1, s ? s.pos + s.len : guessEnd);
+        }
+        done += await this.fill(s, data.subarray(done), CHUNK_SIZE - s.len);
+      }
+    });
+  }
+
+  /** Check a write's arguments, count it as buffered from now on, and run it after the ones
+   * before it. */
+  private accept(data: Uint8Array, offset: number, body: () => Promise<void>): Promise<void> {
     if (!(data instanceof Uint8Array)) {
       return Promise.reject(new TypeError(`data must be a Uint8Array, got ${data === null ? 'null' : typeof data}`));
     }
@@ -107,39 +133,7 @@ export class SliceWriter implements FileWriter {
     this.accepted++;
     return this.serial(async () => {
       try {
-        for (const piece of splitRange(offset, data.byteLength, CHUNK_SIZE)) {
-          await this.writeInChunk(piece.index, piece.offset, data.subarray(piece.srcOffset, piece.srcOffset + piece.length));
-        }
-      } finally {
-        this.accepted--;
-      }
-    });
-  }
-
-  append(data: Uint8Array, guessEnd: number): Promise<void> {
-    if (!(data instanceof Uint8Array)) {
-      return Promise.reject(new TypeError(`data must be a Uint8Array, got ${data === null ? 'null' : typeof data}`));
-    }
-    try {
-      checkOffset(guessEnd, data.byteLength);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (this.closed) return Promise.reject(errnoError('EBADF', 'write', undefined, `inode ${this.inode}: writer is closed`));
-    this.accepted++;
-    return this.serial(async () => {
-      try {
-        // Bytes written before this append commit before it.
-        for (const s of [...this.open.values()]) this.seal(s);
-        let done = 0;
-        while (done < data.byteLength) {
-          let s = this.floating;
-          if (!s || s.sealed || s.len >= CHUNK_SIZE) {
-            if (s) this.seal(s);
-            s = await this.newSlice(-1, s ? s.pos + s.len : guessEnd);
-          }
-          done += await this.fill(s, data.subarray(done), CHUNK_SIZE - s.len);
-        }
+        await body();
       } finally {
         this.accepted--;
       }

@@ -430,6 +430,7 @@ export class PathApi implements HandleOwner {
         fail('EBUSY', 'rename', from);
       }
       const srcAttr = await this.vfs.lookup(this.caller, src.parent.ino, src.name);
+      if ((src.trailingSlash || dst.trailingSlash) && !isDir(srcAttr)) fail('ENOTDIR', 'rename', from);
       const dstAttr = await this.vfs.lookup(this.caller, dst.parent.ino, dst.name).catch(() => null);
       if (dstAttr && isDir(dstAttr) && dstAttr.ino !== srcAttr.ino) {
         // Replacing a directory that holds the source (its parent or further up) is ENOTEMPTY,
@@ -438,7 +439,6 @@ export class PathApi implements HandleOwner {
         const dstReal = (await this.#resolve('rename', to, false)).realpath;
         if (srcParentReal === dstReal || srcParentReal.startsWith(`${dstReal === '/' ? '' : dstReal}/`)) fail('ENOTEMPTY', 'rename', from);
       }
-      if ((src.trailingSlash || dst.trailingSlash) && !isDir(srcAttr)) fail('ENOTDIR', 'rename', from);
       if (isDir(srcAttr)) {
         // A directory cannot move below itself.
         const srcReal = (await this.#resolve('rename', from, false)).realpath;
