@@ -247,7 +247,7 @@ export class FileHandle {
     const g = toId(gid, 'gid');
     await this.#call('fchown', async () => {
       await this.#owner.vfs.setattr(this.#owner.caller, this.#ino, {
-        uid: u === -1 ? undefined : u, gid: g === -1 ? undefined : g,
+        uid: u === -1 ? undefined : u, gid: g === -1 ? undefined : g, chown: true,
       });
     });
   }

@@ -202,7 +202,7 @@ export class PathApi implements HandleOwner {
     const p = toPath(path);
     const u = toId(uid, 'uid');
     const g = toId(gid, 'gid');
-    await this.#setattr(syscall, p, follow, { uid: u === -1 ? undefined : u, gid: g === -1 ? undefined : g });
+    await this.#setattr(syscall, p, follow, { uid: u === -1 ? undefined : u, gid: g === -1 ? undefined : g, chown: true });
   }
 
   chown(path: PathLike, uid: number, gid: number): Promise<void> {

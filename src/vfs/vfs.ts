@@ -39,6 +39,8 @@ export interface SetAttr {
   size?: number;
   atimeNs?: bigint | 'now';
   mtimeNs?: bigint | 'now';
+  /** A chown(2) call, even chown(f, -1, -1): it drops setuid/setgid of a non-directory. */
+  chown?: boolean;
 }
 
 export interface DirEntry extends PortDirEntry {}
@@ -189,7 +191,7 @@ export class Vfs implements Walkable {
       if (!ownsOrRoot(attr, caller)) fail('EPERM', 'chmod');
       meta.mode = (attr.mode & S_IFMT) | chmodResult(attr, caller, changes.mode);
     }
-    if (changes.uid !== undefined || changes.gid !== undefined) {
+    if (changes.uid !== undefined || changes.gid !== undefined || changes.chown) {
       const uid = changes.uid ?? attr.uid;
       const gid = changes.gid ?? attr.gid;
       if (!isRoot(caller)) {
@@ -198,7 +200,7 @@ export class Vfs implements Walkable {
           if (gid !== attr.gid) fail('EPERM', 'chown');
         } else if (gid !== attr.gid && !inGroup(caller, gid)) fail('EPERM', 'chown');
       }
-      if (uid !== attr.uid || gid !== attr.gid || changes.uid !== undefined || changes.gid !== undefined) {
+      if (uid !== attr.uid || gid !== attr.gid || changes.uid !== undefined || changes.gid !== undefined || changes.chown) {
         meta.uid = uid;
         meta.gid = gid;
         // Changing ownership of a non-directory drops its privileges (setuid, and setgid when
