@@ -546,8 +546,12 @@ export class PathApi implements HandleOwner {
       if (isDir(srcAttr)) {
         // As libuv does: the destination is opened (so its own errors come first), the copy then
         // fails reading the directory, and the destination is removed.
+        // libuv gives the destination the source's mode before copying, so that sticks to any
+        // other name of the destination file even though this one is then removed.
         const flags = O_WRONLY | O_CREAT | O_TRUNC | (m & COPYFILE_EXCL ? O_EXCL : 0);
-        await (await this.#open(to, flags, srcAttr.mode & 0o7777, 0)).close();
+        const out = await this.#open(to, flags, srcAttr.mode & 0o7777, 0);
+        await out.chmod(srcAttr.mode & 0o7777).catch(() => undefined);
+        await out.close();
         await this.unlink(to).catch(() => undefined);
         fail('EISDIR', 'copyfile', from, to);
       }
