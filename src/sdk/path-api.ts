@@ -410,6 +410,8 @@ export class PathApi implements HandleOwner {
     await as('unlink', p, async () => {
       const where = await this.#parent('unlink', p);
       if (where.name === '') fail('EISDIR', 'unlink', p);
+      // "x/." names a directory that exists (the walk to it succeeded).
+      if (where.trailingDot) fail('EISDIR', 'unlink', p);
       if (where.trailingSlash) {
         // The kernel judges the entry itself (a symlink, even dangling, is not a directory).
         const entry = await this.vfs.lookup(this.caller, where.parent.ino, where.name);
