@@ -25,7 +25,7 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
       "cflags": ["<!@(pkg-config --cflags fuse3)", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "cflags_cc": ["-std=c++17", "-fexceptions"],
-      "libraries": ["<!@(pkg-config --libs fuse3)"]
+      "libraries": ["<!@(pkg-config --libs fuse3)", "-ldl"]
     }
   ]
 }

@@ -37,6 +37,7 @@ void FileInfoFromJs(const Napi::CallbackInfo& info, size_t fhIndex, fuse_file_in
     fi->keep_cache = o.Get("keepCache").ToBoolean().Value();
     fi->nonseekable = o.Get("nonSeekable").ToBoolean().Value();
     fi->cache_readdir = o.Get("cacheReaddir").ToBoolean().Value();
+    fi->noflush = o.Get("noFlush").ToBoolean().Value();
   }
 }
 
@@ -90,13 +91,17 @@ fuse_req_t FuseSession::Consume(const Napi::CallbackInfo& info) {
 
 Napi::Value FuseSession::ReplyErr(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Find(info, kErr, "replyErr");
+  const Pending& p = Find(info, kErr, "replyErr");
   if (info.Length() < 2 || !info[1].IsNumber())
     throw Napi::TypeError::New(env, "strata fuse: replyErr(req, errno): errno must be a number");
   int err = info[1].As<Napi::Number>().Int32Value();
   // Accept -ENOENT as well as ENOENT: both conventions are common in JS code.
   if (err < 0) err = -err;
   if (err > 4095) throw Napi::RangeError::New(env, "strata fuse: replyErr: errno out of range");
+  // errno 0 is success without payload; for an op that owes data the kernel would fail the call.
+  if (err == 0 && !(AllowedReplies(p.op) & kOk))
+    ThrowCode(env, std::string("replyErr(req, 0) cannot answer a ") + OpName(p.op) + " request",
+              "ERR_FUSE_WRONG_REPLY");
   return Result(env, fuse_reply_err(Consume(info), err));
 }
 

@@ -105,8 +105,9 @@ void EnvCleanup(void* arg) {
   if (core->finalized) return;
   // FUSE threads live on until the process is gone; they must never see a freed Core.
   new std::shared_ptr<Core>(core->shared_from_this());
-  // Leave no stale (ENOTCONN) mount behind; with files open it stays until their last close.
-  DetachMount(core->mountpoint, false, 2000);
+  // Leave no stale (ENOTCONN) mount behind, and abort (root) what is in flight: nothing will
+  // answer it any more.
+  DetachMount(core->mountpoint, true, 2000);
   fuse_session_exit(core->se);
 }
 
@@ -394,8 +395,10 @@ Napi::Value FuseSession::DetachSync(const Napi::CallbackInfo& info) {
   Core* c = core_.get();
   if (c->finalized) return Napi::Boolean::New(info.Env(), false);
   // For process 'exit' handlers: the loop cannot be awaited any more, but the mount must not
-  // outlive the process as a stale ENOTCONN directory.
-  int err = DetachMount(c->mountpoint, false, 2000);
+  // outlive the process as a stale ENOTCONN directory. Forced (root): nothing will answer from
+  // here on, and a descriptor this process holds on its own mount would otherwise block its exit
+  // forever in FLUSH.
+  int err = DetachMount(c->mountpoint, true, 2000);
   fuse_session_exit(c->se);
   return Napi::Boolean::New(info.Env(), err == 0);
 }

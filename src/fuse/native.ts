@@ -54,6 +54,9 @@ export interface FuseOpenFlags {
   nonSeekable?: boolean;
   /** opendir only: let the kernel cache this directory's listing. */
   cacheReaddir?: boolean;
+  /** No FLUSH on close (without writeback cache). Every close of a descriptor, including the
+   * close-on-exec copies a child process drops, otherwise waits for a JS answer. */
+  noFlush?: boolean;
 }
 
 export interface FuseDirEntry {
@@ -147,7 +150,8 @@ export interface FuseSession {
   /** Detach the mount (lazily: open files keep being served until their last close) and resolve
    * when the loop has ended. `force` (root only) aborts the connection: open files get ENOTCONN. */
   unmount(options?: { force?: boolean }): Promise<void>;
-  /** For process 'exit': detach now without waiting for the loop. */
+  /** For process 'exit': detach now (as root also abort the connection: nothing will answer any
+   * more) without waiting for the loop. */
   detachSync(): boolean;
   /** FORGETs accumulated natively since the last call, as [ino, nlookup, ino, nlookup, ...]. */
   takeForgets(): number[];
