@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants as osc, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ const MiB = 1024 * 1024;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const ROOT = 1;
-const { ENOENT, ENOSYS, EEXIST } = (await import('node:os')).constants.errno;
+const { ENOENT, ENOSYS, EEXIST } = osc.errno;
 
 const why = fuseUnavailable();
 if (why) console.warn(`native FUSE smoke test skipped: ${why}`);
