@@ -10,7 +10,7 @@ import { checkSliceId, checkSliceSize, sliceBlockKeys } from './keys.js';
 import { Limiter, settleAll } from './limiter.js';
 import { resolveOptions, type ChunkStoreOptions } from './options.js';
 import { ChunkReader, type ReadCounters } from './reader.js';
-import type { ChunkStore, ChunkStoreStats, FileWriter, SliceMeta } from './store.js';
+import { CHUNK_SIZE, type ChunkStore, type ChunkStoreStats, type FileWriter, type SliceMeta } from './store.js';
 import { SliceWriter, type WriterHost } from './writer.js';
 
 export interface ObjectChunkStoreStats extends ChunkStoreStats {
@@ -82,6 +82,23 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
       const start = run.block * this.blockSize;
       this.reader.prefetch(inode, start, Math.min(run.count * this.blockSize, fileLength - start), meta);
     }
+  }
+
+  async storeSlice(data: Uint8Array, meta: Pick<SliceMeta, 'newSliceId'>): Promise<{ id: number; size: number }> {
+    this.checkOpen('write');
+    if (!(data instanceof Uint8Array)) throw new TypeError(`data must be a Uint8Array, got ${data === null ? 'null' : typeof data}`);
+    if (data.byteLength === 0 || data.byteLength > CHUNK_SIZE) throw new RangeError(`a slice holds 1..${CHUNK_SIZE} bytes, got ${data.byteLength}`);
+    const id = await meta.newSliceId();
+    checkSliceId(id);
+    const keys = sliceBlockKeys(id, data.byteLength, this.blockSize);
+    const results = await Promise.allSettled(keys.map((key, i) => this.uploadBlock(key, data.subarray(i * this.blockSize, (i + 1) * this.blockSize))));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // No metadata names this slice yet: whatever did get stored is removed here or never.
+      await this.deleteSlice(id, data.byteLength).catch(() => undefined);
+      throw failed.reason;
+    }
+    return { id, size: data.byteLength };
   }
 
   async deleteSlice(id: number, size: number): Promise<void> {

@@ -55,6 +55,9 @@ export interface ChunkStore {
   /** Read `length` bytes at file `offset` of a file `fileLength` long into `target` (holes and
    * bytes past fileLength within the range read as zeros; returns bytes up to EOF). */
   read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceMeta): Promise<number>;
+  /** Store `data` (at most one chunk) as the blocks of a new slice and return it, uncommitted:
+   * for content known whole in advance, which the caller commits with the file's creation. */
+  storeSlice(data: Uint8Array, meta: Pick<SliceMeta, 'newSliceId'>): Promise<{ id: number; size: number }>;
   /** Remove a slice's blocks from object storage (its last reference is gone). */
   deleteSlice(id: number, size: number): Promise<void>;
   /** The object keys of a slice's blocks, as ARCHITECTURE.md names them. */

@@ -172,6 +172,13 @@ export interface Meta {
   punchHole(ino: number, offset: number, length: number): Promise<NodeAttr>;
   /** With `openedBy`, that session also holds the new file open (one transaction for open(O_CREAT)). */
   mknod(dir: number, name: string, node: NewNode, openedBy?: number): Promise<NodeAttr>;
+  /**
+   * Create regular file `name` in `dir` already holding `content`: one stored slice of
+   * `content.size` bytes (at most one chunk) at offset 0, or nothing when null. Creation and
+   * content commit in one transaction, so nobody sees the file empty. EEXIST when the name is
+   * taken; on any failure the slice is queued for deletion, as commitSlice does.
+   */
+  createFile(dir: number, name: string, node: NewNode, content: { id: number; size: number } | null): Promise<NodeAttr>;
   mkdir(dir: number, name: string, node: NewNode): Promise<NodeAttr>;
   symlink(dir: number, name: string, target: string, node: NewNode): Promise<NodeAttr>;
   readlink(ino: number): Promise<string>;

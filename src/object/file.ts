@@ -43,10 +43,13 @@ const SMALL_GET_BYTES = 256 * 1024;
 const MKDIR_ATTEMPTS = 8;
 
 let tempCounter = 0;
+// Random once per process: pids repeat across containers sharing a directory, and drawing random
+// bytes for every small put costs more than the write.
+const tempSalt = randomBytes(6).toString('hex');
 
 function tempName(): string {
   tempCounter = (tempCounter + 1) >>> 0;
-  return `${TEMP_PREFIX}${process.pid}-${tempCounter}-${randomBytes(6).toString('hex')}`;
+  return `${TEMP_PREFIX}${process.pid}-${tempSalt}-${tempCounter}`;
 }
 
 /** The object does not exist as a file: missing, a path through a file, or a directory. */

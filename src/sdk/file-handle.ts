@@ -28,7 +28,7 @@ export interface HandleOwner {
   forget(handle: FileHandle): void;
 }
 
-function toBytes(data: unknown, encoding: BufferEncoding | null, name = 'data'): Uint8Array {
+export function toBytes(data: unknown, encoding: BufferEncoding | null, name = 'data'): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data, encoding ?? 'utf8');
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -6,7 +6,7 @@ import { CHUNK_SIZE } from '../chunk/store.js';
 import type { Attr } from '../vfs/attr.js';
 import { isDir, isSymlink } from '../vfs/attr.js';
 import {
-  F_OK, O_ACCMODE, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, R_OK, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SYMLOOP_MAX,
+  F_OK, O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY, R_OK, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SYMLOOP_MAX,
 } from '../vfs/constants.js';
 import type { Caller } from '../vfs/permissions.js';
 import { PathWalker, type Resolved, type ResolvedParent } from '../vfs/resolve.js';
@@ -18,7 +18,7 @@ import {
 import { Dir, DirLister } from './dir.js';
 import { Dirent } from './dirent.js';
 import { as, fail } from './errors.js';
-import { FileHandle, secondsToNs, type HandleOwner } from './file-handle.js';
+import { FileHandle, secondsToNs, toBytes, type HandleOwner } from './file-handle.js';
 import { makeStats, type BigIntStats, type Stats } from './stats.js';
 
 export const COPYFILE_EXCL = 1;
@@ -38,6 +38,14 @@ const STRATA_FS_TYPE = 0x53545241;
 
 function systemError(code: string, errno: number, syscall: string, message: string, path: string): Error {
   return Object.assign(new Error(message), { name: 'SystemError', code, errno, syscall, path });
+}
+
+// Flags under which writeFile of a missing file is exactly "create it holding these bytes".
+const ONE_SHOT_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND;
+
+function oneShotCreate(flags: number, bytes: Uint8Array): boolean {
+  return (flags & O_CREAT) !== 0 && (flags & ~ONE_SHOT_FLAGS) === 0 && (flags & O_ACCMODE) !== O_RDONLY
+    && (flags & O_ACCMODE) !== O_ACCMODE && bytes.byteLength <= CHUNK_SIZE;
 }
 
 export class PathApi implements HandleOwner {
@@ -118,6 +126,16 @@ export class PathApi implements HandleOwner {
     return handle;
   }
 
+  /** writeFile of a path that does not exist yet: created with its content in one metadata
+   * transaction. False when the name exists (or turns out to), for the open path to handle. */
+  async #createWhole(path: string, flags: number, mode: number, bytes: Uint8Array): Promise<boolean> {
+    const where = await this.#parent('open', path);
+    // Names that are or may be directories, symlinks to follow, ...: the open path knows the rules.
+    if (where.name === '' || where.name === '..' || where.trailingDot || where.trailingSlash) return false;
+    const attr = await this.vfs.createFile(this.caller, where.parent.ino, where.name, mode & ~this.umask, bytes, (flags & O_EXCL) !== 0);
+    return attr !== null;
+  }
+
   readFile(path: PathLike | FileHandle, options: { encoding: BufferEncoding; flag?: string | number; signal?: AbortSignal } | BufferEncoding): Promise<string>;
   readFile(path: PathLike | FileHandle, options?: { encoding?: null; flag?: string | number; signal?: AbortSignal } | null): Promise<Buffer>;
   readFile(path: PathLike | FileHandle, options?: unknown): Promise<string | Buffer>;
@@ -142,6 +160,13 @@ export class PathApi implements HandleOwner {
       throw invalidArgType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
     }
     opts.signal?.throwIfAborted();
+    if (typeof data === 'string' || ArrayBuffer.isView(data)) {
+      const p = toPath(path);
+      const flags = toFlags(opts.flag, 'w');
+      const mode = toMode(opts.mode, 'mode', 0o666);
+      const bytes = toBytes(data, toEncoding(opts.encoding));
+      if (oneShotCreate(flags, bytes) && await as('open', p, () => this.#createWhole(p, flags, mode, bytes))) return;
+    }
     const fh = await this.open(path, opts.flag, opts.mode);
     try {
       await fh.writeFile(data, opts);

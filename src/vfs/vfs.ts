@@ -501,6 +501,36 @@ export class Vfs implements Walkable {
     return { ...opened, created: false };
   }
 
+  /**
+   * open(O_CREAT) + write + close of a new regular file whose whole content is known up front
+   * (writeFile of a path): the bytes are stored first, then the file is created holding them in
+   * one metadata transaction. Returns null when `name` already exists, for the caller to take the
+   * ordinary open path; with `exclusive` that is EEXIST instead.
+   */
+  async createFile(caller: Caller, dir: number, name: string, mode: number, data: Uint8Array, exclusive: boolean): Promise<Attr | null> {
+    this.#live('open');
+    this.#checkName(name, 'open');
+    // One read for the directory and the name; "absent" costs no ENOENT error (the common case).
+    const found = await this.meta.lookupPath(dir, [name]);
+    if (found.length === 0) fail('ENOENT', 'open');
+    const parent = found[0];
+    if (!isDir(parent)) fail('ENOTDIR', 'open');
+    if (!permits(parent, caller, X_OK)) fail('EACCES', 'open');
+    if (found.length > 1) {
+      if (exclusive) fail('EEXIST', 'open');
+      return null;
+    }
+    const n = await this.#newNode(caller, dir, name, S_IFREG, mode, 'open');
+    const content = data.byteLength > 0 ? await this.store.storeSlice(data, this.meta) : null;
+    try {
+      return await this.meta.createFile(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, content);
+    } catch (err) {
+      // Someone else created it meanwhile (meta has queued the stored slice for deletion).
+      if ((err as { code?: string }).code === 'EEXIST' && !exclusive) return null;
+      throw err;
+    }
+  }
+
   async read(fh: number, offset: number, target: Uint8Array): Promise<number> {
     const file = this.#file(fh, 'read');
     if (file.dir) fail('EISDIR', 'read');

@@ -939,6 +939,34 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect((await pendingIds(meta)).has(s.id)).toBe(true);
       });
 
+      it('createFile creates a file already holding its slice in one version; a taken name is EEXIST and queues the slice', async () => {
+        const { meta } = v;
+        const before = await meta.version();
+        const usedBefore = (await meta.usage()).usedBytes;
+        const id = await meta.newSliceId();
+        const f = await meta.createFile(ROOT_INODE, 'whole', reg(0o640), { id, size: 5000 });
+        expect(await meta.version()).toBe(before + 1);
+        expect(f.size).toBe(5000);
+        expect(f.mode & 0o170000).toBe(0o100000);
+        expect(f.nlink).toBe(1);
+        expect((await meta.lookup(ROOT_INODE, 'whole')).ino).toBe(f.ino);
+        expect(await meta.readChunk(f.ino, 0)).toEqual([{ id, size: 5000, pos: 0, off: 0, len: 5000 }]);
+        expect((await meta.usage()).usedBytes).toBe(usedBefore + 8192);
+        const empty = await meta.createFile(ROOT_INODE, 'empty', reg(), null);
+        expect(empty.size).toBe(0);
+        expect(await meta.readChunk(empty.ino, 0)).toEqual([]);
+
+        const lost = await meta.newSliceId();
+        expect(await codeOf(meta.createFile(ROOT_INODE, 'whole', reg(), { id: lost, size: 10 }))).toBe('EEXIST');
+        expect((await pendingIds(meta)).has(lost)).toBe(true);
+        expect((await pendingIds(meta)).has(id)).toBe(false);
+        expect(await codeOf(meta.createFile(987_654, 'x', reg(), null))).toBe('ENOENT');
+        expect(await codeOf(meta.createFile(ROOT_INODE, 'bad', reg(), { id: await meta.newSliceId(), size: -1 }))).toBe('EINVAL');
+        expect(await codeOf(meta.createFile(ROOT_INODE, 'dir', { ...reg(), mode: 0o040755 }, null))).toBe('EINVAL');
+        await meta.unlink(ROOT_INODE, 'whole', 0, true);
+        expect((await pendingIds(meta)).has(id)).toBe(true);
+      });
+
       it('unlinking a file queues its slices; confirmSliceDeletes forgets them', async () => {
         const { meta } = v;
         const f = await meta.mknod(ROOT_INODE, 'f', reg());

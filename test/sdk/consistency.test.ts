@@ -51,6 +51,40 @@ describe('two clients', () => {
     await other.close();
   });
 
+  it('writeFile of a new file: another client sees it whole from the first moment, content spread over blocks; a race on the name leaves one winner', async () => {
+    const other = await tv.open();
+    const data = Buffer.alloc(200 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
+    let seenEmpty = false;
+    let watching = true;
+    // A client polling the name never catches it created but not yet filled.
+    const watcher = (async () => {
+      while (watching) {
+        const st = await other.stat('/whole').catch(() => null);
+        if (st && st.size !== data.length) seenEmpty = true;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await tv.vol.writeFile('/whole', data, { mode: 0o600 });
+    watching = false;
+    await watcher;
+    expect(seenEmpty).toBe(false);
+    expect(await other.readFile('/whole')).toEqual(data);
+    expect((await other.stat('/whole')).mode & 0o777).toBe(0o600);
+    expect((await tv.vol.info('/whole')).chunks[0].slices[0].keys.length).toBe(4);
+    // Two clients creating one name at once: both succeed ('w'), the file holds one of the two.
+    const a = Buffer.alloc(1000, 'a');
+    const b = Buffer.alloc(2000, 'b');
+    await Promise.all([tv.vol.writeFile('/raced', a), other.writeFile('/raced', b)]);
+    const got = await tv.vol.readFile('/raced');
+    expect(got.equals(a) || got.equals(b)).toBe(true);
+    // With 'wx' exactly one wins and the other gets EEXIST.
+    const results = await Promise.allSettled([tv.vol.writeFile('/excl', a, { flag: 'wx' }), other.writeFile('/excl', b, { flag: 'wx' })]);
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok')).sort()).toEqual(['EEXIST', 'ok']);
+    await other.close();
+  });
+
   it('an unlinked file stays readable through an open handle until the last close, then its objects go', async () => {
     const data = Buffer.alloc(300 * 1024, 7);
     await tv.vol.writeFile('/doomed', data);

@@ -463,7 +463,7 @@ export class SqliteMeta implements Meta {
     });
   }
 
-  async #create(op: string, dir: number, name: string, node: NewNode, target?: string, openedBy?: number): Promise<NodeAttr> {
+  async #create(op: string, dir: number, name: string, node: NewNode, target?: string, openedBy?: number, content?: { id: number; size: number }): Promise<NodeAttr> {
     this.#live(op);
     await this.#reserve(this.#inodes, 'inode', 1);
     return this.#tx.write(op, () => {
@@ -475,7 +475,13 @@ export class SqliteMeta implements Meta {
       const ino = this.#take(this.#inodes, 'inode');
       const t = nowNs();
       const dirNode = isDirMode(node.mode);
-      const length = target !== undefined ? Buffer.byteLength(target) : 0;
+      const length = target !== undefined ? Buffer.byteLength(target) : content?.size ?? 0;
+      if (content && content.size > 0) {
+        this.#capacityCheck(charged(node.mode, content.size), op);
+        this.#insertSlice(ino, 0, { id: content.id, size: content.size, pos: 0, off: 0, len: content.size });
+        this.#s('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(content.id, content.size);
+        this.#count('used_bytes', charged(node.mode, content.size));
+      }
       const row: NodeRow = {
         ino, mode: node.mode, uid: node.uid, gid: node.gid, rdev: node.rdev ?? 0, nlink: dirNode ? 2 : 1, length,
         atime: t, mtime: t, ctime: t, btime: t, parent: dir,
@@ -490,6 +496,22 @@ export class SqliteMeta implements Meta {
       this.#count('inodes', 1);
       return toAttr(row);
     });
+  }
+
+  async createFile(dir: number, name: string, node: NewNode, content: { id: number; size: number } | null): Promise<NodeAttr> {
+    this.#live('open');
+    if ((node.mode & S_IFMT) !== 0 && (node.mode & S_IFMT) !== S_IFREG) fail('EINVAL', 'open');
+    if (content && (!Number.isSafeInteger(content.id) || content.id <= 0 || !Number.isSafeInteger(content.size) || content.size < 0 || content.size > CHUNK_SIZE)) {
+      fail('EINVAL', 'open', `malformed slice ${JSON.stringify(content)}`);
+    }
+    const slice = content && content.size > 0 ? content : undefined;
+    try {
+      return await this.#create('create', dir, name, { ...node, mode: (node.mode & ~S_IFMT) | S_IFREG }, undefined, undefined, slice);
+    } catch (err) {
+      // The slice's objects are stored but nothing will reference them: queue them for deletion.
+      if (slice) await this.#discardSlice(slice);
+      throw err;
+    }
   }
 
   async mknod(dir: number, name: string, node: NewNode, openedBy?: number): Promise<NodeAttr> {
