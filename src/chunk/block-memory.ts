@@ -91,6 +91,11 @@ export class BlockMemory {
     }
   }
 
+  /** Whether block `key` is in memory or on its way there. */
+  has(key: string): boolean {
+    return this.#loading.has(key) || (this.#lru?.has(key) ?? false);
+  }
+
   stats(): BlockMemoryStats {
     return { hits: this.#hits, misses: this.#misses, bytes: this.#lru?.calculatedSize ?? 0 };
   }

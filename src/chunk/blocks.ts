@@ -67,17 +67,22 @@ export async function getVerifiedBlock(objects: ObjectStore, key: string, blockL
   // One spare byte shows an object that is longer than the block it claims to be.
   const buf = allocBuffer(blockLength + BLOCK_BUFFER_EXTRA);
   try {
-    let got: number;
-    try {
-      got = await objects.getInto(key, 0, buf);
-    } catch (err) {
-      throw errnoError('EIO', 'read', key, `reading block ${key} failed: ${message(err)}`, err);
-    }
-    const bad = verifyStoredBlock(buf.subarray(0, got), key, blockLength);
-    if (bad) throw bad;
+    await fetchVerifiedInto(objects, key, blockLength, buf);
     return buf;
   } catch (err) {
     releaseBuffer(buf);
     throw err;
   }
+}
+
+/** getVerifiedBlock into a buffer the caller has (blockLength + BLOCK_BUFFER_EXTRA bytes). */
+export async function fetchVerifiedInto(objects: ObjectStore, key: string, blockLength: number, buf: Uint8Array): Promise<void> {
+  let got: number;
+  try {
+    got = await objects.getInto(key, 0, buf);
+  } catch (err) {
+    throw errnoError('EIO', 'read', key, `reading block ${key} failed: ${message(err)}`, err);
+  }
+  const bad = verifyStoredBlock(buf.subarray(0, got), key, blockLength);
+  if (bad) throw bad;
 }

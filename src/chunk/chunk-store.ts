@@ -9,11 +9,12 @@ import { putBlock } from './blocks.js';
 import { checkSliceId, checkSliceSize, sliceBlockKeys } from './keys.js';
 import { Limiter, settleAll } from './limiter.js';
 import { resolveOptions, type ChunkStoreOptions } from './options.js';
+import { DiskCache, type DiskCacheStats } from './disk-cache.js';
 import { ChunkReader, type ReadCounters } from './reader.js';
 import { CHUNK_SIZE, type ChunkStore, type ChunkStoreStats, type FileWriter, type SliceMeta } from './store.js';
 import { SliceWriter, type WriterHost } from './writer.js';
 
-export interface ObjectChunkStoreStats extends ChunkStoreStats {
+export interface ObjectChunkStoreStats extends ChunkStoreStats, Partial<DiskCacheStats> {
   /** The most write-buffer bytes ever in use at once (never above bufferSize). */
   peakBufferedBytes: number;
   /** Block uploads running or waiting for a slot. */
@@ -29,6 +30,8 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
   private readonly uploads: Limiter;
   private readonly reads: Limiter;
   private readonly reader: ChunkReader;
+  /** The local disk cache of blocks, when configured. */
+  readonly cache: DiskCache | null;
   private readonly writers = new Set<SliceWriter>();
   private readonly counters: ReadCounters = { blocksRead: 0, bytesRead: 0, checksumErrors: 0 };
   private blocksWritten = 0;
@@ -47,7 +50,8 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     this.budget = new WriteBudget(o.bufferSize, (shortfall) => this.relieve(shortfall));
     this.uploads = new Limiter(o.maxUploads);
     this.reads = new Limiter(o.maxReads);
-    this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters, o.memoryCacheSize);
+    this.cache = o.cache ? new DiskCache(o.cache, o.cacheNamespace) : null;
+    this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters, o.memoryCacheSize, this.cache);
     this.readAheadWindow = Math.floor(o.memoryCacheSize / 2 / this.blockSize) * this.blockSize;
   }
 
@@ -134,6 +138,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
       bufferedBytes: this.budget.inUse,
       peakBufferedBytes: this.budget.peak,
       pendingUploads: this.uploads.pending,
+      ...this.cache?.stats(),
     };
   }
 
@@ -154,6 +159,8 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     await this.uploads.run(() => putBlock(this.objects, key, data));
     this.blocksWritten++;
     this.bytesWritten += data.byteLength;
+    // Partial blocks (small files, tails) are likely read back soon; full ones only on request.
+    if (this.cache && (data.byteLength < this.blockSize || this.cache.cacheLargeWrite)) this.cache.put(key, data);
   }
 
   trackUploading(delta: number): void {

@@ -1,4 +1,7 @@
 // Options of a chunk store, checked once at creation: a bad value is refused with its name.
+import { resolve } from 'node:path';
+import type { CacheVerify, DiskCacheOptions } from './disk-cache.js';
+
 export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_BUFFER_SIZE = 300 * 1024 * 1024;
 export const DEFAULT_MAX_UPLOADS = 20;
@@ -20,9 +23,31 @@ export interface ChunkStoreOptions {
   maxReads?: number;
   /** Memory for recently read, verified blocks (default 64 MiB; 0 keeps none). */
   memoryCacheSize?: number;
+  /** A local disk cache of blocks (none by default); `size` 0 turns it off. */
+  cache?: DiskCacheOptions;
+  /** Keeps volumes apart in shared cache directories (the volume's uuid). */
+  cacheNamespace?: string;
 }
 
-export type ResolvedOptions = Required<ChunkStoreOptions>;
+export type ResolvedOptions = Required<Omit<ChunkStoreOptions, 'cache'>> & { cache: DiskCacheOptions | null };
+
+const VERIFY_LEVELS: readonly CacheVerify[] = ['none', 'full', 'partial'];
+
+function resolveCache(c: DiskCacheOptions | undefined): DiskCacheOptions | null {
+  if (c === undefined) return null;
+  if (typeof c !== 'object' || c === null) throw new TypeError('cache must be an object');
+  if (!Array.isArray(c.dirs) || c.dirs.some((d) => typeof d !== 'string' || d.length === 0 || d.includes('\0'))) {
+    throw new TypeError('cache.dirs must be a list of directory paths');
+  }
+  const size = c.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < -1) throw new RangeError(`cache.size must be a byte count, or -1 for no limit but free space; got ${String(size)}`);
+  const ratio = c.freeSpaceRatio ?? 0.1;
+  if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 0.9)) throw new RangeError(`cache.freeSpaceRatio must be a number in 0..0.9, got ${String(ratio)}`);
+  const verify = c.verify ?? 'full';
+  if (!VERIFY_LEVELS.includes(verify)) throw new RangeError(`cache.verify must be one of ${VERIFY_LEVELS.join(', ')}; got ${String(verify)}`);
+  if (c.dirs.length === 0 || size === 0) return null;
+  return { ...c, dirs: [...new Set(c.dirs.map((d) => resolve(d)))], size, freeSpaceRatio: ratio, verify };
+}
 
 function intOption(name: string, v: unknown, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
@@ -40,5 +65,8 @@ export function resolveOptions(options: ChunkStoreOptions = {}): ResolvedOptions
   const maxUploads = intOption('maxUploads', options.maxUploads, DEFAULT_MAX_UPLOADS, 1, 1024);
   const maxReads = intOption('maxReads', options.maxReads, DEFAULT_MAX_READS, 1, 1024);
   const memoryCacheSize = intOption('memoryCacheSize', options.memoryCacheSize, DEFAULT_MEMORY_CACHE_SIZE, 0, MAX_BUFFER_SIZE);
-  return { blockSize, bufferSize, maxUploads, maxReads, memoryCacheSize };
+  const cache = resolveCache(options.cache);
+  const cacheNamespace = options.cacheNamespace ?? 'default';
+  if (typeof cacheNamespace !== 'string' || !/^[A-Za-z0-9._-]+$/.test(cacheNamespace)) throw new TypeError(`cacheNamespace must be a plain name, got ${String(cacheNamespace)}`);
+  return { blockSize, bufferSize, maxUploads, maxReads, memoryCacheSize, cache, cacheNamespace };
 }

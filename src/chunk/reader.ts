@@ -3,7 +3,9 @@
 // in memory when the read leaves part of it for later reads. Holes and id-0 pieces read as zeros;
 // nothing past the file's end is fetched.
 import { resolveSlices, splitRange, type RangePiece, type ReadPiece } from '../hotpath/index.js';
-import { getVerifiedBlock, isChecksumError } from './blocks.js';
+import { allocBuffer, releaseBuffer } from '../hotpath/index.js';
+import { BLOCK_BUFFER_EXTRA, fetchVerifiedInto, isChecksumError } from './blocks.js';
+import { PIECE_SIZE, type DiskCache } from './disk-cache.js';
 import { BlockMemory, type BlockMemoryStats } from './block-memory.js';
 import { blockKey } from './keys.js';
 import { settleAll, type Limiter } from './limiter.js';
@@ -38,6 +40,7 @@ export class ChunkReader {
     private readonly limiter: Limiter,
     private readonly counters: ReadCounters,
     memoryCacheSize: number,
+    private readonly cache: DiskCache | null = null,
   ) {
     this.memory = new BlockMemory(memoryCacheSize, (key, length) => this.loadBlock(key, length));
   }
@@ -117,8 +120,11 @@ export class ChunkReader {
   }
 
   private async fetch(f: BlockFetch, target: Uint8Array): Promise<void> {
-    // Every block is read whole and verified before any byte of it is handed out; a read that
-    // leaves part of it unread keeps it in memory for the reads that follow.
+    // A part of a block that is on the cache disk and not in memory is read alone, its pieces
+    // verified by their own checksums.
+    if (this.cache?.partialReads && f.needed < f.blockLength && !this.memory.has(f.key) && await this.fromCache(f, target)) return;
+    // Otherwise every block is read whole and verified before any byte of it is handed out; a
+    // read that leaves part of it unread keeps it in memory for the reads that follow.
     try {
       await this.memory.with(f.key, f.blockLength, f.needed < f.blockLength, (data) => {
         for (const part of f.parts) target.set(data.subarray(part.blockOffset, part.blockOffset + part.length), part.at);
@@ -129,11 +135,34 @@ export class ChunkReader {
     }
   }
 
-  /** Fetch and verify one whole block (BlockMemory's loader). */
+  private async fromCache(f: BlockFetch, target: Uint8Array): Promise<boolean> {
+    const cache = this.cache!;
+    for (const part of f.parts) {
+      const scratch = allocBuffer(part.length + 2 * PIECE_SIZE);
+      try {
+        if (!(await cache.read(f.key, f.blockLength, part.blockOffset, target.subarray(part.at, part.at + part.length), scratch))) return false;
+      } finally {
+        releaseBuffer(scratch);
+      }
+    }
+    return true;
+  }
+
+  /** One whole verified block (BlockMemory's loader): from the cache disk when it is there, else
+   * from the store, and then kept on the cache disk. */
   private async loadBlock(key: string, blockLength: number): Promise<Buffer> {
-    const buf = await getVerifiedBlock(this.objects, key, blockLength);
-    this.counters.blocksRead++;
-    this.counters.bytesRead += blockLength;
-    return buf;
+    const buf = allocBuffer(blockLength + BLOCK_BUFFER_EXTRA);
+    try {
+      const data = buf.subarray(0, blockLength);
+      if (this.cache && await this.cache.read(key, blockLength, 0, data)) return buf;
+      await fetchVerifiedInto(this.objects, key, blockLength, buf);
+      this.counters.blocksRead++;
+      this.counters.bytesRead += blockLength;
+      if (this.cache && (!this.cache.cachePartialOnly || blockLength < this.blockSize)) this.cache.put(key, data);
+      return buf;
+    } catch (err) {
+      releaseBuffer(buf);
+      throw err;
+    }
   }
 }

@@ -2,7 +2,7 @@
 // touches WASM memory or the worker pool.
 import { hot } from './memory.js';
 
-export { xxh3, keySeed, blockChecksum, pieceChecksums, crc32c, checksumBlocksOnPool, type KeyedBlock } from './checksum.js';
+export { xxh3, keySeed, blockChecksum, pieceChecksums, crc32c, checksumBlocksOnPool, DEFAULT_PIECE_SIZE, type KeyedBlock } from './checksum.js';
 
 export { splitRange, resolveSlices, type Slice, type ReadPiece, type RangePiece } from './slices.js';
 export { ReadAheadPlanner, type PlannedBlocks } from './readahead.js';

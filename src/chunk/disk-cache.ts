@@ -1,0 +1,164 @@
+// The local disk cache of blocks, in front of object storage. Blocks are immutable, so a cached
+// block never needs invalidation; it only has to be the right bytes, which per-piece checksums
+// verify. The cache is a convenience: a failing or full cache disk never fails a read or write —
+// the error is counted, the file dropped, and the block comes from the store.
+import { createHash } from 'node:crypto';
+import { CacheDir, type CacheDirCounters } from './cache-dir.js';
+import { CacheFileError, cacheFileSize, cacheSums, readCacheFile, writeCacheFile, PIECE_SIZE } from './cache-file.js';
+
+/** How cached bytes are checked before use: 'none'; 'full' (whole-block reads only, so a partial
+ * read loads the whole block); 'partial' (each read checks the 32 KiB pieces it touches). */
+export type CacheVerify = 'none' | 'full' | 'partial';
+
+export interface DiskCacheOptions {
+  /** Cache directories; blocks are spread over them by key. */
+  dirs: string[];
+  /** Bytes in all (shared equally by the directories); -1 for no bound but free space. */
+  size: number;
+  /** Keep at least this fraction of each cache file system free (default 0.1). */
+  freeSpaceRatio?: number;
+  verify?: CacheVerify;
+  /** Also cache full blocks just uploaded (by default only partial blocks written are cached). */
+  cacheLargeWrite?: boolean;
+  /** Cache only partial blocks (small files, file tails), never full blocks read from the store. */
+  cachePartialOnly?: boolean;
+}
+
+export interface DiskCacheStats {
+  cacheHits: number;
+  cacheMisses: number;
+  cacheBytes: number;
+  cacheFiles: number;
+  cacheWrites: number;
+  /** Writes skipped because too much was already waiting to be written, or no room. */
+  cacheWriteSkips: number;
+  cacheEvictions: number;
+  /** Corrupt files and disk errors: each dropped the file (if any) and fell back to the store. */
+  cacheErrors: number;
+}
+
+// Blocks waiting to be written to the cache hold copies in memory: bounded, excess is skipped.
+const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+export class DiskCache {
+  readonly dirs: CacheDir[];
+  readonly verify: CacheVerify;
+  readonly cacheLargeWrite: boolean;
+  readonly cachePartialOnly: boolean;
+  readonly #counters: CacheDirCounters & { hits: number; misses: number; writes: number; skips: number } = {
+    evictions: 0, errors: 0, hits: 0, misses: 0, writes: 0, skips: 0,
+  };
+  #pendingBytes = 0;
+  readonly #writing = new Set<string>();
+
+  /** `namespace` keeps volumes apart in a shared cache directory (the volume's uuid). */
+  constructor(options: DiskCacheOptions, namespace: string) {
+    const share = options.size < 0 ? -1 : Math.floor(options.size / Math.max(1, options.dirs.length));
+    this.dirs = options.dirs.map((d) => new CacheDir(d, namespace, share, options.freeSpaceRatio ?? 0.1, this.#counters));
+    this.verify = options.verify ?? 'full';
+    this.cacheLargeWrite = options.cacheLargeWrite ?? false;
+    this.cachePartialOnly = options.cachePartialOnly ?? false;
+  }
+
+  /** Resolves once every directory's index is rebuilt from disk. */
+  ready(): Promise<void> {
+    return Promise.all(this.dirs.map((d) => d.ready)).then(() => undefined);
+  }
+
+  dirOf(key: string): CacheDir {
+    if (this.dirs.length === 1) return this.dirs[0];
+    const h = createHash('md5').update(key).digest();
+    return this.dirs[h.readUInt32LE(0) % this.dirs.length];
+  }
+
+  /** Whether reads of part of a block can be served from the cache without loading all of it. */
+  get partialReads(): boolean {
+    return this.verify !== 'full';
+  }
+
+  /**
+   * Bytes [offset, offset + target.byteLength) of block `key` (blockLength bytes) from the cache
+   * into `target`; false on a miss or any problem (counted; a bad file is dropped). `scratch`
+   * holds the touched pieces for verification (WASM memory, at least target + 2 pieces).
+   */
+  async read(key: string, blockLength: number, offset: number, target: Uint8Array, scratch?: Uint8Array): Promise<boolean> {
+    const dir = this.dirOf(key);
+    const whole = offset === 0 && target.byteLength === blockLength;
+    if (!whole && !this.partialReads) return false;
+    try {
+      await readCacheFile(dir.pathOf(key), key, blockLength, offset, target, this.verify !== 'none', scratch);
+      dir.touch(key, cacheFileSize(blockLength));
+      this.#counters.hits++;
+      return true;
+    } catch (err) {
+      this.#counters.misses++;
+      if (err instanceof CacheFileError && err.kind === 'absent') {
+        dir.forget(key);
+      } else {
+        this.#counters.errors++;
+        await dir.drop(key);
+      }
+      return false;
+    }
+  }
+
+  /** Start writing block `key` to the cache (copied first: the caller may reuse `data`). Never
+   * fails; skipped when too much is already waiting or the directory has no room. */
+  put(key: string, data: Uint8Array): void {
+    const dir = this.dirOf(key);
+    if (dir.has(key) || this.#writing.has(key)) return;
+    if (this.#pendingBytes + data.byteLength > MAX_PENDING_BYTES) {
+      this.#counters.skips++;
+      return;
+    }
+    let sums: Buffer;
+    try {
+      sums = cacheSums(key, data);
+    } catch {
+      this.#counters.errors++;
+      return;
+    }
+    this.#writing.add(key);
+    this.#pendingBytes += data.byteLength;
+    const copy = Buffer.from(data);
+    void this.#write(dir, key, copy, sums).finally(() => {
+      this.#writing.delete(key);
+      this.#pendingBytes -= copy.byteLength;
+    });
+  }
+
+  async #write(dir: CacheDir, key: string, data: Buffer, sums: Buffer): Promise<void> {
+    try {
+      if (!(await dir.admits(cacheFileSize(data.byteLength)))) {
+        this.#counters.skips++;
+        return;
+      }
+      const size = await writeCacheFile(dir.pathOf(key), dir.tempPathOf(key), data, sums);
+      dir.add(key, size);
+      this.#counters.writes++;
+    } catch (err) {
+      if (process.env.STRATA_DEBUG_CACHE) console.error('cache write', err);
+      this.#counters.errors++;
+    }
+  }
+
+  /** Writes still in progress have finished (tests, and warmup's summary). */
+  async settle(): Promise<void> {
+    while (this.#writing.size > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** Remove block `key` from the cache. */
+  async evict(key: string): Promise<void> {
+    await this.dirOf(key).drop(key);
+  }
+
+  stats(): DiskCacheStats {
+    const c = this.#counters;
+    return {
+      cacheHits: c.hits, cacheMisses: c.misses, cacheWrites: c.writes, cacheWriteSkips: c.skips, cacheEvictions: c.evictions, cacheErrors: c.errors,
+      cacheBytes: this.dirs.reduce((n, d) => n + d.bytes, 0), cacheFiles: this.dirs.reduce((n, d) => n + d.files, 0),
+    };
+  }
+}
+
+export { PIECE_SIZE };
