@@ -75,6 +75,17 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     return result;
   }
 
+  async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceMeta, use: (bytes: Uint8Array) => T): Promise<T> {
+    this.checkOpen('read');
+    const result = this.reader.readView(inode, offset, length, fileLength, meta, use);
+    try {
+      this.readAhead(inode, offset, length, fileLength, meta);
+    } catch {
+      // As in read().
+    }
+    return result;
+  }
+
   /** The hot path's planner watches each file's reads; sequential streams get their next blocks
    * loaded into memory while the caller is still busy with this read. */
   private readAhead(inode: number, offset: number, length: number, fileLength: number, meta: SliceMeta): void {

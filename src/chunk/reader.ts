@@ -80,6 +80,36 @@ export class ChunkReader {
     return n;
   }
 
+  /**
+   * Hand file bytes [offset, offset + length) (cut at fileLength) to `use`, once, synchronously;
+   * the view is valid only during the call. A range inside one block comes straight from the
+   * verified block in memory (no copy); anything else is read into a buffer of its own first.
+   */
+  async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceMeta, use: (bytes: Uint8Array) => T): Promise<T> {
+    checkUint('length', length);
+    const n = Math.max(0, Math.min(length, fileLength - offset));
+    if (n > 0) {
+      const plans = await this.plan(inode, offset, n, meta);
+      const only = plans.length === 1 && plans[0].pieces.length === 1 ? plans[0].pieces[0] : undefined;
+      if (only && only.sliceId !== 0 && only.length === n) {
+        const key = blockKey(only.sliceId, only.blockIndex, only.blockLength);
+        // A part that the cache disk can serve alone is not worth loading its whole block for.
+        const partialFromCache = this.cache?.partialReads && n < only.blockLength && !this.memory.has(key);
+        if (!partialFromCache) {
+          try {
+            return await this.memory.with(key, only.blockLength, n < only.blockLength, (data) => use(data.subarray(only.blockOffset, only.blockOffset + n)));
+          } catch (err) {
+            if (isChecksumError(err)) this.counters.checksumErrors++;
+            throw err;
+          }
+        }
+      }
+    }
+    const buf = Buffer.allocUnsafe(n);
+    const got = await this.read(inode, offset, buf, fileLength, meta);
+    return use(buf.subarray(0, got));
+  }
+
   /** The pieces of blocks that make up file bytes [offset, offset+n), chunk by chunk. */
   private plan(inode: number, offset: number, n: number, meta: SliceMeta): Promise<{ c: RangePiece; pieces: ReadPiece[] }[]> {
     return Promise.all(

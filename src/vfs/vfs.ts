@@ -11,6 +11,7 @@ import {
   S_IFSOCK, S_ISGID, S_ISUID, S_ISVTX, W_OK, X_OK,
 } from './constants.js';
 import { HandleTable, type OpenFile } from './handles.js';
+import type { CloneRange } from '../meta/meta.js';
 import type { MetaPort, PortDirEntry, PortStatFs } from './meta-port.js';
 import { nameProblem } from './path.js';
 import { chmodResult, inGroup, inheritedOwnership, isRoot, ownsOrRoot, permits, type Caller } from './permissions.js';
@@ -67,6 +68,8 @@ const RELEASE_BATCH_MS = 20;
 function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
+
+const EMPTY = new Uint8Array(0);
 
 export class Vfs implements Walkable {
   readonly meta: MetaPort;
@@ -532,21 +535,36 @@ export class Vfs implements Walkable {
   }
 
   async read(fh: number, offset: number, target: Uint8Array): Promise<number> {
+    const found = await this.#readable(fh, offset, target.length);
+    if (!found) return 0;
+    const want = Math.min(target.length, found.size - offset);
+    return this.store.read(found.ino, offset, target.subarray(0, want), found.size, this.meta);
+  }
+
+  /** read() for callers that only pass the bytes on (FUSE replies): `use` gets them once, as a
+   * view valid during the call — straight from verified block memory when possible. */
+  async readView<T>(fh: number, offset: number, length: number, use: (bytes: Uint8Array) => T): Promise<T> {
+    const found = await this.#readable(fh, offset, length);
+    if (!found) return use(EMPTY);
+    return this.store.readView(found.ino, offset, Math.min(length, found.size - offset), found.size, this.meta, use);
+  }
+
+  /** The checks of a read; the inode and its size when there is anything to read. */
+  async #readable(fh: number, offset: number, length: number): Promise<{ ino: number; size: number } | null> {
     const file = this.#file(fh, 'read');
     if (file.dir) fail('EISDIR', 'read');
     if ((file.flags & O_ACCMODE) === O_WRONLY) fail('EBADF', 'read');
     if (!Number.isSafeInteger(offset) || offset < 0) fail('EINVAL', 'read');
-    if (target.length === 0) return 0;
+    if (length === 0) return null;
     const ino = file.ino;
     const state = this.#table.inode(ino);
     // Read-your-writes: this process's buffered bytes are committed before reading.
     if (state?.writer?.dirty) await this.#table.queue.run(ino, async () => { await state.writer?.flush(); });
     const attr = await this.meta.getattr(ino);
     if (isDir(attr)) fail('EISDIR', 'read');
-    if (!isRegular(attr)) return 0;
-    if (offset >= attr.size) return 0;
-    const want = Math.min(target.length, attr.size - offset);
-    return this.store.read(ino, offset, target.subarray(0, want), attr.size, this.meta);
+    if (!isRegular(attr)) return null;
+    if (offset >= attr.size) return null;
+    return { ino, size: attr.size };
   }
 
   async write(fh: number, offset: number, data: Uint8Array): Promise<number> {
@@ -643,6 +661,28 @@ export class Vfs implements Walkable {
     const inos = [...this.#releases];
     this.#releases.clear();
     await this.meta.released(this.session, inos);
+  }
+
+  /** Share byte ranges of other files into `dst` without copying their data (reflink; the S3
+   * gateway's multipart completion and CopyObject): read permission on every source, write
+   * permission on `dst`. Buffered writes of this process to any of them are committed first. */
+  async cloneRanges(caller: Caller, dst: number, ranges: readonly CloneRange[]): Promise<Attr> {
+    this.#live('clone');
+    const target = await this.meta.getattr(dst);
+    if (isDir(target)) fail('EISDIR', 'clone');
+    if (!isRegular(target)) fail('EINVAL', 'clone');
+    if (!permits(target, caller, W_OK)) fail('EACCES', 'clone');
+    for (const src of new Set(ranges.map((r) => r.src))) {
+      const attr = await this.meta.getattr(src);
+      if (!isRegular(attr)) fail(isDir(attr) ? 'EISDIR' : 'EINVAL', 'clone');
+      if (!permits(attr, caller, R_OK)) fail('EACCES', 'clone');
+      await this.#flushInode(src);
+    }
+    return this.#table.queue.run(dst, async () => {
+      const writer = this.#table.inode(dst)?.writer;
+      if (writer?.dirty) await writer.flush();
+      return this.meta.cloneRanges(dst, ranges);
+    });
   }
 
   /** Number of open handles (files and directories). */
