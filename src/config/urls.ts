@@ -77,6 +77,8 @@ export interface S3StorageUrl {
   /** `https://host:port` for S3-compatible services; undefined for AWS (s3://). */
   endpoint?: string;
   region?: string;
+  /** `?style=path` (endpoint/bucket/key) or `?style=virtual` (bucket.endpoint/key); undefined: the backend decides. */
+  pathStyle?: boolean;
   accessKey?: string;
   secretKey?: string;
   /** The URL for display, secret masked. */
@@ -297,11 +299,16 @@ function checkPrefix(input: string, raw: string, hint: string): string {
   return prefix;
 }
 
-/** `?region=...`, the only option storage URLs take. */
-function storageParams(input: string, query: string, hint: string): { region?: string } {
-  const out: { region?: string } = {};
+/** `?region=...` and `?style=path|virtual`, the only options storage URLs take. */
+function storageParams(input: string, query: string, hint: string): { region?: string; pathStyle?: boolean } {
+  const out: { region?: string; pathStyle?: boolean } = {};
   for (const [k, v] of new URLSearchParams(query)) {
-    if (k !== 'region') fail(STORAGE, input, `unknown option "${k}" (storage URLs take only ?region=...)`, hint);
+    if (k === 'style') {
+      if (v !== 'path' && v !== 'virtual') fail(STORAGE, input, `the style "${v}" must be "path" or "virtual"`, `${hint}?style=path`);
+      out.pathStyle = v === 'path';
+      continue;
+    }
+    if (k !== 'region') fail(STORAGE, input, `unknown option "${k}" (storage URLs take only ?region=... and ?style=path|virtual)`, hint);
     if (!/^[a-z0-9-]+$/.test(v)) fail(STORAGE, input, `the region "${v}" is not a region name`, `${hint}?region=us-east-1`);
     out.region = v;
   }

@@ -83,6 +83,9 @@ export interface VolumeSettings {
   changelogRetention: number;
   createdMs: number;
   schemaVersion: number;
+  /** Credentials for the storage URL, as object/s3-credentials.ts stores them (JSON, or sealed
+   * with --encrypt-keys); absent when the store needs none or takes them from elsewhere. */
+  storageCredentials?: string;
 }
 
 /** Fields left undefined keep an existing volume's value (and take the default for a new one). */
@@ -93,10 +96,11 @@ export interface FormatRequest {
   trashDays?: number;
   capacity?: number;
   inodeLimit?: number;
+  storageCredentials?: string;
 }
 
 /** Settings an existing volume may change. */
-export type SettingsChange = Partial<Pick<VolumeSettings, 'trashDays' | 'capacity' | 'inodeLimit' | 'changelogRetention' | 'storage'>>;
+export type SettingsChange = Partial<Pick<VolumeSettings, 'trashDays' | 'capacity' | 'inodeLimit' | 'changelogRetention' | 'storage' | 'storageCredentials'>>;
 
 export interface SessionRecord {
   id: number;
@@ -125,6 +129,15 @@ export interface ChangeEntry {
   op: string;
   timeMs: number;
   rows: ChangeRow[];
+}
+
+/** One range of `Meta.cloneRanges`: [srcOffset, srcOffset+length) of file `src` becomes
+ * [dstOffset, dstOffset+length) of the destination. */
+export interface CloneRange {
+  src: number;
+  srcOffset: number;
+  dstOffset: number;
+  length: number;
 }
 
 export type LockKind = 'read' | 'write' | 'unlock';
@@ -211,6 +224,12 @@ export interface Meta {
   /** Place a stored slice (all `size` bytes of it) at the file's end as it is when this commits
    * (O_APPEND across processes); it may span two chunks. Returns the offset it landed at. */
   appendSlice(inode: number, slice: { id: number; size: number }): Promise<number>;
+  /** Make each range of `dst` read as its source range by referencing the same stored slices
+   * (reflink: no data is copied, each slice gains references). All ranges apply in one
+   * transaction, sources read as they were before it; bytes of `dst` a range covers are replaced
+   * (holes in the source read as zeros there too). `dst`'s length becomes at least the end of
+   * every range. Sources and `dst` must be regular files; a range past its source's end is EINVAL. */
+  cloneRanges(dst: number, ranges: readonly CloneRange[]): Promise<NodeAttr>;
   /** Slices whose last reference is gone, oldest first: their objects may be deleted. */
   pendingSliceDeletes(limit: number): Promise<{ id: number; size: number }[]>;
   /** The objects of these slices are gone: forget them. */

@@ -2,15 +2,17 @@
 // its object store wrapped into a chunk store.
 import { createChunkStore } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/store.js';
+import type { DiskCacheOptions } from '../chunk/disk-cache.js';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseBlockSize } from '../config/size.js';
-import { parseMetaUrl } from '../config/urls.js';
+import { parseMetaUrl, parseStorageUrl } from '../config/urls.js';
 import { errnoError } from '../errors/errno.js';
 import { formatMeta, openMeta, type Meta } from '../meta/index.js';
 import { volumeNameProblem } from '../meta/volume-name.js';
 import { canonicalStorageUrl, openObjectStore } from '../object/open.js';
 import { PrefixedObjectStore } from '../object/prefix.js';
+import { KEY_ENV, loadSealingKey, readStoredCredentials, storeCredentials, type StorageCredentials } from '../object/s3-credentials.js';
 
 export interface FormatOptions {
   name: string;
@@ -27,6 +29,12 @@ export interface FormatOptions {
   inodeLimit?: number;
   /** Allow pointing an existing volume at another storage URL. */
   force?: boolean;
+  /** S3 credentials to store in the volume's settings (or give them in the storage URL). */
+  accessKey?: string;
+  secretKey?: string;
+  /** Store the credentials encrypted, under the secret in STRATA_KEY or `keyFile`. */
+  encryptKeys?: boolean;
+  keyFile?: string;
 }
 
 export interface FormatResult {
@@ -67,24 +75,64 @@ export async function formatVolume(metaUrl: string, options: FormatOptions): Pro
   const blockSize = options.blockSize === undefined ? undefined : parseBlockSize(options.blockSize);
   const trashDays = options.trashDays;
   const keepStorage = options.storage === undefined && existsSync(sqliteFile(metaUrl));
+  const credentials = formatCredentials(options, options.storage ?? storage);
   if (!keepStorage) {
-    // The data directory is made first: a volume whose storage cannot be created is never recorded.
-    const objects = await openObjectStore(storage, { create: true });
+    // The data directory or bucket is made first: a volume whose storage cannot be created is never recorded.
+    const objects = await openObjectStore(storage, { create: true, ...credentials?.given });
     await objects.close();
   }
   const { meta, created, changed } = formatMeta(metaUrl, {
     name: options.name, storage: keepStorage ? '' : storage, blockSize, trashDays, capacity: options.capacity, inodeLimit: options.inodeLimit,
+    storageCredentials: credentials?.stored,
   }, options.force ?? false);
   await meta.close();
   return { created, changed };
 }
 
-export async function openBackends(metaUrl: string, opts: { bufferSize?: number; maxUploads?: number; maxReads?: number; memoryCacheSize?: number; durable?: boolean }): Promise<Backends> {
+/** The credentials format was given (flags or URL), checked, and in the form settings keep. */
+function formatCredentials(options: FormatOptions, storage: string): { given: StorageCredentials; stored: string } | undefined {
+  const url = parseStorageUrl(storage);
+  const fromFlags = options.accessKey !== undefined || options.secretKey !== undefined;
+  const fromUrl = url.kind === 's3' && url.accessKey !== undefined;
+  if (fromFlags && url.kind === 'file') badFormat('--access-key/--secret-key are for S3 storage; a local directory takes no credentials');
+  if (fromFlags && fromUrl) badFormat('credentials were given twice, in the storage URL and as --access-key/--secret-key; give them once');
+  if (fromFlags && (!options.accessKey || !options.secretKey)) badFormat('give both --access-key and --secret-key');
+  const given = fromFlags ? { accessKey: options.accessKey!, secretKey: options.secretKey! } : fromUrl ? { accessKey: url.accessKey!, secretKey: url.secretKey! } : undefined;
+  if (options.encryptKeys !== true) {
+    if (options.keyFile !== undefined) badFormat('--key-file is for --encrypt-keys');
+    return given && { given, stored: storeCredentials(given) };
+  }
+  if (given === undefined) badFormat('--encrypt-keys has nothing to encrypt: give --access-key and --secret-key (or key:secret@ in the storage URL)');
+  const secret = loadSealingKey({ keyFile: options.keyFile });
+  if (secret === undefined) badFormat(`--encrypt-keys needs the key to encrypt with: set ${KEY_ENV} or pass --key-file FILE`);
+  return { given, stored: storeCredentials(given, secret) };
+}
+
+export interface OpenBackendsOptions {
+  bufferSize?: number;
+  maxUploads?: number;
+  maxReads?: number;
+  memoryCacheSize?: number;
+  durable?: boolean;
+  /** File holding the key that decrypts stored storage credentials (default: STRATA_KEY / STRATA_KEY_FILE). */
+  keyFile?: string;
+  /** Retries per object-storage request before EIO. */
+  ioRetries?: number;
+  /** The local disk cache of blocks (see Volume's options). */
+  cache?: DiskCacheOptions;
+}
+
+export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): Promise<Backends> {
   const meta = openMeta(metaUrl, { durable: opts.durable });
   try {
     const settings = await meta.settings();
-    const objects = new PrefixedObjectStore(await openObjectStore(settings.storage, { durable: opts.durable === true }), settings.name);
-    const store = createChunkStore(objects, { blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads, memoryCacheSize: opts.memoryCacheSize });
+    const credentials = settings.storageCredentials === undefined ? undefined
+      : readStoredCredentials(settings.storageCredentials, settings.name, () => loadSealingKey({ keyFile: opts.keyFile }));
+    const objects = new PrefixedObjectStore(await openObjectStore(settings.storage, { durable: opts.durable === true, ioRetries: opts.ioRetries, ...credentials }), settings.name);
+    const store = createChunkStore(objects, {
+      blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads, memoryCacheSize: opts.memoryCacheSize,
+      cache: opts.cache, cacheNamespace: settings.uuid,
+    });
     return {
       meta, store, volumeName: settings.name,
       async close() {

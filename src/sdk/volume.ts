@@ -9,8 +9,21 @@ import { Vfs } from '../vfs/vfs.js';
 import { PathApi } from './path-api.js';
 import { invalidArgType } from './arg-errors.js';
 import { openBackends, formatVolume, type Backends, type FormatOptions, type FormatResult } from './backends.js';
+import type { DiskCacheOptions } from '../chunk/disk-cache.js';
 
 export type { FormatOptions, FormatResult };
+
+const DEFAULT_CACHE_SIZE = 10 * 1024 * 1024 * 1024;
+
+function cacheOptions(o: VolumeOptions): DiskCacheOptions | undefined {
+  if (o.cacheDir === undefined) return undefined;
+  const dirs = typeof o.cacheDir === 'string' ? [o.cacheDir] : o.cacheDir;
+  if (!Array.isArray(dirs)) throw new TypeError('options.cacheDir must be a directory path or a list of them');
+  return {
+    dirs, size: o.cacheSize ?? DEFAULT_CACHE_SIZE, freeSpaceRatio: o.freeSpaceRatio, verify: o.verifyCacheChecksum,
+    cacheLargeWrite: o.cacheLargeWrite, cachePartialOnly: o.cachePartialOnly,
+  };
+}
 
 export interface VolumeOptions {
   /** Caller identity for permission checks (default: this process's). */
@@ -25,6 +38,20 @@ export interface VolumeOptions {
   maxUploads?: number;
   /** Memory for recently read, verified blocks (bytes, default 64 MiB). */
   memoryCacheSize?: number;
+  /** Directories of a local disk cache of blocks (none by default: a file:// volume is local
+   * already). Blocks spread over them by key. */
+  cacheDir?: string | string[];
+  /** Bytes the disk cache may use in all (default 10 GiB); -1: no limit but `freeSpaceRatio`. */
+  cacheSize?: number;
+  /** Fraction of each cache file system kept free (default 0.1). */
+  freeSpaceRatio?: number;
+  /** How cached bytes are checked: 'none', 'full' (whole blocks), 'partial' (the 32 KiB pieces a
+   * read touches, so small reads need not load whole blocks). Default 'full'. */
+  verifyCacheChecksum?: 'none' | 'full' | 'partial';
+  /** Also cache full blocks just written (by default only partial blocks written are cached). */
+  cacheLargeWrite?: boolean;
+  /** Cache only partial blocks, never full blocks read from the store. */
+  cachePartialOnly?: boolean;
   /** Session heartbeat period (ms). */
   heartbeatMs?: number;
   /** Period of the background loop deleting freed data (ms). */
@@ -87,7 +114,10 @@ export class Volume extends PathApi {
     if (options.skipTrash === true && caller.uid !== 0) throw new RangeError('options.skipTrash is for administrators: the caller must be root (uid 0)');
     const umask = options.umask ?? currentUmask();
     if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new RangeError(`options.umask must be an integer in 0..0o777, got ${String(umask)}`);
-    const backends = await openBackends(metaUrl, { bufferSize: options.bufferSize, maxUploads: options.maxUploads, memoryCacheSize: options.memoryCacheSize, durable: options.durable === true });
+    const backends = await openBackends(metaUrl, {
+      bufferSize: options.bufferSize, maxUploads: options.maxUploads, memoryCacheSize: options.memoryCacheSize, durable: options.durable === true,
+      cache: cacheOptions(options),
+    });
     try {
       const vfs = await Vfs.start(backends.meta, backends.store, {
         heartbeatMs: options.heartbeatMs,

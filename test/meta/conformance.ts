@@ -1018,6 +1018,104 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect((await pendingIds(meta)).has(a)).toBe(true);
         expect(await codeOf(meta.appendSlice(f.ino, { id: a, size: 0 }))).toBe('EINVAL');
       });
+
+      /** Which stored byte a file position reads (newest slice wins): [slice id, offset in it], or
+       * null for zeros (a hole, or no slice). */
+      async function byteAt(meta: Meta, ino: number, pos: number): Promise<[number, number] | null> {
+        const slices = await meta.readChunk(ino, Math.floor(pos / CHUNK));
+        const p = pos % CHUNK;
+        for (let i = slices.length - 1; i >= 0; i--) {
+          const s = slices[i];
+          if (p >= s.pos && p < s.pos + s.len) return s.id === 0 ? null : [s.id, s.off + p - s.pos];
+        }
+        return null;
+      }
+
+      it('cloneRanges shares a file\'s slices at another offset (across chunk boundaries) without new slices', async () => {
+        const { meta } = v;
+        const a = await meta.mknod(ROOT_INODE, 'a', reg());
+        // Two chunks of a: a slice ending at the boundary, one starting there, an overwrite on top.
+        const s1 = await write(meta, a.ino, 0, CHUNK - 3 * MiB, 3 * MiB);
+        const s2 = await write(meta, a.ino, 1, 0, 2 * MiB);
+        const s3 = await write(meta, a.ino, 0, CHUNK - MiB, 100);
+        const len = CHUNK + 2 * MiB;
+        const b = await meta.mknod(ROOT_INODE, 'b', reg());
+        const at = 5 * MiB + 7; // dst offset: the pieces straddle b's chunk boundaries elsewhere
+        const attr = await meta.cloneRanges(b.ino, [{ src: a.ino, srcOffset: CHUNK - 4 * MiB, dstOffset: at, length: len - (CHUNK - 4 * MiB) }]);
+        expect(attr.size).toBe(at + len - (CHUNK - 4 * MiB));
+        expect((await meta.getattr(b.ino)).size).toBe(attr.size);
+        for (const off of [0, MiB - 1, MiB, 3 * MiB - 1, 3 * MiB, 3 * MiB + 99, 3 * MiB + 100, 4 * MiB - 1, 4 * MiB, 6 * MiB - 1]) {
+          expect(await byteAt(meta, b.ino, at + off)).toEqual(await byteAt(meta, a.ino, CHUNK - 4 * MiB + off));
+        }
+        // No new slice ids: only references to a's.
+        const ids = new Set((await meta.chunks(b.ino)).flatMap((c) => c.slices.map((s) => s.id)).filter((id) => id !== 0));
+        expect([...ids].every((id) => [s1.id, s2.id, s3.id].includes(id))).toBe(true);
+        // The slices live on while either file references them.
+        await meta.unlink(ROOT_INODE, 'a', 0);
+        expect(await pendingIds(meta)).toEqual(new Set());
+        expect(await byteAt(meta, b.ino, at + 3 * MiB)).toEqual([s3.id, 0]);
+        await meta.unlink(ROOT_INODE, 'b', 0);
+        expect(await pendingIds(meta)).toEqual(new Set([s1.id, s2.id, s3.id]));
+      });
+
+      it('cloneRanges joins several files in one transaction (multipart completion) and replaces what dst held', async () => {
+        const { meta } = v;
+        const p1 = await meta.mknod(ROOT_INODE, 'p1', reg());
+        const p2 = await meta.mknod(ROOT_INODE, 'p2', reg());
+        const x1 = await write(meta, p1.ino, 0, 0, 5 * MiB);
+        const x2 = await write(meta, p2.ino, 0, 0, 1000);
+        // A hole in the middle of p2 must stay a hole in the join.
+        await meta.punchHole(p2.ino, 100, 200);
+        const dst = await meta.mknod(ROOT_INODE, 'dst', reg());
+        const old = await write(meta, dst.ino, 0, 0, 6 * MiB);
+        const before = await meta.version();
+        await meta.cloneRanges(dst.ino, [
+          { src: p1.ino, srcOffset: 0, dstOffset: 0, length: 5 * MiB },
+          { src: p2.ino, srcOffset: 0, dstOffset: 5 * MiB, length: 1000 },
+        ]);
+        expect(await meta.version()).toBe(before + 1);
+        expect((await meta.changes(before, 10))[0].op).toBe('clone');
+        expect((await meta.getattr(dst.ino)).size).toBe(6 * MiB); // never shrinks
+        expect(await byteAt(meta, dst.ino, 0)).toEqual([x1.id, 0]);
+        expect(await byteAt(meta, dst.ino, 5 * MiB - 1)).toEqual([x1.id, 5 * MiB - 1]);
+        expect(await byteAt(meta, dst.ino, 5 * MiB)).toEqual([x2.id, 0]);
+        expect(await byteAt(meta, dst.ino, 5 * MiB + 150)).toBeNull();
+        expect(await byteAt(meta, dst.ino, 5 * MiB + 999)).toEqual([x2.id, 999]);
+        // Past the cloned ranges dst keeps its own bytes.
+        expect(await byteAt(meta, dst.ino, 5 * MiB + 1000)).toEqual([old.id, 5 * MiB + 1000]);
+        // The parts can go: the join keeps their data.
+        await meta.unlink(ROOT_INODE, 'p1', 0);
+        await meta.unlink(ROOT_INODE, 'p2', 0);
+        expect((await pendingIds(meta)).has(x1.id)).toBe(false);
+        expect((await pendingIds(meta)).has(x2.id)).toBe(false);
+      });
+
+      it('cloneRanges refuses bad ranges and non-files, changing nothing', async () => {
+        const { meta } = v;
+        const a = await meta.mknod(ROOT_INODE, 'a', reg());
+        await write(meta, a.ino, 0, 0, 4096);
+        const b = await meta.mknod(ROOT_INODE, 'b', reg());
+        const d = await meta.mkdir(ROOT_INODE, 'd', dirn());
+        const version = await meta.version();
+        // The second range reaches past a's end: the first must not apply either.
+        expect(await codeOf(meta.cloneRanges(b.ino, [
+          { src: a.ino, srcOffset: 0, dstOffset: 0, length: 4096 },
+          { src: a.ino, srcOffset: 4000, dstOffset: 4096, length: 97 },
+        ]))).toBe('EINVAL');
+        expect(await codeOf(meta.cloneRanges(b.ino, [{ src: a.ino, srcOffset: -1, dstOffset: 0, length: 1 }]))).toBe('EINVAL');
+        expect(await codeOf(meta.cloneRanges(d.ino, [{ src: a.ino, srcOffset: 0, dstOffset: 0, length: 1 }]))).toBe('EISDIR');
+        expect(await codeOf(meta.cloneRanges(b.ino, [{ src: d.ino, srcOffset: 0, dstOffset: 0, length: 1 }]))).toBe('EISDIR');
+        expect(await codeOf(meta.cloneRanges(b.ino, [{ src: 987_654, srcOffset: 0, dstOffset: 0, length: 1 }]))).toBe('ENOENT');
+        expect(await codeOf(meta.cloneRanges(987_654, [{ src: a.ino, srcOffset: 0, dstOffset: 0, length: 1 }]))).toBe('ENOENT');
+        expect(await meta.version()).toBe(version);
+        expect((await meta.getattr(b.ino)).size).toBe(0);
+        expect(await meta.chunks(b.ino)).toEqual([]);
+        // Cloning nothing changes nothing but is fine.
+        await meta.cloneRanges(b.ino, []);
+        await meta.cloneRanges(b.ino, [{ src: a.ino, srcOffset: 0, dstOffset: 10, length: 0 }]);
+        expect(await meta.version()).toBe(version);
+        expect((await meta.getattr(b.ino)).size).toBe(0);
+      });
     });
 
     describe('usage and statfs', () => {

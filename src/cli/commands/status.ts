@@ -1,6 +1,7 @@
 // strata status: settings, sessions, usage and versions of a volume, straight from metadata.
 import type { Command } from 'commander';
 import { openMeta } from '../../meta/index.js';
+import { describeStoredCredentials } from '../../object/s3-credentials.js';
 import { ago, formatSize, formatTime, printFields, printRows } from '../output.js';
 
 export async function printStatus(metaUrl: string, json: boolean): Promise<void> {
@@ -10,13 +11,16 @@ export async function printStatus(metaUrl: string, json: boolean): Promise<void>
       meta.settings(), meta.usage(), meta.sessions(), meta.version(), meta.oldestVersion(),
     ]);
     if (json) {
-      process.stdout.write(`${JSON.stringify({ settings: s, usage, sessions, version, oldestLoggedVersion: oldest }, null, 2)}\n`);
+      // Stored credentials never leave the metadata: say only whether and how they are kept.
+      const settings = { ...s, storageCredentials: describeStoredCredentials(s.storageCredentials) };
+      process.stdout.write(`${JSON.stringify({ settings, usage, sessions, version, oldestLoggedVersion: oldest }, null, 2)}\n`);
       return;
     }
     printFields(`Volume "${s.name}"`, [
       ['uuid', s.uuid],
       ['metadata', meta.url],
       ['storage', s.storage],
+      ['credentials', describeStoredCredentials(s.storageCredentials)],
       ['block size', formatSize(s.blockSize)],
       ['trash days', s.trashDays],
       ['capacity', s.capacity > 0 ? formatSize(s.capacity) : 'unlimited'],

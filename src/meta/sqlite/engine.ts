@@ -6,7 +6,7 @@ import { errnoError } from '../../errors/errno.js';
 import { applyOwnerLock, firstConflict, type HeldLock } from '../locks.js';
 import {
   ROOT_INODE, TRASH_INODE, TRASH_NAME,
-  type AttrChanges, type ChangeEntry, type DirEntry, type FormatRequest, type LockKind, type Meta, type NewNode,
+  type AttrChanges, type ChangeEntry, type CloneRange, type DirEntry, type FormatRequest, type LockKind, type Meta, type NewNode,
   type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord, type StatFs,
   type TrashEntry, type Usage, type VolumeSettings,
 } from '../meta.js';
@@ -174,7 +174,7 @@ export class SqliteMeta implements Meta {
       if (req.storage !== '' && req.storage !== current.storage && !force) {
         fail('EINVAL', 'format', `"${current.name}" keeps its data at ${current.storage}; pass --force to point it at ${req.storage} (move the objects first)`);
       }
-      const change: SettingsChange = { trashDays: req.trashDays, storage: req.storage === '' ? undefined : req.storage };
+      const change: SettingsChange = { trashDays: req.trashDays, storage: req.storage === '' ? undefined : req.storage, storageCredentials: req.storageCredentials };
       if (req.capacity !== undefined) change.capacity = req.capacity;
       if (req.inodeLimit !== undefined) change.inodeLimit = req.inodeLimit;
       const changed = tx.writeNow('configure', () => applySettingsChange(db, change));
@@ -196,6 +196,7 @@ export class SqliteMeta implements Meta {
       name: req.name, uuid: randomUUID(), storage: req.storage, blockSize: req.blockSize ?? DEFAULT_BLOCK_SIZE, trashDays: req.trashDays ?? 1,
       capacity: req.capacity ?? 0, inodeLimit: req.inodeLimit ?? 0, changelogRetention: 100_000,
       createdMs: Date.now(), schemaVersion: SCHEMA_VERSION,
+      ...(req.storageCredentials !== undefined ? { storageCredentials: req.storageCredentials } : {}),
     };
     writeSettings(db, settings);
     const t = nowNs();
@@ -921,6 +922,76 @@ export class SqliteMeta implements Meta {
       await this.#discardSlice(slice);
       throw err;
     }
+  }
+
+  async cloneRanges(dst: number, ranges: readonly CloneRange[]): Promise<NodeAttr> {
+    this.#live('clone');
+    for (const r of ranges) {
+      const ok = [r.src, r.srcOffset, r.dstOffset, r.length].every((v) => Number.isSafeInteger(v) && v >= 0);
+      if (!ok || r.dstOffset + r.length > Number.MAX_SAFE_INTEGER) fail('EINVAL', 'clone', `malformed range ${JSON.stringify(r)}`);
+    }
+    return this.#tx.write('clone', () => {
+      const d = this.#node(dst, 'clone');
+      if (!isRegMode(d.mode)) fail(isDirMode(d.mode) ? 'EISDIR' : 'EINVAL', 'clone');
+      // Every source is read before anything changes, so a range may name dst itself.
+      const plans = ranges.filter((r) => r.length > 0).map((r) => ({ r, pieces: this.#sourcePieces(r) }));
+      if (plans.length === 0) return toAttr(d);
+      let length = d.length;
+      for (const { r } of plans) length = Math.max(length, r.dstOffset + r.length);
+      const delta = charged(d.mode, length) - charged(d.mode, d.length);
+      this.#capacityCheck(delta, 'clone');
+      for (const { r, pieces } of plans) {
+        // Whatever dst held there is hidden first; holes of the source stay holes.
+        for (let at = r.dstOffset; at < r.dstOffset + r.length;) {
+          const pos = at % CHUNK_SIZE;
+          const len = Math.min(CHUNK_SIZE - pos, r.dstOffset + r.length - at);
+          this.#appendHole(dst, Math.floor(at / CHUNK_SIZE), pos, len);
+          at += len;
+        }
+        for (const p of pieces) {
+          // A piece lands at the same distance from the range's start; it may straddle a chunk
+          // boundary of dst, then it becomes two references.
+          let at = r.dstOffset + p.from;
+          let off = p.off;
+          let left = p.len;
+          while (left > 0) {
+            const pos = at % CHUNK_SIZE;
+            const len = Math.min(left, CHUNK_SIZE - pos);
+            this.#insertSlice(dst, Math.floor(at / CHUNK_SIZE), { id: p.id, size: p.size, pos, off, len });
+            if (p.id !== 0) this.#s('UPDATE slice_refs SET refs = refs + 1 WHERE id = ?').run(p.id);
+            at += len;
+            off += len;
+            left -= len;
+          }
+        }
+      }
+      const t = nowNs();
+      this.#s('UPDATE inodes SET length = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, t, t, dst);
+      this.#count('used_bytes', delta);
+      return toAttr({ ...d, length, mtime: t, ctime: t });
+    });
+  }
+
+  /** The slice pieces showing [srcOffset, srcOffset+length) of a source, oldest first per chunk,
+   * as offsets from the range's start. */
+  #sourcePieces(r: CloneRange): { from: number; id: number; size: number; off: number; len: number }[] {
+    const s = this.#node(r.src, 'clone');
+    if (!isRegMode(s.mode)) fail(isDirMode(s.mode) ? 'EISDIR' : 'EINVAL', 'clone');
+    const end = r.srcOffset + r.length;
+    if (end > s.length) fail('EINVAL', 'clone', `range ${r.srcOffset}..${end} reaches past the end of inode ${r.src} (${s.length} bytes)`);
+    const out: { from: number; id: number; size: number; off: number; len: number }[] = [];
+    const first = Math.floor(r.srcOffset / CHUNK_SIZE);
+    const last = Math.floor((end - 1) / CHUNK_SIZE);
+    const rows = this.#s('SELECT chunk, id, size, pos, off, len FROM slices WHERE ino = ? AND chunk BETWEEN ? AND ? ORDER BY chunk, seq')
+      .all(r.src, first, last) as (SliceRecord & { chunk: number })[];
+    for (const row of rows) {
+      const base = row.chunk * CHUNK_SIZE;
+      const lo = Math.max(base + row.pos, r.srcOffset);
+      const hi = Math.min(base + row.pos + row.len, end);
+      if (hi <= lo) continue;
+      out.push({ from: lo - r.srcOffset, id: row.id, size: row.size, off: row.off + (lo - base - row.pos), len: hi - lo });
+    }
+    return out;
   }
 
   /** A stored slice that nothing will reference (its commit failed): queue it for deletion. */

@@ -20,12 +20,13 @@ export function readSettings(db: Db): VolumeSettings {
     trashDays: Number(out.trashDays), capacity: Number(out.capacity ?? 0), inodeLimit: Number(out.inodeLimit ?? 0),
     changelogRetention: Number(out.changelogRetention ?? 100_000), createdMs: Number(out.createdMs ?? 0),
     schemaVersion: Number(out.schemaVersion ?? 1),
+    ...(typeof out.storageCredentials === 'string' && out.storageCredentials !== '' ? { storageCredentials: out.storageCredentials } : {}),
   };
 }
 
 export function writeSettings(db: Db, s: VolumeSettings): void {
   const put = db.prepare('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)');
-  for (const [k, v] of Object.entries(s)) put.run(k, String(v));
+  for (const [k, v] of Object.entries(s)) if (v !== undefined) put.run(k, String(v));
 }
 
 function checkCount(name: string, v: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -56,5 +57,10 @@ export function applySettingsChange(db: Db, change: SettingsChange): string[] {
   set('inodeLimit', change.inodeLimit);
   set('changelogRetention', change.changelogRetention);
   set('storage', change.storage);
+  if (change.storageCredentials !== undefined && change.storageCredentials !== (current.storageCredentials ?? '')) {
+    // Never the credentials themselves in what is printed.
+    changed.push(`storage credentials: ${current.storageCredentials === undefined ? 'set' : 'replaced'}`);
+    put.run('storageCredentials', change.storageCredentials);
+  }
   return changed;
 }
