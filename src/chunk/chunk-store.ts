@@ -2,16 +2,17 @@
 // reader, and slice deletion. The ObjectStore it is given is already scoped to the volume.
 import { LRUCache } from 'lru-cache';
 import { errnoError } from '../errors/errno.js';
-import { ReadAheadPlanner, warmUpHotPath } from '../hotpath/index.js';
+import { allocBuffer, ReadAheadPlanner, releaseBuffer, warmUpHotPath } from '../hotpath/index.js';
 import type { ObjectStore } from '../object/store.js';
 import { WriteBudget } from './budget.js';
-import { putBlock } from './blocks.js';
-import { checkSliceId, checkSliceSize, sliceBlockKeys } from './keys.js';
+import { BLOCK_BUFFER_EXTRA, fetchVerifiedInto, putBlock } from './blocks.js';
+import { cacheFileSize } from './cache-file.js';
+import { checkSliceId, checkSliceSize, parseBlockKey, sliceBlockKeys } from './keys.js';
 import { Limiter, settleAll } from './limiter.js';
 import { resolveOptions, type ChunkStoreOptions } from './options.js';
 import { DiskCache, type DiskCacheStats } from './disk-cache.js';
 import { ChunkReader, type ReadCounters } from './reader.js';
-import { CHUNK_SIZE, type ChunkStore, type ChunkStoreStats, type FileWriter, type SliceMeta } from './store.js';
+import { CHUNK_SIZE, type BlockCacheControl, type ChunkStore, type ChunkStoreStats, type FileWriter, type SliceMeta } from './store.js';
 import { SliceWriter, type WriterHost } from './writer.js';
 
 export interface ObjectChunkStoreStats extends ChunkStoreStats, Partial<DiskCacheStats> {
@@ -32,6 +33,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
   private readonly reader: ChunkReader;
   /** The local disk cache of blocks, when configured. */
   readonly cache: DiskCache | null;
+  readonly blockCache: BlockCacheControl | null;
   private readonly writers = new Set<SliceWriter>();
   private readonly counters: ReadCounters = { blocksRead: 0, bytesRead: 0, checksumErrors: 0 };
   private blocksWritten = 0;
@@ -51,6 +53,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     this.uploads = new Limiter(o.maxUploads);
     this.reads = new Limiter(o.maxReads);
     this.cache = o.cache ? new DiskCache(o.cache, o.cacheNamespace) : null;
+    this.blockCache = this.cache ? this.cacheControl(this.cache) : null;
     this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters, o.memoryCacheSize, this.cache);
     this.readAheadWindow = Math.floor(o.memoryCacheSize / 2 / this.blockSize) * this.blockSize;
   }
@@ -114,6 +117,31 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
       throw failed.reason;
     }
     return { id, size: data.byteLength };
+  }
+
+  private cacheControl(cache: DiskCache): BlockCacheControl {
+    return {
+      describe: () => ({ ...cache.options, dirs: [...cache.options.dirs] }),
+      warm: async (key) => {
+        this.checkOpen('warmup');
+        const name = parseBlockKey(key);
+        if (!name) throw errnoError('EINVAL', 'warmup', key, `${JSON.stringify(key)} is not a block key`);
+        const length = name.blockLength;
+        if ((await cache.cachedBytes(key)) === cacheFileSize(length)) return 'cached';
+        const buf = allocBuffer(length + BLOCK_BUFFER_EXTRA);
+        try {
+          await this.reads.run(() => fetchVerifiedInto(this.objects, key, length, buf));
+          this.counters.blocksRead++;
+          this.counters.bytesRead += length;
+          await cache.write(key, buf.subarray(0, length));
+          return 'fetched';
+        } finally {
+          releaseBuffer(buf);
+        }
+      },
+      locate: async (key) => ({ dir: cache.dirOf(key).dir, bytes: await cache.cachedBytes(key) }),
+      evict: (key) => cache.evict(key),
+    };
   }
 
   async deleteSlice(id: number, size: number): Promise<void> {

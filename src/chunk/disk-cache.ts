@@ -3,6 +3,8 @@
 // verify. The cache is a convenience: a failing or full cache disk never fails a read or write —
 // the error is counted, the file dropped, and the block comes from the store.
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { errnoError } from '../errors/errno.js';
 import { CacheDir, type CacheDirCounters } from './cache-dir.js';
 import { CacheFileError, cacheFileSize, cacheSums, readCacheFile, writeCacheFile, PIECE_SIZE } from './cache-file.js';
 
@@ -42,6 +44,7 @@ const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 export class DiskCache {
   readonly dirs: CacheDir[];
+  readonly options: Required<DiskCacheOptions>;
   readonly verify: CacheVerify;
   readonly cacheLargeWrite: boolean;
   readonly cachePartialOnly: boolean;
@@ -58,6 +61,34 @@ export class DiskCache {
     this.verify = options.verify ?? 'full';
     this.cacheLargeWrite = options.cacheLargeWrite ?? false;
     this.cachePartialOnly = options.cachePartialOnly ?? false;
+    this.options = {
+      dirs: [...options.dirs], size: options.size, freeSpaceRatio: options.freeSpaceRatio ?? 0.1, verify: this.verify,
+      cacheLargeWrite: this.cacheLargeWrite, cachePartialOnly: this.cachePartialOnly,
+    };
+  }
+
+  /** Write block `key` now and wait for it (warmup): unlike put, never skipped for lack of
+   * pending memory; fails when the directory has no room or the write fails. */
+  async write(key: string, data: Uint8Array): Promise<void> {
+    const dir = this.dirOf(key);
+    const sums = cacheSums(key, data);
+    if (!(await dir.admits(cacheFileSize(data.byteLength)))) {
+      this.#counters.skips++;
+      throw errnoError('ENOSPC', 'warmup', dir.dir, `the cache directory ${dir.dir} is at its size limit or its file system is short of free space`);
+    }
+    try {
+      const size = await writeCacheFile(dir.pathOf(key), dir.tempPathOf(key), Buffer.from(data), sums);
+      dir.add(key, size);
+      this.#counters.writes++;
+    } catch (err) {
+      this.#counters.errors++;
+      throw err;
+    }
+  }
+
+  /** Bytes of block `key` on the cache disk (0 when absent). */
+  async cachedBytes(key: string): Promise<number> {
+    return (await stat(this.dirOf(key).pathOf(key)).catch(() => null))?.size ?? 0;
   }
 
   /** Resolves once every directory's index is rebuilt from disk. */

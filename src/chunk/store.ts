@@ -48,8 +48,23 @@ export interface ChunkStoreStats {
   bufferedBytes: number;
 }
 
+/** The local disk cache of blocks, as warmup and status see it. */
+export interface BlockCacheControl {
+  /** Its settings (so another process can use the same directories). */
+  describe(): { dirs: string[]; size: number; freeSpaceRatio: number; verify: string; cacheLargeWrite: boolean; cachePartialOnly: boolean };
+  /** Make sure block `key` is in the cache: 'cached' if it already was, else it is fetched (and
+   * verified) from the store and written. Fails if it cannot be written. */
+  warm(key: string): Promise<'cached' | 'fetched'>;
+  /** The cache directory block `key` belongs to, and how many of its bytes are there (0: none). */
+  locate(key: string): Promise<{ dir: string; bytes: number }>;
+  /** Remove block `key` from the cache. */
+  evict(key: string): Promise<void>;
+}
+
 export interface ChunkStore {
   readonly blockSize: number;
+  /** The local disk cache of blocks, when there is one. */
+  readonly blockCache: BlockCacheControl | null;
   /** A writer for one inode; `meta` commits its slices. */
   openWriter(inode: number, meta: SliceMeta): FileWriter;
   /** Read `length` bytes at file `offset` of a file `fileLength` long into `target` (holes and

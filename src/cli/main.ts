@@ -8,9 +8,9 @@ import { registerFormat } from './commands/format.js';
 import { registerInfo } from './commands/info.js';
 import { registerMount } from './commands/mount.js';
 import { registerStats } from './commands/stats.js';
-import { registerGateway } from './commands/gateway.js';
 import { registerBench } from './commands/bench.js';
 import { registerObjbench } from './commands/objbench.js';
+import { registerWarmup } from './commands/warmup.js';
 import { registerRmr } from './commands/rmr.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrash } from './commands/trash.js';
@@ -37,9 +37,9 @@ function build(): Command {
   registerDemo(program);
   registerMount(program);
   registerStats(program);
-  registerGateway(program);
   registerBench(program);
   registerObjbench(program);
+  registerWarmup(program);
   // Sub-commands report errors the same way as the top level.
   for (const c of program.commands) {
     c.exitOverride();

@@ -5,7 +5,8 @@ import { execFile } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { errnoError } from '../errors/errno.js';
-import { Volume } from '../sdk/volume.js';
+import { parseMetaUrl, redactUrl } from '../config/urls.js';
+import { Volume, type VolumeOptions } from '../sdk/volume.js';
 import { FuseBridge, type CacheTimeouts } from './bridge.js';
 import { fuseUnavailable, loadFuse } from './native.js';
 
@@ -23,6 +24,8 @@ export interface MountOptions {
   /** Kernel read-ahead for the mount, KiB (0 leaves the kernel's default). */
   readAheadKb?: number;
   log?: (message: string) => void;
+  /** Data-path options of the volume (disk cache, concurrency, retries, ...). */
+  volume?: Pick<VolumeOptions, 'cacheDir' | 'cacheSize' | 'freeSpaceRatio' | 'verifyCacheChecksum' | 'cacheLargeWrite' | 'cachePartialOnly' | 'maxUploads' | 'maxDownloads' | 'ioRetries' | 'keyFile'>;
 }
 
 export interface Mounted {
@@ -87,7 +90,7 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
   if (why) throw errnoError('ENODEV', 'mount', mountpoint, why);
   await clearStaleMount(mountpoint, log);
   await checkMountpoint(mountpoint);
-  const volume = await Volume.open(metaUrl, { client: 'fuse', uid: 0, gid: 0, gids: [], umask: 0, bufferSize: options.bufferSize });
+  const volume = await Volume.open(metaUrl, { ...options.volume, client: 'fuse', uid: 0, gid: 0, gids: [], umask: 0, bufferSize: options.bufferSize });
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const { name } = await volume.vfs.meta.settings();
   const fsOptions = [`fsname=strata:${name}`, 'subtype=strata', `max_read=${MAX_READ}`];
@@ -116,6 +119,10 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
     await volume.close().catch(() => undefined);
     throw err;
   }
+  // Absolute, so that tools run from another directory reach the same database.
+  const parsed = parseMetaUrl(metaUrl);
+  const shownMeta = redactUrl(parsed.kind === 'sqlite' && parsed.path !== ':memory:' ? `sqlite3://${parsed.path}` : metaUrl);
+  bridge.stats.volume = { name, meta: shownMeta, metaUsable: !shownMeta.includes(':****@'), cache: volume.vfs.store.blockCache?.describe() ?? null };
   await raiseReadAhead(mountpoint, options.readAheadKb ?? DEFAULT_READ_AHEAD_KB, log);
   const live = session;
   const liveBridge = bridge;

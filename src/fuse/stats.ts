@@ -27,6 +27,18 @@ export interface StatsSnapshot {
   inFlight: number;
   store: ChunkStoreStats & Record<string, number>;
   rssBytes: number;
+  /** What is mounted, for tools that act on the same volume (strata warmup). */
+  volume?: MountedVolumeInfo;
+}
+
+export interface MountedVolumeInfo {
+  name: string;
+  /** The metadata URL, password masked. */
+  meta: string;
+  /** False when `meta` had a password masked, so it cannot be used to connect as it is. */
+  metaUsable: boolean;
+  /** The disk cache's settings, or null when there is none. */
+  cache: { dirs: string[]; size: number; freeSpaceRatio: number; verify: string; cacheLargeWrite: boolean; cachePartialOnly: boolean } | null;
 }
 
 export class MountStats {
@@ -34,6 +46,7 @@ export class MountStats {
   readBytes = 0;
   writeBytes = 0;
   inFlight = 0;
+  volume: MountedVolumeInfo | undefined;
   readonly #started = Date.now();
   readonly #born = BigInt(Date.now()) * 1_000_000n;
 
@@ -63,6 +76,7 @@ export class MountStats {
       inFlight: this.inFlight,
       store: this.store() as ChunkStoreStats & Record<string, number>,
       rssBytes: process.memoryUsage.rss(),
+      volume: this.volume,
     };
   }
 

@@ -120,6 +120,8 @@ export interface OpenBackendsOptions {
   ioRetries?: number;
   /** The local disk cache of blocks (see Volume's options). */
   cache?: DiskCacheOptions;
+  /** The disk cache to use when `cache` is not given and the storage is not a local directory. */
+  remoteCache?: DiskCacheOptions;
 }
 
 export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): Promise<Backends> {
@@ -131,7 +133,7 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
     const objects = new PrefixedObjectStore(await openObjectStore(settings.storage, { durable: opts.durable === true, ioRetries: opts.ioRetries, ...credentials }), settings.name);
     const store = createChunkStore(objects, {
       blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads, memoryCacheSize: opts.memoryCacheSize,
-      cache: opts.cache, cacheNamespace: settings.uuid,
+      cache: opts.cache ?? (settings.storage.startsWith('file:') ? undefined : opts.remoteCache), cacheNamespace: settings.uuid,
     });
     return {
       meta, store, volumeName: settings.name,

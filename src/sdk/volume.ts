@@ -3,7 +3,8 @@
 // calls through PathApi.
 import { constants as fsConstants } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Caller } from '../vfs/permissions.js';
 import { Vfs } from '../vfs/vfs.js';
 import { PathApi } from './path-api.js';
@@ -15,14 +16,24 @@ export type { FormatOptions, FormatResult };
 
 const DEFAULT_CACHE_SIZE = 10 * 1024 * 1024 * 1024;
 
-function cacheOptions(o: VolumeOptions): DiskCacheOptions | undefined {
-  if (o.cacheDir === undefined) return undefined;
-  const dirs = typeof o.cacheDir === 'string' ? [o.cacheDir] : o.cacheDir;
-  if (!Array.isArray(dirs)) throw new TypeError('options.cacheDir must be a directory path or a list of them');
-  return {
-    dirs, size: o.cacheSize ?? DEFAULT_CACHE_SIZE, freeSpaceRatio: o.freeSpaceRatio, verify: o.verifyCacheChecksum,
+/** Where blocks of remote volumes are cached unless told otherwise. */
+export function defaultCacheDir(): string {
+  if (typeof process.getuid === 'function' && process.getuid() === 0) return '/var/cache/strata';
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'strata');
+}
+
+/** The disk cache asked for: explicit directories, or (cacheDir undefined) the default directory
+ * used only when the volume's storage is remote. */
+function cacheOptions(o: VolumeOptions): { cache?: DiskCacheOptions; remoteCache?: DiskCacheOptions } {
+  const rest = {
+    size: o.cacheSize ?? DEFAULT_CACHE_SIZE, freeSpaceRatio: o.freeSpaceRatio, verify: o.verifyCacheChecksum,
     cacheLargeWrite: o.cacheLargeWrite, cachePartialOnly: o.cachePartialOnly,
   };
+  if (o.cacheDir === undefined) return { remoteCache: { dirs: [defaultCacheDir()], ...rest } };
+  if (o.cacheDir === null) return {};
+  const dirs = typeof o.cacheDir === 'string' ? [o.cacheDir] : o.cacheDir;
+  if (!Array.isArray(dirs)) throw new TypeError('options.cacheDir must be a directory path, a list of them, or null for no disk cache');
+  return { cache: { dirs, ...rest } };
 }
 
 export interface VolumeOptions {
@@ -34,13 +45,21 @@ export interface VolumeOptions {
   umask?: number;
   /** Write-buffer memory of the chunk store (bytes). */
   bufferSize?: number;
-  /** Block uploads in flight at once. */
+  /** Block uploads in flight at once (default 20). */
   maxUploads?: number;
+  /** Block downloads in flight at once (default 32). */
+  maxDownloads?: number;
+  /** Retries of a failing object-storage request before the caller gets EIO (default 10). */
+  ioRetries?: number;
+  /** File holding the key that unseals credentials stored with --encrypt-keys (default: the
+   * STRATA_KEY or STRATA_KEY_FILE environment variable). */
+  keyFile?: string;
   /** Memory for recently read, verified blocks (bytes, default 64 MiB). */
   memoryCacheSize?: number;
-  /** Directories of a local disk cache of blocks (none by default: a file:// volume is local
-   * already). Blocks spread over them by key. */
-  cacheDir?: string | string[];
+  /** Directories of a local disk cache of blocks, spread over them by key; null for none. By
+   * default a volume on remote storage caches in defaultCacheDir() (~/.cache/strata, or
+   * /var/cache/strata for root) and a file:// volume, local already, caches nothing. */
+  cacheDir?: string | string[] | null;
   /** Bytes the disk cache may use in all (default 10 GiB); -1: no limit but `freeSpaceRatio`. */
   cacheSize?: number;
   /** Fraction of each cache file system kept free (default 0.1). */
@@ -115,8 +134,8 @@ export class Volume extends PathApi {
     const umask = options.umask ?? currentUmask();
     if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new RangeError(`options.umask must be an integer in 0..0o777, got ${String(umask)}`);
     const backends = await openBackends(metaUrl, {
-      bufferSize: options.bufferSize, maxUploads: options.maxUploads, memoryCacheSize: options.memoryCacheSize, durable: options.durable === true,
-      cache: cacheOptions(options),
+      bufferSize: options.bufferSize, maxUploads: options.maxUploads, maxReads: options.maxDownloads, memoryCacheSize: options.memoryCacheSize,
+      durable: options.durable === true, ioRetries: options.ioRetries, keyFile: options.keyFile, ...cacheOptions(options),
     });
     try {
       const vfs = await Vfs.start(backends.meta, backends.store, {

@@ -84,7 +84,7 @@ describe('strata CLI', () => {
 
   it('config changes settings and reports them', () => {
     const r = strata('config', url, '--capacity', '10G', '--inodes', '1000');
-    expect(r.code).toBe(0);
+    expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/capacity: 0 -> 10737418240/);
     expect(strata('config', url).code).toBe(2);
     expect(strata('config', url, '--storage', 'file:///elsewhere').code).toBe(2);

@@ -257,6 +257,39 @@ describe.skipIf(why !== null)('a mounted volume behaves like a local directory',
     expect(bad?.stderr).toMatch(/is .* a Strata mount/);
   });
 
+  it('strata warmup PATH on a mount finds the volume and the mount\'s cache from .stats; reads then come from the cache', async (ctx) => {
+    if (why) ctx.skip();
+    const cached = await makeMount(['--cache-dir', join(m.dir, 'warm-cache'), '--verify-cache-checksum', 'partial']);
+    try {
+      const tree = join(cached.mountpoint, 'ds', 'train');
+      await fs.mkdir(tree, { recursive: true });
+      const data = randomBytes(9 * 1024 * 1024 + 123);
+      await fs.writeFile(join(tree, 'shard-0'), data);
+      await fs.writeFile(join(cached.mountpoint, 'ds', 'label'), 'cat');
+      const info = JSON.parse(await fs.readFile(join(cached.mountpoint, '.stats'), 'utf8')).volume;
+      expect(info).toMatchObject({ name: 'fusetest', meta: cached.metaUrl, metaUsable: true, cache: { dirs: [join(m.dir, 'warm-cache')], verify: 'partial' } });
+      const warm = await run(process.execPath, [CLI, 'warmup', join(cached.mountpoint, 'ds')]);
+      expect(warm.stdout).toMatch(/2 files, 4 blocks/);
+      expect(warm.stdout).toMatch(/Warmed up 4 blocks: \d+ fetched/);
+      const check = await run(process.execPath, [CLI, 'warmup', '--check', tree]);
+      expect(check.stdout).toMatch(/3\/3 .* 100\.0%/);
+      // The mount serves those blocks from its cache (found on disk though another process wrote them).
+      const before = JSON.parse(await fs.readFile(join(cached.mountpoint, '.stats'), 'utf8')).store;
+      const fd = await fs.open(join(tree, 'shard-0'), 'r');
+      const part = Buffer.alloc(64 * 1024);
+      await fd.read(part, 0, part.length, 5 * 1024 * 1024);
+      await fd.close();
+      expect(part.equals(data.subarray(5 * 1024 * 1024, 5 * 1024 * 1024 + part.length))).toBe(true);
+      const after = JSON.parse(await fs.readFile(join(cached.mountpoint, '.stats'), 'utf8')).store;
+      expect(after.cacheHits).toBeGreaterThan(before.cacheHits);
+      await run(process.execPath, [CLI, 'warmup', '--evict', tree]);
+      expect((await run(process.execPath, [CLI, 'warmup', '--check', tree])).stdout).toMatch(/0\/3 .* 0\.0%/);
+    } finally {
+      await cached.stop();
+      await cached.cleanup();
+    }
+  });
+
   it('access(2) answers like the kernel', async () => {
     await fs.writeFile(join(m.mountpoint, 'acc'), 'x');
     await expect(fs.access(join(m.mountpoint, 'acc'), constants.R_OK | constants.W_OK)).resolves.toBeUndefined();

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { InvalidArgumentError, type Command } from 'commander';
 import { mountVolume } from '../../fuse/mount.js';
 import { size } from '../parse.js';
+import { addDataFlags, dataOptions, type DataFlags } from '../data-flags.js';
 
 const run = promisify(execFile);
 
@@ -19,7 +20,7 @@ function seconds(flag: string) {
   };
 }
 
-interface MountFlags {
+interface MountFlags extends DataFlags {
   background?: boolean;
   log?: string;
   readOnly?: boolean;
@@ -33,7 +34,7 @@ interface MountFlags {
 }
 
 export function registerMount(program: Command): void {
-  program
+  const mount = program
     .command('mount')
     .description('mount a volume with FUSE; runs until unmounted, SIGINT or SIGTERM (then flushes and unmounts)')
     .argument('<meta-url>', 'metadata URL, e.g. sqlite3://./meta.db')
@@ -47,7 +48,8 @@ export function registerMount(program: Command): void {
     .option('--dir-entry-cache <s>', 'seconds the kernel keeps directory names', seconds('--dir-entry-cache'), 1)
     .option('--writeback-cache', 'let the kernel merge small writes (close-to-open between clients still holds)')
     .option('--buffer-size <MiB>', 'write-buffer memory, MiB', (v: string) => size('--buffer-size')(`${v}M`))
-    .option('-o <options>', 'extra libfuse mount options, comma-separated', (v: string, prev: string[]) => prev.concat(v.split(',').filter(Boolean)), [] as string[])
+    .option('-o <options>', 'extra libfuse mount options, comma-separated', (v: string, prev: string[]) => prev.concat(v.split(',').filter(Boolean)), [] as string[]);
+  addDataFlags(mount)
     .action(async (metaUrl: string, mountpoint: string, flags: MountFlags) => {
       if (flags.background) {
         await detach(flags.log);
@@ -65,7 +67,7 @@ export function registerMount(program: Command): void {
       };
       const mounted = await mountVolume(metaUrl, mountpoint, {
         readOnly: flags.readOnly, allowOther: flags.allowOther, writebackCache: flags.writebackCache, bufferSize: flags.bufferSize,
-        timeouts: { attr: flags.attrCache, entry: flags.entryCache, dirEntry: flags.dirEntryCache }, options: flags.o, log,
+        timeouts: { attr: flags.attrCache, entry: flags.entryCache, dirEntry: flags.dirEntryCache }, options: flags.o, log, volume: dataOptions(flags),
       });
       log(`mounted ${metaUrl} at ${mountpoint}`);
       if (process.send) process.send({ mounted: true });
