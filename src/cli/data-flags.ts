@@ -15,6 +15,7 @@ export interface DataFlags {
   maxDownloads?: number;
   ioRetries?: number;
   keyFile?: string;
+  writeback?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -56,6 +57,7 @@ export function addDataFlags(cmd: Command): Command {
     .option('--max-uploads <n>', 'block uploads in flight at once (default 20)', positive('--max-uploads', 1024))
     .option('--max-downloads <n>', 'block downloads in flight at once (default 32)', positive('--max-downloads', 1024))
     .option('--io-retries <n>', 'retries of a failing storage request before EIO (default 10)', wholeNumber('--io-retries', 1000))
+    .option('--writeback', 'stage written blocks in the cache directory and upload them in the background (metadata commits at once; only this host can read them until uploaded)')
     .option('--key-file <file>', 'key that unseals storage credentials stored with --encrypt-keys (default: $STRATA_KEY or $STRATA_KEY_FILE)');
 }
 
@@ -73,5 +75,6 @@ export function dataOptions(f: DataFlags): VolumeOptions {
     maxDownloads: f.maxDownloads,
     ioRetries: f.ioRetries,
     keyFile: f.keyFile,
+    writeback: f.writeback,
   };
 }

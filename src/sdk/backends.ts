@@ -4,7 +4,7 @@ import { createChunkStore } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/store.js';
 import type { DiskCacheOptions } from '../chunk/disk-cache.js';
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseBlockSize } from '../config/size.js';
 import { parseMetaUrl, parseStorageUrl } from '../config/urls.js';
 import { errnoError } from '../errors/errno.js';
@@ -12,6 +12,8 @@ import { formatMeta, openMeta, type Meta } from '../meta/index.js';
 import { volumeNameProblem } from '../meta/volume-name.js';
 import { canonicalStorageUrl, openObjectStore } from '../object/open.js';
 import { PrefixedObjectStore } from '../object/prefix.js';
+import type { ObjectStore } from '../object/store.js';
+import { WritebackObjectStore } from '../object/writeback.js';
 import { KEY_ENV, loadSealingKey, readStoredCredentials, storeCredentials, type StorageCredentials } from '../object/s3-credentials.js';
 
 export interface FormatOptions {
@@ -47,6 +49,8 @@ export interface Backends {
   meta: Meta & { expireTrash(): Promise<number> };
   store: ChunkStore;
   volumeName: string;
+  /** The object store the chunk store writes to (write-back's, when on). */
+  objects: ObjectStore;
   close(): Promise<void>;
 }
 
@@ -122,6 +126,15 @@ export interface OpenBackendsOptions {
   cache?: DiskCacheOptions;
   /** The disk cache to use when `cache` is not given and the storage is not a local directory. */
   remoteCache?: DiskCacheOptions;
+  /** Stage written blocks in the first cache directory and upload them in the background. */
+  writeback?: boolean;
+  /** Called when a background upload failed (it is tried again). */
+  onUploadError?: (key: string, err: unknown) => void;
+}
+
+/** Where write-back stages a volume's blocks under a cache directory. */
+export function stagingDir(cacheDir: string, volumeUuid: string): string {
+  return join(resolve(cacheDir), volumeUuid, 'rawstaging');
 }
 
 export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): Promise<Backends> {
@@ -130,16 +143,25 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
     const settings = await meta.settings();
     const credentials = settings.storageCredentials === undefined ? undefined
       : readStoredCredentials(settings.storageCredentials, settings.name, () => loadSealingKey({ keyFile: opts.keyFile }));
-    const objects = new PrefixedObjectStore(await openObjectStore(settings.storage, { durable: opts.durable === true, ioRetries: opts.ioRetries, ...credentials }), settings.name);
+    const cache = opts.cache ?? (settings.storage.startsWith('file:') ? undefined : opts.remoteCache);
+    if (opts.writeback && (!cache || cache.dirs.length === 0 || cache.size === 0)) {
+      throw errnoError('EINVAL', 'open', undefined, 'write-back stages blocks in the disk cache, and this volume has none here: give a cache directory (--cache-dir DIR / cacheDir)');
+    }
+    let objects: ObjectStore = new PrefixedObjectStore(await openObjectStore(settings.storage, { durable: opts.durable === true, ioRetries: opts.ioRetries, ...credentials }), settings.name);
+    if (opts.writeback) {
+      objects = await WritebackObjectStore.open(objects, stagingDir(cache!.dirs[0], settings.uuid), { maxUploads: opts.maxUploads, onError: opts.onUploadError });
+    }
     const store = createChunkStore(objects, {
       blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads, memoryCacheSize: opts.memoryCacheSize,
-      cache: opts.cache ?? (settings.storage.startsWith('file:') ? undefined : opts.remoteCache), cacheNamespace: settings.uuid,
+      cache, cacheNamespace: settings.uuid,
     });
     return {
-      meta, store, volumeName: settings.name,
+      meta, store, volumeName: settings.name, objects,
       async close() {
         let first: unknown = null;
         await store.close().catch((err: unknown) => { first ??= err; });
+        // Write-back uploads what is staged here (what fails stays staged for the next open).
+        await objects.close().catch((err: unknown) => { first ??= err; });
         await meta.close().catch((err: unknown) => { first ??= err; });
         if (first) throw first;
       },

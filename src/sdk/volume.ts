@@ -71,6 +71,13 @@ export interface VolumeOptions {
   cacheLargeWrite?: boolean;
   /** Cache only partial blocks, never full blocks read from the store. */
   cachePartialOnly?: boolean;
+  /** Write-back: written blocks are staged in the (first) cache directory and uploaded in the
+   * background, so flush/close commit at local-disk speed. Staged blocks of a crashed process are
+   * uploaded by the next open with the same cache directory; until then only this host can read
+   * them. Needs a disk cache. */
+  writeback?: boolean;
+  /** Told about background uploads that failed (they are retried). */
+  onUploadError?: (key: string, err: unknown) => void;
   /** Session heartbeat period (ms). */
   heartbeatMs?: number;
   /** Period of the background loop deleting freed data (ms). */
@@ -136,6 +143,7 @@ export class Volume extends PathApi {
     const backends = await openBackends(metaUrl, {
       bufferSize: options.bufferSize, maxUploads: options.maxUploads, maxReads: options.maxDownloads, memoryCacheSize: options.memoryCacheSize,
       durable: options.durable === true, ioRetries: options.ioRetries, keyFile: options.keyFile, ...cacheOptions(options),
+      writeback: options.writeback === true, onUploadError: options.onUploadError,
     });
     try {
       const vfs = await Vfs.start(backends.meta, backends.store, {

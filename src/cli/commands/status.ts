@@ -2,18 +2,39 @@
 import type { Command } from 'commander';
 import { openMeta } from '../../meta/index.js';
 import { describeStoredCredentials } from '../../object/s3-credentials.js';
-import { ago, formatSize, formatTime, printFields, printRows } from '../output.js';
+import { ago, formatSize, formatTime, humanSize, printFields, printRows } from '../output.js';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stagingDir } from '../../sdk/backends.js';
+import { defaultCacheDir } from '../../sdk/volume.js';
+import { TEMP_PREFIX } from '../../object/file.js';
 
-export async function printStatus(metaUrl: string, json: boolean): Promise<void> {
+/** Blocks staged by write-back under `cacheDir` and not uploaded yet (on this host). */
+async function stagedIn(cacheDir: string, uuid: string): Promise<{ dir: string; blocks: number; bytes: number }> {
+  const dir = stagingDir(cacheDir, uuid);
+  let blocks = 0;
+  let bytes = 0;
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) {
+    if (!e.isFile() || e.name.startsWith(TEMP_PREFIX)) continue;
+    const st = await stat(join(e.parentPath, e.name)).catch(() => null);
+    if (!st) continue;
+    blocks++;
+    bytes += st.size;
+  }
+  return { dir, blocks, bytes };
+}
+
+export async function printStatus(metaUrl: string, json: boolean, cacheDirs: string[] = [defaultCacheDir()]): Promise<void> {
   const meta = openMeta(metaUrl);
   try {
     const [s, usage, sessions, version, oldest] = await Promise.all([
       meta.settings(), meta.usage(), meta.sessions(), meta.version(), meta.oldestVersion(),
     ]);
+    const staged = await Promise.all(cacheDirs.map((d) => stagedIn(d, s.uuid)));
     if (json) {
       // Stored credentials never leave the metadata: say only whether and how they are kept.
       const settings = { ...s, storageCredentials: describeStoredCredentials(s.storageCredentials) };
-      process.stdout.write(`${JSON.stringify({ settings, usage, sessions, version, oldestLoggedVersion: oldest }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ settings, usage, sessions, version, oldestLoggedVersion: oldest, staged }, null, 2)}\n`);
       return;
     }
     printFields(`Volume "${s.name}"`, [
@@ -32,6 +53,7 @@ export async function printStatus(metaUrl: string, json: boolean): Promise<void>
       ['used', `${formatSize(usage.usedBytes)} (${usage.usedBytes} bytes)`],
       ['inodes', usage.inodes],
       ['slices to delete', usage.pendingSlices],
+      ...staged.map((x): [string, string] => ['staged (write-back)', `${x.blocks} block${x.blocks === 1 ? '' : 's'}, ${humanSize(x.bytes)} not uploaded yet, in ${x.dir}`]),
     ]);
     printFields('Versions', [
       ['current', version],
@@ -55,7 +77,8 @@ export function registerStatus(program: Command): void {
     .description('show a volume\'s settings, usage, versions and live sessions')
     .argument('<meta-url>', 'metadata URL, e.g. sqlite3://./meta.db')
     .option('--json', 'print JSON instead of text')
-    .action(async (metaUrl: string, flags: { json?: boolean }) => {
-      await printStatus(metaUrl, flags.json === true);
+    .option('--cache-dir <dirs>', 'cache directories whose write-back staging to report, colon-separated (default: the default cache directory)')
+    .action(async (metaUrl: string, flags: { json?: boolean; cacheDir?: string }) => {
+      await printStatus(metaUrl, flags.json === true, flags.cacheDir?.split(':').filter(Boolean));
     });
 }
