@@ -14,6 +14,7 @@ export interface DataFlags {
   maxUploads?: number;
   maxDownloads?: number;
   ioRetries?: number;
+  requestTimeout?: number;
   keyFile?: string;
   writeback?: boolean;
 }
@@ -57,6 +58,7 @@ export function addDataFlags(cmd: Command): Command {
     .option('--max-uploads <n>', 'block uploads in flight at once (default 20)', positive('--max-uploads', 1024))
     .option('--max-downloads <n>', 'block downloads in flight at once (default 32)', positive('--max-downloads', 1024))
     .option('--io-retries <n>', 'retries of a failing storage request before EIO (default 10)', wholeNumber('--io-retries', 1000))
+    .option('--request-timeout <s>', 'seconds before an unanswered storage request is retried (default 60)', positive('--request-timeout', 3600))
     .option('--writeback', 'stage written blocks in the cache directory and upload them in the background (metadata commits at once; only this host can read them until uploaded)')
     .option('--key-file <file>', 'key that unseals storage credentials stored with --encrypt-keys (default: $STRATA_KEY or $STRATA_KEY_FILE)');
 }
@@ -74,6 +76,7 @@ export function dataOptions(f: DataFlags): VolumeOptions {
     maxUploads: f.maxUploads,
     maxDownloads: f.maxDownloads,
     ioRetries: f.ioRetries,
+    requestTimeoutMs: f.requestTimeout === undefined ? undefined : f.requestTimeout * 1000,
     keyFile: f.keyFile,
     writeback: f.writeback,
   };

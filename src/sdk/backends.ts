@@ -122,6 +122,8 @@ export interface OpenBackendsOptions {
   keyFile?: string;
   /** Retries per object-storage request before EIO. */
   ioRetries?: number;
+  /** Per-attempt timeout of object-storage requests (ms). */
+  requestTimeoutMs?: number;
   /** The local disk cache of blocks (see Volume's options). */
   cache?: DiskCacheOptions;
   /** The disk cache to use when `cache` is not given and the storage is not a local directory. */
@@ -147,7 +149,7 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
     if (opts.writeback && (!cache || cache.dirs.length === 0 || cache.size === 0)) {
       throw errnoError('EINVAL', 'open', undefined, 'write-back stages blocks in the disk cache, and this volume has none here: give a cache directory (--cache-dir DIR / cacheDir)');
     }
-    let objects: ObjectStore = new PrefixedObjectStore(await openObjectStore(settings.storage, { durable: opts.durable === true, ioRetries: opts.ioRetries, ...credentials }), settings.name);
+    let objects: ObjectStore = new PrefixedObjectStore(await openObjectStore(settings.storage, { durable: opts.durable === true, ioRetries: opts.ioRetries, requestTimeoutMs: opts.requestTimeoutMs, ...credentials }), settings.name);
     if (opts.writeback) {
       objects = await WritebackObjectStore.open(objects, stagingDir(cache!.dirs[0], settings.uuid), { maxUploads: opts.maxUploads, onError: opts.onUploadError });
     }

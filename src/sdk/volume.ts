@@ -51,6 +51,9 @@ export interface VolumeOptions {
   maxDownloads?: number;
   /** Retries of a failing object-storage request before the caller gets EIO (default 10). */
   ioRetries?: number;
+  /** An object-storage request still unanswered after this many ms is abandoned and retried
+   * (default 60,000). */
+  requestTimeoutMs?: number;
   /** File holding the key that unseals credentials stored with --encrypt-keys (default: the
    * STRATA_KEY or STRATA_KEY_FILE environment variable). */
   keyFile?: string;
@@ -142,7 +145,7 @@ export class Volume extends PathApi {
     if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new RangeError(`options.umask must be an integer in 0..0o777, got ${String(umask)}`);
     const backends = await openBackends(metaUrl, {
       bufferSize: options.bufferSize, maxUploads: options.maxUploads, maxReads: options.maxDownloads, memoryCacheSize: options.memoryCacheSize,
-      durable: options.durable === true, ioRetries: options.ioRetries, keyFile: options.keyFile, ...cacheOptions(options),
+      durable: options.durable === true, ioRetries: options.ioRetries, requestTimeoutMs: options.requestTimeoutMs, keyFile: options.keyFile, ...cacheOptions(options),
       writeback: options.writeback === true, onUploadError: options.onUploadError,
     });
     try {
