@@ -21,7 +21,7 @@ namespace strata_fuse {
 enum class Op : uint8_t {
   Lookup, Getattr, Setattr, Readlink, Mknod, Mkdir, Unlink, Rmdir, Symlink, Rename, Link,
   Open, Read, Write, Flush, Release, Fsync, Opendir, Readdir, Releasedir, Statfs,
-  Setxattr, Getxattr, Listxattr, Removexattr, Access, Create,
+  Setxattr, Getxattr, Listxattr, Removexattr, Access, Create, Getlk, Setlk, Flock,
   Count,
   // Control messages from native threads; never handed to the JS handler.
   LoopExit, DetachDone,
@@ -34,7 +34,7 @@ const char* OpName(Op op);
 enum ReplyKind : uint32_t {
   kErr = 1u << 0, kOk = 1u << 1, kEntry = 1u << 2, kAttr = 1u << 3, kReadlink = 1u << 4,
   kOpen = 1u << 5, kCreate = 1u << 6, kWrite = 1u << 7, kBuf = 1u << 8, kData = 1u << 9,
-  kReaddir = 1u << 10, kStatfs = 1u << 11, kXattr = 1u << 12,
+  kReaddir = 1u << 10, kStatfs = 1u << 11, kXattr = 1u << 12, kLock = 1u << 13,
 };
 uint32_t AllowedReplies(Op op);
 
@@ -48,7 +48,12 @@ struct Msg {
   bool hasFh = false;
   uint64_t off = 0;       // read/write/readdir offset
   uint64_t size = 0;      // read/readdir/getxattr/listxattr size
-  uint64_t u2 = 0;        // newparent (rename/link), rdev (mknod), lock owner (flush)
+  uint64_t u2 = 0;        // newparent (rename/link), rdev (mknod), lock owner (flush/release/locks)
+  // getlk/setlk: the lock as the kernel sent it (l_len 0 = to the end of the file).
+  int16_t lkType = 0;
+  int64_t lkStart = 0, lkLen = 0;
+  uint32_t lkPid = 0;
+  bool lkSleep = false;   // setlk: F_SETLKW; release: FUSE_RELEASE_FLOCK_UNLOCK
   uint32_t mode = 0;      // mode, access mask, setxattr flags
   int32_t flags = 0;      // open flags, rename flags, datasync
   int toSet = 0;          // setattr: FUSE_SET_ATTR_* bits

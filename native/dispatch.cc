@@ -17,6 +17,7 @@ const char* const kOpNames[] = {
   "lookup", "getattr", "setattr", "readlink", "mknod", "mkdir", "unlink", "rmdir", "symlink",
   "rename", "link", "open", "read", "write", "flush", "release", "fsync", "opendir", "readdir",
   "releasedir", "statfs", "setxattr", "getxattr", "listxattr", "removexattr", "access", "create",
+  "getlk", "setlk", "flock",
 };
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == static_cast<size_t>(Op::Count),
               "every op needs a name");
@@ -200,6 +201,40 @@ void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Msg* m = NewMsg(req, Op::Release, ino);
   SetFh(m, fi);
   m->flags = fi->flags;
+  m->u2 = fi->lock_owner;
+  m->lkSleep = fi->flock_release != 0;
+  Send(m);
+}
+
+void CopyLock(Msg* m, const struct flock* lock) {
+  m->lkType = lock->l_type;
+  m->lkStart = lock->l_start;
+  m->lkLen = lock->l_len;
+  m->lkPid = static_cast<uint32_t>(lock->l_pid);
+}
+
+void OpGetlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock) {
+  Msg* m = NewMsg(req, Op::Getlk, ino);
+  SetFh(m, fi);
+  m->u2 = fi->lock_owner;
+  CopyLock(m, lock);
+  Send(m);
+}
+
+void OpSetlk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, struct flock* lock, int sleep) {
+  Msg* m = NewMsg(req, Op::Setlk, ino);
+  SetFh(m, fi);
+  m->u2 = fi->lock_owner;
+  CopyLock(m, lock);
+  m->lkSleep = sleep != 0;
+  Send(m);
+}
+
+void OpFlock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, int op) {
+  Msg* m = NewMsg(req, Op::Flock, ino);
+  SetFh(m, fi);
+  m->u2 = fi->lock_owner;
+  m->flags = op;
   Send(m);
 }
 
@@ -312,8 +347,12 @@ fuse_lowlevel_ops MakeOps() {
   ops.removexattr = OpRemovexattr;
   ops.access = OpAccess;
   ops.create = OpCreate;
-  // getlk/setlk/flock/fsyncdir/fallocate/... stay NULL: libfuse answers ENOSYS itself, and
-  // without getlk/setlk/flock the kernel keeps locks local to this host.
+  // With getlk/setlk/flock set, libfuse asks the kernel for FUSE_POSIX_LOCKS and FLOCK_LOCKS:
+  // locks then live in the volume's metadata, seen by every mount and SDK client.
+  ops.getlk = OpGetlk;
+  ops.setlk = OpSetlk;
+  ops.flock = OpFlock;
+  // fsyncdir/fallocate/... stay NULL: libfuse answers ENOSYS itself.
   return ops;
 }
 
@@ -394,7 +433,10 @@ uint32_t AllowedReplies(Op op) {
       return kErr | kBuf | kXattr;
     case Op::Unlink: case Op::Rmdir: case Op::Rename: case Op::Flush: case Op::Release:
     case Op::Fsync: case Op::Releasedir: case Op::Setxattr: case Op::Removexattr: case Op::Access:
+    case Op::Setlk: case Op::Flock:
       return kErr | kOk;
+    case Op::Getlk:
+      return kErr | kLock;
     default:
       return kErr;
   }
@@ -483,7 +525,22 @@ void CallJs(Napi::Env env, Napi::Function, Core* core, Msg* m) {
         args.insert(args.end(), {n(m->ino), FhOrNull(env, m), str(std::to_string(m->u2))});
         break;
       case Op::Release:
-        args.insert(args.end(), {n(m->ino), FhOrNull(env, m), Napi::Number::New(env, m->flags)});
+        args.insert(args.end(), {n(m->ino), FhOrNull(env, m), Napi::Number::New(env, m->flags),
+                                 str(std::to_string(m->u2)), Napi::Boolean::New(env, m->lkSleep)});
+        break;
+      case Op::Getlk: case Op::Setlk: {
+        Napi::Object lk = Napi::Object::New(env);
+        lk.Set("type", Napi::Number::New(env, m->lkType));
+        lk.Set("start", Napi::Number::New(env, static_cast<double>(m->lkStart)));
+        lk.Set("len", Napi::Number::New(env, static_cast<double>(m->lkLen)));
+        lk.Set("pid", Napi::Number::New(env, m->lkPid));
+        args.insert(args.end(), {n(m->ino), FhOrNull(env, m), str(std::to_string(m->u2)), lk,
+                                 Napi::Boolean::New(env, m->lkSleep)});
+        break;
+      }
+      case Op::Flock:
+        args.insert(args.end(), {n(m->ino), FhOrNull(env, m), str(std::to_string(m->u2)),
+                                 Napi::Number::New(env, m->flags)});
         break;
       case Op::Fsync:
         args.insert(args.end(), {n(m->ino), FhOrNull(env, m), Napi::Boolean::New(env, m->flags != 0)});

@@ -128,6 +128,26 @@ Napi::Value FuseSession::ReplyEntry(const Napi::CallbackInfo& info) {
   return Result(env, fuse_reply_entry(Consume(info), &e));
 }
 
+Napi::Value FuseSession::ReplyLock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Find(info, kLock, "replyLock");
+  if (!info[1].IsObject()) throw Napi::TypeError::New(env, "strata fuse: replyLock: lock must be {type, start, len, pid}");
+  Napi::Object o = info[1].As<Napi::Object>();
+  struct flock lk {};
+  lk.l_type = static_cast<short>(o.Get("type").ToNumber().Int32Value());
+  lk.l_whence = SEEK_SET;
+  lk.l_start = static_cast<off_t>(o.Get("start").ToNumber().Int64Value());
+  lk.l_len = static_cast<off_t>(o.Get("len").ToNumber().Int64Value());
+  lk.l_pid = static_cast<pid_t>(o.Get("pid").ToNumber().Int32Value());
+  return Result(env, fuse_reply_lock(Consume(info), &lk));
+}
+
+Napi::Value FuseSession::Interrupted(const Napi::CallbackInfo& info) {
+  // A request whose caller was interrupted (a signal during a blocking lock wait) should end.
+  const Pending& p = Find(info, ~0u, "interrupted");
+  return Napi::Boolean::New(info.Env(), fuse_req_interrupted(p.req) != 0);
+}
+
 Napi::Value FuseSession::ReplyAttr(const Napi::CallbackInfo& info) {
   Find(info, kAttr, "replyAttr");
   struct stat st;

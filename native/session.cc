@@ -253,6 +253,8 @@ Napi::Function FuseSession::Define(Napi::Env env) {
     InstanceMethod<&FuseSession::ReplyNone>("replyNone"),
     InstanceMethod<&FuseSession::ReplyEntry>("replyEntry"),
     InstanceMethod<&FuseSession::ReplyAttr>("replyAttr"),
+    InstanceMethod<&FuseSession::ReplyLock>("replyLock"),
+    InstanceMethod<&FuseSession::Interrupted>("interrupted"),
     InstanceMethod<&FuseSession::ReplyReadlink>("replyReadlink"),
     InstanceMethod<&FuseSession::ReplyOpen>("replyOpen"),
     InstanceMethod<&FuseSession::ReplyCreate>("replyCreate"),

@@ -32,6 +32,8 @@ class FuseSession : public Napi::ObjectWrap<FuseSession> {
   Napi::Value ReplyNone(const Napi::CallbackInfo& info);
   Napi::Value ReplyEntry(const Napi::CallbackInfo& info);
   Napi::Value ReplyAttr(const Napi::CallbackInfo& info);
+  Napi::Value ReplyLock(const Napi::CallbackInfo& info);
+  Napi::Value Interrupted(const Napi::CallbackInfo& info);
   Napi::Value ReplyReadlink(const Napi::CallbackInfo& info);
   Napi::Value ReplyOpen(const Napi::CallbackInfo& info);
   Napi::Value ReplyCreate(const Napi::CallbackInfo& info);

@@ -7,11 +7,12 @@ import type { Caller } from '../vfs/permissions.js';
 import type { SetAttr, Vfs } from '../vfs/vfs.js';
 import { callerOf, type RequestContext } from './callers.js';
 import { MountStats, STATS_INO, STATS_NAME } from './stats.js';
-import type { FuseAttr, FuseSession, FuseSetattr } from './native.js';
+import type { FuseAttr, FuseLock, FuseSession, FuseSetattr } from './native.js';
+import type { LockKind, RangeLock } from '../meta/meta.js';
 
 /** The answering half of a session (what the bridge needs; tests may stand in for it). */
 export type FuseReplies = Pick<FuseSession, 'replyErr' | 'replyNone' | 'replyEntry' | 'replyAttr' | 'replyReadlink' | 'replyOpen'
-  | 'replyCreate' | 'replyWrite' | 'replyBuf' | 'replyReaddir' | 'replyStatfs' | 'replyXattr'>;
+  | 'replyCreate' | 'replyWrite' | 'replyBuf' | 'replyReaddir' | 'replyStatfs' | 'replyXattr' | 'replyLock' | 'interrupted'>;
 
 export interface CacheTimeouts {
   /** Seconds the kernel may keep attributes (0: ask every time). */
@@ -66,6 +67,31 @@ export function toFuseAttr(a: Attr): FuseAttr {
 type Handler = (req: number, caller: Caller, ...args: never[]) => Promise<void>;
 
 const ROOT_INO = 1;
+const F_RDLCK = 0;
+const F_WRLCK = 1;
+const F_UNLCK = 2;
+const LOCK_SH = 1;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+/** A waiting lock is retried at least this often. */
+const LOCK_POLL_MAX_MS = 100;
+
+function toRangeLock(l: FuseLock): RangeLock {
+  const kind = l.type === F_RDLCK ? 'read' : l.type === F_WRLCK ? 'write' : 'unlock';
+  return { kind, start: l.start, end: l.len === 0 ? -1 : l.start + l.len, pid: l.pid };
+}
+
+function fromRangeLock(l: RangeLock): FuseLock {
+  return { type: l.kind === 'read' ? F_RDLCK : l.kind === 'write' ? F_WRLCK : F_UNLCK, start: l.start, len: l.end === -1 ? 0 : l.end - l.start, pid: l.pid };
+}
+
+function flockKind(op: number): LockKind {
+  if (op & LOCK_UN) return 'unlock';
+  if (op & LOCK_EX) return 'write';
+  if (op & LOCK_SH) return 'read';
+  throw Object.assign(new Error(`flock: unknown operation ${op}`), { code: 'EINVAL' });
+}
 /** Handles of opened `.stats` files live above every vfs handle number. */
 const STATS_FH_BASE = 2 ** 52;
 
@@ -75,6 +101,10 @@ export class FuseBridge {
   readonly #openStamps = new Map<number, string>();
   /** Open `.stats` handles: each reads the snapshot taken when it was opened. */
   readonly #statsReads = new Map<number, Buffer>();
+  /** `ino:owner` pairs that took record (fcntl) locks or flocks here: only those need an unlock
+   * on flush / release (which otherwise cost no metadata transaction). */
+  readonly #recordLockOwners = new Set<string>();
+  readonly #flockOwners = new Set<string>();
   #nextStatsFh = STATS_FH_BASE;
 
   constructor(
@@ -110,6 +140,25 @@ export class FuseBridge {
         this.#fail(op, req, err);
       },
     );
+  }
+
+  /** Try `take`; when it finds the lock held (EAGAIN) and the caller waits (F_SETLKW, flock
+   * without LOCK_NB), try again with backoff until it is free or the caller is interrupted. */
+  async #waitFor(req: number, wait: boolean, take: () => Promise<void>): Promise<void> {
+    for (let delay = 2; ; delay = Math.min(delay * 2, LOCK_POLL_MAX_MS)) {
+      try {
+        await take();
+        return;
+      } catch (err) {
+        if (!wait || (err as { code?: string }).code !== 'EAGAIN') throw err;
+      }
+      if (this.reply.interrupted(req)) throw Object.assign(new Error('interrupted while waiting for a lock'), { code: 'EINTR' });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  #notStats(ino: number): void {
+    if (ino === STATS_INO) throw Object.assign(new Error('no locks on .stats'), { code: 'ENOLCK' });
   }
 
   /** `.stats` at the root is the mount's own: nothing may create, remove or rename it. */
@@ -264,15 +313,47 @@ export class FuseBridge {
         this.stats.writeBytes += n;
         reply.replyWrite(req, n);
       },
-      flush: async (req, _caller, _ino: number, fh: number) => {
-        if (!this.#statsReads.has(fh)) await vfs.flush(fh);
+      flush: async (req, _caller, ino: number, fh: number, owner: string) => {
+        if (!this.#statsReads.has(fh)) {
+          await vfs.flush(fh);
+          // close(2) of any descriptor drops the closing process's record locks on the file.
+          if (this.#recordLockOwners.delete(`${ino}:${owner}`)) await vfs.setlk(fh, owner, { kind: 'unlock', start: 0, end: -1, pid: 0 });
+        }
         reply.replyNone(req);
       },
-      release: async (req, _caller, _ino: number, fh: number) => {
+      release: async (req, _caller, ino: number, fh: number, _flags: number, owner: string, flockRelease: boolean) => {
         // The kernel ignores a release's answer: answer at once, finish in the background.
         reply.replyNone(req);
         if (this.#statsReads.delete(fh)) return;
+        try {
+          if (this.#flockOwners.delete(`${ino}:${owner}`) || flockRelease) await vfs.flock(fh, owner, 'unlock');
+        } catch (err) {
+          this.options.log(`fuse release: dropping the flock of ${ino}: ${(err as Error).message}`);
+        }
         await vfs.release(fh).catch((err: unknown) => this.options.log(`fuse release: ${(err as Error).message}`));
+      },
+      getlk: async (req, _caller, ino: number, fh: number, owner: string, lock: FuseLock) => {
+        this.#notStats(ino);
+        const held = await vfs.getlk(fh, owner, toRangeLock(lock));
+        reply.replyLock(req, held ? fromRangeLock(held) : { ...lock, type: F_UNLCK });
+      },
+      setlk: async (req, _caller, ino: number, fh: number, owner: string, lock: FuseLock, sleep: boolean) => {
+        this.#notStats(ino);
+        const range = toRangeLock(lock);
+        await this.#waitFor(req, sleep, () => vfs.setlk(fh, owner, range));
+        const key = `${ino}:${owner}`;
+        if (range.kind !== 'unlock') this.#recordLockOwners.add(key);
+        // The caller gave up (a signal) while we waited: the lock must not outlive the request.
+        if (reply.replyNone(req) !== 0 && range.kind !== 'unlock') await vfs.setlk(fh, owner, { ...range, kind: 'unlock' }).catch(() => undefined);
+      },
+      flock: async (req, _caller, ino: number, fh: number, owner: string, op: number) => {
+        this.#notStats(ino);
+        const kind = flockKind(op);
+        await this.#waitFor(req, (op & LOCK_NB) === 0, () => vfs.flock(fh, owner, kind));
+        const key = `${ino}:${owner}`;
+        if (kind === 'unlock') this.#flockOwners.delete(key);
+        else this.#flockOwners.add(key);
+        if (reply.replyNone(req) !== 0 && kind !== 'unlock') await vfs.flock(fh, owner, 'unlock').catch(() => undefined);
       },
       fsync: async (req, _caller, _ino: number, fh: number, datasync: boolean) => {
         await vfs.fsync(fh, datasync);

@@ -98,7 +98,8 @@ export interface FuseOpArgs {
   write: [ino: number, fh: number | null, data: Buffer, offset: number];
   /** lockOwner: the kernel's 64-bit lock owner cookie, in decimal. */
   flush: [ino: number, fh: number | null, lockOwner: string];
-  release: [ino: number, fh: number | null, flags: number];
+  /** flockRelease: the file's flock lock (owner lockOwner) goes with this release. */
+  release: [ino: number, fh: number | null, flags: number, lockOwner: string, flockRelease: boolean];
   fsync: [ino: number, fh: number | null, datasync: boolean];
   opendir: [ino: number, flags: number];
   readdir: [ino: number, fh: number | null, size: number, offset: number];
@@ -111,6 +112,20 @@ export interface FuseOpArgs {
   removexattr: [ino: number, name: string];
   access: [ino: number, mask: number];
   create: [parent: number, name: string, mode: number, flags: number];
+  /** POSIX record locks (fcntl): lock.len 0 reaches to the end of the file; sleep = F_SETLKW. */
+  getlk: [ino: number, fh: number | null, lockOwner: string, lock: FuseLock];
+  setlk: [ino: number, fh: number | null, lockOwner: string, lock: FuseLock, sleep: boolean];
+  /** flock(2): op is LOCK_SH / LOCK_EX / LOCK_UN, with LOCK_NB when the caller would not wait. */
+  flock: [ino: number, fh: number | null, lockOwner: string, op: number];
+}
+
+/** struct flock as the kernel sends it: type F_RDLCK (0) / F_WRLCK (1) / F_UNLCK (2). */
+export interface FuseLock {
+  type: number;
+  start: number;
+  /** 0: to the end of the file. */
+  len: number;
+  pid: number;
 }
 
 export type FuseOp = keyof FuseOpArgs;
@@ -166,6 +181,10 @@ export interface FuseSession {
   /** attr null: a negative lookup entry cached for entryTimeoutS. */
   replyEntry(req: FuseRequest, attr: FuseAttr | null, entryTimeoutS: number, attrTimeoutS?: number): number;
   replyAttr(req: FuseRequest, attr: FuseAttr, attrTimeoutS: number): number;
+  /** getlk: the conflicting lock, or type F_UNLCK when the asked lock could be taken. */
+  replyLock(req: FuseRequest, lock: FuseLock): number;
+  /** Whether the caller of a still-pending request was interrupted (a signal). */
+  interrupted(req: FuseRequest): boolean;
   replyReadlink(req: FuseRequest, target: string): number;
   replyOpen(req: FuseRequest, fh: number, flags?: FuseOpenFlags): number;
   replyCreate(req: FuseRequest, attr: FuseAttr, entryTimeoutS: number, attrTimeoutS: number, fh: number, flags?: FuseOpenFlags): number;

@@ -11,7 +11,7 @@ import {
   S_IFSOCK, S_ISGID, S_ISUID, S_ISVTX, W_OK, X_OK,
 } from './constants.js';
 import { HandleTable, type OpenFile } from './handles.js';
-import type { CloneRange } from '../meta/meta.js';
+import type { CloneRange, LockKind, RangeLock } from '../meta/meta.js';
 import type { MetaPort, PortDirEntry, PortStatFs } from './meta-port.js';
 import { nameProblem } from './path.js';
 import { chmodResult, inGroup, inheritedOwnership, isRoot, ownsOrRoot, permits, type Caller } from './permissions.js';
@@ -418,6 +418,29 @@ export class Vfs implements Walkable {
   }
 
   // ---- open files ----
+
+  // ---- locks: held by (this session, owner) in metadata, so every client of the volume sees them ----
+
+  /** fcntl(F_GETLK): the first lock of another owner that conflicts with `lock`, or null. */
+  async getlk(fh: number, owner: string, lock: RangeLock): Promise<(RangeLock & { session: number; owner: string }) | null> {
+    const file = this.#file(fh, 'fcntl');
+    return this.meta.getlk(file.ino, this.session, owner, lock);
+  }
+
+  /** fcntl(F_SETLK): take, change or drop a record lock; EAGAIN when another owner holds a
+   * conflicting one. A read lock needs the file open for reading, a write lock for writing. */
+  async setlk(fh: number, owner: string, lock: RangeLock): Promise<void> {
+    const file = this.#file(fh, 'fcntl');
+    const acc = file.flags & O_ACCMODE;
+    if ((lock.kind === 'read' && acc === O_WRONLY) || (lock.kind === 'write' && acc === O_RDONLY)) fail('EBADF', 'fcntl');
+    await this.meta.setlk(file.ino, this.session, owner, lock);
+  }
+
+  /** flock(2) on an open file; EAGAIN when another owner holds a conflicting lock. */
+  async flock(fh: number, owner: string, kind: LockKind): Promise<void> {
+    const file = this.#file(fh, 'flock');
+    await this.meta.flock(file.ino, this.session, owner, kind);
+  }
 
   #file(fh: number, syscall: string): OpenFile {
     const file = this.#table.get(fh);

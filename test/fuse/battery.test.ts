@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Volume } from '../../src/index.js';
 import { fuseUnavailable } from '../../src/fuse/native.js';
-import { CLI, isMounted, makeMount, run, type TestMount } from './mounted.js';
+import { CLI, isMounted, makeMount, mountAgain, run, type TestMount } from './mounted.js';
 
 const why = fuseUnavailable();
 if (why) console.warn(`FUSE battery skipped: ${why}`);
@@ -233,6 +233,37 @@ describe.skipIf(why !== null)('FUSE battery on a shared mount', () => {
       aUn: {}, bExAfter: {}, aExNow: { err: 'EAGAIN' }, cliAfter: 'got it', bSh2: {}, aUpgrade: { err: 'EAGAIN' },
       aUpgrade2: {}, waiterBlocked: true, waiterGot: {}, bBeforeDeath: { err: 'EAGAIN' }, bAfterDeath: {}, cliAfterDeath: 'exit 1',
     });
+  });
+
+  it('locks live in the volume: flock and fcntl locks taken through one mount are seen through another mount of it', async () => {
+    const other = await mountAgain(m.metaUrl, join(m.dir, 'mnt2'));
+    const a = await Agent.start();
+    const b = await Agent.start();
+    try {
+      await fs.writeFile(join(m.mountpoint, 'shared-lock'), 'z'.repeat(500));
+      const fa = await a.open(join(m.mountpoint, 'shared-lock'), 'r+');
+      // Attribute caches are 1 s: the other mount looks the name up afresh.
+      const fb = await b.open(join(m.dir, 'mnt2', 'shared-lock'), 'r+');
+      expect(await a.call({ op: 'flock', fd: fa, how: 'ex' })).toEqual({});
+      expect(await b.call({ op: 'flock', fd: fb, how: 'ex' })).toMatchObject({ err: 'EAGAIN' });
+      expect(await a.call({ op: 'lockf', fd: fa, how: 'ex', start: 10, len: 10 })).toEqual({});
+      expect(await b.call({ op: 'lockf', fd: fb, how: 'ex', start: 15, len: 1 })).toMatchObject({ err: 'EAGAIN' });
+      expect(await b.call({ op: 'getlk', fd: fb, type: 'w', start: 0, len: 0 })).toMatchObject({ type: 'write', start: 10, len: 10 });
+      // A waiter on the other mount gets the flock once the holder lets go.
+      let settled = false;
+      const waiting = b.call({ op: 'flock', fd: fb, how: 'ex', nb: false }).then((x) => { settled = true; return x; });
+      await new Promise((res) => setTimeout(res, 300));
+      expect(settled).toBe(false);
+      expect(await a.call({ op: 'flock', fd: fa, how: 'un' })).toEqual({});
+      expect(await waiting).toEqual({});
+      // The holder's death (its descriptors closed by the kernel) frees its record locks too.
+      await a.kill();
+      expect(await b.call({ op: 'lockf', fd: fb, how: 'ex', start: 0, len: 0 })).toEqual({});
+    } finally {
+      await a.exit();
+      await b.exit();
+      expect(await other.stop(), other.log()).toBe(0);
+    }
   });
 
   it('fcntl byte-range locks between processes: overlaps conflict, disjoint ranges do not, F_GETLK names the holder', async () => {

@@ -88,3 +88,26 @@ export async function makeMount(extraArgs: string[] = [], format: { blockSize?: 
   };
   return m;
 }
+
+/** A second `strata mount` of an existing volume (another "host"); stop() unmounts it. */
+export async function mountAgain(metaUrl: string, mountpoint: string, args: string[] = []): Promise<{ stop(): Promise<number | null>; log: () => string }> {
+  await mkdir(mountpoint, { recursive: true });
+  let out = '';
+  const child = spawn(process.execPath, [CLI, 'mount', metaUrl, mountpoint, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`mount did not come up in 30 s:\n${out}`)), 30_000);
+    child.once('message', () => { clearTimeout(timer); resolve(); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`strata mount exited with ${code} before mounting:\n${out}`)); });
+  });
+  return {
+    log: () => out,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const gone = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      return gone;
+    },
+  };
+}
