@@ -49,7 +49,7 @@ function positive(flag: string, max: number) {
 
 export function addDataFlags(cmd: Command): Command {
   return cmd
-    .option('--cache-dir <dirs>', 'block cache directories, colon-separated, or "none" (default for remote storage: ~/.cache/strata, /var/cache/strata as root; file:// volumes cache nothing)')
+    .option('--cache-dir <dirs>', 'block cache directories, colon-separated, or "none" (default for remote storage: $STRATA_CACHE_DIR, else ~/.cache/strata, /var/cache/strata as root; file:// volumes cache nothing)')
     .option('--cache-size <MiB>', 'block cache size in MiB over all its directories; -1: no limit but --free-space-ratio (default 10240)', cacheSizeMiB)
     .option('--free-space-ratio <r>', 'keep this fraction of each cache file system free (default 0.1)', ratio)
     .option('--verify-cache-checksum <level>', 'check cached blocks: none, full (whole-block reads) or partial (the 32 KiB pieces each read touches) (default full)', verifyLevel)

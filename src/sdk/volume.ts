@@ -16,8 +16,9 @@ export type { FormatOptions, FormatResult };
 
 const DEFAULT_CACHE_SIZE = 10 * 1024 * 1024 * 1024;
 
-/** Where blocks of remote volumes are cached unless told otherwise. */
+/** Where blocks of remote volumes are cached unless told otherwise ($STRATA_CACHE_DIR first). */
 export function defaultCacheDir(): string {
+  if (process.env.STRATA_CACHE_DIR) return process.env.STRATA_CACHE_DIR;
   if (typeof process.getuid === 'function' && process.getuid() === 0) return '/var/cache/strata';
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'strata');
 }
