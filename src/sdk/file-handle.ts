@@ -147,10 +147,13 @@ export class FileHandle {
     const len = length == null ? view.length - off : toInteger(length, 'length');
     if (len < 0) throw outOfRange('length', '>= 0', len);
     if (len > view.length - off) throw outOfRange('length', `<= ${view.length - off}`, len);
-    const pos = toPosition(position);
     this.#live('read');
+    // Node answers a zero-length read of an open handle before looking at the position or the
+    // access mode (even of a write-only one).
+    if (len === 0) return { bytesRead: 0, buffer };
+    const pos = toPosition(position);
     if (!this.#readable) throw recast({ code: 'EBADF' }, 'read');
-    const bytesRead = len === 0 ? 0 : await this.#readAt(view.subarray(off, off + len), pos);
+    const bytesRead = await this.#readAt(view.subarray(off, off + len), pos);
     return { bytesRead, buffer };
   }
 
