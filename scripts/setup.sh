@@ -12,9 +12,10 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-# Debian packages: a compiler toolchain for native modules, FUSE for mounts.
+# Debian packages: a compiler toolchain for native modules, FUSE for mounts, tools the tests
+# compare against (attr, rsync, awscli for the S3 gateway).
 apt_missing=()
-for pkg in build-essential python3 pkg-config fuse3 libfuse3-dev attr rsync; do
+for pkg in build-essential python3 pkg-config fuse3 libfuse3-dev attr rsync awscli; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || apt_missing+=("$pkg")
 done
 if [ ${#apt_missing[@]} -gt 0 ]; then

@@ -8,6 +8,7 @@ import { registerFormat } from './commands/format.js';
 import { registerInfo } from './commands/info.js';
 import { registerMount } from './commands/mount.js';
 import { registerStats } from './commands/stats.js';
+import { registerGateway } from './commands/gateway.js';
 import { registerBench } from './commands/bench.js';
 import { registerObjbench } from './commands/objbench.js';
 import { registerWarmup } from './commands/warmup.js';
@@ -37,6 +38,7 @@ function build(): Command {
   registerDemo(program);
   registerMount(program);
   registerStats(program);
+  registerGateway(program);
   registerBench(program);
   registerObjbench(program);
   registerWarmup(program);

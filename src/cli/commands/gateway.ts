@@ -1,0 +1,86 @@
+// strata gateway META_URL ADDRESS: serve a volume as an S3 endpoint until SIGINT/SIGTERM, then
+// let requests in flight finish and close the volume.
+import { InvalidArgumentError, type Command } from 'commander';
+import { startGateway } from '../../gateway/server.js';
+
+export const ACCESS_KEY_ENV = 'STRATA_GATEWAY_ACCESS_KEY';
+export const SECRET_KEY_ENV = 'STRATA_GATEWAY_SECRET_KEY';
+
+/** "HOST:PORT", "[IPV6]:PORT", ":PORT" or "PORT"; the host defaults to 127.0.0.1 (listening on
+ * other interfaces is asked for explicitly, e.g. 0.0.0.0:9000). */
+export function parseAddress(value: string): { host: string; port: number } {
+  const bad = () => new InvalidArgumentError(`ADDRESS must be HOST:PORT, [IPV6]:PORT, :PORT or PORT, got "${value}".`);
+  const v = value.trim();
+  let host: string;
+  let port: string;
+  const v6 = /^\[([0-9a-fA-F:.]+)\]:(.*)$/.exec(v);
+  if (v6) {
+    [host, port] = [v6[1], v6[2]];
+  } else if (/^\d+$/.test(v)) {
+    [host, port] = ['127.0.0.1', v];
+  } else {
+    const colon = v.lastIndexOf(':');
+    if (colon < 0) throw bad();
+    [host, port] = [v.slice(0, colon) || '127.0.0.1', v.slice(colon + 1)];
+    if (host.includes(':') || /\s/.test(host)) throw bad();
+  }
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw bad();
+  return { host, port: Number(port) };
+}
+
+function hours(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(n > 0) || n > 24 * 365) throw new InvalidArgumentError(`${flag} takes hours, more than 0 and at most a year, got "${value}".`);
+    return n;
+  };
+}
+
+interface GatewayFlags {
+  accessKey?: string;
+  secretKey?: string;
+  readOnly?: boolean;
+  region: string;
+  domain: string[];
+  uploadExpiry: number;
+}
+
+export function registerGateway(program: Command): void {
+  program
+    .command('gateway')
+    .description('serve a volume over the S3 API (buckets are top-level directories); runs until SIGINT or SIGTERM')
+    .argument('<meta-url>', 'metadata URL, e.g. sqlite3://./meta.db')
+    .argument('<address>', 'where to listen: HOST:PORT, [IPV6]:PORT, :PORT or PORT (host default 127.0.0.1)', parseAddress)
+    .option('--access-key <key>', `root access key (default: $${ACCESS_KEY_ENV})`)
+    .option('--secret-key <key>', `root secret key (default: $${SECRET_KEY_ENV}; flags are visible to other users in ps)`)
+    .option('--read-only', 'refuse every change with AccessDenied')
+    .option('--region <name>', 'the region the gateway reports', 'us-east-1')
+    .option('--domain <name>', 'base domain for virtual-hosted-style requests (BUCKET.DOMAIN); repeatable', (v: string, prev: string[]) => prev.concat(v), [] as string[])
+    .option('--upload-expiry <hours>', 'remove multipart uploads not completed within this many hours', hours('--upload-expiry'), 24 * 7)
+    .action(async (metaUrl: string, address: { host: string; port: number }, flags: GatewayFlags) => {
+      const accessKey = flags.accessKey ?? process.env[ACCESS_KEY_ENV];
+      const secretKey = flags.secretKey ?? process.env[SECRET_KEY_ENV];
+      if (!accessKey || !secretKey) {
+        throw Object.assign(new Error(`the gateway needs root credentials: --access-key and --secret-key, or $${ACCESS_KEY_ENV} and $${SECRET_KEY_ENV}`), { exitCode: 2 });
+      }
+      let gw;
+      try {
+        gw = await startGateway({
+          metaUrl, host: address.host, port: address.port, accessKey, secretKey, readOnly: flags.readOnly, region: flags.region,
+          domains: flags.domain, uploadExpiryMs: flags.uploadExpiry * 3_600_000,
+        });
+      } catch (err) {
+        if (err instanceof RangeError) throw Object.assign(new Error(err.message), { exitCode: 2 });
+        throw err;
+      }
+      process.stdout.write(`serving ${metaUrl} over S3 at ${gw.url}${flags.readOnly ? ' (read-only)' : ''}\n`);
+      if (process.send) process.send({ listening: gw.url });
+      const signal = await new Promise<string>((resolve) => {
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+      });
+      process.stderr.write(`${signal}: finishing requests in flight and closing the volume\n`);
+      await gw.close();
+      process.stderr.write('gateway closed\n');
+    });
+}

@@ -1,0 +1,47 @@
+// The two seams of the request pipeline that later issues fill: authorization (users, groups,
+// policies) between authentication and the operation, and event notification after it.
+import type { Identity } from './auth.js';
+import { S3Error } from './errors.js';
+
+export interface AuthorizationRequest {
+  identity: Identity;
+  /** The S3 action, as IAM policies name it: "s3:GetObject", "s3:ListBucket", ... */
+  action: string;
+  bucket: string | null;
+  key: string | null;
+  /** Does the operation change anything? */
+  write: boolean;
+}
+
+/** Resolves to allow; throws (an S3Error, normally AccessDenied) to refuse. */
+export type Authorizer = (request: AuthorizationRequest) => void | Promise<void>;
+
+/** Root may do everything; nobody else exists yet. */
+export const rootOnly: Authorizer = ({ identity }) => {
+  if (!identity.root) throw new S3Error('AccessDenied');
+};
+
+/** Refuse every change (the gateway's --read-only), then ask `next`. */
+export function readOnly(next: Authorizer): Authorizer {
+  return async (request) => {
+    if (request.write) throw new S3Error('AccessDenied', 'This gateway is read-only: changes are refused.');
+    await next(request);
+  };
+}
+
+export interface GatewayEvent {
+  /** S3 event name: "s3:ObjectCreated:Put", "s3:ObjectRemoved:Delete", ... */
+  name: string;
+  bucket: string;
+  key?: string;
+  size?: number;
+  etag?: string;
+  accessKey: string;
+  requestId: string;
+  time: Date;
+}
+
+/** Told of every change after it succeeded; failures here never fail the request. */
+export type EventSink = (event: GatewayEvent) => void | Promise<void>;
+
+export const noEvents: EventSink = () => undefined;

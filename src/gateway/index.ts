@@ -1,0 +1,5 @@
+// The S3-compatible gateway's public face.
+export { startGateway, type Gateway, type GatewayOptions } from './server.js';
+export { rootCredentials, type CredentialStore, type Identity } from './auth.js';
+export { rootOnly, readOnly, noEvents, type Authorizer, type AuthorizationRequest, type EventSink, type GatewayEvent } from './hooks.js';
+export { S3Error } from './errors.js';

@@ -1,0 +1,94 @@
+// MD5 for ETags. It is the slowest step of an upload (about half a gigabyte a second, slower than
+// the volume takes the bytes), so large bodies are hashed on a worker thread, beside the socket
+// reads and volume writes instead of in line with them; small ones stay on the main thread, where
+// a round trip would cost more than the hash.
+import { createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+export interface Md5 {
+  /** Hash the next bytes. The buffer may be handed to the worker: do not use it afterwards. */
+  update(data: Buffer): void;
+  digest(): Promise<Buffer>;
+  /** Forget a hash that will not be finished (a failed upload). */
+  abandon(): void;
+}
+
+/** Bodies at least this long are hashed off the main thread. */
+export const OFFLOAD_MIN = 4 * 1024 * 1024;
+
+// CommonJS source for an eval'd worker: no separate file to locate in source and compiled trees.
+const WORKER = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const open = new Map();
+parentPort.on('message', (m) => {
+  if (m.drop) { open.delete(m.id); return; }
+  let h = open.get(m.id);
+  if (!h) { h = createHash('md5'); open.set(m.id, h); }
+  if (m.data) h.update(new Uint8Array(m.data.buffer ?? m.data, m.data.byteOffset ?? 0, m.data.byteLength));
+  if (m.end) { open.delete(m.id); parentPort.postMessage({ id: m.id, digest: h.digest() }); }
+});
+`;
+
+let worker: Worker | null = null;
+let nextId = 1;
+const waiting = new Map<number, { resolve: (d: Buffer) => void; reject: (e: Error) => void }>();
+
+function failAll(err: Error): void {
+  worker = null;
+  for (const w of waiting.values()) w.reject(err);
+  waiting.clear();
+}
+
+function shared(): Worker {
+  if (worker) return worker;
+  const w = new Worker(WORKER, { eval: true });
+  // Idle, it must not keep the process alive; busy, its pending digests do (see digest()).
+  w.unref();
+  w.on('message', (m: { id: number; digest: Uint8Array }) => {
+    const p = waiting.get(m.id);
+    waiting.delete(m.id);
+    if (waiting.size === 0) w.unref();
+    p?.resolve(Buffer.from(m.digest.buffer, m.digest.byteOffset, m.digest.byteLength));
+  });
+  w.on('error', (err) => failAll(err));
+  w.on('exit', (code) => failAll(new Error(`the MD5 worker exited (code ${code})`)));
+  worker = w;
+  return w;
+}
+
+export function inlineMd5(): Md5 {
+  const h = createHash('md5');
+  return {
+    update: (data) => { h.update(data); },
+    digest: async () => h.digest(),
+    abandon: () => undefined,
+  };
+}
+
+export function offloadedMd5(): Md5 {
+  const w = shared();
+  const id = nextId++;
+  return {
+    update(data) {
+      // A buffer with an ArrayBuffer of its own moves to the worker; a view into a shared one is copied.
+      const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+      if (own) w.postMessage({ id, data: data.buffer }, [data.buffer as ArrayBuffer]);
+      else w.postMessage({ id, data: new Uint8Array(data) });
+    },
+    digest() {
+      return new Promise<Buffer>((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        w.ref();
+        w.postMessage({ id, end: true });
+      });
+    },
+    abandon() {
+      w.postMessage({ id, drop: true });
+    },
+  };
+}
+
+export function md5For(declaredLength: number | null): Md5 {
+  return declaredLength !== null && declaredLength >= OFFLOAD_MIN ? offloadedMd5() : inlineMd5();
+}

@@ -1,0 +1,43 @@
+// DeleteObject and DeleteObjects. Deleting a key with nothing there succeeds, as in S3.
+import { bucketOf, targetOf, type OpContext } from '../context.js';
+import { S3Error, fromCoreError } from '../errors.js';
+import { objectTarget } from '../objects.js';
+import { sendEmpty, sendXml } from '../respond.js';
+import { childText, childrenNamed, el, parseBody, type XmlElement } from '../xml.js';
+
+const MAX_DELETE_KEYS = 1000;
+const MAX_DELETE_BODY = 2 * 1024 * 1024;
+
+export async function deleteObject(ctx: OpContext): Promise<void> {
+  const t = targetOf(ctx);
+  await ctx.core.buckets.get(t.bucket);
+  if (await ctx.core.objects.delete(t)) ctx.events.push({ name: 's3:ObjectRemoved:Delete', bucket: t.bucket, key: t.key });
+  sendEmpty(ctx.res, 204);
+}
+
+export async function deleteObjects(ctx: OpContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const root = parseBody(await ctx.body.readAll(MAX_DELETE_BODY), 'Delete');
+  const quiet = childText(root, 'Quiet')?.trim().toLowerCase() === 'true';
+  const objects = childrenNamed(root, 'Object');
+  if (objects.length === 0) throw new S3Error('MalformedXML', 'A Delete document lists at least one <Object>.');
+  if (objects.length > MAX_DELETE_KEYS) throw new S3Error('MalformedXML', `A Delete document lists at most ${MAX_DELETE_KEYS} objects; this one lists ${objects.length}.`);
+  const keys = objects.map((o) => {
+    const key = childText(o, 'Key');
+    if (key === undefined) throw new S3Error('MalformedXML', 'Every <Object> needs a <Key>.');
+    return key;
+  });
+  await ctx.core.buckets.get(bucket);
+  const results: XmlElement[] = [];
+  for (const key of keys) {
+    try {
+      const t = objectTarget(bucket, key);
+      if (await ctx.core.objects.delete(t)) ctx.events.push({ name: 's3:ObjectRemoved:Delete', bucket, key });
+      if (!quiet) results.push(el('Deleted', el('Key', key)));
+    } catch (err) {
+      const e = fromCoreError(err);
+      results.push(el('Error', el('Key', key), el('Code', e.code), el('Message', e.message)));
+    }
+  }
+  sendXml(ctx.res, 200, el('DeleteResult', results));
+}

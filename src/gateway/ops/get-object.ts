@@ -1,0 +1,85 @@
+// GetObject and HeadObject: conditional requests, a single byte range, the stored headers and
+// user metadata, and response-* overrides of a signed request.
+import { checkRead, parseRange } from '../conditions.js';
+import { targetOf, type OpContext } from '../context.js';
+import { header } from '../request.js';
+import type { ObjectInfo } from '../record.js';
+import { httpDate, nsToMs, quoteEtag } from '../respond.js';
+
+/** Bytes a GET may have queued on its connection before it waits for the client. */
+const SEND_AHEAD = 4 * 1024 * 1024;
+
+const OVERRIDES: [string, string][] = [
+  ['response-content-type', 'Content-Type'],
+  ['response-content-language', 'Content-Language'],
+  ['response-expires', 'Expires'],
+  ['response-cache-control', 'Cache-Control'],
+  ['response-content-disposition', 'Content-Disposition'],
+  ['response-content-encoding', 'Content-Encoding'],
+];
+
+/** The headers describing an object (shared by GET, HEAD and the 304 answer). */
+export function objectHeaders(info: ObjectInfo, checksumMode: boolean): Record<string, string> {
+  const h: Record<string, string> = {
+    ETag: quoteEtag(info.etag),
+    'Last-Modified': httpDate(nsToMs(info.mtimeNs)),
+    'Accept-Ranges': 'bytes',
+    'Content-Type': info.headers['content-type'] ?? 'binary/octet-stream',
+  };
+  for (const [name, value] of Object.entries(info.headers)) {
+    if (name !== 'content-type') h[name] = value;
+  }
+  for (const [name, value] of Object.entries(info.meta)) h[`x-amz-meta-${name}`] = value;
+  if (info.parts !== undefined) h['x-amz-mp-parts-count'] = String(info.parts);
+  if (info.tags.length > 0) h['x-amz-tagging-count'] = String(info.tags.length);
+  if (checksumMode) {
+    for (const [alg, value] of Object.entries(info.checksums)) h[`x-amz-checksum-${alg}`] = value;
+  }
+  return h;
+}
+
+async function serve(ctx: OpContext, withBody: boolean): Promise<void> {
+  const { req, res } = ctx;
+  const t = targetOf(ctx);
+  const { info } = await ctx.core.objects.find(t);
+  checkRead({
+    ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match'),
+    ifModifiedSince: header(req, 'if-modified-since'), ifUnmodifiedSince: header(req, 'if-unmodified-since'),
+  }, info.etag, nsToMs(info.mtimeNs), { ETag: quoteEtag(info.etag), 'Last-Modified': httpDate(nsToMs(info.mtimeNs)) });
+  const range = parseRange(header(req, 'range'), info.size);
+  // Checksums describe the whole object: a part of it is sent without them.
+  const checksumMode = (header(req, 'x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED';
+  const headers = objectHeaders(info, checksumMode && range === null);
+  for (const [param, name] of OVERRIDES) {
+    const v = req.query.get(param);
+    if (v !== undefined) headers[name] = v;
+  }
+  const start = range?.start ?? 0;
+  const end = range?.end ?? info.size;
+  headers['Content-Length'] = String(end - start);
+  if (range) headers['Content-Range'] = `bytes ${start}-${end - 1}/${info.size}`;
+  res.writeHead(range ? 206 : 200, headers);
+  if (!withBody || end === start) {
+    res.end();
+    return;
+  }
+  await ctx.core.objects.read(info.ino, start, end, (piece) => new Promise<boolean>((resolve) => {
+    if (res.destroyed) return resolve(false);
+    res.write(piece);
+    // Up to SEND_AHEAD bytes wait in the response so the socket never runs dry between pieces.
+    if (res.writableLength < SEND_AHEAD) return resolve(true);
+    const done = (ok: boolean) => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  }));
+  res.end();
+}
+
+export const getObject = (ctx: OpContext) => serve(ctx, true);
+export const headObject = (ctx: OpContext) => serve(ctx, false);

@@ -1,0 +1,164 @@
+// ListObjects (v1) and ListObjectsV2: prefix, delimiter, max-keys, marker / continuation-token /
+// start-after, encoding-type=url, fetch-owner. Directories are common prefixes; keys come in
+// UTF-8 byte order, paged without repeating or skipping.
+import { isRegular } from '../../vfs/attr.js';
+import { bucketOf, type OpContext } from '../context.js';
+import { S3Error } from '../errors.js';
+import { compareKeys, walkKeys } from '../listing.js';
+import { describeObject } from '../record.js';
+import { isoTime, nsToMs, quoteEtag, sendXml } from '../respond.js';
+import { el, type XmlElement } from '../xml.js';
+
+const MAX_KEYS = 1000;
+
+interface Listed {
+  keys: { key: string; size: number; mtimeNs: bigint; etag: string }[];
+  prefixes: string[];
+  truncated: boolean;
+  /** The last key or prefix returned: where the next page starts. */
+  last: string | null;
+}
+
+function maxKeysOf(ctx: OpContext): number {
+  const raw = ctx.req.query.get('max-keys');
+  if (raw === undefined) return MAX_KEYS;
+  if (!/^\d{1,9}$/.test(raw)) throw new S3Error('InvalidArgument', `max-keys must be a non-negative whole number, got "${raw}".`, { ArgumentName: 'max-keys', ArgumentValue: raw });
+  return Math.min(Number(raw), MAX_KEYS);
+}
+
+function encodingOf(ctx: OpContext): ((s: string) => string) {
+  const enc = ctx.req.query.get('encoding-type');
+  if (enc === undefined) return (s) => s;
+  if (enc !== 'url') throw new S3Error('InvalidArgument', `Invalid Encoding Method specified in Request: "${enc}" (only "url" is).`, { ArgumentName: 'encoding-type', ArgumentValue: enc });
+  // Keys may hold characters XML 1.0 cannot carry; "/" stays readable, as S3 leaves it.
+  return (s) => encodeURIComponent(s).replace(/%2F/g, '/');
+}
+
+async function list(ctx: OpContext, bucket: string, prefix: string, delimiter: string, after: string, max: number): Promise<Listed> {
+  const { core } = ctx;
+  const root = await core.buckets.get(bucket);
+  const out: Listed = { keys: [], prefixes: [], truncated: false, last: null };
+  let lastPrefix: string | null = null;
+  for await (const item of walkKeys(core.index, core.gv, root.ino, '', { prefix, after, delimiter })) {
+    if (item.kind === 'prefix') {
+      if (item.prefix === lastPrefix || compareKeys(item.prefix, after) <= 0) continue;
+      if (out.keys.length + out.prefixes.length >= max) {
+        out.truncated = true;
+        break;
+      }
+      lastPrefix = item.prefix;
+      out.prefixes.push(item.prefix);
+      out.last = item.prefix;
+      continue;
+    }
+    const object = await describe(ctx, bucket, item);
+    if (!object) continue;
+    if (out.keys.length + out.prefixes.length >= max) {
+      out.truncated = true;
+      break;
+    }
+    out.keys.push(object);
+    out.last = item.key;
+  }
+  return out;
+}
+
+async function describe(ctx: OpContext, bucket: string, item: { key: string; ino: number; dir: boolean; link: boolean }) {
+  const { gv } = ctx.core;
+  try {
+    if (item.dir) {
+      const attr = await gv.user.vfs.getattr(item.ino);
+      const record = await gv.record(item.ino);
+      return { key: item.key, size: 0, mtimeNs: attr.mtimeNs, etag: record?.etag ?? '' };
+    }
+    // A symlink is the object it points to (when that is a file).
+    const attr = item.link ? await gv.resolveIn(bucket, `/${bucket}/${item.key}`) : await gv.user.vfs.getattr(item.ino);
+    if (!attr || !isRegular(attr)) return null;
+    const info = describeObject(attr, await gv.record(attr.ino));
+    return { key: item.key, size: info.size, mtimeNs: info.mtimeNs, etag: info.etag };
+  } catch {
+    // Deleted while being listed: it is simply not there.
+    return null;
+  }
+}
+
+function contents(ctx: OpContext, listed: Listed, encode: (s: string) => string, withOwner: boolean): XmlElement[] {
+  const { owner } = ctx.core;
+  return listed.keys.map((k) => el('Contents',
+    el('Key', encode(k.key)),
+    el('LastModified', isoTime(nsToMs(k.mtimeNs))),
+    el('ETag', quoteEtag(k.etag)),
+    el('Size', k.size),
+    withOwner ? el('Owner', el('ID', owner.id), el('DisplayName', owner.displayName)) : null,
+    el('StorageClass', 'STANDARD'),
+  ));
+}
+
+function prefixes(listed: Listed, encode: (s: string) => string): XmlElement[] {
+  return listed.prefixes.map((p) => el('CommonPrefixes', el('Prefix', encode(p))));
+}
+
+export async function listObjectsV1(ctx: OpContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const q = ctx.req.query;
+  const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') ?? '';
+  const marker = q.get('marker') ?? '';
+  const max = maxKeysOf(ctx);
+  const encode = encodingOf(ctx);
+  const listed = await list(ctx, bucket, prefix, delimiter, marker, max);
+  sendXml(ctx.res, 200, el('ListBucketResult',
+    el('Name', bucket),
+    el('Prefix', encode(prefix)),
+    el('Marker', encode(marker)),
+    listed.truncated && listed.last !== null ? el('NextMarker', encode(listed.last)) : null,
+    el('MaxKeys', max),
+    delimiter ? el('Delimiter', encode(delimiter)) : null,
+    el('IsTruncated', listed.truncated),
+    q.has('encoding-type') ? el('EncodingType', 'url') : null,
+    contents(ctx, listed, encode, true),
+    prefixes(listed, encode),
+  ));
+}
+
+const TOKEN_PREFIX = 'strata1:';
+
+function decodeToken(token: string): string {
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  if (!text.startsWith(TOKEN_PREFIX) || Buffer.from(text, 'utf8').toString('base64url') !== token) {
+    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.', { ArgumentName: 'continuation-token', ArgumentValue: token.slice(0, 200) });
+  }
+  return text.slice(TOKEN_PREFIX.length);
+}
+
+function encodeToken(after: string): string {
+  return Buffer.from(TOKEN_PREFIX + after, 'utf8').toString('base64url');
+}
+
+export async function listObjectsV2(ctx: OpContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const q = ctx.req.query;
+  const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') ?? '';
+  const startAfter = q.get('start-after') ?? '';
+  const token = q.get('continuation-token');
+  const max = maxKeysOf(ctx);
+  const encode = encodingOf(ctx);
+  const fromToken = token !== undefined ? decodeToken(token) : '';
+  const after = compareKeys(fromToken, startAfter) > 0 ? fromToken : startAfter;
+  const listed = await list(ctx, bucket, prefix, delimiter, after, max);
+  sendXml(ctx.res, 200, el('ListBucketResult',
+    el('Name', bucket),
+    el('Prefix', encode(prefix)),
+    delimiter ? el('Delimiter', encode(delimiter)) : null,
+    el('MaxKeys', max),
+    q.has('encoding-type') ? el('EncodingType', 'url') : null,
+    el('KeyCount', listed.keys.length + listed.prefixes.length),
+    el('IsTruncated', listed.truncated),
+    token !== undefined ? el('ContinuationToken', token) : null,
+    listed.truncated && listed.last !== null ? el('NextContinuationToken', encodeToken(listed.last)) : null,
+    startAfter ? el('StartAfter', encode(startAfter)) : null,
+    contents(ctx, listed, encode, q.get('fetch-owner') === 'true'),
+    prefixes(listed, encode),
+  ));
+}

@@ -1,0 +1,82 @@
+// PutObject: the body streams into a temp file while its MD5 (the ETag) and any announced
+// checksum are computed; only when every byte arrived and verified does the file move to the key.
+// A disconnect, a bad signature or a bad digest midway leaves no object and no temp file.
+import { etagMatches } from '../conditions.js';
+import { targetOf, type OpContext } from '../context.js';
+import { S3Error } from '../errors.js';
+import type { ObjectTarget } from '../objects.js';
+import { receiveBody, integrityOf } from '../receive.js';
+import { headersOf } from '../record.js';
+import { header } from '../request.js';
+import { quoteEtag } from '../respond.js';
+import { tagsFromHeader } from '../tags.js';
+
+/** S3's limit for one PUT; larger objects go through multipart uploads. */
+export const MAX_PUT_SIZE = 5 * 1024 ** 3;
+
+/** If-None-Match: * (create only) and If-Match (replace only that version) on writes. */
+export async function checkWriteConditions(ctx: OpContext, t: ObjectTarget): Promise<void> {
+  const ifNoneMatch = header(ctx.req, 'if-none-match');
+  const ifMatch = header(ctx.req, 'if-match');
+  if (ifNoneMatch === undefined && ifMatch === undefined) return;
+  const existing = await ctx.core.objects.lookup(t);
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on a write accepts only "*".');
+    if (existing) throw new S3Error('PreconditionFailed', 'An object already exists at this key (If-None-Match: *).', { Condition: 'If-None-Match' });
+  }
+  if (ifMatch !== undefined) {
+    if (!existing) throw new S3Error('NoSuchKey', undefined, { Key: t.key });
+    if (!etagMatches(ifMatch, existing.info.etag)) throw new S3Error('PreconditionFailed', 'The object\'s ETag does not match If-Match.', { Condition: 'If-Match' });
+  }
+}
+
+/** The body must say how long it is (S3 refuses uploads of unknown length). */
+export function requireLength(ctx: OpContext): number {
+  const declared = ctx.body.declaredLength();
+  if (declared === null && header(ctx.req, 'transfer-encoding') === undefined) throw new S3Error('MissingContentLength');
+  return declared ?? -1;
+}
+
+export async function putObject(ctx: OpContext): Promise<void> {
+  const { req, res, core } = ctx;
+  const t = targetOf(ctx);
+  const { headers, meta } = headersOf(req);
+  const tags = tagsFromHeader(header(req, 'x-amz-tagging'));
+  const integrity = integrityOf(ctx);
+  const declared = requireLength(ctx);
+  if (declared > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', `A single PUT takes at most ${MAX_PUT_SIZE} bytes; use a multipart upload.`, { ProposedSize: String(declared), MaxSizeAllowed: String(MAX_PUT_SIZE) });
+  const bucket = await core.buckets.get(t.bucket);
+  await checkWriteConditions(ctx, t);
+
+  if (t.kp.directory) {
+    for await (const c of ctx.body.chunks(MAX_PUT_SIZE)) {
+      if (c.length > 0) throw new S3Error('InvalidRequest', `"${t.key}" ends in "/": it names a directory, which holds no data. Send an empty body.`);
+    }
+    const d = await integrity.finish(ctx.body.trailers);
+    await core.objects.placeDirectory(t, { etag: d.md5, size: 0, mtimeNs: '0', headers, meta, checksums: d.checksums, tags });
+    ctx.events.push({ name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: 0, etag: d.md5 });
+    res.writeHead(200, { ETag: quoteEtag(d.md5), 'Content-Length': '0', ...checksumHeaders(d.checksums) });
+    res.end();
+    return;
+  }
+
+  const { temp, digests: d } = await receiveBody(ctx, integrity, MAX_PUT_SIZE);
+  try {
+    await temp.seal((a) => ({ etag: d.md5, size: a.size, mtimeNs: String(a.mtimeNs), headers, meta, checksums: d.checksums, tags }));
+    // Another writer may have created the key while this body streamed in.
+    await checkWriteConditions(ctx, t);
+    await core.objects.place(temp, t, bucket);
+  } catch (err) {
+    await temp.discard();
+    throw err;
+  }
+  ctx.events.push({ name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: d.size, etag: d.md5 });
+  res.writeHead(200, { ETag: quoteEtag(d.md5), 'Content-Length': '0', ...checksumHeaders(d.checksums) });
+  res.end();
+}
+
+export function checksumHeaders(checksums: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [alg, value] of Object.entries(checksums)) out[`x-amz-checksum-${alg}`] = value;
+  return out;
+}

@@ -1,0 +1,76 @@
+// One request, start to end: parse → authenticate → route → authorize → operation → events.
+// Any failure becomes an S3 error document; a request whose body was not read either has it
+// drained (small bodies: the connection lives on) or gets its connection closed.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authenticate, type CredentialStore } from './auth.js';
+import { RequestBody } from './body.js';
+import type { GatewayCore, OpContext } from './context.js';
+import { S3Error, fromCoreError } from './errors.js';
+import type { Authorizer, EventSink } from './hooks.js';
+import { newRequestId, parseRequest, type S3Request } from './request.js';
+import { baseHeaders, sendError } from './respond.js';
+import { route } from './router.js';
+
+export interface PipelineOptions {
+  core: GatewayCore;
+  credentials: CredentialStore;
+  authorize: Authorizer;
+  events: EventSink;
+  /** Base domains of virtual-hosted-style addressing ("bucket.DOMAIN"). */
+  domains: readonly string[];
+  log: (message: string) => void;
+  now?: () => number;
+}
+
+/** Bodies up to this size are read and dropped after an error so the connection stays usable. */
+const DRAIN_LIMIT = 1024 * 1024;
+
+export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p: PipelineOptions): Promise<void> {
+  const id = newRequestId();
+  baseHeaders(res, id);
+  let req: S3Request | null = null;
+  let body: RequestBody | null = null;
+  try {
+    req = parseRequest(raw, id, p.domains);
+    const auth = await authenticate(req, p.credentials, (p.now ?? Date.now)());
+    body = new RequestBody(req, res, auth.payload);
+    const rt = route(req);
+    await p.authorize({ identity: auth.identity, action: rt.action, bucket: req.bucket, key: req.key, write: rt.write });
+    const ctx: OpContext = {
+      core: p.core, req, res, body, identity: auth.identity, events: [],
+      authorize: async (action, bucket, key, write) => { await p.authorize({ identity: auth.identity, action, bucket, key, write }); },
+    };
+    await rt.run(ctx);
+    for (const e of ctx.events) {
+      Promise.resolve()
+        .then(() => p.events({ ...e, accessKey: auth.identity.accessKey, requestId: id, time: new Date() }))
+        .catch((err: unknown) => p.log(`event ${e.name} for ${e.bucket}/${e.key ?? ''} was not delivered: ${(err as Error).message}`));
+    }
+  } catch (err) {
+    const e = err instanceof S3Error ? err : fromCoreError(err);
+    if (e.code === 'InternalError') p.log(`request ${id} ${raw.method} ${raw.url}: ${(err as Error)?.stack ?? String(err)}`);
+    const close = !(await settleBody(raw, res, body));
+    sendError(res, id, req?.path ?? raw.url ?? '/', e, raw.method === 'HEAD', close);
+  }
+}
+
+/** Make the connection reusable after an error: true when no unread body is left on it. */
+async function settleBody(raw: IncomingMessage, res: ServerResponse, body: RequestBody | null): Promise<boolean> {
+  if (raw.complete || raw.readableEnded) return true;
+  if (body?.started) return body.finished;
+  // A client waiting for "100 Continue" never sends the body: closing is the only way out.
+  if (/100-continue/i.test(String(raw.headers.expect ?? '')) && !res.headersSent) return false;
+  const declared = raw.headers['content-length'];
+  const length = declared === undefined ? NaN : Number(declared);
+  if (!(length <= DRAIN_LIMIT)) return false;
+  let seen = 0;
+  try {
+    for await (const chunk of raw as AsyncIterable<Buffer>) {
+      seen += chunk.length;
+      if (seen > DRAIN_LIMIT) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}

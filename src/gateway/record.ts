@@ -1,0 +1,109 @@
+// What S3 knows about an object beyond its bytes — ETag, Content-Type and the other system
+// headers, x-amz-meta-* user metadata, checksums, tags — kept in one xattr of the file so that one
+// transaction records it. The record notes the size and mtime it describes: a file changed later
+// through FUSE or the SDK keeps its headers but gets an ETag derived from its new state.
+import { createHash } from 'node:crypto';
+import type { ChecksumAlgorithm } from './checksums.js';
+import { S3Error } from './errors.js';
+import { header, type S3Request } from './request.js';
+
+export const RECORD_XATTR = 'user.s3';
+
+/** The system headers S3 stores with an object and returns on GET/HEAD. */
+export const STORED_HEADERS = ['content-type', 'content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires', 'x-amz-website-redirect-location'] as const;
+
+export const MAX_USER_METADATA = 2048;
+
+export interface ObjectRecord {
+  etag: string;
+  size: number;
+  /** mtime (ns, decimal) of the file when the record was written. */
+  mtimeNs: string;
+  headers?: Record<string, string>;
+  meta?: Record<string, string>;
+  checksums?: Partial<Record<ChecksumAlgorithm, string>>;
+  /** Number of parts of a multipart object. */
+  parts?: number;
+  tags?: [string, string][];
+}
+
+/** An object as the operations report it. */
+export interface ObjectInfo {
+  ino: number;
+  size: number;
+  mtimeNs: bigint;
+  etag: string;
+  headers: Record<string, string>;
+  meta: Record<string, string>;
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
+  parts?: number;
+  tags: [string, string][];
+  /** The record still describes the file's bytes (false: changed outside the gateway). */
+  current: boolean;
+}
+
+export function encodeRecord(r: ObjectRecord): Buffer {
+  return Buffer.from(JSON.stringify(r));
+}
+
+export function decodeRecord(raw: Uint8Array | null): ObjectRecord | null {
+  if (!raw) return null;
+  try {
+    const r = JSON.parse(Buffer.from(raw).toString('utf8')) as ObjectRecord;
+    return r && typeof r === 'object' && typeof r.etag === 'string' ? r : null;
+  } catch {
+    // A damaged or foreign value: the file is still an object, only without stored headers.
+    return null;
+  }
+}
+
+/** The ETag of a file the gateway did not write (or that changed since): stable while the file
+ * is unchanged, different after any change, which is what conditional requests need. */
+export function derivedEtag(ino: number, size: number, mtimeNs: bigint): string {
+  return createHash('md5').update(`strata:${ino}:${size}:${mtimeNs}`).digest('hex');
+}
+
+export function describeObject(attr: { ino: number; size: number; mtimeNs: bigint }, record: ObjectRecord | null): ObjectInfo {
+  const current = record !== null && record.size === attr.size && record.mtimeNs === String(attr.mtimeNs);
+  return {
+    ino: attr.ino,
+    size: attr.size,
+    mtimeNs: attr.mtimeNs,
+    etag: current ? record.etag : derivedEtag(attr.ino, attr.size, attr.mtimeNs),
+    headers: record?.headers ?? {},
+    meta: record?.meta ?? {},
+    checksums: current ? record.checksums ?? {} : {},
+    parts: current ? record.parts : undefined,
+    tags: record?.tags ?? [],
+    current,
+  };
+}
+
+/** System headers and user metadata of a PUT / CreateMultipartUpload / CopyObject (REPLACE). */
+export function headersOf(req: S3Request): { headers: Record<string, string>; meta: Record<string, string> } {
+  const headers: Record<string, string> = {};
+  for (const name of STORED_HEADERS) {
+    const v = header(req, name);
+    if (v !== undefined) headers[name] = v;
+  }
+  // aws-chunked is how the body travelled, not how the object is encoded.
+  if (headers['content-encoding'] !== undefined) {
+    const rest = headers['content-encoding'].split(',').map((s) => s.trim()).filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked');
+    if (rest.length === 0) delete headers['content-encoding'];
+    else headers['content-encoding'] = rest.join(', ');
+  }
+  const meta: Record<string, string> = {};
+  let bytes = 0;
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i].toLowerCase();
+    if (!name.startsWith('x-amz-meta-')) continue;
+    const short = name.slice('x-amz-meta-'.length);
+    const value = req.rawHeaders[i + 1];
+    meta[short] = meta[short] === undefined ? value : `${meta[short]},${value}`;
+    bytes += Buffer.byteLength(short) + Buffer.byteLength(value);
+  }
+  if (bytes > MAX_USER_METADATA) {
+    throw new S3Error('MetadataTooLarge', `The user metadata (x-amz-meta-*) is ${bytes} bytes; at most ${MAX_USER_METADATA} are allowed.`, { Size: String(bytes), MaxSizeAllowed: String(MAX_USER_METADATA) });
+  }
+  return { headers, meta };
+}

@@ -1,0 +1,102 @@
+// Which S3 operation a request is: from its method, whether it names a bucket and a key, its
+// sub-resource query parameters and (for PUT) x-amz-copy-source.
+import type { OpContext } from './context.js';
+import { getBucketAcl, getObjectAcl } from './ops/acl.js';
+import { S3Error } from './errors.js';
+import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './ops/buckets.js';
+import { copyObject } from './ops/copy-object.js';
+import { deleteObject, deleteObjects } from './ops/delete.js';
+import { getObject, headObject } from './ops/get-object.js';
+import { listObjectsV1, listObjectsV2 } from './ops/list-objects.js';
+import {
+  abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy,
+} from './ops/multipart.js';
+import { putObject } from './ops/put-object.js';
+import { deleteObjectTagging, getObjectTagging, putObjectTagging } from './ops/tagging.js';
+import type { S3Request } from './request.js';
+
+export interface Route {
+  /** The IAM action name the authorizer is asked about. */
+  action: string;
+  write: boolean;
+  run(ctx: OpContext): Promise<void>;
+}
+
+const r = (action: string, write: boolean, run: (ctx: OpContext) => Promise<void>): Route => ({ action: `s3:${action}`, write, run });
+
+/** Sub-resources S3 has that this gateway does not serve (answered NotImplemented, not
+ * mistaken for a listing or an object read). */
+const UNSUPPORTED = [
+  'accelerate', 'analytics', 'cors', 'encryption', 'intelligent-tiering', 'inventory', 'legal-hold', 'lifecycle', 'logging',
+  'metrics', 'notification', 'object-lock', 'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'replication',
+  'requestPayment', 'restore', 'retention', 'select', 'torrent', 'versions', 'website', 'attributes', 'acl', 'tagging',
+];
+
+function notImplemented(what: string): never {
+  throw new S3Error('NotImplemented', `${what} is not implemented by this gateway.`);
+}
+
+function unsupported(req: S3Request, supported: string[]): void {
+  for (const name of UNSUPPORTED) {
+    if (req.query.has(name) && !supported.includes(name)) notImplemented(`The "${name}" sub-resource`);
+  }
+}
+
+export function route(req: S3Request): Route {
+  const q = req.query;
+  const m = req.method;
+  if (req.bucket === null) {
+    if (m === 'GET') return r('ListAllMyBuckets', false, listBuckets);
+    throw new S3Error('MethodNotAllowed', `${m} is not allowed on the service; only GET (ListBuckets) is.`);
+  }
+  if (req.key === null) {
+    unsupported(req, m === 'GET' ? ['acl'] : []);
+    switch (m) {
+      case 'GET':
+        if (q.has('acl')) return r('GetBucketAcl', false, getBucketAcl);
+        if (q.has('location')) return r('GetBucketLocation', false, getBucketLocation);
+        if (q.has('versioning')) return r('GetBucketVersioning', false, getBucketVersioning);
+        if (q.has('uploads')) return r('ListBucketMultipartUploads', false, listMultipartUploads);
+        if (q.get('list-type') === '2') return r('ListBucket', false, listObjectsV2);
+        if (q.has('list-type')) throw new S3Error('InvalidArgument', `list-type must be 2, got "${q.get('list-type')}".`);
+        return r('ListBucket', false, listObjectsV1);
+      case 'HEAD':
+        return r('ListBucket', false, headBucket);
+      case 'PUT':
+        if (q.has('versioning')) notImplemented('Bucket versioning');
+        return r('CreateBucket', true, createBucket);
+      case 'DELETE':
+        return r('DeleteBucket', true, deleteBucket);
+      case 'POST':
+        if (q.has('delete')) return r('DeleteObject', true, deleteObjects);
+        notImplemented('POST on a bucket (browser form uploads)');
+      default:
+        throw new S3Error('MethodNotAllowed', `${m} is not allowed on a bucket.`);
+    }
+  }
+  unsupported(req, m === 'GET' ? ['tagging', 'acl'] : ['tagging']);
+  const copy = req.headers['x-amz-copy-source'] !== undefined;
+  switch (m) {
+    case 'GET':
+      if (q.has('acl')) return r('GetObjectAcl', false, getObjectAcl);
+      if (q.has('uploadId')) return r('ListMultipartUploadParts', false, listParts);
+      if (q.has('tagging')) return r('GetObjectTagging', false, getObjectTagging);
+      return r('GetObject', false, getObject);
+    case 'HEAD':
+      return r('GetObject', false, headObject);
+    case 'PUT':
+      if (q.has('uploadId') || q.has('partNumber')) return copy ? r('PutObject', true, uploadPartCopy) : r('PutObject', true, uploadPart);
+      if (q.has('tagging')) return r('PutObjectTagging', true, putObjectTagging);
+      return copy ? r('PutObject', true, copyObject) : r('PutObject', true, putObject);
+    case 'DELETE':
+      if (q.has('uploadId')) return r('AbortMultipartUpload', true, abortMultipartUpload);
+      if (q.has('tagging')) return r('DeleteObjectTagging', true, deleteObjectTagging);
+      return r('DeleteObject', true, deleteObject);
+    case 'POST':
+      if (q.has('uploads')) return r('PutObject', true, createMultipartUpload);
+      if (q.has('uploadId')) return r('PutObject', true, completeMultipartUpload);
+      notImplemented('This POST on an object');
+    default:
+      throw new S3Error('MethodNotAllowed', `${m} is not allowed on an object.`);
+  }
+}

@@ -1,0 +1,189 @@
+// The S3 gateway: an HTTP/1.1 server (node:http, keep-alive) over a volume. startGateway() opens
+// the volume, prepares the staging area, listens, and sweeps leftovers in the background;
+// close() stops listening, lets requests in flight finish, and closes the volume.
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { VolumeOptions } from '../sdk/volume.js';
+import { rootCredentials, type CredentialStore } from './auth.js';
+import { Buckets } from './buckets.js';
+import type { GatewayCore } from './context.js';
+import { S3Error } from './errors.js';
+import { noEvents, readOnly, rootOnly, type Authorizer, type EventSink } from './hooks.js';
+import { DirectoryIndex } from './listing.js';
+import { Uploads } from './multipart.js';
+import { Objects } from './objects.js';
+import { handleRequest } from './pipeline.js';
+import { Staging } from './staging.js';
+import { GatewayVolume } from './volume.js';
+import { el, xmlDocument } from './xml.js';
+
+export interface GatewayOptions {
+  metaUrl: string;
+  /** Address to listen on (default 127.0.0.1) and port (0: any free one). */
+  host?: string;
+  port?: number;
+  accessKey: string;
+  secretKey: string;
+  /** Refuse every change. */
+  readOnly?: boolean;
+  /** The region the gateway reports (and accepts in CreateBucket). Default us-east-1. */
+  region?: string;
+  /** Base domains for virtual-hosted-style requests ("bucket.DOMAIN"). */
+  domains?: string[];
+  /** Decides what an authenticated identity may do (default: root may do everything). */
+  authorizer?: Authorizer;
+  /** Told of every change (default: nobody). */
+  events?: EventSink;
+  /** Multipart uploads not completed within this long are removed (default 7 days). */
+  uploadExpiryMs?: number;
+  /** Period of the sweep of abandoned uploads and temp files (default 1 hour). */
+  sweepMs?: number;
+  /** Largest request header section in bytes (default 16 KiB). */
+  maxHeaderSize?: number;
+  /** Where errors the client cannot fix are reported (default: stderr). */
+  log?: (message: string) => void;
+  /** Options of the volume clients (buffer and cache sizes, ...). */
+  volume?: VolumeOptions;
+  /** Clock of signature checks (tests). */
+  now?: () => number;
+}
+
+export interface Gateway {
+  /** http://host:port */
+  readonly url: string;
+  readonly address: AddressInfo;
+  readonly core: GatewayCore;
+  /** Sweep abandoned uploads and temp files now. */
+  sweep(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+/** Temp files of a crashed gateway: nothing alive writes one this long without touching it. */
+const TEMP_MAX_AGE_MS = DAY_MS;
+/** How long close() lets requests in flight finish before cutting them. */
+const CLOSE_GRACE_MS = 10_000;
+
+function checkCredentials(accessKey: string, secretKey: string): void {
+  if (typeof accessKey !== 'string' || accessKey.length < 3 || accessKey.length > 128 || /[\s/:]/.test(accessKey)) {
+    throw new RangeError('the access key must be 3 to 128 characters without spaces, "/" or ":"');
+  }
+  if (typeof secretKey !== 'string' || secretKey.length < 8 || secretKey.length > 256) {
+    throw new RangeError('the secret key must be 8 to 256 characters');
+  }
+}
+
+/** A raw HTTP error answer for requests node:http refused before they reached the pipeline. */
+function rawError(code: string, message: string): string {
+  const err = new S3Error(code, message);
+  const body = xmlDocument(el('Error', el('Code', err.code), el('Message', err.message)), false);
+  return `HTTP/1.1 ${err.status} Bad Request\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  checkCredentials(options.accessKey, options.secretKey);
+  const log = options.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} gateway: ${m}\n`));
+  const gv = await GatewayVolume.open(options.metaUrl, options.volume);
+  let server: Server | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  try {
+    const staging = new Staging(gv);
+    await staging.ensure();
+    const buckets = new Buckets(gv);
+    const objects = new Objects(gv, buckets);
+    const uploads = new Uploads(gv, staging, objects, buckets);
+    const core: GatewayCore = {
+      gv, buckets, objects, staging, uploads, index: new DirectoryIndex(gv),
+      region: options.region ?? 'us-east-1',
+      owner: { id: createHash('sha256').update(options.accessKey).digest('hex'), displayName: 'strata' },
+    };
+    const credentials: CredentialStore = rootCredentials(options.accessKey, options.secretKey);
+    const base = options.authorizer ?? rootOnly;
+    const pipeline = {
+      core, credentials, log, now: options.now,
+      authorize: options.readOnly ? readOnly(base) : base,
+      events: options.events ?? noEvents,
+      domains: (options.domains ?? []).map((d) => d.toLowerCase()),
+    };
+
+    const srv = createServer({ keepAlive: true, maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requestTimeout: 0, headersTimeout: 60_000 });
+    server = srv;
+    // Long enough that a client's pooled connection is not closed under it between requests.
+    srv.keepAliveTimeout = 65_000;
+    const onRequest = (req: Parameters<typeof handleRequest>[0], res: Parameters<typeof handleRequest>[1]) => {
+      handleRequest(req, res, pipeline).catch((err: unknown) => {
+        log(`request failed outside the pipeline: ${(err as Error)?.stack ?? String(err)}`);
+        res.destroy();
+      });
+    };
+    srv.on('request', onRequest);
+    // Expect: 100-continue is answered only once the request is authenticated and accepted.
+    srv.on('checkContinue', onRequest);
+    srv.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable || err.code === 'ECONNRESET') {
+        socket.destroy();
+        return;
+      }
+      const answer = err.code === 'HPE_HEADER_OVERFLOW'
+        ? rawError('RequestHeaderSectionTooLarge', `Your request header section exceeds the maximum allowed size (${options.maxHeaderSize ?? 16384} bytes).`)
+        : rawError('InvalidRequest', `The request is not valid HTTP/1.1 (${err.code ?? err.message}).`);
+      socket.end(answer);
+    });
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+    const address = srv.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+    const expiry = options.uploadExpiryMs ?? 7 * DAY_MS;
+    let sweeping: Promise<void> | null = null;
+    const sweep = () => {
+      sweeping ??= (async () => {
+        try {
+          const temps = await staging.sweepTemp(TEMP_MAX_AGE_MS);
+          const ups = await uploads.sweep(expiry);
+          if (temps + ups > 0) log(`swept ${ups} abandoned upload(s) and ${temps} temp file(s)`);
+        } catch (err) {
+          log(`sweep failed: ${(err as Error).message}`);
+        } finally {
+          sweeping = null;
+        }
+      })();
+      return sweeping;
+    };
+    void sweep();
+    timer = setInterval(() => void sweep(), options.sweepMs ?? 3_600_000);
+    timer.unref();
+
+    let closing: Promise<void> | null = null;
+    return {
+      url: `http://${host}:${address.port}`,
+      address,
+      core,
+      sweep,
+      close() {
+        closing ??= (async () => {
+          if (timer) clearInterval(timer);
+          const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
+          srv.closeIdleConnections();
+          const grace = setTimeout(() => srv.closeAllConnections(), CLOSE_GRACE_MS);
+          await closed;
+          clearTimeout(grace);
+          await sweeping;
+          await gv.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    if (timer) clearInterval(timer);
+    server?.close();
+    await gv.close().catch(() => undefined);
+    throw err;
+  }
+}
