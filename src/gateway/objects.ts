@@ -116,6 +116,27 @@ export class Objects {
     }
   }
 
+  /** Create the object of a key that holds nothing yet, with its bytes and its record (whose
+   * mtime is the file's own) in one metadata transaction. False when something is at the key. */
+  async createWhole(t: ObjectTarget, body: Buffer, record: (timeNs: bigint) => ObjectRecord): Promise<boolean> {
+    const { vfs, caller } = this.gv.system;
+    const name = t.kp.segments[t.kp.segments.length - 1];
+    const timeNs = BigInt(Date.now()) * 1_000_000n;
+    for (let attempt = 1; ; attempt++) {
+      const parent = await this.#makeParents(t);
+      try {
+        const made = await vfs.createFile(caller, parent.ino, name, 0o644, body, false, { timeNs, xattrs: { [RECORD_XATTR]: encodeRecord(record(timeNs)) } });
+        return made !== null;
+      } catch (err) {
+        const code = errorCode(err);
+        if (code === 'ENOTDIR') throw this.#parentIsObject(t);
+        // A parent directory vanished (its last object was deleted meanwhile): make it again.
+        if (code === 'ENOENT' && attempt < PLACE_ATTEMPTS) continue;
+        throw fromCoreError(err);
+      }
+    }
+  }
+
   /** A "folder" object: the directory, made if needed, carrying the record. */
   async placeDirectory(t: ObjectTarget, record: ObjectRecord): Promise<Attr> {
     const sys = this.gv.system;

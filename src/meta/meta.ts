@@ -131,6 +131,15 @@ export interface ChangeEntry {
   rows: ChangeRow[];
 }
 
+/** More that createFile sets in the same transaction. */
+export interface CreateExtras {
+  /** Extended attributes of the new file. */
+  xattrs?: Record<string, Uint8Array>;
+  /** atime, mtime, ctime and birth time (ns), instead of the commit's clock (so a caller can
+   * record them elsewhere in the same transaction, e.g. in an xattr). */
+  timeNs?: bigint;
+}
+
 /** One range of `Meta.cloneRanges`: [srcOffset, srcOffset+length) of file `src` becomes
  * [dstOffset, dstOffset+length) of the destination. */
 export interface CloneRange {
@@ -191,7 +200,7 @@ export interface Meta {
    * content commit in one transaction, so nobody sees the file empty. EEXIST when the name is
    * taken; on any failure the slice is queued for deletion, as commitSlice does.
    */
-  createFile(dir: number, name: string, node: NewNode, content: { id: number; size: number } | null): Promise<NodeAttr>;
+  createFile(dir: number, name: string, node: NewNode, content: { id: number; size: number } | null, extras?: CreateExtras): Promise<NodeAttr>;
   mkdir(dir: number, name: string, node: NewNode): Promise<NodeAttr>;
   symlink(dir: number, name: string, target: string, node: NewNode): Promise<NodeAttr>;
   readlink(ino: number): Promise<string>;

@@ -11,7 +11,7 @@ import {
   S_IFSOCK, S_ISGID, S_ISUID, S_ISVTX, W_OK, X_OK,
 } from './constants.js';
 import { HandleTable, type OpenFile } from './handles.js';
-import type { CloneRange, LockKind, RangeLock } from '../meta/meta.js';
+import type { CloneRange, CreateExtras, LockKind, RangeLock } from '../meta/meta.js';
 import type { MetaPort, PortDirEntry, PortStatFs } from './meta-port.js';
 import { nameProblem } from './path.js';
 import { chmodResult, inGroup, inheritedOwnership, isRoot, ownsOrRoot, permits, type Caller } from './permissions.js';
@@ -533,7 +533,7 @@ export class Vfs implements Walkable {
    * one metadata transaction. Returns null when `name` already exists, for the caller to take the
    * ordinary open path; with `exclusive` that is EEXIST instead.
    */
-  async createFile(caller: Caller, dir: number, name: string, mode: number, data: Uint8Array, exclusive: boolean): Promise<Attr | null> {
+  async createFile(caller: Caller, dir: number, name: string, mode: number, data: Uint8Array, exclusive: boolean, extras?: CreateExtras): Promise<Attr | null> {
     this.#live('open');
     this.#checkName(name, 'open');
     // One read for the directory and the name; "absent" costs no ENOENT error (the common case).
@@ -549,7 +549,7 @@ export class Vfs implements Walkable {
     const n = await this.#newNode(caller, dir, name, S_IFREG, mode, 'open');
     const content = data.byteLength > 0 ? await this.store.storeSlice(data, this.meta) : null;
     try {
-      return await this.meta.createFile(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, content);
+      return await this.meta.createFile(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, content, extras);
     } catch (err) {
       // Someone else created it meanwhile (meta has queued the stored slice for deletion).
       if ((err as { code?: string }).code === 'EEXIST' && !exclusive) return null;

@@ -965,6 +965,16 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect(await codeOf(meta.createFile(ROOT_INODE, 'dir', { ...reg(), mode: 0o040755 }, null))).toBe('EINVAL');
         await meta.unlink(ROOT_INODE, 'whole', 0, true);
         expect((await pendingIds(meta)).has(id)).toBe(true);
+
+        // Extras land in the same version: extended attributes and chosen times.
+        const versionBefore = await meta.version();
+        const t = 1_700_000_000_123_456_789n;
+        const x = await meta.createFile(ROOT_INODE, 'with-extras', reg(), null, { timeNs: t, xattrs: { 'user.a': new Uint8Array([1, 2]), 'user.b': new Uint8Array(0) } });
+        expect(await meta.version()).toBe(versionBefore + 1);
+        expect([x.mtimeNs, x.ctimeNs, x.atimeNs]).toEqual([t, t, t]);
+        expect(Buffer.from(await meta.getxattr(x.ino, 'user.a'))).toEqual(Buffer.from([1, 2]));
+        expect((await meta.listxattr(x.ino)).sort()).toEqual(['user.a', 'user.b']);
+        expect(await codeOf(meta.createFile(ROOT_INODE, 'bad-time', reg(), null, { timeNs: -1n }))).toBe('EINVAL');
       });
 
       it('unlinking a file queues its slices; confirmSliceDeletes forgets them', async () => {

@@ -5,6 +5,7 @@ import { etagMatches } from '../conditions.js';
 import { targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
 import type { ObjectTarget } from '../objects.js';
+import type { ObjectRecord } from '../record.js';
 import { receiveBody, integrityOf } from '../receive.js';
 import { headersOf } from '../record.js';
 import { header } from '../request.js';
@@ -60,6 +61,8 @@ export async function putObject(ctx: OpContext): Promise<void> {
     return;
   }
 
+  if (declared >= 0 && declared <= WHOLE_PUT_MAX && await putWhole(ctx, t, integrity, { headers, meta, tags })) return;
+
   const { temp, digests: d } = await receiveBody(ctx, integrity, MAX_PUT_SIZE);
   try {
     await temp.seal((a) => ({ etag: d.md5, size: a.size, mtimeNs: String(a.mtimeNs), headers, meta, checksums: d.checksums, tags }));
@@ -73,6 +76,55 @@ export async function putObject(ctx: OpContext): Promise<void> {
   ctx.events.push({ name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: d.size, etag: d.md5 });
   res.writeHead(200, { ETag: quoteEtag(d.md5), 'Content-Length': '0', ...checksumHeaders(d.checksums) });
   res.end();
+}
+
+/** Bodies up to this size are received in memory and, when the key is new, stored with the
+ * file's creation and its record in one metadata transaction (instead of temp file, commit,
+ * record and rename: four). */
+const WHOLE_PUT_MAX = 1024 * 1024;
+
+/**
+ * A small PUT onto a key that holds nothing yet: receive and verify the body in memory, then
+ * create the object at its key, data and record together. Returns false, having consumed nothing
+ * of the volume, when the key turns out to exist (the temp-file path then replaces it).
+ */
+async function putWhole(ctx: OpContext, t: ObjectTarget, integrity: ReturnType<typeof integrityOf>, r: Pick<ObjectRecord, 'headers' | 'meta' | 'tags'>): Promise<boolean> {
+  const { core, res } = ctx;
+  const parts: Buffer[] = [];
+  try {
+    for await (const chunk of ctx.body.chunks(WHOLE_PUT_MAX)) {
+      integrity.update(chunk);
+      integrity.written(chunk);
+      parts.push(chunk);
+    }
+  } catch (err) {
+    integrity.abandon();
+    throw err;
+  }
+  const d = await integrity.finish(ctx.body.trailers);
+  const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  await checkWriteConditions(ctx, t);
+  const created = await core.objects.createWhole(t, body, (timeNs) => ({
+    etag: d.md5, size: body.length, mtimeNs: String(timeNs), checksums: d.checksums, ...r,
+  }));
+  if (!created) {
+    // Someone's object is there: replace it the ordinary way, from a temp file.
+    const temp = await core.staging.createTemp();
+    try {
+      await temp.append(body);
+      await temp.flush();
+      await temp.seal((a) => ({ etag: d.md5, size: a.size, mtimeNs: String(a.mtimeNs), checksums: d.checksums, ...r }));
+      await checkWriteConditions(ctx, t);
+      await core.objects.place(temp, t);
+    } catch (err) {
+      await temp.discard();
+      throw err;
+    }
+  }
+  ctx.events.push({ name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: d.size, etag: d.md5 });
+  res.writeHead(200, { ETag: quoteEtag(d.md5), 'Content-Length': '0', ...checksumHeaders(d.checksums) });
+  res.end();
+  return true;
 }
 
 export function checksumHeaders(checksums: Record<string, string>): Record<string, string> {

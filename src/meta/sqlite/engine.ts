@@ -6,7 +6,7 @@ import { errnoError } from '../../errors/errno.js';
 import { applyOwnerLock, firstConflict, type HeldLock } from '../locks.js';
 import {
   ROOT_INODE, TRASH_INODE, TRASH_NAME,
-  type AttrChanges, type ChangeEntry, type CloneRange, type DirEntry, type FormatRequest, type LockKind, type Meta, type NewNode,
+  type AttrChanges, type ChangeEntry, type CloneRange, type CreateExtras, type DirEntry, type FormatRequest, type LockKind, type Meta, type NewNode,
   type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord, type StatFs,
   type TrashEntry, type Usage, type VolumeSettings,
 } from '../meta.js';
@@ -464,7 +464,7 @@ export class SqliteMeta implements Meta {
     });
   }
 
-  async #create(op: string, dir: number, name: string, node: NewNode, target?: string, openedBy?: number, content?: { id: number; size: number }): Promise<NodeAttr> {
+  async #create(op: string, dir: number, name: string, node: NewNode, target?: string, openedBy?: number, content?: { id: number; size: number }, extras?: CreateExtras): Promise<NodeAttr> {
     this.#live(op);
     await this.#reserve(this.#inodes, 'inode', 1);
     return this.#tx.write(op, () => {
@@ -474,7 +474,7 @@ export class SqliteMeta implements Meta {
       const limit = this.#current().inodeLimit;
       if (limit > 0 && this.#counter('inodes') >= limit) fail('ENOSPC', op, `the volume's limit of ${limit} inodes is reached`);
       const ino = this.#take(this.#inodes, 'inode');
-      const t = nowNs();
+      const t = extras?.timeNs ?? nowNs();
       const dirNode = isDirMode(node.mode);
       const length = target !== undefined ? Buffer.byteLength(target) : content?.size ?? 0;
       if (content && content.size > 0) {
@@ -491,6 +491,9 @@ export class SqliteMeta implements Meta {
         .run(ino, row.mode, row.uid, row.gid, row.rdev, row.nlink, row.length, t, t, t, t, dir);
       if (target !== undefined) this.#s('INSERT INTO symlinks (ino, target) VALUES (?, ?)').run(ino, target);
       if (openedBy !== undefined) this.#s('INSERT INTO open_files (session, ino, count) VALUES (?, ?, 1)').run(openedBy, ino);
+      for (const [xname, value] of Object.entries(extras?.xattrs ?? {})) {
+        this.#s('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?)').run(ino, xname, Buffer.from(value));
+      }
       this.#s('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)').run(dir, name, ino, node.mode & S_IFMT);
       if (dirNode) this.#addNlink(dir, 1, t);
       this.#touch(dir, t);
@@ -499,7 +502,7 @@ export class SqliteMeta implements Meta {
     });
   }
 
-  async createFile(dir: number, name: string, node: NewNode, content: { id: number; size: number } | null): Promise<NodeAttr> {
+  async createFile(dir: number, name: string, node: NewNode, content: { id: number; size: number } | null, extras?: CreateExtras): Promise<NodeAttr> {
     this.#live('open');
     if ((node.mode & S_IFMT) !== 0 && (node.mode & S_IFMT) !== S_IFREG) fail('EINVAL', 'open');
     if (content && (!Number.isSafeInteger(content.id) || content.id <= 0 || !Number.isSafeInteger(content.size) || content.size < 0 || content.size > CHUNK_SIZE)) {
@@ -507,7 +510,11 @@ export class SqliteMeta implements Meta {
     }
     const slice = content && content.size > 0 ? content : undefined;
     try {
-      return await this.#create('create', dir, name, { ...node, mode: (node.mode & ~S_IFMT) | S_IFREG }, undefined, undefined, slice);
+      if (extras?.timeNs !== undefined && (typeof extras.timeNs !== 'bigint' || extras.timeNs < 0n)) fail('EINVAL', 'open', 'timeNs must be a non-negative bigint');
+      for (const [xname, value] of Object.entries(extras?.xattrs ?? {})) {
+        if (xname.length === 0 || !(value instanceof Uint8Array)) fail('EINVAL', 'setxattr', `bad extended attribute ${JSON.stringify(xname)}`);
+      }
+      return await this.#create('create', dir, name, { ...node, mode: (node.mode & ~S_IFMT) | S_IFREG }, undefined, undefined, slice, extras);
     } catch (err) {
       // The slice's objects are stored but nothing will reference them: queue them for deletion.
       if (slice) await this.#discardSlice(slice);
