@@ -30,11 +30,20 @@ export function checksumTrailer(data: Uint8Array, key: string): Uint8Array {
   return trailer;
 }
 
-/** Store `data` as block `key` (data || checksum) in one atomic put. Any failure is EIO naming the key. */
-export async function putBlock(objects: ObjectStore, key: string, data: Uint8Array): Promise<void> {
+/** Store `data` as block `key` (data || checksum) in one atomic put. `room`, when given, is the
+ * caller's whole buffer starting where `data` does, whose bytes after it may be overwritten. Any
+ * failure is EIO naming the key. */
+export async function putBlock(objects: ObjectStore, key: string, data: Uint8Array, room?: Uint8Array): Promise<void> {
   const trailer = checksumTrailer(data, key);
+  // With the caller's spare bytes right after the block, the object goes out as one contiguous
+  // buffer: stores that need a single body (S3) would otherwise copy the block to append 8 bytes.
+  let body: Uint8Array | Uint8Array[] = [data, trailer];
+  if (room && room.buffer === data.buffer && room.byteOffset === data.byteOffset && room.byteLength >= data.byteLength + CHECKSUM_BYTES) {
+    room.set(trailer, data.byteLength);
+    body = room.subarray(0, data.byteLength + CHECKSUM_BYTES);
+  }
   try {
-    await objects.put(key, [data, trailer]);
+    await objects.put(key, body);
   } catch (err) {
     throw errnoError('EIO', 'write', key, `storing block ${key} failed: ${message(err)}`, err);
   }
@@ -48,14 +57,20 @@ function corrupt(key: string, why: string): Error {
 
 /** Check a whole stored object (`stored` = exactly the bytes read) against the block it should be. */
 export function verifyStoredBlock(stored: Uint8Array, key: string, blockLength: number): Error | null {
-  if (stored.byteLength !== blockLength + CHECKSUM_BYTES) {
-    return corrupt(key, `stored object is ${stored.byteLength} bytes, expected ${blockLength + CHECKSUM_BYTES}`);
-  }
-  const data = stored.subarray(0, blockLength);
-  const trailer = stored.subarray(blockLength);
-  const want = new DataView(trailer.buffer, trailer.byteOffset, CHECKSUM_BYTES).getBigUint64(0, true);
-  if (blockChecksum(data, key) !== want) return corrupt(key, 'checksum mismatch');
+  const sizeProblem = checkStoredSize(stored, key, blockLength);
+  if (sizeProblem) return sizeProblem;
+  if (blockChecksum(stored.subarray(0, blockLength), key) !== storedChecksum(stored, blockLength)) return corrupt(key, 'checksum mismatch');
   return null;
+}
+
+function checkStoredSize(stored: Uint8Array, key: string, blockLength: number): Error | null {
+  if (stored.byteLength === blockLength + CHECKSUM_BYTES) return null;
+  return corrupt(key, `stored object is ${stored.byteLength} bytes, expected ${blockLength + CHECKSUM_BYTES}`);
+}
+
+function storedChecksum(stored: Uint8Array, blockLength: number): bigint {
+  const trailer = stored.subarray(blockLength);
+  return new DataView(trailer.buffer, trailer.byteOffset, CHECKSUM_BYTES).getBigUint64(0, true);
 }
 
 /**
@@ -75,7 +90,7 @@ export async function getVerifiedBlock(objects: ObjectStore, key: string, blockL
   }
 }
 
-/** getVerifiedBlock into a buffer the caller has (blockLength + BLOCK_BUFFER_EXTRA bytes). */
+/** getVerifiedBlock into a buffer the caller has (at least blockLength + BLOCK_BUFFER_EXTRA bytes). */
 export async function fetchVerifiedInto(objects: ObjectStore, key: string, blockLength: number, buf: Uint8Array): Promise<void> {
   let got: number;
   try {
@@ -83,6 +98,7 @@ export async function fetchVerifiedInto(objects: ObjectStore, key: string, block
   } catch (err) {
     throw errnoError('EIO', 'read', key, `reading block ${key} failed: ${message(err)}`, err);
   }
-  const bad = verifyStoredBlock(buf.subarray(0, got), key, blockLength);
+  const stored = buf.subarray(0, got);
+  const bad = verifyStoredBlock(stored, key, blockLength);
   if (bad) throw bad;
 }

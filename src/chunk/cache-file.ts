@@ -12,6 +12,11 @@ const SUM_BYTES = 8;
 const readAsync = promisify(read);
 const writevAsync = promisify(writev);
 
+/** Bytes of the checksums after a `blockLength`-byte block in its cache file. */
+export function cacheSumsSize(blockLength: number): number {
+  return Math.ceil(blockLength / PIECE_SIZE) * SUM_BYTES;
+}
+
 /** Bytes a cache file of a `blockLength`-byte block takes. */
 export function cacheFileSize(blockLength: number): number {
   return blockLength + Math.ceil(blockLength / PIECE_SIZE) * SUM_BYTES;
@@ -100,10 +105,11 @@ function checkSums(got: BigUint64Array, want: BigUint64Array, firstPiece: number
  * Read bytes [offset, offset + target.byteLength) of the cached block into `target`. With
  * `verify`, the pieces they fall in are read whole and checked first (`scratch` must hold them:
  * pass a buffer in WASM memory so the checksum costs no copy). Throws CacheFileError, or the
- * disk's own error.
+ * disk's own error. `room`: the caller's whole buffer starting where `target` does; when the
+ * checksums fit after the block, a whole-block read takes both in one read.
  */
 export async function readCacheFile(
-  path: string, key: string, blockLength: number, offset: number, target: Uint8Array, verify: boolean, scratch?: Uint8Array,
+  path: string, key: string, blockLength: number, offset: number, target: Uint8Array, verify: boolean, scratch?: Uint8Array, room?: Uint8Array,
 ): Promise<void> {
   const fd = openCacheFile(path, blockLength);
   try {
@@ -116,7 +122,18 @@ export async function readCacheFile(
     const start = first * PIECE_SIZE;
     const whole = start === offset && end === offset + target.byteLength;
     const area = whole ? target : scratch!.subarray(0, end - start);
-    const [, want] = await Promise.all([readFully(fd, area, start, path), readSums(fd, blockLength, first, Math.ceil((end - start) / PIECE_SIZE), path)]);
+    const count = Math.ceil((end - start) / PIECE_SIZE);
+    let want: BigUint64Array;
+    const withSums = whole && offset === 0 && end === blockLength && room && room.buffer === target.buffer && room.byteOffset === target.byteOffset
+      && room.byteLength >= blockLength + count * SUM_BYTES ? room.subarray(0, blockLength + count * SUM_BYTES) : null;
+    if (withSums) {
+      // The whole block with its checksums right behind it, in one read.
+      await readFully(fd, withSums, 0, path);
+      want = new BigUint64Array(count);
+      new Uint8Array(want.buffer).set(withSums.subarray(blockLength));
+    } else {
+      [, want] = await Promise.all([readFully(fd, area, start, path), readSums(fd, blockLength, first, count, path)]);
+    }
     // Every piece is seeded with the block's key alone, so a run of pieces read on its own hashes
     // to the values stored when the whole block was summed.
     checkSums(pieceChecksums(area, key, PIECE_SIZE), want, first, path);

@@ -194,8 +194,8 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
 
   // WriterHost
 
-  async uploadBlock(key: string, data: Uint8Array): Promise<void> {
-    await this.uploads.run(() => putBlock(this.objects, key, data));
+  async uploadBlock(key: string, data: Uint8Array, room?: Uint8Array): Promise<void> {
+    await this.uploads.run(() => putBlock(this.objects, key, data, room));
     this.blocksWritten++;
     this.bytesWritten += data.byteLength;
     // Partial blocks (small files, tails) are likely read back soon; full ones only on request.

@@ -112,12 +112,12 @@ export class DiskCache {
    * into `target`; false on a miss or any problem (counted; a bad file is dropped). `scratch`
    * holds the touched pieces for verification (WASM memory, at least target + 2 pieces).
    */
-  async read(key: string, blockLength: number, offset: number, target: Uint8Array, scratch?: Uint8Array): Promise<boolean> {
+  async read(key: string, blockLength: number, offset: number, target: Uint8Array, scratch?: Uint8Array, room?: Uint8Array): Promise<boolean> {
     const dir = this.dirOf(key);
     const whole = offset === 0 && target.byteLength === blockLength;
     if (!whole && !this.partialReads) return false;
     try {
-      await readCacheFile(dir.pathOf(key), key, blockLength, offset, target, this.verify !== 'none', scratch);
+      await readCacheFile(dir.pathOf(key), key, blockLength, offset, target, this.verify !== 'none', scratch, room);
       dir.touch(key, cacheFileSize(blockLength));
       this.#counters.hits++;
       return true;

@@ -6,6 +6,7 @@ import { resolveSlices, splitRange, type RangePiece, type ReadPiece } from '../h
 import { allocBuffer, releaseBuffer } from '../hotpath/index.js';
 import { BLOCK_BUFFER_EXTRA, fetchVerifiedInto, isChecksumError } from './blocks.js';
 import { PIECE_SIZE, type DiskCache } from './disk-cache.js';
+import { cacheSumsSize } from './cache-file.js';
 import { BlockMemory, type BlockMemoryStats } from './block-memory.js';
 import { blockKey } from './keys.js';
 import { settleAll, type Limiter } from './limiter.js';
@@ -181,10 +182,11 @@ export class ChunkReader {
   /** One whole verified block (BlockMemory's loader): from the cache disk when it is there, else
    * from the store, and then kept on the cache disk. */
   private async loadBlock(key: string, blockLength: number): Promise<Buffer> {
-    const buf = allocBuffer(blockLength + BLOCK_BUFFER_EXTRA);
+    // Room after the block for its stored checksum, or for a cache file's piece checksums.
+    const buf = allocBuffer(blockLength + Math.max(BLOCK_BUFFER_EXTRA, this.cache ? cacheSumsSize(blockLength) : 0));
     try {
       const data = buf.subarray(0, blockLength);
-      if (this.cache && await this.cache.read(key, blockLength, 0, data)) return buf;
+      if (this.cache && await this.cache.read(key, blockLength, 0, data, undefined, buf)) return buf;
       await fetchVerifiedInto(this.objects, key, blockLength, buf);
       this.counters.blocksRead++;
       this.counters.bytesRead += blockLength;

@@ -18,7 +18,8 @@ export interface WriterHost {
   readonly blockSize: number;
   readonly budget: WriteBudget;
   /** Store one block (rejects with EIO naming the key). Runs with the store's upload limit. */
-  uploadBlock(key: string, data: Uint8Array): Promise<void>;
+  /** `room`: the whole buffer `data` starts, whose bytes after `data` the upload may use. */
+  uploadBlock(key: string, data: Uint8Array, room?: Uint8Array): Promise<void>;
   /** Bytes of block buffers handed to uploadBlock and not yet freed go up and down here. */
   trackUploading(delta: number): void;
   writerClosed(writer: SliceWriter): void;
@@ -254,7 +255,7 @@ export class SliceWriter implements FileWriter {
     const key = blockKey(s.id, index, length);
     this.host.trackUploading(cap);
     const done = this.host
-      .uploadBlock(key, buf.subarray(0, length))
+      .uploadBlock(key, buf.subarray(0, length), buf)
       .catch((err: unknown) => {
         s.error ??= err instanceof Error ? err : errnoError('EIO', 'write', key, String(err));
       })
