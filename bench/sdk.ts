@@ -2,7 +2,9 @@
 // Run: npm run bench:sdk   (after `npm run build`); writes bench/results/sdk.json.
 // Env: BENCH_DIR (parent of the temp dirs, default os.tmpdir()), BENCH_BIG_MIB (1024),
 //      BENCH_SMALL_COUNT (10000), BENCH_STREAM_MIB (10240).
+import { execFile } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
+import { promisify } from 'node:util';
 import * as nodefs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +112,11 @@ class RssSampler {
   }
 }
 
+/** Write back every dirty page before a timed phase, so it does not pay for the previous one. */
+async function settleDisk(): Promise<void> {
+  await promisify(execFile)('sync');
+}
+
 async function freeBytes(dir: string): Promise<number> {
   const s = await nodefs.statfs(dir);
   return s.bavail * s.bsize;
@@ -143,6 +150,7 @@ async function main(): Promise<void> {
     const bigBytes = BIG_MIB * MiB;
     const seq: Record<string, Record<string, number>> = {};
     for (const s of sides) {
+      await settleDisk();
       const p = join(s.base, 'big-0');
       const w = await timed(() => writeBig(s.fs, p, BIG_MIB, 1000)); steps.tick();
       const r = await timed(() => readBig(s.fs, p, BIG_MIB, 1000)); steps.tick();
@@ -165,10 +173,13 @@ async function main(): Promise<void> {
     ];
 
     // ---- 2. small files ----
+    // Dirty pages of the big files above would be flushed during this phase otherwise.
+    await settleDisk();
     const data = Buffer.alloc(SMALL);
     randomFillSync(data);
     const small: Record<string, Record<string, number>> = {};
     for (const s of sides) {
+      await settleDisk();
       const dir = join(s.base, 'small');
       await s.fs.mkdir(dir);
       const names = Array.from({ length: SMALL_COUNT }, (_, i) => join(dir, `f${i}`));
@@ -201,6 +212,7 @@ async function main(): Promise<void> {
     ];
 
     // ---- 3. peak RSS while streaming through Strata ----
+    await settleDisk();
     await new Promise((r) => setTimeout(r, 1500)); // let freed blocks of the phases above be reclaimed
     const free = await freeBytes(volDir);
     let streamMib = STREAM_MIB_ASKED;
