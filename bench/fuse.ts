@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { Volume } from '../src/index.js';
 import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
-import { printTable, writeJson, progressBar, type Row } from './table.js';
+import { printTable, writeJson, progressBar, type Row, envInt } from './table.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -28,13 +28,6 @@ const READ_AHEAD_KB = 4096;
 const JOBS = 4;
 const RAND_SECONDS = 10;
 
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
-  return n;
-}
 
 const BIG_MIB = envInt('BENCH_BIG_MIB', 1024);
 const SMALL_COUNT = envInt('BENCH_SMALL_COUNT', 10000);

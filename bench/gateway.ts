@@ -18,18 +18,11 @@ import { startGateway } from '../src/gateway/server.js';
 import { canonicalHeaders, canonicalRequest, signatureOf, signingKey, stringToSign, toAmzDate, uriEncode } from '../src/gateway/sigv4.js';
 import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
-import { printTable, progressBar, writeJson, type Row } from './table.js';
+import { printTable, progressBar, writeJson, type Row, envInt } from './table.js';
 
 const MiB = 1024 * 1024;
 const SMALL = 4096;
 
-function envInt(name: string, dflt: number, min = 1): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
-  return n;
-}
 
 const HUGE_MIB = envInt('BENCH_GW_HUGE_MIB', 1024, 0);
 const SMALL_COUNT = envInt('BENCH_GW_SMALL_COUNT', 2000);

@@ -41,7 +41,7 @@ import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
 import { S3RVER_ACCESS_KEY, S3RVER_SECRET_KEY } from '../test/helpers/s3rver.js';
 import type { S3rverReady } from './object-s3rver.js';
-import { printTable, writeJson, progressBar, type Row } from './table.js';
+import { printTable, writeJson, progressBar, type Row, envInt } from './table.js';
 
 const MiB = 1024 * 1024;
 const IO = MiB;
@@ -51,13 +51,6 @@ const BUCKET = 'strata-bench';
 const VOLUME = 'bench';
 const run = promisify(execFile);
 
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
-  return n;
-}
 
 const BIG_MIB = envInt('BENCH_BIG_MIB', 1024);
 const SMALL_COUNT = envInt('BENCH_SMALL_COUNT', 2000);

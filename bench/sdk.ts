@@ -13,19 +13,12 @@ import { Volume } from '../src/index.js';
 import { DEFAULT_BUFFER_SIZE } from '../src/chunk/options.js';
 import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
-import { printTable, writeJson, progressBar, type Row } from './table.js';
+import { printTable, writeJson, progressBar, type Row, envInt } from './table.js';
 
 const MiB = 1024 * 1024;
 const IO = MiB;
 const SMALL = 4096;
 
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
-  return n;
-}
 
 const BIG_MIB = envInt('BENCH_BIG_MIB', 1024);
 const SMALL_COUNT = envInt('BENCH_SMALL_COUNT', 10000);

@@ -59,3 +59,13 @@ export function progressBar(label: string, total: number): { tick(n?: number): v
   bar.start(total, 0);
   return { tick: (n = 1) => bar.increment(n), stop: () => bar.stop() };
 }
+
+/** A whole-number setting from the environment (`dflt` when unset); anything else stops the bench
+ * with the variable's name. */
+export function envInt(name: string, dflt: number, min = 1): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
+  return n;
+}

@@ -6,6 +6,9 @@ import { targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
 import type { ObjectTarget } from '../objects.js';
 import type { ObjectRecord } from '../record.js';
+import type { Digests } from '../integrity.js';
+import type { TempFile } from '../staging.js';
+import type { Attr } from '../../vfs/attr.js';
 import { receiveBody, integrityOf } from '../receive.js';
 import { headersOf } from '../record.js';
 import { header } from '../request.js';
@@ -64,18 +67,27 @@ export async function putObject(ctx: OpContext): Promise<void> {
   if (declared >= 0 && declared <= WHOLE_PUT_MAX && await putWhole(ctx, t, integrity, { headers, meta, tags })) return;
 
   const { temp, digests: d } = await receiveBody(ctx, integrity, MAX_PUT_SIZE);
+  await placeTemp(ctx, t, temp, d, { headers, meta, tags }, bucket);
+  answerPut(ctx, t, d);
+}
+
+/** Record the object's description on a received temp file and move it to the key. */
+async function placeTemp(ctx: OpContext, t: ObjectTarget, temp: TempFile, d: Digests, r: Pick<ObjectRecord, 'headers' | 'meta' | 'tags'>, bucket?: Attr): Promise<void> {
   try {
-    await temp.seal((a) => ({ etag: d.md5, size: a.size, mtimeNs: String(a.mtimeNs), headers, meta, checksums: d.checksums, tags }));
-    // Another writer may have created the key while this body streamed in.
+    await temp.seal((a) => ({ etag: d.md5, size: a.size, mtimeNs: String(a.mtimeNs), checksums: d.checksums, ...r }));
+    // Another writer may have created the key while this body came in.
     await checkWriteConditions(ctx, t);
-    await core.objects.place(temp, t, bucket);
+    await ctx.core.objects.place(temp, t, bucket);
   } catch (err) {
     await temp.discard();
     throw err;
   }
+}
+
+function answerPut(ctx: OpContext, t: ObjectTarget, d: Digests): void {
   ctx.events.push({ name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: d.size, etag: d.md5 });
-  res.writeHead(200, { ETag: quoteEtag(d.md5), 'Content-Length': '0', ...checksumHeaders(d.checksums) });
-  res.end();
+  ctx.res.writeHead(200, { ETag: quoteEtag(d.md5), 'Content-Length': '0', ...checksumHeaders(d.checksums) });
+  ctx.res.end();
 }
 
 /** Bodies up to this size are received in memory and, when the key is new, stored with the
@@ -89,7 +101,7 @@ const WHOLE_PUT_MAX = 1024 * 1024;
  * of the volume, when the key turns out to exist (the temp-file path then replaces it).
  */
 async function putWhole(ctx: OpContext, t: ObjectTarget, integrity: ReturnType<typeof integrityOf>, r: Pick<ObjectRecord, 'headers' | 'meta' | 'tags'>): Promise<boolean> {
-  const { core, res } = ctx;
+  const { core } = ctx;
   const parts: Buffer[] = [];
   try {
     for await (const chunk of ctx.body.chunks(WHOLE_PUT_MAX)) {
@@ -113,17 +125,13 @@ async function putWhole(ctx: OpContext, t: ObjectTarget, integrity: ReturnType<t
     try {
       await temp.append(body);
       await temp.flush();
-      await temp.seal((a) => ({ etag: d.md5, size: a.size, mtimeNs: String(a.mtimeNs), checksums: d.checksums, ...r }));
-      await checkWriteConditions(ctx, t);
-      await core.objects.place(temp, t);
     } catch (err) {
       await temp.discard();
       throw err;
     }
+    await placeTemp(ctx, t, temp, d, r);
   }
-  ctx.events.push({ name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: d.size, etag: d.md5 });
-  res.writeHead(200, { ETag: quoteEtag(d.md5), 'Content-Length': '0', ...checksumHeaders(d.checksums) });
-  res.end();
+  answerPut(ctx, t, d);
   return true;
 }
 
