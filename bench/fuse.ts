@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { Volume } from '../src/index.js';
 import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
-import { printTable, writeJson, progressBar, type Row, envInt } from './table.js';
+import { printTable, writeJson, progressBar, type Row, envInt, type BenchFs } from './table.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -294,20 +294,7 @@ async function fio(dir: string, args: string[]): Promise<FioResult> {
 
 // ---------------------------------------------------------------- SDK and small-file loops
 
-interface Handle {
-  write(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesWritten: number }>;
-  read(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesRead: number }>;
-  sync(): Promise<void>;
-  close(): Promise<void>;
-}
-interface Fs {
-  open(path: string, flags: string): Promise<Handle>;
-  writeFile(path: string, data: Buffer): Promise<void>;
-  stat(path: string): Promise<{ size: number }>;
-  unlink(path: string): Promise<void>;
-  mkdir(path: string): Promise<unknown>;
-  rmdir(path: string): Promise<void>;
-}
+type Fs = BenchFs;
 
 async function writeSeq(fs: Fs, path: string, mib: number): Promise<void> {
   const buf = Buffer.alloc(IO);

@@ -41,7 +41,7 @@ import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
 import { S3RVER_ACCESS_KEY, S3RVER_SECRET_KEY } from '../test/helpers/s3rver.js';
 import type { S3rverReady } from './object-s3rver.js';
-import { printTable, writeJson, progressBar, type Row, envInt } from './table.js';
+import { printTable, writeJson, progressBar, type Row, envInt, type BenchFs } from './table.js';
 
 const MiB = 1024 * 1024;
 const IO = MiB;
@@ -63,18 +63,7 @@ const ROUNDS = envInt('BENCH_ROUNDS', 2);
 const VERIFY_CACHE = (process.env.BENCH_VERIFY_CACHE || 'full') as NonNullable<VolumeOptions['verifyCacheChecksum']>;
 const S3FS_PHASE_TIMEOUT_MS = 5 * 60_000;
 
-/** The part of node:fs/promises and Volume that the workloads use. */
-interface Handle {
-  write(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesWritten: number }>;
-  read(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesRead: number }>;
-  sync(): Promise<void>;
-  close(): Promise<void>;
-}
-interface Fs {
-  open(path: string, flags: string): Promise<Handle>;
-  writeFile(path: string, data: Buffer): Promise<void>;
-  mkdir(path: string, options?: { recursive?: boolean }): Promise<unknown>;
-}
+type Fs = BenchFs;
 
 const mibps = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
 const opsps = (n: number, ms: number) => n / (ms / 1000);

@@ -13,7 +13,7 @@ import { Volume } from '../src/index.js';
 import { DEFAULT_BUFFER_SIZE } from '../src/chunk/options.js';
 import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
-import { printTable, writeJson, progressBar, type Row, envInt } from './table.js';
+import { printTable, writeJson, progressBar, type Row, envInt, type BenchFs } from './table.js';
 
 const MiB = 1024 * 1024;
 const IO = MiB;
@@ -25,21 +25,7 @@ const SMALL_COUNT = envInt('BENCH_SMALL_COUNT', 10000);
 const STREAM_MIB_ASKED = envInt('BENCH_STREAM_MIB', 10240);
 const CONCURRENT = 4;
 
-/** The part of node:fs/promises and Volume that the workloads use. */
-interface Handle {
-  write(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesWritten: number }>;
-  read(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesRead: number }>;
-  sync(): Promise<void>;
-  close(): Promise<void>;
-}
-interface Fs {
-  open(path: string, flags: string): Promise<Handle>;
-  writeFile(path: string, data: Buffer): Promise<void>;
-  readFile(path: string): Promise<Buffer>;
-  stat(path: string): Promise<{ size: number }>;
-  unlink(path: string): Promise<void>;
-  mkdir(path: string): Promise<unknown>;
-}
+type Fs = BenchFs;
 interface Side { name: string; fs: Fs; base: string }
 
 const mibps = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);

@@ -69,3 +69,22 @@ export function envInt(name: string, dflt: number, min = 1): number {
   if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
   return n;
 }
+
+/** The part of a node:fs/promises FileHandle (and of Strata's) that the workloads use. */
+export interface BenchHandle {
+  write(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesWritten: number }>;
+  read(buf: Buffer, off: number, len: number, pos: number): Promise<{ bytesRead: number }>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The part of node:fs/promises (and of a Strata Volume) that the workloads use. */
+export interface BenchFs {
+  open(path: string, flags: string): Promise<BenchHandle>;
+  writeFile(path: string, data: Buffer): Promise<void>;
+  readFile(path: string): Promise<Buffer>;
+  stat(path: string): Promise<{ size: number }>;
+  unlink(path: string): Promise<void>;
+  mkdir(path: string, options?: { recursive?: boolean }): Promise<unknown>;
+  rmdir(path: string): Promise<void>;
+}
