@@ -18,6 +18,7 @@ import { Volume } from '../src/index.js';
 import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
 import { printTable, writeJson, progressBar, type Row, envInt, type BenchFs } from './table.js';
+import { timed } from './big-files.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -50,11 +51,6 @@ function say(msg: string): void {
   else console.log(msg);
 }
 
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-}
 
 function errText(err: unknown): string {
   const e = err as { stderr?: unknown; message?: string };

@@ -42,6 +42,7 @@ import { packageRoot } from '../src/hotpath/locate.js';
 import { S3RVER_ACCESS_KEY, S3RVER_SECRET_KEY } from '../test/helpers/s3rver.js';
 import type { S3rverReady } from './object-s3rver.js';
 import { printTable, writeJson, progressBar, type Row, envInt, type BenchFs } from './table.js';
+import { timed, stamp, writeBig, readBig } from './big-files.js';
 
 const MiB = 1024 * 1024;
 const IO = MiB;
@@ -71,11 +72,6 @@ const met = (ok: boolean) => (ok ? 'met' : 'missed');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-}
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -83,44 +79,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-/** The content of MiB `i` of a big file: `template` with its index and the file's tag in front. */
-function stamp(buf: Buffer, i: number, tag: number): void {
-  buf.writeUInt32LE(i, 0);
-  buf.writeUInt32LE(tag, 4);
-}
 
-/** Write `mib` MiB with 1 MiB writes at explicit positions, then sync and close. */
-async function writeBig(fs: Fs, path: string, mib: number, tag: number, template: Buffer, onMiB: () => void): Promise<void> {
-  const buf = Buffer.from(template);
-  const h = await fs.open(path, 'w');
-  try {
-    for (let i = 0; i < mib; i++) {
-      stamp(buf, i, tag);
-      const { bytesWritten } = await h.write(buf, 0, IO, i * IO);
-      if (bytesWritten !== IO) throw new Error(`${path}: short write at MiB ${i} (${bytesWritten} bytes)`);
-      onMiB();
-    }
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
 
-/** Read `mib` MiB with 1 MiB reads at explicit positions; checks each MiB's index and tag. */
-async function readBig(fs: Fs, path: string, mib: number, tag: number, onMiB: () => void): Promise<void> {
-  const buf = Buffer.alloc(IO);
-  const h = await fs.open(path, 'r');
-  try {
-    for (let i = 0; i < mib; i++) {
-      const { bytesRead } = await h.read(buf, 0, IO, i * IO);
-      if (bytesRead !== IO) throw new Error(`${path}: short read at MiB ${i} (${bytesRead} bytes)`);
-      if (buf.readUInt32LE(0) !== i || buf.readUInt32LE(4) !== tag) throw new Error(`${path}: MiB ${i} holds the wrong data`);
-      onMiB();
-    }
-  } finally {
-    await h.close();
-  }
-}
 
 async function createSmall(fs: Fs, dir: string, count: number, data: Buffer, onFile: () => void): Promise<number> {
   await fs.mkdir(dir, { recursive: true });
@@ -486,7 +446,7 @@ async function main(): Promise<void> {
     let blocks: Block[] = [];
     const write = await pair('write', async (r) => {
       const v = await openVolume(NO_CACHE);
-      const ms = await timed(() => writeBig(v as unknown as Fs, bigPath(r), BIG_MIB, 1, template, mibTick));
+      const ms = await timed(() => writeBig(v as unknown as Fs, bigPath(r), BIG_MIB, 1, mibTick, template));
       if (r === 0) {
         stats.write = storeStats(v);
         const info = await v.info('/big');
@@ -592,7 +552,7 @@ async function main(): Promise<void> {
         await settleDisk();
         await mount();
         await nodefs.mkdir(dir);
-        const wMs = await withTimeout(timed(() => writeBig(nodefs as unknown as Fs, join(dir, 'big'), BIG_MIB, 3, template, mibTick)), S3FS_PHASE_TIMEOUT_MS, 's3fs write');
+        const wMs = await withTimeout(timed(() => writeBig(nodefs as unknown as Fs, join(dir, 'big'), BIG_MIB, 3, mibTick, template)), S3FS_PHASE_TIMEOUT_MS, 's3fs write');
         stillMounted();
         s3fsResult.write = mibps(bigBytes, wMs);
         // A fresh mount: nothing of the file in s3fs or the kernel's page cache.

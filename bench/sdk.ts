@@ -14,9 +14,9 @@ import { DEFAULT_BUFFER_SIZE } from '../src/chunk/options.js';
 import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
 import { printTable, writeJson, progressBar, type Row, envInt, type BenchFs } from './table.js';
+import { timed, writeBig, readBig } from './big-files.js';
 
 const MiB = 1024 * 1024;
-const IO = MiB;
 const SMALL = 4096;
 
 
@@ -32,46 +32,8 @@ const mibps = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
 const opsps = (n: number, ms: number) => n / (ms / 1000);
 const met = (ok: boolean) => (ok ? 'met' : 'missed');
 
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-}
 
-/** Write `mib` MiB with 1 MiB writes at explicit positions, then sync; each block carries its index. */
-async function writeBig(fs: Fs, path: string, mib: number, tag: number, onBlock?: () => void): Promise<void> {
-  const buf = Buffer.alloc(IO);
-  randomFillSync(buf);
-  buf.writeUInt32LE(tag, 4);
-  const h = await fs.open(path, 'w');
-  try {
-    for (let i = 0; i < mib; i++) {
-      buf.writeUInt32LE(i, 0);
-      const { bytesWritten } = await h.write(buf, 0, IO, i * IO);
-      if (bytesWritten !== IO) throw new Error(`${path}: short write at block ${i} (${bytesWritten} bytes)`);
-      onBlock?.();
-    }
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
 
-/** Read `mib` MiB with 1 MiB reads at explicit positions; checks each block's index (and tag). */
-async function readBig(fs: Fs, path: string, mib: number, tag: number, check?: (i: number, block: Buffer) => void): Promise<void> {
-  const buf = Buffer.alloc(IO);
-  const h = await fs.open(path, 'r');
-  try {
-    for (let i = 0; i < mib; i++) {
-      const { bytesRead } = await h.read(buf, 0, IO, i * IO);
-      if (bytesRead !== IO) throw new Error(`${path}: short read at block ${i} (${bytesRead} bytes)`);
-      if (buf.readUInt32LE(0) !== i || buf.readUInt32LE(4) !== tag) throw new Error(`${path}: block ${i} holds the wrong data`);
-      check?.(i, buf);
-    }
-  } finally {
-    await h.close();
-  }
-}
 
 /** Samples process RSS every 50 ms while running. */
 class RssSampler {
