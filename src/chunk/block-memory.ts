@@ -3,6 +3,12 @@
 // again. Blocks are immutable, so an entry never goes stale. Concurrent reads of one block share
 // one fetch. An entry is pinned while a reader copies from it: eviction frees its buffer only once
 // no reader holds it.
+//
+// Half of the memory is for read-ahead: blocks loaded before anyone asked wait there, out of the
+// LRU, until a read uses them. In one LRU, several streams' prefetched blocks (never touched
+// until used) were the least recently used entries and got evicted by each other's reads before
+// their readers arrived — every such block was fetched and verified twice. Read-ahead that finds
+// its half full waits until a read uses a prefetched block.
 import { LRUCache } from 'lru-cache';
 import { releaseBuffer } from '../hotpath/index.js';
 
@@ -18,7 +24,20 @@ interface Loading {
   promise: Promise<Entry>;
   /** Readers waiting; each holds a pin on the entry once it arrives. */
   waiters: number;
+  /** Started by read-ahead. */
+  ahead: boolean;
 }
+
+interface AheadEntry {
+  entry: Entry;
+  loadedAt: number;
+}
+
+// Read-ahead requests waiting for room; older ones are dropped past this many (their reads will
+// load the blocks themselves).
+const MAX_WAITING_AHEAD = 256;
+// A prefetched block nobody has used for this long was a wrong guess; it gives its room up.
+const STALE_AHEAD_MS = 5000;
 
 export interface BlockMemoryStats {
   hits: number;
@@ -29,17 +48,25 @@ export interface BlockMemoryStats {
 export class BlockMemory {
   readonly #lru: LRUCache<string, Entry> | null;
   readonly #loading = new Map<string, Loading>();
+  /** Prefetched blocks no read has used yet, oldest first. */
+  readonly #ahead = new Map<string, AheadEntry>();
+  readonly #waitingAhead = new Map<string, number>();
+  readonly #aheadRoom: number;
+  /** Bytes of read-ahead loaded or loading and not used yet. */
+  #aheadBytes = 0;
   #hits = 0;
   #misses = 0;
 
   /** `load` fetches and verifies a block into a WASM buffer (data in [0, blockLength)). */
   constructor(
-    private readonly maxBytes: number,
+    maxBytes: number,
     private readonly load: (key: string, blockLength: number) => Promise<Buffer>,
   ) {
-    this.#lru = maxBytes > 0
+    this.#aheadRoom = Math.floor(maxBytes / 2);
+    const lruBytes = maxBytes - this.#aheadRoom;
+    this.#lru = lruBytes > 0
       ? new LRUCache<string, Entry>({
-        maxSize: maxBytes,
+        maxSize: lruBytes,
         sizeCalculation: (e) => Math.max(1, e.length),
         dispose: (e) => this.#evict(e),
       })
@@ -50,7 +77,7 @@ export class BlockMemory {
    * (a read that consumes the whole block will not come back for it). `use` runs synchronously
    * while the block is pinned. */
   async with<T>(key: string, blockLength: number, keep: boolean, use: (data: Buffer) => T): Promise<T> {
-    const hit = this.#lru?.get(key);
+    const hit = this.#lru?.get(key) ?? this.#takeAhead(key, keep);
     if (hit) {
       this.#hits++;
       hit.pins++;
@@ -63,24 +90,7 @@ export class BlockMemory {
     let loading = this.#loading.get(key);
     if (!loading) {
       this.#misses++;
-      const record: Loading = { waiters: 0, promise: null as unknown as Promise<Entry> };
-      record.promise = this.load(key, blockLength).then(
-        (buf) => {
-          this.#loading.delete(key);
-          const entry: Entry = { buf, length: blockLength, pins: record.waiters, evicted: true };
-          if (keep && this.#lru && blockLength <= this.maxBytes) {
-            entry.evicted = false;
-            this.#lru.set(key, entry);
-          }
-          return entry;
-        },
-        (err: unknown) => {
-          this.#loading.delete(key);
-          throw err;
-        },
-      );
-      this.#loading.set(key, record);
-      loading = record;
+      loading = this.#startLoad(key, blockLength, keep, false);
     }
     loading.waiters++;
     const entry = await loading.promise;
@@ -91,18 +101,106 @@ export class BlockMemory {
     }
   }
 
+  /** Load block `key` ahead of the read that will want it: now if read-ahead has room, else once
+   * a read has used a prefetched block. Failures are left for that read to report. */
+  prefetch(key: string, blockLength: number): void {
+    if (!this.#lru || blockLength > this.#aheadRoom || this.has(key)) return;
+    if (this.#aheadBytes + blockLength > this.#aheadRoom) this.#dropStale();
+    if (this.#aheadBytes + blockLength > this.#aheadRoom) {
+      this.#waitingAhead.delete(key);
+      this.#waitingAhead.set(key, blockLength);
+      if (this.#waitingAhead.size > MAX_WAITING_AHEAD) this.#waitingAhead.delete(this.#waitingAhead.keys().next().value as string);
+      return;
+    }
+    this.#aheadBytes += blockLength;
+    this.#startLoad(key, blockLength, true, true).promise.catch(() => undefined);
+  }
+
   /** Whether block `key` is in memory or on its way there. */
   has(key: string): boolean {
-    return this.#loading.has(key) || (this.#lru?.has(key) ?? false);
+    return this.#loading.has(key) || this.#ahead.has(key) || (this.#lru?.has(key) ?? false);
   }
 
   stats(): BlockMemoryStats {
-    return { hits: this.#hits, misses: this.#misses, bytes: this.#lru?.calculatedSize ?? 0 };
+    let ahead = 0;
+    for (const { entry } of this.#ahead.values()) ahead += entry.length;
+    return { hits: this.#hits, misses: this.#misses, bytes: (this.#lru?.calculatedSize ?? 0) + ahead };
   }
 
   /** Drop every cached block (buffers still pinned are freed by their last reader). */
   clear(): void {
+    this.#waitingAhead.clear();
+    for (const key of [...this.#ahead.keys()]) this.#dropAhead(key);
     this.#lru?.clear();
+  }
+
+  #startLoad(key: string, blockLength: number, keep: boolean, ahead: boolean): Loading {
+    this.#waitingAhead.delete(key);
+    const record: Loading = { waiters: 0, ahead, promise: null as unknown as Promise<Entry> };
+    record.promise = this.load(key, blockLength).then(
+      (buf) => {
+        this.#loading.delete(key);
+        const entry: Entry = { buf, length: blockLength, pins: record.waiters, evicted: true };
+        if (ahead && record.waiters === 0) {
+          this.#ahead.set(key, { entry, loadedAt: Date.now() });
+          return entry;
+        }
+        // A read joined this load: the block is used already.
+        if (ahead) this.#releaseAhead(blockLength);
+        this.#keep(key, entry, keep);
+        return entry;
+      },
+      (err: unknown) => {
+        this.#loading.delete(key);
+        if (ahead) this.#releaseAhead(blockLength);
+        throw err;
+      },
+    );
+    this.#loading.set(key, record);
+    return record;
+  }
+
+  #keep(key: string, entry: Entry, keep: boolean): void {
+    if (keep && this.#lru && entry.length <= this.#lru.maxSize) {
+      entry.evicted = false;
+      this.#lru.set(key, entry);
+    }
+  }
+
+  /** A prefetched block a read now uses: it moves to the LRU (or is freed after this read). */
+  #takeAhead(key: string, keep: boolean): Entry | undefined {
+    const ahead = this.#ahead.get(key);
+    if (!ahead) return undefined;
+    this.#ahead.delete(key);
+    this.#keep(key, ahead.entry, keep);
+    this.#releaseAhead(ahead.entry.length);
+    return ahead.entry;
+  }
+
+  #dropAhead(key: string): void {
+    const ahead = this.#ahead.get(key);
+    if (!ahead) return;
+    this.#ahead.delete(key);
+    this.#evict(ahead.entry);
+    this.#releaseAhead(ahead.entry.length);
+  }
+
+  #dropStale(): void {
+    const now = Date.now();
+    for (const [key, { loadedAt }] of this.#ahead) {
+      if (now - loadedAt < STALE_AHEAD_MS) break;
+      this.#dropAhead(key);
+    }
+  }
+
+  /** Read-ahead room came free: start what waits for it, in the order it was asked for. */
+  #releaseAhead(bytes: number): void {
+    this.#aheadBytes -= bytes;
+    for (const [key, length] of this.#waitingAhead) {
+      if (this.#aheadBytes + length > this.#aheadRoom) break;
+      this.#waitingAhead.delete(key);
+      this.prefetch(key, length);
+    }
   }
 
   #evict(e: Entry): void {

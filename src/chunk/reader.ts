@@ -132,7 +132,7 @@ export class ChunkReader {
           const key = blockKey(p.sliceId, p.blockIndex, p.blockLength);
           if (seen.has(key)) continue;
           seen.add(key);
-          this.memory.with(key, p.blockLength, true, () => undefined).catch(() => undefined);
+          this.memory.prefetch(key, p.blockLength);
         }
       }
     }, () => undefined);

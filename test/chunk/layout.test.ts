@@ -101,6 +101,28 @@ describe('read-ahead', () => {
     expect(store.stats().blocksRead).toBe(6);
     await store.close();
   });
+
+  it('several sequential readers at once share the memory without evicting blocks before use: each fetched once', async () => {
+    // Each stream's window alone is half the memory; four of them would not fit together.
+    const store = createChunkStore(fx.objects, { blockSize: BS, bufferSize: 1024 * KiB, memoryCacheSize: 8 * BS });
+    const meta = new MemorySliceMeta(1);
+    const files = [1, 2, 3, 4].map((inode) => ({ inode, data: patterned(12 * BS, inode) }));
+    for (const f of files) {
+      const w = store.openWriter(f.inode, meta);
+      await w.write(0, f.data);
+      await w.close();
+    }
+    const before = store.stats().blocksRead;
+    await Promise.all(files.map(async (f) => {
+      const got = Buffer.alloc(BS / 4);
+      for (let at = 0; at < f.data.length; at += got.length) {
+        await store.read(f.inode, at, got, f.data.length, meta);
+        expect(got.equals(f.data.subarray(at, at + got.length)), `inode ${f.inode} at ${at}`).toBe(true);
+      }
+    }));
+    expect(store.stats().blocksRead - before).toBe(4 * 12);
+    await store.close();
+  });
 });
 
 describe('object layout', () => {
