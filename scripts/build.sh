@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Compiles the WebAssembly hot path (assembly/ -> build/strata.wasm), the native FUSE addon
+# Compiles the WebAssembly hot path (assembly/ -> build/strata.wasm for the main thread's private
+# memory, build/strata-shared.wasm for the worker pool's shared memory), the native FUSE addon
 # (native/ -> native/build/Release/strata_fuse.node, when libfuse3-dev is there) and the TypeScript (src/ -> dist/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1m[build]\033[0m %s\n' "$*"; }
 
-say "hot path: asc assembly/ -> build/strata.wasm (release, SIMD)"
+say "hot path: asc assembly/ -> build/strata.wasm, build/strata-shared.wasm (release, SIMD)"
 npx --no-install asc assembly/index.ts --config assembly/asconfig.json --target release
+npx --no-install asc assembly/index.ts --config assembly/asconfig.json --target shared
 
 # The FUSE addon is optional: without libfuse the SDK and CLI still work and `strata mount` says why.
 say "native: node-gyp -> native/build/Release/strata_fuse.node"

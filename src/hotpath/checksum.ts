@@ -2,7 +2,7 @@
 // path. Bytes that already live in WASM memory (hot().allocBuffer) are hashed where they lie;
 // anything else is copied once into a reusable staging area.
 import { hot, type WasmMemory } from './memory.js';
-import { runOnPool } from './pool.js';
+import { poolMemory, runOnPool } from './pool.js';
 import { SCRATCH_ARG, type PoolCall } from './instance.js';
 
 const U64_LIMIT = 1n << 64n;
@@ -139,7 +139,8 @@ export interface KeyedBlock {
 }
 
 /** blockChecksum of every block, computed by one pool worker in a single task. Blocks outside
- * WASM memory are copied in once; blocks inside must not change until the promise settles. */
+ * the pool's shared memory are copied in once; blocks inside must not change until the promise
+ * settles. */
 export async function checksumBlocksOnPool(blocks: KeyedBlock[]): Promise<bigint[]> {
   if (!Array.isArray(blocks)) throw new TypeError(`blocks must be an array, got ${describe(blocks)}`);
   blocks.forEach((b, i) => {
@@ -148,7 +149,7 @@ export async function checksumBlocksOnPool(blocks: KeyedBlock[]): Promise<bigint
     checkKey(b.key, `blocks[${i}].key`);
   });
   if (blocks.length === 0) return [];
-  const mem = hot();
+  const mem = poolMemory();
   const seeds = blocks.map((b) => keySeed(b.key));
   const copies: number[] = [];
   try {

@@ -14,8 +14,9 @@ export function packageRoot(): string {
   }
 }
 
-export function wasmPath(): string {
-  return join(packageRoot(), 'build', 'strata.wasm');
+/** The hot path's build for a private memory (`shared` false) or for one shared between threads. */
+export function wasmPath(shared = false): string {
+  return join(packageRoot(), 'build', shared ? 'strata-shared.wasm' : 'strata.wasm');
 }
 
 /** Workers must be plain JavaScript on Node 20, so the pool always loads the compiled worker. */

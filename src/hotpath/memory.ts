@@ -1,4 +1,4 @@
-import { instantiate, newSharedMemory, PAGE, MAX_PAGES, SCRATCH_SIZE, type WasmExports } from './instance.js';
+import { instantiate, newPrivateMemory, newSharedMemory, PAGE, MAX_PAGES, SCRATCH_SIZE, type WasmExports } from './instance.js';
 
 const ALIGN = 64; // cache line; also keeps v128 loads aligned
 const MIN_CLASS = 64;
@@ -16,11 +16,11 @@ function sizeClass(size: number): number {
 }
 
 /**
- * The main thread's view of the shared WebAssembly memory: the WASM instance that runs
- * small work inline, and an allocator for buffers that live inside WASM memory so that
- * bytes are put there once (read straight into them) and hashed where they lie, by this
- * thread or by a pool worker. Size classes (see sizeClass) with free lists: block buffers
- * are reused, so memory stays flat however many calls are made.
+ * A WebAssembly memory with the WASM instance that runs on it, and an allocator for buffers
+ * that live inside it so that bytes are put there once (read straight into them) and hashed
+ * where they lie. Size classes (see sizeClass) with free lists: block buffers are reused, so
+ * memory stays flat however many calls are made. The main thread has one over a private memory
+ * (see newPrivateMemory); the worker pool has one over a shared memory.
  */
 export class WasmMemory {
   readonly memory: WebAssembly.Memory;
@@ -32,8 +32,9 @@ export class WasmMemory {
   private readonly buffers = new Set<ArrayBufferLike>();
   private bytes: Uint8Array;
 
-  constructor() {
-    this.memory = newSharedMemory();
+  constructor(shared: boolean) {
+    // Without the address space for a private memory, a shared one still works, only slower.
+    this.memory = (shared ? null : newPrivateMemory()) ?? newSharedMemory();
     this.exports = instantiate(this.memory);
     this.top = Math.ceil(this.exports.heapBase() / ALIGN) * ALIGN;
     this.bytes = new Uint8Array(this.memory.buffer);
@@ -117,5 +118,5 @@ let main: WasmMemory | undefined;
 
 /** The process's main-thread hot-path memory and instance, created on first use. */
 export function hot(): WasmMemory {
-  return (main ??= new WasmMemory());
+  return (main ??= new WasmMemory(false));
 }

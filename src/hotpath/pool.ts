@@ -2,11 +2,18 @@ import { Piscina } from 'piscina';
 import { cpus } from 'node:os';
 import { existsSync } from 'node:fs';
 import { workerPath } from './locate.js';
-import { hot } from './memory.js';
+import { WasmMemory } from './memory.js';
 import { SCRATCH_SIZE, type PoolCall } from './instance.js';
 
 
 let pool: Piscina | undefined;
+let shared: WasmMemory | undefined;
+
+/** The memory the pool's workers share (not the main thread's, which is private and faster to
+ * copy into and out of): bytes a pool task works on must be put here. */
+export function poolMemory(): WasmMemory {
+  return (shared ??= new WasmMemory(true));
+}
 
 export function poolSize(): number {
   return Math.max(1, Math.min(4, cpus().length));
@@ -16,7 +23,7 @@ function getPool(): Piscina {
   if (pool) return pool;
   const file = workerPath();
   if (!existsSync(file)) throw new Error(`strata: the hot-path worker is not built (${file} is missing); run \`npm run build\``);
-  const mem = hot();
+  const mem = poolMemory();
   const threads = poolSize();
   const scratches = Array.from({ length: threads * 2 }, () => mem.alloc(SCRATCH_SIZE));
   const counter = new Int32Array(new SharedArrayBuffer(4));

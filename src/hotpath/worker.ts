@@ -1,4 +1,4 @@
-// A piscina worker: one WASM instance over the main thread's shared memory.
+// A piscina worker: one WASM instance over the pool's shared memory (see poolMemory).
 // Tasks name exports and pass addresses, so no bytes are cloned or copied between threads.
 import { workerData } from 'node:worker_threads';
 import { instantiate } from './instance.js';

@@ -14,7 +14,7 @@ import {
   xxh3,
 } from '../../src/hotpath/checksum.js';
 import { hot } from '../../src/hotpath/memory.js';
-import { closePool } from '../../src/hotpath/pool.js';
+import { closePool, poolMemory } from '../../src/hotpath/pool.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -190,10 +190,12 @@ describe('checksumBlocksOnPool', () => {
       const got = await checksumBlocksOnPool(blocks);
       expect(got).toEqual(blocks.map((b) => blockChecksum(b.data, b.key)));
       expect(got).toEqual(blocks.map((b) => refHash(b.data, refKeySeed(b.key))));
-      // Copies made for the worker are given back: later batches reserve nothing new.
-      const reserved = hot().reserved;
+      // Copies made for the workers are given back: later batches reserve nothing new.
+      const reserved = poolMemory().reserved;
+      const mainReserved = hot().reserved;
       for (let i = 0; i < 5; i++) await checksumBlocksOnPool(blocks);
-      expect(hot().reserved).toBe(reserved);
+      expect(poolMemory().reserved).toBe(reserved);
+      expect(hot().reserved).toBe(mainReserved);
       // Several batches at once, each on some worker, each with its own scratch.
       const many = await Promise.all([0n, 1n, 2n, 3n].map(() => checksumBlocksOnPool(blocks)));
       for (const r of many) expect(r).toEqual(got);
@@ -246,6 +248,30 @@ describe('bad arguments', () => {
 });
 
 describe('memory', () => {
+  it("the main thread's memory is private and made whole, so Buffers over it never detach", () => {
+    const mem = hot();
+    expect(mem.memory.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    const early = mem.allocBuffer(64 * KiB);
+    early.fill(7);
+    // Far more than the memory started with: a growing private memory would detach `early`.
+    const big = Array.from({ length: 8 }, () => mem.allocBuffer(64 * MiB));
+    try {
+      expect(early.byteLength).toBe(64 * KiB);
+      expect(early.every((b) => b === 7)).toBe(true);
+      expect(mem.owns(big[7])).toBe(true);
+    } finally {
+      for (const b of big) mem.releaseBuffer(b);
+      mem.releaseBuffer(early);
+    }
+  });
+
+  it("the pool's memory is shared with its workers", () => {
+    expect(poolMemory().memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const mine = hot().allocBuffer(1);
+    expect(poolMemory().owns(mine)).toBe(false);
+    hot().releaseBuffer(mine);
+  });
+
   it('100,000 mixed calls keep WASM reservations and process RSS flat', () => {
     const small = randomBytes(100);
     const medium = randomBytes(70_000);
