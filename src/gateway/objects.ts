@@ -32,9 +32,19 @@ export interface FoundObject {
 
 /** Largest single read from the volume while streaming an object out. */
 const READ_PIECE = 4 * 1024 * 1024;
+// Read buffers kept for reuse once the socket is done with them: a fresh 4 MiB buffer per piece
+// cost more in page faults and GC than the copy into it (measured: ~30% of a 1 GiB GET's CPU).
+const SPARE_PIECES = 8;
 const PLACE_ATTEMPTS = 4;
 
+/** Hands a streamed piece to the client; resolves once more may be sent (false: stop, the client
+ * is gone). `release` must be called once the piece's bytes are no longer needed (after the socket
+ * has written them): the buffer is then reused. Never calling it is safe, only slower. */
+export type PieceSink = (piece: Buffer, release: () => void) => Promise<boolean>;
+
 export class Objects {
+  readonly #spare: Buffer[] = [];
+
   constructor(private readonly gv: GatewayVolume, private readonly buckets: Buckets) {}
 
   /** The object a key names; NoSuchKey when nothing (or a plain directory) is there. */
@@ -62,33 +72,50 @@ export class Objects {
     return { attr, info: describeObject(attr, await this.gv.record(attr.ino)) };
   }
 
-  /** Stream [start, end) of an object into `sink`, which resolves once it can take more (false:
-   * stop, the client is gone). The next piece is read while the sink sends this one. */
-  async read(ino: number, start: number, end: number, sink: (piece: Buffer) => Promise<boolean>): Promise<void> {
+  /** Stream [start, end) of an object into `sink`. The next piece is read while the sink sends
+   * this one. */
+  async read(ino: number, start: number, end: number, sink: PieceSink): Promise<void> {
     if (end <= start) return;
     const { vfs, caller } = this.gv.user;
     const { fh } = await vfs.open(caller, ino, O_RDONLY);
-    const readAt = async (at: number): Promise<Buffer> => {
-      const piece = Buffer.allocUnsafe(Math.min(READ_PIECE, end - at));
-      const n = await vfs.read(fh, at, piece);
-      // The file shrank since it was looked at: what was promised can no longer be sent.
-      if (n === 0) throw new Error(`object inode ${ino} ended at ${at}, before ${end}`);
-      return n === piece.length ? piece : piece.subarray(0, n);
+    const readAt = async (at: number): Promise<{ piece: Buffer; buf: Buffer }> => {
+      const buf = this.#spare.pop() ?? Buffer.allocUnsafe(READ_PIECE);
+      try {
+        const piece = buf.subarray(0, Math.min(READ_PIECE, end - at));
+        const n = await vfs.read(fh, at, piece);
+        // The file shrank since it was looked at: what was promised can no longer be sent.
+        if (n === 0) throw new Error(`object inode ${ino} ended at ${at}, before ${end}`);
+        return { piece: n === piece.length ? piece : piece.subarray(0, n), buf };
+      } catch (err) {
+        this.#giveBack(buf);
+        throw err;
+      }
     };
-    let next: Promise<Buffer> | null = readAt(start);
+    let next: Promise<{ piece: Buffer; buf: Buffer }> | null = readAt(start);
     try {
       for (let at = start; next;) {
-        const piece: Buffer = await next;
+        const { piece, buf } = await next;
         at += piece.length;
         next = at < end ? readAt(at) : null;
         // Failures of the read ahead surface when it is awaited, not as unhandled rejections.
         next?.catch(() => undefined);
-        if (!(await sink(piece))) return;
+        let released = false;
+        const release = () => {
+          if (released) return;
+          released = true;
+          this.#giveBack(buf);
+        };
+        if (!(await sink(piece, release))) return;
       }
     } finally {
-      await next?.catch(() => undefined);
+      const last = await next?.catch(() => undefined);
+      if (last) this.#giveBack(last.buf);
       await vfs.release(fh).catch(() => undefined);
     }
+  }
+
+  #giveBack(buf: Buffer): void {
+    if (this.#spare.length < SPARE_PIECES) this.#spare.push(buf);
   }
 
   /** Move a sealed temp file to where the key says, replacing any object there. `bucket` is the

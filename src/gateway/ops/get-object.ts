@@ -63,9 +63,11 @@ async function serve(ctx: OpContext, withBody: boolean): Promise<void> {
     res.end();
     return;
   }
-  await ctx.core.objects.read(info.ino, start, end, (piece) => new Promise<boolean>((resolve) => {
+  await ctx.core.objects.read(info.ino, start, end, (piece, release) => new Promise<boolean>((resolve) => {
     if (res.destroyed) return resolve(false);
-    res.write(piece);
+    // The callback runs once the socket has the bytes (or the response failed): either way the
+    // buffer is free for the next piece.
+    res.write(piece, () => release());
     // Up to SEND_AHEAD bytes wait in the response so the socket never runs dry between pieces.
     if (res.writableLength < SEND_AHEAD) return resolve(true);
     const done = (ok: boolean) => {
