@@ -77,7 +77,7 @@ export class Integrity {
 
   /** The same bytes again, in order, once written (they may move to the MD5 worker: the caller
    * must not touch them afterwards). */
-  written(batch: Buffer): void {
+  written(batch: Buffer[]): void {
     this.#md5.update(batch);
   }
 

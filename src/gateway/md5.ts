@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 export interface Md5 {
-  /** Hash the next bytes. The buffer may be handed to the worker: do not use it afterwards. */
-  update(data: Buffer): void;
+  /** Hash the next bytes, in order. The buffers may be handed to the worker: do not use them
+   * afterwards. */
+  update(data: Buffer[]): void;
   digest(): Promise<Buffer>;
   /** Forget a hash that will not be finished (a failed upload). */
   abandon(): void;
@@ -25,7 +26,7 @@ parentPort.on('message', (m) => {
   if (m.drop) { open.delete(m.id); return; }
   let h = open.get(m.id);
   if (!h) { h = createHash('md5'); open.set(m.id, h); }
-  if (m.data) h.update(new Uint8Array(m.data.buffer ?? m.data, m.data.byteOffset ?? 0, m.data.byteLength));
+  if (m.parts) for (const p of m.parts) h.update(new Uint8Array(p.buffer ?? p, p.byteOffset ?? 0, p.byteLength));
   if (m.end) { open.delete(m.id); parentPort.postMessage({ id: m.id, digest: h.digest() }); }
 });
 `;
@@ -60,7 +61,7 @@ function shared(): Worker {
 export function inlineMd5(): Md5 {
   const h = createHash('md5');
   return {
-    update: (data) => { h.update(data); },
+    update: (data) => { for (const d of data) h.update(d); },
     digest: async () => h.digest(),
     abandon: () => undefined,
   };
@@ -71,10 +72,17 @@ export function offloadedMd5(): Md5 {
   const id = nextId++;
   return {
     update(data) {
-      // A buffer with an ArrayBuffer of its own moves to the worker; a view into a shared one is copied.
-      const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-      if (own) w.postMessage({ id, data: data.buffer }, [data.buffer as ArrayBuffer]);
-      else w.postMessage({ id, data: new Uint8Array(data) });
+      // A buffer with an ArrayBuffer of its own moves to the worker (socket reads are such
+      // buffers); a view into a larger one is copied. One message per batch.
+      const parts: (ArrayBuffer | Uint8Array)[] = [];
+      const moved = new Set<ArrayBuffer>();
+      for (const d of data) {
+        const ab = d.buffer;
+        const own = ab instanceof ArrayBuffer && d.byteOffset === 0 && d.byteLength === ab.byteLength && !moved.has(ab);
+        if (own) moved.add(ab);
+        parts.push(own ? ab : new Uint8Array(d));
+      }
+      w.postMessage({ id, parts }, [...moved]);
     },
     digest() {
       return new Promise<Buffer>((resolve, reject) => {

@@ -18,7 +18,7 @@ export function integrityOf(ctx: OpContext): Integrity {
 
 export async function receiveBody(ctx: OpContext, integrity: Integrity, limit: number): Promise<Received> {
   const temp = await ctx.core.staging.createTemp();
-  temp.onWritten = (batch) => integrity.written(batch);
+  temp.onWritten = (chunks) => integrity.written(chunks);
   try {
     for await (const chunk of ctx.body.chunks(limit)) {
       integrity.update(chunk);

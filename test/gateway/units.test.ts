@@ -185,15 +185,21 @@ describe('checksums, ranges, conditions', () => {
     const shared = Buffer.concat(parts);
     let at = 0;
     for (const p of parts) {
-      a.update(Buffer.from(p)); // owns its memory: moved to the worker
-      b.update(shared.subarray(at, at + p.length)); // a view: copied
-      c.update(p);
+      a.update([Buffer.from(p)]); // owns its memory: moved to the worker
+      b.update([shared.subarray(at, at + p.length)]); // a view: copied
+      c.update([p]);
       at += p.length;
     }
+    // One batch of several buffers, moved and copied mixed, one of them twice.
+    const d = offloadedMd5();
+    const twice = Buffer.from(parts[1]);
+    const batchWant = createHash('md5').update(Buffer.concat([parts[0], parts[1], parts[1], parts[2]])).digest('hex');
+    d.update([Buffer.from(parts[0]), twice, twice, shared.subarray(shared.length - parts[2].length)]);
     const abandoned = offloadedMd5();
-    abandoned.update(Buffer.from('never finished'));
+    abandoned.update([Buffer.from('never finished')]);
     abandoned.abandon();
-    expect((await Promise.all([a.digest(), b.digest(), c.digest()])).map((d) => d.toString('hex'))).toEqual([want, want, want]);
+    expect((await Promise.all([a.digest(), b.digest(), c.digest()])).map((x) => x.toString('hex'))).toEqual([want, want, want]);
+    expect((await d.digest()).toString('hex')).toBe(batchWant);
   });
 
   it('ranges', () => {

@@ -106,8 +106,8 @@ async function putWhole(ctx: OpContext, t: ObjectTarget, integrity: ReturnType<t
   try {
     for await (const chunk of ctx.body.chunks(WHOLE_PUT_MAX)) {
       integrity.update(chunk);
-      integrity.written(chunk);
       parts.push(chunk);
+      integrity.written([chunk]);
     }
   } catch (err) {
     integrity.abandon();
