@@ -14,7 +14,8 @@ export type PoolCall = [string, ...(number | bigint)[]];
 /** Pass this as an argument to have the worker substitute its own scratch address. */
 export const SCRATCH_ARG = -1;
 
-// The export table of build/strata.wasm. Numbers are byte addresses in the shared memory.
+// The export table of the hot path (build/strata.wasm, build/strata-shared.wasm). Numbers are byte
+// addresses in the memory the instance runs on.
 export type WasmExports = Record<string, (...args: any[]) => any> & { heapBase(): number };
 
 const compiled = new Map<boolean, WebAssembly.Module>();
