@@ -4,11 +4,16 @@ import { defineConfig } from 'vitest/config';
 
 // Volumes on S3 opened without a cache directory cache in the default one: in tests, a temp dir
 // (children inherit it), never the machine's /var/cache/strata.
-process.env.STRATA_CACHE_DIR ??= join(tmpdir(), `strata-test-cache-${process.pid}`);
+// The run removes that directory at its end, and only one it made itself.
+if (!process.env.STRATA_CACHE_DIR) {
+  process.env.STRATA_CACHE_DIR = join(tmpdir(), `strata-test-cache-${process.pid}`);
+  process.env.STRATA_TEST_CACHE_DIR = process.env.STRATA_CACHE_DIR;
+}
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/helpers/cache-dir-teardown.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // 2-core machines: more forks than cores only adds contention.
