@@ -116,6 +116,11 @@ export class BlockMemory {
     this.#startLoad(key, blockLength, true, true).promise.catch(() => undefined);
   }
 
+  /** Bytes of read-ahead that may wait for their readers (half the memory). */
+  get aheadRoom(): number {
+    return this.#aheadRoom;
+  }
+
   /** Whether block `key` is in memory or on its way there. */
   has(key: string): boolean {
     return this.#loading.has(key) || this.#ahead.has(key) || (this.#lru?.has(key) ?? false);

@@ -55,7 +55,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     this.cache = o.cache ? new DiskCache(o.cache, o.cacheNamespace) : null;
     this.blockCache = this.cache ? this.cacheControl(this.cache) : null;
     this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters, o.memoryCacheSize, this.cache);
-    this.readAheadWindow = Math.floor(o.memoryCacheSize / 2 / this.blockSize) * this.blockSize;
+    this.readAheadWindow = Math.floor(this.reader.readAheadRoom / this.blockSize) * this.blockSize;
   }
 
   openWriter(inode: number, meta: SliceMeta): FileWriter {

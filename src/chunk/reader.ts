@@ -46,6 +46,11 @@ export class ChunkReader {
     this.memory = new BlockMemory(memoryCacheSize, (key, length) => this.loadBlock(key, length));
   }
 
+  /** Bytes of prefetched blocks the memory holds for their readers: what read-ahead may plan. */
+  get readAheadRoom(): number {
+    return this.memory.aheadRoom;
+  }
+
   memoryStats(): BlockMemoryStats {
     return this.memory.stats();
   }
