@@ -1,7 +1,8 @@
 // The seam's list page built from ListObjectsV2 answers. S3 returns objects and common prefixes
 // in two separate lists and, when start-after is itself a common prefix (how the seam pages past
 // one), may list that prefix again; this merges, drops the repeat, and asks again when dropping
-// left the page short.
+// left the page short. Every request after the first asks for one entry more than it needs, so a
+// repeat can never be the whole of a truncated answer.
 import { errnoError } from '../errors/errno.js';
 import { compareKeys, MAX_LIST_LIMIT, type CheckedListOptions, type ListPage, type ObjectInfo } from './store.js';
 
@@ -19,8 +20,10 @@ export async function listPage(o: CheckedListOptions, fetch: (prefix: string, st
   const entries: Entry[] = [];
   let after = o.startAfter;
   while (entries.length <= o.limit) {
-    // One entry beyond the page says whether another page follows, and covers a repeated prefix.
-    const raw = await fetch(o.prefix, after, Math.min(MAX_LIST_LIMIT, o.limit + 1 - entries.length));
+    // One entry beyond the page says whether another page follows; when starting after a name
+    // that may come back as a repeated prefix, one more, so every truncated answer moves on.
+    const want = o.limit + 1 - entries.length + (after === undefined ? 0 : 1);
+    const raw = await fetch(o.prefix, after, Math.min(MAX_LIST_LIMIT, want));
     const merged: Entry[] = [
       ...raw.objects.map((object) => ({ name: object.key, object })),
       ...raw.prefixes.map((name) => ({ name })),
@@ -30,10 +33,12 @@ export async function listPage(o: CheckedListOptions, fetch: (prefix: string, st
       entries.push(e);
     }
     if (!raw.truncated) break;
-    if (merged.length === 0) {
-      throw errnoError('EIO', 'list', o.prefix === '' ? undefined : o.prefix, 'the storage service said more keys follow but sent none');
+    const last = merged[merged.length - 1]?.name;
+    // Asking again from the same place would get the same answer, forever.
+    if (last === undefined || last === after) {
+      throw errnoError('EIO', 'list', o.prefix === '' ? undefined : o.prefix, `the storage service said more keys follow after ${JSON.stringify(after ?? '')} but sent ${last === undefined ? 'none' : 'only that name again'}`);
     }
-    after = merged[merged.length - 1].name;
+    after = last;
   }
   const page = entries.slice(0, o.limit);
   const truncated = entries.length > o.limit;
