@@ -10,6 +10,10 @@ if (!process.env.STRATA_CACHE_DIR) {
   process.env.STRATA_TEST_CACHE_DIR = process.env.STRATA_CACHE_DIR;
 }
 
+// Tests use the AWS SDK directly as the reference S3 client; its Node-version notice (which the
+// product silences in createS3Client) would only repeat in every test process's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
