@@ -1,8 +1,8 @@
 // The seam's list page built from ListObjectsV2 answers. S3 returns objects and common prefixes
 // in two separate lists and, when start-after is itself a common prefix (how the seam pages past
 // one), may list that prefix again; this merges, drops the repeat, and asks again when dropping
-// left the page short. Every request after the first asks for one entry more than it needs, so a
-// repeat can never be the whole of a truncated answer.
+// left the page short. Every request that starts after a name asks for one entry more than it
+// needs, so a repeat can never be the whole of a truncated answer.
 import { errnoError } from '../errors/errno.js';
 import { compareKeys, MAX_LIST_LIMIT, type CheckedListOptions, type ListPage, type ObjectInfo } from './store.js';
 
