@@ -267,31 +267,30 @@ export class SliceWriter implements FileWriter {
     s.uploads.push(done);
   }
 
+  /** Commit the slices in the order they were started. A slice leaves the list only once its
+   * commit is done: until then it still counts as buffered (dirty, pendingEnd), so a reader that
+   * arrives mid-commit waits for this flush instead of reading metadata that lacks it. */
   private async commitAll(): Promise<void> {
     for (const s of this.slices) this.seal(s);
-    const batch = this.slices;
-    this.slices = [];
     let failure: Error | null = null;
-    for (let i = 0; i < batch.length; i++) {
-      const s = batch[i]!;
-      await Promise.all(s.uploads);
-      // A slice with a block missing from storage must never reach metadata.
-      if (s.error) {
-        failure ??= s.error;
-        continue;
+    try {
+      // Writes wait behind this flush (serial), so nothing joins the list while it runs.
+      while (this.slices.length > 0) {
+        const s = this.slices[0]!;
+        await Promise.all(s.uploads);
+        // A slice with a block missing from storage must never reach metadata.
+        if (s.error) failure ??= s.error;
+        else if (s.len > 0) {
+          // A failed commit throws here and leaves this slice and the later ones for the next
+          // flush, in order.
+          if (s.floating) await this.meta.appendSlice(this.inode, { id: s.id, size: s.len });
+          else await this.meta.commitSlice(this.inode, s.chunkIndex, { id: s.id, size: s.len, pos: s.pos, off: 0, len: s.len }, s.fileEnd);
+        }
+        this.slices.shift();
       }
-      if (s.len === 0) continue;
-      try {
-        if (s.floating) await this.meta.appendSlice(this.inode, { id: s.id, size: s.len });
-        else await this.meta.commitSlice(this.inode, s.chunkIndex, { id: s.id, size: s.len, pos: s.pos, off: 0, len: s.len }, s.fileEnd);
-      } catch (err) {
-        // Keep this slice and the later ones for the next flush, in order.
-        this.slices = batch.slice(i).concat(this.slices);
-        this.recomputePending();
-        throw err;
-      }
+    } finally {
+      this.recomputePending();
     }
-    this.recomputePending();
     if (failure) throw failure;
   }
 

@@ -144,17 +144,27 @@ export class Vfs implements Walkable {
 
   async getattr(ino: number): Promise<Attr> {
     this.#live('getattr');
+    const before = this.#pendingEnd(ino);
     const attr = await this.meta.getattr(ino);
-    return this.#withPending(attr);
+    return this.#withPending(attr, before);
   }
 
-  /** A dirty writer's bytes count toward the length before they are committed. */
-  #withPending(attr: Attr): Attr {
+  /** How far this process's buffered (or committing) writes reach into the file; 0 for none. */
+  #pendingEnd(ino: number): number {
+    const writer = this.#table.inode(ino)?.writer;
+    return writer?.dirty ? writer.pendingEnd : 0;
+  }
+
+  /** A dirty writer's bytes count toward the length before they are committed. `before` is the
+   * writer's reach when the metadata read started: a commit that lands while that read is under
+   * way takes its slices off the writer, and the read may not have seen them in metadata. */
+  #withPending(attr: Attr, before = 0): Attr {
     const state = this.#table.inode(attr.ino);
     const writer = state?.writer;
-    if (!state || !writer?.dirty) return attr;
+    const reach = Math.max(before, writer?.dirty ? writer.pendingEnd : 0);
+    if (!state || reach <= attr.size && !writer?.dirty) return attr;
     // Buffered writes already count: the length they reach and the time they were made.
-    const size = Math.max(attr.size, writer.pendingEnd);
+    const size = Math.max(attr.size, reach);
     const t = state.lastWriteNs > attr.mtimeNs ? state.lastWriteNs : attr.mtimeNs;
     return { ...attr, size, mtimeNs: t, ctimeNs: t > attr.ctimeNs ? t : attr.ctimeNs };
   }
@@ -581,8 +591,14 @@ export class Vfs implements Walkable {
     if (length === 0) return null;
     const ino = file.ino;
     const state = this.#table.inode(ino);
-    // Read-your-writes: this process's buffered bytes are committed before reading.
-    if (state?.writer?.dirty) await this.#table.queue.run(ino, async () => { await state.writer?.flush(); });
+    // Read-your-writes: this process's buffered bytes, and a commit of them already under way,
+    // are committed before reading (the queue orders this flush after one in progress).
+    if (state?.writer?.dirty) {
+      await this.#table.queue.run(ino, async () => { await state.writer?.flush(); }).catch((err: unknown) => {
+        // A read cannot answer ENOSPC or EAGAIN: the bytes it should see are not stored.
+        throw errnoError('EIO', 'read', undefined, `writes buffered for inode ${ino} could not be committed: ${(err as Error).message}`, err);
+      });
+    }
     const attr = await this.meta.getattr(ino);
     if (isDir(attr)) fail('EISDIR', 'read');
     if (!isRegular(attr)) return null;
