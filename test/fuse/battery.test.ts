@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Volume } from '../../src/index.js';
 import { fuseUnavailable } from '../../src/fuse/native.js';
+import { need } from '../helpers/require.js';
 import { CLI, isMounted, makeMount, mountAgain, run, type TestMount } from './mounted.js';
 
-const why = fuseUnavailable();
-if (why) console.warn(`FUSE battery skipped: ${why}`);
+const fuse = need('FUSE', fuseUnavailable());
 
 const HELPERS = join(dirname(fileURLToPath(import.meta.url)), 'helpers');
 const MiB = 1024 * 1024;
@@ -158,7 +158,8 @@ function exitOf(c: ChildProcess, ms: number): Promise<number | null | 'timeout'>
   });
 }
 
-describe.skipIf(why !== null)('FUSE battery on a shared mount', () => {
+describe.skipIf(fuse.skip)('FUSE battery on a shared mount', () => {
+  beforeAll(() => fuse.check());
   let m: TestMount;
   let base: { mnt: string; ref: string };
 
@@ -555,7 +556,8 @@ describe.skipIf(why !== null)('FUSE battery on a shared mount', () => {
   });
 });
 
-describe.skipIf(why !== null)('FUSE battery: lazy unmount with open files', () => {
+describe.skipIf(fuse.skip)('FUSE battery: lazy unmount with open files', () => {
+  beforeAll(() => fuse.check());
   it('umount --force while a process holds files open: it keeps reading and writing; the server exits cleanly once they close', async () => {
     const u = await makeMount();
     const agent = await Agent.start();
@@ -603,7 +605,8 @@ describe.skipIf(why !== null)('FUSE battery: lazy unmount with open files', () =
 // ~2,100 unlinks/s (48 s), listing 0.6 s; about 2.5 minutes in all, so the full count stays.
 const BIG_DIR_ENTRIES = 100_000;
 
-describe.skipIf(why !== null)('FUSE battery: a huge directory', () => {
+describe.skipIf(fuse.skip)('FUSE battery: a huge directory', () => {
+  beforeAll(() => fuse.check());
   it(`${BIG_DIR_ENTRIES} entries in one directory: created, listed exactly once each, removed`, async () => {
     const h = await makeMount(['--attr-cache', '1', '--entry-cache', '1']);
     try {

@@ -9,6 +9,7 @@ import { constants as osc, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { need } from '../helpers/require.js';
 import { fuseUnavailable, loadFuse, type FuseAttr, type FuseCall, type FuseSession } from '../../src/fuse/native.js';
 
 const run = promisify(execFile);
@@ -18,8 +19,7 @@ const S_IFREG = 0o100000;
 const ROOT = 1;
 const { ENOENT, ENOSYS, EEXIST } = osc.errno;
 
-const why = fuseUnavailable();
-if (why) console.warn(`native FUSE smoke test skipped: ${why}`);
+const fuse = need('FUSE', fuseUnavailable());
 
 interface Node {
   ino: number;
@@ -187,7 +187,8 @@ async function mountedHere(dir: string): Promise<boolean> {
   return mounts.split('\n').some((line) => line.split(' ')[4] === dir);
 }
 
-describe.skipIf(why !== null)('native FUSE session (libfuse low-level, async bridge)', () => {
+describe.skipIf(fuse.skip)('native FUSE session (libfuse low-level, async bridge)', () => {
+  beforeAll(() => fuse.check());
   let work: string;
   let mp: string;
   let fs: MemFs;

@@ -7,10 +7,10 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuseUnavailable } from '../../src/fuse/native.js';
+import { need } from '../helpers/require.js';
 import { CLI, isMounted, makeMount, run, type TestMount } from './mounted.js';
 
-const why = fuseUnavailable();
-if (why) console.warn(`FUSE tests skipped: ${why}`);
+const fuse = need('FUSE', fuseUnavailable());
 
 let m: TestMount;
 let ref: string;
@@ -46,7 +46,8 @@ async function treeDigest(root: string): Promise<string[]> {
   return out;
 }
 
-describe.skipIf(why !== null)('a mounted volume behaves like a local directory', () => {
+describe.skipIf(fuse.skip)('a mounted volume behaves like a local directory', () => {
+  beforeAll(() => fuse.check());
   beforeAll(async () => {
     m = await makeMount(['--attr-cache', '1', '--entry-cache', '1', '--allow-other']);
     ref = join(m.dir, 'ref');
@@ -257,8 +258,8 @@ describe.skipIf(why !== null)('a mounted volume behaves like a local directory',
     expect(bad?.stderr).toMatch(/is .* a Strata mount/);
   });
 
-  it('strata warmup PATH on a mount finds the volume and the mount\'s cache from .stats; reads then come from the cache', async (ctx) => {
-    if (why) ctx.skip();
+  it('strata warmup PATH on a mount finds the volume and the mount\'s cache from .stats; reads then come from the cache', async () => {
+    fuse.check();
     const cached = await makeMount(['--cache-dir', join(m.dir, 'warm-cache'), '--verify-cache-checksum', 'partial']);
     try {
       const tree = join(cached.mountpoint, 'ds', 'train');
@@ -297,7 +298,8 @@ describe.skipIf(why !== null)('a mounted volume behaves like a local directory',
   });
 });
 
-describe.skipIf(why !== null)('mount options', () => {
+describe.skipIf(fuse.skip)('mount options', () => {
+  beforeAll(() => fuse.check());
   it('--writeback-cache: many small writes merge and read back exactly', async () => {
     const w = await makeMount(['--writeback-cache']);
     try {
@@ -338,7 +340,8 @@ describe.skipIf(why !== null)('mount options', () => {
   }, 60_000);
 });
 
-describe.skipIf(why !== null)('mount lifecycle', () => {
+describe.skipIf(fuse.skip)('mount lifecycle', () => {
+  beforeAll(() => fuse.check());
   it('SIGKILL leaves a stale mountpoint; mounting again detaches it and keeps what was fsynced', async () => {
     const k = await makeMount();
     try {

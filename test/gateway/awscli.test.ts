@@ -7,11 +7,12 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { need } from '../helpers/require.js';
 import { ACCESS_KEY, SECRET_KEY, startTestGateway, type TestGateway } from './harness.js';
 
 const probe = spawnSync('aws', ['--version'], { encoding: 'utf8' });
 const AWS = probe.status === 0 ? (probe.stdout || probe.stderr).trim() : null;
-if (!AWS) console.warn('awscli.test: skipped — no `aws` command (install the Debian package awscli to run it)');
+const awscli = need('awscli', AWS ? null : 'no `aws` command (install the Debian package awscli)');
 
 let t: TestGateway;
 let work: string;
@@ -49,7 +50,8 @@ async function digests(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-describe.skipIf(!AWS)(`aws CLI (${AWS ?? 'absent'})`, () => {
+describe.skipIf(awscli.skip)(`aws CLI (${AWS ?? 'absent'})`, () => {
+  beforeAll(() => awscli.check());
   beforeAll(async () => {
     t = await startTestGateway();
     work = await mkdtemp(join(tmpdir(), 'strata-awscli-'));
