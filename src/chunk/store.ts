@@ -33,8 +33,10 @@ export interface FileWriter {
   flush(): Promise<void>;
   /** Highest file offset written through this writer and not yet committed (0 if none). */
   readonly pendingEnd: number;
-  /** True when writes are buffered but not committed. */
+  /** True when writes are buffered but not committed (or being committed). */
   readonly dirty: boolean;
+  /** Bytes written through this writer and not yet committed (overlaps counted each time). */
+  readonly pendingBytes: number;
   /** flush() then release the writer's buffers. */
   close(): Promise<void>;
 }

@@ -95,6 +95,12 @@ export class SliceWriter implements FileWriter {
     return this.slices.length > 0 || this.accepted > 0;
   }
 
+  get pendingBytes(): number {
+    let n = 0;
+    for (const s of this.slices) n += s.len;
+    return n;
+  }
+
   write(offset: number, data: Uint8Array): Promise<void> {
     return this.accept(data, offset, async () => {
       for (const piece of splitRange(offset, data.byteLength, CHUNK_SIZE)) {

@@ -83,7 +83,7 @@ export class MountStats {
   /** What `.stats` looks like to stat(2): read-only for everyone, owned by root. */
   attr(): Attr {
     return {
-      ino: STATS_INO, mode: 0o100444, nlink: 1, uid: 0, gid: 0, rdev: 0, size: STATS_SIZE,
+      ino: STATS_INO, mode: 0o100444, nlink: 1, uid: 0, gid: 0, rdev: 0, size: STATS_SIZE, blocks: 0,
       atimeNs: this.#born, mtimeNs: BigInt(Date.now()) * 1_000_000n, ctimeNs: this.#born, birthtimeNs: this.#born,
     };
   }

@@ -15,10 +15,21 @@ export interface NodeAttr {
   gid: number;
   rdev: number;
   size: number;
+  /** Space the file takes in 512-byte units (st_blocks): its stored bytes, rounded up to 4 KiB;
+   * holes take none. */
+  blocks: number;
   atimeNs: bigint;
   mtimeNs: bigint;
   ctimeNs: bigint;
   birthtimeNs: bigint;
+}
+
+/** What fallocate(2) does to a range: `zero` makes it read as zeros (PUNCH_HOLE, ZERO_RANGE);
+ * without `keepSize` the file grows to the range's end. Space is never reserved: data takes
+ * space when it is stored. */
+export interface FallocateMode {
+  zero: boolean;
+  keepSize: boolean;
 }
 
 export interface NewNode {
@@ -110,7 +121,7 @@ export interface SessionRecord {
 }
 
 export interface Usage {
-  /** Bytes of file data (each file's length rounded up to 4 KiB). */
+  /** Bytes of file data stored (each file's stored bytes rounded up to 4 KiB; holes are free). */
   usedBytes: number;
   inodes: number;
   /** Slices waiting for their objects to be deleted. */
@@ -188,10 +199,13 @@ export interface Meta {
    * at the first name that does not exist (or that is not inside a directory). */
   lookupPath(dir: number, names: string[]): Promise<NodeAttr[]>;
   setattr(ino: number, changes: AttrChanges): Promise<NodeAttr>;
-  /** Set a regular file's length; bytes beyond a shrink read as zeros if the file grows again. */
-  truncate(ino: number, size: number): Promise<NodeAttr>;
+  /** Set a regular file's length; bytes beyond a shrink read as zeros if the file grows again.
+   * `also` applies attribute changes in the same transaction (a truncate that drops setuid). */
+  truncate(ino: number, size: number, also?: AttrChanges): Promise<NodeAttr>;
   /** Make [offset, offset+length) of a regular file read as zeros (punch hole, keep size). */
   punchHole(ino: number, offset: number, length: number): Promise<NodeAttr>;
+  /** fallocate(2) on a regular file, in one transaction (see FallocateMode). */
+  fallocate(ino: number, offset: number, length: number, how: FallocateMode): Promise<NodeAttr>;
   /** With `openedBy`, that session also holds the new file open (one transaction for open(O_CREAT)). */
   mknod(dir: number, name: string, node: NewNode, openedBy?: number): Promise<NodeAttr>;
   /**
@@ -281,6 +295,9 @@ export interface Meta {
 
   close(): Promise<void>;
 }
+
+/** Files are cut into chunks of this many bytes; a slice's position is inside its chunk. */
+export const CHUNK_SIZE = 64 * 1024 * 1024;
 
 export const ROOT_INODE = 1;
 export const TRASH_INODE = 2;

@@ -18,11 +18,6 @@ abstract class StatsBase<T extends number | bigint> {
   isBlockDevice(): boolean { return (Number(this.mode) & S_IFMT) === S_IFBLK; }
 }
 
-function blocksOf(size: number): number {
-  // 512-byte units of allocated space; data is stored in whole 4 KiB-ish extents in spirit.
-  return Math.ceil(size / BLKSIZE) * (BLKSIZE / 512);
-}
-
 function msFromNs(ns: bigint): number {
   return Number(ns / 1000n) / 1000;
 }
@@ -58,7 +53,7 @@ export class Stats extends StatsBase<number> {
     this.rdev = attr.rdev;
     this.size = attr.size;
     this.blksize = BLKSIZE;
-    this.blocks = blocksOf(attr.size);
+    this.blocks = attr.blocks;
     this.atimeMs = msFromNs(attr.atimeNs);
     this.mtimeMs = msFromNs(attr.mtimeNs);
     this.ctimeMs = msFromNs(attr.ctimeNs);
@@ -105,7 +100,7 @@ export class BigIntStats extends StatsBase<bigint> {
     this.rdev = BigInt(attr.rdev);
     this.size = BigInt(attr.size);
     this.blksize = BigInt(BLKSIZE);
-    this.blocks = BigInt(blocksOf(attr.size));
+    this.blocks = BigInt(attr.blocks);
     this.atimeNs = attr.atimeNs;
     this.mtimeNs = attr.mtimeNs;
     this.ctimeNs = attr.ctimeNs;

@@ -11,6 +11,8 @@ export interface Attr {
   gid: number;
   rdev: number;
   size: number;
+  /** Space taken in 512-byte units (st_blocks): stored data, not holes. */
+  blocks: number;
   /** Times in nanoseconds since the epoch. */
   atimeNs: bigint;
   mtimeNs: bigint;

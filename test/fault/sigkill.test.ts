@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Volume } from '../../src/index.js';
 import { openMeta } from '../../src/meta/index.js';
 import { CHUNK_SIZE, sliceBlockKeys, verifyStoredBlock } from '../../src/chunk/index.js';
+import { dataBytesInChunks, type Span } from '../../src/meta/coverage.js';
 
 const BS = 64 * 1024;
 const VOLUME = 'crash';
@@ -193,7 +194,12 @@ async function inspect(): Promise<Snapshot> {
       problems.push(`open_files row (session ${r.session}, inode ${r.ino}) refers to a missing session or inode`);
     }
     const counters = new Map(q<{ name: string; value: number }>('SELECT name, value FROM counters').map((r) => [r.name, r.value]));
-    const used = (db.prepare(`SELECT coalesce(sum(((length + 4095) / 4096) * 4096), 0) AS v FROM inodes WHERE (mode & ${S_IFMT}) = ${S_IFREG}`).get() as { v: number }).v;
+    // Each file's stored bytes are what its slices hold, and used space is their sum by 4 KiB.
+    for (const f of q<{ ino: number; stored: number }>(`SELECT ino, stored FROM inodes WHERE (mode & ${S_IFMT}) = ${S_IFREG}`)) {
+      const holds = dataBytesInChunks(q<Span & { chunk: number }>('SELECT chunk, id, pos, len FROM slices WHERE ino = ? ORDER BY chunk, seq', f.ino), CHUNK_SIZE);
+      if (holds !== f.stored) problems.push(`file inode ${f.ino}: stored ${f.stored} but its slices hold ${holds} bytes`);
+    }
+    const used = (db.prepare(`SELECT coalesce(sum(((stored + 4095) / 4096) * 4096), 0) AS v FROM inodes WHERE (mode & ${S_IFMT}) = ${S_IFREG}`).get() as { v: number }).v;
     const inodes = (db.prepare('SELECT count(*) AS v FROM inodes').get() as { v: number }).v;
     if (counters.get('used_bytes') !== used) problems.push(`counter used_bytes = ${counters.get('used_bytes')} but files take ${used}`);
     if (counters.get('inodes') !== inodes) problems.push(`counter inodes = ${counters.get('inodes')} but there are ${inodes}`);

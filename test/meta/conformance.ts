@@ -3,6 +3,7 @@
 //
 // The factory may take options (trashDays: most tests want the trash off, the trash tests want it
 // on). The suite closes the engines it was handed (and any it reopened) before calling cleanup().
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ROOT_INODE, TRASH_INODE, TRASH_NAME,
@@ -1007,6 +1008,89 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect((await pendingIds(meta)).size).toBe(0);
       });
 
+      it('fallocate: allocation grows the length and stores nothing; zero ranges hide data, growing unless keepSize; a bad range is refused', async () => {
+        const { meta } = v;
+        const f = await meta.mknod(ROOT_INODE, 'f', reg());
+        await write(meta, f.ino, 0, 0, 10_000);
+        expect((await meta.fallocate(f.ino, 0, 100, { zero: false, keepSize: false })).size).toBe(10_000);
+        let a = await meta.fallocate(f.ino, 9_000, 11_000, { zero: false, keepSize: false });
+        expect([a.size, a.blocks]).toEqual([20_000, 24]);
+        a = await meta.fallocate(f.ino, 30_000, 100, { zero: false, keepSize: true });
+        expect(a.size).toBe(20_000);
+        a = await meta.fallocate(f.ino, 0, 4096, { zero: true, keepSize: true });
+        expect([a.size, a.blocks]).toEqual([20_000, 16]);
+        a = await meta.fallocate(f.ino, 8192, 30_000, { zero: true, keepSize: false });
+        expect([a.size, a.blocks]).toEqual([38_192, 8]);
+        expect(await codeOf(meta.fallocate(f.ino, -1, 10, { zero: true, keepSize: true }))).toBe('EINVAL');
+        expect(await codeOf(meta.fallocate(f.ino, 0, 0, { zero: true, keepSize: true }))).toBe('EINVAL');
+        expect(await codeOf(meta.fallocate(ROOT_INODE, 0, 10, { zero: false, keepSize: false }))).toBe('EISDIR');
+        expect((await meta.getattr(f.ino)).size).toBe(38_192);
+      });
+
+      it('blocks count the bytes that hold data, as a byte map of data and holes says, through writes, holes, truncation, fallocate, appends and clones', async () => {
+        const { meta } = v;
+        // Byte-exact model over a window of the file (near a chunk boundary or at the start).
+        const W = 24_000;
+        const op = fc.oneof(
+          fc.record({ k: fc.constant('write' as const), off: fc.nat(W - 1), len: fc.integer({ min: 1, max: 6000 }) }),
+          fc.record({ k: fc.constant('punch' as const), off: fc.nat(W - 1), len: fc.integer({ min: 1, max: 8000 }) }),
+          fc.record({ k: fc.constant('zero' as const), off: fc.nat(W - 1), len: fc.integer({ min: 1, max: 8000 }), keep: fc.boolean() }),
+          fc.record({ k: fc.constant('allocate' as const), off: fc.nat(W - 1), len: fc.integer({ min: 1, max: 8000 }), keep: fc.boolean() }),
+          fc.record({ k: fc.constant('truncate' as const), size: fc.nat(W + 2000) }),
+          fc.record({ k: fc.constant('append' as const), len: fc.integer({ min: 1, max: 3000 }) }),
+          fc.record({ k: fc.constant('clone' as const), from: fc.nat(W - 1), to: fc.nat(W - 1), len: fc.integer({ min: 1, max: 5000 }) }),
+        );
+        let n = 0;
+        await fc.assert(fc.asyncProperty(fc.constantFrom(0, CHUNK - W / 2), fc.array(op, { minLength: 1, maxLength: 25 }), async (base, ops) => {
+          const f = await meta.mknod(ROOT_INODE, `stored-${n++}`, reg());
+          // The window starts below every length the ops can leave (truncation and appends too).
+          const start = Math.max(0, base - 2000);
+          const data = new Uint8Array(W + 16_000);
+          let length = start;
+          if (start > 0) await meta.truncate(f.ino, start);
+          const mark = (from: number, to: number, v: number) => { for (let i = Math.max(from, start); i < Math.min(to, start + data.length); i++) data[i - start] = v; };
+          for (const o of ops) {
+            if (o.k === 'write') {
+              const at = base + o.off;
+              await write(meta, f.ino, Math.floor(at / CHUNK), at % CHUNK, Math.min(o.len, CHUNK - (at % CHUNK)));
+              mark(at, at + Math.min(o.len, CHUNK - (at % CHUNK)), 1);
+              length = Math.max(length, at + Math.min(o.len, CHUNK - (at % CHUNK)));
+            } else if (o.k === 'punch' || o.k === 'zero') {
+              const keep = o.k === 'punch' || o.keep;
+              await meta.fallocate(f.ino, base + o.off, o.len, { zero: true, keepSize: keep });
+              mark(base + o.off, Math.min(base + o.off + o.len, length), 0);
+              if (!keep) length = Math.max(length, base + o.off + o.len);
+            } else if (o.k === 'allocate') {
+              await meta.fallocate(f.ino, base + o.off, o.len, { zero: false, keepSize: o.keep });
+              if (!o.keep) length = Math.max(length, base + o.off + o.len);
+            } else if (o.k === 'truncate') {
+              const size = base + o.size - 2000 < 0 ? 0 : base + o.size - 2000;
+              await meta.truncate(f.ino, size);
+              if (size < length) mark(size, length, 0);
+              length = size;
+            } else if (o.k === 'append') {
+              const id = await meta.newSliceId();
+              const at = await meta.appendSlice(f.ino, { id, size: o.len });
+              mark(at, at + o.len, 1);
+              length = at + o.len;
+            } else {
+              const from = base + o.from;
+              if (from + o.len > length) continue;
+              const to = base + o.to;
+              await meta.cloneRanges(f.ino, [{ src: f.ino, srcOffset: from, dstOffset: to, length: o.len }]);
+              const copy = Array.from({ length: o.len }, (_, i) => data[from + i - start]!);
+              copy.forEach((v2, i) => mark(to + i, to + i + 1, v2));
+              length = Math.max(length, to + o.len);
+            }
+            let stored = 0;
+            for (let i = 0; i < data.length && start + i < length; i++) stored += data[i]!;
+            const attr = await meta.getattr(f.ino);
+            expect([attr.size, attr.blocks], JSON.stringify(o)).toEqual([length, (charged(stored) / 512)]);
+          }
+          await meta.unlink(ROOT_INODE, `stored-${n - 1}`, 0);
+        }), { numRuns: 60 });
+      });
+
       it('appendSlice lands at the end as of its commit, split across a chunk boundary, and frees only with its last reference', async () => {
         const { meta } = v;
         const CHUNK = 64 * 1024 * 1024;
@@ -1131,7 +1215,7 @@ export function metaConformance(name: string, factory: MetaFactory): void {
     describe('usage and statfs', () => {
       const v = volume({ trashDays: 0 });
 
-      it('usedBytes is the sum of file lengths rounded to 4 KiB; inodes counts every inode', async () => {
+      it('usedBytes is the sum of stored bytes rounded to 4 KiB per file (holes are free); inodes counts every inode', async () => {
         const { meta } = v;
         const base = await meta.usage();
         const expectUsage = async (bytes: number, inodes: number) => {
@@ -1146,25 +1230,27 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         await expectUsage(8192, 1);
         await meta.truncate(f.ino, 1);
         await expectUsage(4096, 1);
-        await meta.truncate(f.ino, 10_000); // sparse bytes count: the length is what is charged
-        await expectUsage(12_288, 1);
+        await meta.truncate(f.ino, 10_000); // the hole past the old end stores nothing
+        await expectUsage(4096, 1);
         await meta.truncate(f.ino, 0);
         await expectUsage(0, 1);
         await meta.truncate(f.ino, 4096);
+        await expectUsage(0, 1);
+        await write(meta, f.ino, 0, 0, 4096);
         await expectUsage(4096, 1);
         const g = await meta.mknod(ROOT_INODE, 'g', reg());
         await write(meta, g.ino, 1, 0, 1, CHUNK + 1);
-        await expectUsage(4096 + charged(CHUNK + 1), 2);
+        await expectUsage(4096 + charged(1), 2);
         await meta.mkdir(ROOT_INODE, 'd', dirn());
         await meta.symlink(ROOT_INODE, 'l', 'a-target', reg(0o777));
         await meta.mknod(ROOT_INODE, 'p', { mode: S_IFIFO | 0o644, uid: 0, gid: 0 });
-        await expectUsage(4096 + charged(CHUNK + 1), 5);
+        await expectUsage(4096 + charged(1), 5);
         await meta.link(f.ino, ROOT_INODE, 'f-link');
-        await expectUsage(4096 + charged(CHUNK + 1), 5);
+        await expectUsage(4096 + charged(1), 5);
         await meta.unlink(ROOT_INODE, 'f', 0);
-        await expectUsage(4096 + charged(CHUNK + 1), 5);
+        await expectUsage(4096 + charged(1), 5);
         await meta.unlink(ROOT_INODE, 'f-link', 0);
-        await expectUsage(charged(CHUNK + 1), 4);
+        await expectUsage(charged(1), 4);
         await meta.rename(ROOT_INODE, 'l', ROOT_INODE, 'g', 0, 0); // replaces (frees) g
         await expectUsage(0, 3);
         await meta.unlink(ROOT_INODE, 'g', 0);
@@ -1193,9 +1279,11 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect(await codeOf(meta.lookup(ROOT_INODE, 'h'))).toBe('ENOENT');
 
         await meta.configure({ capacity: 16 * MiB });
-        expect(await codeOf(meta.truncate(f.ino, 32 * MiB))).toBe('ENOSPC');
+        // Growing a file stores nothing, so the capacity does not stop it; storing does.
+        expect((await meta.truncate(f.ino, 32 * MiB)).size).toBe(32 * MiB);
+        await meta.truncate(f.ino, 10 * MiB);
         const id = await meta.newSliceId();
-        expect(await codeOf(meta.commitSlice(f.ino, 0, { id, size: MiB, pos: 20 * MiB, off: 0, len: MiB }, 21 * MiB))).toBe('ENOSPC');
+        expect(await codeOf(meta.commitSlice(f.ino, 0, { id, size: 7 * MiB, pos: 20 * MiB, off: 0, len: 7 * MiB }, 27 * MiB))).toBe('ENOSPC');
         expect((await meta.getattr(f.ino)).size).toBe(10 * MiB);
         expect((await meta.readChunk(f.ino, 0)).map((s) => s.id).includes(id)).toBe(false);
         expect((await meta.usage()).usedBytes).toBe(base.usedBytes + 10 * MiB);

@@ -211,6 +211,30 @@ describe('SqliteMeta: opening and formatting', () => {
     expect(ok.created).toBe(true);
   });
 
+  it('a volume written by schema 1 opens and migrates: each file gets its stored bytes, used space is counted from them', async () => {
+    const { meta } = formatMeta(url, REQ);
+    const sparse = await meta.mknod(ROOT_INODE, 'sparse', file);
+    const id = await meta.newSliceId();
+    await meta.commitSlice(sparse.ino, 2, { id, size: 5000, pos: 100, off: 0, len: 5000 }, 10 * 64 * 1024 * 1024);
+    const dense = await meta.mknod(ROOT_INODE, 'dense', file);
+    const id2 = await meta.newSliceId();
+    await meta.commitSlice(dense.ino, 0, { id: id2, size: 9000, pos: 0, off: 0, len: 9000 }, 9000);
+    await meta.punchHole(dense.ino, 0, 4096);
+    await meta.close();
+    // Schema 1 as earlier builds wrote it: no stored column, used space charged by length.
+    const db = new Database(path);
+    db.exec('ALTER TABLE inodes DROP COLUMN stored');
+    db.exec("UPDATE counters SET value = 671092736 WHERE name = 'used_bytes'");
+    db.pragma('user_version = 1');
+    db.close();
+
+    const again = track(openMeta(url));
+    expect((await again.getattr(sparse.ino)).blocks).toBe(16);
+    expect((await again.getattr(dense.ino)).blocks).toBe(16);
+    expect((await again.usage()).usedBytes).toBe(16_384);
+    expect(Number(new Database(path, { readonly: true }).pragma('user_version', { simple: true }))).toBe(SCHEMA_VERSION);
+  });
+
   it('a closed engine refuses calls with EBADF', async () => {
     const { meta } = formatMeta(url, REQ);
     await meta.close();
@@ -289,7 +313,8 @@ describe('SqliteMeta: two engines on one file (like two processes)', () => {
 
     await a.configure({ capacity: 1024 * 1024 });
     const g = await b.mknod(ROOT_INODE, 'g', file);
-    expect(await codeOf(b.truncate(g.ino, 8 * 1024 * 1024))).toBe('ENOSPC');
+    const id = await b.newSliceId();
+    expect(await codeOf(b.commitSlice(g.ino, 0, { id, size: 2 * 1024 * 1024, pos: 0, off: 0, len: 2 * 1024 * 1024 }, 2 * 1024 * 1024))).toBe('ENOSPC');
   });
 
   it('concurrent creates from both get distinct inodes, and slice ids never collide', async () => {

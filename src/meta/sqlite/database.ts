@@ -90,7 +90,11 @@ function migrate(db: Db, from: number): void {
     try {
       // Another process may have migrated while we waited for the lock.
       const now = Number(db.pragma('user_version', { simple: true }));
-      for (let v = now; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+      for (let v = now; v < SCHEMA_VERSION; v++) {
+        const step = MIGRATIONS[v]!;
+        if (typeof step === 'string') db.exec(step);
+        else step(db);
+      }
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
       db.exec('COMMIT');
     } catch (err) {

@@ -5,17 +5,17 @@ import { existsSync, rmSync } from 'node:fs';
 import { errnoError } from '../../errors/errno.js';
 import { applyOwnerLock, firstConflict, type HeldLock } from '../locks.js';
 import {
-  ROOT_INODE, TRASH_INODE, TRASH_NAME,
-  type AttrChanges, type ChangeEntry, type CloneRange, type CreateExtras, type DirEntry, type FormatRequest, type LockKind, type Meta, type NewNode,
+  CHUNK_SIZE, ROOT_INODE, TRASH_INODE, TRASH_NAME,
+  type AttrChanges, type ChangeEntry, type FallocateMode, type CloneRange, type CreateExtras, type DirEntry, type FormatRequest, type LockKind, type Meta, type NewNode,
   type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord, type StatFs,
   type TrashEntry, type Usage, type VolumeSettings,
 } from '../meta.js';
+import { dataBytesIn, dataBytesInChunks, type Span } from '../coverage.js';
 import { applySettingsChange, readSettings, writeSettings } from './settings.js';
 import { openDatabase, TxRunner, type Db } from './database.js';
 import { SCHEMA_VERSION } from './schema.js';
 import type Database from 'better-sqlite3';
 
-const CHUNK_SIZE = 64 * 1024 * 1024;
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
@@ -41,15 +41,17 @@ interface NodeRow {
   ctime: bigint;
   btime: bigint;
   parent: number;
+  /** Bytes of the file that hold stored data (not holes): what st_blocks and used space count. */
+  stored: number;
 }
 
-const NODE_COLUMNS = 'i.ino, i.mode, i.uid, i.gid, i.rdev, i.nlink, i.length, i.atime, i.mtime, i.ctime, i.btime, i.parent';
+const NODE_COLUMNS = 'i.ino, i.mode, i.uid, i.gid, i.rdev, i.nlink, i.length, i.atime, i.mtime, i.ctime, i.btime, i.parent, i.stored';
 
 function toRow(raw: Record<string, bigint>): NodeRow {
   return {
     ino: Number(raw.ino), mode: Number(raw.mode), uid: Number(raw.uid), gid: Number(raw.gid), rdev: Number(raw.rdev),
     nlink: Number(raw.nlink), length: Number(raw.length), atime: raw.atime, mtime: raw.mtime, ctime: raw.ctime,
-    btime: raw.btime, parent: Number(raw.parent),
+    btime: raw.btime, parent: Number(raw.parent), stored: Number(raw.stored),
   };
 }
 
@@ -57,14 +59,15 @@ function toAttr(r: NodeRow): NodeAttr {
   return {
     ino: r.ino, mode: r.mode, nlink: r.nlink, uid: r.uid, gid: r.gid, rdev: r.rdev,
     size: (r.mode & S_IFMT) === S_IFDIR ? 4096 : r.length,
+    blocks: (r.mode & S_IFMT) === S_IFDIR ? 8 : charged(r.mode, r.stored) / 512,
     atimeNs: r.atime, mtimeNs: r.mtime, ctimeNs: r.ctime, birthtimeNs: r.btime,
   };
 }
 
 const isDirMode = (mode: number) => (mode & S_IFMT) === S_IFDIR;
 const isRegMode = (mode: number) => (mode & S_IFMT) === S_IFREG;
-/** Space a file is charged: its length rounded up to 4 KiB. */
-const charged = (mode: number, length: number) => (isRegMode(mode) ? Math.ceil(length / 4096) * 4096 : 0);
+/** Space a file is charged: its stored bytes (holes cost nothing) rounded up to 4 KiB. */
+const charged = (mode: number, stored: number) => (isRegMode(mode) ? Math.ceil(stored / 4096) * 4096 : 0);
 
 // Microsecond resolution: Date.now() alone would make writes within one millisecond look
 // simultaneous to tools comparing mtimes.
@@ -375,12 +378,7 @@ export class SqliteMeta implements Meta {
   async setattr(ino: number, changes: AttrChanges): Promise<NodeAttr> {
     this.#live('setattr');
     return this.#tx.write('setattr', () => {
-      const n = this.#node(ino, 'setattr');
-      const mode = changes.mode !== undefined ? (n.mode & S_IFMT) | (changes.mode & 0o7777) : n.mode;
-      const next: NodeRow = {
-        ...n, mode, uid: changes.uid ?? n.uid, gid: changes.gid ?? n.gid,
-        atime: changes.atimeNs ?? n.atime, mtime: changes.mtimeNs ?? n.mtime, ctime: nowNs(),
-      };
+      const next = this.#changed(this.#node(ino, 'setattr'), changes, nowNs());
       this.#s('UPDATE inodes SET mode = ?, uid = ?, gid = ?, atime = ?, mtime = ?, ctime = ? WHERE ino = ?')
         .run(next.mode, next.uid, next.gid, next.atime, next.mtime, next.ctime, ino);
       return toAttr(next);
@@ -395,27 +393,46 @@ export class SqliteMeta implements Meta {
   }
 
   /** Drop the slices of chunks wholly past `size`, and hide the rest of the chunk holding `size`
-   * behind a hole, so bytes past the new end never come back when the file grows. */
-  #cutData(ino: number, size: number): void {
+   * behind a hole, so bytes past the new end never come back when the file grows. Returns the
+   * change in the file's stored bytes. */
+  #cutData(ino: number, size: number): number {
     const firstGone = Math.ceil(size / CHUNK_SIZE);
-    const gone = this.#s('SELECT id FROM slices WHERE ino = ? AND chunk >= ?').all(ino, firstGone) as { id: number }[];
+    const gone = this.#s('SELECT chunk, id, pos, len FROM slices WHERE ino = ? AND chunk >= ? ORDER BY chunk, seq').all(ino, firstGone) as (Span & { chunk: number })[];
+    let delta = -dataBytesInChunks(gone, CHUNK_SIZE);
     for (const s of gone) this.#unref(s.id);
     this.#s('DELETE FROM slices WHERE ino = ? AND chunk >= ?').run(ino, firstGone);
     const pos = size % CHUNK_SIZE;
-    if (pos !== 0) this.#appendHole(ino, Math.floor(size / CHUNK_SIZE), pos, CHUNK_SIZE - pos);
+    if (pos !== 0) delta += this.#appendHole(ino, Math.floor(size / CHUNK_SIZE), pos, CHUNK_SIZE - pos);
+    return delta;
   }
 
-  /** A hole slice over [pos, pos+len) of a chunk, if any slice there reaches into that range. */
-  #appendHole(ino: number, chunk: number, pos: number, len: number): void {
+  /** A hole slice over [pos, pos+len) of a chunk, if any slice there reaches into that range.
+   * Returns the change in the file's stored bytes. */
+  #appendHole(ino: number, chunk: number, pos: number, len: number): number {
     const reaches = this.#s('SELECT EXISTS (SELECT 1 FROM slices WHERE ino = ? AND chunk = ? AND pos + len > ? AND pos < ?) AS yes')
       .get(ino, chunk, pos, pos + len) as { yes: number };
-    if (reaches.yes) this.#insertSlice(ino, chunk, { id: 0, size: len, pos, off: 0, len });
+    return reaches.yes ? this.#insertSlice(ino, chunk, { id: 0, size: len, pos, off: 0, len }) : 0;
   }
 
-  #insertSlice(ino: number, chunk: number, s: SliceRecord): void {
+  /** Append a slice to a chunk (it covers its range from now on). Returns the change in the
+   * file's stored bytes: what it covers becomes data (or hole), whatever showed there before. */
+  #insertSlice(ino: number, chunk: number, s: SliceRecord): number {
+    const under = this.#s('SELECT id, pos, len FROM slices WHERE ino = ? AND chunk = ? AND pos < ? AND pos + len > ? ORDER BY seq')
+      .all(ino, chunk, s.pos + s.len, s.pos) as Span[];
     const { seq } = this.#s('SELECT coalesce(max(seq), 0) + 1 AS seq FROM slices WHERE ino = ? AND chunk = ?').get(ino, chunk) as { seq: number };
     this.#s('INSERT INTO slices (ino, chunk, seq, id, size, pos, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(ino, chunk, seq, s.id, s.size, s.pos, s.off, s.len);
+    return (s.id !== 0 ? s.len : 0) - dataBytesIn(under, s.pos, s.pos + s.len);
+  }
+
+  /** The file's stored bytes become `n.stored + delta`: the used-space counter follows, after the
+   * capacity check (only growth is checked). Returns the new figure for the inode row. */
+  #restore(n: NodeRow, delta: number, syscall: string): number {
+    const stored = n.stored + delta;
+    const change = charged(n.mode, stored) - charged(n.mode, n.stored);
+    this.#capacityCheck(change, syscall);
+    this.#count('used_bytes', change);
+    return stored;
   }
 
   #unref(id: number): void {
@@ -427,40 +444,59 @@ export class SqliteMeta implements Meta {
     }
   }
 
-  async truncate(ino: number, size: number): Promise<NodeAttr> {
+  async truncate(ino: number, size: number, also: AttrChanges = {}): Promise<NodeAttr> {
     this.#live('truncate');
     if (!Number.isSafeInteger(size) || size < 0) fail('EINVAL', 'truncate', `invalid length ${size}`);
     return this.#tx.write('truncate', () => {
       const n = this.#node(ino, 'truncate');
       if (isDirMode(n.mode)) fail('EISDIR', 'truncate');
       if (!isRegMode(n.mode)) fail('EINVAL', 'truncate');
-      const delta = charged(n.mode, size) - charged(n.mode, n.length);
-      this.#capacityCheck(delta, 'truncate');
-      if (size < n.length) this.#cutData(ino, size);
+      const stored = size < n.length ? this.#restore(n, this.#cutData(ino, size), 'truncate') : n.stored;
       const t = nowNs();
-      this.#s('UPDATE inodes SET length = ?, mtime = ?, ctime = ? WHERE ino = ?').run(size, t, t, ino);
-      this.#count('used_bytes', delta);
-      return toAttr({ ...n, length: size, mtime: t, ctime: t });
+      const next: NodeRow = { ...this.#changed(n, also, t), length: size, stored, mtime: also.mtimeNs ?? t };
+      this.#s('UPDATE inodes SET length = ?, stored = ?, mode = ?, uid = ?, gid = ?, atime = ?, mtime = ?, ctime = ? WHERE ino = ?')
+        .run(size, stored, next.mode, next.uid, next.gid, next.atime, next.mtime, next.ctime, ino);
+      return toAttr(next);
     });
   }
 
-  async punchHole(ino: number, offset: number, length: number): Promise<NodeAttr> {
+  /** `n` with attribute changes applied (ctime `t`). */
+  #changed(n: NodeRow, changes: AttrChanges, t: bigint): NodeRow {
+    return {
+      ...n, mode: changes.mode !== undefined ? (n.mode & S_IFMT) | (changes.mode & 0o7777) : n.mode,
+      uid: changes.uid ?? n.uid, gid: changes.gid ?? n.gid, atime: changes.atimeNs ?? n.atime, mtime: changes.mtimeNs ?? n.mtime, ctime: t,
+    };
+  }
+
+  punchHole(ino: number, offset: number, length: number): Promise<NodeAttr> {
+    return this.fallocate(ino, offset, length, { zero: true, keepSize: true });
+  }
+
+  async fallocate(ino: number, offset: number, length: number, how: FallocateMode): Promise<NodeAttr> {
     this.#live('fallocate');
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0) fail('EINVAL', 'fallocate');
-    return this.#tx.write('punch-hole', () => {
+    if (offset + length > Number.MAX_SAFE_INTEGER) fail('EFBIG', 'fallocate');
+    return this.#tx.write(how.zero ? 'zero-range' : 'allocate', () => {
       const n = this.#node(ino, 'fallocate');
       if (!isRegMode(n.mode)) fail(isDirMode(n.mode) ? 'EISDIR' : 'ENODEV', 'fallocate');
-      const end = Math.min(offset + length, n.length);
-      for (let at = offset; at < end;) {
-        const chunk = Math.floor(at / CHUNK_SIZE);
-        const pos = at % CHUNK_SIZE;
-        const len = Math.min(CHUNK_SIZE - pos, end - at);
-        this.#appendHole(ino, chunk, pos, len);
-        at += len;
+      let delta = 0;
+      if (how.zero) {
+        // Only bytes inside the file can hold data; past its end everything reads as zeros already.
+        const end = Math.min(offset + length, n.length);
+        for (let at = offset; at < end;) {
+          const pos = at % CHUNK_SIZE;
+          const len = Math.min(CHUNK_SIZE - pos, end - at);
+          delta += this.#appendHole(ino, Math.floor(at / CHUNK_SIZE), pos, len);
+          at += len;
+        }
       }
+      const stored = this.#restore(n, delta, 'fallocate');
+      const grows = !how.keepSize && offset + length > n.length;
+      if (!how.zero && !grows) return toAttr(n);
       const t = nowNs();
-      this.#s('UPDATE inodes SET mtime = ?, ctime = ? WHERE ino = ?').run(t, t, ino);
-      return toAttr({ ...n, mtime: t, ctime: t });
+      const next: NodeRow = { ...n, length: grows ? offset + length : n.length, stored, mtime: t, ctime: t };
+      this.#s('UPDATE inodes SET length = ?, stored = ?, mtime = ?, ctime = ? WHERE ino = ?').run(next.length, stored, t, t, ino);
+      return toAttr(next);
     });
   }
 
@@ -477,18 +513,20 @@ export class SqliteMeta implements Meta {
       const t = extras?.timeNs ?? nowNs();
       const dirNode = isDirMode(node.mode);
       const length = target !== undefined ? Buffer.byteLength(target) : content?.size ?? 0;
+      let stored = 0;
       if (content && content.size > 0) {
-        this.#capacityCheck(charged(node.mode, content.size), op);
+        stored = content.size;
+        this.#capacityCheck(charged(node.mode, stored), op);
         this.#insertSlice(ino, 0, { id: content.id, size: content.size, pos: 0, off: 0, len: content.size });
         this.#s('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(content.id, content.size);
-        this.#count('used_bytes', charged(node.mode, content.size));
+        this.#count('used_bytes', charged(node.mode, stored));
       }
       const row: NodeRow = {
         ino, mode: node.mode, uid: node.uid, gid: node.gid, rdev: node.rdev ?? 0, nlink: dirNode ? 2 : 1, length,
-        atime: t, mtime: t, ctime: t, btime: t, parent: dir,
+        atime: t, mtime: t, ctime: t, btime: t, parent: dir, stored,
       };
-      this.#s('INSERT INTO inodes (ino, mode, uid, gid, rdev, nlink, length, atime, mtime, ctime, btime, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(ino, row.mode, row.uid, row.gid, row.rdev, row.nlink, row.length, t, t, t, t, dir);
+      this.#s('INSERT INTO inodes (ino, mode, uid, gid, rdev, nlink, length, atime, mtime, ctime, btime, parent, stored) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(ino, row.mode, row.uid, row.gid, row.rdev, row.nlink, row.length, t, t, t, t, dir, stored);
       if (target !== undefined) this.#s('INSERT INTO symlinks (ino, target) VALUES (?, ?)').run(ino, target);
       if (openedBy !== undefined) this.#s('INSERT INTO open_files (session, ino, count) VALUES (?, ?, 1)').run(openedBy, ino);
       for (const [xname, value] of Object.entries(extras?.xattrs ?? {})) {
@@ -574,7 +612,7 @@ export class SqliteMeta implements Meta {
     this.#s('DELETE FROM trash WHERE ino = ?').run(n.ino);
     this.#s('DELETE FROM inodes WHERE ino = ?').run(n.ino);
     this.#count('inodes', -1);
-    this.#count('used_bytes', -charged(n.mode, n.length));
+    this.#count('used_bytes', -charged(n.mode, n.stored));
   }
 
   /** A non-directory lost a name: free it, or keep it as an orphan while a session has it open. */
@@ -882,13 +920,10 @@ export class SqliteMeta implements Meta {
         const n = this.#node(inode, 'write');
         if (!isRegMode(n.mode)) fail('EINVAL', 'write');
         const length = Math.max(n.length, fileEnd);
-        const delta = charged(n.mode, length) - charged(n.mode, n.length);
-        this.#capacityCheck(delta, 'write');
-        this.#insertSlice(inode, chunkIndex, slice);
+        const stored = this.#restore(n, this.#insertSlice(inode, chunkIndex, slice), 'write');
         this.#s('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(slice.id, slice.size);
         const t = nowNs();
-        this.#s('UPDATE inodes SET length = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, t, t, inode);
-        this.#count('used_bytes', delta);
+        this.#s('UPDATE inodes SET length = ?, stored = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, stored, t, t, inode);
       });
     } catch (err) {
       // The slice's objects are stored but nothing will reference them: queue them for deletion.
@@ -908,21 +943,20 @@ export class SqliteMeta implements Meta {
         if (!isRegMode(n.mode)) fail('EINVAL', 'write');
         const at = n.length;
         const length = at + slice.size;
-        const delta = charged(n.mode, length) - charged(n.mode, n.length);
-        this.#capacityCheck(delta, 'write');
         // The end may fall anywhere: the slice's bytes go in up to two chunks, as two references.
         let off = 0;
+        let delta = 0;
         while (off < slice.size) {
           const fileOff = at + off;
           const pos = fileOff % CHUNK_SIZE;
           const len = Math.min(slice.size - off, CHUNK_SIZE - pos);
-          this.#insertSlice(inode, Math.floor(fileOff / CHUNK_SIZE), { id: slice.id, size: slice.size, pos, off, len });
+          delta += this.#insertSlice(inode, Math.floor(fileOff / CHUNK_SIZE), { id: slice.id, size: slice.size, pos, off, len });
           this.#s('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(slice.id, slice.size);
           off += len;
         }
+        const stored = this.#restore(n, delta, 'write');
         const t = nowNs();
-        this.#s('UPDATE inodes SET length = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, t, t, inode);
-        this.#count('used_bytes', delta);
+        this.#s('UPDATE inodes SET length = ?, stored = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, stored, t, t, inode);
         return at;
       });
     } catch (err) {
@@ -945,14 +979,13 @@ export class SqliteMeta implements Meta {
       if (plans.length === 0) return toAttr(d);
       let length = d.length;
       for (const { r } of plans) length = Math.max(length, r.dstOffset + r.length);
-      const delta = charged(d.mode, length) - charged(d.mode, d.length);
-      this.#capacityCheck(delta, 'clone');
+      let delta = 0;
       for (const { r, pieces } of plans) {
         // Whatever dst held there is hidden first; holes of the source stay holes.
         for (let at = r.dstOffset; at < r.dstOffset + r.length;) {
           const pos = at % CHUNK_SIZE;
           const len = Math.min(CHUNK_SIZE - pos, r.dstOffset + r.length - at);
-          this.#appendHole(dst, Math.floor(at / CHUNK_SIZE), pos, len);
+          delta += this.#appendHole(dst, Math.floor(at / CHUNK_SIZE), pos, len);
           at += len;
         }
         for (const p of pieces) {
@@ -964,7 +997,7 @@ export class SqliteMeta implements Meta {
           while (left > 0) {
             const pos = at % CHUNK_SIZE;
             const len = Math.min(left, CHUNK_SIZE - pos);
-            this.#insertSlice(dst, Math.floor(at / CHUNK_SIZE), { id: p.id, size: p.size, pos, off, len });
+            delta += this.#insertSlice(dst, Math.floor(at / CHUNK_SIZE), { id: p.id, size: p.size, pos, off, len });
             if (p.id !== 0) this.#s('UPDATE slice_refs SET refs = refs + 1 WHERE id = ?').run(p.id);
             at += len;
             off += len;
@@ -972,10 +1005,10 @@ export class SqliteMeta implements Meta {
           }
         }
       }
+      const stored = this.#restore(d, delta, 'clone');
       const t = nowNs();
-      this.#s('UPDATE inodes SET length = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, t, t, dst);
-      this.#count('used_bytes', delta);
-      return toAttr({ ...d, length, mtime: t, ctime: t });
+      this.#s('UPDATE inodes SET length = ?, stored = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, stored, t, t, dst);
+      return toAttr({ ...d, length, stored, mtime: t, ctime: t });
     });
   }
 

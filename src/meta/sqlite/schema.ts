@@ -10,13 +10,18 @@
 // change log: another engine replays a version by applying its rows, no logic re-run. Gathering
 // in memory and writing one row per version keeps the log off the WAL's hot pages.
 
+import type Database from 'better-sqlite3';
+import { dataBytesInChunks, type Span } from '../coverage.js';
+import { CHUNK_SIZE } from '../meta.js';
+
+
 /** Tables whose rows are volume state (replicated through the change log), with their columns.
  * Blob columns are logged as hex. */
 export const LOGGED_TABLES: Readonly<Record<string, { key: string[]; columns: string[]; blobs?: string[]; int64?: string[] }>> = {
   settings: { key: ['key'], columns: ['key', 'value'] },
   inodes: {
     key: ['ino'],
-    columns: ['ino', 'mode', 'uid', 'gid', 'rdev', 'nlink', 'length', 'atime', 'mtime', 'ctime', 'btime', 'parent'],
+    columns: ['ino', 'mode', 'uid', 'gid', 'rdev', 'nlink', 'length', 'atime', 'mtime', 'ctime', 'btime', 'parent', 'stored'],
     // Nanosecond times exceed 2^53: logged as decimal strings so a replay keeps every digit.
     int64: ['atime', 'mtime', 'ctime', 'btime'],
   },
@@ -52,8 +57,11 @@ export const CONNECTION_SETUP = `
   ${Object.keys(LOGGED_TABLES).map(triggersFor).join('\n')}
 `;
 
+/** A migration is SQL, or a function for what SQL alone cannot compute. */
+export type Migration = string | ((db: Database.Database) => void);
+
 /** Migration N (1-based) brings a database from user_version N-1 to N. */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   // 1: the initial schema.
   `
   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -104,6 +112,18 @@ export const MIGRATIONS: readonly string[] = [
   -- rows: JSON array of {table, kind: 'put'|'delete', row} in the order the changes were made.
   CREATE TABLE changes (version INTEGER PRIMARY KEY, op TEXT NOT NULL, time_ms INTEGER NOT NULL, rows TEXT NOT NULL);
   `,
+  // 2: each file's stored bytes (holes take no space), and used space counted from them.
+  (db) => {
+    db.exec('ALTER TABLE inodes ADD COLUMN stored INTEGER NOT NULL DEFAULT 0');
+    const files = db.prepare('SELECT DISTINCT ino FROM slices').pluck().all() as number[];
+    const slices = db.prepare('SELECT chunk, id, pos, len FROM slices WHERE ino = ? ORDER BY chunk, seq');
+    const set = db.prepare('UPDATE inodes SET stored = ? WHERE ino = ?');
+    for (const ino of files) {
+      set.run(dataBytesInChunks(slices.all(ino) as (Span & { chunk: number })[], CHUNK_SIZE), ino);
+    }
+    db.exec(`UPDATE counters SET value = (SELECT coalesce(sum((stored + 4095) / 4096 * 4096), 0) FROM inodes WHERE mode & ${0o170000} = ${0o100000})
+      WHERE name = 'used_bytes'`);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
