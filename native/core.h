@@ -21,7 +21,7 @@ namespace strata_fuse {
 enum class Op : uint8_t {
   Lookup, Getattr, Setattr, Readlink, Mknod, Mkdir, Unlink, Rmdir, Symlink, Rename, Link,
   Open, Read, Write, Flush, Release, Fsync, Opendir, Readdir, Releasedir, Statfs,
-  Setxattr, Getxattr, Listxattr, Removexattr, Access, Create, Getlk, Setlk, Flock,
+  Setxattr, Getxattr, Listxattr, Removexattr, Access, Create, Getlk, Setlk, Flock, Fallocate,
   Count,
   // Control messages from native threads; never handed to the JS handler.
   LoopExit, DetachDone,
@@ -46,8 +46,8 @@ struct Msg {
   uint64_t ino = 0;       // ino, or parent for name ops
   uint64_t fh = 0;
   bool hasFh = false;
-  uint64_t off = 0;       // read/write/readdir offset
-  uint64_t size = 0;      // read/readdir/getxattr/listxattr size
+  uint64_t off = 0;       // read/write/readdir/fallocate offset
+  uint64_t size = 0;      // read/readdir/getxattr/listxattr size, fallocate length
   uint64_t u2 = 0;        // newparent (rename/link), rdev (mknod), lock owner (flush/release/locks)
   // getlk/setlk: the lock as the kernel sent it (l_len 0 = to the end of the file).
   int16_t lkType = 0;
@@ -55,7 +55,7 @@ struct Msg {
   uint32_t lkPid = 0;
   bool lkSleep = false;   // setlk: F_SETLKW; release: FUSE_RELEASE_FLOCK_UNLOCK
   uint32_t mode = 0;      // mode, access mask, setxattr flags
-  int32_t flags = 0;      // open flags, rename flags, datasync
+  int32_t flags = 0;      // open flags, rename flags, datasync, fallocate mode
   int toSet = 0;          // setattr: FUSE_SET_ATTR_* bits
   struct stat st {};      // setattr values
   std::string name, name2;

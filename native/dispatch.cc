@@ -17,7 +17,7 @@ const char* const kOpNames[] = {
   "lookup", "getattr", "setattr", "readlink", "mknod", "mkdir", "unlink", "rmdir", "symlink",
   "rename", "link", "open", "read", "write", "flush", "release", "fsync", "opendir", "readdir",
   "releasedir", "statfs", "setxattr", "getxattr", "listxattr", "removexattr", "access", "create",
-  "getlk", "setlk", "flock",
+  "getlk", "setlk", "flock", "fallocate",
 };
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == static_cast<size_t>(Op::Count),
               "every op needs a name");
@@ -238,6 +238,16 @@ void OpFlock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, int op) {
   Send(m);
 }
 
+void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                 fuse_file_info* fi) {
+  Msg* m = NewMsg(req, Op::Fallocate, ino);
+  SetFh(m, fi);
+  m->flags = mode;
+  m->off = static_cast<uint64_t>(offset);
+  m->size = static_cast<uint64_t>(length);
+  Send(m);
+}
+
 void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
   Msg* m = NewMsg(req, Op::Fsync, ino);
   SetFh(m, fi);
@@ -352,7 +362,8 @@ fuse_lowlevel_ops MakeOps() {
   ops.getlk = OpGetlk;
   ops.setlk = OpSetlk;
   ops.flock = OpFlock;
-  // fsyncdir/fallocate/... stay NULL: libfuse answers ENOSYS itself.
+  ops.fallocate = OpFallocate;
+  // fsyncdir/... stay NULL: libfuse answers ENOSYS itself.
   return ops;
 }
 
@@ -433,7 +444,7 @@ uint32_t AllowedReplies(Op op) {
       return kErr | kBuf | kXattr;
     case Op::Unlink: case Op::Rmdir: case Op::Rename: case Op::Flush: case Op::Release:
     case Op::Fsync: case Op::Releasedir: case Op::Setxattr: case Op::Removexattr: case Op::Access:
-    case Op::Setlk: case Op::Flock:
+    case Op::Setlk: case Op::Flock: case Op::Fallocate:
       return kErr | kOk;
     case Op::Getlk:
       return kErr | kLock;
@@ -544,6 +555,10 @@ void CallJs(Napi::Env env, Napi::Function, Core* core, Msg* m) {
         break;
       case Op::Fsync:
         args.insert(args.end(), {n(m->ino), FhOrNull(env, m), Napi::Boolean::New(env, m->flags != 0)});
+        break;
+      case Op::Fallocate:
+        args.insert(args.end(), {n(m->ino), FhOrNull(env, m), Napi::Number::New(env, m->flags), n(m->off),
+                                 n(m->size)});
         break;
       case Op::Releasedir:
         args.insert(args.end(), {n(m->ino), FhOrNull(env, m)});

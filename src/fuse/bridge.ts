@@ -3,7 +3,7 @@
 // exists. Errors with an errno code answer with it; anything else is EIO and is logged.
 import { constants as osConstants } from 'node:os';
 import type { Attr } from '../vfs/attr.js';
-import type { Caller } from '../vfs/permissions.js';
+import { withoutPrivileges, type Caller } from '../vfs/permissions.js';
 import type { SetAttr, Vfs } from '../vfs/vfs.js';
 import { callerOf, type RequestContext } from './callers.js';
 import { MountStats, STATS_INO, STATS_NAME } from './stats.js';
@@ -60,7 +60,7 @@ function isErrno(err: unknown): boolean {
 export function toFuseAttr(a: Attr): FuseAttr {
   return {
     ino: a.ino, mode: a.mode, nlink: a.nlink, uid: a.uid, gid: a.gid, rdev: a.rdev, size: a.size,
-    blocks: Math.ceil(a.size / 512), atimeNs: a.atimeNs, mtimeNs: a.mtimeNs, ctimeNs: a.ctimeNs,
+    blocks: a.blocks, atimeNs: a.atimeNs, mtimeNs: a.mtimeNs, ctimeNs: a.ctimeNs,
   };
 }
 
@@ -192,6 +192,15 @@ export class FuseBridge {
     return same;
   }
 
+  /** With default_permissions (always on here) the kernel refuses chmod(2) by anyone but the
+   * owner itself. A mode change from someone else that only drops setuid/setgid is the kernel
+   * clearing privileges before that caller writes or truncates (it sends it as SETATTR). */
+  async #dropsPrivileges(caller: Caller, ino: number, mode: number): Promise<boolean> {
+    if (caller.uid === 0) return false;
+    const attr = await this.vfs.getattr(ino);
+    return attr.uid !== caller.uid && (attr.mode & 0o7777) !== mode && (withoutPrivileges(attr.mode) & 0o7777) === mode;
+  }
+
   #writable(): void {
     if (this.options.readOnly) throw Object.assign(new Error('read-only mount'), { code: 'EROFS' });
   }
@@ -219,20 +228,22 @@ export class FuseBridge {
         this.#writable();
         if (ino === STATS_INO) throw Object.assign(new Error('read-only'), { code: 'EPERM' });
         const changes: SetAttr = {};
-        if (set.mode !== undefined) changes.mode = set.mode & 0o7777;
+        if (set.mode !== undefined) {
+          const mode = set.mode & 0o7777;
+          if (await this.#dropsPrivileges(caller, ino, mode)) changes.dropPrivileges = true;
+          else changes.mode = mode;
+        }
         if (set.uid !== undefined) changes.uid = set.uid;
         if (set.gid !== undefined) changes.gid = set.gid;
         if (set.atimeNow) changes.atimeNs = 'now';
         else if (set.atimeNs !== undefined) changes.atimeNs = set.atimeNs;
         if (set.mtimeNow) changes.mtimeNs = 'now';
         else if (set.mtimeNs !== undefined) changes.mtimeNs = set.mtimeNs;
-        let attr: Attr | null = null;
-        if (set.size !== undefined) {
-          // ftruncate on a descriptor open for writing needs no write permission now.
-          attr = fh !== null && fh !== undefined ? await vfs.ftruncate(caller, fh, set.size) : await vfs.truncate(caller, ino, set.size);
-        }
-        if (Object.keys(changes).length > 0 || attr === null) attr = await vfs.setattr(caller, ino, changes);
-        reply.replyAttr(req, toFuseAttr(attr), t.attr);
+        if (set.size !== undefined) changes.size = set.size;
+        // One call, so a change refused (say the mode) leaves the size as it was too. ftruncate on
+        // a descriptor open for writing needs no write permission now: the handle says so.
+        const viaHandle = set.size !== undefined && fh !== null && fh !== undefined ? fh : undefined;
+        reply.replyAttr(req, toFuseAttr(await vfs.setattr(caller, ino, changes, viaHandle)), t.attr);
       },
       readlink: async (req, caller, ino: number) => {
         reply.replyReadlink(req, await vfs.readlink(caller, ino));
@@ -354,6 +365,11 @@ export class FuseBridge {
         if (kind === 'unlock') this.#flockOwners.delete(key);
         else this.#flockOwners.add(key);
         if (reply.replyNone(req) !== 0 && kind !== 'unlock') await vfs.flock(fh, owner, 'unlock').catch(() => undefined);
+      },
+      fallocate: async (req, _caller, _ino: number, fh: number, mode: number, offset: number, length: number) => {
+        this.#writable();
+        await vfs.fallocate(fh, mode, offset, length);
+        reply.replyNone(req);
       },
       fsync: async (req, _caller, _ino: number, fh: number, datasync: boolean) => {
         await vfs.fsync(fh, datasync);

@@ -117,6 +117,8 @@ export interface FuseOpArgs {
   setlk: [ino: number, fh: number | null, lockOwner: string, lock: FuseLock, sleep: boolean];
   /** flock(2): op is LOCK_SH / LOCK_EX / LOCK_UN, with LOCK_NB when the caller would not wait. */
   flock: [ino: number, fh: number | null, lockOwner: string, op: number];
+  /** fallocate(2): mode is its FALLOC_FL_* bits. */
+  fallocate: [ino: number, fh: number | null, mode: number, offset: number, length: number];
 }
 
 /** struct flock as the kernel sends it: type F_RDLCK (0) / F_WRLCK (1) / F_UNLCK (2). */

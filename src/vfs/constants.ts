@@ -53,3 +53,8 @@ export const NAME_MAX = 255;
 export const SYMLOOP_MAX = 40;
 
 export const ROOT_INODE = 1;
+
+// fallocate(2) modes.
+export const FALLOC_FL_KEEP_SIZE = 0x01;
+export const FALLOC_FL_PUNCH_HOLE = 0x02;
+export const FALLOC_FL_ZERO_RANGE = 0x10;

@@ -1,6 +1,6 @@
 // POSIX permission rules from uid/gid/groups and mode bits. The vfs is the only layer that
 // applies them; meta only keeps the bits.
-import { S_IFDIR, S_IFMT, S_ISGID, X_OK } from './constants.js';
+import { S_IFDIR, S_IFMT, S_ISGID, S_ISUID, X_OK } from './constants.js';
 
 /** Who is calling: the FUSE bridge fills this from the request, the SDK from its options. */
 export interface Caller {
@@ -62,4 +62,23 @@ export function chmodResult(node: Owned, caller: Caller, requested: number): num
 export function inheritedOwnership(parent: Owned, caller: Caller, isDir: boolean, mode: number): { gid: number; mode: number } {
   if ((parent.mode & S_ISGID) === 0) return { gid: caller.gid, mode };
   return { gid: parent.gid, mode: isDir ? mode | S_ISGID : mode };
+}
+
+/** The mode a regular file keeps after chown(2): setuid goes, and setgid when the group may
+ * execute (without group execute it marks mandatory locking, which stays). Also what the kernel
+ * computes when it asks a FUSE server to clear privileges before a write. */
+export function withoutPrivileges(mode: number): number {
+  let m = mode & ~S_ISUID;
+  if ((m & 0o010) !== 0) m &= ~S_ISGID;
+  return m;
+}
+
+/** The mode a regular file keeps after `caller` writes to or truncates it, as Linux's
+ * setattr_should_drop_suidgid decides: root (CAP_FSETID) keeps both bits; anyone else drops
+ * setuid, and setgid too when the group may execute or the caller is not in the file's group. */
+export function modeAfterWrite(node: Owned, caller: Caller): number {
+  if (isRoot(caller)) return node.mode;
+  let m = node.mode & ~S_ISUID;
+  if ((m & S_ISGID) !== 0 && ((m & 0o010) !== 0 || !inGroup(caller, node.gid))) m &= ~S_ISGID;
+  return m;
 }

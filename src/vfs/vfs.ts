@@ -6,15 +6,15 @@ import { errnoError } from '../errors/errno.js';
 import type { Attr } from './attr.js';
 import { isDir, isRegular, isSymlink } from './attr.js';
 import {
-  MODE_PERM_MASK, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY,
+  FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, MODE_PERM_MASK, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY,
   PATH_MAX, R_OK, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
   S_IFSOCK, S_ISGID, S_ISUID, S_ISVTX, W_OK, X_OK,
 } from './constants.js';
 import { HandleTable, type OpenFile } from './handles.js';
-import type { CloneRange, CreateExtras, LockKind, RangeLock } from '../meta/meta.js';
+import type { AttrChanges, CloneRange, CreateExtras, LockKind, RangeLock } from '../meta/meta.js';
 import type { MetaPort, PortDirEntry, PortStatFs } from './meta-port.js';
 import { nameProblem } from './path.js';
-import { chmodResult, inGroup, inheritedOwnership, isRoot, ownsOrRoot, permits, type Caller } from './permissions.js';
+import { chmodResult, inGroup, inheritedOwnership, isRoot, modeAfterWrite, ownsOrRoot, permits, withoutPrivileges, type Caller } from './permissions.js';
 import type { Walkable } from './resolve.js';
 
 export interface VfsOptions {
@@ -42,6 +42,9 @@ export interface SetAttr {
   mtimeNs?: bigint | 'now';
   /** A chown(2) call, even chown(f, -1, -1): it drops setuid/setgid of a non-directory. */
   chown?: boolean;
+  /** Drop setuid/setgid as a write or truncate by this caller does (the kernel asks for it before
+   * writing through a mount); allowed to anyone who may write the file. */
+  dropPrivileges?: boolean;
 }
 
 export interface DirEntry extends PortDirEntry {}
@@ -163,10 +166,12 @@ export class Vfs implements Walkable {
     const writer = state?.writer;
     const reach = Math.max(before, writer?.dirty ? writer.pendingEnd : 0);
     if (!state || reach <= attr.size && !writer?.dirty) return attr;
-    // Buffered writes already count: the length they reach and the time they were made.
+    // Buffered writes already count: the length they reach, the space they will take (as if none
+    // overwrote stored bytes) and the time they were made.
     const size = Math.max(attr.size, reach);
+    const blocks = attr.blocks + Math.ceil((writer?.pendingBytes ?? 0) / 4096) * 8;
     const t = state.lastWriteNs > attr.mtimeNs ? state.lastWriteNs : attr.mtimeNs;
-    return { ...attr, size, mtimeNs: t, ctimeNs: t > attr.ctimeNs ? t : attr.ctimeNs };
+    return { ...attr, size, blocks, mtimeNs: t, ctimeNs: t > attr.ctimeNs ? t : attr.ctimeNs };
   }
 
   async lookup(caller: Caller, dir: number, name: string): Promise<Attr> {
@@ -196,13 +201,16 @@ export class Vfs implements Walkable {
     if (!permits(attr, caller, mask)) fail('EACCES', 'access');
   }
 
-  async setattr(caller: Caller, ino: number, changes: SetAttr): Promise<Attr> {
+  /** chmod, chown, utimes and truncate in one: every permission is checked before anything
+   * changes, and the changes commit in one metadata transaction. With `fh`, a size change is an
+   * ftruncate through that handle (which must be open for writing). */
+  async setattr(caller: Caller, ino: number, changes: SetAttr, fh?: number): Promise<Attr> {
     this.#live('setattr');
-    let attr = await this.meta.getattr(ino);
-    const meta: { mode?: number; uid?: number; gid?: number; atimeNs?: bigint; mtimeNs?: bigint } = {};
+    const attr = await this.meta.getattr(ino);
+    const next: AttrChanges = {};
     if (changes.mode !== undefined) {
       if (!ownsOrRoot(attr, caller)) fail('EPERM', 'chmod');
-      meta.mode = (attr.mode & S_IFMT) | chmodResult(attr, caller, changes.mode);
+      next.mode = (attr.mode & S_IFMT) | chmodResult(attr, caller, changes.mode);
     }
     if (changes.uid !== undefined || changes.gid !== undefined || changes.chown) {
       const uid = changes.uid ?? attr.uid;
@@ -213,18 +221,10 @@ export class Vfs implements Walkable {
           if (gid !== attr.gid) fail('EPERM', 'chown');
         } else if (gid !== attr.gid && !inGroup(caller, gid)) fail('EPERM', 'chown');
       }
-      if (uid !== attr.uid || gid !== attr.gid || changes.uid !== undefined || changes.gid !== undefined || changes.chown) {
-        meta.uid = uid;
-        meta.gid = gid;
-        // Changing ownership of a non-directory drops its privileges (setuid, and setgid when
-        // group-executable), as Linux does on chown.
-        if (!isDir(attr)) {
-          let mode = meta.mode ?? attr.mode;
-          mode &= ~S_ISUID;
-          if ((mode & 0o010) !== 0) mode &= ~S_ISGID;
-          if (mode !== attr.mode || meta.mode !== undefined) meta.mode = mode;
-        }
-      }
+      next.uid = uid;
+      next.gid = gid;
+      // Changing ownership of a non-directory drops its privileges, as Linux does on chown.
+      if (!isDir(attr)) next.mode = withoutPrivileges(next.mode ?? attr.mode);
     }
     const explicit = (t: bigint | 'now' | undefined) => t !== undefined && t !== 'now';
     if (changes.atimeNs !== undefined || changes.mtimeNs !== undefined) {
@@ -232,41 +232,91 @@ export class Vfs implements Walkable {
         if (!ownsOrRoot(attr, caller)) fail('EPERM', 'utime');
       } else if (!ownsOrRoot(attr, caller) && !permits(attr, caller, W_OK)) fail('EACCES', 'utime');
       const now = nowNs();
-      if (changes.atimeNs !== undefined) meta.atimeNs = changes.atimeNs === 'now' ? now : changes.atimeNs;
-      if (changes.mtimeNs !== undefined) meta.mtimeNs = changes.mtimeNs === 'now' ? now : changes.mtimeNs;
+      if (changes.atimeNs !== undefined) next.atimeNs = changes.atimeNs === 'now' ? now : changes.atimeNs;
+      if (changes.mtimeNs !== undefined) next.mtimeNs = changes.mtimeNs === 'now' ? now : changes.mtimeNs;
+    }
+    if (changes.dropPrivileges && isRegular(attr)) {
+      // What a write or truncate does to the file: allowed to whoever may write it.
+      if (!ownsOrRoot(attr, caller) && !permits(attr, caller, W_OK)) fail('EPERM', 'chmod');
+      next.mode = modeAfterWrite({ ...attr, mode: next.mode ?? attr.mode }, caller);
     }
     if (changes.size !== undefined) {
-      attr = await this.truncate(caller, ino, changes.size);
+      const size = changes.size;
+      const syscall = fh === undefined ? 'truncate' : 'ftruncate';
+      if (!Number.isSafeInteger(size) || size < 0) fail('EINVAL', syscall);
+      if (fh !== undefined) {
+        const file = this.#file(fh, syscall);
+        if ((file.flags & O_ACCMODE) === O_RDONLY || file.dir || file.ino !== ino) fail('EINVAL', syscall);
+      } else {
+        if (isDir(attr)) fail('EISDIR', syscall);
+        if (!isRegular(attr)) fail('EINVAL', syscall);
+        if (!permits(attr, caller, W_OK)) fail('EACCES', syscall);
+      }
+      return this.#withPending(await this.#truncateData(caller, attr, size, next));
     }
-    if (Object.keys(meta).length > 0) attr = await this.meta.setattr(ino, meta);
-    return this.#withPending(attr);
+    if (Object.keys(next).length === 0) return this.#withPending(attr);
+    return this.#withPending(await this.meta.setattr(ino, next));
   }
 
   /** truncate(2) by inode: needs write permission. */
-  async truncate(caller: Caller, ino: number, size: number): Promise<Attr> {
-    if (!Number.isSafeInteger(size) || size < 0) fail('EINVAL', 'truncate');
-    const attr = await this.meta.getattr(ino);
-    if (isDir(attr)) fail('EISDIR', 'truncate');
-    if (!isRegular(attr)) fail('EINVAL', 'truncate');
-    if (!permits(attr, caller, W_OK)) fail('EACCES', 'truncate');
-    return this.#truncateData(ino, size);
+  truncate(caller: Caller, ino: number, size: number): Promise<Attr> {
+    return this.setattr(caller, ino, { size });
   }
 
   /** ftruncate(2): the handle must be open for writing. */
-  async ftruncate(_caller: Caller, fh: number, size: number): Promise<Attr> {
+  async ftruncate(caller: Caller, fh: number, size: number): Promise<Attr> {
     const file = this.#file(fh, 'ftruncate');
-    if ((file.flags & O_ACCMODE) === O_RDONLY || file.dir) fail('EINVAL', 'ftruncate');
-    if (!Number.isSafeInteger(size) || size < 0) fail('EINVAL', 'ftruncate');
-    return this.#truncateData(file.ino, size);
+    if (file.dir) fail('EINVAL', 'ftruncate');
+    return this.setattr(caller, file.ino, { size }, fh);
   }
 
-  #truncateData(ino: number, size: number): Promise<Attr> {
-    return this.#table.queue.run(ino, async () => {
+  /** Cut or extend a regular file to `size`, with `also` in the same transaction. A caller other
+   * than root drops the file's setuid/setgid, as truncate(2) does on Linux. */
+  #truncateData(caller: Caller, attr: Attr, size: number, also: AttrChanges = {}): Promise<Attr> {
+    const changes = { ...also };
+    const mode = changes.mode ?? attr.mode;
+    const kept = modeAfterWrite({ ...attr, mode }, caller);
+    if (kept !== mode) changes.mode = kept;
+    return this.#table.queue.run(attr.ino, async () => {
       // Buffered writes land first so the cut applies to them too.
+      const writer = this.#table.inode(attr.ino)?.writer;
+      if (writer?.dirty) await writer.flush();
+      return this.meta.truncate(attr.ino, size, changes);
+    });
+  }
+
+  async #dropPrivileges(ino: number, caller: Caller): Promise<void> {
+    const attr = await this.meta.getattr(ino);
+    const mode = modeAfterWrite(attr, caller);
+    if (mode !== attr.mode) await this.meta.setattr(ino, { mode });
+  }
+
+  /** fallocate(2) through an open handle: mode 0 and FALLOC_FL_KEEP_SIZE reserve nothing (data
+   * takes space when it is stored) but may grow the file; PUNCH_HOLE (with KEEP_SIZE) and
+   * ZERO_RANGE make the range read as zeros. COLLAPSE_RANGE, INSERT_RANGE and UNSHARE_RANGE are
+   * EOPNOTSUPP. */
+  async fallocate(fh: number, mode: number, offset: number, length: number): Promise<Attr> {
+    this.#live('fallocate');
+    const file = this.#file(fh, 'fallocate');
+    if ((file.flags & O_ACCMODE) === O_RDONLY) fail('EBADF', 'fallocate');
+    if (file.dir) fail('EISDIR', 'fallocate');
+    if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) !== 0) {
+      fail('EOPNOTSUPP', 'fallocate', `fallocate mode 0x${mode.toString(16)} is not supported: only allocation, KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE are`);
+    }
+    const punch = (mode & FALLOC_FL_PUNCH_HOLE) !== 0;
+    const zero = (mode & FALLOC_FL_ZERO_RANGE) !== 0;
+    // As vfs_fallocate: PUNCH_HOLE goes only with KEEP_SIZE, never with ZERO_RANGE.
+    if (punch && ((mode & FALLOC_FL_KEEP_SIZE) === 0 || zero)) fail('EOPNOTSUPP', 'fallocate', 'PUNCH_HOLE needs KEEP_SIZE and excludes ZERO_RANGE');
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0) fail('EINVAL', 'fallocate');
+    if (offset + length > Number.MAX_SAFE_INTEGER) fail('EFBIG', 'fallocate');
+    const ino = file.ino;
+    const attr = await this.#table.queue.run(ino, async () => {
+      // Buffered writes land first: zeros over a range hide what was written there before.
       const writer = this.#table.inode(ino)?.writer;
       if (writer?.dirty) await writer.flush();
-      return this.meta.truncate(ino, size);
+      return this.meta.fallocate(ino, offset, length, { zero: punch || zero, keepSize: (mode & FALLOC_FL_KEEP_SIZE) !== 0 });
     });
+    return this.#withPending(attr);
   }
 
   // ---- namespace ----
@@ -498,7 +548,7 @@ export class Vfs implements Walkable {
     let attr = await this.meta.getattr(ino);
     this.#openCheck(caller, attr, flags);
     if ((flags & O_TRUNC) && (flags & O_ACCMODE) !== O_RDONLY && isRegular(attr) && attr.size > 0) {
-      attr = await this.#truncateData(ino, 0);
+      attr = await this.#truncateData(caller, attr, 0);
     }
     return this.#register(caller, attr, flags);
   }
@@ -623,6 +673,9 @@ export class Vfs implements Walkable {
     return this.#table.queue.run(ino, async () => {
       const state = this.#table.inode(ino);
       if (!state) fail('EBADF', 'write');
+      // A write by anyone but root drops setuid/setgid first, as on Linux (through a mount the
+      // kernel has already asked for it; then the bits are gone and this only looks).
+      if (!isRoot(file.caller) && !state.writer?.dirty) await this.#dropPrivileges(ino, file.caller);
       state.writer ??= this.store.openWriter(ino, this.meta);
       state.lastWriteNs = nowNs();
       if (file.flags & O_APPEND) {

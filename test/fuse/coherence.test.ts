@@ -7,10 +7,10 @@
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fuseUnavailable } from '../../src/fuse/native.js';
 import { need } from '../helpers/require.js';
-import { isMounted, makeMount, run, type TestMount } from './mounted.js';
+import { mountForSuite, run, type TestMount } from './mounted.js';
 
 const fuse = need('FUSE', fuseUnavailable());
 const HELPER = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'coherence.py');
@@ -31,22 +31,15 @@ async function scenario(name: string, dir: string, size: number): Promise<string
 }
 
 describe.skipIf(fuse.skip)('write-then-read on the mount, before any close or fsync', () => {
+  const mount = mountForSuite(fuse);
   let m: TestMount;
   let ref: string;
 
   beforeAll(async () => {
-    fuse.check();
-    m = await makeMount();
+    m = mount();
     ref = join(m.dir, 'ref');
     await fs.mkdir(ref);
-  }, 60_000);
-
-  afterAll(async () => {
-    if (!m) return;
-    expect(await m.stop(), m.log()).toBe(0);
-    expect(await isMounted(m.mountpoint)).toBe(false);
-    await m.cleanup();
-  }, 60_000);
+  });
 
   for (const name of SCENARIOS) {
     it(`${name}: every read sees every byte written before it, at ${SIZES.map((s) => (s < MiB ? `${s / KiB} KiB` : `${s / MiB} MiB`)).join(', ')}`, async () => {

@@ -5,8 +5,10 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { Volume } from '../../src/index.js';
 import { packageRoot } from '../../src/hotpath/locate.js';
+import type { Need } from '../helpers/require.js';
 
 export const run = promisify(execFile);
 export const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -109,5 +111,25 @@ export async function mountAgain(metaUrl: string, mountpoint: string, args: stri
       child.kill('SIGTERM');
       return gone;
     },
+  };
+}
+
+/** A mount shared by one describe block: made in beforeAll once `fuse.check()` passes; in
+ * afterAll it must stop cleanly (exit 0, unmounted) before its directory goes. */
+export function mountForSuite(fuse: Need, args: string[] = []): () => TestMount {
+  let m: TestMount | undefined;
+  beforeAll(async () => {
+    fuse.check();
+    m = await makeMount(args);
+  }, 60_000);
+  afterAll(async () => {
+    if (!m) return;
+    expect(await m.stop(), m.log()).toBe(0);
+    expect(await isMounted(m.mountpoint)).toBe(false);
+    await m.cleanup();
+  }, 60_000);
+  return () => {
+    if (!m) throw new Error('the suite mount is not up (beforeAll failed)');
+    return m;
   };
 }
