@@ -18,6 +18,8 @@ export interface SliceMeta {
   commitSlice(inode: number, chunkIndex: number, slice: Slice, fileEnd: number): Promise<void>;
   /** Put a stored slice at the file's end as of this commit; returns the offset it landed at. */
   appendSlice(inode: number, slice: { id: number; size: number }): Promise<number>;
+  /** A stored slice its writer gives up on (never to be committed): its objects may go. */
+  abandonSlice(slice: { id: number; size: number }): Promise<void>;
 }
 
 /** Buffers writes of one open file and turns them into stored slices. */

@@ -156,9 +156,27 @@ export class SliceWriter implements FileWriter {
     this.closed = true;
     try {
       await this.flush();
+    } catch (err) {
+      // Nobody will flush this writer again: what could not be committed is given up, so that
+      // its objects are reclaimed rather than left behind.
+      await this.serial(() => this.abandonAll());
+      throw err;
     } finally {
       this.host.writerClosed(this);
     }
+  }
+
+  private async abandonAll(): Promise<void> {
+    const left = this.slices;
+    this.slices = [];
+    this.recomputePending();
+    for (const s of left) await this.abandon(s);
+  }
+
+  /** Give `s` up once its uploads have settled (a later upload would leave an object behind). */
+  private async abandon(s: PendingSlice): Promise<void> {
+    await Promise.allSettled(s.uploads);
+    if (s.len > 0) await this.meta.abandonSlice({ id: s.id, size: s.len }).catch(() => undefined);
   }
 
   /** Open slices holding a partial block that sealing would start uploading, with its size. */
@@ -285,8 +303,10 @@ export class SliceWriter implements FileWriter {
         const s = this.slices[0]!;
         await Promise.all(s.uploads);
         // A slice with a block missing from storage must never reach metadata.
-        if (s.error) failure ??= s.error;
-        else if (s.len > 0) {
+        if (s.error) {
+          failure ??= s.error;
+          await this.abandon(s);
+        } else if (s.len > 0) {
           // A failed commit throws here and leaves this slice and the later ones for the next
           // flush, in order.
           if (s.floating) await this.meta.appendSlice(this.inode, { id: s.id, size: s.len });

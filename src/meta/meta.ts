@@ -242,7 +242,9 @@ export interface Meta {
   chunks(inode: number): Promise<{ index: number; slices: SliceRecord[] }[]>;
   /** A fresh slice id (never reused, never 0); allocated from a batch reserved by this client. */
   newSliceId(): Promise<number>;
-  /** Append a stored slice to a chunk; the file's length becomes at least `fileEnd`. */
+  /** Append a stored slice to a chunk; the file's length becomes at least `fileEnd`. A failed
+   * commit leaves the slice to its writer, which may commit it again or abandon it; a slice
+   * already queued for deletion is refused with EIO (its objects may be gone). */
   commitSlice(inode: number, chunkIndex: number, slice: SliceRecord, fileEnd: number): Promise<void>;
   /** Place a stored slice (all `size` bytes of it) at the file's end as it is when this commits
    * (O_APPEND across processes); it may span two chunks. Returns the offset it landed at. */
@@ -253,6 +255,9 @@ export interface Meta {
    * (holes in the source read as zeros there too). `dst`'s length becomes at least the end of
    * every range. Sources and `dst` must be regular files; a range past its source's end is EINVAL. */
   cloneRanges(dst: number, ranges: readonly CloneRange[]): Promise<NodeAttr>;
+  /** A stored slice that its writer will never commit: queued for deletion unless something
+   * references it. */
+  abandonSlice(slice: { id: number; size: number }): Promise<void>;
   /** Slices whose last reference is gone, oldest first: their objects may be deleted. */
   pendingSliceDeletes(limit: number): Promise<{ id: number; size: number }[]>;
   /** The objects of these slices are gone: forget them. */

@@ -71,6 +71,11 @@ export class HandleTable {
     return [...this.#files.keys()];
   }
 
+  /** Inodes with at least one handle open here. */
+  inodes(): number[] {
+    return [...this.#inodes.keys()];
+  }
+
   get size(): number {
     return this.#files.size;
   }

@@ -77,7 +77,9 @@ const EMPTY = new Uint8Array(0);
 export class Vfs implements Walkable {
   readonly meta: MetaPort;
   readonly store: ChunkStore;
-  readonly session: number;
+  #session: number;
+  #sessionInfo: Record<string, unknown> = {};
+  #renewing: Promise<void> | null = null;
   readonly #table = new HandleTable();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #releases = new Set<number>();
@@ -89,15 +91,22 @@ export class Vfs implements Walkable {
   private constructor(meta: MetaPort, store: ChunkStore, session: number) {
     this.meta = meta;
     this.store = store;
-    this.session = session;
+    this.#session = session;
+  }
+
+  /** This client's session in metadata (a new one replaces it if survivors closed it). */
+  get session(): number {
+    return this.#session;
   }
 
   /** Register a session and start its heartbeat and the slice-reclaim loop. */
   static async start(meta: MetaPort, store: ChunkStore, options: VfsOptions = {}): Promise<Vfs> {
-    const session = await meta.newSession({ pid: process.pid, ...options.sessionInfo });
+    const info = { pid: process.pid, ...options.sessionInfo };
+    const session = await meta.newSession(info);
     const vfs = new Vfs(meta, store, session);
+    vfs.#sessionInfo = info;
     vfs.#skipTrash = options.skipTrash ?? false;
-    const beat = setInterval(() => { void meta.heartbeat(session).catch(() => undefined); }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+    const beat = setInterval(() => { void vfs.#asSession((id) => meta.heartbeat(id)).catch(() => undefined); }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     const reclaim = setInterval(() => { void vfs.reclaim().catch(() => undefined); }, options.reclaimMs ?? DEFAULT_RECLAIM_MS);
     const staleMs = options.staleSessionMs ?? DEFAULT_STALE_SESSION_MS;
     const housekeeping = setInterval(() => { void vfs.housekeeping(staleMs).catch(() => undefined); }, options.housekeepingMs ?? DEFAULT_HOUSEKEEPING_MS);
@@ -108,9 +117,40 @@ export class Vfs implements Walkable {
     return vfs;
   }
 
+  /** Run a call made under this client's session. If metadata says the session is gone (ESTALE:
+   * this client was silent past the stale timeout — paused, partitioned — and a survivor closed
+   * it, releasing its locks), register a new session and run the call once more under it: no row
+   * is ever written for a dead session. */
+  async #asSession<T>(call: (session: number) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.#session);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ESTALE') throw err;
+      await this.#renewSession();
+      return call(this.#session);
+    }
+  }
+
+  #renewSession(): Promise<void> {
+    this.#renewing ??= (async () => {
+      const dead = this.#session;
+      this.#session = await this.meta.newSession({ ...this.#sessionInfo, replaces: dead });
+      // The survivor released whatever the old session held: its open files are recorded again
+      // (an unlinked file it kept alive may already be gone); its locks are lost.
+      this.#releases.clear();
+      for (const ino of this.#table.inodes()) await this.meta.opened(this.#session, ino).catch(() => undefined);
+      process.emitWarning(`strata: session ${dead} was closed by another client (silent past the stale timeout); continuing as session ${this.#session}: locks held before are released`);
+    })().finally(() => {
+      this.#renewing = null;
+    });
+    return this.#renewing;
+  }
+
   /** Work any live client does for the volume: close sessions that stopped heartbeating (their
    * locks and unlinked-open files go) and empty trash older than trash-days. */
   async housekeeping(staleSessionMs: number): Promise<void> {
+    // Own heartbeat first: after a pause this client must not find itself stale.
+    await this.#asSession((id) => this.meta.heartbeat(id)).catch(() => undefined);
     await this.meta.cleanStaleSessions(staleSessionMs);
     const { trashDays } = await this.meta.settings();
     await this.meta.emptyTrash(trashDays * DAY_MS);
@@ -484,7 +524,7 @@ export class Vfs implements Walkable {
   /** fcntl(F_GETLK): the first lock of another owner that conflicts with `lock`, or null. */
   async getlk(fh: number, owner: string, lock: RangeLock): Promise<(RangeLock & { session: number; owner: string }) | null> {
     const file = this.#file(fh, 'fcntl');
-    return this.meta.getlk(file.ino, this.session, owner, lock);
+    return this.meta.getlk(file.ino, this.#session, owner, lock);
   }
 
   /** fcntl(F_SETLK): take, change or drop a record lock; EAGAIN when another owner holds a
@@ -493,13 +533,13 @@ export class Vfs implements Walkable {
     const file = this.#file(fh, 'fcntl');
     const acc = file.flags & O_ACCMODE;
     if ((lock.kind === 'read' && acc === O_WRONLY) || (lock.kind === 'write' && acc === O_RDONLY)) fail('EBADF', 'fcntl');
-    await this.meta.setlk(file.ino, this.session, owner, lock);
+    await this.#asSession((id) => this.meta.setlk(file.ino, id, owner, lock));
   }
 
   /** flock(2) on an open file; EAGAIN when another owner holds a conflicting lock. */
   async flock(fh: number, owner: string, kind: LockKind): Promise<void> {
     const file = this.#file(fh, 'flock');
-    await this.meta.flock(file.ino, this.session, owner, kind);
+    await this.#asSession((id) => this.meta.flock(file.ino, id, owner, kind));
   }
 
   #file(fh: number, syscall: string): OpenFile {
@@ -532,7 +572,7 @@ export class Vfs implements Walkable {
     // Still recorded as open if its release has not gone out yet.
     if (first && !recorded && !this.#releases.delete(attr.ino)) {
       try {
-        await this.meta.opened(this.session, attr.ino);
+        await this.#asSession((id) => this.meta.opened(id, attr.ino));
       } catch (err) {
         this.#table.remove(file.fh);
         throw err;
@@ -569,7 +609,7 @@ export class Vfs implements Walkable {
       try {
         const n = await this.#newNode(caller, dir, name, S_IFREG, mode, 'open');
         // Created and recorded as open by this session in one transaction.
-        const attr = await this.meta.mknod(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, this.session);
+        const attr = await this.#asSession((id) => this.meta.mknod(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, id));
         const opened = await this.#register(caller, attr, flags, true);
         return { ...opened, created: true };
       } catch (err) {
@@ -752,7 +792,7 @@ export class Vfs implements Walkable {
     if (this.#releases.size === 0) return;
     const inos = [...this.#releases];
     this.#releases.clear();
-    await this.meta.released(this.session, inos);
+    await this.meta.released(this.#session, inos);
   }
 
   /** Share byte ranges of other files into `dst` without copying their data (reflink; the S3
@@ -793,7 +833,7 @@ export class Vfs implements Walkable {
     }
     await this.flushReleases().catch((err: unknown) => { firstError ??= err; });
     await this.reclaim().catch(() => undefined);
-    await this.meta.closeSession(this.session).catch((err: unknown) => { firstError ??= err; });
+    await this.meta.closeSession(this.#session).catch((err: unknown) => { firstError ??= err; });
     if (firstError) throw firstError;
   }
 }

@@ -11,6 +11,8 @@ export interface Commit {
 
 export class MemorySliceMeta implements SliceMeta {
   readonly commits: Commit[] = [];
+  /** Slices writers gave up on. */
+  readonly abandoned: { id: number; size: number }[] = [];
   private readonly chunks = new Map<string, Slice[]>();
   private readonly lengths = new Map<number, number>();
 
@@ -43,6 +45,10 @@ export class MemorySliceMeta implements SliceMeta {
       off += len;
     }
     return at;
+  }
+
+  async abandonSlice(slice: { id: number; size: number }): Promise<void> {
+    this.abandoned.push({ ...slice });
   }
 
   /** Stand-in for truncate/setattr in tests that need a file longer than its data. */

@@ -168,10 +168,20 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect(s.uuid.length).toBeGreaterThan(0);
       });
 
-      it('protects the trash directory from rmdir and rename', async () => {
+      it('creates the root 0755 and owned by root, as mkfs does', async () => {
+        const root = await v.meta.getattr(ROOT_INODE);
+        expect([root.mode & 0o7777, root.uid, root.gid]).toEqual([0o755, 0, 0]);
+      });
+
+      it('protects the trash directory from rmdir and rename, RENAME_EXCHANGE from either side included', async () => {
         const { meta } = v;
         expect(await codeOf(meta.rmdir(ROOT_INODE, TRASH_NAME, 0))).toBe('EPERM');
         expect(await codeOf(meta.rename(ROOT_INODE, TRASH_NAME, ROOT_INODE, 'elsewhere', 0, 0))).toBe('EPERM');
+        const mine = await meta.mkdir(ROOT_INODE, 'mine', dirn());
+        expect(await codeOf(meta.rename(ROOT_INODE, 'mine', ROOT_INODE, TRASH_NAME, RENAME_EXCHANGE, 0))).toBe('EPERM');
+        expect(await codeOf(meta.rename(ROOT_INODE, TRASH_NAME, ROOT_INODE, 'mine', RENAME_EXCHANGE, 0))).toBe('EPERM');
+        expect((await meta.lookup(ROOT_INODE, 'mine')).ino).toBe(mine.ino);
+        await meta.rmdir(ROOT_INODE, 'mine', 0);
         expect((await meta.lookup(ROOT_INODE, TRASH_NAME)).ino).toBe(TRASH_INODE);
         expect(await codeOf(meta.lookup(ROOT_INODE, 'elsewhere'))).toBe('ENOENT');
       });
@@ -1739,6 +1749,24 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect(u.usedBytes).toBe(base.usedBytes);
         expect(u.inodes).toBe(base.inodes + 1); // only 'r' (was g) remains
         await expectStatfsConsistent(meta);
+      });
+
+      it('expiry removes only the trash entry of a file that gained another name meanwhile', async () => {
+        const { meta } = v;
+        const f = await meta.mknod(ROOT_INODE, 'kept', reg());
+        await write(meta, f.ino, 0, 0, 100);
+        await meta.unlink(ROOT_INODE, 'kept', 0);
+        const [t] = await meta.listTrash();
+        // An administrator links it back out of the trash by hand.
+        const [hour, entry] = t.path.split('/');
+        const hourDir = await meta.lookup(TRASH_INODE, hour);
+        expect((await meta.lookup(hourDir.ino, entry)).ino).toBe(f.ino);
+        await meta.link(f.ino, ROOT_INODE, 'linked-back');
+        expect(await meta.emptyTrash(0)).toBe(1);
+        const still = await meta.lookup(ROOT_INODE, 'linked-back');
+        expect([still.ino, still.nlink, still.size]).toEqual([f.ino, 1, 100]);
+        expect(await namesOf(meta, TRASH_INODE)).toEqual([]);
+        await meta.unlink(ROOT_INODE, 'linked-back', 0, true);
       });
 
       it('skipTrash, extra hard links and non-regular files bypass the trash', async () => {

@@ -2,7 +2,7 @@
 // database has (opening rules, schema versions, re-format, two engines on one file).
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -233,6 +233,31 @@ describe('SqliteMeta: opening and formatting', () => {
     expect((await again.getattr(dense.ino)).blocks).toBe(16);
     expect((await again.usage()).usedBytes).toBe(16_384);
     expect(Number(new Database(path, { readonly: true }).pragma('user_version', { simple: true }))).toBe(SCHEMA_VERSION);
+  });
+
+  it('creates the database and its WAL files readable by the owner only (0600), whatever the umask', async () => {
+    const old = process.umask(0o022);
+    try {
+      const { meta } = formatMeta(url, REQ);
+      track(meta);
+      await meta.mknod(ROOT_INODE, 'x', file);
+      for (const f of [path, `${path}-wal`, `${path}-shm`]) expect([f, (statSync(f).mode & 0o777).toString(8)]).toEqual([f, '600']);
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  it('keeps storage credentials out of the change log, whether set at format or later', async () => {
+    const secret = 'AKIDEXAMPLE-very-secret-key';
+    const { meta } = formatMeta(url, { ...REQ, storageCredentials: JSON.stringify({ accessKey: 'AK', secretKey: secret }) });
+    track(meta);
+    await meta.configure({ storageCredentials: JSON.stringify({ accessKey: 'AK2', secretKey: `${secret}-2` }) });
+    await meta.configure({ trashDays: 3 });
+    expect((await meta.settings()).storageCredentials).toContain(`${secret}-2`);
+    const log = JSON.stringify(await meta.changes(0, 1000));
+    expect(log).toContain('trashDays');
+    expect(log).not.toContain(secret);
+    expect(log).not.toContain('AK2');
   });
 
   it('a closed engine refuses calls with EBADF', async () => {

@@ -20,10 +20,13 @@ const FALLOC_FL_INSERT_RANGE = 0x20;
 let tv: TestVolume;
 let vfs: Vfs;
 let n = 0;
+/** A directory everyone may create in (the root is 0755, root's). */
+let shared: number;
 
 beforeAll(async () => {
   tv = await makeVolume({}, { blockSize: 64 * 1024 });
   vfs = tv.vol.vfs;
+  shared = (await vfs.mkdir(root, ROOT_INODE, 'shared', 0o777)).ino;
 });
 
 afterAll(async () => {
@@ -32,7 +35,7 @@ afterAll(async () => {
 
 /** A file owned by alice with `mode`, holding `content`. */
 async function aliceFile(mode: number, content = 'hello'): Promise<number> {
-  const { fh, attr } = await vfs.create(alice, ROOT_INODE, `f${n++}`, 0o644, O_CREAT | O_RDWR);
+  const { fh, attr } = await vfs.create(alice, shared, `f${n++}`, 0o644, O_CREAT | O_RDWR);
   await vfs.write(fh, 0, Buffer.from(content));
   await vfs.release(fh);
   await vfs.setattr(alice, attr.ino, { mode });
@@ -50,7 +53,7 @@ describe('setuid and setgid on write and truncate', () => {
       await vfs.write(fh, 5, Buffer.from(' world'));
       await vfs.release(fh);
       expect([mode.toString(8), (await perms(ino)).toString(8)]).toEqual([mode.toString(8), after.toString(8)]);
-      expect(await tv.vol.readFile(`/f${n - 1}`, 'utf8')).toBe('hello world');
+      expect(await tv.vol.readFile(`/shared/f${n - 1}`, 'utf8')).toBe('hello world');
     }
   });
 

@@ -1,7 +1,7 @@
 // One SQLite database file: opening with the pragmas several processes need (WAL, busy timeout),
 // migrations, and the write-transaction runner that stamps versions and retries on contention.
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { errnoError } from '../../errors/errno.js';
 import { CONNECTION_SETUP, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -34,6 +34,9 @@ export function openDatabase(path: string, url: string, create: boolean, durable
   }
   let db: Db;
   try {
+    // Metadata (and stored credentials, sealed or not) is for the owner only: the file is made
+    // 0600 before SQLite opens it, and SQLite gives its -wal and -shm files the same mode.
+    if (create && path !== ':memory:' && !existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
     db = new Database(path, { fileMustExist: !create && path !== ':memory:' });
   } catch (err) {
     throw errnoError('EIO', 'open', path, `cannot open the metadata database at ${url}: ${(err as Error).message}`, err);

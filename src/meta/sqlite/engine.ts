@@ -204,7 +204,8 @@ export class SqliteMeta implements Meta {
     writeSettings(db, settings);
     const t = nowNs();
     const insert = db.prepare('INSERT INTO inodes (ino, mode, uid, gid, rdev, nlink, length, atime, mtime, ctime, btime, parent) VALUES (?, ?, 0, 0, 0, ?, 0, ?, ?, ?, ?, ?)');
-    insert.run(ROOT_INODE, S_IFDIR | 0o777, 3, t, t, t, t, ROOT_INODE);
+    // 0755 owned by root, as mkfs makes a new file system's root.
+    insert.run(ROOT_INODE, S_IFDIR | 0o755, 3, t, t, t, t, ROOT_INODE);
     // The trash: root-only, listed at the root (the SDK hides it), entries restorable by admins.
     insert.run(TRASH_INODE, S_IFDIR | 0o555, 2, t, t, t, t, ROOT_INODE);
     db.prepare('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)').run(ROOT_INODE, TRASH_NAME, TRASH_INODE, S_IFDIR);
@@ -528,7 +529,10 @@ export class SqliteMeta implements Meta {
       this.#s('INSERT INTO inodes (ino, mode, uid, gid, rdev, nlink, length, atime, mtime, ctime, btime, parent, stored) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(ino, row.mode, row.uid, row.gid, row.rdev, row.nlink, row.length, t, t, t, t, dir, stored);
       if (target !== undefined) this.#s('INSERT INTO symlinks (ino, target) VALUES (?, ?)').run(ino, target);
-      if (openedBy !== undefined) this.#s('INSERT INTO open_files (session, ino, count) VALUES (?, ?, 1)').run(openedBy, ino);
+      if (openedBy !== undefined) {
+        this.#sessionAlive(openedBy, op);
+        this.#s('INSERT INTO open_files (session, ino, count) VALUES (?, ?, 1)').run(openedBy, ino);
+      }
       for (const [xname, value] of Object.entries(extras?.xattrs ?? {})) {
         this.#s('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?)').run(ino, xname, Buffer.from(value));
       }
@@ -554,8 +558,9 @@ export class SqliteMeta implements Meta {
       }
       return await this.#create('create', dir, name, { ...node, mode: (node.mode & ~S_IFMT) | S_IFREG }, undefined, undefined, slice, extras);
     } catch (err) {
-      // The slice's objects are stored but nothing will reference them: queue them for deletion.
-      if (slice) await this.#discardSlice(slice);
+      // The slice's objects are stored and the caller stores its bytes anew if it tries again:
+      // nothing will reference this slice.
+      if (slice) await this.abandonSlice(slice).catch(() => undefined);
       throw err;
     }
   }
@@ -745,6 +750,7 @@ export class SqliteMeta implements Meta {
       const t = nowNs();
       if (flags & 2) {
         if (!target) fail('ENOENT', 'rename');
+        if (target.ino === TRASH_INODE) fail('EPERM', 'rename', 'the trash directory cannot be moved');
         const dst = this.#node(target.ino, 'rename');
         this.#sticky(to, dst, uid, 'rename');
         if (isDirMode(dst.mode) && this.#isWithin(dir, dst.ino)) fail('EINVAL', 'rename');
@@ -915,20 +921,22 @@ export class SqliteMeta implements Meta {
     if (slice.id <= 0 || slice.len <= 0 || slice.pos < 0 || slice.pos + slice.len > CHUNK_SIZE || slice.off + slice.len > slice.size) {
       fail('EINVAL', 'write', `malformed slice ${JSON.stringify(slice)}`);
     }
-    try {
-      await this.#tx.write('write', () => {
-        const n = this.#node(inode, 'write');
-        if (!isRegMode(n.mode)) fail('EINVAL', 'write');
-        const length = Math.max(n.length, fileEnd);
-        const stored = this.#restore(n, this.#insertSlice(inode, chunkIndex, slice), 'write');
-        this.#s('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(slice.id, slice.size);
-        const t = nowNs();
-        this.#s('UPDATE inodes SET length = ?, stored = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, stored, t, t, inode);
-      });
-    } catch (err) {
-      // The slice's objects are stored but nothing will reference them: queue them for deletion.
-      await this.#discardSlice(slice);
-      throw err;
+    await this.#tx.write('write', () => {
+      this.#notAbandoned(slice.id);
+      const n = this.#node(inode, 'write');
+      if (!isRegMode(n.mode)) fail('EINVAL', 'write');
+      const length = Math.max(n.length, fileEnd);
+      const stored = this.#restore(n, this.#insertSlice(inode, chunkIndex, slice), 'write');
+      this.#s('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(slice.id, slice.size);
+      const t = nowNs();
+      this.#s('UPDATE inodes SET length = ?, stored = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, stored, t, t, inode);
+    });
+  }
+
+  /** A slice queued for deletion may have lost its objects already: committing it would lose data. */
+  #notAbandoned(id: number): void {
+    if (this.#s('SELECT 1 FROM pending_slices WHERE id = ?').get(id) !== undefined) {
+      fail('EIO', 'write', `slice ${id} was given up and queued for deletion; its data cannot be committed`);
     }
   }
 
@@ -937,32 +945,28 @@ export class SqliteMeta implements Meta {
     if (!Number.isSafeInteger(slice.id) || slice.id <= 0 || !Number.isSafeInteger(slice.size) || slice.size <= 0 || slice.size > CHUNK_SIZE) {
       fail('EINVAL', 'write', `malformed slice ${JSON.stringify(slice)}`);
     }
-    try {
-      return await this.#tx.write('write', () => {
-        const n = this.#node(inode, 'write');
-        if (!isRegMode(n.mode)) fail('EINVAL', 'write');
-        const at = n.length;
-        const length = at + slice.size;
-        // The end may fall anywhere: the slice's bytes go in up to two chunks, as two references.
-        let off = 0;
-        let delta = 0;
-        while (off < slice.size) {
-          const fileOff = at + off;
-          const pos = fileOff % CHUNK_SIZE;
-          const len = Math.min(slice.size - off, CHUNK_SIZE - pos);
-          delta += this.#insertSlice(inode, Math.floor(fileOff / CHUNK_SIZE), { id: slice.id, size: slice.size, pos, off, len });
-          this.#s('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(slice.id, slice.size);
-          off += len;
-        }
-        const stored = this.#restore(n, delta, 'write');
-        const t = nowNs();
-        this.#s('UPDATE inodes SET length = ?, stored = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, stored, t, t, inode);
-        return at;
-      });
-    } catch (err) {
-      await this.#discardSlice(slice);
-      throw err;
-    }
+    return this.#tx.write('write', () => {
+      this.#notAbandoned(slice.id);
+      const n = this.#node(inode, 'write');
+      if (!isRegMode(n.mode)) fail('EINVAL', 'write');
+      const at = n.length;
+      const length = at + slice.size;
+      // The end may fall anywhere: the slice's bytes go in up to two chunks, as two references.
+      let off = 0;
+      let delta = 0;
+      while (off < slice.size) {
+        const fileOff = at + off;
+        const pos = fileOff % CHUNK_SIZE;
+        const len = Math.min(slice.size - off, CHUNK_SIZE - pos);
+        delta += this.#insertSlice(inode, Math.floor(fileOff / CHUNK_SIZE), { id: slice.id, size: slice.size, pos, off, len });
+        this.#s('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1').run(slice.id, slice.size);
+        off += len;
+      }
+      const stored = this.#restore(n, delta, 'write');
+      const t = nowNs();
+      this.#s('UPDATE inodes SET length = ?, stored = ?, mtime = ?, ctime = ? WHERE ino = ?').run(length, stored, t, t, inode);
+      return at;
+    });
   }
 
   async cloneRanges(dst: number, ranges: readonly CloneRange[]): Promise<NodeAttr> {
@@ -1034,12 +1038,12 @@ export class SqliteMeta implements Meta {
     return out;
   }
 
-  /** A stored slice that nothing will reference (its commit failed): queue it for deletion. */
-  async #discardSlice(slice: { id: number; size: number }): Promise<void> {
-    await this.#tx.write('discard-slice', () => {
+  async abandonSlice(slice: { id: number; size: number }): Promise<void> {
+    this.#live('write');
+    await this.#tx.write('abandon-slice', () => {
       const referenced = this.#s('SELECT 1 FROM slice_refs WHERE id = ?').get(slice.id) !== undefined;
       if (!referenced) this.#s('INSERT OR IGNORE INTO pending_slices (id, size, since_ms) VALUES (?, ?, ?)').run(slice.id, slice.size, Date.now());
-    }).catch(() => undefined);
+    });
   }
 
   async pendingSliceDeletes(limit: number): Promise<{ id: number; size: number }[]> {
@@ -1070,6 +1074,14 @@ export class SqliteMeta implements Meta {
       const r = this.#s('UPDATE sessions SET heartbeat_ms = ? WHERE id = ?').run(Date.now(), session);
       if (r.changes === 0) fail('ESTALE', 'heartbeat', `session ${session} was closed (its heartbeat stopped for too long?)`);
     });
+  }
+
+  /** Rows are only written for a live session: a closed one gets ESTALE (its client must
+   * register anew). */
+  #sessionAlive(session: number, syscall: string): void {
+    if (this.#s('SELECT 1 FROM sessions WHERE id = ?').get(session) === undefined) {
+      fail('ESTALE', syscall, `session ${session} was closed (its heartbeat stopped for too long?)`);
+    }
   }
 
   #endSession(session: number): void {
@@ -1113,6 +1125,7 @@ export class SqliteMeta implements Meta {
   async opened(session: number, ino: number): Promise<void> {
     this.#live('open');
     await this.#tx.write('open', () => {
+      this.#sessionAlive(session, 'open');
       this.#node(ino, 'open');
       this.#s('INSERT INTO open_files (session, ino, count) VALUES (?, ?, 1) ON CONFLICT (session, ino) DO UPDATE SET count = count + 1').run(session, ino);
     });
@@ -1142,6 +1155,7 @@ export class SqliteMeta implements Meta {
         this.#s('DELETE FROM flocks WHERE ino = ? AND session = ? AND owner = ?').run(ino, session, owner);
         return;
       }
+      this.#sessionAlive(session, 'flock');
       const others = this.#s('SELECT kind FROM flocks WHERE ino = ? AND NOT (session = ? AND owner = ?)').all(ino, session, owner) as { kind: string }[];
       if (others.some((o) => kind === 'write' || o.kind === 'write')) fail('EAGAIN', 'flock');
       this.#s('INSERT OR REPLACE INTO flocks (ino, session, owner, kind) VALUES (?, ?, ?, ?)').run(ino, session, owner, kind);
@@ -1175,6 +1189,7 @@ export class SqliteMeta implements Meta {
     const end = this.#checkRange(lock, 'setlk');
     await this.#tx.write('setlk', () => {
       this.#node(ino, 'setlk');
+      if (lock.kind !== 'unlock') this.#sessionAlive(session, 'setlk');
       const held = this.#heldLocks(ino);
       if (firstConflict(held, session, owner, lock.kind, lock.start, end)) fail('EAGAIN', 'setlk');
       const mine = held.filter((h) => h.session === session && h.owner === owner);
@@ -1272,14 +1287,20 @@ export class SqliteMeta implements Meta {
         this.#s('DELETE FROM trash WHERE ino = ?').run(ino);
         if (!raw) continue;
         const n = toRow(raw);
-        const names = this.#s('SELECT parent, name FROM dentries WHERE ino = ?').all(ino) as { parent: number; name: string }[];
-        for (const d of names) this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(d.parent, d.name);
+        // Only the entry in the trash goes: names the inode gained elsewhere since stay.
+        const entries = this.#s('SELECT d.parent, d.name FROM dentries d JOIN dentries h ON h.ino = d.parent WHERE d.ino = ? AND h.parent = ?')
+          .all(ino, TRASH_INODE) as { parent: number; name: string }[];
+        if (entries.length === 0) continue;
+        for (const d of entries) this.#s('DELETE FROM dentries WHERE parent = ? AND name = ?').run(d.parent, d.name);
         if (isDirMode(n.mode)) {
           this.#removeTree(n.ino, t);
           this.#addNlink(n.parent, -1, t);
           this.#destroy(n);
         } else {
-          this.#dropLink({ ...n, nlink: Math.min(n.nlink, names.length) }, t);
+          for (let k = 0; k < entries.length; k++) {
+            this.#dropLink(n, t);
+            n.nlink--;
+          }
         }
       }
       // Hour directories left empty go too.

@@ -42,13 +42,22 @@ function jsonOf(table: string, alias: 'NEW' | 'OLD', which: 'columns' | 'key'): 
   return `json_object(${parts.join(', ')})`;
 }
 
+/** Settings rows that never enter the change log: secrets stay in the volume they belong to (a
+ * replica is given its own). */
+export const UNLOGGED_SETTINGS = ['storageCredentials'];
+
 function triggersFor(table: string): string {
   const log = (kind: string, row: string) =>
     `INSERT INTO temp.pending_changes (tbl, kind, row) VALUES ('${table}', '${kind}', ${row});`;
+  const secret = (alias: string) => table === 'settings' ? ` WHEN ${alias}.key NOT IN (${UNLOGGED_SETTINGS.map((k) => `'${k}'`).join(', ')})` : '';
+  // An update that moves a row to another key (a rename within a directory) logs the old key's
+  // deletion first: replaying only the new row would leave the old one behind.
+  const moved = LOGGED_TABLES[table].key.map((k) => `OLD.${k} IS NOT NEW.${k}`).join(' OR ');
+  const dropOld = `INSERT INTO temp.pending_changes (tbl, kind, row) SELECT '${table}', 'delete', ${jsonOf(table, 'OLD', 'key')} WHERE ${moved};`;
   return `
-    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_insert AFTER INSERT ON main.${table} BEGIN ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
-    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_update AFTER UPDATE ON main.${table} BEGIN ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
-    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_delete AFTER DELETE ON main.${table} BEGIN ${log('delete', jsonOf(table, 'OLD', 'key'))} END;`;
+    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_insert AFTER INSERT ON main.${table}${secret('NEW')} BEGIN ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
+    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_update AFTER UPDATE ON main.${table}${secret('NEW')} BEGIN ${dropOld} ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
+    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_delete AFTER DELETE ON main.${table}${secret('OLD')} BEGIN ${log('delete', jsonOf(table, 'OLD', 'key'))} END;`;
 }
 
 /** Run on every connection after migrations: the change-gathering table and triggers. */
@@ -123,6 +132,13 @@ export const MIGRATIONS: readonly Migration[] = [
     }
     db.exec(`UPDATE counters SET value = (SELECT coalesce(sum((stored + 4095) / 4096 * 4096), 0) FROM inodes WHERE mode & ${0o170000} = ${0o100000})
       WHERE name = 'used_bytes'`);
+    // Earlier builds logged storage credentials with the other settings: scrub them.
+    const logged = db.prepare("SELECT version, rows FROM changes WHERE rows LIKE '%storageCredentials%'").all() as { version: number; rows: string }[];
+    const rewrite = db.prepare('UPDATE changes SET rows = ? WHERE version = ?');
+    for (const c of logged) {
+      const rows = (JSON.parse(c.rows) as { table: string; row: { key?: string } }[]).filter((r) => !(r.table === 'settings' && UNLOGGED_SETTINGS.includes(r.row.key ?? '')));
+      rewrite.run(JSON.stringify(rows), c.version);
+    }
   },
 ];
 
