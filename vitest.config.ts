@@ -17,7 +17,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/helpers/cache-dir-teardown.ts'],
+    globalSetup: ['test/helpers/cache-dir-teardown.ts', 'test/helpers/servers-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // 2-core machines: more forks than cores only adds contention.

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseBlockSize } from '../config/size.js';
 import { parseMetaUrl, parseStorageUrl } from '../config/urls.js';
 import { errnoError } from '../errors/errno.js';
-import { formatMeta, openMeta, type Meta } from '../meta/index.js';
+import { formatMeta, openMeta, volumeExists, type Meta } from '../meta/index.js';
 import { volumeNameProblem } from '../meta/volume-name.js';
 import { canonicalStorageUrl, openObjectStore } from '../object/open.js';
 import { PrefixedObjectStore } from '../object/prefix.js';
@@ -61,11 +61,6 @@ export function defaultStorage(metaUrl: string): string {
   return `file://${resolve(base, 'data')}`;
 }
 
-function sqliteFile(metaUrl: string): string {
-  const url = parseMetaUrl(metaUrl);
-  return url.kind === 'sqlite' ? url.path : '';
-}
-
 function badFormat(detail: string): never {
   throw errnoError('EINVAL', 'format', undefined, detail);
 }
@@ -78,14 +73,15 @@ export async function formatVolume(metaUrl: string, options: FormatOptions): Pro
   const storage = canonicalStorageUrl(options.storage ?? defaultStorage(metaUrl));
   const blockSize = options.blockSize === undefined ? undefined : parseBlockSize(options.blockSize);
   const trashDays = options.trashDays;
-  const keepStorage = options.storage === undefined && existsSync(sqliteFile(metaUrl));
+  // An existing volume keeps its storage unless told otherwise.
+  const keepStorage = options.storage === undefined && await volumeExists(metaUrl);
   const credentials = formatCredentials(options, options.storage ?? storage);
   if (!keepStorage) {
     // The data directory or bucket is made first: a volume whose storage cannot be created is never recorded.
     const objects = await openObjectStore(storage, { create: true, ...credentials?.given });
     await objects.close();
   }
-  const { meta, created, changed } = formatMeta(metaUrl, {
+  const { meta, created, changed } = await formatMeta(metaUrl, {
     name: options.name, storage: keepStorage ? '' : storage, blockSize, trashDays, capacity: options.capacity, inodeLimit: options.inodeLimit,
     storageCredentials: credentials?.stored,
   }, options.force ?? false);
@@ -140,7 +136,7 @@ export function stagingDir(cacheDir: string, volumeUuid: string): string {
 }
 
 export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): Promise<Backends> {
-  const meta = openMeta(metaUrl, { durable: opts.durable });
+  const meta = await openMeta(metaUrl, { durable: opts.durable });
   try {
     const settings = await meta.settings();
     const credentials = settings.storageCredentials === undefined ? undefined

@@ -269,7 +269,7 @@ describe('SIGKILL of a writing process', () => {
       let vol: Volume;
       if (clean === 'meta') {
         // No live client: an administrator's cleanup closes every session.
-        const meta = openMeta(metaUrl);
+        const meta = await openMeta(metaUrl);
         try {
           expect(await meta.cleanStaleSessions(0)).toBeGreaterThanOrEqual(1);
           expect((await meta.sessions()).map((s) => s.id)).not.toContain(run.session);

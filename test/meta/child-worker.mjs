@@ -17,7 +17,7 @@ if (!url) {
 }
 
 const send = (msg) => process.stdout.write(`${JSON.stringify(msg, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
-const meta = openMeta(url);
+const meta = await openMeta(url);
 const REG = 0o100644;
 
 async function handle(req) {

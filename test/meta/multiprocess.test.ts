@@ -129,7 +129,7 @@ describe('SQLite volume shared by several processes', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'strata-mp-'));
     metaUrl = `sqlite3://${join(dir, 'meta.db')}`;
-    meta = formatMeta(metaUrl, { name: 'mp', storage: 'file:///tmp/x', blockSize: 4194304, trashDays: 0 }).meta;
+    meta = (await formatMeta(metaUrl, { name: 'mp', storage: 'file:///tmp/x', blockSize: 4194304, trashDays: 0 })).meta;
   });
 
   afterEach(async () => {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatMeta, ROOT_INODE, type ChangeEntry, type Meta } from '../../src/meta/index.js';
-import { LOGGED_TABLES, MIGRATIONS } from '../../src/meta/sqlite/schema.js';
+import { LOGGED_TABLES } from '../../src/meta/sql/schema.js';
+import { MIGRATIONS } from '../../src/meta/sql/sqlite-migrations.js';
 
 const REG = 0o100644;
 const DIR = 0o040755;
@@ -21,7 +22,7 @@ let path: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'strata-replay-'));
   path = join(dir, 'meta.db');
-  meta = formatMeta(`sqlite3://${path}`, { name: 'r', storage: 'file:///x', trashDays: 1, storageCredentials: '{"secretKey":"SECRET-in-settings"}' }).meta;
+  meta = (await formatMeta(`sqlite3://${path}`, { name: 'r', storage: 'file:///x', trashDays: 1, storageCredentials: '{"secretKey":"SECRET-in-settings"}' })).meta;
 });
 
 afterEach(async () => {
@@ -32,9 +33,10 @@ afterEach(async () => {
 /** Apply the log to an empty schema, row by row. */
 function replay(entries: ChangeEntry[]): Database.Database {
   const db = new Database(':memory:');
-  for (const m of MIGRATIONS) if (typeof m === 'string') db.exec(m);
-  db.exec('ALTER TABLE inodes ADD COLUMN stored INTEGER NOT NULL DEFAULT 0');
-  for (const t of Object.keys(LOGGED_TABLES)) db.exec(`DELETE FROM ${t}`);
+  for (const m of MIGRATIONS) {
+    if (typeof m === 'string') db.exec(m);
+    else m(db);
+  }
   let last = 0;
   for (const e of entries) {
     expect(e.version).toBe(last + 1);
@@ -60,7 +62,7 @@ function replay(entries: ChangeEntry[]): Database.Database {
 
 function tableRows(db: Database.Database, table: string): unknown[] {
   const spec = LOGGED_TABLES[table]!;
-  const where = table === 'settings' ? " WHERE key != 'storageCredentials'" : '';
+  const where = table === 'settings' ? " WHERE name != 'storageCredentials'" : '';
   return db.prepare(`SELECT ${spec.columns.join(', ')} FROM ${table}${where} ORDER BY ${spec.key.join(', ')}`).safeIntegers(true).all();
 }
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatMeta, openMeta, ROOT_INODE, type FormatRequest, type Meta } from '../../src/meta/index.js';
-import { SCHEMA_VERSION } from '../../src/meta/sqlite/schema.js';
+import { SCHEMA_VERSION } from '../../src/meta/sql/schema.js';
 import { metaConformance, type MetaFactoryOptions } from './conformance.js';
 
 const REQ: FormatRequest = { name: 't', storage: 'file:///tmp/x', blockSize: 4194304, trashDays: 0 };
@@ -26,14 +26,14 @@ async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
   }
 }
 
-/** The error a synchronous call throws (formatMeta and openMeta are synchronous). */
-function thrown(fn: () => unknown): Error & { code?: string } {
+/** The error a call rejects with. */
+async function thrown(fn: () => Promise<unknown>): Promise<Error & { code?: string }> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     return err as Error & { code?: string };
   }
-  throw new Error('expected the call to throw');
+  throw new Error('expected the call to fail');
 }
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -41,7 +41,7 @@ const sha = (path: string) => createHash('sha256').update(readFileSync(path)).di
 metaConformance('sqlite', async (options: MetaFactoryOptions = {}) => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-meta-'));
   const url = `sqlite3://${join(dir, 'meta.db')}`;
-  const { meta, created } = formatMeta(url, { ...REQ, trashDays: options.trashDays ?? 0 });
+  const { meta, created } = await formatMeta(url, { ...REQ, trashDays: options.trashDays ?? 0 });
   expect(created).toBe(true);
   return {
     meta,
@@ -71,28 +71,28 @@ describe('SqliteMeta: opening and formatting', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('opening a missing database is ENOENT telling to run "strata format", and creates nothing', () => {
-    const err = thrown(() => openMeta(url));
+  it('opening a missing database is ENOENT telling to run "strata format", and creates nothing', async () => {
+    const err = await thrown(() => openMeta(url));
     expect(err.code).toBe('ENOENT');
     expect(err.message).toContain('strata format');
     expect(err.message).toContain(url);
     expect(existsSync(path)).toBe(false);
     expect(readdirSync(dir)).toEqual([]);
     const deeper = `sqlite3://${join(dir, 'no', 'such', 'dir', 'meta.db')}`;
-    expect(thrown(() => openMeta(deeper)).code).toBe('ENOENT');
+    expect((await thrown(() => openMeta(deeper))).code).toBe('ENOENT');
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('refuses an SQLite database that is not a Strata volume, and leaves it untouched', () => {
+  it('refuses an SQLite database that is not a Strata volume, and leaves it untouched', async () => {
     const db = new Database(path);
     db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('precious')");
     db.close();
     const before = sha(path);
 
-    const onOpen = thrown(() => openMeta(url));
+    const onOpen = await thrown(() => openMeta(url));
     expect(onOpen.code).toBeDefined();
     expect(onOpen.message).toMatch(/not a Strata volume/);
-    const onFormat = thrown(() => formatMeta(url, REQ));
+    const onFormat = await thrown(() => formatMeta(url, REQ));
     expect(onFormat.code).toBe('EINVAL');
     expect(onFormat.message).toMatch(/not a Strata volume/);
 
@@ -110,7 +110,7 @@ describe('SqliteMeta: opening and formatting', () => {
   });
 
   it('refuses a database with a newer schema, naming both versions, and changes nothing', async () => {
-    const { meta } = formatMeta(url, REQ);
+    const { meta } = await formatMeta(url, REQ);
     await meta.mknod(ROOT_INODE, 'f', file);
     const version = await meta.version();
     await meta.close();
@@ -121,7 +121,7 @@ describe('SqliteMeta: opening and formatting', () => {
     const before = sha(path);
 
     for (const attempt of [() => openMeta(url), () => formatMeta(url, REQ), () => formatMeta(url, REQ, true)]) {
-      const err = thrown(attempt);
+      const err = await thrown(attempt);
       expect(err.code).toBeDefined();
       expect(err.message).toContain(`version ${newer}`);
       expect(err.message).toContain(String(SCHEMA_VERSION));
@@ -138,7 +138,7 @@ describe('SqliteMeta: opening and formatting', () => {
   });
 
   it('re-format with the same settings is a no-op: created false, nothing changed', async () => {
-    const first = formatMeta(url, REQ);
+    const first = await formatMeta(url, REQ);
     expect(first.created).toBe(true);
     expect(first.changed).toEqual([]);
     const settings = await first.meta.settings();
@@ -148,7 +148,7 @@ describe('SqliteMeta: opening and formatting', () => {
     await first.meta.close();
 
     for (const req of [REQ, { name: 't', storage: 'file:///tmp/x' }, { name: 't', storage: '' }]) {
-      const again = formatMeta(url, req);
+      const again = await formatMeta(url, req);
       track(again.meta);
       expect(again.created, JSON.stringify(req)).toBe(false);
       expect(again.changed, JSON.stringify(req)).toEqual([]);
@@ -160,11 +160,11 @@ describe('SqliteMeta: opening and formatting', () => {
   });
 
   it('re-format may change trash-days (reported in changed), never name or block size', async () => {
-    const first = formatMeta(url, REQ);
+    const first = await formatMeta(url, REQ);
     const uuid = (await first.meta.settings()).uuid;
     await first.meta.close();
 
-    const changed = formatMeta(url, { ...REQ, trashDays: 3 });
+    const changed = await formatMeta(url, { ...REQ, trashDays: 3 });
     track(changed.meta);
     expect(changed.created).toBe(false);
     expect(changed.changed).toHaveLength(1);
@@ -184,35 +184,35 @@ describe('SqliteMeta: opening and formatting', () => {
       [{ ...REQ, storage: 'file:///elsewhere', trashDays: 9 }, 'EINVAL', false],
     ];
     for (const [req, code, force] of refusals) {
-      const err = thrown(() => formatMeta(url, req, force));
+      const err = await thrown(() => formatMeta(url, req, force));
       expect(err.code, JSON.stringify(req)).toBe(code);
       expect(err.message.length).toBeGreaterThan(20);
     }
-    const check = track(openMeta(url));
+    const check = track(await openMeta(url));
     expect(await check.settings()).toEqual(after);
     expect(await check.version()).toBe(version);
     await check.close();
 
     // With force, the storage may move.
-    const moved = formatMeta(url, { ...REQ, storage: 'file:///elsewhere', trashDays: 3 }, true);
+    const moved = await formatMeta(url, { ...REQ, storage: 'file:///elsewhere', trashDays: 3 }, true);
     track(moved.meta);
     expect(moved.changed).toHaveLength(1);
     expect(moved.changed[0]).toContain('file:///elsewhere');
     expect((await moved.meta.settings()).storage).toBe('file:///elsewhere');
   });
 
-  it('a refused first format leaves no database behind', () => {
-    const err = thrown(() => formatMeta(url, { ...REQ, storage: '' }));
+  it('a refused first format leaves no database behind', async () => {
+    const err = await thrown(() => formatMeta(url, { ...REQ, storage: '' }));
     expect(err.code).toBe('EINVAL');
     // Opening afterwards must say "no volume", not find a half-made one.
-    expect(thrown(() => openMeta(url)).code).toBe('ENOENT');
-    const ok = formatMeta(url, REQ);
+    expect((await thrown(() => openMeta(url))).code).toBe('ENOENT');
+    const ok = await formatMeta(url, REQ);
     track(ok.meta);
     expect(ok.created).toBe(true);
   });
 
   it('a volume written by schema 1 opens and migrates: each file gets its stored bytes, used space is counted from them', async () => {
-    const { meta } = formatMeta(url, REQ);
+    const { meta } = await formatMeta(url, REQ);
     const sparse = await meta.mknod(ROOT_INODE, 'sparse', file);
     const id = await meta.newSliceId();
     await meta.commitSlice(sparse.ino, 2, { id, size: 5000, pos: 100, off: 0, len: 5000 }, 10 * 64 * 1024 * 1024);
@@ -224,11 +224,14 @@ describe('SqliteMeta: opening and formatting', () => {
     // Schema 1 as earlier builds wrote it: no stored column, used space charged by length.
     const db = new Database(path);
     db.exec('ALTER TABLE inodes DROP COLUMN stored');
+    db.exec('ALTER TABLE settings RENAME COLUMN name TO key');
+    db.exec('ALTER TABLE changes RENAME COLUMN body TO rows');
+    db.exec('ALTER TABLE plocks RENAME COLUMN stop TO "end"');
     db.exec("UPDATE counters SET value = 671092736 WHERE name = 'used_bytes'");
     db.pragma('user_version = 1');
     db.close();
 
-    const again = track(openMeta(url));
+    const again = track(await openMeta(url));
     expect((await again.getattr(sparse.ino)).blocks).toBe(16);
     expect((await again.getattr(dense.ino)).blocks).toBe(16);
     expect((await again.usage()).usedBytes).toBe(16_384);
@@ -238,7 +241,7 @@ describe('SqliteMeta: opening and formatting', () => {
   it('creates the database and its WAL files readable by the owner only (0600), whatever the umask', async () => {
     const old = process.umask(0o022);
     try {
-      const { meta } = formatMeta(url, REQ);
+      const { meta } = await formatMeta(url, REQ);
       track(meta);
       await meta.mknod(ROOT_INODE, 'x', file);
       for (const f of [path, `${path}-wal`, `${path}-shm`]) expect([f, (statSync(f).mode & 0o777).toString(8)]).toEqual([f, '600']);
@@ -249,7 +252,7 @@ describe('SqliteMeta: opening and formatting', () => {
 
   it('keeps storage credentials out of the change log, whether set at format or later', async () => {
     const secret = 'AKIDEXAMPLE-very-secret-key';
-    const { meta } = formatMeta(url, { ...REQ, storageCredentials: JSON.stringify({ accessKey: 'AK', secretKey: secret }) });
+    const { meta } = await formatMeta(url, { ...REQ, storageCredentials: JSON.stringify({ accessKey: 'AK', secretKey: secret }) });
     track(meta);
     await meta.configure({ storageCredentials: JSON.stringify({ accessKey: 'AK2', secretKey: `${secret}-2` }) });
     await meta.configure({ trashDays: 3 });
@@ -261,7 +264,7 @@ describe('SqliteMeta: opening and formatting', () => {
   });
 
   it('a closed engine refuses calls with EBADF', async () => {
-    const { meta } = formatMeta(url, REQ);
+    const { meta } = await formatMeta(url, REQ);
     await meta.close();
     expect(await codeOf(meta.getattr(ROOT_INODE))).toBe('EBADF');
     expect(await codeOf(meta.mknod(ROOT_INODE, 'x', file))).toBe('EBADF');
@@ -278,8 +281,8 @@ describe('SqliteMeta: two engines on one file (like two processes)', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'strata-meta-'));
     url = `sqlite3://${join(dir, 'meta.db')}`;
-    a = formatMeta(url, REQ).meta;
-    b = openMeta(url);
+    a = (await formatMeta(url, REQ)).meta;
+    b = await openMeta(url);
   });
 
   afterEach(async () => {

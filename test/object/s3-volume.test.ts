@@ -56,7 +56,7 @@ describe('a volume on S3', () => {
     const result = await Volume.format(metaUrl, { name: 'v1', storage: srv.url(b, 'vols'), blockSize: 64 * 1024, ...creds });
     expect(result.created).toBe(true);
     const settings = await (async () => {
-      const meta = openMeta(metaUrl);
+      const meta = await openMeta(metaUrl);
       try {
         return await meta.settings();
       } finally {
@@ -91,7 +91,7 @@ describe('a volume on S3', () => {
   it('takes the keys from the storage URL too, and never stores them in the URL', async () => {
     const b = bucket();
     await Volume.format(metaUrl, { name: 'v2', storage: `http://${S3RVER_ACCESS_KEY}:${S3RVER_SECRET_KEY}@127.0.0.1:${srv.port}/${b}` });
-    const meta = openMeta(metaUrl);
+    const meta = await openMeta(metaUrl);
     const settings = await meta.settings();
     await meta.close();
     expect(settings.storage).toBe(srv.url(b));
@@ -106,7 +106,7 @@ describe('a volume on S3', () => {
     const keyFile = join(dir, 'volume.key');
     await writeFile(keyFile, 'correct horse battery staple\n');
     await Volume.format(metaUrl, { name: 'v3', storage: srv.url(b), ...creds, encryptKeys: true, keyFile });
-    const meta = openMeta(metaUrl);
+    const meta = await openMeta(metaUrl);
     const stored = (await meta.settings()).storageCredentials!;
     await meta.close();
     expect(stored.startsWith('sealed:v1:')).toBe(true);

@@ -58,7 +58,7 @@ async function storedBlocks(): Promise<string[]> {
 }
 
 async function staged(): Promise<string[]> {
-  const meta = openMeta(metaUrl);
+  const meta = await openMeta(metaUrl);
   const { uuid } = await meta.settings();
   await meta.close();
   const root = stagingDir(cacheDir, uuid);

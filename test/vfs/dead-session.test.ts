@@ -41,7 +41,7 @@ describe('a session closed by survivors', () => {
     const first = vfs.session;
 
     // A survivor decides this client is dead (as after a pause past the stale timeout).
-    const survivor = openMeta(tv.metaUrl);
+    const survivor = await openMeta(tv.metaUrl);
     expect(await survivor.cleanStaleSessions(0)).toBeGreaterThan(0);
     expect((await survivor.sessions()).map((s) => s.id)).not.toContain(first);
 
@@ -63,7 +63,7 @@ describe('a session closed by survivors', () => {
   });
 
   it('metadata refuses rows for a closed session with ESTALE', async () => {
-    const meta = openMeta(tv.metaUrl);
+    const meta = await openMeta(tv.metaUrl);
     const s = await meta.newSession({ test: true });
     await meta.closeSession(s);
     const f = await meta.mknod(ROOT_INODE, 'for-estale', { mode: 0o100644, uid: 0, gid: 0 });

@@ -35,7 +35,7 @@ export function registerConfig(program: Command): void {
       if (Object.values(change).every((v) => v === undefined)) {
         throw Object.assign(new Error('nothing to change: give at least one of --trash-days, --capacity, --inodes, --changelog-retention, --storage'), { exitCode: 2 });
       }
-      const meta = openMeta(metaUrl);
+      const meta = await openMeta(metaUrl);
       try {
         const changed = await meta.configure(change);
         process.stdout.write(changed.length === 0 ? 'Nothing changed: the volume already has these settings.\n' : `Changed:\n${changed.map((c) => `  ${c}\n`).join('')}`);

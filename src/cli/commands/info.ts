@@ -26,7 +26,7 @@ export function registerInfo(program: Command): void {
           await vol.close();
         }
       } else {
-        const meta = openMeta(metaUrl);
+        const meta = await openMeta(metaUrl);
         try {
           const ino = flags.inode as number;
           const attr = await meta.getattr(ino);

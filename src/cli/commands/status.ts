@@ -25,7 +25,7 @@ async function stagedIn(cacheDir: string, uuid: string): Promise<{ dir: string; 
 }
 
 export async function printStatus(metaUrl: string, json: boolean, cacheDirs: string[] = [defaultCacheDir()]): Promise<void> {
-  const meta = openMeta(metaUrl);
+  const meta = await openMeta(metaUrl);
   try {
     const [s, usage, sessions, version, oldest] = await Promise.all([
       meta.settings(), meta.usage(), meta.sessions(), meta.version(), meta.oldestVersion(),

@@ -13,7 +13,7 @@ export function registerTrash(program: Command): void {
     .argument('<meta-url>', 'metadata URL')
     .option('--json', 'print JSON')
     .action(async (metaUrl: string, flags: { json?: boolean }) => {
-      const meta = openMeta(metaUrl);
+      const meta = await openMeta(metaUrl);
       try {
         const entries = await meta.listTrash();
         if (flags.json) {
@@ -37,7 +37,7 @@ export function registerTrash(program: Command): void {
     .argument('<meta-url>', 'metadata URL')
     .argument('<entry...>', 'entries as "strata trash list" prints them (HOUR/ENTRY)')
     .action(async (metaUrl: string, entries: string[]) => {
-      const meta = openMeta(metaUrl);
+      const meta = await openMeta(metaUrl);
       let failed = 0;
       try {
         for (const e of entries) {
@@ -60,7 +60,7 @@ export function registerTrash(program: Command): void {
     .argument('<meta-url>', 'metadata URL')
     .option('--older-than <days>', 'only entries deleted more than this many days ago', wholeNumber('--older-than'))
     .action(async (metaUrl: string, flags: { olderThan?: number }) => {
-      const meta = openMeta(metaUrl);
+      const meta = await openMeta(metaUrl);
       try {
         const n = await meta.emptyTrash((flags.olderThan ?? 0) * 86_400_000);
         const before = (await meta.usage()).pendingSlices;

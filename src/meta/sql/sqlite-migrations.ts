@@ -1,70 +1,10 @@
-// The SQLite schema as numbered migrations. A database records the last migration applied in
-// `PRAGMA user_version`; opening a database newer than this build refuses rather than guessing.
-//
-// Counters (used bytes, inode count) are not logged: a replica derives them from the rows it
-// applies, as a dump/load does.
-//
-// Every connection puts TEMP triggers on the replicated tables that copy each row change into a
-// per-connection in-memory table; at commit the transaction runner (database.ts) turns what
-// gathered there into one `changes` row (version, operation, row images). Row images are the
-// change log: another engine replays a version by applying its rows, no logic re-run. Gathering
-// in memory and writing one row per version keeps the log off the WAL's hot pages.
-
+// How an SQLite volume reaches the current schema (schema.ts): numbered migrations, the last one
+// applied recorded in `PRAGMA user_version`. Opening a database newer than this build refuses
+// rather than guessing (drivers/sqlite.ts).
 import type Database from 'better-sqlite3';
 import { dataBytesInChunks, type Span } from '../coverage.js';
 import { CHUNK_SIZE } from '../meta.js';
-
-
-/** Tables whose rows are volume state (replicated through the change log), with their columns.
- * Blob columns are logged as hex. */
-export const LOGGED_TABLES: Readonly<Record<string, { key: string[]; columns: string[]; blobs?: string[]; int64?: string[] }>> = {
-  settings: { key: ['key'], columns: ['key', 'value'] },
-  inodes: {
-    key: ['ino'],
-    columns: ['ino', 'mode', 'uid', 'gid', 'rdev', 'nlink', 'length', 'atime', 'mtime', 'ctime', 'btime', 'parent', 'stored'],
-    // Nanosecond times exceed 2^53: logged as decimal strings so a replay keeps every digit.
-    int64: ['atime', 'mtime', 'ctime', 'btime'],
-  },
-  dentries: { key: ['parent', 'name'], columns: ['cookie', 'parent', 'name', 'ino', 'type'] },
-  symlinks: { key: ['ino'], columns: ['ino', 'target'] },
-  slices: { key: ['ino', 'chunk', 'seq'], columns: ['ino', 'chunk', 'seq', 'id', 'size', 'pos', 'off', 'len'] },
-  slice_refs: { key: ['id'], columns: ['id', 'size', 'refs'] },
-  xattrs: { key: ['ino', 'name'], columns: ['ino', 'name', 'value'], blobs: ['value'] },
-  trash: { key: ['ino'], columns: ['ino', 'parent', 'name', 'deleted_ms', 'hour'] },
-};
-
-function jsonOf(table: string, alias: 'NEW' | 'OLD', which: 'columns' | 'key'): string {
-  const t = LOGGED_TABLES[table];
-  const parts = t[which].map((c) => {
-    const value = t.blobs?.includes(c) ? `hex(${alias}.${c})` : t.int64?.includes(c) ? `CAST(${alias}.${c} AS TEXT)` : `${alias}.${c}`;
-    return `'${c}', ${value}`;
-  });
-  return `json_object(${parts.join(', ')})`;
-}
-
-/** Settings rows that never enter the change log: secrets stay in the volume they belong to (a
- * replica is given its own). */
-export const UNLOGGED_SETTINGS = ['storageCredentials'];
-
-function triggersFor(table: string): string {
-  const log = (kind: string, row: string) =>
-    `INSERT INTO temp.pending_changes (tbl, kind, row) VALUES ('${table}', '${kind}', ${row});`;
-  const secret = (alias: string) => table === 'settings' ? ` WHEN ${alias}.key NOT IN (${UNLOGGED_SETTINGS.map((k) => `'${k}'`).join(', ')})` : '';
-  // An update that moves a row to another key (a rename within a directory) logs the old key's
-  // deletion first: replaying only the new row would leave the old one behind.
-  const moved = LOGGED_TABLES[table].key.map((k) => `OLD.${k} IS NOT NEW.${k}`).join(' OR ');
-  const dropOld = `INSERT INTO temp.pending_changes (tbl, kind, row) SELECT '${table}', 'delete', ${jsonOf(table, 'OLD', 'key')} WHERE ${moved};`;
-  return `
-    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_insert AFTER INSERT ON main.${table}${secret('NEW')} BEGIN ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
-    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_update AFTER UPDATE ON main.${table}${secret('NEW')} BEGIN ${dropOld} ${log('put', jsonOf(table, 'NEW', 'columns'))} END;
-    CREATE TEMP TRIGGER IF NOT EXISTS ${table}_log_delete AFTER DELETE ON main.${table}${secret('OLD')} BEGIN ${log('delete', jsonOf(table, 'OLD', 'key'))} END;`;
-}
-
-/** Run on every connection after migrations: the change-gathering table and triggers. */
-export const CONNECTION_SETUP = `
-  CREATE TEMP TABLE IF NOT EXISTS pending_changes (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, kind TEXT NOT NULL, row TEXT NOT NULL);
-  ${Object.keys(LOGGED_TABLES).map(triggersFor).join('\n')}
-`;
+import { UNLOGGED_SETTINGS } from './schema.js';
 
 /** A migration is SQL, or a function for what SQL alone cannot compute. */
 export type Migration = string | ((db: Database.Database) => void);
@@ -140,6 +80,22 @@ export const MIGRATIONS: readonly Migration[] = [
       rewrite.run(JSON.stringify(rows), c.version);
     }
   },
+  // 3: names every SQL server accepts unquoted (KEY and ROWS are reserved in MySQL, END in
+  // PostgreSQL); the change log is written by the engine now, not by per-connection triggers.
+  (db) => {
+    db.exec('ALTER TABLE settings RENAME COLUMN key TO name');
+    db.exec('ALTER TABLE changes RENAME COLUMN rows TO body');
+    db.exec('ALTER TABLE plocks RENAME COLUMN "end" TO stop');
+    const logged = db.prepare("SELECT version, body FROM changes WHERE body LIKE '%\"settings\"%'").all() as { version: number; body: string }[];
+    const rewrite = db.prepare('UPDATE changes SET body = ? WHERE version = ?');
+    for (const c of logged) {
+      const rows = (JSON.parse(c.body) as { table: string; row: Record<string, unknown> }[]).map((r) => {
+        if (r.table !== 'settings' || !('key' in r.row)) return r;
+        const { key, ...rest } = r.row;
+        return { ...r, row: { name: key, ...rest } };
+      });
+      rewrite.run(JSON.stringify(rows), c.version);
+    }
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,19 +1,20 @@
 // The volume's settings, stored as key/value rows of the settings table (replicated like any
-// other volume state), with the rules for what an existing volume may change.
+// other volume state, secrets excepted), with the rules for what an existing volume may change.
 import { errnoError } from '../../errors/errno.js';
 import type { SettingsChange, VolumeSettings } from '../meta.js';
-import type { Db } from './database.js';
+import type { SqlConn } from './driver.js';
+import type { Tx } from './tx.js';
 
 const NUMERIC: ReadonlySet<keyof VolumeSettings> = new Set([
   'blockSize', 'trashDays', 'capacity', 'inodeLimit', 'changelogRetention', 'createdMs', 'schemaVersion',
 ]);
 
-export function readSettings(db: Db): VolumeSettings {
-  const rows = db.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[];
+export async function readSettings(c: SqlConn, url: string): Promise<VolumeSettings> {
+  const rows = await c.all<{ name: string; value: string }>('SELECT name, value FROM settings');
   const out: Record<string, string | number> = {};
-  for (const r of rows) out[r.key] = NUMERIC.has(r.key as keyof VolumeSettings) ? Number(r.value) : r.value;
+  for (const r of rows) out[r.name] = NUMERIC.has(r.name as keyof VolumeSettings) ? Number(r.value) : String(r.value);
   for (const k of ['name', 'uuid', 'storage', 'blockSize', 'trashDays']) {
-    if (out[k] === undefined) throw errnoError('EIO', 'open', undefined, `the volume's settings lack "${k}": the metadata is damaged or was not written by Strata`);
+    if (out[k] === undefined) throw errnoError('EIO', 'open', undefined, `the volume's settings at ${url} lack "${k}": the metadata is damaged or was not written by Strata`);
   }
   return {
     name: String(out.name), uuid: String(out.uuid), storage: String(out.storage), blockSize: Number(out.blockSize),
@@ -24,9 +25,13 @@ export function readSettings(db: Db): VolumeSettings {
   };
 }
 
-export function writeSettings(db: Db, s: VolumeSettings): void {
-  const put = db.prepare('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)');
-  for (const [k, v] of Object.entries(s)) if (v !== undefined) put.run(k, String(v));
+async function put(tx: Tx, name: string, value: string): Promise<void> {
+  await tx.c.run(tx.dialect.upsert('settings', ['name', 'value'], ['name'], ['value = new(value)']), [name, value]);
+  tx.put('settings', { name, value });
+}
+
+export async function writeSettings(tx: Tx, s: VolumeSettings): Promise<void> {
+  for (const [k, v] of Object.entries(s)) if (v !== undefined) await put(tx, k, String(v));
 }
 
 function checkCount(name: string, v: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -36,14 +41,13 @@ function checkCount(name: string, v: number, max = Number.MAX_SAFE_INTEGER): voi
 }
 
 /** Apply the allowed changes; returns "what: old -> new" for each setting that changed. */
-export function applySettingsChange(db: Db, change: SettingsChange): string[] {
-  const current = readSettings(db);
+export async function applySettingsChange(tx: Tx, change: SettingsChange, url: string): Promise<string[]> {
+  const current = await readSettings(tx.c, url);
   const changed: string[] = [];
-  const put = db.prepare('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)');
-  const set = <K extends keyof SettingsChange>(key: K, value: SettingsChange[K] | undefined) => {
+  const set = async <K extends keyof SettingsChange>(key: K, value: SettingsChange[K] | undefined) => {
     if (value === undefined || value === current[key]) return;
     changed.push(`${key}: ${String(current[key])} -> ${String(value)}`);
-    put.run(key, String(value));
+    await put(tx, key, String(value));
   };
   if (change.trashDays !== undefined) checkCount('trash-days', change.trashDays, 36_500);
   if (change.capacity !== undefined) checkCount('capacity', change.capacity);
@@ -52,15 +56,15 @@ export function applySettingsChange(db: Db, change: SettingsChange): string[] {
   if (change.storage !== undefined && (typeof change.storage !== 'string' || change.storage.length === 0)) {
     throw errnoError('EINVAL', 'configure', undefined, 'storage must be a storage URL');
   }
-  set('trashDays', change.trashDays);
-  set('capacity', change.capacity);
-  set('inodeLimit', change.inodeLimit);
-  set('changelogRetention', change.changelogRetention);
-  set('storage', change.storage);
+  await set('trashDays', change.trashDays);
+  await set('capacity', change.capacity);
+  await set('inodeLimit', change.inodeLimit);
+  await set('changelogRetention', change.changelogRetention);
+  await set('storage', change.storage);
   if (change.storageCredentials !== undefined && change.storageCredentials !== (current.storageCredentials ?? '')) {
     // Never the credentials themselves in what is printed.
     changed.push(`storage credentials: ${current.storageCredentials === undefined ? 'set' : 'replaced'}`);
-    put.run('storageCredentials', change.storageCredentials);
+    await put(tx, 'storageCredentials', change.storageCredentials);
   }
   return changed;
 }

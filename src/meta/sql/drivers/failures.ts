@@ -1,0 +1,41 @@
+// What a failure to reach a metadata server means, said so a user can act on it: the server is
+// down or unreachable, the password is wrong, the database does not exist.
+import { errnoError } from '../../../errors/errno.js';
+
+const codeOf = (err: unknown): string => String((err as { code?: unknown })?.code ?? '');
+const errnoOf = (err: unknown): number => Number((err as { errno?: unknown })?.errno ?? 0);
+const messageOf = (err: unknown): string => String((err as { message?: unknown })?.message ?? err);
+
+/** The error for a connection (or first query) that failed. */
+export function connectionFailure(err: unknown, where: string, database?: string, user?: string, kind?: 'postgres' | 'mysql'): Error {
+  const code = codeOf(err);
+  const errno = errnoOf(err);
+  if (code === 'ECONNREFUSED') return errnoError('ECONNREFUSED', 'open', undefined, `cannot reach ${where}: connection refused. Is the server running and listening there?`, err);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return errnoError('EHOSTUNREACH', 'open', undefined, `cannot reach ${where}: the host name does not resolve`, err);
+  if (code === 'ETIMEDOUT' || /timeout/i.test(messageOf(err))) return errnoError('ETIMEDOUT', 'open', undefined, `cannot reach ${where}: no answer within the connect timeout`, err);
+  if (code === 'ENOENT' && /\.s\.PGSQL|sock/.test(messageOf(err))) return errnoError('ECONNREFUSED', 'open', undefined, `cannot reach ${where}: no server socket there. Is the server running?`, err);
+  // PostgreSQL: invalid_password, invalid_authorization_specification; MySQL: access denied.
+  if (code === '28P01' || code === '28000' || errno === 1045 || errno === 1044) {
+    return errnoError('EACCES', 'open', undefined, `${where} refused user "${user ?? '?'}": wrong password or no access to database "${database ?? '?'}"`, err);
+  }
+  // PostgreSQL: invalid_catalog_name; MySQL: unknown database.
+  if (code === '3D000' || errno === 1049) {
+    const how = kind === 'mysql' ? `CREATE DATABASE ${database}` : `createdb ${database}`;
+    return errnoError('ENOENT', 'open', undefined, `database "${database ?? '?'}" does not exist on ${where}: create it first (${how})`, err);
+  }
+  return errnoError('EIO', 'open', undefined, `cannot use ${where}: ${messageOf(err)}`, err);
+}
+
+/** The connection broke while COMMIT was on its way: the change may or may not have been applied,
+ * so it must not be run again blindly. */
+export class CommitUnknown extends Error {
+  readonly code = 'EIO';
+  readonly errno = 5;
+  readonly syscall = 'commit';
+  readonly commitUnknown = true;
+
+  constructor(where: string, cause: unknown) {
+    super(`the connection to ${where} was lost while committing: the change may or may not have been applied (${messageOf(cause)})`);
+    this.cause = cause;
+  }
+}

@@ -1,0 +1,159 @@
+// The PostgreSQL driver (pg): a small pool; transactions at READ COMMITTED with the engine's
+// explicit row locks (SELECT ... FOR UPDATE). Under REPEATABLE READ or SERIALIZABLE every
+// transaction would conflict on the volume's version row and be retried; READ COMMITTED lets the
+// version bump wait for the row instead, and the locks the engine takes make each operation's
+// read-then-write exact.
+import pg from 'pg';
+import type { PostgresMetaUrl } from '../../../config/urls.js';
+import { errnoError } from '../../../errors/errno.js';
+import { postgresDialect } from '../dialects.js';
+import type { SqlConn, SqlDriver, SqlValue } from '../driver.js';
+import { connectionFailure, CommitUnknown } from './failures.js';
+
+/** Connections per process: transactions hold one each; reads borrow one per statement. */
+const POOL_SIZE = 8;
+const CONNECT_TIMEOUT_MS = 5000;
+const INT8_OID = 20;
+
+/** `?` placeholders as PostgreSQL's `$1, $2, ...` (the engine's SQL has no `?` in literals). */
+const numbered = new Map<string, string>();
+function positional(sql: string): string {
+  let out = numbered.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    numbered.set(sql, out);
+  }
+  return out;
+}
+
+const param = (v: SqlValue): unknown => (typeof v === 'bigint' ? v.toString() : v);
+
+/** 64-bit integers as bigint (times in ns exceed 2^53); the engine converts the rest to numbers. */
+const types = {
+  getTypeParser: (oid: number, format?: string) => (oid === INT8_OID ? (v: string) => BigInt(v) : pg.types.getTypeParser(oid, format as 'text')),
+};
+
+class Conn implements SqlConn {
+  constructor(private readonly q: { query: pg.Pool['query'] }) {}
+
+  async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return (await this.q.query(positional(sql), params.map(param))).rows as T[];
+  }
+
+  async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return (await this.q.query(positional(sql), params.map(param))).rowCount ?? 0;
+  }
+
+  async insertId(sql: string, params: readonly SqlValue[], idColumn: string): Promise<number> {
+    const r = await this.q.query(`${positional(sql)} RETURNING ${idColumn}`, params.map(param));
+    return Number(r.rows[0][idColumn]);
+  }
+}
+
+export class PostgresDriver implements SqlDriver {
+  readonly dialect = postgresDialect;
+  readonly url: string;
+  readonly #pool: pg.Pool;
+  readonly #reads: Conn;
+  readonly #where: string;
+  #closed = false;
+
+  private constructor(url: PostgresMetaUrl, pool: pg.Pool) {
+    this.url = url.url;
+    this.#pool = pool;
+    this.#reads = new Conn(pool);
+    this.#where = `PostgreSQL at ${url.params.host ?? `${url.host}:${url.port}`}`;
+  }
+
+  /** Connect and check the server answers; failures say what to do (wrong password, missing
+   * database, server down). */
+  static async open(url: PostgresMetaUrl): Promise<PostgresDriver> {
+    const ssl = url.params.sslmode;
+    const pool = new pg.Pool({
+      // A unix socket directory (?host=/run/postgresql) or the URL's host.
+      host: url.params.host ?? url.host,
+      port: url.port,
+      user: url.user ?? process.env.PGUSER ?? 'postgres',
+      password: url.password ?? process.env.PGPASSWORD,
+      database: url.database,
+      max: POOL_SIZE,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      ssl: ssl === undefined || ssl === 'disable' ? false : { rejectUnauthorized: ssl === 'verify-full' || ssl === 'verify-ca' },
+      types,
+      application_name: 'strata',
+    });
+    // A pooled connection that breaks while idle must not take the process down.
+    pool.on('error', () => undefined);
+    const driver = new PostgresDriver(url, pool);
+    try {
+      await pool.query('SELECT 1');
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw connectionFailure(err, driver.#where, url.database, url.user ?? 'postgres', 'postgres');
+    }
+    return driver;
+  }
+
+  async transaction<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
+    this.#live();
+    const client = await this.#pool.connect().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
+    let broken: unknown = null;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      const result = await body(new Conn(client));
+      try {
+        await client.query('COMMIT');
+      } catch (err) {
+        if (this.dialect.connectionLost(err)) {
+          broken = err;
+          throw new CommitUnknown(this.#where, err);
+        }
+        throw err;
+      }
+      return result;
+    } catch (err) {
+      if (!broken && !this.dialect.connectionLost(err)) await client.query('ROLLBACK').catch((e: unknown) => { broken = e; });
+      else broken ??= err;
+      throw err;
+    } finally {
+      // A connection that failed is dropped, not reused.
+      client.release(broken ? (broken as Error) : undefined);
+    }
+  }
+
+  async read<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
+    this.#live();
+    return body(this.#reads);
+  }
+
+  async snapshot<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
+    this.#live();
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await body(new Conn(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  #live(): void {
+    if (this.#closed) throw errnoError('EBADF', 'meta', undefined, 'the metadata engine is closed');
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+}

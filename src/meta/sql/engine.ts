@@ -1,0 +1,1517 @@
+// The metadata engine: Meta over any SQL database, through a driver (driver.ts). Every mutating
+// call is one transaction (#write): rows it reads to change are locked (the dialect's FOR UPDATE),
+// every row of volume state it changes is recorded (tx.ts), and at its end the transaction applies
+// its counter deltas, takes the volume's next version and writes the change-log entry — the
+// version row is the last one it locks, so versions commit in order and a reader tailing the log
+// never passes a version whose predecessors are not all committed.
+import { randomUUID } from 'node:crypto';
+import { errnoError } from '../../errors/errno.js';
+import { dataBytesIn, dataBytesInChunks, type Span } from '../coverage.js';
+import { applyOwnerLock, firstConflict, type HeldLock } from '../locks.js';
+import {
+  CHUNK_SIZE, ROOT_INODE, TRASH_INODE, TRASH_NAME,
+  type AttrChanges, type ChangeEntry, type CloneRange, type CreateExtras, type DirEntry, type FallocateMode, type FormatRequest,
+  type LockKind, type Meta, type NewNode, type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord,
+  type StatFs, type TrashEntry, type Usage, type VolumeSettings,
+} from '../meta.js';
+import type { SqlConn, SqlDriver, SqlRow, SqlValue } from './driver.js';
+import { SCHEMA_VERSION } from './schema.js';
+import { applySettingsChange, readSettings, writeSettings } from './settings.js';
+import { Tx } from './tx.js';
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+const S_ISVTX = 0o1000;
+const ID_BATCH = 1024;
+const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
+const DAY_MS = 86_400_000;
+/** statfs figures when the volume sets no capacity / inode limit. */
+const UNLIMITED_BYTES = 2 ** 50;
+const UNLIMITED_INODES = 2 ** 40;
+/** How long a transaction keeps being retried (busy, serialization failures, deadlocks, lost
+ * connections before commit) before giving up with an error naming the cause. */
+const RETRY_FOR_MS = 60_000;
+/** Every this many versions, change-log entries beyond the retention bound are pruned. */
+const PRUNE_EVERY = 256;
+/** Settings read from a server are reused this long (SQLite knows when they changed). */
+const SETTINGS_TTL_MS = 1000;
+/** Entries of the read cache before it starts over. */
+const READ_CACHE_ENTRIES = 4096;
+
+interface NodeRow {
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  nlink: number;
+  length: number;
+  atime: bigint;
+  mtime: bigint;
+  ctime: bigint;
+  btime: bigint;
+  parent: number;
+  /** Bytes of the file that hold stored data (not holes): what st_blocks and used space count. */
+  stored: number;
+}
+
+const NODE_COLUMNS = ['ino', 'mode', 'uid', 'gid', 'rdev', 'nlink', 'length', 'atime', 'mtime', 'ctime', 'btime', 'parent', 'stored'] as const;
+const NODE_SELECT = NODE_COLUMNS.map((c) => `i.${c}`).join(', ');
+
+function toRow(raw: SqlRow): NodeRow {
+  return {
+    ino: Number(raw.ino), mode: Number(raw.mode), uid: Number(raw.uid), gid: Number(raw.gid), rdev: Number(raw.rdev),
+    nlink: Number(raw.nlink), length: Number(raw.length), atime: BigInt(raw.atime as bigint), mtime: BigInt(raw.mtime as bigint),
+    ctime: BigInt(raw.ctime as bigint), btime: BigInt(raw.btime as bigint), parent: Number(raw.parent), stored: Number(raw.stored),
+  };
+}
+
+const nodeValues = (n: NodeRow): SqlValue[] => NODE_COLUMNS.map((c) => n[c]);
+const nodeRecord = (n: NodeRow): Record<string, SqlValue> => ({ ...n });
+
+const isDirMode = (mode: number) => (mode & S_IFMT) === S_IFDIR;
+const isRegMode = (mode: number) => (mode & S_IFMT) === S_IFREG;
+/** Space a file is charged: its stored bytes (holes cost nothing) rounded up to 4 KiB. */
+const charged = (mode: number, stored: number) => (isRegMode(mode) ? Math.ceil(stored / 4096) * 4096 : 0);
+
+function toAttr(r: NodeRow): NodeAttr {
+  return {
+    ino: r.ino, mode: r.mode, nlink: r.nlink, uid: r.uid, gid: r.gid, rdev: r.rdev,
+    size: isDirMode(r.mode) ? 4096 : r.length,
+    blocks: isDirMode(r.mode) ? 8 : charged(r.mode, r.stored) / 512,
+    atimeNs: r.atime, mtimeNs: r.mtime, ctimeNs: r.ctime, birthtimeNs: r.btime,
+  };
+}
+
+// Microsecond resolution: Date.now() alone would make writes within one millisecond look
+// simultaneous to tools comparing mtimes.
+function nowNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+function fail(code: string, syscall: string, detail?: string): never {
+  throw errnoError(code, syscall, undefined, detail);
+}
+
+function trashHour(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 13).replace('T', '-');
+}
+
+/** `parent-ino-name`, cut to NAME_MAX bytes on a character boundary. */
+function trashEntryName(parent: number, ino: number, name: string): string {
+  let out = `${parent}-${ino}-${name}`;
+  while (Buffer.byteLength(out) > 255) out = out.slice(0, -1);
+  return out;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const PATH_STEP = 4;
+
+/** The attributes of the start directory (if `withStart`) and of the names below it, one UNION
+ * ALL branch per depth; missing names end the result early. */
+function pathQuery(dir: number, names: readonly string[], withStart: boolean): { sql: string; params: SqlValue[] } {
+  const branches: string[] = [];
+  const params: SqlValue[] = [];
+  if (withStart) {
+    branches.push(`SELECT 0 AS depth, ${NODE_SELECT} FROM inodes i WHERE i.ino = ?`);
+    params.push(dir);
+  }
+  for (let depth = 1; depth <= names.length; depth++) {
+    const joins = ['dentries d1'];
+    for (let k = 2; k <= depth; k++) joins.push(`JOIN dentries d${k} ON d${k}.parent = d${k - 1}.ino AND d${k}.name = ?`);
+    branches.push(`SELECT ${depth} AS depth, ${NODE_SELECT} FROM ${joins.join(' ')} JOIN inodes i ON i.ino = d${depth}.ino WHERE d1.parent = ? AND d1.name = ?`);
+    params.push(...names.slice(1, depth), dir, names[0]!);
+  }
+  return { sql: `SELECT * FROM (${branches.join(' UNION ALL ')}) p ORDER BY depth`, params };
+}
+
+class IdBatch {
+  next = 0;
+  end = 0;
+  refill: Promise<void> | null = null;
+  get left(): number {
+    return this.end - this.next;
+  }
+}
+
+interface WriteOptions {
+  /** A unique-key violation means a concurrent transaction took the name: EEXIST (default), or
+   * run again to see what it did (rename replaces what it finds). */
+  duplicate?: 'EEXIST' | 'retry';
+}
+
+export class SqlMeta implements Meta {
+  readonly url: string;
+  readonly trashName = TRASH_NAME;
+  readonly #db: SqlDriver;
+  readonly #inodes = new IdBatch();
+  readonly #slices = new IdBatch();
+  #settings: VolumeSettings;
+  #settingsAt = 0;
+  #settingsToken = -1;
+  readonly #readCache = new Map<string, unknown>();
+  #cacheToken = -1;
+  #sinceprune = 0;
+  #closed = false;
+
+  private constructor(db: SqlDriver, settings: VolumeSettings) {
+    this.#db = db;
+    this.url = db.url;
+    this.#settings = settings;
+    this.#settingsAt = Date.now();
+  }
+
+  /** Open the volume a driver's database holds. */
+  static async open(db: SqlDriver): Promise<SqlMeta> {
+    const settings = await db.read((c) => readSettings(c, db.url));
+    return new SqlMeta(db, settings);
+  }
+
+  /** Create a volume, or re-apply format to an existing one (changing only what may change).
+   * Returns the open engine and what changed ([] for a new volume). */
+  static async format(db: SqlDriver, req: FormatRequest, force: boolean): Promise<{ meta: SqlMeta; created: boolean; changed: string[] }> {
+    const existing = await db.read(async (c) => (await c.get('SELECT 1 AS x FROM settings LIMIT 1')) !== undefined);
+    if (!existing) {
+      if (req.storage === '') fail('EINVAL', 'format', 'a new volume needs a storage URL');
+      await db.transaction(async (c) => {
+        const tx = new Tx(c, db.dialect);
+        await SqlMeta.#initialise(tx, req);
+        await SqlMeta.#finish(tx, 'format', 0);
+      });
+      return { meta: await SqlMeta.open(db), created: true, changed: [] };
+    }
+    const current = await db.read((c) => readSettings(c, db.url));
+    if (req.name !== current.name) {
+      fail('EEXIST', 'format', `${db.url} already holds volume "${current.name}"; a volume cannot be renamed (use a different metadata URL for "${req.name}")`);
+    }
+    if (req.blockSize !== undefined && req.blockSize !== current.blockSize) {
+      fail('EINVAL', 'format', `the block size of "${current.name}" is ${current.blockSize} bytes and cannot change once data may exist`);
+    }
+    if (req.storage !== '' && req.storage !== current.storage && !force) {
+      fail('EINVAL', 'format', `"${current.name}" keeps its data at ${current.storage}; pass --force to point it at ${req.storage} (move the objects first)`);
+    }
+    const change: SettingsChange = { trashDays: req.trashDays, storage: req.storage === '' ? undefined : req.storage, storageCredentials: req.storageCredentials };
+    if (req.capacity !== undefined) change.capacity = req.capacity;
+    if (req.inodeLimit !== undefined) change.inodeLimit = req.inodeLimit;
+    const meta = await SqlMeta.open(db);
+    const changed = await meta.configure(change);
+    return { meta, created: false, changed };
+  }
+
+  static async #initialise(tx: Tx, req: FormatRequest): Promise<void> {
+    const settings: VolumeSettings = {
+      name: req.name, uuid: randomUUID(), storage: req.storage, blockSize: req.blockSize ?? DEFAULT_BLOCK_SIZE, trashDays: req.trashDays ?? 1,
+      capacity: req.capacity ?? 0, inodeLimit: req.inodeLimit ?? 0, changelogRetention: 100_000,
+      createdMs: Date.now(), schemaVersion: SCHEMA_VERSION,
+      ...(req.storageCredentials !== undefined ? { storageCredentials: req.storageCredentials } : {}),
+    };
+    await writeSettings(tx, settings);
+    const t = nowNs();
+    // 0755 owned by root, as mkfs makes a new file system's root.
+    const root: NodeRow = { ino: ROOT_INODE, mode: S_IFDIR | 0o755, uid: 0, gid: 0, rdev: 0, nlink: 3, length: 0, atime: t, mtime: t, ctime: t, btime: t, parent: ROOT_INODE, stored: 0 };
+    // The trash: root-only, listed at the root (the SDK hides it), entries restorable by admins.
+    const trash: NodeRow = { ...root, ino: TRASH_INODE, mode: S_IFDIR | 0o555, nlink: 2 };
+    await SqlMeta.#insertNode(tx, root);
+    await SqlMeta.#insertNode(tx, trash);
+    await SqlMeta.#insertEntry(tx, ROOT_INODE, TRASH_NAME, TRASH_INODE, S_IFDIR);
+    for (const [name, value] of [['used_bytes', 0], ['inodes', 2]] as const) {
+      await tx.c.run(tx.dialect.insertIgnore('counters', ['name', 'value']), [name, value]);
+    }
+    for (const [name, next] of [['inode', 3], ['slice', 1]] as const) {
+      await tx.c.run(tx.dialect.insertIgnore('allocators', ['name', 'next']), [name, next]);
+    }
+  }
+
+  // ---- transactions ----
+
+  #live(syscall: string): void {
+    if (this.#closed) fail('EBADF', syscall, 'the metadata engine is closed');
+  }
+
+  /** Run `body` as one transaction named `op`, retried while the database says to try again. */
+  async #write<T>(op: string, body: (tx: Tx) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    const deadline = Date.now() + RETRY_FOR_MS;
+    let delay = 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.#db.transaction(async (c) => {
+          const tx = new Tx(c, this.#db.dialect);
+          const value = await body(tx);
+          await SqlMeta.#finish(tx, op, this.#settings.changelogRetention, this.#pruneDue());
+          return value;
+        });
+        this.#readCache.clear();
+        return result;
+      } catch (err) {
+        this.#readCache.clear();
+        // The commit may or may not have happened: running it again could apply it twice.
+        if ((err as { commitUnknown?: boolean }).commitUnknown) throw err;
+        const d = this.#db.dialect;
+        if (d.duplicate(err) && options.duplicate !== 'retry') throw errnoError('EEXIST', op, undefined, 'the name was taken by a concurrent change', err);
+        const again = d.retryable(err) || d.connectionLost(err) || (d.duplicate(err) && options.duplicate === 'retry');
+        if (!again) throw err;
+        if (Date.now() > deadline) {
+          const why = d.connectionLost(err) ? `the connection to ${this.url} kept failing` : `the transaction kept conflicting with other clients (${attempt} attempts)`;
+          throw errnoError(d.retryable(err) && d.name === 'sqlite' ? 'EAGAIN' : 'EIO', op, undefined,
+            `${why} for ${RETRY_FOR_MS / 1000} s: ${(err as Error).message}`, err);
+        }
+        await sleep(delay + Math.random() * delay);
+        delay = Math.min(delay * 2, 100);
+      }
+    }
+  }
+
+  #pruneDue(): boolean {
+    this.#sinceprune++;
+    if (this.#sinceprune < PRUNE_EVERY) return false;
+    this.#sinceprune = 0;
+    return true;
+  }
+
+  /** The tail of every transaction: counters, then — if volume state changed — the next version
+   * and its change-log entry. The version row is locked last and held until commit. */
+  static async #finish(tx: Tx, op: string, retention: number, prune = false): Promise<void> {
+    for (const [name, delta] of tx.counters) await tx.c.run('UPDATE counters SET value = value + ? WHERE name = ?', [delta, name]);
+    if (tx.rows.length === 0) return;
+    const version = Number((tx.dialect.returning
+      ? await tx.c.get<{ version: unknown }>('UPDATE vstate SET version = version + 1 RETURNING version')
+      : (await tx.c.run('UPDATE vstate SET version = version + 1'), await tx.c.get<{ version: unknown }>('SELECT version FROM vstate')))!.version);
+    await tx.c.run('INSERT INTO changes (version, op, time_ms, body) VALUES (?, ?, ?, ?)', [version, op, Date.now(), JSON.stringify(tx.rows)]);
+    if (prune && retention > 0) await tx.c.run('DELETE FROM changes WHERE version <= ?', [version - retention]);
+  }
+
+  #read<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
+    return this.#db.read(body);
+  }
+
+  /** Reads repeated while nothing was committed are answered from memory, where the database
+   * can tell that cheaply (SQLite's data_version moves whenever another connection commits, and
+   * this engine's own writes drop the cache). */
+  async #cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const token = this.#db.changeToken?.();
+    if (token === undefined) return load();
+    if (token !== this.#cacheToken) {
+      this.#readCache.clear();
+      this.#cacheToken = token;
+    }
+    let hit = this.#readCache.get(key) as T | undefined;
+    if (hit === undefined) {
+      // Whatever commits while this loads moves the token (another process) or clears the cache
+      // (this one): a stale answer never outlives the next call.
+      hit = await load();
+      if (this.#readCache.size >= READ_CACHE_ENTRIES) this.#readCache.clear();
+      this.#readCache.set(key, hit);
+    }
+    return hit;
+  }
+
+  // ---- rows ----
+
+  static async #insertNode(tx: Tx, n: NodeRow): Promise<void> {
+    await tx.c.run(`INSERT INTO inodes (${NODE_COLUMNS.join(', ')}) VALUES (${NODE_COLUMNS.map(() => '?').join(', ')})`, nodeValues(n));
+    tx.put('inodes', nodeRecord(n));
+  }
+
+  /** Write an inode row whole (the change log carries whole rows). */
+  static async #saveNode(tx: Tx, n: NodeRow): Promise<void> {
+    await tx.c.run(`UPDATE inodes SET ${NODE_COLUMNS.slice(1).map((c) => `${c} = ?`).join(', ')} WHERE ino = ?`, [...nodeValues(n).slice(1), n.ino]);
+    tx.put('inodes', nodeRecord(n));
+  }
+
+  static async #deleteNode(tx: Tx, ino: number): Promise<void> {
+    await tx.c.run('DELETE FROM inodes WHERE ino = ?', [ino]);
+    tx.delete('inodes', { ino });
+  }
+
+  static async #insertEntry(tx: Tx, parent: number, name: string, ino: number, type: number): Promise<void> {
+    const cookie = await tx.c.insertId('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)', [parent, name, ino, type], 'cookie');
+    tx.put('dentries', { cookie, parent, name, ino, type });
+  }
+
+  async #deleteEntry(tx: Tx, parent: number, name: string): Promise<void> {
+    await tx.c.run('DELETE FROM dentries WHERE parent = ? AND name = ?', [parent, name]);
+    tx.delete('dentries', { parent, name });
+  }
+
+  async #node(c: SqlConn, ino: number, syscall: string, lock = false): Promise<NodeRow> {
+    const raw = await c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = ?${lock ? this.#db.dialect.forUpdate : ''}`, [ino]);
+    if (!raw) fail('ENOENT', syscall);
+    return toRow(raw);
+  }
+
+  async #dirNode(c: SqlConn, ino: number, syscall: string, lock = false): Promise<NodeRow> {
+    const n = await this.#node(c, ino, syscall, lock);
+    if (!isDirMode(n.mode)) fail('ENOTDIR', syscall);
+    return n;
+  }
+
+  async #entry(c: SqlConn, dir: number, name: string, lock = false): Promise<{ cookie: number; ino: number; type: number } | undefined> {
+    const r = await c.get(`SELECT cookie, ino, type FROM dentries WHERE parent = ? AND name = ?${lock ? this.#db.dialect.forUpdate : ''}`, [dir, name]);
+    return r ? { cookie: Number(r.cookie), ino: Number(r.ino), type: Number(r.type) } : undefined;
+  }
+
+  /** Lock several inode rows in ascending order (one order everywhere keeps deadlocks rare). */
+  async #lockNodes(c: SqlConn, inos: readonly number[]): Promise<void> {
+    if (!this.#db.dialect.forUpdate) return;
+    for (const ino of [...new Set(inos)].sort((a, b) => a - b)) await c.get(`SELECT ino FROM inodes WHERE ino = ?${this.#db.dialect.forUpdate}`, [ino]);
+  }
+
+  async #sticky(parent: NodeRow, child: { uid: number }, uid: number, syscall: string): Promise<void> {
+    if ((parent.mode & S_ISVTX) && uid !== 0 && uid !== child.uid && uid !== parent.uid) fail('EPERM', syscall);
+  }
+
+  // ---- id batches ----
+
+  async #reserve(batch: IdBatch, name: 'inode' | 'slice', want: number): Promise<void> {
+    // Concurrent callers share one refill instead of each burning a batch.
+    while (batch.left < want) {
+      batch.refill ??= this.#write('reserve', async (tx) => {
+        // Its own transaction, committed before any id is used: a rolled-back reservation could
+        // otherwise hand the same ids to another process.
+        const n = Math.max(ID_BATCH, want);
+        await tx.c.run('UPDATE allocators SET next = next + ? WHERE name = ?', [n, name]);
+        const end = Number((await tx.c.get<{ next: unknown }>('SELECT next FROM allocators WHERE name = ?', [name]))!.next);
+        return { start: end - n, end };
+      })
+        .then(({ start, end }) => {
+          batch.next = start;
+          batch.end = end;
+        })
+        .finally(() => {
+          batch.refill = null;
+        });
+      await batch.refill;
+    }
+  }
+
+  /** The next id, inside a write transaction. Other operations may have drained the batch
+   * between this one's reserve and its transaction; then the id comes straight from the table,
+   * in this same transaction (so a rollback returns it). */
+  async #take(tx: Tx, batch: IdBatch, name: 'inode' | 'slice'): Promise<number> {
+    if (batch.left > 0) return batch.next++;
+    await tx.c.run('UPDATE allocators SET next = next + 1 WHERE name = ?', [name]);
+    return Number((await tx.c.get<{ next: unknown }>('SELECT next FROM allocators WHERE name = ?', [name]))!.next) - 1;
+  }
+
+  // ---- settings ----
+
+  /** The settings as committed now, or as read less than a second ago (another client may change
+   * them; SQLite says exactly when). */
+  async #current(c: SqlConn): Promise<VolumeSettings> {
+    const token = this.#db.changeToken?.();
+    const fresh = token !== undefined ? token === this.#settingsToken : Date.now() - this.#settingsAt < SETTINGS_TTL_MS;
+    if (!fresh) {
+      this.#settings = await readSettings(c, this.url);
+      this.#settingsAt = Date.now();
+      if (token !== undefined) this.#settingsToken = token;
+    }
+    return this.#settings;
+  }
+
+  async settings(): Promise<VolumeSettings> {
+    this.#live('settings');
+    this.#settings = await this.#read((c) => readSettings(c, this.url));
+    this.#settingsAt = Date.now();
+    return { ...this.#settings };
+  }
+
+  async configure(change: SettingsChange): Promise<string[]> {
+    this.#live('configure');
+    const changed = await this.#write('configure', (tx) => applySettingsChange(tx, change, this.url));
+    this.#settings = await this.#read((c) => readSettings(c, this.url));
+    this.#settingsAt = Date.now();
+    return changed;
+  }
+
+  // ---- namespace ----
+
+  async getattr(ino: number): Promise<NodeAttr> {
+    this.#live('getattr');
+    return { ...(await this.#cached(`a${ino}`, () => this.#read(async (c) => toAttr(await this.#node(c, ino, 'getattr'))))) };
+  }
+
+  async lookup(dir: number, name: string): Promise<NodeAttr> {
+    this.#live('lookup');
+    return this.#read(async (c) => {
+      const raw = await c.get(`SELECT ${NODE_SELECT} FROM dentries d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?`, [dir, name]);
+      if (raw) return toAttr(toRow(raw));
+      await this.#dirNode(c, dir, 'lookup');
+      fail('ENOENT', 'lookup');
+    });
+  }
+
+  async lookupPath(dir: number, names: string[]): Promise<NodeAttr[]> {
+    this.#live('lookup');
+    return this.#read(async (c) => {
+      const out: NodeAttr[] = [];
+      let from = dir;
+      // Up to PATH_STEP names per statement: a chain of joins the database runs as index lookups.
+      for (let at = 0; ; at += PATH_STEP) {
+        const part = names.slice(at, at + PATH_STEP);
+        let rows: SqlRow[] = [];
+        if (part.length > 0 || at === 0) {
+          const q = pathQuery(from, part, at === 0);
+          rows = await c.all(q.sql, q.params);
+        }
+        for (const r of rows) out.push(toAttr(toRow(r)));
+        if (part.length < PATH_STEP || rows.length < part.length + (at === 0 ? 1 : 0)) return out;
+        from = out[out.length - 1]!.ino;
+      }
+    });
+  }
+
+  async setattr(ino: number, changes: AttrChanges): Promise<NodeAttr> {
+    this.#live('setattr');
+    return this.#write('setattr', async (tx) => {
+      const next = this.#changed(await this.#node(tx.c, ino, 'setattr', true), changes, nowNs());
+      await SqlMeta.#saveNode(tx, next);
+      return toAttr(next);
+    });
+  }
+
+  /** `n` with attribute changes applied (ctime `t`). */
+  #changed(n: NodeRow, changes: AttrChanges, t: bigint): NodeRow {
+    return {
+      ...n, mode: changes.mode !== undefined ? (n.mode & S_IFMT) | (changes.mode & 0o7777) : n.mode,
+      uid: changes.uid ?? n.uid, gid: changes.gid ?? n.gid, atime: changes.atimeNs ?? n.atime, mtime: changes.mtimeNs ?? n.mtime, ctime: t,
+    };
+  }
+
+  async #capacityCheck(tx: Tx, extraBytes: number, syscall: string): Promise<void> {
+    if (extraBytes <= 0) return;
+    const cap = (await this.#current(tx.c)).capacity;
+    if (cap > 0 && (await tx.counter('used_bytes')) + extraBytes > cap) fail('ENOSPC', syscall, `the volume's capacity of ${cap} bytes is reached`);
+  }
+
+  /** Drop the slices of chunks wholly past `size`, and hide the rest of the chunk holding `size`
+   * behind a hole, so bytes past the new end never come back when the file grows. Returns the
+   * change in the file's stored bytes. */
+  async #cutData(tx: Tx, ino: number, size: number): Promise<number> {
+    const firstGone = Math.ceil(size / CHUNK_SIZE);
+    const gone = (await tx.c.all('SELECT chunk, seq, id, pos, len FROM slices WHERE ino = ? AND chunk >= ? ORDER BY chunk, seq', [ino, firstGone]))
+      .map((r) => ({ chunk: Number(r.chunk), seq: Number(r.seq), id: Number(r.id), pos: Number(r.pos), len: Number(r.len) }));
+    let delta = -dataBytesInChunks(gone, CHUNK_SIZE);
+    for (const s of gone) await this.#unref(tx, s.id);
+    if (gone.length > 0) {
+      await tx.c.run('DELETE FROM slices WHERE ino = ? AND chunk >= ?', [ino, firstGone]);
+      for (const s of gone) tx.delete('slices', { ino, chunk: s.chunk, seq: s.seq });
+    }
+    const pos = size % CHUNK_SIZE;
+    if (pos !== 0) delta += await this.#appendHole(tx, ino, Math.floor(size / CHUNK_SIZE), pos, CHUNK_SIZE - pos);
+    return delta;
+  }
+
+  /** A hole slice over [pos, pos+len) of a chunk, if any slice there reaches into that range.
+   * Returns the change in the file's stored bytes. */
+  async #appendHole(tx: Tx, ino: number, chunk: number, pos: number, len: number): Promise<number> {
+    const reaches = await tx.c.get('SELECT 1 AS x FROM slices WHERE ino = ? AND chunk = ? AND pos + len > ? AND pos < ? LIMIT 1', [ino, chunk, pos, pos + len]);
+    return reaches ? this.#insertSlice(tx, ino, chunk, { id: 0, size: len, pos, off: 0, len }) : 0;
+  }
+
+  /** Append a slice to a chunk (it covers its range from now on). Returns the change in the
+   * file's stored bytes: what it covers becomes data (or hole), whatever showed there before. */
+  async #insertSlice(tx: Tx, ino: number, chunk: number, s: SliceRecord): Promise<number> {
+    const under = (await tx.c.all('SELECT id, pos, len FROM slices WHERE ino = ? AND chunk = ? AND pos < ? AND pos + len > ? ORDER BY seq', [ino, chunk, s.pos + s.len, s.pos]))
+      .map((r) => ({ id: Number(r.id), pos: Number(r.pos), len: Number(r.len) }) as Span);
+    const top = await tx.c.get<{ seq: unknown }>('SELECT max(seq) AS seq FROM slices WHERE ino = ? AND chunk = ?', [ino, chunk]);
+    const seq = Number(top?.seq ?? 0) + 1;
+    const row = { ino, chunk, seq, id: s.id, size: s.size, pos: s.pos, off: s.off, len: s.len };
+    await tx.c.run('INSERT INTO slices (ino, chunk, seq, id, size, pos, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', Object.values(row));
+    tx.put('slices', row);
+    return (s.id !== 0 ? s.len : 0) - dataBytesIn(under, s.pos, s.pos + s.len);
+  }
+
+  /** One more reference to a stored slice. */
+  async #ref(tx: Tx, id: number, size: number): Promise<void> {
+    let refs: number;
+    if (tx.dialect.returning) {
+      const sql = `${tx.dialect.upsert('slice_refs', ['id', 'size', 'refs'], ['id'], ['refs = old(refs) + 1'])} RETURNING refs`;
+      refs = Number((await tx.c.get<{ refs: unknown }>(sql, [id, size, 1]))!.refs);
+    } else {
+      const r = await tx.c.get(`SELECT refs FROM slice_refs WHERE id = ?${tx.dialect.forUpdate}`, [id]);
+      refs = Number(r?.refs ?? 0) + 1;
+      if (r) await tx.c.run('UPDATE slice_refs SET refs = ? WHERE id = ?', [refs, id]);
+      else await tx.c.run('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, ?)', [id, size, refs]);
+    }
+    tx.put('slice_refs', { id, size, refs });
+  }
+
+  /** One reference fewer; the last one queues the slice's objects for deletion. */
+  async #unref(tx: Tx, id: number): Promise<void> {
+    if (id === 0) return;
+    let r: { size: unknown; refs: unknown } | undefined;
+    if (tx.dialect.returning) {
+      r = await tx.c.get('UPDATE slice_refs SET refs = refs - 1 WHERE id = ? RETURNING size, refs', [id]);
+    } else {
+      r = await tx.c.get(`SELECT size, refs FROM slice_refs WHERE id = ?${tx.dialect.forUpdate}`, [id]);
+      if (r) {
+        r = { size: r.size, refs: Number(r.refs) - 1 };
+        await tx.c.run('UPDATE slice_refs SET refs = ? WHERE id = ?', [r.refs as number, id]);
+      }
+    }
+    if (!r) return;
+    const refs = Number(r.refs);
+    const size = Number(r.size);
+    if (refs > 0) {
+      tx.put('slice_refs', { id, size, refs });
+      return;
+    }
+    await tx.c.run('DELETE FROM slice_refs WHERE id = ?', [id]);
+    tx.delete('slice_refs', { id });
+    await tx.c.run(tx.dialect.insertIgnore('pending_slices', ['id', 'size', 'since_ms']), [id, size, Date.now()]);
+  }
+
+  /** The file's stored bytes become `n.stored + delta`: the used-space counter follows, after the
+   * capacity check (only growth is checked). Returns the new figure for the inode row. */
+  async #restore(tx: Tx, n: NodeRow, delta: number, syscall: string): Promise<number> {
+    const stored = n.stored + delta;
+    const change = charged(n.mode, stored) - charged(n.mode, n.stored);
+    await this.#capacityCheck(tx, change, syscall);
+    tx.count('used_bytes', change);
+    return stored;
+  }
+
+  async truncate(ino: number, size: number, also: AttrChanges = {}): Promise<NodeAttr> {
+    this.#live('truncate');
+    if (!Number.isSafeInteger(size) || size < 0) fail('EINVAL', 'truncate', `invalid length ${size}`);
+    return this.#write('truncate', async (tx) => {
+      const n = await this.#node(tx.c, ino, 'truncate', true);
+      if (isDirMode(n.mode)) fail('EISDIR', 'truncate');
+      if (!isRegMode(n.mode)) fail('EINVAL', 'truncate');
+      const stored = size < n.length ? await this.#restore(tx, n, await this.#cutData(tx, ino, size), 'truncate') : n.stored;
+      const t = nowNs();
+      const next: NodeRow = { ...this.#changed(n, also, t), length: size, stored, mtime: also.mtimeNs ?? t };
+      await SqlMeta.#saveNode(tx, next);
+      return toAttr(next);
+    });
+  }
+
+  punchHole(ino: number, offset: number, length: number): Promise<NodeAttr> {
+    return this.fallocate(ino, offset, length, { zero: true, keepSize: true });
+  }
+
+  async fallocate(ino: number, offset: number, length: number, how: FallocateMode): Promise<NodeAttr> {
+    this.#live('fallocate');
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0) fail('EINVAL', 'fallocate');
+    if (offset + length > Number.MAX_SAFE_INTEGER) fail('EFBIG', 'fallocate');
+    return this.#write(how.zero ? 'zero-range' : 'allocate', async (tx) => {
+      const n = await this.#node(tx.c, ino, 'fallocate', true);
+      if (!isRegMode(n.mode)) fail(isDirMode(n.mode) ? 'EISDIR' : 'ENODEV', 'fallocate');
+      let delta = 0;
+      if (how.zero) {
+        // Only bytes inside the file can hold data; past its end everything reads as zeros already.
+        const end = Math.min(offset + length, n.length);
+        for (let at = offset; at < end;) {
+          const pos = at % CHUNK_SIZE;
+          const len = Math.min(CHUNK_SIZE - pos, end - at);
+          delta += await this.#appendHole(tx, ino, Math.floor(at / CHUNK_SIZE), pos, len);
+          at += len;
+        }
+      }
+      const stored = await this.#restore(tx, n, delta, 'fallocate');
+      const grows = !how.keepSize && offset + length > n.length;
+      if (!how.zero && !grows) return toAttr(n);
+      const t = nowNs();
+      const next: NodeRow = { ...n, length: grows ? offset + length : n.length, stored, mtime: t, ctime: t };
+      await SqlMeta.#saveNode(tx, next);
+      return toAttr(next);
+    });
+  }
+
+  async #create(op: string, dir: number, name: string, node: NewNode, target?: string, openedBy?: number, content?: { id: number; size: number }, extras?: CreateExtras): Promise<NodeAttr> {
+    this.#live(op);
+    await this.#reserve(this.#inodes, 'inode', 1);
+    return this.#write(op, async (tx) => {
+      const parent = await this.#dirNode(tx.c, dir, op, true);
+      if (parent.nlink === 0) fail('ENOENT', op);
+      if (await this.#entry(tx.c, dir, name)) fail('EEXIST', op);
+      const limit = (await this.#current(tx.c)).inodeLimit;
+      if (limit > 0 && (await tx.counter('inodes')) >= limit) fail('ENOSPC', op, `the volume's limit of ${limit} inodes is reached`);
+      if (openedBy !== undefined) await this.#sessionAlive(tx.c, openedBy, op);
+      const ino = await this.#take(tx, this.#inodes, 'inode');
+      const t = extras?.timeNs ?? nowNs();
+      const dirNode = isDirMode(node.mode);
+      const length = target !== undefined ? Buffer.byteLength(target) : content?.size ?? 0;
+      let stored = 0;
+      if (content && content.size > 0) {
+        stored = content.size;
+        await this.#capacityCheck(tx, charged(node.mode, stored), op);
+        await this.#insertSlice(tx, ino, 0, { id: content.id, size: content.size, pos: 0, off: 0, len: content.size });
+        await this.#ref(tx, content.id, content.size);
+        tx.count('used_bytes', charged(node.mode, stored));
+      }
+      const row: NodeRow = {
+        ino, mode: node.mode, uid: node.uid, gid: node.gid, rdev: node.rdev ?? 0, nlink: dirNode ? 2 : 1, length,
+        atime: t, mtime: t, ctime: t, btime: t, parent: dir, stored,
+      };
+      await SqlMeta.#insertNode(tx, row);
+      if (target !== undefined) {
+        await tx.c.run('INSERT INTO symlinks (ino, target) VALUES (?, ?)', [ino, target]);
+        tx.put('symlinks', { ino, target });
+      }
+      if (openedBy !== undefined) await tx.c.run('INSERT INTO open_files (session, ino, count) VALUES (?, ?, 1)', [openedBy, ino]);
+      for (const [xname, value] of Object.entries(extras?.xattrs ?? {})) {
+        const v = Buffer.from(value);
+        await tx.c.run('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?)', [ino, xname, v]);
+        tx.put('xattrs', { ino, name: xname, value: v });
+      }
+      await SqlMeta.#insertEntry(tx, dir, name, ino, node.mode & S_IFMT);
+      await SqlMeta.#saveNode(tx, { ...parent, nlink: parent.nlink + (dirNode ? 1 : 0), mtime: t, ctime: t });
+      tx.count('inodes', 1);
+      return toAttr(row);
+    });
+  }
+
+  async createFile(dir: number, name: string, node: NewNode, content: { id: number; size: number } | null, extras?: CreateExtras): Promise<NodeAttr> {
+    this.#live('open');
+    if ((node.mode & S_IFMT) !== 0 && (node.mode & S_IFMT) !== S_IFREG) fail('EINVAL', 'open');
+    if (content && (!Number.isSafeInteger(content.id) || content.id <= 0 || !Number.isSafeInteger(content.size) || content.size < 0 || content.size > CHUNK_SIZE)) {
+      fail('EINVAL', 'open', `malformed slice ${JSON.stringify(content)}`);
+    }
+    const slice = content && content.size > 0 ? content : undefined;
+    try {
+      if (extras?.timeNs !== undefined && (typeof extras.timeNs !== 'bigint' || extras.timeNs < 0n)) fail('EINVAL', 'open', 'timeNs must be a non-negative bigint');
+      for (const [xname, value] of Object.entries(extras?.xattrs ?? {})) {
+        if (xname.length === 0 || !(value instanceof Uint8Array)) fail('EINVAL', 'setxattr', `bad extended attribute ${JSON.stringify(xname)}`);
+      }
+      return await this.#create('create', dir, name, { ...node, mode: (node.mode & ~S_IFMT) | S_IFREG }, undefined, undefined, slice, extras);
+    } catch (err) {
+      // The slice's objects are stored and the caller stores its bytes anew if it tries again:
+      // nothing will reference this slice.
+      if (slice) await this.abandonSlice(slice).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async mknod(dir: number, name: string, node: NewNode, openedBy?: number): Promise<NodeAttr> {
+    if (isDirMode(node.mode) || (node.mode & S_IFMT) === S_IFLNK) fail('EINVAL', 'mknod');
+    return this.#create('mknod', dir, name, { ...node, mode: (node.mode & S_IFMT) === 0 ? node.mode | S_IFREG : node.mode }, undefined, openedBy);
+  }
+
+  async mkdir(dir: number, name: string, node: NewNode): Promise<NodeAttr> {
+    return this.#create('mkdir', dir, name, { ...node, mode: S_IFDIR | (node.mode & 0o7777) });
+  }
+
+  async symlink(dir: number, name: string, target: string, node: NewNode): Promise<NodeAttr> {
+    return this.#create('symlink', dir, name, { ...node, mode: S_IFLNK | (node.mode & 0o7777) }, target);
+  }
+
+  async readlink(ino: number): Promise<string> {
+    this.#live('readlink');
+    return this.#read(async (c) => {
+      const r = await c.get('SELECT target FROM symlinks WHERE ino = ?', [ino]);
+      if (r) return String(r.target);
+      await this.#node(c, ino, 'readlink');
+      fail('EINVAL', 'readlink');
+    });
+  }
+
+  async link(ino: number, dir: number, name: string): Promise<NodeAttr> {
+    this.#live('link');
+    return this.#write('link', async (tx) => {
+      await this.#lockNodes(tx.c, [ino, dir]);
+      const n = await this.#node(tx.c, ino, 'link');
+      if (isDirMode(n.mode)) fail('EPERM', 'link');
+      if (n.nlink === 0) fail('ENOENT', 'link');
+      const parent = await this.#dirNode(tx.c, dir, 'link');
+      if (await this.#entry(tx.c, dir, name)) fail('EEXIST', 'link');
+      const t = nowNs();
+      await SqlMeta.#insertEntry(tx, dir, name, ino, n.mode & S_IFMT);
+      const next = { ...n, nlink: n.nlink + 1, ctime: t };
+      await SqlMeta.#saveNode(tx, next);
+      if (dir !== ino) await SqlMeta.#saveNode(tx, { ...parent, mtime: t, ctime: t });
+      return toAttr(next);
+    });
+  }
+
+  async #isOpen(c: SqlConn, ino: number): Promise<boolean> {
+    return (await c.get('SELECT 1 AS x FROM open_files WHERE ino = ? LIMIT 1', [ino])) !== undefined;
+  }
+
+  /** Free an inode with no names left: its slices lose a reference, its rows go. */
+  async #destroy(tx: Tx, n: NodeRow): Promise<void> {
+    const slices = await this.#deleteAll(tx, 'slices', ['chunk', 'seq', 'id'], n.ino);
+    for (const s of slices) {
+      await this.#unref(tx, Number(s.id));
+      tx.delete('slices', { ino: n.ino, chunk: Number(s.chunk), seq: Number(s.seq) });
+    }
+    for (const x of await this.#deleteAll(tx, 'xattrs', ['name'], n.ino)) tx.delete('xattrs', { ino: n.ino, name: String(x.name) });
+    if ((n.mode & S_IFMT) === S_IFLNK && await tx.c.run('DELETE FROM symlinks WHERE ino = ?', [n.ino]) > 0) tx.delete('symlinks', { ino: n.ino });
+    await tx.c.run('DELETE FROM orphans WHERE ino = ?', [n.ino]);
+    if (await tx.c.run('DELETE FROM trash WHERE ino = ?', [n.ino]) > 0) tx.delete('trash', { ino: n.ino });
+    await SqlMeta.#deleteNode(tx, n.ino);
+    tx.count('inodes', -1);
+    tx.count('used_bytes', -charged(n.mode, n.stored));
+  }
+
+  /** Delete an inode's rows of `table`; returns `columns` of each row deleted. */
+  async #deleteAll(tx: Tx, table: string, columns: string[], ino: number): Promise<SqlRow[]> {
+    if (tx.dialect.returning) return tx.c.all(`DELETE FROM ${table} WHERE ino = ? RETURNING ${columns.join(', ')}`, [ino]);
+    const rows = await tx.c.all(`SELECT ${columns.join(', ')} FROM ${table} WHERE ino = ?`, [ino]);
+    if (rows.length > 0) await tx.c.run(`DELETE FROM ${table} WHERE ino = ?`, [ino]);
+    return rows;
+  }
+
+  /** A non-directory lost a name: free it, or keep it as an orphan while a session has it open.
+   * Returns the row as it now is (null when freed). */
+  async #dropLink(tx: Tx, n: NodeRow, t: bigint): Promise<NodeRow | null> {
+    if (n.nlink > 1) {
+      const next = { ...n, nlink: n.nlink - 1, ctime: t };
+      await SqlMeta.#saveNode(tx, next);
+      return next;
+    }
+    if (await this.#isOpen(tx.c, n.ino)) {
+      const next = { ...n, nlink: 0, ctime: t };
+      await SqlMeta.#saveNode(tx, next);
+      await tx.c.run(tx.dialect.insertIgnore('orphans', ['ino', 'since_ms']), [n.ino, Date.now()]);
+      return next;
+    }
+    await this.#destroy(tx, n);
+    return null;
+  }
+
+  async #trashEnabled(c: SqlConn): Promise<boolean> {
+    return (await this.#current(c)).trashDays > 0;
+  }
+
+  /** Move an entry's inode into the trash (hour directory created on demand). */
+  async #toTrash(tx: Tx, dir: number, name: string, n: NodeRow, t: bigint): Promise<void> {
+    const nowMs = Date.now();
+    const hour = trashHour(nowMs);
+    const trash = await this.#node(tx.c, TRASH_INODE, 'unlink', true);
+    let hourDir = (await this.#entry(tx.c, TRASH_INODE, hour))?.ino;
+    let hourNode: NodeRow;
+    if (hourDir === undefined) {
+      hourDir = await this.#take(tx, this.#inodes, 'inode');
+      hourNode = { ino: hourDir, mode: S_IFDIR | 0o555, uid: 0, gid: 0, rdev: 0, nlink: 2, length: 0, atime: t, mtime: t, ctime: t, btime: t, parent: TRASH_INODE, stored: 0 };
+      await SqlMeta.#insertNode(tx, hourNode);
+      await SqlMeta.#insertEntry(tx, TRASH_INODE, hour, hourDir, S_IFDIR);
+      await SqlMeta.#saveNode(tx, { ...trash, nlink: trash.nlink + 1, ctime: t });
+      tx.count('inodes', 1);
+    } else {
+      hourNode = await this.#node(tx.c, hourDir, 'unlink', true);
+    }
+    await this.#deleteEntry(tx, dir, name);
+    await SqlMeta.#insertEntry(tx, hourDir, trashEntryName(dir, n.ino, name), n.ino, n.mode & S_IFMT);
+    await SqlMeta.#saveNode(tx, { ...n, parent: hourDir, ctime: t });
+    if (isDirMode(n.mode)) {
+      const from = await this.#node(tx.c, dir, 'unlink', true);
+      await SqlMeta.#saveNode(tx, { ...from, nlink: from.nlink - 1, ctime: t });
+      await SqlMeta.#saveNode(tx, { ...hourNode, nlink: hourNode.nlink + 1, ctime: t });
+    }
+    const rec = { ino: n.ino, parent: dir, name, deleted_ms: nowMs, hour };
+    await tx.c.run(tx.dialect.upsert('trash', ['ino', 'parent', 'name', 'deleted_ms', 'hour'], ['ino'],
+      ['parent = new(parent)', 'name = new(name)', 'deleted_ms = new(deleted_ms)', 'hour = new(hour)']), Object.values(rec));
+    tx.put('trash', rec);
+  }
+
+  /** Is `ino` inside the trash (the trash itself included)? */
+  async #inTrash(c: SqlConn, ino: number): Promise<boolean> {
+    for (let cur = ino, hops = 0; hops < 4096; hops++) {
+      if (cur === TRASH_INODE) return true;
+      if (cur === ROOT_INODE) return false;
+      const r = await c.get('SELECT parent FROM inodes WHERE ino = ?', [cur]);
+      if (!r) return false;
+      cur = Number(r.parent);
+    }
+    return false;
+  }
+
+  /** The directory's times after an entry came or went (and its link count). Given its row as
+   * this transaction last wrote it, or its number to read it. */
+  async #touchDir(tx: Tx, dir: NodeRow | number, t: bigint, nlinkDelta = 0): Promise<void> {
+    const d = typeof dir === 'number' ? await this.#node(tx.c, dir, 'touch', true) : dir;
+    await SqlMeta.#saveNode(tx, { ...d, nlink: d.nlink + nlinkDelta, mtime: t, ctime: t });
+  }
+
+  async unlink(dir: number, name: string, uid: number, skipTrash = false): Promise<void> {
+    this.#live('unlink');
+    await this.#reserve(this.#inodes, 'inode', 1);
+    await this.#write('unlink', async (tx) => {
+      const parent = await this.#dirNode(tx.c, dir, 'unlink', true);
+      const e = await this.#entry(tx.c, dir, name, true);
+      if (!e) fail('ENOENT', 'unlink');
+      const child = await this.#node(tx.c, e.ino, 'unlink', true);
+      if (isDirMode(child.mode)) fail('EISDIR', 'unlink');
+      await this.#sticky(parent, child, uid, 'unlink');
+      const t = nowNs();
+      if (!skipTrash && child.nlink === 1 && isRegMode(child.mode) && await this.#trashEnabled(tx.c) && !(await this.#inTrash(tx.c, dir))) {
+        await this.#toTrash(tx, dir, name, child, t);
+      } else {
+        await this.#deleteEntry(tx, dir, name);
+        await this.#dropLink(tx, child, t);
+      }
+      // unlink moves only regular files to the trash, so nothing above changed the parent's row.
+      await this.#touchDir(tx, parent, t);
+    });
+  }
+
+  async rmdir(dir: number, name: string, uid: number): Promise<void> {
+    this.#live('rmdir');
+    await this.#write('rmdir', async (tx) => {
+      const parent = await this.#dirNode(tx.c, dir, 'rmdir', true);
+      const e = await this.#entry(tx.c, dir, name, true);
+      if (!e) fail('ENOENT', 'rmdir');
+      const child = await this.#node(tx.c, e.ino, 'rmdir', true);
+      if (!isDirMode(child.mode)) fail('ENOTDIR', 'rmdir');
+      if (child.ino === TRASH_INODE) fail('EPERM', 'rmdir', 'the trash directory cannot be removed');
+      if (await this.#hasEntries(tx.c, child.ino)) fail('ENOTEMPTY', 'rmdir');
+      await this.#sticky(parent, child, uid, 'rmdir');
+      const t = nowNs();
+      await this.#deleteEntry(tx, dir, name);
+      await this.#touchDir(tx, dir, t, -1);
+      await this.#destroy(tx, child);
+    });
+  }
+
+  async #hasEntries(c: SqlConn, ino: number): Promise<boolean> {
+    return (await c.get('SELECT 1 AS x FROM dentries WHERE parent = ? LIMIT 1', [ino])) !== undefined;
+  }
+
+  /** Is `ino` the directory `ancestor` or below it? Walks parent pointers (a directory has one). */
+  async #isWithin(c: SqlConn, ino: number, ancestor: number): Promise<boolean> {
+    for (let cur = ino, hops = 0; hops < 100_000; hops++) {
+      if (cur === ancestor) return true;
+      if (cur === ROOT_INODE) return false;
+      const r = await c.get('SELECT parent FROM inodes WHERE ino = ?', [cur]);
+      if (!r) return false;
+      cur = Number(r.parent);
+    }
+    fail('EIO', 'rename', 'directory parents form a loop: the metadata is damaged');
+  }
+
+  async rename(dir: number, name: string, newDir: number, newName: string, flags: number, uid: number): Promise<void> {
+    this.#live('rename');
+    await this.#reserve(this.#inodes, 'inode', 1);
+    await this.#write('rename', async (tx) => {
+      // Both directories first, in one order: moves between the same two directories in
+      // opposite directions then wait for each other instead of deadlocking.
+      await this.#lockNodes(tx.c, [dir, newDir]);
+      const from = await this.#dirNode(tx.c, dir, 'rename');
+      const to = newDir === dir ? from : await this.#dirNode(tx.c, newDir, 'rename');
+      const e = await this.#entry(tx.c, dir, name, true);
+      if (!e) fail('ENOENT', 'rename');
+      const target = await this.#entry(tx.c, newDir, newName, true);
+      await this.#lockNodes(tx.c, target ? [e.ino, target.ino] : [e.ino]);
+      const src = await this.#node(tx.c, e.ino, 'rename');
+      if (target && target.ino === src.ino) {
+        if (flags & 1) fail('EEXIST', 'rename');
+        return;
+      }
+      await this.#sticky(from, src, uid, 'rename');
+      if (src.ino === TRASH_INODE) fail('EPERM', 'rename', 'the trash directory cannot be moved');
+      if (isDirMode(src.mode) && await this.#isWithin(tx.c, newDir, src.ino)) fail('EINVAL', 'rename');
+      if ((flags & 1) && target) fail('EEXIST', 'rename');
+      const t = nowNs();
+      // Link-count changes of the two directories (one, when they are the same).
+      const nlinks = new Map<number, number>([[dir, 0], [newDir, 0]]);
+      const addLinks = (d: number, delta: number) => nlinks.set(d, nlinks.get(d)! + delta);
+      if (flags & 2) {
+        if (!target) fail('ENOENT', 'rename');
+        if (target.ino === TRASH_INODE) fail('EPERM', 'rename', 'the trash directory cannot be moved');
+        const dst = await this.#node(tx.c, target.ino, 'rename');
+        await this.#sticky(to, dst, uid, 'rename');
+        if (isDirMode(dst.mode) && await this.#isWithin(tx.c, dir, dst.ino)) fail('EINVAL', 'rename');
+        await tx.c.run('UPDATE dentries SET ino = ?, type = ? WHERE parent = ? AND name = ?', [dst.ino, dst.mode & S_IFMT, dir, name]);
+        tx.put('dentries', { cookie: e.cookie, parent: dir, name, ino: dst.ino, type: dst.mode & S_IFMT });
+        await tx.c.run('UPDATE dentries SET ino = ?, type = ? WHERE parent = ? AND name = ?', [src.ino, src.mode & S_IFMT, newDir, newName]);
+        tx.put('dentries', { cookie: target.cookie, parent: newDir, name: newName, ino: src.ino, type: src.mode & S_IFMT });
+        if (dir !== newDir) {
+          const delta = (isDirMode(src.mode) ? 1 : 0) - (isDirMode(dst.mode) ? 1 : 0);
+          addLinks(newDir, delta);
+          addLinks(dir, -delta);
+        }
+        await SqlMeta.#saveNode(tx, { ...src, parent: isDirMode(src.mode) && dir !== newDir ? newDir : src.parent, ctime: t });
+        await SqlMeta.#saveNode(tx, { ...dst, parent: isDirMode(dst.mode) && dir !== newDir ? dir : dst.parent, ctime: t });
+      } else {
+        if (target) {
+          const dst = await this.#node(tx.c, target.ino, 'rename');
+          await this.#sticky(to, dst, uid, 'rename');
+          if (isDirMode(src.mode) && !isDirMode(dst.mode)) fail('ENOTDIR', 'rename');
+          if (!isDirMode(src.mode) && isDirMode(dst.mode)) fail('EISDIR', 'rename');
+          if (isDirMode(dst.mode)) {
+            if (dst.ino === TRASH_INODE) fail('EPERM', 'rename');
+            if (await this.#hasEntries(tx.c, dst.ino)) fail('ENOTEMPTY', 'rename');
+            await this.#deleteEntry(tx, newDir, newName);
+            addLinks(newDir, -1);
+            await this.#destroy(tx, dst);
+          } else if (dst.nlink === 1 && isRegMode(dst.mode) && await this.#trashEnabled(tx.c) && !(await this.#inTrash(tx.c, newDir))) {
+            await this.#toTrash(tx, newDir, newName, dst, t);
+          } else {
+            await this.#deleteEntry(tx, newDir, newName);
+            await this.#dropLink(tx, dst, t);
+          }
+        }
+        if (dir === newDir) {
+          // Same directory: the entry keeps its cookie, so a listing in progress neither loses
+          // nor repeats it. The change log says the old name is gone.
+          await tx.c.run('UPDATE dentries SET name = ? WHERE parent = ? AND name = ?', [newName, dir, name]);
+          tx.delete('dentries', { parent: dir, name });
+          tx.put('dentries', { cookie: e.cookie, parent: dir, name: newName, ino: src.ino, type: src.mode & S_IFMT });
+        } else {
+          await this.#deleteEntry(tx, dir, name);
+          await SqlMeta.#insertEntry(tx, newDir, newName, src.ino, src.mode & S_IFMT);
+          if (isDirMode(src.mode)) {
+            addLinks(dir, -1);
+            addLinks(newDir, 1);
+          }
+        }
+        // Leaving the trash by rename (a manual restore) ends its trash record.
+        if (await tx.c.run('DELETE FROM trash WHERE ino = ?', [src.ino]) > 0) tx.delete('trash', { ino: src.ino });
+        const moved = await this.#node(tx.c, src.ino, 'rename');
+        await SqlMeta.#saveNode(tx, { ...moved, parent: isDirMode(src.mode) && dir !== newDir ? newDir : moved.parent, ctime: t });
+      }
+      for (const [d, delta] of nlinks) await this.#touchDir(tx, d, t, delta);
+    }, { duplicate: 'retry' });
+  }
+
+  async readdir(ino: number, cookie: number, limit: number): Promise<DirEntry[]> {
+    this.#live('readdir');
+    return this.#read(async (c) => {
+      const dir = await this.#dirNode(c, ino, 'readdir');
+      const out: DirEntry[] = [];
+      // Cookies 1 and 2 are '.' and '..'; stored entries report their row cookie + 2.
+      if (cookie < 1 && out.length < limit) out.push({ name: '.', ino, mode: dir.mode, cookie: 1 });
+      if (cookie < 2 && out.length < limit) {
+        const up = ino === ROOT_INODE ? dir : await this.#node(c, dir.parent, 'readdir');
+        out.push({ name: '..', ino: up.ino, mode: up.mode, cookie: 2 });
+      }
+      const want = limit - out.length;
+      if (want > 0) {
+        const rows = await c.all('SELECT cookie, name, ino, type FROM dentries WHERE parent = ? AND cookie > ? ORDER BY cookie LIMIT ?', [ino, Math.max(0, cookie - 2), want]);
+        for (const r of rows) out.push({ name: String(r.name), ino: Number(r.ino), mode: Number(r.type), cookie: Number(r.cookie) + 2 });
+      }
+      return out;
+    });
+  }
+
+  // ---- xattrs ----
+
+  async getxattr(ino: number, name: string): Promise<Uint8Array> {
+    this.#live('getxattr');
+    return this.#read(async (c) => {
+      const r = await c.get('SELECT value FROM xattrs WHERE ino = ? AND name = ?', [ino, name]);
+      if (r) return Buffer.from(r.value as Uint8Array);
+      await this.#node(c, ino, 'getxattr');
+      fail('ENODATA', 'getxattr');
+    });
+  }
+
+  async setxattr(ino: number, name: string, value: Uint8Array, flags: number): Promise<void> {
+    this.#live('setxattr');
+    await this.#write('setxattr', async (tx) => {
+      const n = await this.#node(tx.c, ino, 'setxattr', true);
+      const exists = (await tx.c.get('SELECT 1 AS x FROM xattrs WHERE ino = ? AND name = ?', [ino, name])) !== undefined;
+      if ((flags & 1) && exists) fail('EEXIST', 'setxattr');
+      if ((flags & 2) && !exists) fail('ENODATA', 'setxattr');
+      const v = Buffer.from(value);
+      if (exists) await tx.c.run('UPDATE xattrs SET value = ? WHERE ino = ? AND name = ?', [v, ino, name]);
+      else await tx.c.run('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?)', [ino, name, v]);
+      tx.put('xattrs', { ino, name, value: v });
+      await SqlMeta.#saveNode(tx, { ...n, ctime: nowNs() });
+    });
+  }
+
+  async listxattr(ino: number): Promise<string[]> {
+    this.#live('listxattr');
+    return this.#read(async (c) => {
+      await this.#node(c, ino, 'listxattr');
+      return (await c.all('SELECT name FROM xattrs WHERE ino = ? ORDER BY name', [ino])).map((r) => String(r.name));
+    });
+  }
+
+  async removexattr(ino: number, name: string): Promise<void> {
+    this.#live('removexattr');
+    await this.#write('removexattr', async (tx) => {
+      const n = await this.#node(tx.c, ino, 'removexattr', true);
+      if (await tx.c.run('DELETE FROM xattrs WHERE ino = ? AND name = ?', [ino, name]) === 0) fail('ENODATA', 'removexattr');
+      tx.delete('xattrs', { ino, name });
+      await SqlMeta.#saveNode(tx, { ...n, ctime: nowNs() });
+    });
+  }
+
+  async statfs(): Promise<StatFs> {
+    this.#live('statfs');
+    return this.#read(async (c) => {
+      const bsize = 4096;
+      const counters = await this.#counters(c);
+      const settings = await this.#current(c);
+      const total = settings.capacity > 0 ? settings.capacity : UNLIMITED_BYTES;
+      const files = settings.inodeLimit > 0 ? settings.inodeLimit : UNLIMITED_INODES;
+      const blocks = Math.floor(total / bsize);
+      const bfree = Math.max(0, blocks - Math.ceil(counters.used_bytes / bsize));
+      return { bsize, blocks, bfree, bavail: bfree, files, ffree: Math.max(0, files - counters.inodes) };
+    });
+  }
+
+  async #counters(c: SqlConn): Promise<{ used_bytes: number; inodes: number }> {
+    const out = { used_bytes: 0, inodes: 0 };
+    for (const r of await c.all('SELECT name, value FROM counters')) {
+      if (r.name === 'used_bytes' || r.name === 'inodes') out[r.name] = Number(r.value);
+    }
+    return out;
+  }
+
+  async usage(): Promise<Usage> {
+    this.#live('usage');
+    return this.#read(async (c) => {
+      const counters = await this.#counters(c);
+      const pending = await c.get('SELECT count(*) AS n FROM pending_slices');
+      return { usedBytes: counters.used_bytes, inodes: counters.inodes, pendingSlices: Number(pending?.n ?? 0) };
+    });
+  }
+
+  // ---- data layout ----
+
+  async readChunk(inode: number, chunkIndex: number): Promise<SliceRecord[]> {
+    this.#live('read');
+    const slices = await this.#cached(`c${inode}:${chunkIndex}`, () => this.#read(async (c) =>
+      (await c.all('SELECT id, size, pos, off, len FROM slices WHERE ino = ? AND chunk = ? ORDER BY seq', [inode, chunkIndex]))
+        .map((r) => ({ id: Number(r.id), size: Number(r.size), pos: Number(r.pos), off: Number(r.off), len: Number(r.len) }))));
+    return slices.map((r) => ({ ...r }));
+  }
+
+  async chunks(inode: number): Promise<{ index: number; slices: SliceRecord[] }[]> {
+    this.#live('info');
+    return this.#read(async (c) => {
+      await this.#node(c, inode, 'info');
+      const rows = await c.all('SELECT chunk, id, size, pos, off, len FROM slices WHERE ino = ? ORDER BY chunk, seq', [inode]);
+      const out: { index: number; slices: SliceRecord[] }[] = [];
+      for (const r of rows) {
+        const chunk = Number(r.chunk);
+        if (out.length === 0 || out[out.length - 1]!.index !== chunk) out.push({ index: chunk, slices: [] });
+        out[out.length - 1]!.slices.push({ id: Number(r.id), size: Number(r.size), pos: Number(r.pos), off: Number(r.off), len: Number(r.len) });
+      }
+      return out;
+    });
+  }
+
+  async newSliceId(): Promise<number> {
+    this.#live('write');
+    // Outside a transaction: loop until an id is free in the batch (others may drain a refill
+    // before this call resumes).
+    for (;;) {
+      if (this.#slices.left > 0) return this.#slices.next++;
+      await this.#reserve(this.#slices, 'slice', 1);
+    }
+  }
+
+  /** A slice queued for deletion may have lost its objects already: committing it would lose data. */
+  async #notAbandoned(c: SqlConn, id: number): Promise<void> {
+    if (await c.get('SELECT 1 AS x FROM pending_slices WHERE id = ?', [id])) {
+      fail('EIO', 'write', `slice ${id} was given up and queued for deletion; its data cannot be committed`);
+    }
+  }
+
+  async commitSlice(inode: number, chunkIndex: number, slice: SliceRecord, fileEnd: number): Promise<void> {
+    this.#live('write');
+    if (slice.id <= 0 || slice.len <= 0 || slice.pos < 0 || slice.pos + slice.len > CHUNK_SIZE || slice.off + slice.len > slice.size) {
+      fail('EINVAL', 'write', `malformed slice ${JSON.stringify(slice)}`);
+    }
+    await this.#write('write', async (tx) => {
+      await this.#notAbandoned(tx.c, slice.id);
+      const n = await this.#node(tx.c, inode, 'write', true);
+      if (!isRegMode(n.mode)) fail('EINVAL', 'write');
+      const stored = await this.#restore(tx, n, await this.#insertSlice(tx, inode, chunkIndex, slice), 'write');
+      await this.#ref(tx, slice.id, slice.size);
+      const t = nowNs();
+      await SqlMeta.#saveNode(tx, { ...n, length: Math.max(n.length, fileEnd), stored, mtime: t, ctime: t });
+    });
+  }
+
+  async appendSlice(inode: number, slice: { id: number; size: number }): Promise<number> {
+    this.#live('write');
+    if (!Number.isSafeInteger(slice.id) || slice.id <= 0 || !Number.isSafeInteger(slice.size) || slice.size <= 0 || slice.size > CHUNK_SIZE) {
+      fail('EINVAL', 'write', `malformed slice ${JSON.stringify(slice)}`);
+    }
+    return this.#write('write', async (tx) => {
+      await this.#notAbandoned(tx.c, slice.id);
+      const n = await this.#node(tx.c, inode, 'write', true);
+      if (!isRegMode(n.mode)) fail('EINVAL', 'write');
+      const at = n.length;
+      // The end may fall anywhere: the slice's bytes go in up to two chunks, as two references.
+      let off = 0;
+      let delta = 0;
+      while (off < slice.size) {
+        const fileOff = at + off;
+        const pos = fileOff % CHUNK_SIZE;
+        const len = Math.min(slice.size - off, CHUNK_SIZE - pos);
+        delta += await this.#insertSlice(tx, inode, Math.floor(fileOff / CHUNK_SIZE), { id: slice.id, size: slice.size, pos, off, len });
+        await this.#ref(tx, slice.id, slice.size);
+        off += len;
+      }
+      const stored = await this.#restore(tx, n, delta, 'write');
+      const t = nowNs();
+      await SqlMeta.#saveNode(tx, { ...n, length: at + slice.size, stored, mtime: t, ctime: t });
+      return at;
+    });
+  }
+
+  async cloneRanges(dst: number, ranges: readonly CloneRange[]): Promise<NodeAttr> {
+    this.#live('clone');
+    for (const r of ranges) {
+      const ok = [r.src, r.srcOffset, r.dstOffset, r.length].every((v) => Number.isSafeInteger(v) && v >= 0);
+      if (!ok || r.dstOffset + r.length > Number.MAX_SAFE_INTEGER) fail('EINVAL', 'clone', `malformed range ${JSON.stringify(r)}`);
+    }
+    return this.#write('clone', async (tx) => {
+      await this.#lockNodes(tx.c, [dst, ...ranges.map((r) => r.src)]);
+      const d = await this.#node(tx.c, dst, 'clone');
+      if (!isRegMode(d.mode)) fail(isDirMode(d.mode) ? 'EISDIR' : 'EINVAL', 'clone');
+      // Every source is read before anything changes, so a range may name dst itself.
+      const plans = [];
+      for (const r of ranges.filter((x) => x.length > 0)) plans.push({ r, pieces: await this.#sourcePieces(tx.c, r) });
+      if (plans.length === 0) return toAttr(d);
+      let length = d.length;
+      for (const { r } of plans) length = Math.max(length, r.dstOffset + r.length);
+      let delta = 0;
+      for (const { r, pieces } of plans) {
+        // Whatever dst held there is hidden first; holes of the source stay holes.
+        for (let at = r.dstOffset; at < r.dstOffset + r.length;) {
+          const pos = at % CHUNK_SIZE;
+          const len = Math.min(CHUNK_SIZE - pos, r.dstOffset + r.length - at);
+          delta += await this.#appendHole(tx, dst, Math.floor(at / CHUNK_SIZE), pos, len);
+          at += len;
+        }
+        for (const p of pieces) {
+          // A piece lands at the same distance from the range's start; it may straddle a chunk
+          // boundary of dst, then it becomes two references.
+          let at = r.dstOffset + p.from;
+          let off = p.off;
+          let left = p.len;
+          while (left > 0) {
+            const pos = at % CHUNK_SIZE;
+            const len = Math.min(left, CHUNK_SIZE - pos);
+            delta += await this.#insertSlice(tx, dst, Math.floor(at / CHUNK_SIZE), { id: p.id, size: p.size, pos, off, len });
+            if (p.id !== 0) await this.#ref(tx, p.id, p.size);
+            at += len;
+            off += len;
+            left -= len;
+          }
+        }
+      }
+      const stored = await this.#restore(tx, d, delta, 'clone');
+      const t = nowNs();
+      const next = { ...d, length, stored, mtime: t, ctime: t };
+      await SqlMeta.#saveNode(tx, next);
+      return toAttr(next);
+    });
+  }
+
+  /** The slice pieces showing [srcOffset, srcOffset+length) of a source, oldest first per chunk,
+   * as offsets from the range's start. */
+  async #sourcePieces(c: SqlConn, r: CloneRange): Promise<{ from: number; id: number; size: number; off: number; len: number }[]> {
+    const s = await this.#node(c, r.src, 'clone');
+    if (!isRegMode(s.mode)) fail(isDirMode(s.mode) ? 'EISDIR' : 'EINVAL', 'clone');
+    const end = r.srcOffset + r.length;
+    if (end > s.length) fail('EINVAL', 'clone', `range ${r.srcOffset}..${end} reaches past the end of inode ${r.src} (${s.length} bytes)`);
+    const out: { from: number; id: number; size: number; off: number; len: number }[] = [];
+    const first = Math.floor(r.srcOffset / CHUNK_SIZE);
+    const last = Math.floor((end - 1) / CHUNK_SIZE);
+    const rows = await c.all('SELECT chunk, id, size, pos, off, len FROM slices WHERE ino = ? AND chunk BETWEEN ? AND ? ORDER BY chunk, seq', [r.src, first, last]);
+    for (const raw of rows) {
+      const row = { chunk: Number(raw.chunk), id: Number(raw.id), size: Number(raw.size), pos: Number(raw.pos), off: Number(raw.off), len: Number(raw.len) };
+      const base = row.chunk * CHUNK_SIZE;
+      const lo = Math.max(base + row.pos, r.srcOffset);
+      const hi = Math.min(base + row.pos + row.len, end);
+      if (hi <= lo) continue;
+      out.push({ from: lo - r.srcOffset, id: row.id, size: row.size, off: row.off + (lo - base - row.pos), len: hi - lo });
+    }
+    return out;
+  }
+
+  async abandonSlice(slice: { id: number; size: number }): Promise<void> {
+    this.#live('write');
+    await this.#write('abandon-slice', async (tx) => {
+      const referenced = await tx.c.get('SELECT 1 AS x FROM slice_refs WHERE id = ?', [slice.id]);
+      if (!referenced) await tx.c.run(tx.dialect.insertIgnore('pending_slices', ['id', 'size', 'since_ms']), [slice.id, slice.size, Date.now()]);
+    });
+  }
+
+  async pendingSliceDeletes(limit: number): Promise<{ id: number; size: number }[]> {
+    this.#live('reclaim');
+    return this.#read(async (c) => (await c.all('SELECT id, size FROM pending_slices ORDER BY since_ms, id LIMIT ?', [limit]))
+      .map((r) => ({ id: Number(r.id), size: Number(r.size) })));
+  }
+
+  async confirmSliceDeletes(ids: number[]): Promise<void> {
+    this.#live('reclaim');
+    if (ids.length === 0) return;
+    await this.#write('reclaim', async (tx) => {
+      for (const id of ids) await tx.c.run('DELETE FROM pending_slices WHERE id = ?', [id]);
+    });
+  }
+
+  // ---- sessions ----
+
+  async newSession(info: Record<string, unknown>): Promise<number> {
+    this.#live('session');
+    const now = Date.now();
+    return this.#write('session', (tx) => tx.c.insertId('INSERT INTO sessions (info, started_ms, heartbeat_ms) VALUES (?, ?, ?)', [JSON.stringify(info), now, now], 'id'));
+  }
+
+  async heartbeat(session: number): Promise<void> {
+    this.#live('heartbeat');
+    await this.#write('heartbeat', async (tx) => {
+      if (await tx.c.run('UPDATE sessions SET heartbeat_ms = ? WHERE id = ?', [Date.now(), session]) === 0) {
+        fail('ESTALE', 'heartbeat', `session ${session} was closed (its heartbeat stopped for too long?)`);
+      }
+    });
+  }
+
+  /** Rows are only written for a live session: a closed one gets ESTALE (its client must
+   * register anew). */
+  async #sessionAlive(c: SqlConn, session: number, syscall: string): Promise<void> {
+    if (!(await c.get(`SELECT id FROM sessions WHERE id = ?${this.#db.dialect.forUpdate}`, [session]))) {
+      fail('ESTALE', syscall, `session ${session} was closed (its heartbeat stopped for too long?)`);
+    }
+  }
+
+  async #endSession(tx: Tx, session: number): Promise<void> {
+    await tx.c.run('DELETE FROM flocks WHERE session = ?', [session]);
+    await tx.c.run('DELETE FROM plocks WHERE session = ?', [session]);
+    const open = await tx.c.all('SELECT ino FROM open_files WHERE session = ?', [session]);
+    await tx.c.run('DELETE FROM open_files WHERE session = ?', [session]);
+    for (const r of open) await this.#freeIfOrphan(tx, Number(r.ino));
+    await tx.c.run('DELETE FROM sessions WHERE id = ?', [session]);
+  }
+
+  async #freeIfOrphan(tx: Tx, ino: number): Promise<void> {
+    const orphan = await tx.c.get('SELECT 1 AS x FROM orphans WHERE ino = ?', [ino]);
+    if (!orphan || await this.#isOpen(tx.c, ino)) return;
+    const raw = await tx.c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = ?${tx.dialect.forUpdate}`, [ino]);
+    if (raw) await this.#destroy(tx, toRow(raw));
+    else await tx.c.run('DELETE FROM orphans WHERE ino = ?', [ino]);
+  }
+
+  async closeSession(session: number): Promise<void> {
+    this.#live('session');
+    await this.#write('close-session', (tx) => this.#endSession(tx, session));
+  }
+
+  async sessions(): Promise<SessionRecord[]> {
+    this.#live('status');
+    return this.#read(async (c) => (await c.all('SELECT id, info, started_ms, heartbeat_ms FROM sessions ORDER BY id'))
+      .map((r) => ({ id: Number(r.id), info: JSON.parse(String(r.info)) as Record<string, unknown>, startedMs: Number(r.started_ms), heartbeatMs: Number(r.heartbeat_ms) })));
+  }
+
+  async cleanStaleSessions(staleMs: number): Promise<number> {
+    this.#live('session');
+    return this.#write('clean-sessions', async (tx) => {
+      const stale = await tx.c.all(`SELECT id FROM sessions WHERE heartbeat_ms < ?${tx.dialect.forUpdate}`, [Date.now() - staleMs]);
+      for (const s of stale) await this.#endSession(tx, Number(s.id));
+      return stale.length;
+    });
+  }
+
+  async opened(session: number, ino: number): Promise<void> {
+    this.#live('open');
+    await this.#write('open', async (tx) => {
+      await this.#sessionAlive(tx.c, session, 'open');
+      await this.#node(tx.c, ino, 'open');
+      await tx.c.run(tx.dialect.upsert('open_files', ['session', 'ino', 'count'], ['session', 'ino'], ['count = old(count) + 1']), [session, ino, 1]);
+    });
+  }
+
+  async released(session: number, inos: number | readonly number[]): Promise<void> {
+    this.#live('close');
+    const list = typeof inos === 'number' ? [inos] : inos;
+    if (list.length === 0) return;
+    await this.#write('close', async (tx) => {
+      for (const ino of list) {
+        await tx.c.run('UPDATE open_files SET count = count - 1 WHERE session = ? AND ino = ?', [session, ino]);
+        await tx.c.run('DELETE FROM open_files WHERE session = ? AND ino = ? AND count <= 0', [session, ino]);
+        await tx.c.run('DELETE FROM flocks WHERE ino = ? AND session = ?', [ino, session]);
+        await this.#freeIfOrphan(tx, ino);
+      }
+    });
+  }
+
+  // ---- locks ----
+
+  async flock(ino: number, session: number, owner: string, kind: LockKind): Promise<void> {
+    this.#live('flock');
+    await this.#write('flock', async (tx) => {
+      // The inode row serialises lock changes on one file across clients.
+      await this.#node(tx.c, ino, 'flock', true);
+      if (kind === 'unlock') {
+        await tx.c.run('DELETE FROM flocks WHERE ino = ? AND session = ? AND owner = ?', [ino, session, owner]);
+        return;
+      }
+      await this.#sessionAlive(tx.c, session, 'flock');
+      const others = await tx.c.all('SELECT kind FROM flocks WHERE ino = ? AND NOT (session = ? AND owner = ?)', [ino, session, owner]);
+      if (others.some((o) => kind === 'write' || o.kind === 'write')) fail('EAGAIN', 'flock');
+      await tx.c.run(tx.dialect.upsert('flocks', ['ino', 'session', 'owner', 'kind'], ['ino', 'session', 'owner'], ['kind = new(kind)']), [ino, session, owner, kind]);
+    });
+  }
+
+  async #heldLocks(c: SqlConn, ino: number): Promise<HeldLock[]> {
+    return (await c.all('SELECT session, owner, kind, start, stop, pid FROM plocks WHERE ino = ?', [ino])).map((r) => ({
+      session: Number(r.session), owner: String(r.owner), kind: r.kind as 'read' | 'write', start: Number(r.start),
+      end: Number(r.stop) < 0 ? Infinity : Number(r.stop), pid: Number(r.pid),
+    }));
+  }
+
+  #checkRange(lock: RangeLock, syscall: string): number {
+    if (!Number.isSafeInteger(lock.start) || lock.start < 0 || !Number.isSafeInteger(lock.end) || (lock.end !== -1 && lock.end <= lock.start)) {
+      fail('EINVAL', syscall, `invalid lock range ${lock.start}..${lock.end}`);
+    }
+    if (!['read', 'write', 'unlock'].includes(lock.kind)) fail('EINVAL', syscall, `invalid lock kind ${String(lock.kind)}`);
+    return lock.end === -1 ? Infinity : lock.end;
+  }
+
+  async getlk(ino: number, session: number, owner: string, lock: RangeLock): Promise<(RangeLock & { session: number; owner: string }) | null> {
+    this.#live('getlk');
+    const end = this.#checkRange(lock, 'getlk');
+    return this.#read(async (c) => {
+      await this.#node(c, ino, 'getlk');
+      const h = firstConflict(await this.#heldLocks(c, ino), session, owner, lock.kind, lock.start, end);
+      return h ? { kind: h.kind, start: h.start, end: h.end === Infinity ? -1 : h.end, pid: h.pid, session: h.session, owner: h.owner } : null;
+    });
+  }
+
+  async setlk(ino: number, session: number, owner: string, lock: RangeLock): Promise<void> {
+    this.#live('setlk');
+    const end = this.#checkRange(lock, 'setlk');
+    await this.#write('setlk', async (tx) => {
+      await this.#node(tx.c, ino, 'setlk', true);
+      if (lock.kind !== 'unlock') await this.#sessionAlive(tx.c, session, 'setlk');
+      const held = await this.#heldLocks(tx.c, ino);
+      if (firstConflict(held, session, owner, lock.kind, lock.start, end)) fail('EAGAIN', 'setlk');
+      const mine = held.filter((h) => h.session === session && h.owner === owner);
+      const next = applyOwnerLock(mine, { session, owner, kind: lock.kind, start: lock.start, end, pid: lock.pid });
+      await tx.c.run('DELETE FROM plocks WHERE ino = ? AND session = ? AND owner = ?', [ino, session, owner]);
+      for (const h of next) {
+        await tx.c.run('INSERT INTO plocks (ino, session, owner, kind, start, stop, pid) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          [ino, session, owner, h.kind, h.start, h.end === Infinity ? -1 : h.end, h.pid]);
+      }
+    });
+  }
+
+  // ---- versions ----
+
+  async version(): Promise<number> {
+    this.#live('version');
+    return this.#read(async (c) => Number((await c.get<{ version: unknown }>('SELECT version FROM vstate'))!.version));
+  }
+
+  async oldestVersion(): Promise<number> {
+    this.#live('version');
+    return this.#read(async (c) => Number((await c.get<{ v: unknown }>('SELECT min(version) AS v FROM changes'))?.v ?? 0));
+  }
+
+  async changes(afterVersion: number, limit: number): Promise<ChangeEntry[]> {
+    this.#live('changes');
+    return this.#read(async (c) => (await c.all('SELECT version, op, time_ms, body FROM changes WHERE version > ? ORDER BY version LIMIT ?', [afterVersion, limit]))
+      .map((r) => ({ version: Number(r.version), op: String(r.op), timeMs: Number(r.time_ms), rows: JSON.parse(String(r.body)) as ChangeEntry['rows'] })));
+  }
+
+  // ---- trash ----
+
+  async listTrash(): Promise<TrashEntry[]> {
+    this.#live('trash');
+    return this.#read(async (c) => {
+      const rows = await c.all(`SELECT t.ino, t.parent, t.name, t.deleted_ms, t.hour, d.name AS entry, i.mode, i.length
+        FROM trash t JOIN inodes i ON i.ino = t.ino JOIN dentries d ON d.ino = t.ino AND d.parent = i.parent ORDER BY t.deleted_ms, t.ino`);
+      return rows.map((r) => ({
+        path: `${String(r.hour)}/${String(r.entry)}`, ino: Number(r.ino), parent: Number(r.parent), name: String(r.name), deletedMs: Number(r.deleted_ms),
+        size: isDirMode(Number(r.mode)) ? 0 : Number(r.length), isDir: isDirMode(Number(r.mode)),
+      }));
+    });
+  }
+
+  async restoreTrash(path: string): Promise<void> {
+    this.#live('trash');
+    const [hour, entry, ...rest] = path.split('/');
+    if (!hour || !entry || rest.length > 0) fail('EINVAL', 'restore', `"${path}" is not a trash entry (expected HOUR/ENTRY as "strata trash list" prints)`);
+    await this.#write('restore', async (tx) => {
+      const hourDir = await this.#entry(tx.c, TRASH_INODE, hour);
+      const e = hourDir ? await this.#entry(tx.c, hourDir.ino, entry, true) : undefined;
+      if (!hourDir || !e) fail('ENOENT', 'restore', `no trash entry ${path}`);
+      const rec = await tx.c.get(`SELECT parent, name FROM trash WHERE ino = ?${tx.dialect.forUpdate}`, [e.ino]);
+      if (!rec) fail('ENOENT', 'restore', `${path} has no record of where it came from`);
+      const parentIno = Number(rec.parent);
+      const name = String(rec.name);
+      await this.#lockNodes(tx.c, [parentIno, hourDir.ino, e.ino]);
+      const parent = await tx.c.get('SELECT mode, nlink FROM inodes WHERE ino = ?', [parentIno]);
+      if (!parent || !isDirMode(Number(parent.mode)) || Number(parent.nlink) === 0) fail('ENOENT', 'restore', `the directory ${path} was deleted from is gone`);
+      if (await this.#entry(tx.c, parentIno, name)) fail('EEXIST', 'restore', `"${name}" exists again where ${path} was deleted from`);
+      const n = await this.#node(tx.c, e.ino, 'restore');
+      const t = nowNs();
+      await this.#deleteEntry(tx, hourDir.ino, entry);
+      await SqlMeta.#insertEntry(tx, parentIno, name, n.ino, n.mode & S_IFMT);
+      await SqlMeta.#saveNode(tx, { ...n, parent: parentIno, ctime: t });
+      if (isDirMode(n.mode)) await this.#touchDir(tx, hourDir.ino, t, -1);
+      await this.#touchDir(tx, parentIno, t, isDirMode(n.mode) ? 1 : 0);
+      await tx.c.run('DELETE FROM trash WHERE ino = ?', [n.ino]);
+      tx.delete('trash', { ino: n.ino });
+    });
+  }
+
+  /** Remove a whole subtree below `dir` (used on trash expiry). */
+  async #removeTree(tx: Tx, dir: number, t: bigint): Promise<void> {
+    const children = await tx.c.all('SELECT name, ino FROM dentries WHERE parent = ?', [dir]);
+    for (const child of children) {
+      const n = await this.#node(tx.c, Number(child.ino), 'trash', true);
+      await this.#deleteEntry(tx, dir, String(child.name));
+      if (isDirMode(n.mode)) {
+        await this.#removeTree(tx, n.ino, t);
+        await this.#destroy(tx, n);
+      } else {
+        await this.#dropLink(tx, n, t);
+      }
+    }
+  }
+
+  async emptyTrash(olderThanMs: number): Promise<number> {
+    this.#live('trash');
+    return this.#write('empty-trash', async (tx) => {
+      const cutoff = Date.now() - olderThanMs;
+      const t = nowNs();
+      const expired = await tx.c.all(`SELECT ino FROM trash WHERE deleted_ms <= ?${tx.dialect.forUpdate}`, [cutoff]);
+      for (const { ino: rawIno } of expired) {
+        const ino = Number(rawIno);
+        await tx.c.run('DELETE FROM trash WHERE ino = ?', [ino]);
+        tx.delete('trash', { ino });
+        const raw = await tx.c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = ?${tx.dialect.forUpdate}`, [ino]);
+        if (!raw) continue;
+        let n: NodeRow | null = toRow(raw);
+        // Only the entry in the trash goes: names the inode gained elsewhere since stay.
+        const entries = await tx.c.all('SELECT d.parent, d.name FROM dentries d JOIN dentries h ON h.ino = d.parent WHERE d.ino = ? AND h.parent = ?', [ino, TRASH_INODE]);
+        if (entries.length === 0) continue;
+        for (const d of entries) await this.#deleteEntry(tx, Number(d.parent), String(d.name));
+        if (isDirMode(n.mode)) {
+          await this.#removeTree(tx, n.ino, t);
+          await this.#touchDir(tx, n.parent, t, -1);
+          await this.#destroy(tx, n);
+        } else {
+          for (let k = 0; k < entries.length && n; k++) n = await this.#dropLink(tx, n, t);
+        }
+      }
+      // Hour directories left empty go too.
+      const hours = await tx.c.all('SELECT name, ino FROM dentries WHERE parent = ?', [TRASH_INODE]);
+      for (const h of hours) {
+        if (await this.#hasEntries(tx.c, Number(h.ino))) continue;
+        await this.#deleteEntry(tx, TRASH_INODE, String(h.name));
+        await this.#touchDir(tx, TRASH_INODE, t, -1);
+        await this.#destroy(tx, await this.#node(tx.c, Number(h.ino), 'trash', true));
+      }
+      return expired.length;
+    });
+  }
+
+  /** Expire trash older than the volume's trash-days (called periodically by clients). */
+  async expireTrash(): Promise<number> {
+    const s = await this.settings();
+    if (s.trashDays <= 0) return this.emptyTrash(0);
+    return this.emptyTrash(s.trashDays * DAY_MS);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#db.close();
+  }
+}

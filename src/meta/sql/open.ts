@@ -1,0 +1,94 @@
+// A driver for a metadata URL, with its database's schema checked: SQLite files are created and
+// migrated by their driver; a server database gets the schema created when a volume is formatted
+// into it, and is refused when it holds something else or a newer schema.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { MetaUrl } from '../../config/urls.js';
+import { errnoError } from '../../errors/errno.js';
+import type { SqlConn, SqlDriver } from './driver.js';
+import { MysqlDriver } from './drivers/mysql.js';
+import { PostgresDriver } from './drivers/postgres.js';
+import { SqliteDriver } from './drivers/sqlite.js';
+import { SCHEMA_VERSION, serverSchema, TABLES } from './schema.js';
+
+export interface OpenOptions {
+  /** Create the database (SQLite) or the schema (servers) if there is none. */
+  create?: boolean;
+  /** SQLite: fsync every metadata transaction. */
+  durable?: boolean;
+}
+
+/** The driver, and whether the database holds no volume yet. */
+export async function openDriver(url: MetaUrl, options: OpenOptions = {}): Promise<{ driver: SqlDriver; empty: boolean }> {
+  switch (url.kind) {
+    case 'sqlite': {
+      if (options.create && url.path !== ':memory:') mkdirSync(dirname(url.path), { recursive: true });
+      return SqliteDriver.open(url.path, url.url, options);
+    }
+    case 'postgres':
+    case 'mysql': {
+      const driver = url.kind === 'postgres' ? await PostgresDriver.open(url) : await MysqlDriver.open(url);
+      try {
+        return { driver, empty: await ensureServerSchema(driver, options.create === true) };
+      } catch (err) {
+        await driver.close().catch(() => undefined);
+        throw err;
+      }
+    }
+    default:
+      throw errnoError('ENOSYS', 'open', undefined, `${url.url}: ${url.kind} metadata is not supported; use sqlite3://, postgres:// or mysql://`);
+  }
+}
+
+async function tablesIn(c: SqlConn, dialect: string): Promise<string[]> {
+  const sql = dialect === 'postgres'
+    ? 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()'
+    : 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()';
+  return (await c.all<{ name?: string; NAME?: string; TABLE_NAME?: string }>(sql)).map((r) => String(r.name ?? r.NAME ?? r.TABLE_NAME).toLowerCase());
+}
+
+/** Check (or, with `create`, make) the schema; true when no volume is formatted there yet. */
+async function ensureServerSchema(driver: SqlDriver, create: boolean): Promise<boolean> {
+  const dialect = driver.dialect.name as 'postgres' | 'mysql';
+  const tables = await driver.read((c) => tablesIn(c, dialect));
+  if (tables.length > 0 && !tables.includes('schema_info')) {
+    throw errnoError('EINVAL', 'open', undefined, `${driver.url} holds tables that are not a Strata volume (${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', ...' : ''}); refusing to touch them: use an empty database`);
+  }
+  if (tables.length === 0) {
+    if (!create) throw errnoError('ENOENT', 'open', undefined, `${driver.url} holds no Strata volume: format one first with "strata format URL NAME"`);
+    await createSchema(driver, dialect);
+    return true;
+  }
+  const found = Number((await driver.read((c) => c.get<{ version: unknown }>('SELECT version FROM schema_info')))?.version ?? 0);
+  if (found > SCHEMA_VERSION) {
+    throw errnoError('EINVAL', 'open', undefined,
+      `the volume at ${driver.url} has metadata schema version ${found}, newer than this build of Strata understands (${SCHEMA_VERSION}); upgrade Strata`);
+  }
+  const missing = Object.keys(TABLES).filter((t) => !tables.includes(t));
+  if (missing.length > 0) throw errnoError('EIO', 'open', undefined, `${driver.url} lacks the tables ${missing.join(', ')}: the metadata is damaged`);
+  const formatted = await driver.read(async (c) => (await c.get('SELECT 1 AS x FROM settings LIMIT 1')) !== undefined);
+  if (!formatted && !create) throw errnoError('ENOENT', 'open', undefined, `${driver.url} holds no Strata volume: format one first with "strata format URL NAME"`);
+  return !formatted;
+}
+
+async function createSchema(driver: SqlDriver, dialect: 'postgres' | 'mysql'): Promise<void> {
+  const statements = serverSchema(dialect);
+  if (dialect === 'postgres') {
+    // DDL is transactional in PostgreSQL: all tables or none.
+    await driver.transaction(async (c) => {
+      for (const sql of statements) await c.run(sql);
+    });
+    return;
+  }
+  // MySQL commits each CREATE by itself: a failure part way drops what was made.
+  try {
+    await driver.read(async (c) => {
+      for (const sql of statements) await c.run(sql);
+    });
+  } catch (err) {
+    await driver.read(async (c) => {
+      for (const t of [...Object.keys(TABLES), 'schema_info']) await c.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+    });
+    throw err;
+  }
+}
