@@ -15,6 +15,7 @@ import { registerWarmup } from './commands/warmup.js';
 import { registerRmr } from './commands/rmr.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrash } from './commands/trash.js';
+import { registerDump, registerLoad } from './commands/dump.js';
 import { closePool } from '../hotpath/pool.js';
 
 const EXIT_FAILED = 1;
@@ -35,6 +36,8 @@ function build(): Command {
   registerInfo(program);
   registerRmr(program);
   registerTrash(program);
+  registerDump(program);
+  registerLoad(program);
   registerDemo(program);
   registerMount(program);
   registerStats(program);

@@ -31,6 +31,8 @@ export const sqliteDialect: Dialect = {
   name: 'sqlite',
   forUpdate: '',
   returning: true,
+  // SQLite's default collation compares bytes.
+  binary: (c) => c,
   insertIgnore: memo((t: string, cols: readonly string[]) => `INSERT OR IGNORE INTO ${t} (${cols.join(', ')}) VALUES (${placeholders(cols.length)})`),
   upsert: memo((t: string, cols: readonly string[], key: readonly string[], updates: readonly string[]) =>
     `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments(updates, (c) => c, (c) => `excluded.${c}`)}`),
@@ -43,6 +45,7 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   forUpdate: ' FOR UPDATE',
   returning: true,
+  binary: (c) => `${c} COLLATE "C"`,
   insertIgnore: memo((t: string, cols: readonly string[]) => `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON CONFLICT DO NOTHING`),
   upsert: memo((t: string, cols: readonly string[], key: readonly string[], updates: readonly string[]) =>
     `INSERT INTO ${t} AS cur (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments(updates, (c) => `cur.${c}`, (c) => `EXCLUDED.${c}`)}`),
@@ -59,6 +62,8 @@ export const mysqlDialect: Dialect = {
   forUpdate: ' FOR UPDATE',
   // MariaDB has it for INSERT and DELETE only, MySQL not at all.
   returning: false,
+  // Text columns are created utf8mb4_bin.
+  binary: (c) => c,
   // INSERT IGNORE would also turn other errors into warnings; a no-op update does not.
   insertIgnore: memo((t: string, cols: readonly string[]) => `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON DUPLICATE KEY UPDATE ${cols[0]} = ${cols[0]}`),
   upsert: memo((t: string, cols: readonly string[], _key: readonly string[], updates: readonly string[]) =>

@@ -48,6 +48,8 @@ export interface Dialect {
   readonly forUpdate: string;
   /** INSERT/UPDATE/DELETE ... RETURNING works (saves reading a row back). */
   readonly returning: boolean;
+  /** A text column compared and ordered byte by byte, whatever the database's collation. */
+  binary(column: string): string;
   /** INSERT that does nothing when the key exists. */
   insertIgnore(table: string, columns: readonly string[]): string;
   /** INSERT, or on a key conflict apply `updates`: SQL assignments `col = ...` written with

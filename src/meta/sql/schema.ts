@@ -70,9 +70,11 @@ export const TABLES: Readonly<Record<string, TableSpec>> = {
 };
 
 /** The tables whose rows are volume state, with what the change log needs to know of them. */
-export const LOGGED_TABLES: Readonly<Record<string, { key: string[]; columns: string[]; blobs?: string[]; int64?: string[] }>> =
+export const LOGGED_TABLES: Readonly<Record<string, { key: string[]; columns: string[]; blobs?: string[]; int64?: string[]; ints: string[]; texts: string[] }>> =
   Object.fromEntries(Object.entries(TABLES).filter(([, t]) => t.logged).map(([name, t]) => [name, {
     key: t.key, columns: Object.keys(t.columns), blobs: t.logged!.blobs, int64: t.logged!.int64,
+    ints: Object.entries(t.columns).filter(([c, type]) => (type === 'int' || type === 'serial') && !t.logged!.int64?.includes(c)).map(([c]) => c),
+    texts: Object.entries(t.columns).filter(([, type]) => type === 'text' || type === 'longtext').map(([c]) => c),
   }]));
 
 /** Settings rows that never enter the change log or a dump: secrets stay in the volume they

@@ -11,9 +11,12 @@ export function encodeRow(table: string, row: Record<string, SqlValue>, columns:
   const out: Record<string, unknown> = {};
   for (const c of columns) {
     const v = row[c];
-    if (spec.blobs?.includes(c)) out[c] = v === null || v === undefined ? null : Buffer.from(v as Uint8Array).toString('hex');
+    // Drivers hand integers back as numbers, bigints or strings: the log has one form for each.
+    if (v === null || v === undefined) out[c] = null;
+    else if (spec.blobs?.includes(c)) out[c] = Buffer.from(v as Uint8Array).toString('hex');
     else if (spec.int64?.includes(c)) out[c] = String(v);
-    else out[c] = typeof v === 'bigint' ? Number(v) : v;
+    else if (spec.ints.includes(c)) out[c] = Number(v);
+    else out[c] = String(v);
   }
   return out;
 }
