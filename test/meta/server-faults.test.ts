@@ -1,0 +1,125 @@
+// Metadata servers that are down, refuse us, hold something else or a newer schema, or drop our
+// connection mid-transaction: each is a clear error naming the server or the cause, within
+// seconds, and nothing is half-formatted or half-applied.
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseMetaUrl } from '../../src/config/urls.js';
+import { formatMeta, openMeta, ROOT_INODE, type Meta } from '../../src/meta/index.js';
+import { consistencyProblems } from '../../src/meta/sql/consistency.js';
+import { openDriver } from '../../src/meta/sql/open.js';
+import { databases, type ServerKind } from '../helpers/databases.js';
+import { freePort, STRATA_PASSWORD, STRATA_USER } from '../helpers/servers.js';
+
+const REQ = { name: 'f', storage: 'file:///tmp/x', trashDays: 0 };
+const opened: Meta[] = [];
+
+afterAll(async () => {
+  for (const m of opened) await m.close().catch(() => undefined);
+});
+
+async function failure(p: Promise<unknown>): Promise<{ code?: string; message: string; ms: number }> {
+  const t = Date.now();
+  try {
+    await p;
+  } catch (err) {
+    return { code: (err as { code?: string }).code, message: (err as Error).message, ms: Date.now() - t };
+  }
+  throw new Error('expected a failure');
+}
+
+for (const kind of ['postgres', 'mysql'] as ServerKind[]) {
+  const dbs = databases(kind);
+  const scheme = kind === 'postgres' ? 'postgres' : 'mysql';
+  const name = kind === 'postgres' ? 'PostgreSQL' : 'MySQL';
+
+  describe.skipIf(dbs.skip)(`${name}: bad servers and bad databases`, () => {
+    it('an unreachable server: ECONNREFUSED naming host and port, within seconds', async () => {
+      dbs.check();
+      const port = await freePort();
+      for (const call of [() => openMeta(`${scheme}://${STRATA_USER}:x@127.0.0.1:${port}/nothing`), () => formatMeta(`${scheme}://${STRATA_USER}:x@127.0.0.1:${port}/nothing`, REQ)]) {
+        const f = await failure(call());
+        expect(f.code).toBe('ECONNREFUSED');
+        expect(f.message).toContain(`127.0.0.1:${port}`);
+        expect(f.ms).toBeLessThan(10_000);
+      }
+    });
+
+    it('a wrong password: EACCES naming the user, and the password never in the message', async () => {
+      const url = await dbs.fresh('pw');
+      const bad = url.replace(STRATA_PASSWORD, 'not-the-password');
+      const f = await failure(formatMeta(bad, REQ));
+      expect(f.code).toBe('EACCES');
+      expect(f.message).toContain(`"${STRATA_USER}"`);
+      expect(f.message).not.toContain('not-the-password');
+    });
+
+    it('a database that does not exist: ENOENT saying how to create it (MySQL tells a user without rights only "no access")', async () => {
+      const url = (await dbs.fresh('x')).replace(/\/[^/]+$/, '/no_such_database');
+      const f = await failure(openMeta(url));
+      if (kind === 'postgres') {
+        expect(f.code).toBe('ENOENT');
+        expect(f.message).toMatch(/"no_such_database" does not exist .*create it first/);
+      } else {
+        expect(f.code).toBe('EACCES');
+        expect(f.message).toMatch(/no access to database "no_such_database"/);
+      }
+    });
+
+    it('a database holding other tables is refused and left alone', async () => {
+      const url = await dbs.fresh('other');
+      const db = url.split('/').at(-1)!;
+      await dbs.admin().admin(`CREATE TABLE ${kind === 'postgres' ? `public.notes` : 'notes'} (id INT PRIMARY KEY, body TEXT)`, db);
+      if (kind === 'postgres') await dbs.admin().admin(`ALTER TABLE notes OWNER TO ${STRATA_USER}`, db);
+      for (const call of [() => formatMeta(url, REQ), () => openMeta(url)]) {
+        const f = await failure(call());
+        expect(f.code).toBe('EINVAL');
+        expect(f.message).toMatch(/not a Strata volume.*notes/);
+      }
+      expect((await dbs.admin().admin(kind === 'postgres' ? "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'" : 'SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE()', db)).trim()).toBe('1');
+    });
+
+    it('a newer schema is refused, naming both versions', async () => {
+      const url = await dbs.fresh('newer');
+      const { meta } = await formatMeta(url, REQ);
+      await meta.close();
+      await dbs.admin().admin('UPDATE schema_info SET version = 99', url.split('/').at(-1)!);
+      const f = await failure(openMeta(url));
+      expect(f.code).toBe('EINVAL');
+      expect(f.message).toMatch(/version 99, newer than .*upgrade Strata/);
+    });
+  });
+}
+
+const pg = databases('postgres');
+describe.skipIf(pg.skip)('PostgreSQL: backends terminated mid-transaction', () => {
+  it('each call succeeds, is retried, or fails with EIO saying the outcome is unknown; nothing is half-applied', async () => {
+    const url = await pg.fresh('kill');
+    const { meta } = await formatMeta(url, REQ);
+    opened.push(meta);
+    const db = url.split('/').at(-1)!;
+    let stop = false;
+    let kills = 0;
+    const killer = (async () => {
+      while (!stop) {
+        const out = await pg.admin().admin(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${db}' AND application_name = 'strata' AND state <> 'idle'`, db).catch(() => '0');
+        kills += Number(out.trim() || 0);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const outcomes: Record<string, number> = {};
+    const deadline = Date.now() + 4000;
+    for (let i = 0; Date.now() < deadline; i++) {
+      const code = await meta.mkdir(ROOT_INODE, `d${i}`, { mode: 0o040755, uid: 0, gid: 0 })
+        .then(() => meta.rename(ROOT_INODE, `d${i}`, ROOT_INODE, `e${i}`, 0, 0))
+        .then(() => 'ok', (e: { code?: string; message?: string }) => (e.code === 'EIO' && /may or may not/.test(String(e.message)) ? 'EIO unknown outcome' : `${e.code}: ${e.message}`));
+      outcomes[code] = (outcomes[code] ?? 0) + 1;
+    }
+    stop = true;
+    await killer;
+    expect(kills).toBeGreaterThan(0);
+    expect(Object.keys(outcomes).filter((k) => k !== 'ok' && k !== 'EIO unknown outcome' && !k.startsWith('EEXIST') && !k.startsWith('ENOENT'))).toEqual([]);
+    expect(outcomes.ok).toBeGreaterThan(10);
+    const { driver } = await openDriver(parseMetaUrl(url));
+    expect(await consistencyProblems(driver)).toEqual([]);
+    await driver.close();
+  }, 60_000);
+});
