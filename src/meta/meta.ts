@@ -286,8 +286,14 @@ export interface Meta {
 
   // ---- versions and change log ----
   version(): Promise<number>;
-  /** Change-log entries after `version`, oldest first. */
+  /** Change-log entries after `version`, oldest first. ESTALE ("resync needed") when the log no
+   * longer holds the version right after `afterVersion`. */
   changes(afterVersion: number, limit: number): Promise<ChangeEntry[]>;
+  /** A reader of the change log (a mirror) that pruning must wait for: it has applied up to
+   * `applied`. Registering again moves its position. */
+  registerConsumer(name: string, applied: number): Promise<void>;
+  dropConsumer(name: string): Promise<void>;
+  consumers(): Promise<{ name: string; applied: number }[]>;
   /** Oldest version still in the change log (0 when empty). */
   oldestVersion(): Promise<number>;
 

@@ -199,12 +199,15 @@ describe('replaying a change log into another engine while a workload runs', () 
       }
     };
     const tailing = tail();
+    let failed: unknown = null;
+    tailing.catch((err: unknown) => { failed = err; });
     const vol = await Volume.open(source);
     await workload(vol, 11 + n, 250);
     await vol.rm('/w/a', { recursive: true, force: true }).catch(() => undefined);
     await vol.close();
     const last = await src.version();
-    while (applied < last) await new Promise((r) => setTimeout(r, 10));
+    while (applied < last && !failed) await new Promise((r) => setTimeout(r, 10));
+    if (failed) throw failed;
     stop = true;
     await tailing;
     // Applying an entry again changes nothing.

@@ -227,6 +227,7 @@ describe('SqliteMeta: opening and formatting', () => {
     db.exec('ALTER TABLE settings RENAME COLUMN name TO key');
     db.exec('ALTER TABLE changes RENAME COLUMN body TO rows');
     db.exec('ALTER TABLE plocks RENAME COLUMN stop TO "end"');
+    db.exec('DROP TABLE consumers');
     db.exec("UPDATE counters SET value = 671092736 WHERE name = 'used_bytes'");
     db.pragma('user_version = 1');
     db.close();
@@ -394,10 +395,32 @@ describe('SqliteMeta: two engines on one file (like two processes)', () => {
     expect(oldest).toBeGreaterThan(first);
     expect(latest - oldest + 1).toBeGreaterThanOrEqual(300);
     expect(await b.oldestVersion()).toBe(oldest);
-    const log = await b.changes(0, 100_000);
+    // A reader that starts before what is left must resync, and is told so.
+    await expect(b.changes(0, 10)).rejects.toMatchObject({ code: 'ESTALE', message: expect.stringMatching(/resync needed/) });
+    const log = await b.changes(oldest - 1, 100_000);
     expect(log[0].version).toBe(oldest);
     expect(log.map((e) => e.version)).toEqual(Array.from({ length: latest - oldest + 1 }, (_, i) => oldest + i));
     for (const e of log) expect(e.rows.length).toBeGreaterThan(0);
     expect((await a.changes(oldest - 1, 5)).map((e) => e.version)).toEqual([oldest, oldest + 1, oldest + 2, oldest + 3, oldest + 4]);
+  });
+
+  it('a registered consumer holds the log back until it has applied it, up to ten times the retention', async () => {
+    const f = await a.mknod(ROOT_INODE, 'f', file);
+    await a.configure({ changelogRetention: 100 });
+    const start = await a.version();
+    await b.registerConsumer('mirror-1', start);
+    expect(await a.consumers()).toEqual([{ name: 'mirror-1', applied: start }]);
+    for (let i = 0; i < 600; i++) await a.setattr(f.ino, { mtimeNs: BigInt(i) });
+    // Far past the retention, yet nothing the consumer still needs is gone.
+    expect((await a.changes(start, 3)).map((e) => e.version)).toEqual([start + 1, start + 2, start + 3]);
+    await b.registerConsumer('mirror-1', start + 500);
+    for (let i = 0; i < 300; i++) await a.setattr(f.ino, { mtimeNs: BigInt(i) });
+    await expect(a.changes(start, 3)).rejects.toMatchObject({ code: 'ESTALE' });
+    expect((await a.changes(start + 500, 1))[0].version).toBe(start + 501);
+    // A consumer that stops applying holds the log only so long.
+    for (let i = 0; i < 1300; i++) await a.setattr(f.ino, { mtimeNs: BigInt(i) });
+    await expect(a.changes(start + 500, 1)).rejects.toMatchObject({ code: 'ESTALE', message: expect.stringMatching(/resync needed/) });
+    await a.dropConsumer('mirror-1');
+    expect(await a.consumers()).toEqual([]);
   });
 });

@@ -35,6 +35,9 @@ const UNLIMITED_INODES = 2 ** 40;
 const RETRY_FOR_MS = 60_000;
 /** Every this many versions, change-log entries beyond the retention bound are pruned. */
 const PRUNE_EVERY = 256;
+/** A registered consumer holds the log back at most this many times the retention: beyond, its
+ * entries go anyway and it must resync (the log may not grow without bound). */
+const CONSUMER_HOLD = 10;
 /** Settings read from a server are reused this long (SQLite knows when they changed). */
 const SETTINGS_TTL_MS = 1000;
 /** Entries of the read cache before it starts over. */
@@ -280,7 +283,12 @@ export class SqlMeta implements Meta {
       ? await tx.c.get<{ version: unknown }>('UPDATE vstate SET version = version + 1 RETURNING version')
       : (await tx.c.run('UPDATE vstate SET version = version + 1'), await tx.c.get<{ version: unknown }>('SELECT version FROM vstate')))!.version);
     await tx.c.run('INSERT INTO changes (version, op, time_ms, body) VALUES (?, ?, ?, ?)', [version, op, Date.now(), JSON.stringify(tx.rows)]);
-    if (prune && retention > 0) await tx.c.run('DELETE FROM changes WHERE version <= ?', [version - retention]);
+    if (prune && retention > 0) {
+      const slowest = (await tx.c.get<{ v: unknown }>('SELECT min(applied) AS v FROM consumers'))?.v;
+      let upTo = version - retention;
+      if (slowest !== null && slowest !== undefined) upTo = Math.max(Math.min(upTo, Number(slowest)), version - retention * CONSUMER_HOLD);
+      await tx.c.run('DELETE FROM changes WHERE version <= ?', [upTo]);
+    }
   }
 
   #read<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
@@ -1404,8 +1412,36 @@ export class SqlMeta implements Meta {
 
   async changes(afterVersion: number, limit: number): Promise<ChangeEntry[]> {
     this.#live('changes');
-    return this.#read(async (c) => (await c.all('SELECT version, op, time_ms, body FROM changes WHERE version > ? ORDER BY version LIMIT ?', [afterVersion, limit]))
-      .map((r) => ({ version: Number(r.version), op: String(r.op), timeMs: Number(r.time_ms), rows: JSON.parse(String(r.body)) as ChangeEntry['rows'] })));
+    return this.#read(async (c) => {
+      // The version first: everything up to it is committed, so it must all be in the log.
+      const current = Number((await c.get<{ version: unknown }>('SELECT version FROM vstate'))!.version);
+      const rows = (await c.all('SELECT version, op, time_ms, body FROM changes WHERE version > ? ORDER BY version LIMIT ?', [afterVersion, limit]))
+        .map((r) => ({ version: Number(r.version), op: String(r.op), timeMs: Number(r.time_ms), rows: JSON.parse(String(r.body)) as ChangeEntry['rows'] }));
+      // The next version must be there: if it was pruned, what follows cannot be applied.
+      const first = rows[0]?.version;
+      if (afterVersion < current && first !== afterVersion + 1) {
+        fail('ESTALE', 'changes', `the change log no longer holds version ${afterVersion + 1}${first !== undefined ? ` (it starts at ${first})` : ''}: resync needed`);
+      }
+      return rows;
+    });
+  }
+
+  async registerConsumer(name: string, applied: number): Promise<void> {
+    this.#live('consumer');
+    if (!name || !Number.isSafeInteger(applied) || applied < 0) fail('EINVAL', 'consumer', `bad consumer ${JSON.stringify(name)} at ${applied}`);
+    await this.#write('consumer', async (tx) => {
+      await tx.c.run(tx.dialect.upsert('consumers', ['name', 'applied'], ['name'], ['applied = new(applied)']), [name, applied]);
+    });
+  }
+
+  async dropConsumer(name: string): Promise<void> {
+    this.#live('consumer');
+    await this.#write('consumer', async (tx) => { await tx.c.run('DELETE FROM consumers WHERE name = ?', [name]); });
+  }
+
+  async consumers(): Promise<{ name: string; applied: number }[]> {
+    this.#live('consumer');
+    return this.#read(async (c) => (await c.all('SELECT name, applied FROM consumers ORDER BY name')).map((r) => ({ name: String(r.name), applied: Number(r.applied) })));
   }
 
   // ---- trash ----

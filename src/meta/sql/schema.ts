@@ -65,6 +65,8 @@ export const TABLES: Readonly<Record<string, TableSpec>> = {
     indexes: [['ino']],
   },
   vstate: { columns: { version: 'int' }, key: [] },
+  // Readers of the change log (mirrors): the log is not pruned past what they applied.
+  consumers: { columns: { name: 'text', applied: 'int' }, key: ['name'] },
   // body: JSON array of {table, kind: 'put'|'delete', row} in the order the changes were made.
   changes: { columns: { version: 'int', op: 'text', time_ms: 'int', body: 'longtext' }, key: ['version'] },
 };

@@ -86,6 +86,7 @@ export const MIGRATIONS: readonly Migration[] = [
     db.exec('ALTER TABLE settings RENAME COLUMN key TO name');
     db.exec('ALTER TABLE changes RENAME COLUMN rows TO body');
     db.exec('ALTER TABLE plocks RENAME COLUMN "end" TO stop');
+    db.exec('CREATE TABLE consumers (name TEXT PRIMARY KEY, applied INTEGER NOT NULL) WITHOUT ROWID');
     const logged = db.prepare("SELECT version, body FROM changes WHERE body LIKE '%\"settings\"%'").all() as { version: number; body: string }[];
     const rewrite = db.prepare('UPDATE changes SET body = ? WHERE version = ?');
     for (const c of logged) {
