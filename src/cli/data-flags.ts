@@ -17,6 +17,7 @@ export interface DataFlags {
   requestTimeout?: number;
   keyFile?: string;
   writeback?: boolean;
+  heartbeat?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -60,7 +61,16 @@ export function addDataFlags(cmd: Command): Command {
     .option('--io-retries <n>', 'retries of a failing storage request before EIO (default 10)', wholeNumber('--io-retries', 1000))
     .option('--request-timeout <s>', 'seconds before an unanswered storage request is retried (default 60)', positive('--request-timeout', 3600))
     .option('--writeback', 'stage written blocks in the cache directory and upload them in the background (metadata commits at once; only this host can read them until uploaded)')
-    .option('--key-file <file>', 'key that unseals storage credentials stored with --encrypt-keys (default: $STRATA_KEY or $STRATA_KEY_FILE)');
+    .option('--key-file <file>', 'key that unseals storage credentials stored with --encrypt-keys (default: $STRATA_KEY or $STRATA_KEY_FILE)')
+    .option('--heartbeat <s>', 'seconds between this client\'s heartbeats in the volume\'s metadata (default 10; other clients take one silent for 5 minutes for dead)', seconds('--heartbeat'));
+}
+
+function seconds(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d*\.?\d+$/.test(value.trim()) || !(n >= 0.1 && n <= 3600)) throw new InvalidArgumentError(`${flag} takes seconds from 0.1 to 3600, got "${value}".`);
+    return n;
+  };
 }
 
 /** The Volume options the data flags ask for (unset flags keep the defaults). */
@@ -79,5 +89,6 @@ export function dataOptions(f: DataFlags): VolumeOptions {
     requestTimeoutMs: f.requestTimeout === undefined ? undefined : f.requestTimeout * 1000,
     keyFile: f.keyFile,
     writeback: f.writeback,
+    heartbeatMs: f.heartbeat === undefined ? undefined : f.heartbeat * 1000,
   };
 }

@@ -82,8 +82,13 @@ export interface VolumeOptions {
   writeback?: boolean;
   /** Told about background uploads that failed (they are retried). */
   onUploadError?: (key: string, err: unknown) => void;
-  /** Session heartbeat period (ms). */
+  /** Session heartbeat period (ms, default 10 s). */
   heartbeatMs?: number;
+  /** This client closes sessions of others silent this long (ms; default 5 minutes). Every
+   * client of a volume should agree on it, and it must stay well above every heartbeat. */
+  staleSessionMs?: number;
+  /** How often this client looks for stale sessions and expired trash (ms; default 60 s). */
+  housekeepingMs?: number;
   /** Period of the background loop deleting freed data (ms). */
   reclaimMs?: number;
   /** Survive OS crashes and power loss, not only process crashes: every block and every metadata
@@ -153,6 +158,8 @@ export class Volume extends PathApi {
       const vfs = await Vfs.start(backends.meta, backends.store, {
         heartbeatMs: options.heartbeatMs,
         reclaimMs: options.reclaimMs,
+        staleSessionMs: options.staleSessionMs,
+        housekeepingMs: options.housekeepingMs,
         sessionInfo: { client: options.client ?? 'sdk', host: hostname() },
         skipTrash: options.skipTrash === true,
       });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { Volume } from '../../src/index.js';
 import { packageRoot } from '../../src/hotpath/locate.js';
 import type { Need } from '../helpers/require.js';
+import { metaUrlFor, type Engine } from '../helpers/engines.js';
 
 export const run = promisify(execFile);
 export const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -33,9 +34,16 @@ export async function isMounted(mountpoint: string): Promise<boolean> {
   return info.split('\n').some((l) => l.split(' ')[4] === mountpoint);
 }
 
+/** The metadata engine mounts of this test file use (each test file is its own module). */
+let engine: Engine = 'sqlite';
+
+export function useEngine(kind: Engine): void {
+  engine = kind;
+}
+
 export async function makeMount(extraArgs: string[] = [], format: { blockSize?: number } = {}): Promise<TestMount> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-fuse-'));
-  const metaUrl = `sqlite3://${join(dir, 'meta.db')}`;
+  const metaUrl = await metaUrlFor(engine, dir);
   const mountpoint = join(dir, 'mnt');
   await mkdir(mountpoint);
   await Volume.format(metaUrl, { name: 'fusetest', storage: `file://${join(dir, 'objects')}`, trashDays: 0, ...format });
@@ -92,7 +100,7 @@ export async function makeMount(extraArgs: string[] = [], format: { blockSize?: 
 }
 
 /** A second `strata mount` of an existing volume (another "host"); stop() unmounts it. */
-export async function mountAgain(metaUrl: string, mountpoint: string, args: string[] = []): Promise<{ stop(): Promise<number | null>; log: () => string }> {
+export async function mountAgain(metaUrl: string, mountpoint: string, args: string[] = []): Promise<{ stop(): Promise<number | null>; kill(): void; log: () => string }> {
   await mkdir(mountpoint, { recursive: true });
   let out = '';
   const child = spawn(process.execPath, [CLI, 'mount', metaUrl, mountpoint, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
@@ -105,6 +113,8 @@ export async function mountAgain(metaUrl: string, mountpoint: string, args: stri
   });
   return {
     log: () => out,
+    /** SIGKILL: the host dies; its mountpoint is left stale. */
+    kill: () => { child.kill('SIGKILL'); },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const gone = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

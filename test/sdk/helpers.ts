@@ -5,6 +5,7 @@ import * as nodefs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Volume, type VolumeOptions } from '../../src/index.js';
+import { metaUrlFor, type Engine } from '../helpers/engines.js';
 
 export interface TestVolume {
   dir: string;
@@ -16,9 +17,9 @@ export interface TestVolume {
   cleanup(): Promise<void>;
 }
 
-export async function makeVolume(options: VolumeOptions = {}, format: { blockSize?: number; trashDays?: number } = {}): Promise<TestVolume> {
+export async function makeVolume(options: VolumeOptions = {}, format: { blockSize?: number; trashDays?: number } = {}, engine: Engine = 'sqlite'): Promise<TestVolume> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-sdk-'));
-  const metaUrl = `sqlite3://${join(dir, 'meta.db')}`;
+  const metaUrl = await metaUrlFor(engine, dir);
   const storageDir = join(dir, 'objects');
   await Volume.format(metaUrl, { name: 'test', storage: `file://${storageDir}`, trashDays: 0, ...format });
   const opened: Volume[] = [];

@@ -6,6 +6,7 @@ import { Volume } from '../../sdk/volume.js';
 import { newProgress } from '../progress.js';
 import { printStatus } from './status.js';
 import { defaultStorage } from '../../sdk/backends.js';
+import { redactUrl } from '../../config/urls.js';
 
 const MiB = 1024 * 1024;
 
@@ -26,9 +27,9 @@ export function registerDemo(program: Command): void {
       });
       if (!existing) {
         await Volume.format(metaUrl, { name: 'demo' });
-        process.stdout.write(`Formatted volume "demo" at ${metaUrl} (data in ${defaultStorage(metaUrl)})\n`);
+        process.stdout.write(`Formatted volume "demo" at ${redactUrl(metaUrl)} (data in ${defaultStorage(metaUrl)})\n`);
       } else {
-        process.stdout.write(`Using the volume at ${metaUrl}\n`);
+        process.stdout.write(`Using the volume at ${redactUrl(metaUrl)}\n`);
       }
       const vol = existing ?? await Volume.open(metaUrl, { client: 'demo' });
       try {

@@ -6,6 +6,7 @@ import { defaultStorage } from '../../sdk/backends.js';
 import { Volume } from '../../sdk/volume.js';
 import { formatSize } from '../output.js';
 import { blockSize, size, wholeNumber } from '../parse.js';
+import { redactUrl } from '../../config/urls.js';
 
 interface FormatFlags {
   storage?: string;
@@ -88,13 +89,13 @@ export function registerFormat(program: Command): void {
       const shown = storage === undefined ? defaultStorage(metaUrl) : canonicalStorageUrl(storage);
       const keys = flags.accessKey !== undefined || /^[a-z0-9+.-]+:\/\/[^/@]+@/i.test(storage ?? '');
       if (result.created) {
-        process.stdout.write(`Formatted volume "${name}" at ${metaUrl}\n  data: ${shown}\n`
+        process.stdout.write(`Formatted volume "${name}" at ${redactUrl(metaUrl)}\n  data: ${shown}\n`
           + (keys ? `  credentials: stored${flags.encryptKeys ? ', encrypted' : ''}\n` : '')
           + `  block size: ${formatSize(flags.blockSize ?? 4 * 1024 * 1024)}, trash: ${flags.trashDays ?? 1} day(s)\n`);
       } else if (result.changed.length === 0) {
-        process.stdout.write(`Volume "${name}" at ${metaUrl} already exists with these settings; nothing changed.\n`);
+        process.stdout.write(`Volume "${name}" at ${redactUrl(metaUrl)} already exists with these settings; nothing changed.\n`);
       } else {
-        process.stdout.write(`Volume "${name}" at ${metaUrl} already exists; changed:\n${result.changed.map((c) => `  ${c}\n`).join('')}`);
+        process.stdout.write(`Volume "${name}" at ${redactUrl(metaUrl)} already exists; changed:\n${result.changed.map((c) => `  ${c}\n`).join('')}`);
       }
     });
 }

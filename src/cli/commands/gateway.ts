@@ -2,6 +2,7 @@
 // let requests in flight finish and close the volume.
 import { InvalidArgumentError, type Command } from 'commander';
 import { startGateway } from '../../gateway/server.js';
+import { redactUrl } from '../../config/urls.js';
 
 export const ACCESS_KEY_ENV = 'STRATA_GATEWAY_ACCESS_KEY';
 export const SECRET_KEY_ENV = 'STRATA_GATEWAY_SECRET_KEY';
@@ -73,7 +74,7 @@ export function registerGateway(program: Command): void {
         if (err instanceof RangeError) throw Object.assign(new Error(err.message), { exitCode: 2 });
         throw err;
       }
-      process.stdout.write(`serving ${metaUrl} over S3 at ${gw.url}${flags.readOnly ? ' (read-only)' : ''}\n`);
+      process.stdout.write(`serving ${redactUrl(metaUrl)} over S3 at ${gw.url}${flags.readOnly ? ' (read-only)' : ''}\n`);
       if (process.send) process.send({ listening: gw.url });
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));

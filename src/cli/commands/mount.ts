@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { mountVolume } from '../../fuse/mount.js';
 import { size } from '../parse.js';
 import { addDataFlags, dataOptions, type DataFlags } from '../data-flags.js';
+import { redactUrl } from '../../config/urls.js';
 
 const run = promisify(execFile);
 
@@ -69,7 +70,7 @@ export function registerMount(program: Command): void {
         readOnly: flags.readOnly, allowOther: flags.allowOther, writebackCache: flags.writebackCache, bufferSize: flags.bufferSize,
         timeouts: { attr: flags.attrCache, entry: flags.entryCache, dirEntry: flags.dirEntryCache }, options: flags.o, log, volume: dataOptions(flags),
       });
-      log(`mounted ${metaUrl} at ${mountpoint}`);
+      log(`mounted ${redactUrl(metaUrl)} at ${mountpoint}`);
       if (process.send) process.send({ mounted: true });
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
