@@ -1340,6 +1340,41 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         await meta.closeSession(s);
       });
 
+      it('a directory removed while open keeps its attributes (nlink 0), takes no new names, and is freed at the last release', async () => {
+        const { meta } = v;
+        const base = await meta.usage();
+        const s = await meta.newSession({ host: 'h1', pid: 2 });
+        const rootLinks = (await meta.getattr(ROOT_INODE)).nlink;
+        const d = await meta.mkdir(ROOT_INODE, 'd', dirn());
+        const other = await meta.mkdir(ROOT_INODE, 'other', dirn());
+        const victim = await meta.mkdir(ROOT_INODE, 'victim', dirn());
+        const f = await meta.mknod(ROOT_INODE, 'f', reg());
+        await meta.opened(s, d.ino);
+        await meta.opened(s, victim.ino);
+        await meta.rmdir(ROOT_INODE, 'd', 0);
+        await meta.rename(ROOT_INODE, 'other', ROOT_INODE, 'victim', 0, 0); // replaces an open empty directory
+        expect(await codeOf(meta.lookup(ROOT_INODE, 'd'))).toBe('ENOENT');
+        for (const gone of [d, victim]) {
+          const attr = await meta.getattr(gone.ino);
+          expect(attr.nlink).toBe(0);
+          expect(await codeOf(meta.readdir(gone.ino, 0, 10))).toBe('ENOENT');
+        }
+        expect((await meta.getattr(ROOT_INODE)).nlink).toBe(rootLinks + 1); // three made, two gone
+        expect(await codeOf(meta.mkdir(d.ino, 'x', dirn()))).toBe('ENOENT');
+        expect(await codeOf(meta.mknod(d.ino, 'x', reg()))).toBe('ENOENT');
+        expect(await codeOf(meta.link(f.ino, d.ino, 'x'))).toBe('ENOENT');
+        expect(await codeOf(meta.rename(ROOT_INODE, 'f', d.ino, 'x', 0, 0))).toBe('ENOENT');
+        // One release batch may name an inode more than once.
+        await meta.opened(s, d.ino);
+        await meta.released(s, [d.ino, victim.ino, d.ino]);
+        expect(await codeOf(meta.getattr(d.ino))).toBe('ENOENT');
+        expect(await codeOf(meta.getattr(victim.ino))).toBe('ENOENT');
+        await meta.unlink(ROOT_INODE, 'f', 0);
+        await meta.rmdir(ROOT_INODE, 'victim', 0);
+        expect((await meta.usage()).inodes).toBe(base.inodes);
+        await meta.closeSession(s);
+      });
+
       it('a file open in two sessions lives until both let go; mknod can open in the same call', async () => {
         const { meta } = v;
         const s1 = await meta.newSession({ n: 1 });

@@ -37,7 +37,11 @@ export async function consistencyProblems(db: SqlDriver): Promise<string[]> {
     const held = new Set((await c.all('SELECT f.ino FROM open_files f JOIN sessions s ON s.id = f.session')).map((r) => num(r.ino)));
     for (const [ino, n] of inodes) {
       const its = names.get(ino) ?? [];
-      if ((n.mode & S_IFMT) === S_IFDIR) {
+      if ((n.mode & S_IFMT) === S_IFDIR && its.length === 0 && n.nlink === 0) {
+        // Removed while open: an orphan until its last close.
+        if (!orphans.has(ino) || !held.has(ino)) problems.push(`removed directory ${ino} is ${orphans.has(ino) ? 'an orphan no live session holds' : 'not an orphan'}`);
+        if ([...names.values()].some((l) => l.some((e) => e.parent === ino))) problems.push(`removed directory ${ino} still has entries`);
+      } else if ((n.mode & S_IFMT) === S_IFDIR) {
         const want = 2 + (subdirs.get(ino) ?? 0);
         if (n.nlink !== want) problems.push(`directory ${ino}: nlink ${n.nlink}, but 2 + ${subdirs.get(ino) ?? 0} subdirectories = ${want}`);
         if (ino === ROOT_INODE) continue;

@@ -725,6 +725,7 @@ export class SqlMeta implements Meta {
       if (isDirMode(n.mode)) fail('EPERM', 'link');
       if (n.nlink === 0) fail('ENOENT', 'link');
       const parent = await this.#dirNode(tx.c, dir, 'link');
+      if (parent.nlink === 0) fail('ENOENT', 'link');
       if (await this.#entry(tx.c, dir, name)) fail('EEXIST', 'link');
       const t = nowNs();
       await SqlMeta.#insertEntry(tx, dir, name, ino, n.mode & S_IFMT);
@@ -871,8 +872,17 @@ export class SqlMeta implements Meta {
       const t = nowNs();
       await this.#deleteEntry(tx, dir, name);
       await this.#touchDir(tx, dir, t, -1);
-      await this.#destroy(tx, child);
+      await this.#dropDir(tx, child, t);
     });
+  }
+
+  /** An empty directory lost its name: free it, or — while a session has it open — keep it with
+   * nlink 0 as an orphan, as Linux does (fstat on the descriptor still works; nothing can be
+   * created in it). */
+  async #dropDir(tx: Tx, n: NodeRow, t: bigint): Promise<void> {
+    if (!(await this.#isOpen(tx.c, n.ino))) return this.#destroy(tx, n);
+    await SqlMeta.#saveNode(tx, { ...n, nlink: 0, ctime: t });
+    await tx.c.run(tx.dialect.insertIgnore('orphans', ['ino', 'since_ms']), [n.ino, Date.now()]);
   }
 
   async #hasEntries(c: SqlConn, ino: number): Promise<boolean> {
@@ -900,6 +910,8 @@ export class SqlMeta implements Meta {
       await this.#lockNodes(tx.c, [dir, newDir]);
       const from = await this.#dirNode(tx.c, dir, 'rename');
       const to = newDir === dir ? from : await this.#dirNode(tx.c, newDir, 'rename');
+      // A removed directory (still open somewhere) takes no new names.
+      if (to.nlink === 0) fail('ENOENT', 'rename');
       const e = await this.#entry(tx.c, dir, name, true);
       if (!e) fail('ENOENT', 'rename');
       const target = await this.#entry(tx.c, newDir, newName, true);
@@ -945,7 +957,7 @@ export class SqlMeta implements Meta {
             if (await this.#hasEntries(tx.c, dst.ino)) fail('ENOTEMPTY', 'rename');
             await this.#deleteEntry(tx, newDir, newName);
             addLinks(newDir, -1);
-            await this.#destroy(tx, dst);
+            await this.#dropDir(tx, dst, t);
           } else if (dst.nlink === 1 && isRegMode(dst.mode) && await this.#trashEnabled(tx.c) && !(await this.#inTrash(tx.c, newDir))) {
             await this.#toTrash(tx, newDir, newName, dst, t);
           } else {
@@ -980,6 +992,8 @@ export class SqlMeta implements Meta {
     this.#live('readdir');
     return this.#read(async (c) => {
       const dir = await this.#dirNode(c, ino, 'readdir');
+      // As Linux: a removed directory lists nothing, not even . and .. (getdents gives ENOENT).
+      if (dir.nlink === 0) fail('ENOENT', 'readdir', 'the directory was removed');
       const out: DirEntry[] = [];
       // Cookies 1 and 2 are '.' and '..'; stored entries report their row cookie + 2.
       if (cookie < 1 && out.length < limit) out.push({ name: '.', ino, mode: dir.mode, cookie: 1 });
