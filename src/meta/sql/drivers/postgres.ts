@@ -103,6 +103,10 @@ export class PostgresDriver implements SqlDriver {
     this.#live();
     const client = await this.#pool.connect().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
     let broken: unknown = null;
+    // A connection that breaks between two statements reports it here; the next statement fails
+    // with it too, and that is where it is handled.
+    const onError = (err: unknown): void => { broken ??= err; };
+    client.on('error', onError);
     try {
       await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       const result = await body(new Conn(client));
@@ -121,6 +125,7 @@ export class PostgresDriver implements SqlDriver {
       else broken ??= err;
       throw err;
     } finally {
+      client.off('error', onError);
       // A connection that failed is dropped, not reused.
       client.release(broken ? (broken as Error) : undefined);
     }
@@ -133,17 +138,22 @@ export class PostgresDriver implements SqlDriver {
 
   async snapshot<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
     this.#live();
-    const client = await this.#pool.connect();
+    const client = await this.#pool.connect().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
+    let broken: unknown = null;
+    const onError = (err: unknown): void => { broken ??= err; };
+    client.on('error', onError);
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const result = await body(new Conn(client));
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      broken ??= this.dialect.connectionLost(err) ? err : null;
+      if (!broken) await client.query('ROLLBACK').catch((e: unknown) => { broken = e; });
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken ? (broken as Error) : undefined);
     }
   }
 
