@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { need, type Need } from './require.js';
-import { serverAdmin, type ServerAdmin, type ServerInfo } from './servers.js';
+import { serverAdmin, type ServerAdmin, type ServerInfo } from '../../bench/servers.js';
 
 export type ServerKind = 'postgres' | 'mysql';
 

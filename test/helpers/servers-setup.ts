@@ -3,7 +3,7 @@
 // need it (test/helpers/databases.ts), which fail under npm test and skip otherwise.
 // STRATA_TEST_SERVERS=0 starts none (a developer running unrelated tests).
 import type { TestProject } from 'vitest/node';
-import { startMariadb, startPostgres, type TestServer } from './servers.js';
+import { startMariadb, startPostgres, type TestServer } from '../../bench/servers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

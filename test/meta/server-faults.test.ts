@@ -7,7 +7,7 @@ import { formatMeta, openMeta, ROOT_INODE, type Meta } from '../../src/meta/inde
 import { consistencyProblems } from '../../src/meta/sql/consistency.js';
 import { openDriver } from '../../src/meta/sql/open.js';
 import { databases, type ServerKind } from '../helpers/databases.js';
-import { freePort, STRATA_PASSWORD, STRATA_USER } from '../helpers/servers.js';
+import { freePort, STRATA_PASSWORD, STRATA_USER } from '../../bench/servers.js';
 
 const REQ = { name: 'f', storage: 'file:///tmp/x', trashDays: 0 };
 const opened: Meta[] = [];

@@ -1,4 +1,4 @@
-// Throwaway PostgreSQL and MariaDB servers for tests and benches: each in a temp directory, on a
+// Throwaway PostgreSQL and MariaDB servers for tests and benches (bench/ is built, test/ is not): each in a temp directory, on a
 // free loopback port, as the user the server insists on (postgres / mysql) when run as root, with
 // a password-protected login for Strata. Started once per test run (test/helpers/servers-setup.ts)
 // and stopped at its end. Speed settings (no fsync) are for tests only; benches ask for durable.
@@ -96,7 +96,13 @@ export function mariadbBin(): string | null {
   return null;
 }
 
-export async function startPostgres(options: { durable?: boolean } = {}): Promise<TestServer> {
+/** 'test': no fsync at all (tests measure behaviour, not durability). 'bench': fsync on, commits
+ * acknowledged before their WAL is flushed (synchronous_commit = off; MariaDB: log written at
+ * commit, flushed each second) — the durability of SQLite's WAL with synchronous = NORMAL, which
+ * the benches compare them with: a process crash loses nothing, an OS crash the last moments. */
+export type ServerMode = 'test' | 'bench';
+
+export async function startPostgres(options: { mode?: ServerMode } = {}): Promise<TestServer> {
   const bin = postgresBin();
   if (!bin) throw new Error('PostgreSQL is not installed (Debian package postgresql): /usr/lib/postgresql/*/bin/postgres is missing');
   const dir = mkdtempSync(join(tmpdir(), 'strata-pg-'));
@@ -110,7 +116,8 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   const pg = (cmd: string, args: string[]) => as('postgres', join(bin, cmd), args);
   await run(...pg('initdb', ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C']));
   rmSync(pwfile);
-  const settings = options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+  const settings = options.mode === 'bench' ? ['-c', 'synchronous_commit=off', '-c', 'shared_buffers=256MB']
+    : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
   await run(...pg('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o',
     ['-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', ...settings].join(' '), 'start']));
   const info: ServerInfo = { kind: 'postgres', host: '127.0.0.1', port, socketDir: dir, bin };
@@ -149,7 +156,7 @@ export function serverAdmin(info: ServerInfo): ServerAdmin {
   };
 }
 
-export async function startMariadb(options: { durable?: boolean } = {}): Promise<TestServer> {
+export async function startMariadb(options: { mode?: ServerMode } = {}): Promise<TestServer> {
   const server = mariadbBin();
   if (!server || !existsSync('/usr/bin/mariadb-install-db')) throw new Error('MariaDB is not installed (Debian package mariadb-server): mariadbd is missing');
   const dir = mkdtempSync(join(tmpdir(), 'strata-my-'));
@@ -159,7 +166,8 @@ export async function startMariadb(options: { durable?: boolean } = {}): Promise
   const port = await freePort();
   const sock = join(data, 'mysqld.sock');
   await run('mariadb-install-db', ['--no-defaults', '--user=mysql', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db']);
-  const speed = options.durable ? [] : ['--innodb-flush-log-at-trx-commit=0', '--innodb-doublewrite=0', '--sync-binlog=0'];
+  const speed = options.mode === 'bench' ? ['--innodb-flush-log-at-trx-commit=2']
+    : ['--innodb-flush-log-at-trx-commit=0', '--innodb-doublewrite=0', '--sync-binlog=0'];
   const child: ChildProcess = spawn(server, ['--no-defaults', '--user=mysql', `--datadir=${data}`, `--port=${port}`, '--bind-address=127.0.0.1',
     `--socket=${sock}`, `--pid-file=${join(data, 'mysqld.pid')}`, '--skip-log-bin', '--max-connections=300', '--innodb-buffer-pool-size=128M', ...speed],
   { stdio: ['ignore', 'ignore', 'pipe'] });
