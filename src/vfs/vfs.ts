@@ -374,10 +374,17 @@ export class Vfs implements Walkable {
     if (problem) fail(problem, syscall);
   }
 
-  async #newNode(caller: Caller, dir: number, name: string, type: number, mode: number, syscall: string): Promise<{ parent: Attr; mode: number; gid: number }> {
+  /** `known`: the parent's attributes as just read (saves reading them again). */
+  async #newNode(caller: Caller, dir: number, name: string, type: number, mode: number, syscall: string, known?: Attr): Promise<{ parent: Attr; mode: number; gid: number }> {
     this.#checkName(name, syscall);
     if (name === '.' || name === '..') fail('EEXIST', syscall);
-    const parent = await this.#writableDir(caller, dir, syscall);
+    let parent: Attr;
+    if (known) {
+      parent = known;
+      if (!permits(parent, caller, W_OK | X_OK)) fail('EACCES', syscall);
+    } else {
+      parent = await this.#writableDir(caller, dir, syscall);
+    }
     const inherited = inheritedOwnership(parent, caller, type === S_IFDIR, mode & MODE_PERM_MASK);
     let perms = inherited.mode;
     // A non-member may not create a setgid file in someone else's group.
@@ -598,16 +605,16 @@ export class Vfs implements Walkable {
     this.#live('open');
     this.#checkName(name, 'open');
     if ((flags & O_ACCMODE) === O_ACCMODE) fail('EINVAL', 'open');
-    const parent = await this.meta.getattr(dir);
+    // One read for the directory and the name.
+    const found = await this.meta.lookupPath(dir, [name]);
+    if (found.length === 0) fail('ENOENT', 'open');
+    const parent = found[0]!;
     if (!isDir(parent)) fail('ENOTDIR', 'open');
     if (!permits(parent, caller, X_OK)) fail('EACCES', 'open');
-    let existing: Attr | null = await this.meta.lookup(dir, name).catch((err: { code?: string }) => {
-      if (err?.code === 'ENOENT') return null;
-      throw err;
-    });
+    let existing: Attr | null = found.length > 1 ? this.#withPending(found[1]!) : null;
     if (existing === null) {
       try {
-        const n = await this.#newNode(caller, dir, name, S_IFREG, mode, 'open');
+        const n = await this.#newNode(caller, dir, name, S_IFREG, mode, 'open', parent);
         // Created and recorded as open by this session in one transaction.
         const attr = await this.#asSession((id) => this.meta.mknod(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, id));
         const opened = await this.#register(caller, attr, flags, true);
@@ -646,7 +653,7 @@ export class Vfs implements Walkable {
       if (exclusive) fail('EEXIST', 'open');
       return null;
     }
-    const n = await this.#newNode(caller, dir, name, S_IFREG, mode, 'open');
+    const n = await this.#newNode(caller, dir, name, S_IFREG, mode, 'open', parent);
     const content = data.byteLength > 0 ? await this.store.storeSlice(data, this.meta) : null;
     try {
       return await this.meta.createFile(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, content, extras);

@@ -46,6 +46,7 @@ export const postgresDialect: Dialect = {
   forUpdate: ' FOR UPDATE',
   returning: true,
   binary: (c) => `${c} COLLATE "C"`,
+  bumpAndLog: 'WITH v AS (UPDATE vstate SET version = version + 1 RETURNING version) INSERT INTO changes (version, op, time_ms, body) SELECT version, ?, ?, ? FROM v RETURNING version',
   insertIgnore: memo((t: string, cols: readonly string[]) => `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON CONFLICT DO NOTHING`),
   upsert: memo((t: string, cols: readonly string[], key: readonly string[], updates: readonly string[]) =>
     `INSERT INTO ${t} AS cur (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments(updates, (c) => `cur.${c}`, (c) => `EXCLUDED.${c}`)}`),

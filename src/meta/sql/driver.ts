@@ -50,6 +50,9 @@ export interface Dialect {
   readonly returning: boolean;
   /** A text column compared and ordered byte by byte, whatever the database's collation. */
   binary(column: string): string;
+  /** One statement that bumps the version and logs the entry (parameters: op, time, body), returning
+   * `version` — where the database can do both at once; otherwise two statements are sent. */
+  readonly bumpAndLog?: string;
   /** INSERT that does nothing when the key exists. */
   insertIgnore(table: string, columns: readonly string[]): string;
   /** INSERT, or on a key conflict apply `updates`: SQL assignments `col = ...` written with

@@ -146,6 +146,9 @@ interface WriteOptions {
   duplicate?: 'EEXIST' | 'retry';
 }
 
+/** Inodes per statement when releases come in a batch. */
+const RELEASE_SLICE = 500;
+
 export class SqlMeta implements Meta {
   readonly url: string;
   readonly trashName = TRASH_NAME;
@@ -277,12 +280,23 @@ export class SqlMeta implements Meta {
   /** The tail of every transaction: counters, then — if volume state changed — the next version
    * and its change-log entry. The version row is locked last and held until commit. */
   static async #finish(tx: Tx, op: string, retention: number, prune = false): Promise<void> {
-    for (const [name, delta] of tx.counters) await tx.c.run('UPDATE counters SET value = value + ? WHERE name = ?', [delta, name]);
+    const deltas = [...tx.counters];
+    if (deltas.length > 0) {
+      // Every counter the transaction moved, in one statement.
+      await tx.c.run(`UPDATE counters SET value = value + CASE name ${deltas.map(() => 'WHEN ? THEN ?').join(' ')} ELSE 0 END WHERE name IN (${deltas.map(() => '?').join(', ')})`,
+        [...deltas.flat(), ...deltas.map(([name]) => name)]);
+    }
     if (tx.rows.length === 0) return;
-    const version = Number((tx.dialect.returning
-      ? await tx.c.get<{ version: unknown }>('UPDATE vstate SET version = version + 1 RETURNING version')
-      : (await tx.c.run('UPDATE vstate SET version = version + 1'), await tx.c.get<{ version: unknown }>('SELECT version FROM vstate')))!.version);
-    await tx.c.run('INSERT INTO changes (version, op, time_ms, body) VALUES (?, ?, ?, ?)', [version, op, Date.now(), JSON.stringify(tx.rows)]);
+    const body = JSON.stringify(tx.rows);
+    let version: number;
+    if (tx.dialect.bumpAndLog) {
+      version = Number((await tx.c.get<{ version: unknown }>(tx.dialect.bumpAndLog, [op, Date.now(), body]))!.version);
+    } else {
+      version = Number((tx.dialect.returning
+        ? await tx.c.get<{ version: unknown }>('UPDATE vstate SET version = version + 1 RETURNING version')
+        : (await tx.c.run('UPDATE vstate SET version = version + 1'), await tx.c.get<{ version: unknown }>('SELECT version FROM vstate')))!.version);
+      await tx.c.run('INSERT INTO changes (version, op, time_ms, body) VALUES (?, ?, ?, ?)', [version, op, Date.now(), body]);
+    }
     if (prune && retention > 0) {
       const slowest = (await tx.c.get<{ v: unknown }>('SELECT min(applied) AS v FROM consumers'))?.v;
       let upTo = version - retention;
@@ -635,10 +649,9 @@ export class SqlMeta implements Meta {
     return this.#write(op, async (tx) => {
       const parent = await this.#dirNode(tx.c, dir, op, true);
       if (parent.nlink === 0) fail('ENOENT', op);
-      if (await this.#entry(tx.c, dir, name)) fail('EEXIST', op);
+      // A name already there fails the entry's insert below (EEXIST): no read to check first.
       const limit = (await this.#current(tx.c)).inodeLimit;
       if (limit > 0 && (await tx.counter('inodes')) >= limit) fail('ENOSPC', op, `the volume's limit of ${limit} inodes is reached`);
-      if (openedBy !== undefined) await this.#sessionAlive(tx.c, openedBy, op);
       const ino = await this.#take(tx, this.#inodes, 'inode');
       const t = extras?.timeNs ?? nowNs();
       const dirNode = isDirMode(node.mode);
@@ -660,7 +673,7 @@ export class SqlMeta implements Meta {
         await tx.c.run('INSERT INTO symlinks (ino, target) VALUES (?, ?)', [ino, target]);
         tx.put('symlinks', { ino, target });
       }
-      if (openedBy !== undefined) await tx.c.run('INSERT INTO open_files (session, ino, count) VALUES (?, ?, 1)', [openedBy, ino]);
+      if (openedBy !== undefined) await this.#recordOpen(tx, openedBy, ino, op);
       for (const [xname, value] of Object.entries(extras?.xattrs ?? {})) {
         const v = Buffer.from(value);
         await tx.c.run('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?)', [ino, xname, v]);
@@ -1283,6 +1296,12 @@ export class SqlMeta implements Meta {
     });
   }
 
+  /** A new open record, written only for a live session (whose row it locks): ESTALE otherwise. */
+  async #recordOpen(tx: Tx, session: number, ino: number, syscall: string): Promise<void> {
+    const n = await tx.c.run(`INSERT INTO open_files (session, ino, count) SELECT id, ?, 1 FROM sessions WHERE id = ?${tx.dialect.forUpdate}`, [ino, session]);
+    if (n === 0) fail('ESTALE', syscall, `session ${session} was closed (its heartbeat stopped for too long?)`);
+  }
+
   /** Rows are only written for a live session: a closed one gets ESTALE (its client must
    * register anew). */
   async #sessionAlive(c: SqlConn, session: number, syscall: string): Promise<void> {
@@ -1342,11 +1361,24 @@ export class SqlMeta implements Meta {
     const list = typeof inos === 'number' ? [inos] : inos;
     if (list.length === 0) return;
     await this.#write('close', async (tx) => {
-      for (const ino of list) {
-        await tx.c.run('UPDATE open_files SET count = count - 1 WHERE session = ? AND ino = ?', [session, ino]);
-        await tx.c.run('DELETE FROM open_files WHERE session = ? AND ino = ? AND count <= 0', [session, ino]);
-        await tx.c.run('DELETE FROM flocks WHERE ino = ? AND session = ?', [ino, session]);
-        await this.#freeIfOrphan(tx, ino);
+      // All of them at once: a release batch costs the same few statements however many it holds.
+      const times = new Map<number, number>();
+      for (const ino of list) times.set(ino, (times.get(ino) ?? 0) + 1);
+      const set = (n: number) => `(${Array(n).fill('?').join(', ')})`;
+      // In slices: every engine caps the parameters of one statement.
+      const all = [...times.keys()];
+      for (let at = 0; at < all.length; at += RELEASE_SLICE) {
+        const inos = all.slice(at, at + RELEASE_SLICE);
+        for (const k of new Set(inos.map((ino) => times.get(ino)!))) {
+          const these = inos.filter((ino) => times.get(ino) === k);
+          await tx.c.run(`UPDATE open_files SET count = count - ? WHERE session = ? AND ino IN ${set(these.length)}`, [k, session, ...these]);
+        }
+        await tx.c.run(`DELETE FROM flocks WHERE session = ? AND ino IN ${set(inos.length)}`, [session, ...inos]);
+      }
+      await tx.c.run('DELETE FROM open_files WHERE session = ? AND count <= 0', [session]);
+      for (let at = 0; at < all.length; at += RELEASE_SLICE) {
+        const inos = all.slice(at, at + RELEASE_SLICE);
+        for (const r of await tx.c.all(`SELECT ino FROM orphans WHERE ino IN ${set(inos.length)}`, inos)) await this.#freeIfOrphan(tx, Number(r.ino));
       }
     });
   }

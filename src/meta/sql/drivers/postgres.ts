@@ -15,16 +15,18 @@ const POOL_SIZE = 8;
 const CONNECT_TIMEOUT_MS = 5000;
 const INT8_OID = 20;
 
-/** `?` placeholders as PostgreSQL's `$1, $2, ...` (the engine's SQL has no `?` in literals). */
-const numbered = new Map<string, string>();
-function positional(sql: string): string {
-  let out = numbered.get(sql);
-  if (out === undefined) {
+/** Each statement the engine sends, as a named prepared statement with PostgreSQL's `$1, $2`
+ * placeholders (the engine's SQL has no `?` in literals): a connection parses and plans it once,
+ * then only binds and runs it. */
+const prepared = new Map<string, { name: string; text: string }>();
+function statement(sql: string): { name: string; text: string } {
+  let st = prepared.get(sql);
+  if (st === undefined) {
     let n = 0;
-    out = sql.replace(/\?/g, () => `$${++n}`);
-    numbered.set(sql, out);
+    st = { name: `s${prepared.size + 1}`, text: sql.replace(/\?/g, () => `$${++n}`) };
+    prepared.set(sql, st);
   }
-  return out;
+  return st;
 }
 
 const param = (v: SqlValue): unknown => (typeof v === 'bigint' ? v.toString() : v);
@@ -37,8 +39,13 @@ const types = {
 class Conn implements SqlConn {
   constructor(private readonly q: { query: pg.Pool['query'] }) {}
 
+  #query(sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult> {
+    const { name, text } = statement(sql);
+    return this.q.query({ name, text, values: params.map(param) });
+  }
+
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return (await this.q.query(positional(sql), params.map(param))).rows as T[];
+    return (await this.#query(sql, params)).rows as T[];
   }
 
   async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
@@ -46,11 +53,11 @@ class Conn implements SqlConn {
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    return (await this.q.query(positional(sql), params.map(param))).rowCount ?? 0;
+    return (await this.#query(sql, params)).rowCount ?? 0;
   }
 
   async insertId(sql: string, params: readonly SqlValue[], idColumn: string): Promise<number> {
-    const r = await this.q.query(`${positional(sql)} RETURNING ${idColumn}`, params.map(param));
+    const r = await this.#query(`${sql} RETURNING ${idColumn}`, params);
     return Number(r.rows[0][idColumn]);
   }
 }
