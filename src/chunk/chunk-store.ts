@@ -12,7 +12,7 @@ import { Limiter, settleAll } from './limiter.js';
 import { resolveOptions, type ChunkStoreOptions } from './options.js';
 import { DiskCache, type DiskCacheStats } from './disk-cache.js';
 import { ChunkReader, type ReadCounters } from './reader.js';
-import { CHUNK_SIZE, type BlockCacheControl, type ChunkStore, type ChunkStoreStats, type FileWriter, type SliceMeta } from './store.js';
+import { CHUNK_SIZE, type BlockCacheControl, type ChunkStore, type ChunkStoreStats, type FileWriter, type SliceMeta, type SliceSource } from './store.js';
 import { SliceWriter, type WriterHost } from './writer.js';
 
 export interface ObjectChunkStoreStats extends ChunkStoreStats, Partial<DiskCacheStats> {
@@ -67,7 +67,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     return w;
   }
 
-  async read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceMeta): Promise<number> {
+  async read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceSource): Promise<number> {
     this.checkOpen('read');
     const result = this.reader.read(inode, offset, target, fileLength, meta);
     try {
@@ -78,7 +78,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     return result;
   }
 
-  async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceMeta, use: (bytes: Uint8Array) => T): Promise<T> {
+  async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T): Promise<T> {
     this.checkOpen('read');
     const result = this.reader.readView(inode, offset, length, fileLength, meta, use);
     try {
@@ -91,7 +91,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
 
   /** The hot path's planner watches each file's reads; sequential streams get their next blocks
    * loaded into memory while the caller is still busy with this read. */
-  private readAhead(inode: number, offset: number, length: number, fileLength: number, meta: SliceMeta): void {
+  private readAhead(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource): void {
     if (this.readAheadWindow < this.blockSize || offset >= fileLength || length === 0) return;
     let planner = this.planners.get(inode);
     if (!planner) this.planners.set(inode, (planner = new ReadAheadPlanner(this.blockSize, this.readAheadWindow)));

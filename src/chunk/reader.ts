@@ -10,7 +10,7 @@ import { cacheSumsSize } from './cache-file.js';
 import { BlockMemory, type BlockMemoryStats } from './block-memory.js';
 import { blockKey } from './keys.js';
 import { settleAll, type Limiter } from './limiter.js';
-import { CHUNK_SIZE, type SliceMeta } from './store.js';
+import { CHUNK_SIZE, type SliceSource } from './store.js';
 import type { ObjectStore } from '../object/store.js';
 
 export interface ReadCounters {
@@ -59,7 +59,7 @@ export class ChunkReader {
     this.memory.clear();
   }
 
-  async read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceMeta): Promise<number> {
+  async read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceSource): Promise<number> {
     checkUint('inode', inode);
     checkUint('offset', offset);
     checkUint('fileLength', fileLength);
@@ -91,7 +91,7 @@ export class ChunkReader {
    * the view is valid only during the call. A range inside one block comes straight from the
    * verified block in memory (no copy); anything else is read into a buffer of its own first.
    */
-  async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceMeta, use: (bytes: Uint8Array) => T): Promise<T> {
+  async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T): Promise<T> {
     checkUint('length', length);
     const n = Math.max(0, Math.min(length, fileLength - offset));
     if (n > 0) {
@@ -117,7 +117,7 @@ export class ChunkReader {
   }
 
   /** The pieces of blocks that make up file bytes [offset, offset+n), chunk by chunk. */
-  private plan(inode: number, offset: number, n: number, meta: SliceMeta): Promise<{ c: RangePiece; pieces: ReadPiece[] }[]> {
+  private plan(inode: number, offset: number, n: number, meta: SliceSource): Promise<{ c: RangePiece; pieces: ReadPiece[] }[]> {
     return Promise.all(
       splitRange(offset, n, CHUNK_SIZE).map(async (c) => {
         const slices = await meta.readChunk(inode, c.index);
@@ -128,7 +128,7 @@ export class ChunkReader {
 
   /** Start loading the blocks behind file bytes [offset, offset+n) into memory, without waiting
    * (read-ahead). Failures are left for the read that needs the block to report and count. */
-  prefetch(inode: number, offset: number, n: number, meta: SliceMeta): void {
+  prefetch(inode: number, offset: number, n: number, meta: SliceSource): void {
     this.plan(inode, offset, n, meta).then((plans) => {
       const seen = new Set<string>();
       for (const { pieces } of plans) {

@@ -22,6 +22,9 @@ export interface SliceMeta {
   abandonSlice(slice: { id: number; size: number }): Promise<void>;
 }
 
+/** Where reads learn a chunk's slices. */
+export type SliceSource = Pick<SliceMeta, 'readChunk'>;
+
 /** Buffers writes of one open file and turns them into stored slices. */
 export interface FileWriter {
   /** Buffer `data` at file `offset`; full blocks may be uploaded in the background. Resolves once
@@ -73,13 +76,13 @@ export interface ChunkStore {
   openWriter(inode: number, meta: SliceMeta): FileWriter;
   /** Read `length` bytes at file `offset` of a file `fileLength` long into `target` (holes and
    * bytes past fileLength within the range read as zeros; returns bytes up to EOF). */
-  read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceMeta): Promise<number>;
+  read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceSource): Promise<number>;
   /** Store `data` (at most one chunk) as the blocks of a new slice and return it, uncommitted:
    * for content known whole in advance, which the caller commits with the file's creation. */
   storeSlice(data: Uint8Array, meta: Pick<SliceMeta, 'newSliceId'>): Promise<{ id: number; size: number }>;
   /** read() that hands the bytes to `use` (once, synchronously; the view is valid only during the
    * call), straight from verified block memory when it can: for replies that copy anyway. */
-  readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceMeta, use: (bytes: Uint8Array) => T): Promise<T>;
+  readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T): Promise<T>;
   /** Remove a slice's blocks from object storage (its last reference is gone). */
   deleteSlice(id: number, size: number): Promise<void>;
   /** The object keys of a slice's blocks, as ARCHITECTURE.md names them. */

@@ -90,8 +90,9 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
   if (why) throw errnoError('ENODEV', 'mount', mountpoint, why);
   await clearStaleMount(mountpoint, log);
   await checkMountpoint(mountpoint);
-  const volume = await Volume.open(metaUrl, { ...options.volume, client: 'fuse', uid: 0, gid: 0, gids: [], umask: 0, bufferSize: options.bufferSize });
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  // Reads reuse a file's attributes as long as the kernel does (--attr-cache).
+  const volume = await Volume.open(metaUrl, { attrCacheMs: timeouts.attr * 1000, ...options.volume, client: 'fuse', uid: 0, gid: 0, gids: [], umask: 0, bufferSize: options.bufferSize });
   const { name } = await volume.vfs.meta.settings();
   const fsOptions = [`fsname=strata:${name}`, 'subtype=strata', `max_read=${MAX_READ}`];
   if (options.allowOther) fsOptions.push('allow_other');

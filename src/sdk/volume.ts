@@ -91,6 +91,10 @@ export interface VolumeOptions {
   housekeepingMs?: number;
   /** Period of the background loop deleting freed data (ms). */
   reclaimMs?: number;
+  /** Reads of an open file reuse its size and layout this long (ms, default 1000): another
+   * client's writes show within it, this client's own changes, a new open and a stat at once.
+   * 0: every read asks the metadata engine. */
+  attrCacheMs?: number;
   /** Survive OS crashes and power loss, not only process crashes: every block and every metadata
    * transaction is fsynced (much slower for small files). Default false. */
   durable?: boolean;
@@ -149,6 +153,8 @@ export class Volume extends PathApi {
     if (options.skipTrash === true && caller.uid !== 0) throw new RangeError('options.skipTrash is for administrators: the caller must be root (uid 0)');
     const umask = options.umask ?? currentUmask();
     if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new RangeError(`options.umask must be an integer in 0..0o777, got ${String(umask)}`);
+    const cacheMs = options.attrCacheMs;
+    if (cacheMs !== undefined && !(typeof cacheMs === 'number' && Number.isFinite(cacheMs) && cacheMs >= 0)) throw new RangeError(`options.attrCacheMs must be a number of milliseconds >= 0, got ${String(cacheMs)}`);
     const backends = await openBackends(metaUrl, {
       bufferSize: options.bufferSize, maxUploads: options.maxUploads, maxReads: options.maxDownloads, memoryCacheSize: options.memoryCacheSize,
       durable: options.durable === true, ioRetries: options.ioRetries, requestTimeoutMs: options.requestTimeoutMs, keyFile: options.keyFile, ...cacheOptions(options),
@@ -160,6 +166,7 @@ export class Volume extends PathApi {
         reclaimMs: options.reclaimMs,
         staleSessionMs: options.staleSessionMs,
         housekeepingMs: options.housekeepingMs,
+        attrCacheMs: options.attrCacheMs,
         sessionInfo: { client: options.client ?? 'sdk', host: hostname() },
         skipTrash: options.skipTrash === true,
       });

@@ -1,7 +1,8 @@
 // The vfs's open-file table and per-inode data state: a file handle names one open of one inode;
 // all handles of an inode in this process share one FileWriter, created on first write and
 // closed with the inode's last handle.
-import type { FileWriter } from '../chunk/store.js';
+import type { FileWriter, Slice } from '../chunk/store.js';
+import type { Attr } from './attr.js';
 import type { Caller } from './permissions.js';
 import { KeyedQueue } from './serial.js';
 
@@ -21,6 +22,12 @@ export interface InodeState {
   writer: FileWriter | null;
   /** When this process last wrote to it (ns), for the times of buffered, uncommitted writes. */
   lastWriteNs: bigint;
+  /** Chunk slice lists that reads fetched while the file's attributes read `stamp`. */
+  slices: { stamp: string; chunks: Map<number, Promise<Slice[]>> } | null;
+  /** Moves with every change this process makes to the file's data. */
+  changes: number;
+  /** The attributes reads last fetched (`at`: when asked, ms), valid while `changes` has not moved. */
+  attrSeen: { attr: Attr; at: number; changes: number } | null;
 }
 
 export class HandleTable {
@@ -39,7 +46,7 @@ export class HandleTable {
     let state = this.#inodes.get(ino);
     const first = state === undefined;
     if (!state) {
-      state = { ino, handles: 0, writer: null, lastWriteNs: 0n };
+      state = { ino, handles: 0, writer: null, lastWriteNs: 0n, slices: null, changes: 0, attrSeen: null };
       this.#inodes.set(ino, state);
     }
     state.handles++;

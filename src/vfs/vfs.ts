@@ -1,7 +1,7 @@
 // The POSIX core: inode-level operations with permission checks, a file-handle table, shared
 // per-inode writers (read-your-writes, close-to-open) and the session that keeps unlinked-but-open
 // files alive. The SDK calls it with paths resolved by resolve.ts; the FUSE bridge with inodes.
-import type { ChunkStore } from '../chunk/store.js';
+import type { ChunkStore, SliceSource } from '../chunk/store.js';
 import { errnoError } from '../errors/errno.js';
 import type { Attr } from './attr.js';
 import { isDir, isRegular, isSymlink } from './attr.js';
@@ -12,6 +12,7 @@ import {
 } from './constants.js';
 import { HandleTable, type OpenFile } from './handles.js';
 import type { AttrChanges, CloneRange, CreateExtras, LockKind, RangeLock } from '../meta/meta.js';
+import { watchDataChanges } from './data-changes.js';
 import type { MetaPort, PortDirEntry, PortStatFs } from './meta-port.js';
 import { nameProblem } from './path.js';
 import { chmodResult, inGroup, inheritedOwnership, isRoot, modeAfterWrite, ownsOrRoot, permits, withoutPrivileges, type Caller } from './permissions.js';
@@ -30,6 +31,10 @@ export interface VfsOptions {
   housekeepingMs?: number;
   /** Deletions bypass the trash (administrative clients such as `strata rmr --skip-trash`). */
   skipTrash?: boolean;
+  /** Reads of an open file reuse its attributes (its size) this long (ms; default 1000, as the
+   * mount's kernel attribute cache): another client's change shows within it; this process's own
+   * changes, a new open and a stat show at once. 0: every read asks meta. */
+  attrCacheMs?: number;
 }
 
 /** Changes setattr may make; times in ns since the epoch or 'now'. */
@@ -54,6 +59,7 @@ const DEFAULT_HEARTBEAT_MS = 10_000;
 const DEFAULT_RECLAIM_MS = 2_000;
 const RECLAIM_BATCH = 256;
 const DEFAULT_STALE_SESSION_MS = 5 * 60_000;
+const DEFAULT_ATTR_CACHE_MS = 1000;
 const DEFAULT_HOUSEKEEPING_MS = 60_000;
 const DAY_MS = 86_400_000;
 
@@ -87,9 +93,13 @@ export class Vfs implements Walkable {
   #reclaiming: Promise<void> | null = null;
   #closed = false;
   #skipTrash = false;
+  #attrCacheMs = DEFAULT_ATTR_CACHE_MS;
 
   private constructor(meta: MetaPort, store: ChunkStore, session: number) {
-    this.meta = meta;
+    this.meta = watchDataChanges(meta, (ino) => {
+      const state = this.#table.inode(ino);
+      if (state) state.changes++;
+    });
     this.store = store;
     this.#session = session;
   }
@@ -105,6 +115,7 @@ export class Vfs implements Walkable {
     const session = await meta.newSession(info);
     const vfs = new Vfs(meta, store, session);
     vfs.#sessionInfo = info;
+    vfs.#attrCacheMs = options.attrCacheMs ?? DEFAULT_ATTR_CACHE_MS;
     vfs.#skipTrash = options.skipTrash ?? false;
     const beat = setInterval(() => { void vfs.#asSession((id) => meta.heartbeat(id)).catch(() => undefined); }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     const reclaim = setInterval(() => { void vfs.reclaim().catch(() => undefined); }, options.reclaimMs ?? DEFAULT_RECLAIM_MS);
@@ -188,8 +199,26 @@ export class Vfs implements Walkable {
   async getattr(ino: number): Promise<Attr> {
     this.#live('getattr');
     const before = this.#pendingEnd(ino);
-    const attr = await this.meta.getattr(ino);
+    const attr = await this.#freshAttr(ino);
     return this.#withPending(attr, before);
+  }
+
+  /** The file's attributes from meta; an open file's reads then reuse them for a while. */
+  async #freshAttr(ino: number): Promise<Attr> {
+    const state = this.#table.inode(ino);
+    const changes = state?.changes;
+    const at = Date.now();
+    const attr = await this.meta.getattr(ino);
+    if (state && state.changes === changes && this.#table.inode(ino) === state) state.attrSeen = { attr, at, changes: state.changes };
+    return attr;
+  }
+
+  /** The attributes a read of an open file goes by: fetched at most every attrCacheMs, and again
+   * after any change this process made to the file. */
+  async #readAttr(ino: number): Promise<Attr> {
+    const seen = this.#table.inode(ino)?.attrSeen;
+    if (seen && seen.changes === this.#table.inode(ino)!.changes && Date.now() - seen.at < this.#attrCacheMs) return seen.attr;
+    return this.#freshAttr(ino);
   }
 
   /** How far this process's buffered (or committing) writes reach into the file; 0 for none. */
@@ -576,6 +605,8 @@ export class Vfs implements Walkable {
 
   async #register(caller: Caller, attr: Attr, flags: number, recorded = false): Promise<{ fh: number; attr: Attr }> {
     const { file, first } = this.#table.add(attr.ino, flags, caller, isDir(attr));
+    // Close-to-open: reads after this open go by attributes fetched from now on.
+    this.#table.inode(attr.ino)!.attrSeen = null;
     // Still recorded as open if its release has not gone out yet.
     if (first && !recorded && !this.#releases.delete(attr.ino)) {
       try {
@@ -668,7 +699,7 @@ export class Vfs implements Walkable {
     const found = await this.#readable(fh, offset, target.length);
     if (!found) return 0;
     const want = Math.min(target.length, found.size - offset);
-    return this.store.read(found.ino, offset, target.subarray(0, want), found.size, this.meta);
+    return this.store.read(found.ino, offset, target.subarray(0, want), found.size, this.#sliceSource(found.attr));
   }
 
   /** read() for callers that only pass the bytes on (FUSE replies): `use` gets them once, as a
@@ -676,11 +707,34 @@ export class Vfs implements Walkable {
   async readView<T>(fh: number, offset: number, length: number, use: (bytes: Uint8Array) => T): Promise<T> {
     const found = await this.#readable(fh, offset, length);
     if (!found) return use(EMPTY);
-    return this.store.readView(found.ino, offset, Math.min(length, found.size - offset), found.size, this.meta, use);
+    return this.store.readView(found.ino, offset, Math.min(length, found.size - offset), found.size, this.#sliceSource(found.attr), use);
+  }
+
+  /** Where a read of an open file finds its chunks' slices: lists fetched earlier are reused while
+   * the file's attributes are exactly as they were then. Every change to a file's data (a write
+   * from any client, truncate, fallocate, clone) moves its ctime, so a list is never used after
+   * one; a read then costs meta one round trip instead of two, and read-ahead none. */
+  #sliceSource(attr: Attr): SliceSource {
+    const state = this.#table.inode(attr.ino);
+    if (!state) return this.meta;
+    const stamp = `${attr.size}:${attr.mtimeNs}:${attr.ctimeNs}:${attr.blocks}`;
+    if (state.slices?.stamp !== stamp) state.slices = { stamp, chunks: new Map() };
+    const { chunks } = state.slices;
+    return {
+      readChunk: (ino, index) => {
+        let list = chunks.get(index);
+        if (!list) {
+          list = this.meta.readChunk(ino, index);
+          chunks.set(index, list);
+          list.catch(() => chunks.delete(index));
+        }
+        return list;
+      },
+    };
   }
 
   /** The checks of a read; the inode and its size when there is anything to read. */
-  async #readable(fh: number, offset: number, length: number): Promise<{ ino: number; size: number } | null> {
+  async #readable(fh: number, offset: number, length: number): Promise<{ ino: number; size: number; attr: Attr } | null> {
     const file = this.#file(fh, 'read');
     if (file.dir) fail('EISDIR', 'read');
     if ((file.flags & O_ACCMODE) === O_WRONLY) fail('EBADF', 'read');
@@ -696,11 +750,11 @@ export class Vfs implements Walkable {
         throw errnoError('EIO', 'read', undefined, `writes buffered for inode ${ino} could not be committed: ${(err as Error).message}`, err);
       });
     }
-    const attr = await this.meta.getattr(ino);
+    const attr = await this.#readAttr(ino);
     if (isDir(attr)) fail('EISDIR', 'read');
     if (!isRegular(attr)) return null;
     if (offset >= attr.size) return null;
-    return { ino, size: attr.size };
+    return { ino, size: attr.size, attr };
   }
 
   async write(fh: number, offset: number, data: Uint8Array): Promise<number> {
