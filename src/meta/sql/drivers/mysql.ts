@@ -60,7 +60,8 @@ export class MysqlDriver implements SqlDriver {
     const pool = mysql.createPool({
       ...(url.params.socket ? { socketPath: url.params.socket } : { host: url.host, port: url.port }),
       user: url.user ?? 'root',
-      password: url.password,
+      // As the mysql client: the password may stay out of the URL (and out of ps and shell history).
+      password: url.password ?? process.env.MYSQL_PWD,
       database: url.database,
       connectionLimit: POOL_SIZE,
       connectTimeout: CONNECT_TIMEOUT_MS,
