@@ -52,6 +52,24 @@ for (const kind of ['postgres', 'mysql'] as ServerKind[]) {
       expect(f.message).not.toContain('not-the-password');
     });
 
+    it(`the password may come from ${kind === 'postgres' ? 'PGPASSWORD' : 'MYSQL_PWD'} instead of the URL`, async () => {
+      const url = await dbs.fresh('envpw');
+      const bare = url.replace(`:${STRATA_PASSWORD}@`, '@');
+      expect(bare).not.toContain(STRATA_PASSWORD);
+      const variable = kind === 'postgres' ? 'PGPASSWORD' : 'MYSQL_PWD';
+      const before = process.env[variable];
+      process.env[variable] = STRATA_PASSWORD;
+      try {
+        await formatMeta(bare, REQ);
+        const m = await openMeta(bare);
+        opened.push(m);
+        expect((await m.settings()).name).toBe('f');
+      } finally {
+        if (before === undefined) delete process.env[variable];
+        else process.env[variable] = before;
+      }
+    });
+
     it('a database that does not exist: ENOENT saying how to create it (MySQL tells a user without rights only "no access")', async () => {
       const url = (await dbs.fresh('x')).replace(/\/[^/]+$/, '/no_such_database');
       const f = await failure(openMeta(url));
