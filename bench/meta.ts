@@ -2,7 +2,7 @@
 // and MariaDB (throwaway servers started here, with the durability of SQLite's WAL: a process
 // crash loses nothing; see bench/servers.ts). Per engine: create, stat, readdir, rename and
 // unlink of BENCH_META_FILES files (10,000) by 1 client and by 4 client processes (each in its
-// own directory, as mdtest -u does), and a 1 GiB sequential write and read through the SDK.
+// own directory, as mdtest -u does), and a 1 GiB sequential write and read through the SDK (best of two).
 // Ratios are to SQLite in the same run. On PostgreSQL it also samples how much of the time the
 // 4 clients' backends wait on row locks: the price of versions committing in order.
 // Run: npm run bench:meta; writes bench/results/meta.json. Env: BENCH_META_FILES, BENCH_META_MIB.
@@ -98,10 +98,15 @@ async function sequential(url: string): Promise<{ write: number; read: number }>
   const vol = await Volume.open(url, { client: 'bench-meta' });
   try {
     const fs = vol as unknown as BenchFs;
-    const w = await timed(() => writeBig(fs, '/seq.bin', MIB, 7));
-    const r = await timed(() => readBig(fs, '/seq.bin', MIB, 7));
-    await vol.unlink('/seq.bin');
-    return { write: MIB / (w / 1000), read: MIB / (r / 1000) };
+    // The best of two rounds: the first big write of a run pays for the disk's state, not the engine.
+    let best = { write: 0, read: 0 };
+    for (let round = 0; round < 2; round++) {
+      const w = await timed(() => writeBig(fs, '/seq.bin', MIB, 7));
+      const r = await timed(() => readBig(fs, '/seq.bin', MIB, 7));
+      await vol.unlink('/seq.bin');
+      best = { write: Math.max(best.write, MIB / (w / 1000)), read: Math.max(best.read, MIB / (r / 1000)) };
+    }
+    return best;
   } finally {
     await vol.close();
   }
@@ -173,7 +178,7 @@ async function main(): Promise<void> {
   }));
   judge('PostgreSQL 4 clients >= 2x one client (create)', results.postgres.clients[4]!.create! / results.postgres.clients[1]!.create! >= 2);
   printTable('Scaling: 4 client processes against 1', scaling);
-  console.log(`PostgreSQL, 4 clients creating: ${(100 * (results.postgres.createLockWait ?? 0)).toFixed(1)}% of the active backends' samples wait on a row lock (parent directories are distinct: this is mostly the version row every change takes last)`);
+  console.log(`PostgreSQL, 4 clients creating: ${(100 * (results.postgres.createLockWait ?? 0)).toFixed(1)}% of the active backends' samples wait on a row lock (parent directories are distinct: these are the version row every change takes last and the counters every create moves)`);
 
   const seqRows: Row[] = (['write', 'read'] as const).map((k) => {
     const s = results.sqlite.seq[k];
