@@ -7,7 +7,8 @@ import type { MysqlMetaUrl } from '../../../config/urls.js';
 import { errnoError } from '../../../errors/errno.js';
 import { mysqlDialect } from '../dialects.js';
 import type { SqlConn, SqlDriver, SqlValue } from '../driver.js';
-import { CommitUnknown, connectionFailure } from './failures.js';
+import { connectionFailure } from './failures.js';
+import { pooledTransaction } from './pooled-transaction.js';
 
 const POOL_SIZE = 8;
 const CONNECT_TIMEOUT_MS = 5000;
@@ -88,30 +89,7 @@ export class MysqlDriver implements SqlDriver {
 
   async transaction<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
     this.#live();
-    const conn = await this.#pool.getConnection().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
-    let broken = false;
-    try {
-      await conn.query('START TRANSACTION');
-      const result = await body(new Conn(conn as unknown as Queryable));
-      try {
-        await conn.query('COMMIT');
-      } catch (err) {
-        if (this.dialect.connectionLost(err)) {
-          broken = true;
-          throw new CommitUnknown(this.#where, err);
-        }
-        throw err;
-      }
-      return result;
-    } catch (err) {
-      if (!broken && !this.dialect.connectionLost(err)) await conn.query('ROLLBACK').catch(() => { broken = true; });
-      else broken = true;
-      throw err;
-    } finally {
-      // A connection that failed is dropped, not reused.
-      if (broken) conn.destroy();
-      else conn.release();
-    }
+    return this.#inTransaction(['START TRANSACTION'], this.#where, body);
   }
 
   async read<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
@@ -121,19 +99,16 @@ export class MysqlDriver implements SqlDriver {
 
   async snapshot<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
     this.#live();
-    const conn = await this.#pool.getConnection();
-    try {
-      await conn.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-      await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-      const result = await body(new Conn(conn as unknown as Queryable));
-      await conn.query('COMMIT');
-      return result;
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    return this.#inTransaction(['SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY'], null, body);
+  }
+
+  async #inTransaction<T>(begin: string[], where: string | null, body: (c: SqlConn) => Promise<T>): Promise<T> {
+    const conn = await this.#pool.getConnection().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
+    const pooled = {
+      query: (sql: string) => conn.query(sql),
+      done: (broken: boolean) => (broken ? conn.destroy() : conn.release()),
+    };
+    return pooledTransaction(pooled, { begin, lost: (err) => this.dialect.connectionLost(err), where }, () => body(new Conn(conn as unknown as Queryable)));
   }
 
   #live(): void {

@@ -8,7 +8,8 @@ import type { PostgresMetaUrl } from '../../../config/urls.js';
 import { errnoError } from '../../../errors/errno.js';
 import { postgresDialect } from '../dialects.js';
 import type { SqlConn, SqlDriver, SqlValue } from '../driver.js';
-import { connectionFailure, CommitUnknown } from './failures.js';
+import { connectionFailure } from './failures.js';
+import { pooledTransaction } from './pooled-transaction.js';
 
 /** Connections per process: transactions hold one each; reads borrow one per statement. */
 const POOL_SIZE = 8;
@@ -108,34 +109,7 @@ export class PostgresDriver implements SqlDriver {
 
   async transaction<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
     this.#live();
-    const client = await this.#pool.connect().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
-    let broken: unknown = null;
-    // A connection that breaks between two statements reports it here; the next statement fails
-    // with it too, and that is where it is handled.
-    const onError = (err: unknown): void => { broken ??= err; };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-      const result = await body(new Conn(client));
-      try {
-        await client.query('COMMIT');
-      } catch (err) {
-        if (this.dialect.connectionLost(err)) {
-          broken = err;
-          throw new CommitUnknown(this.#where, err);
-        }
-        throw err;
-      }
-      return result;
-    } catch (err) {
-      if (!broken && !this.dialect.connectionLost(err)) await client.query('ROLLBACK').catch((e: unknown) => { broken = e; });
-      else broken ??= err;
-      throw err;
-    } finally {
-      client.off('error', onError);
-      // A connection that failed is dropped, not reused.
-      client.release(broken ? (broken as Error) : undefined);
-    }
+    return this.#inTransaction(['BEGIN ISOLATION LEVEL READ COMMITTED'], this.#where, body);
   }
 
   async read<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
@@ -145,23 +119,24 @@ export class PostgresDriver implements SqlDriver {
 
   async snapshot<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
     this.#live();
+    return this.#inTransaction(['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'], null, body);
+  }
+
+  async #inTransaction<T>(begin: string[], where: string | null, body: (c: SqlConn) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
-    let broken: unknown = null;
-    const onError = (err: unknown): void => { broken ??= err; };
+    // A connection that breaks between two statements reports it here (unheard, it would take
+    // the process down); the next statement fails with it too, and that is where it is handled.
+    let failed: unknown = null;
+    const onError = (err: unknown): void => { failed ??= err; };
     client.on('error', onError);
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await body(new Conn(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      broken ??= this.dialect.connectionLost(err) ? err : null;
-      if (!broken) await client.query('ROLLBACK').catch((e: unknown) => { broken = e; });
-      throw err;
-    } finally {
-      client.off('error', onError);
-      client.release(broken ? (broken as Error) : undefined);
-    }
+    const conn = {
+      query: (sql: string) => client.query(sql),
+      done: (broken: boolean) => {
+        client.off('error', onError);
+        client.release(broken || failed ? ((failed ?? new Error('connection failed')) as Error) : undefined);
+      },
+    };
+    return pooledTransaction(conn, { begin, lost: (err) => this.dialect.connectionLost(err), where }, () => body(new Conn(client)));
   }
 
   #live(): void {
