@@ -10,7 +10,7 @@ import {
 } from '../vfs/constants.js';
 import type { Caller } from '../vfs/permissions.js';
 import { PathWalker, type Resolved, type ResolvedParent } from '../vfs/resolve.js';
-import type { Vfs } from '../vfs/vfs.js';
+import type { KnownEntry, Vfs } from '../vfs/vfs.js';
 import { invalidArgType } from './arg-errors.js';
 import {
   toAccessMode, toEncoding, toFlags, toId, toInteger, toMode, toOptions, toPath, toSeconds, type PathLike,
@@ -106,8 +106,15 @@ export class PathApi implements HandleOwner {
       }
       // open("name/", O_CREAT): Linux answers EISDIR whether or not name exists.
       if (where.trailingSlash) fail('EISDIR', 'open', path);
-      const existing = await this.vfs.lookup(this.caller, where.parent.ino, where.name).catch(() => null);
-      if (existing && isSymlink(existing) && !(flags & O_EXCL)) {
+      // O_EXCL fails on any existing name, symlink or not: the create says so without a read first.
+      let known: KnownEntry = { parent: where.parent, existing: null };
+      if (!(flags & O_EXCL)) {
+        const found = await this.vfs.lookupPath(where.parent.ino, [where.name]);
+        if (found.length === 0) fail('ENOENT', 'open', path);
+        known = { parent: found[0]!, existing: found[1] ?? null };
+      }
+      const existing = known.existing;
+      if (existing && isSymlink(existing)) {
         if (flags & O_NOFOLLOW) fail('ELOOP', 'open', path);
         if (depth >= SYMLOOP_MAX) fail('ELOOP', 'open', path);
         // O_CREAT follows a symlink, creating its target if it dangles.
@@ -115,7 +122,7 @@ export class PathApi implements HandleOwner {
         const next = target.startsWith('/') ? target : posix.join(posix.dirname(posix.resolve('/', path)), target);
         return this.#open(next, flags, mode, depth + 1);
       }
-      const created = await this.vfs.create(this.caller, where.parent.ino, where.name, mode & ~this.umask, flags);
+      const created = await this.vfs.create(this.caller, where.parent.ino, where.name, mode & ~this.umask, flags, known);
       opened = created;
     } else {
       const r = await this.#resolve('open', path, !(flags & O_NOFOLLOW));
@@ -405,7 +412,7 @@ export class PathApi implements HandleOwner {
       const where = await this.#parent('rmdir', p);
       if (where.name === '') fail('EBUSY', 'rmdir', p);
       if (where.trailingDot) fail('EINVAL', 'rmdir', p);
-      await this.vfs.rmdir(this.caller, where.parent.ino, where.name);
+      await this.vfs.rmdir(this.caller, where.parent.ino, where.name, where.parent);
     });
   }
 
@@ -442,7 +449,7 @@ export class PathApi implements HandleOwner {
         const entry = await this.vfs.lookup(this.caller, where.parent.ino, where.name);
         fail(isDir(entry) ? 'EISDIR' : 'ENOTDIR', 'unlink', p);
       }
-      await this.vfs.unlink(this.caller, where.parent.ino, where.name);
+      await this.vfs.unlink(this.caller, where.parent.ino, where.name, where.parent);
     });
   }
 

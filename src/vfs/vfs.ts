@@ -52,6 +52,13 @@ export interface SetAttr {
   dropPrivileges?: boolean;
 }
 
+/** A directory and a name in it as a path walk just read them: `existing` is null when the name
+ * was absent (an O_EXCL create may pass null unread: the create itself fails EEXIST). */
+export interface KnownEntry {
+  parent: Attr;
+  existing: Attr | null;
+}
+
 export interface DirEntry extends PortDirEntry {}
 export type StatFs = PortStatFs;
 
@@ -391,8 +398,9 @@ export class Vfs implements Walkable {
   // ---- namespace ----
 
   /** Write and search permission on a directory, the rule for adding or removing entries. */
-  async #writableDir(caller: Caller, dir: number, syscall: string): Promise<Attr> {
-    const parent = await this.meta.getattr(dir);
+  /** `known`: the directory's attributes as the caller's path walk just read them. */
+  async #writableDir(caller: Caller, dir: number, syscall: string, known?: Attr): Promise<Attr> {
+    const parent = known ?? await this.meta.getattr(dir);
     if (!isDir(parent)) fail('ENOTDIR', syscall);
     if (!permits(parent, caller, W_OK | X_OK)) fail('EACCES', syscall);
     return parent;
@@ -407,13 +415,7 @@ export class Vfs implements Walkable {
   async #newNode(caller: Caller, dir: number, name: string, type: number, mode: number, syscall: string, known?: Attr): Promise<{ parent: Attr; mode: number; gid: number }> {
     this.#checkName(name, syscall);
     if (name === '.' || name === '..') fail('EEXIST', syscall);
-    let parent: Attr;
-    if (known) {
-      parent = known;
-      if (!permits(parent, caller, W_OK | X_OK)) fail('EACCES', syscall);
-    } else {
-      parent = await this.#writableDir(caller, dir, syscall);
-    }
+    const parent = await this.#writableDir(caller, dir, syscall, known);
     const inherited = inheritedOwnership(parent, caller, type === S_IFDIR, mode & MODE_PERM_MASK);
     let perms = inherited.mode;
     // A non-member may not create a setgid file in someone else's group.
@@ -460,23 +462,21 @@ export class Vfs implements Walkable {
     return this.meta.link(ino, dir, name);
   }
 
-  async unlink(caller: Caller, dir: number, name: string): Promise<void> {
+  /** `known`: the directory's attributes as the caller's path walk just read them. Meta checks the
+   * entry itself (ENOENT, EISDIR, the sticky bit) in its transaction. */
+  async unlink(caller: Caller, dir: number, name: string, known?: Attr): Promise<void> {
     this.#live('unlink');
     this.#checkName(name, 'unlink');
-    await this.#writableDir(caller, dir, 'unlink');
-    const child = await this.meta.lookup(dir, name);
-    if (isDir(child)) fail('EISDIR', 'unlink');
+    await this.#writableDir(caller, dir, 'unlink', known);
     await this.meta.unlink(dir, name, caller.uid, this.#skipTrash);
   }
 
-  async rmdir(caller: Caller, dir: number, name: string): Promise<void> {
+  async rmdir(caller: Caller, dir: number, name: string, known?: Attr): Promise<void> {
     this.#live('rmdir');
     if (name === '.') fail('EINVAL', 'rmdir');
     if (name === '..') fail('ENOTEMPTY', 'rmdir');
     this.#checkName(name, 'rmdir');
-    await this.#writableDir(caller, dir, 'rmdir');
-    const child = await this.meta.lookup(dir, name);
-    if (!isDir(child)) fail('ENOTDIR', 'rmdir');
+    await this.#writableDir(caller, dir, 'rmdir', known);
     await this.meta.rmdir(dir, name, caller.uid);
   }
 
@@ -631,18 +631,26 @@ export class Vfs implements Walkable {
     return this.#register(caller, attr, flags);
   }
 
-  /** open(2) with O_CREAT in directory `dir`: creates `name` or opens what is there. */
-  async create(caller: Caller, dir: number, name: string, mode: number, flags: number): Promise<{ fh: number; attr: Attr; created: boolean }> {
+  /** open(2) with O_CREAT in directory `dir`: creates `name` or opens what is there. `known` is
+   * what the caller's own walk just read of the directory (searchable) and the name; without it
+   * both are read here. */
+  async create(caller: Caller, dir: number, name: string, mode: number, flags: number, known?: KnownEntry): Promise<{ fh: number; attr: Attr; created: boolean }> {
     this.#live('open');
     this.#checkName(name, 'open');
     if ((flags & O_ACCMODE) === O_ACCMODE) fail('EINVAL', 'open');
-    // One read for the directory and the name.
-    const found = await this.meta.lookupPath(dir, [name]);
-    if (found.length === 0) fail('ENOENT', 'open');
-    const parent = found[0]!;
+    let parent: Attr;
+    let existing: Attr | null;
+    if (known) {
+      ({ parent, existing } = known);
+    } else {
+      // One read for the directory and the name.
+      const found = await this.meta.lookupPath(dir, [name]);
+      if (found.length === 0) fail('ENOENT', 'open');
+      parent = found[0]!;
+      existing = found.length > 1 ? this.#withPending(found[1]!) : null;
+    }
     if (!isDir(parent)) fail('ENOTDIR', 'open');
     if (!permits(parent, caller, X_OK)) fail('EACCES', 'open');
-    let existing: Attr | null = found.length > 1 ? this.#withPending(found[1]!) : null;
     if (existing === null) {
       try {
         const n = await this.#newNode(caller, dir, name, S_IFREG, mode, 'open', parent);

@@ -1,6 +1,7 @@
 // Metadata servers that are down, refuse us, hold something else or a newer schema, or drop our
 // connection mid-transaction: each is a clear error naming the server or the cause, within
 // seconds, and nothing is half-formatted or half-applied.
+import pgClient from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseMetaUrl } from '../../src/config/urls.js';
 import { formatMeta, openMeta, ROOT_INODE, type Meta } from '../../src/meta/index.js';
@@ -136,6 +137,48 @@ describe.skipIf(pg.skip)('PostgreSQL: backends terminated mid-transaction', () =
     expect(kills).toBeGreaterThan(0);
     expect(Object.keys(outcomes).filter((k) => k !== 'ok' && k !== 'EIO unknown outcome' && !k.startsWith('EEXIST') && !k.startsWith('ENOENT'))).toEqual([]);
     expect(outcomes.ok).toBeGreaterThan(10);
+    const { driver } = await openDriver(parseMetaUrl(url));
+    expect(await consistencyProblems(driver)).toEqual([]);
+    await driver.close();
+  }, 60_000);
+});
+
+describe.skipIf(pg.skip)('PostgreSQL: the last statement of a transaction fails', () => {
+  it('the COMMIT sent right behind it rolls everything back, and the retry applies the change once', async () => {
+    const url = await pg.fresh('last');
+    const db = url.split('/').at(-1)!;
+    // Every strata connection gives up on a lock after 100 ms (lock_not_available: retried).
+    await pg.admin().admin(`ALTER DATABASE ${db} SET lock_timeout = '100ms'`, db);
+    const { meta } = await formatMeta(url, REQ);
+    opened.push(meta);
+    const holder = new pgClient.Client({ connectionString: url });
+    await holder.connect();
+    // Outside the holder's transaction, which would see one snapshot of the activity.
+    const watcher = new pgClient.Client({ connectionString: url });
+    await watcher.connect();
+    try {
+      // The version row, which a change takes with its last statement.
+      await holder.query('BEGIN');
+      await holder.query('SELECT version FROM vstate FOR UPDATE');
+      const made = meta.mkdir(ROOT_INODE, 'held', { mode: 0o040755, uid: 0, gid: 0 });
+      // Each attempt is a transaction of its own: several starts seen means it failed and was retried.
+      const attempts = new Set<string>();
+      for (let i = 0; i < 35; i++) {
+        const r = await watcher.query("SELECT xact_start::text AS t FROM pg_stat_activity WHERE datname = $1 AND application_name = 'strata' AND xact_start IS NOT NULL", [db]);
+        for (const row of r.rows) attempts.add(row.t);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(attempts.size).toBeGreaterThan(1);
+      await holder.query('COMMIT');
+      await made;
+      const names = await holder.query("SELECT count(*)::int AS n FROM dentries WHERE name = 'held'");
+      expect(names.rows[0].n).toBe(1);
+      const logged = await holder.query("SELECT count(*)::int AS n FROM changes WHERE op = 'mkdir'");
+      expect(logged.rows[0].n).toBe(1);
+    } finally {
+      await holder.end();
+      await watcher.end();
+    }
     const { driver } = await openDriver(parseMetaUrl(url));
     expect(await consistencyProblems(driver)).toEqual([]);
     await driver.close();

@@ -1,5 +1,6 @@
 // The three dialects: the few pieces of SQL that differ, and which errors mean what.
 import type { Dialect } from './driver.js';
+import { addCounters } from './tx.js';
 
 const codeOf = (err: unknown): string => String((err as { code?: unknown })?.code ?? '');
 const errnoOf = (err: unknown): number => Number((err as { errno?: unknown })?.errno ?? 0);
@@ -46,7 +47,10 @@ export const postgresDialect: Dialect = {
   forUpdate: ' FOR UPDATE',
   returning: true,
   binary: (c) => `${c} COLLATE "C"`,
-  bumpAndLog: 'WITH v AS (UPDATE vstate SET version = version + 1 RETURNING version) INSERT INTO changes (version, op, time_ms, body) SELECT version, ?, ?, ? FROM v RETURNING version',
+  // The version row is taken after the counters (v reads c), as the separate statements would.
+  bumpAndLog: memo((counters: number) => counters === 0
+    ? 'WITH v AS (UPDATE vstate SET version = version + 1 RETURNING version) INSERT INTO changes (version, op, time_ms, body) SELECT version, ?, ?, ? FROM v RETURNING version'
+    : `WITH c AS (${addCounters(counters)} RETURNING 1), v AS (UPDATE vstate SET version = version + 1 WHERE (SELECT count(*) FROM c) >= 0 RETURNING version) INSERT INTO changes (version, op, time_ms, body) SELECT version, ?, ?, ? FROM v RETURNING version`),
   insertIgnore: memo((t: string, cols: readonly string[]) => `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON CONFLICT DO NOTHING`),
   upsert: memo((t: string, cols: readonly string[], key: readonly string[], updates: readonly string[]) =>
     `INSERT INTO ${t} AS cur (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments(updates, (c) => `cur.${c}`, (c) => `EXCLUDED.${c}`)}`),

@@ -18,6 +18,9 @@ export interface SqlConn {
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
   /** An INSERT into a table whose `idColumn` the database numbers (auto-increment): the id. */
   insertId(sql: string, params: readonly SqlValue[], idColumn: string): Promise<number>;
+  /** The transaction's last statement, as `get`: nothing may follow it. Where the server allows,
+   * the commit is sent right behind it, in the same round trip. */
+  last<T = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
 }
 
 export interface SqlDriver {
@@ -50,9 +53,11 @@ export interface Dialect {
   readonly returning: boolean;
   /** A text column compared and ordered byte by byte, whatever the database's collation. */
   binary(column: string): string;
-  /** One statement that bumps the version and logs the entry (parameters: op, time, body), returning
-   * `version` — where the database can do both at once; otherwise two statements are sent. */
-  readonly bumpAndLog?: string;
+  /** One statement that first adds `counters` counter deltas (parameters: name and delta of each,
+   * then the names), then bumps the version and logs the entry (parameters: op, time, body),
+   * returning `version` — where the database can do all at once; otherwise each part is its own
+   * statement. */
+  readonly bumpAndLog?: (counters: number) => string;
   /** INSERT that does nothing when the key exists. */
   insertIgnore(table: string, columns: readonly string[]): string;
   /** INSERT, or on a key conflict apply `updates`: SQL assignments `col = ...` written with

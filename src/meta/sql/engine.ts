@@ -17,7 +17,7 @@ import {
 import type { SqlConn, SqlDriver, SqlRow, SqlValue } from './driver.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { applySettingsChange, readSettings, writeSettings } from './settings.js';
-import { Tx } from './tx.js';
+import { addCounters, Tx } from './tx.js';
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -281,23 +281,27 @@ export class SqlMeta implements Meta {
    * and its change-log entry. The version row is locked last and held until commit. */
   static async #finish(tx: Tx, op: string, retention: number, prune = false): Promise<void> {
     const deltas = [...tx.counters];
-    if (deltas.length > 0) {
-      // Every counter the transaction moved, in one statement.
-      await tx.c.run(`UPDATE counters SET value = value + CASE name ${deltas.map(() => 'WHEN ? THEN ?').join(' ')} ELSE 0 END WHERE name IN (${deltas.map(() => '?').join(', ')})`,
-        [...deltas.flat(), ...deltas.map(([name]) => name)]);
-    }
+    const counterParams = [...deltas.flat(), ...deltas.map(([name]) => name)];
+    const together = tx.rows.length > 0 ? tx.dialect.bumpAndLog : undefined;
+    // Every counter the transaction moved, in one statement.
+    if (deltas.length > 0 && !together) await tx.c.run(addCounters(deltas.length), counterParams);
     if (tx.rows.length === 0) return;
     const body = JSON.stringify(tx.rows);
     let version: number;
-    if (tx.dialect.bumpAndLog) {
-      version = Number((await tx.c.get<{ version: unknown }>(tx.dialect.bumpAndLog, [op, Date.now(), body]))!.version);
+    const pruning = prune && retention > 0;
+    if (together) {
+      const sql = together(deltas.length);
+      const params = [...counterParams, op, Date.now(), body];
+      // Nothing else to do in the transaction: its commit can go with this statement.
+      if (!pruning) return void (await tx.c.last(sql, params));
+      version = Number((await tx.c.get<{ version: unknown }>(sql, params))!.version);
     } else {
       version = Number((tx.dialect.returning
         ? await tx.c.get<{ version: unknown }>('UPDATE vstate SET version = version + 1 RETURNING version')
         : (await tx.c.run('UPDATE vstate SET version = version + 1'), await tx.c.get<{ version: unknown }>('SELECT version FROM vstate')))!.version);
       await tx.c.run('INSERT INTO changes (version, op, time_ms, body) VALUES (?, ?, ?, ?)', [version, op, Date.now(), body]);
     }
-    if (prune && retention > 0) {
+    if (pruning) {
       const slowest = (await tx.c.get<{ v: unknown }>('SELECT min(applied) AS v FROM consumers'))?.v;
       let upTo = version - retention;
       if (slowest !== null && slowest !== undefined) upTo = Math.max(Math.min(upTo, Number(slowest)), version - retention * CONSUMER_HOLD);
@@ -367,6 +371,25 @@ export class SqlMeta implements Meta {
   async #dirNode(c: SqlConn, ino: number, syscall: string, lock = false): Promise<NodeRow> {
     const n = await this.#node(c, ino, syscall, lock);
     if (!isDirMode(n.mode)) fail('ENOTDIR', syscall);
+    return n;
+  }
+
+  /** Lock directory `dir` first and stamp it changed at `t`, `subdirs` more subdirectories linking
+   * to it (an entry is about to come or go): the row as it is now. Where the database returns
+   * updated rows this is one statement (a failure later in the transaction rolls it back);
+   * otherwise a locked read and a write. */
+  async #lockAndTouchDir(tx: Tx, dir: number, op: string, t: bigint, subdirs: number): Promise<NodeRow> {
+    if (tx.dialect.returning) {
+      const raw = await tx.c.get(`UPDATE inodes SET nlink = nlink + ?, mtime = ?, ctime = ? WHERE ino = ? RETURNING ${NODE_COLUMNS.join(', ')}`, [subdirs, t, t, dir]);
+      if (!raw) fail('ENOENT', op);
+      const n = toRow(raw);
+      if (!isDirMode(n.mode)) fail('ENOTDIR', op);
+      tx.put('inodes', nodeRecord(n));
+      return n;
+    }
+    const before = await this.#dirNode(tx.c, dir, op, true);
+    const n = { ...before, nlink: before.nlink + subdirs, mtime: t, ctime: t };
+    await SqlMeta.#saveNode(tx, n);
     return n;
   }
 
@@ -647,14 +670,14 @@ export class SqlMeta implements Meta {
     this.#live(op);
     await this.#reserve(this.#inodes, 'inode', 1);
     return this.#write(op, async (tx) => {
-      const parent = await this.#dirNode(tx.c, dir, op, true);
-      if (parent.nlink === 0) fail('ENOENT', op);
+      const t = extras?.timeNs ?? nowNs();
+      const dirNode = isDirMode(node.mode);
+      const parent = await this.#lockAndTouchDir(tx, dir, op, t, dirNode ? 1 : 0);
+      if (parent.nlink - (dirNode ? 1 : 0) === 0) fail('ENOENT', op);
       // A name already there fails the entry's insert below (EEXIST): no read to check first.
       const limit = (await this.#current(tx.c)).inodeLimit;
       if (limit > 0 && (await tx.counter('inodes')) >= limit) fail('ENOSPC', op, `the volume's limit of ${limit} inodes is reached`);
       const ino = await this.#take(tx, this.#inodes, 'inode');
-      const t = extras?.timeNs ?? nowNs();
-      const dirNode = isDirMode(node.mode);
       const length = target !== undefined ? Buffer.byteLength(target) : content?.size ?? 0;
       let stored = 0;
       if (content && content.size > 0) {
@@ -680,7 +703,6 @@ export class SqlMeta implements Meta {
         tx.put('xattrs', { ino, name: xname, value: v });
       }
       await SqlMeta.#insertEntry(tx, dir, name, ino, node.mode & S_IFMT);
-      await SqlMeta.#saveNode(tx, { ...parent, nlink: parent.nlink + (dirNode ? 1 : 0), mtime: t, ctime: t });
       tx.count('inodes', 1);
       return toAttr(row);
     });
@@ -853,28 +875,28 @@ export class SqlMeta implements Meta {
     this.#live('unlink');
     await this.#reserve(this.#inodes, 'inode', 1);
     await this.#write('unlink', async (tx) => {
-      const parent = await this.#dirNode(tx.c, dir, 'unlink', true);
+      const t = nowNs();
+      // unlink moves only regular files to the trash, so nothing below changes the parent's row again.
+      const parent = await this.#lockAndTouchDir(tx, dir, 'unlink', t, 0);
       const e = await this.#entry(tx.c, dir, name, true);
       if (!e) fail('ENOENT', 'unlink');
       const child = await this.#node(tx.c, e.ino, 'unlink', true);
       if (isDirMode(child.mode)) fail('EISDIR', 'unlink');
       await this.#sticky(parent, child, uid, 'unlink');
-      const t = nowNs();
       if (!skipTrash && child.nlink === 1 && isRegMode(child.mode) && await this.#trashEnabled(tx.c) && !(await this.#inTrash(tx.c, dir))) {
         await this.#toTrash(tx, dir, name, child, t);
       } else {
         await this.#deleteEntry(tx, dir, name);
         await this.#dropLink(tx, child, t);
       }
-      // unlink moves only regular files to the trash, so nothing above changed the parent's row.
-      await this.#touchDir(tx, parent, t);
     });
   }
 
   async rmdir(dir: number, name: string, uid: number): Promise<void> {
     this.#live('rmdir');
     await this.#write('rmdir', async (tx) => {
-      const parent = await this.#dirNode(tx.c, dir, 'rmdir', true);
+      const t = nowNs();
+      const parent = await this.#lockAndTouchDir(tx, dir, 'rmdir', t, -1);
       const e = await this.#entry(tx.c, dir, name, true);
       if (!e) fail('ENOENT', 'rmdir');
       const child = await this.#node(tx.c, e.ino, 'rmdir', true);
@@ -882,9 +904,7 @@ export class SqlMeta implements Meta {
       if (child.ino === TRASH_INODE) fail('EPERM', 'rmdir', 'the trash directory cannot be removed');
       if (await this.#hasEntries(tx.c, child.ino)) fail('ENOTEMPTY', 'rmdir');
       await this.#sticky(parent, child, uid, 'rmdir');
-      const t = nowNs();
       await this.#deleteEntry(tx, dir, name);
-      await this.#touchDir(tx, dir, t, -1);
       await this.#dropDir(tx, child, t);
     });
   }

@@ -34,6 +34,19 @@ export function decodeRow(table: string, row: Record<string, unknown>): Record<s
   return out;
 }
 
+const addCountersSql = new Map<number, string>();
+
+/** The statement adding a delta to each of `n` counters (parameters: name and delta of each, then
+ * the names). */
+export function addCounters(n: number): string {
+  let sql = addCountersSql.get(n);
+  if (sql === undefined) {
+    sql = `UPDATE counters SET value = value + CASE name ${Array.from({ length: n }, () => 'WHEN ? THEN ?').join(' ')} ELSE 0 END WHERE name IN (${Array.from({ length: n }, () => '?').join(', ')})`;
+    addCountersSql.set(n, sql);
+  }
+  return sql;
+}
+
 export class Tx {
   readonly rows: ChangeRow[] = [];
   readonly counters = new Map<string, number>();

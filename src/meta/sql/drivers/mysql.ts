@@ -40,6 +40,10 @@ class Conn implements SqlConn {
     const [r] = await this.q.query(sql, params.map(param));
     return Number((r as mysql.ResultSetHeader).insertId);
   }
+
+  last<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return this.get<T>(sql, params);
+  }
 }
 
 export class MysqlDriver implements SqlDriver {
@@ -108,7 +112,7 @@ export class MysqlDriver implements SqlDriver {
       query: (sql: string) => conn.query(sql),
       done: (broken: boolean) => (broken ? conn.destroy() : conn.release()),
     };
-    return pooledTransaction(pooled, { begin, lost: (err) => this.dialect.connectionLost(err), where }, () => body(new Conn(conn as unknown as Queryable)));
+    return pooledTransaction(pooled, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: false }, () => body(new Conn(conn as unknown as Queryable)));
   }
 
   #live(): void {

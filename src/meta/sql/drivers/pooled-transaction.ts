@@ -1,10 +1,13 @@
 // One transaction on a connection taken from a server's pool, the same way for every server:
-// begin, the body, commit. A connection lost during COMMIT is CommitUnknown (the change may have
-// been applied: never retried blindly); any other failure rolls back; a connection that failed
-// in any way is closed, not given back to the pool.
+// begin, the body, commit. BEGIN goes out with the body's first statement, and where the server
+// aborts a transaction at its first failed statement the COMMIT goes right behind the last one:
+// on a connection that pipelines, each saves a round trip. A connection lost once COMMIT may have
+// been sent is CommitUnknown (the change may have been applied: never retried blindly); any other
+// failure rolls back; a connection that failed in any way is closed, not given back to the pool.
 import { CommitUnknown } from './failures.js';
 
 export interface PooledConnection {
+  /** Statements are sent in the order of the calls, whether or not earlier ones were answered. */
   query(sql: string): Promise<unknown>;
   /** Give it back to the pool, or close it when `broken`. */
   done(broken: boolean): void;
@@ -17,21 +20,45 @@ export interface TransactionShape {
   lost(err: unknown): boolean;
   /** The server, as messages name it; null for a read-only transaction (nothing to be unknown). */
   where: string | null;
+  /** A failed statement aborts the whole transaction, so a COMMIT sent behind the last statement
+   * before its answer can only commit it whole or roll it back (PostgreSQL). MySQL rolls back
+   * just the statement: there the COMMIT waits for the answer. */
+  abortsOnError: boolean;
 }
 
-export async function pooledTransaction<T>(conn: PooledConnection, shape: TransactionShape, body: () => Promise<T>): Promise<T> {
+/** Runs the transaction's last statement; the commit follows it (see TransactionShape). */
+export type CommitBehind = <R>(last: () => Promise<R>) => Promise<R>;
+
+export async function pooledTransaction<T>(conn: PooledConnection, shape: TransactionShape, body: (commitBehind: CommitBehind) => Promise<T>): Promise<T> {
   let broken = false;
+  let committing = false;
+  const commitFailed = (err: unknown): unknown => {
+    if (!shape.lost(err)) return err;
+    broken = true;
+    return shape.where !== null ? new CommitUnknown(shape.where, err) : err;
+  };
+  async function commitBehind<R>(last: () => Promise<R>): Promise<R> {
+    if (!shape.abortsOnError || committing) return last();
+    committing = true;
+    const answer = last();
+    const commit = conn.query('COMMIT');
+    let failure: unknown = null;
+    const value = await answer.catch((err: unknown) => { failure = err; return undefined; });
+    // A failed last statement turned the COMMIT into a rollback: its error says what happened,
+    // unless the connection went (then the COMMIT's fate is unknown).
+    await commit.catch((err: unknown) => { throw commitFailed(err); });
+    if (failure !== null) throw shape.lost(failure) ? commitFailed(failure) : failure;
+    return value as R;
+  }
   try {
-    for (const sql of shape.begin) await conn.query(sql);
-    const result = await body();
-    try {
-      await conn.query('COMMIT');
-    } catch (err) {
-      if (shape.lost(err)) {
-        broken = true;
-        if (shape.where !== null) throw new CommitUnknown(shape.where, err);
-      }
-      throw err;
+    const begun = Promise.all(shape.begin.map((sql) => conn.query(sql)));
+    // Answered (or failed) before the body's first statement is; checked below.
+    begun.catch(() => undefined);
+    const result = await body(commitBehind);
+    await begun;
+    if (!committing) {
+      committing = true;
+      await conn.query('COMMIT').catch((err: unknown) => { throw commitFailed(err); });
     }
     return result;
   } catch (err) {

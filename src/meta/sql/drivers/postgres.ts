@@ -9,7 +9,7 @@ import { errnoError } from '../../../errors/errno.js';
 import { postgresDialect } from '../dialects.js';
 import type { SqlConn, SqlDriver, SqlValue } from '../driver.js';
 import { connectionFailure } from './failures.js';
-import { pooledTransaction } from './pooled-transaction.js';
+import { pooledTransaction, type CommitBehind } from './pooled-transaction.js';
 
 /** Connections per process: transactions hold one each; reads borrow one per statement. */
 const POOL_SIZE = 8;
@@ -38,7 +38,7 @@ const types = {
 };
 
 class Conn implements SqlConn {
-  constructor(private readonly q: { query: pg.Pool['query'] }) {}
+  constructor(private readonly q: { query: pg.Pool['query'] }, private readonly commitBehind?: CommitBehind) {}
 
   #query(sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult> {
     const { name, text } = statement(sql);
@@ -60,6 +60,10 @@ class Conn implements SqlConn {
   async insertId(sql: string, params: readonly SqlValue[], idColumn: string): Promise<number> {
     const r = await this.#query(`${sql} RETURNING ${idColumn}`, params);
     return Number(r.rows[0][idColumn]);
+  }
+
+  last<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return this.commitBehind ? this.commitBehind(() => this.get<T>(sql, params)) : this.get<T>(sql, params);
   }
 }
 
@@ -94,7 +98,10 @@ export class PostgresDriver implements SqlDriver {
       ssl: ssl === undefined || ssl === 'disable' ? false : { rejectUnauthorized: ssl === 'verify-full' || ssl === 'verify-ca' },
       types,
       application_name: 'strata',
-    });
+      // Statements go out without waiting for the answers before them (BEGIN with the first
+      // statement, COMMIT with the last: see pooled-transaction.ts).
+      pipeline: true,
+    } as pg.PoolConfig);
     // A pooled connection that breaks while idle must not take the process down.
     pool.on('error', () => undefined);
     const driver = new PostgresDriver(url, pool);
@@ -136,7 +143,7 @@ export class PostgresDriver implements SqlDriver {
         client.release(broken || failed ? ((failed ?? new Error('connection failed')) as Error) : undefined);
       },
     };
-    return pooledTransaction(conn, { begin, lost: (err) => this.dialect.connectionLost(err), where }, () => body(new Conn(client)));
+    return pooledTransaction(conn, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: true }, (commitBehind) => body(new Conn(client, commitBehind)));
   }
 
   #live(): void {

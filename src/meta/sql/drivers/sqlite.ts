@@ -56,6 +56,10 @@ class Statements implements SqlConn {
   async insertId(sql: string, params: readonly SqlValue[], _idColumn?: string): Promise<number> {
     return Number(this.prepare(sql).run(...params).lastInsertRowid);
   }
+
+  last<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return this.get<T>(sql, params);
+  }
 }
 
 function retryBusySync<T>(fn: () => T): T {
@@ -144,6 +148,7 @@ export class SqliteDriver implements SqlDriver {
       get: (sql, params) => pick().get(sql, params),
       run: (sql, params) => pick().run(sql, params),
       insertId: (sql, params, id) => pick().insertId(sql, params, id),
+      last: (sql, params) => pick().get(sql, params),
     };
     // The writer's data_version moves whenever another connection — another process — commits;
     // this process's own commits do not move it, and the engine forgets cached reads after each.
