@@ -619,13 +619,14 @@ export class Vfs implements Walkable {
     return { fh: file.fh, attr: this.#withPending(attr) };
   }
 
-  /** open(2) of an existing inode. O_TRUNC empties a regular file opened for writing. */
+  /** open(2) of an existing inode. O_TRUNC empties a regular file opened for writing and, even
+   * when it was empty already, stamps its mtime and ctime (POSIX; Linux does). */
   async open(caller: Caller, ino: number, flags: number): Promise<{ fh: number; attr: Attr }> {
     this.#live('open');
     // Attributes come fresh from meta on every open: nothing is cached across opens.
     let attr = await this.meta.getattr(ino);
     this.#openCheck(caller, attr, flags);
-    if ((flags & O_TRUNC) && (flags & O_ACCMODE) !== O_RDONLY && isRegular(attr) && attr.size > 0) {
+    if ((flags & O_TRUNC) && (flags & O_ACCMODE) !== O_RDONLY && isRegular(attr)) {
       attr = await this.#truncateData(caller, attr, 0);
     }
     return this.#register(caller, attr, flags);

@@ -52,6 +52,14 @@ describe('files', () => {
     await same((fs, p) => fs.readFile(p('a.txt/')));
   });
 
+  it('open with O_TRUNC stamps the times of a file that was empty already', async () => {
+    await same((fs, p) => fs.writeFile(p('empty'), ''));
+    await same((fs, p) => fs.utimes(p('empty'), 100_000, 100_000));
+    await same(async (fs, p) => (await fs.open(p('empty'), 'w')).close());
+    // The same "recent" on both sides: both stamped the current time.
+    await same(async (fs, p) => Math.abs(Date.now() - (await fs.stat(p('empty'))).mtimeMs) < 60_000);
+  });
+
   it('truncate grows with zeros and shrinks', async () => {
     await same((fs, p) => fs.writeFile(p('t'), 'abcdef'));
     await same((fs, p) => fs.truncate(p('t'), 3));
