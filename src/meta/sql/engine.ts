@@ -691,18 +691,19 @@ export class SqlMeta implements Meta {
         ino, mode: node.mode, uid: node.uid, gid: node.gid, rdev: node.rdev ?? 0, nlink: dirNode ? 2 : 1, length,
         atime: t, mtime: t, ctime: t, btime: t, parent: dir, stored,
       };
-      await SqlMeta.#insertNode(tx, row);
+      // The rows of a new inode depend on no answer but their own: sent together, they share a
+      // round trip where the connection pipelines (in this order, as the log lists them).
+      const rows: Promise<void>[] = [SqlMeta.#insertNode(tx, row)];
       if (target !== undefined) {
-        await tx.c.run('INSERT INTO symlinks (ino, target) VALUES (?, ?)', [ino, target]);
-        tx.put('symlinks', { ino, target });
+        rows.push(tx.c.run('INSERT INTO symlinks (ino, target) VALUES (?, ?)', [ino, target]).then(() => tx.put('symlinks', { ino, target })));
       }
-      if (openedBy !== undefined) await this.#recordOpen(tx, openedBy, ino, op);
+      if (openedBy !== undefined) rows.push(this.#recordOpen(tx, openedBy, ino, op));
       for (const [xname, value] of Object.entries(extras?.xattrs ?? {})) {
         const v = Buffer.from(value);
-        await tx.c.run('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?)', [ino, xname, v]);
-        tx.put('xattrs', { ino, name: xname, value: v });
+        rows.push(tx.c.run('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?)', [ino, xname, v]).then(() => tx.put('xattrs', { ino, name: xname, value: v })));
       }
-      await SqlMeta.#insertEntry(tx, dir, name, ino, node.mode & S_IFMT);
+      rows.push(SqlMeta.#insertEntry(tx, dir, name, ino, node.mode & S_IFMT));
+      await Promise.all(rows);
       tx.count('inodes', 1);
       return toAttr(row);
     });
@@ -777,15 +778,22 @@ export class SqlMeta implements Meta {
 
   /** Free an inode with no names left: its slices lose a reference, its rows go. */
   async #destroy(tx: Tx, n: NodeRow): Promise<void> {
-    const slices = await this.#deleteAll(tx, 'slices', ['chunk', 'seq', 'id'], n.ino);
+    // The inode's rows go in statements that need no answer from each other: sent together,
+    // they share a round trip where the connection pipelines. The log lists them in this order.
+    const [slices, xattrs, symlinks, , trash] = await Promise.all([
+      this.#deleteAll(tx, 'slices', ['chunk', 'seq', 'id'], n.ino),
+      this.#deleteAll(tx, 'xattrs', ['name'], n.ino),
+      (n.mode & S_IFMT) === S_IFLNK ? tx.c.run('DELETE FROM symlinks WHERE ino = ?', [n.ino]) : 0,
+      tx.c.run('DELETE FROM orphans WHERE ino = ?', [n.ino]),
+      tx.c.run('DELETE FROM trash WHERE ino = ?', [n.ino]),
+    ]);
     for (const s of slices) {
       await this.#unref(tx, Number(s.id));
       tx.delete('slices', { ino: n.ino, chunk: Number(s.chunk), seq: Number(s.seq) });
     }
-    for (const x of await this.#deleteAll(tx, 'xattrs', ['name'], n.ino)) tx.delete('xattrs', { ino: n.ino, name: String(x.name) });
-    if ((n.mode & S_IFMT) === S_IFLNK && await tx.c.run('DELETE FROM symlinks WHERE ino = ?', [n.ino]) > 0) tx.delete('symlinks', { ino: n.ino });
-    await tx.c.run('DELETE FROM orphans WHERE ino = ?', [n.ino]);
-    if (await tx.c.run('DELETE FROM trash WHERE ino = ?', [n.ino]) > 0) tx.delete('trash', { ino: n.ino });
+    for (const x of xattrs) tx.delete('xattrs', { ino: n.ino, name: String(x.name) });
+    if (symlinks > 0) tx.delete('symlinks', { ino: n.ino });
+    if (trash > 0) tx.delete('trash', { ino: n.ino });
     await SqlMeta.#deleteNode(tx, n.ino);
     tx.count('inodes', -1);
     tx.count('used_bytes', -charged(n.mode, n.stored));
