@@ -672,27 +672,18 @@ export class SqlMeta implements Meta {
     return this.#write(op, async (tx) => {
       const t = extras?.timeNs ?? nowNs();
       const dirNode = isDirMode(node.mode);
-      const parent = await this.#lockAndTouchDir(tx, dir, op, t, dirNode ? 1 : 0);
-      if (parent.nlink - (dirNode ? 1 : 0) === 0) fail('ENOENT', op);
-      // A name already there fails the entry's insert below (EEXIST): no read to check first.
-      const limit = (await this.#current(tx.c)).inodeLimit;
-      if (limit > 0 && (await tx.counter('inodes')) >= limit) fail('ENOSPC', op, `the volume's limit of ${limit} inodes is reached`);
       const ino = await this.#take(tx, this.#inodes, 'inode');
       const length = target !== undefined ? Buffer.byteLength(target) : content?.size ?? 0;
-      let stored = 0;
-      if (content && content.size > 0) {
-        stored = content.size;
-        await this.#capacityCheck(tx, charged(node.mode, stored), op);
-        await this.#insertSlice(tx, ino, 0, { id: content.id, size: content.size, pos: 0, off: 0, len: content.size });
-        await this.#ref(tx, content.id, content.size);
-        tx.count('used_bytes', charged(node.mode, stored));
-      }
+      const stored = content && content.size > 0 ? content.size : 0;
       const row: NodeRow = {
         ino, mode: node.mode, uid: node.uid, gid: node.gid, rdev: node.rdev ?? 0, nlink: dirNode ? 2 : 1, length,
         atime: t, mtime: t, ctime: t, btime: t, parent: dir, stored,
       };
-      // The rows of a new inode depend on no answer but their own: sent together, they share a
-      // round trip where the connection pipelines (in this order, as the log lists them).
+      // Locking and stamping the directory and writing the new inode's rows need no answer from
+      // one another: sent together, they share a round trip where the connection pipelines. The
+      // answers are judged in order — a directory that is gone before a name that is taken (the
+      // entry's insert fails EEXIST: no read to check first) — and any failure rolls all back.
+      const parentLocked = this.#lockAndTouchDir(tx, dir, op, t, dirNode ? 1 : 0);
       const rows: Promise<void>[] = [SqlMeta.#insertNode(tx, row)];
       if (target !== undefined) {
         rows.push(tx.c.run('INSERT INTO symlinks (ino, target) VALUES (?, ?)', [ino, target]).then(() => tx.put('symlinks', { ino, target })));
@@ -703,7 +694,21 @@ export class SqlMeta implements Meta {
         rows.push(tx.c.run('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?)', [ino, xname, v]).then(() => tx.put('xattrs', { ino, name: xname, value: v })));
       }
       rows.push(SqlMeta.#insertEntry(tx, dir, name, ino, node.mode & S_IFMT));
-      await Promise.all(rows);
+      const written = Promise.all(rows);
+      // Judged right after the directory (a failure must not go unheard meanwhile), and before
+      // any further statement: after a failure the server refuses them all.
+      written.catch(() => undefined);
+      const parent = await parentLocked;
+      if (parent.nlink - (dirNode ? 1 : 0) === 0) fail('ENOENT', op);
+      await written;
+      const limit = (await this.#current(tx.c)).inodeLimit;
+      if (limit > 0 && (await tx.counter('inodes')) >= limit) fail('ENOSPC', op, `the volume's limit of ${limit} inodes is reached`);
+      if (content && stored > 0) {
+        await this.#capacityCheck(tx, charged(node.mode, stored), op);
+        await this.#insertSlice(tx, ino, 0, { id: content.id, size: content.size, pos: 0, off: 0, len: content.size });
+        await this.#ref(tx, content.id, content.size);
+        tx.count('used_bytes', charged(node.mode, stored));
+      }
       tx.count('inodes', 1);
       return toAttr(row);
     });
