@@ -3,14 +3,14 @@
 // deletion left empty, so prefixes disappear with their last object, as in S3).
 import { errorCode } from '../errors/errno.js';
 import type { Attr } from '../vfs/attr.js';
-import { isDir, isRegular } from '../vfs/attr.js';
+import { isDir, isRegular, isSymlink } from '../vfs/attr.js';
 import { O_RDONLY } from '../vfs/constants.js';
 import type { Buckets } from './buckets.js';
 import { S3Error, fromCoreError } from './errors.js';
-import { keyPath, objectPath, type KeyPath } from './names.js';
+import { bucketNameProblem, keyPath, objectPath, type KeyPath } from './names.js';
 import { describeObject, encodeRecord, RECORD_XATTR, type ObjectInfo, type ObjectRecord } from './record.js';
 import type { TempFile } from './staging.js';
-import type { GatewayVolume } from './volume.js';
+import type { GatewayVolume, VolumeSide } from './volume.js';
 
 export interface ObjectTarget {
   bucket: string;
@@ -21,6 +21,8 @@ export interface ObjectTarget {
 }
 
 export function objectTarget(bucket: string, key: string): ObjectTarget {
+  // Only a bucket's directory holds objects: never the trash or the gateway's own directory.
+  if (bucketNameProblem(bucket) !== null) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket.slice(0, 255) });
   const kp = keyPath(key);
   return { bucket, key, kp, path: objectPath(bucket, kp) };
 }
@@ -124,7 +126,7 @@ export class Objects {
     const { vfs, caller } = this.gv.system;
     const name = t.kp.segments[t.kp.segments.length - 1];
     for (let attempt = 1; ; attempt++) {
-      const parent = t.kp.segments.length === 1 ? bucket ?? await this.buckets.get(t.bucket) : await this.#makeParents(t);
+      const parent = t.kp.segments.length === 1 ? bucket ?? await this.buckets.get(t.bucket) : await this.#makeParents(t, bucket);
       try {
         await vfs.rename(caller, temp.dir, temp.name, parent.ino, name);
         return;
@@ -167,14 +169,8 @@ export class Objects {
   /** A "folder" object: the directory, made if needed, carrying the record. */
   async placeDirectory(t: ObjectTarget, record: ObjectRecord): Promise<Attr> {
     const sys = this.gv.system;
-    await this.#makeParents(t);
-    await sys.vol.mkdir(t.path, { mode: 0o755 }).catch((err: unknown) => {
-      const code = errorCode(err);
-      if (code === 'ENOTDIR') throw this.#parentIsObject(t);
-      if (code !== 'EEXIST') throw fromCoreError(err);
-    });
-    const attr = await this.gv.resolve(t.path, sys);
-    if (!attr || !isDir(attr)) throw new S3Error('ParentIsObject', `"${t.key.slice(0, -1)}" is an object; "${t.key}" cannot also be a folder.`, { Key: t.key });
+    const dirs = await this.#walk(sys, t, t.kp.segments, true);
+    const attr = dirs[dirs.length - 1]!;
     await sys.vfs.setxattr(sys.caller, attr.ino, RECORD_XATTR, encodeRecord(record));
     return attr;
   }
@@ -184,22 +180,58 @@ export class Objects {
   }
 
   /** The directory a key's object goes in, made (with its parents) when missing. */
-  async #makeParents(t: ObjectTarget): Promise<Attr> {
-    const dirs = t.kp.segments.slice(0, -1);
-    if (dirs.length === 0) return this.buckets.get(t.bucket);
-    const parent = `/${t.bucket}/${dirs.join('/')}`;
-    const existing = await this.gv.resolve(parent, this.gv.system);
-    if (existing && isDir(existing)) return existing;
-    if (existing) throw this.#parentIsObject(t);
-    await this.buckets.get(t.bucket);
-    await this.gv.system.vol.mkdir(parent, { recursive: true, mode: 0o755 }).catch((err: unknown) => {
-      const code = errorCode(err);
-      if (code === 'ENOTDIR' || code === 'EEXIST') throw this.#parentIsObject(t);
-      throw fromCoreError(err);
+  async #makeParents(t: ObjectTarget, bucket?: Attr): Promise<Attr> {
+    const dirs = await this.#walk(this.gv.system, t, t.kp.segments.slice(0, -1), true, bucket);
+    return dirs[dirs.length - 1]!;
+  }
+
+  /**
+   * The bucket's directory and the directories `names` lead to below it, walked one entry at a
+   * time by inode: never through a symbolic link, so a write or a deletion cannot leave its bucket
+   * (reads may follow a link that stays inside the bucket: see lookup). With `make`, missing
+   * directories are made; without, the walk stops short where one is missing.
+   */
+  async #walk(side: VolumeSide, t: ObjectTarget, names: readonly string[], make: boolean, bucket?: Attr): Promise<Attr[]> {
+    for (let attempt = 1; ; attempt++) {
+      const dirs = [bucket ?? await this.buckets.get(t.bucket)];
+      try {
+        for (const name of names) {
+          const dir = dirs[dirs.length - 1]!;
+          let next = await this.#entry(side, dir, name);
+          if (next === null && make) {
+            next = await this.gv.system.vfs.mkdir(this.gv.system.caller, dir.ino, name, 0o755).catch(async (err: unknown) => {
+              // Made meanwhile by another request: use it.
+              if (errorCode(err) === 'EEXIST') return this.#entry(side, dir, name);
+              throw err;
+            });
+          }
+          if (next === null) return dirs;
+          if (isSymlink(next)) {
+            throw new S3Error('AccessDenied', `"${t.key}" leads through a symbolic link in the bucket; the gateway writes and deletes only through real directories.`, { Key: t.key });
+          }
+          if (!isDir(next)) throw this.#parentIsObject(t);
+          dirs.push(next);
+        }
+        return dirs;
+      } catch (err) {
+        // A directory on the way vanished (its last object was deleted meanwhile): walk again.
+        if (errorCode(err) === 'ENOENT' && attempt < PLACE_ATTEMPTS) {
+          bucket = undefined;
+          continue;
+        }
+        if (err instanceof S3Error) throw err;
+        if (errorCode(err) === 'ENOTDIR') throw this.#parentIsObject(t);
+        throw fromCoreError(err);
+      }
+    }
+  }
+
+  /** What `name` in `dir` is (not followed), or null. */
+  async #entry(side: VolumeSide, dir: Attr, name: string): Promise<Attr | null> {
+    return side.vfs.lookupIn(dir, name).catch((err: unknown) => {
+      if (errorCode(err) === 'ENOENT') return null;
+      throw err;
     });
-    const made = await this.gv.resolve(parent, this.gv.system);
-    if (!made || !isDir(made)) throw this.#parentIsObject(t);
-    return made;
   }
 
   /** Replace the record of an existing object (tags, or metadata of a copy onto itself). */
@@ -210,16 +242,22 @@ export class Objects {
 
   /** Delete what a key names; a key with nothing there is already deleted (S3 answers 204). */
   async delete(t: ObjectTarget): Promise<boolean> {
-    const user = this.gv.user.vol;
+    const user = this.gv.user;
+    const name = t.kp.segments[t.kp.segments.length - 1]!;
+    const dirs = await this.#walk(user, t, t.kp.segments.slice(0, -1), false);
+    // A directory on the way is missing: nothing there.
+    if (dirs.length < t.kp.segments.length) return false;
+    const parent = dirs[dirs.length - 1]!;
     let deleted = false;
     try {
       if (t.kp.directory) {
-        const found = await this.lookup(t);
-        if (!found) return false;
-        await this.gv.system.vol.removexattr(t.path, RECORD_XATTR).catch(() => undefined);
-        await user.rmdir(t.path).catch(() => undefined);
+        const dir = await this.#entry(user, parent, name);
+        if (!dir || !isDir(dir) || !(await this.gv.record(dir.ino))) return false;
+        await this.gv.system.vfs.removexattr(this.gv.system.caller, dir.ino, RECORD_XATTR).catch(() => undefined);
+        await user.vfs.rmdir(user.caller, parent.ino, name).catch(() => undefined);
       } else {
-        await user.unlink(t.path);
+        // The entry itself goes, whatever it is (a symbolic link is not followed).
+        await user.vfs.unlink(user.caller, parent.ino, name);
       }
       deleted = true;
     } catch (err) {
@@ -227,19 +265,18 @@ export class Objects {
       // Nothing there, a directory (not an object), or a path through a file: nothing to delete.
       if (code !== 'ENOENT' && code !== 'EISDIR' && code !== 'ENOTDIR' && code !== 'EPERM') throw fromCoreError(err);
     }
-    if (deleted) await this.#pruneParents(t);
+    if (deleted) await this.#pruneParents(t, dirs);
     return deleted;
   }
 
-  /** Remove the directories above a deleted key that it left empty (never a folder object). */
-  async #pruneParents(t: ObjectTarget): Promise<void> {
+  /** Remove the directories above a deleted key that it left empty (never a folder object):
+   * `dirs` are the bucket and those directories, as the deletion walked them. */
+  async #pruneParents(t: ObjectTarget, dirs: Attr[]): Promise<void> {
     const sys = this.gv.system;
-    for (let depth = t.kp.segments.length - 1; depth >= 1; depth--) {
-      const dir = `/${t.bucket}/${t.kp.segments.slice(0, depth).join('/')}`;
-      const attr = await this.gv.resolve(dir, sys);
-      if (!attr || !isDir(attr) || (await this.gv.record(attr.ino, sys))) return;
+    for (let depth = dirs.length - 1; depth >= 1; depth--) {
+      if (await this.gv.record(dirs[depth]!.ino, sys)) return;
       try {
-        await sys.vol.rmdir(dir);
+        await sys.vfs.rmdir(sys.caller, dirs[depth - 1]!.ino, t.kp.segments[depth - 1]!);
       } catch {
         return;
       }
