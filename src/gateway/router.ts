@@ -5,7 +5,7 @@ import { getBucketAcl, getObjectAcl } from './ops/acl.js';
 import { S3Error } from './errors.js';
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './ops/buckets.js';
 import { copyObject } from './ops/copy-object.js';
-import { deleteObject, deleteObjects } from './ops/delete.js';
+import { deleteNoVersion, deleteObject, deleteObjects } from './ops/delete.js';
 import { getObject, headObject } from './ops/get-object.js';
 import { listObjectsV1, listObjectsV2 } from './ops/list-objects.js';
 import {
@@ -75,6 +75,13 @@ export function route(req: S3Request): Route {
     }
   }
   unsupported(req, m === 'GET' ? ['tagging', 'acl'] : ['tagging']);
+  const version = q.get('versionId');
+  if (version !== undefined && version !== 'null') {
+    // This volume never versions: only the "null" version exists. Deleting another is deleting
+    // nothing (S3 answers success, naming the version); anything else about it is NoSuchVersion.
+    if (m === 'DELETE' && !q.has('uploadId') && !q.has('tagging')) return r('DeleteObject', true, deleteNoVersion);
+    throw new S3Error('NoSuchVersion', `Version "${version.slice(0, 200)}" does not exist: versioning is not enabled on this volume.`, { Key: req.key, VersionId: version.slice(0, 200) });
+  }
   const copy = req.headers['x-amz-copy-source'] !== undefined;
   switch (m) {
     case 'GET':

@@ -305,6 +305,27 @@ describe('objects', () => {
   });
 });
 
+describe('versions: the volume never versions, so only the "null" version exists', () => {
+  it('a versionId other than "null" reads nothing and deletes nothing', async () => {
+    await t.s3.send(new CreateBucketCommand({ Bucket: 'versions' }));
+    await t.s3.send(new PutObjectCommand({ Bucket: 'versions', Key: 'live.txt', Body: 'live' }));
+    const VersionId = '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY';
+    expect(await s3Failure(t.s3.send(new GetObjectCommand({ Bucket: 'versions', Key: 'live.txt', VersionId })))).toEqual({ code: 'NoSuchVersion', status: 404 });
+    expect(await s3Failure(t.s3.send(new HeadObjectCommand({ Bucket: 'versions', Key: 'live.txt', VersionId })))).toMatchObject({ status: 404 });
+    expect(await s3Failure(t.s3.send(new PutObjectTaggingCommand({ Bucket: 'versions', Key: 'live.txt', VersionId, Tagging: { TagSet: [] } })))).toEqual({ code: 'NoSuchVersion', status: 404 });
+    // S3 answers a deletion of a version that does not exist with success, naming it.
+    const del = await t.s3.send(new DeleteObjectCommand({ Bucket: 'versions', Key: 'live.txt', VersionId }));
+    expect(del.VersionId).toBe(VersionId);
+    const many = await t.s3.send(new DeleteObjectsCommand({ Bucket: 'versions', Delete: { Objects: [{ Key: 'live.txt', VersionId }] } }));
+    expect(many.Errors?.map((e) => [e.Key, e.VersionId, e.Code])).toEqual([['live.txt', VersionId, 'NoSuchVersion']]);
+    expect((await get('versions', 'live.txt')).body.toString()).toBe('live');
+    // The "null" version is the object itself.
+    expect((await get('versions', 'live.txt', { VersionId: 'null' })).body.toString()).toBe('live');
+    await t.s3.send(new DeleteObjectCommand({ Bucket: 'versions', Key: 'live.txt', VersionId: 'null' }));
+    expect(await s3Failure(get('versions', 'live.txt'))).toEqual({ code: 'NoSuchKey', status: 404 });
+  });
+});
+
 describe('the same files through the SDK and S3', () => {
   beforeAll(async () => {
     await t.s3.send(new CreateBucketCommand({ Bucket: 'shared' }));

@@ -15,6 +15,14 @@ export async function deleteObject(ctx: OpContext): Promise<void> {
   sendEmpty(ctx.res, 204);
 }
 
+/** DeleteObject of a version other than "null" on a volume that never versions: no such version,
+ * so nothing is deleted — S3 answers that with success, naming the version asked for. */
+export async function deleteNoVersion(ctx: OpContext): Promise<void> {
+  const t = targetOf(ctx);
+  await ctx.core.buckets.get(t.bucket);
+  sendEmpty(ctx.res, 204, { 'x-amz-version-id': ctx.req.query.get('versionId')! });
+}
+
 export async function deleteObjects(ctx: OpContext): Promise<void> {
   const bucket = bucketOf(ctx);
   const root = parseBody(await ctx.body.readAll(MAX_DELETE_BODY), 'Delete');
@@ -25,18 +33,20 @@ export async function deleteObjects(ctx: OpContext): Promise<void> {
   const keys = objects.map((o) => {
     const key = childText(o, 'Key');
     if (key === undefined) throw new S3Error('MalformedXML', 'Every <Object> needs a <Key>.');
-    return key;
+    return { key, version: childText(o, 'VersionId') };
   });
   await ctx.core.buckets.get(bucket);
   const results: XmlElement[] = [];
-  for (const key of keys) {
+  for (const { key, version } of keys) {
     try {
+      // Only the "null" version exists on a volume that never versions.
+      if (version !== undefined && version !== 'null') throw new S3Error('NoSuchVersion', undefined, { Key: key });
       const t = objectTarget(bucket, key);
       if (await ctx.core.objects.delete(t)) ctx.events.push({ name: 's3:ObjectRemoved:Delete', bucket, key });
       if (!quiet) results.push(el('Deleted', el('Key', key)));
     } catch (err) {
       const e = fromCoreError(err);
-      results.push(el('Error', el('Key', key), el('Code', e.code), el('Message', e.message)));
+      results.push(el('Error', [el('Key', key), ...(version !== undefined ? [el('VersionId', version)] : []), el('Code', e.code), el('Message', e.message)]));
     }
   }
   sendXml(ctx.res, 200, el('DeleteResult', results));
