@@ -142,7 +142,8 @@ function fromQuery(req: S3Request): Signed & { expires: number } {
   }
   if (!/^[0-9a-f]{64}$/.test(signature)) malformedQuery('X-Amz-Signature must be 64 lowercase hex digits');
   const expires = /^\d{1,7}$/.test(expiresRaw) ? Number(expiresRaw) : NaN;
-  if (!(expires >= 1 && expires <= MAX_PRESIGN_SECONDS)) malformedQuery(`X-Amz-Expires must be 1..${MAX_PRESIGN_SECONDS} seconds, got "${expiresRaw}"`);
+  // AWS refuses an expiry out of range as it refuses an expired URL.
+  if (!(expires >= 1 && expires <= MAX_PRESIGN_SECONDS)) throw new S3Error('AccessDenied', `X-Amz-Expires must be 1..${MAX_PRESIGN_SECONDS} seconds, got "${expiresRaw.slice(0, 40)}".`);
   const timeMs = parseAmzDate(amzDate);
   if (Number.isNaN(timeMs)) malformedQuery(`X-Amz-Date "${amzDate}" is not YYYYMMDDTHHMMSSZ`);
   const cred = parseCredential(credential, malformedQuery);
@@ -150,8 +151,19 @@ function fromQuery(req: S3Request): Signed & { expires: number } {
   return { ...cred, signedHeaders: parseSignedHeaders(signedHeaders, malformedQuery), signature, amzDate, timeMs, expires };
 }
 
-/** Verify the request's signature; returns who signed it and how the body is to be checked. */
-export async function authenticate(req: S3Request, store: CredentialStore, nowMs: number): Promise<AuthResult> {
+/** The x-amz-* headers of a request that are not among those signed (lowercase, once each). */
+function unsignedAmzHeaders(rawHeaders: readonly string[], signedHeaders: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (name.startsWith('x-amz-') && !signedHeaders.includes(name)) out.add(name);
+  }
+  return [...out];
+}
+
+/** Verify the request's signature, made for `region`; returns who signed it and how the body is
+ * to be checked. */
+export async function authenticate(req: S3Request, store: CredentialStore, nowMs: number, region: string): Promise<AuthResult> {
   const auth = header(req, 'authorization');
   const presigned = req.query.has('X-Amz-Signature') || req.query.has('X-Amz-Credential');
   if (auth !== undefined && presigned) throw new S3Error('InvalidArgument', 'Only one authentication mechanism allowed: the Authorization header or presigned query parameters, not both.');
@@ -187,6 +199,11 @@ export async function authenticate(req: S3Request, store: CredentialStore, nowMs
     mode = /^[0-9a-f]{64}$/.test(payloadHash) ? { kind: 'sha256', expected: payloadHash } : { kind: 'unsigned' };
   }
 
+  if (signed.region !== region) {
+    const why = `the region '${signed.region.slice(0, 40)}' is wrong; expecting '${region}'`;
+    if (presigned) throw new S3Error('AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; ${why}.`, { Region: region });
+    throw new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; ${why}.`, { Region: region });
+  }
   const found = await store.lookup(signed.accessKey);
   if (!found) throw new S3Error('InvalidAccessKeyId', `The access key id "${signed.accessKey}" does not exist in our records.`);
   const headers = canonicalHeaders(req.rawHeaders, signed.signedHeaders);
@@ -199,6 +216,12 @@ export async function authenticate(req: S3Request, store: CredentialStore, nowMs
   const key = signingKey(found.secret, signed.day, signed.region, signed.service);
   const expected = signatureOf(key, stringToSign(signed.amzDate, scope, canonical));
   if (!sameSignature(expected, signed.signature)) throw new S3Error('SignatureDoesNotMatch');
+  // An x-amz-* header changes what a request does (a copy source, metadata, ACLs): one the signer
+  // did not sign could have been added by anyone on the way, so it is refused, as AWS does.
+  const unsigned = unsignedAmzHeaders(req.rawHeaders, signed.signedHeaders);
+  if (unsigned.length > 0) {
+    throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed.', { HeadersNotSigned: unsigned.join(', ').slice(0, 500) });
+  }
   if (mode.kind === 'chunked' && STREAMING.get(payloadHash)?.signed) {
     mode = { ...mode, signing: { key, amzDate: signed.amzDate, scope, seed: signed.signature } };
   }

@@ -9,7 +9,7 @@ import { S3Error, fromCoreError } from './errors.js';
 import type { Authorizer, EventSink } from './hooks.js';
 import { newRequestId, parseRequest, type S3Request } from './request.js';
 import { baseHeaders, sendError } from './respond.js';
-import { route } from './router.js';
+import { refuseUnimplementedHeaders, route } from './router.js';
 
 export interface PipelineOptions {
   core: GatewayCore;
@@ -32,8 +32,9 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
   let body: RequestBody | null = null;
   try {
     req = parseRequest(raw, id, p.domains);
-    const auth = await authenticate(req, p.credentials, (p.now ?? Date.now)());
+    const auth = await authenticate(req, p.credentials, (p.now ?? Date.now)(), p.core.region);
     body = new RequestBody(req, res, auth.payload);
+    refuseUnimplementedHeaders(req, auth.payload.kind === 'chunked');
     const rt = route(req);
     await p.authorize({ identity: auth.identity, action: rt.action, bucket: req.bucket, key: req.key, write: rt.write });
     const ctx: OpContext = {

@@ -42,6 +42,25 @@ function unsupported(req: S3Request, supported: string[]): void {
   }
 }
 
+/**
+ * Headers asking for what this gateway does not do are refused before anything is done, never
+ * ignored: a client that asked for server-side encryption must not believe it got it, and a body
+ * in bare HTTP chunks (not aws-chunked, which carries its own length) has no length to check
+ * against, as AWS says too.
+ */
+export function refuseUnimplementedHeaders(req: S3Request, awsChunked: boolean): void {
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    if (name.startsWith('x-amz-server-side-encryption') || name.startsWith('x-amz-copy-source-server-side-encryption')) {
+      throw new S3Error('NotImplemented', `Server-side encryption is not implemented by this gateway (header ${name}); nothing was done.`, { Header: name });
+    }
+  }
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined && !awsChunked) {
+    throw new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented: Transfer-Encoding. Send Content-Length (or an aws-chunked body).', { Header: 'Transfer-Encoding' });
+  }
+}
+
 export function route(req: S3Request): Route {
   const q = req.query;
   const m = req.method;

@@ -14,6 +14,8 @@ export interface SignInput {
   secretKey: string;
   timeMs?: number;
   region?: string;
+  /** The canonical query string (names and values encoded, sorted), when the path has one. */
+  query?: string;
 }
 
 export interface Signed {
@@ -31,7 +33,7 @@ export function signHeaders(i: SignInput): Signed {
   const headers: Record<string, string> = { ...i.headers, host: i.host, 'x-amz-date': amzDate, 'x-amz-content-sha256': i.payloadHash };
   const names = Object.keys(headers).map((h) => h.toLowerCase()).sort();
   const raw = Object.entries(headers).flatMap(([k, v]) => [k.toLowerCase(), v]);
-  const canonical = canonicalRequest(i.method, i.path, '', canonicalHeaders(raw, names) as string, names.join(';'), i.payloadHash);
+  const canonical = canonicalRequest(i.method, i.path, i.query ?? '', canonicalHeaders(raw, names) as string, names.join(';'), i.payloadHash);
   const scope = `${day}/${region}/s3/aws4_request`;
   const key = signingKey(i.secretKey, day, region, 's3');
   const signature = signatureOf(key, stringToSign(amzDate, scope, canonical));

@@ -1,6 +1,7 @@
 // GetObject and HeadObject: conditional requests, a single byte range, the stored headers and
 // user metadata, and response-* overrides of a signed request.
 import { checkRead, parseRange } from '../conditions.js';
+import { S3Error } from '../errors.js';
 import { targetOf, type OpContext } from '../context.js';
 import { header } from '../request.js';
 import type { ObjectInfo } from '../record.js';
@@ -52,7 +53,10 @@ async function serve(ctx: OpContext, withBody: boolean): Promise<void> {
   const headers = objectHeaders(info, checksumMode && range === null);
   for (const [param, name] of OVERRIDES) {
     const v = req.query.get(param);
-    if (v !== undefined) headers[name] = v;
+    if (v === undefined) continue;
+    // A value that cannot be a header (CR, LF, other control characters) would split the answer.
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(v)) throw new S3Error('InvalidArgument', `${param} holds a character a header value cannot hold.`, { ArgumentName: param });
+    headers[name] = v;
   }
   const start = range?.start ?? 0;
   const end = range?.end ?? info.size;
