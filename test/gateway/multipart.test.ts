@@ -163,6 +163,15 @@ describe('multipart uploads', () => {
       expect(await s3Failure(sendTampered(t.s3, cmd, (req) => replaceBody(req, body))), body).toEqual({ code: 'MalformedXML', status: 400 });
     }
     expect(await s3Failure(t.s3.send(new HeadObjectCommand({ Bucket: 'mpu', Key: 'checks' })))).toMatchObject({ status: 404 });
+    // The upload is checked before the document is read: an unknown one is NoSuchUpload whatever
+    // the body holds, and a list of more parts than an upload can have is refused unparsed.
+    const huge = `<CompleteMultipartUpload>${'<Part><PartNumber>1</PartNumber><ETag>"x"</ETag></Part>'.repeat(60_000)}</CompleteMultipartUpload>`;
+    const bogus = new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'checks', UploadId: 'zzzzzzzzzz-abcdefghijkl', MultipartUpload: { Parts: [p1] } });
+    for (const body of [huge, 'not xml at all']) {
+      expect(await s3Failure(sendTampered(t.s3, bogus, (req) => replaceBody(req, body)))).toEqual({ code: 'NoSuchUpload', status: 404 });
+    }
+    const many = new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'checks', UploadId: id, MultipartUpload: { Parts: [p1] } });
+    expect(await s3Failure(sendTampered(t.s3, many, (req) => replaceBody(req, huge)))).toEqual({ code: 'MalformedXML', status: 400 });
     // A well-formed document with the ETag unquoted completes.
     const ok = new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'checks', UploadId: id, MultipartUpload: { Parts: [p1] } });
     await sendTampered(t.s3, ok, (req) => replaceBody(req, `<?xml version="1.0"?><CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Part><ETag>${p1.ETag.replace(/"/g, '')}</ETag><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>`));

@@ -118,6 +118,13 @@ export async function uploadPartCopy(ctx: OpContext): Promise<void> {
   }
 }
 
+/** How many times `needle` occurs in `body`. */
+function countOf(body: Buffer, needle: string): number {
+  let n = 0;
+  for (let at = body.indexOf(needle); at >= 0; at = body.indexOf(needle, at + needle.length)) n++;
+  return n;
+}
+
 function requestedParts(root: ReturnType<typeof parseBody>): RequestedPart[] {
   return childrenNamed(root, 'Part').map((p) => {
     const raw = childText(p, 'PartNumber')?.trim() ?? '';
@@ -141,9 +148,14 @@ export async function completeMultipartUpload(ctx: OpContext): Promise<void> {
   const { core } = ctx;
   const t = targetOf(ctx);
   const id = uploadIdOf(ctx);
-  const root = parseBody(await ctx.body.readAll(MAX_COMPLETE_BODY), 'CompleteMultipartUpload');
-  const requested = requestedParts(root);
+  // Cheap checks first: an unknown upload costs no parsing, and a body listing more parts than
+  // an upload can have is refused before the parser spends the event loop's time on it.
   const upload = await core.uploads.get(id, t);
+  const body = await ctx.body.readAll(MAX_COMPLETE_BODY);
+  if (countOf(body, '<Part>') > MAX_PART_NUMBER) {
+    throw new S3Error('MalformedXML', `The CompleteMultipartUpload document lists more than ${MAX_PART_NUMBER} parts.`);
+  }
+  const requested = requestedParts(parseBody(body, 'CompleteMultipartUpload'));
   await checkWriteConditions(ctx, t);
   const done = await core.uploads.complete(upload, t, requested);
   ctx.events.push({ name: 's3:ObjectCreated:CompleteMultipartUpload', bucket: t.bucket, key: t.key, size: done.size, etag: done.etag });
