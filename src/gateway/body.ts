@@ -16,12 +16,20 @@ function lengthHeader(req: S3Request, name: string): number | null {
   return Number(v.trim());
 }
 
+/** How fast a body must keep coming: at least `minBytes` (or what is left of it) in every
+ * `windowMs`, or the request fails with RequestTimeout and its connection is closed. A body
+ * that trickles would otherwise hold its connection (and a file descriptor) for ever. */
+export interface BodyProgress {
+  windowMs: number;
+  minBytes: number;
+}
+
 export class RequestBody {
   readonly trailers = new Map<string, string>();
   #started = false;
   #finished = false;
 
-  constructor(private readonly req: S3Request, private readonly res: ServerResponse, private readonly mode: PayloadMode) {}
+  constructor(private readonly req: S3Request, private readonly res: ServerResponse, private readonly mode: PayloadMode, private readonly progress?: BodyProgress) {}
 
   /** True once reading began (an error after that may leave unread bytes on the connection). */
   get started(): boolean { return this.#started; }
@@ -56,8 +64,37 @@ export class RequestBody {
     const source = this.mode.kind === 'chunked' ? decodeAwsChunked(raw, this.mode.signing, this.mode.trailer, this.trailers) : raw;
     const hash: Hash | null = this.mode.kind === 'sha256' ? createHash('sha256') : null;
     let total = 0;
+    const progress = this.progress;
+    // Only time spent waiting for the client counts: an operation that reads slowly (its store is
+    // busy) holds the client back, not the other way round.
+    let mark = 0;
+    let waited = 0;
+    let waitingSince: number | null = null;
+    // A stalled body fails the read at once; the connection is then closed after the error answer
+    // (destroying the stream here would take the answer's socket with it).
+    let stall: (err: S3Error) => void = () => undefined;
+    const stalled = new Promise<never>((_resolve, reject) => { stall = reject; });
+    stalled.catch(() => undefined);
+    const watchdog = progress && setInterval(() => {
+      const now = Date.now();
+      if (waited + (waitingSince === null ? 0 : now - waitingSince) < progress.windowMs) return;
+      const want = Math.min(progress.minBytes, declared === null ? progress.minBytes : declared - mark);
+      if (total - mark < want) stall(new S3Error('RequestTimeout', `The body came slower than ${progress.minBytes} bytes in ${progress.windowMs / 1000} s.`));
+      mark = total;
+      waited = 0;
+      if (waitingSince !== null) waitingSince = now;
+    }, Math.max(10, progress.windowMs / 4));
+    const pieces = source[Symbol.asyncIterator]();
     try {
-      for await (const chunk of source) {
+      for (;;) {
+        const next = pieces.next();
+        next.catch(() => undefined);
+        waitingSince = Date.now();
+        const r = watchdog ? await Promise.race([next, stalled]) : await next;
+        waited += Date.now() - waitingSince;
+        waitingSince = null;
+        if (r.done) break;
+        const chunk = r.value;
         total += chunk.length;
         if (total > limit) throw new S3Error('EntityTooLarge', `The body exceeds the ${limit} bytes allowed here.`);
         if (declared !== null && total > declared) throw new S3Error('IncompleteBody', `The body holds more than the ${declared} bytes declared.`);
@@ -71,6 +108,8 @@ export class RequestBody {
         throw new S3Error('IncompleteBody', 'The client closed the connection before sending the whole body.');
       }
       throw err;
+    } finally {
+      clearInterval(watchdog);
     }
     if (declared !== null && total !== declared) throw new S3Error('IncompleteBody', `The body holds ${total} bytes; ${declared} were declared.`);
     if (hash && this.mode.kind === 'sha256') {

@@ -3,7 +3,7 @@
 // drained (small bodies: the connection lives on) or gets its connection closed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticate, type CredentialStore } from './auth.js';
-import { RequestBody } from './body.js';
+import { RequestBody, type BodyProgress } from './body.js';
 import type { GatewayCore, OpContext } from './context.js';
 import { S3Error, fromCoreError } from './errors.js';
 import type { Authorizer, EventSink } from './hooks.js';
@@ -20,10 +20,15 @@ export interface PipelineOptions {
   domains: readonly string[];
   log: (message: string) => void;
   now?: () => number;
+  bodyProgress?: BodyProgress;
+  /** How long an unread body is drained after an error before the connection is closed instead. */
+  drainMs?: number;
 }
 
-/** Bodies up to this size are read and dropped after an error so the connection stays usable. */
+/** Bodies up to this size are read and dropped after an error so the connection stays usable,
+ * if they come within DRAIN_MS. */
 const DRAIN_LIMIT = 1024 * 1024;
+const DRAIN_MS = 5_000;
 
 export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p: PipelineOptions): Promise<void> {
   const id = newRequestId();
@@ -33,7 +38,7 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
   try {
     req = parseRequest(raw, id, p.domains);
     const auth = await authenticate(req, p.credentials, (p.now ?? Date.now)(), p.core.region);
-    body = new RequestBody(req, res, auth.payload);
+    body = new RequestBody(req, res, auth.payload, p.bodyProgress);
     refuseUnimplementedHeaders(req, auth.payload.kind === 'chunked');
     const rt = route(req);
     await p.authorize({ identity: auth.identity, action: rt.action, bucket: req.bucket, key: req.key, write: rt.write });
@@ -50,13 +55,13 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
   } catch (err) {
     const e = err instanceof S3Error ? err : fromCoreError(err);
     if (e.code === 'InternalError') p.log(`request ${id} ${raw.method} ${raw.url}: ${(err as Error)?.stack ?? String(err)}`);
-    const close = !(await settleBody(raw, res, body));
+    const close = !(await settleBody(raw, res, body, p.drainMs ?? DRAIN_MS));
     sendError(res, id, req?.path ?? raw.url ?? '/', e, raw.method === 'HEAD', close);
   }
 }
 
 /** Make the connection reusable after an error: true when no unread body is left on it. */
-async function settleBody(raw: IncomingMessage, res: ServerResponse, body: RequestBody | null): Promise<boolean> {
+async function settleBody(raw: IncomingMessage, res: ServerResponse, body: RequestBody | null, drainMs: number): Promise<boolean> {
   if (raw.complete || raw.readableEnded) return true;
   if (body?.started) return body.finished;
   // A client waiting for "100 Continue" never sends the body: closing is the only way out.
@@ -65,13 +70,19 @@ async function settleBody(raw: IncomingMessage, res: ServerResponse, body: Reque
   const length = declared === undefined ? NaN : Number(declared);
   if (!(length <= DRAIN_LIMIT)) return false;
   let seen = 0;
-  try {
+  const drained = (async () => {
     for await (const chunk of raw as AsyncIterable<Buffer>) {
       seen += chunk.length;
       if (seen > DRAIN_LIMIT) return false;
     }
     return true;
-  } catch {
-    return false;
+  })().catch(() => false);
+  // A body declared and never sent (or trickled) must not hold the connection: give up on it.
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), drainMs); });
+  try {
+    return await Promise.race([drained, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -41,6 +41,8 @@ export interface GatewayOptions {
   sweepMs?: number;
   /** Largest request header section in bytes (default 16 KiB). */
   maxHeaderSize?: number;
+  /** Bounds on what a connection may hold (see ConnectionLimits). */
+  limits?: Partial<ConnectionLimits>;
   /** Where errors the client cannot fix are reported (default: stderr). */
   log?: (message: string) => void;
   /** Options of the volume clients (buffer and cache sizes, ...). */
@@ -58,6 +60,28 @@ export interface Gateway {
   sweep(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** What one client may hold: without bounds, connections that never finish their headers or
+ * body keep file descriptors until the gateway can accept nothing else. */
+export interface ConnectionLimits {
+  /** The request line and headers must arrive within this long. */
+  headersMs: number;
+  /** A connection with no byte in or out for this long is closed (longer than the keep-alive
+   * time, so idle pooled connections are closed by keep-alive first). */
+  idleMs: number;
+  /** A body must bring `minBytes` (or what is left of it) in every `windowMs` of waiting for it. */
+  bodyWindowMs: number;
+  bodyMinBytes: number;
+  /** After an error, an unread body is read and dropped for at most this long, then the
+   * connection is closed instead. */
+  drainMs: number;
+  /** Connections beyond this many are refused. */
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: ConnectionLimits = {
+  headersMs: 30_000, idleMs: 120_000, bodyWindowMs: 30_000, bodyMinBytes: 16 * 1024, drainMs: 5_000, maxConnections: 1024,
+};
 
 const DAY_MS = 86_400_000;
 /** Temp files of a crashed gateway: nothing alive writes one this long without touching it. */
@@ -100,15 +124,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     };
     const credentials: CredentialStore = rootCredentials(options.accessKey, options.secretKey);
     const base = options.authorizer ?? rootOnly;
+    const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...options.limits };
     const pipeline = {
       core, credentials, log, now: options.now,
+      bodyProgress: { windowMs: limits.bodyWindowMs, minBytes: limits.bodyMinBytes }, drainMs: limits.drainMs,
       authorize: options.readOnly ? readOnly(base) : base,
       events: options.events ?? noEvents,
       domains: (options.domains ?? []).map((d) => d.toLowerCase()),
     };
 
-    const srv = createServer({ keepAlive: true, maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requestTimeout: 0, headersTimeout: 60_000 });
+    const srv = createServer({
+      keepAlive: true, maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requestTimeout: 0, headersTimeout: limits.headersMs,
+      // How often node:http looks for connections past their header time (default 30 s).
+      connectionsCheckingInterval: Math.max(10, Math.min(limits.headersMs / 2, 30_000)),
+    });
     server = srv;
+    srv.maxConnections = limits.maxConnections;
+    // No 'timeout' listener: node:http destroys a socket idle this long.
+    srv.setTimeout(limits.idleMs);
     // Long enough that a client's pooled connection is not closed under it between requests.
     srv.keepAliveTimeout = 65_000;
     const onRequest = (req: Parameters<typeof handleRequest>[0], res: Parameters<typeof handleRequest>[1]) => {

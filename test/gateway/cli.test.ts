@@ -81,6 +81,9 @@ describe('strata gateway', () => {
     const short = strata({ STRATA_GATEWAY_ACCESS_KEY: 'AK', STRATA_GATEWAY_SECRET_KEY: 'x' }, 'gateway', metaUrl, '127.0.0.1:0');
     expect(short.code).toBe(2);
     expect(short.err).toMatch(/access key must be/);
+    const conns = strata(ENV, 'gateway', metaUrl, '127.0.0.1:0', '--max-connections', '0');
+    expect(conns.code).toBe(2);
+    expect(conns.err).toMatch(/--max-connections takes a whole number of at least 1, got "0"/);
     const noVolume = strata(ENV, 'gateway', `sqlite3://${join(dir, 'missing.db')}`, '127.0.0.1:0');
     expect(noVolume.code).toBe(1);
     expect(noVolume.err).toMatch(/strata: /);

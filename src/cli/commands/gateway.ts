@@ -1,7 +1,7 @@
 // strata gateway META_URL ADDRESS: serve a volume as an S3 endpoint until SIGINT/SIGTERM, then
 // let requests in flight finish and close the volume.
 import { InvalidArgumentError, type Command } from 'commander';
-import { startGateway } from '../../gateway/server.js';
+import { DEFAULT_LIMITS, startGateway } from '../../gateway/server.js';
 import { redactUrl } from '../../config/urls.js';
 
 export const ACCESS_KEY_ENV = 'STRATA_GATEWAY_ACCESS_KEY';
@@ -37,6 +37,12 @@ function hours(flag: string) {
   };
 }
 
+function connections(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,6}$/.test(value.trim()) || n < 1) throw new InvalidArgumentError(`--max-connections takes a whole number of at least 1, got "${value}".`);
+  return n;
+}
+
 interface GatewayFlags {
   accessKey?: string;
   secretKey?: string;
@@ -44,6 +50,7 @@ interface GatewayFlags {
   region: string;
   domain: string[];
   uploadExpiry: number;
+  maxConnections: number;
 }
 
 export function registerGateway(program: Command): void {
@@ -58,6 +65,7 @@ export function registerGateway(program: Command): void {
     .option('--region <name>', 'the region the gateway reports', 'us-east-1')
     .option('--domain <name>', 'base domain for virtual-hosted-style requests (BUCKET.DOMAIN); repeatable', (v: string, prev: string[]) => prev.concat(v), [] as string[])
     .option('--upload-expiry <hours>', 'remove multipart uploads not completed within this many hours', hours('--upload-expiry'), 24 * 7)
+    .option('--max-connections <n>', 'refuse connections beyond this many (keep it below the open-file limit)', connections, DEFAULT_LIMITS.maxConnections)
     .action(async (metaUrl: string, address: { host: string; port: number }, flags: GatewayFlags) => {
       const accessKey = flags.accessKey ?? process.env[ACCESS_KEY_ENV];
       const secretKey = flags.secretKey ?? process.env[SECRET_KEY_ENV];
@@ -68,7 +76,7 @@ export function registerGateway(program: Command): void {
       try {
         gw = await startGateway({
           metaUrl, host: address.host, port: address.port, accessKey, secretKey, readOnly: flags.readOnly, region: flags.region,
-          domains: flags.domain, uploadExpiryMs: flags.uploadExpiry * 3_600_000,
+          domains: flags.domain, uploadExpiryMs: flags.uploadExpiry * 3_600_000, limits: { maxConnections: flags.maxConnections },
         });
       } catch (err) {
         if (err instanceof RangeError) throw Object.assign(new Error(err.message), { exitCode: 2 });
