@@ -63,6 +63,12 @@ function noSuchUpload(id: string): S3Error {
   return new S3Error('NoSuchUpload', undefined, { UploadId: id.slice(0, 200) });
 }
 
+/** The ETag S3 gives an object made of parts with these ETags (hex MD5s): the MD5 of their
+ * MD5s, then "-" and how many there were. */
+export function multipartEtag(partEtags: readonly string[]): string {
+  return `${createHash('md5').update(Buffer.concat(partEtags.map((e) => Buffer.from(e, 'hex')))).digest('hex')}-${partEtags.length}`;
+}
+
 export class Uploads {
   constructor(private readonly gv: GatewayVolume, private readonly staging: Staging, private readonly objects: Objects, private readonly buckets: Buckets) {}
 
@@ -191,7 +197,7 @@ export class Uploads {
   /** Join the parts (sharing their slices) into a new object at the upload's key. */
   async complete(upload: Upload, t: ObjectTarget, requested: RequestedPart[]): Promise<{ etag: string; size: number; checksums: Partial<Record<ChecksumAlgorithm, string>> }> {
     const parts = this.validate(await this.parts(upload), requested);
-    const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex')}-${parts.length}`;
+    const etag = multipartEtag(parts.map((p) => p.etag));
     const checksums = compositeChecksums(upload.record, parts);
     const sys = this.gv.system;
     const temp = await this.staging.createTemp();
@@ -205,7 +211,7 @@ export class Uploads {
       await sys.vfs.cloneRanges(sys.caller, temp.ino, ranges);
       const r = upload.record;
       const attr = await temp.seal((a: Attr): ObjectRecord => ({
-        etag, size: a.size, mtimeNs: String(a.mtimeNs), headers: r.headers, meta: r.meta, checksums, parts: parts.length, tags: r.tags,
+        etag, size: a.size, mtimeNs: String(a.mtimeNs), headers: r.headers, meta: r.meta, checksums, parts: parts.length, tags: r.tags, upload: upload.id,
       }));
       // The upload may have been completed or aborted by another request meanwhile.
       await this.get(upload.id, t);

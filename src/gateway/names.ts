@@ -15,6 +15,7 @@ export function bucketNameProblem(name: string): string | null {
   if (name.length < 3 || name.length > 63) return 'must be 3 to 63 characters long';
   if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return 'may hold only lowercase letters, digits, "." and "-", and must begin and end with a letter or digit';
   if (name.includes('..')) return 'must not hold two adjacent periods';
+  if (name.includes('.-') || name.includes('-.')) return 'must not hold a period next to a hyphen';
   if (/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name)) return 'must not look like an IP address';
   if (name.startsWith('xn--') || name.startsWith('sthree-')) return 'must not begin with "xn--" or "sthree-"';
   if (name.endsWith('-s3alias') || name.endsWith('--ol-s3')) return 'must not end with "-s3alias" or "--ol-s3"';

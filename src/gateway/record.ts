@@ -24,6 +24,8 @@ export interface ObjectRecord {
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
   /** Number of parts of a multipart object. */
   parts?: number;
+  /** The multipart upload it was completed from (completing it again answers as the first time). */
+  upload?: string;
   tags?: [string, string][];
 }
 

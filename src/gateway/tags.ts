@@ -16,7 +16,8 @@ export function checkTags(tags: TagSet): TagSet {
     if (seen.has(k)) throw new S3Error('InvalidTag', `Cannot provide multiple tags with the same key "${k}".`);
     seen.add(k);
   }
-  return tags;
+  // S3 keeps tags by key: they come back sorted (byte order), whatever order they were sent in.
+  return [...tags].sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
 }
 
 /** The x-amz-tagging header: "k1=v1&k2=v2", URL-encoded. */

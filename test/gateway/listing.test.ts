@@ -109,6 +109,16 @@ describe('ListObjectsV2', () => {
     expect(await s3Failure(t.s3.send(new ListObjectsV2Command({ Bucket: 'list', MaxKeys: -1 })))).toMatchObject({ status: 400 });
     expect(await s3Failure(t.s3.send(new ListObjectsV2Command({ Bucket: 'missing-bucket' })))).toEqual({ code: 'NoSuchBucket', status: 404 });
   });
+
+  it('max-keys=0 lists nothing and is not truncated; an empty continuation token starts at the beginning', async () => {
+    for (const r of [await t.s3.send(new ListObjectsV2Command({ Bucket: 'list', MaxKeys: 0 })), await t.s3.send(new ListObjectsCommand({ Bucket: 'list', MaxKeys: 0 }))]) {
+      expect(r.Contents ?? []).toEqual([]);
+      expect(r.IsTruncated).toBe(false);
+    }
+    const fromStart = await t.s3.send(new ListObjectsV2Command({ Bucket: 'list', MaxKeys: 3 }));
+    const empty = await t.s3.send(new ListObjectsV2Command({ Bucket: 'list', MaxKeys: 3, ContinuationToken: '' }));
+    expect(empty.Contents!.map((c) => c.Key)).toEqual(fromStart.Contents!.map((c) => c.Key));
+  });
 });
 
 describe('ListObjects (v1)', () => {

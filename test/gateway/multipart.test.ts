@@ -123,7 +123,10 @@ describe('multipart uploads', () => {
     // A ranged read across the part boundary.
     const ranged = await t.s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'manual', Range: `bytes=${a.length - 10}-${a.length + 9}` }));
     expect(Buffer.from(await ranged.Body!.transformToByteArray()).equals(Buffer.concat([a, b]).subarray(a.length - 10, a.length + 10))).toBe(true);
-    // The upload is over.
+    // The upload is over: completing it again with the same parts (a retry whose answer was
+    // lost) gets the same answer, with other parts there is no such upload.
+    const again = await t.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'manual', UploadId: id, MultipartUpload: { Parts: [p1, p2, p3] } }));
+    expect(again.ETag).toBe(done.ETag);
     expect(await s3Failure(t.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'manual', UploadId: id, MultipartUpload: { Parts: [p1] } })))).toEqual({ code: 'NoSuchUpload', status: 404 });
     expect(await s3Failure(t.s3.send(new ListPartsCommand({ Bucket: 'mpu', Key: 'manual', UploadId: id })))).toEqual({ code: 'NoSuchUpload', status: 404 });
   });

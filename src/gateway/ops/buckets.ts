@@ -7,12 +7,33 @@ import { childText, el, parseBody } from '../xml.js';
 
 const MAX_CONFIG_BODY = 64 * 1024;
 
+const MAX_BUCKETS = 10_000;
+const BUCKET_TOKEN = 'strata-buckets1:';
+
+/** ListBuckets, in pages when max-buckets is given: the continuation token carries the last
+ * name listed; prefix narrows the list. */
 export async function listBuckets(ctx: OpContext): Promise<void> {
-  const buckets = await ctx.core.buckets.list();
+  const q = ctx.req.query;
+  const rawMax = q.get('max-buckets');
+  const max = rawMax === undefined ? MAX_BUCKETS : /^\d{1,5}$/.test(rawMax) ? Number(rawMax) : NaN;
+  if (!(max >= 1 && max <= MAX_BUCKETS)) throw new S3Error('InvalidArgument', `max-buckets must be 1 to ${MAX_BUCKETS}, got "${rawMax?.slice(0, 20)}".`, { ArgumentName: 'max-buckets' });
+  const token = q.get('continuation-token');
+  let after = '';
+  if (token !== undefined && token !== '') {
+    const text = Buffer.from(token, 'base64url').toString('utf8');
+    if (!text.startsWith(BUCKET_TOKEN)) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.', { ArgumentName: 'continuation-token' });
+    after = text.slice(BUCKET_TOKEN.length);
+  }
+  const prefix = q.get('prefix') ?? '';
+  const matching = (await ctx.core.buckets.list()).filter((b) => b.name.startsWith(prefix) && b.name > after);
+  const page = matching.slice(0, max);
+  const next = matching.length > page.length ? Buffer.from(BUCKET_TOKEN + page[page.length - 1]!.name).toString('base64url') : null;
   const { owner } = ctx.core;
   sendXml(ctx.res, 200, el('ListAllMyBucketsResult',
     el('Owner', el('ID', owner.id), el('DisplayName', owner.displayName)),
-    el('Buckets', buckets.map((b) => el('Bucket', el('Name', b.name), el('CreationDate', isoTime(b.created.getTime()))))),
+    el('Buckets', page.map((b) => el('Bucket', el('Name', b.name), el('CreationDate', isoTime(b.created.getTime())), el('BucketRegion', ctx.core.region)))),
+    next !== null ? el('ContinuationToken', next) : null,
+    q.has('prefix') ? el('Prefix', prefix) : null,
   ));
 }
 
@@ -26,8 +47,13 @@ export async function createBucket(ctx: OpContext): Promise<void> {
       throw new S3Error('InvalidLocationConstraint', `This gateway serves region "${ctx.core.region}", not "${where}".`);
     }
   }
-  await ctx.core.buckets.create(bucket);
-  ctx.events.push({ name: 's3:BucketCreated', bucket });
+  try {
+    await ctx.core.buckets.create(bucket);
+    ctx.events.push({ name: 's3:BucketCreated', bucket });
+  } catch (err) {
+    // us-east-1 keeps S3's original answer to re-creating your own bucket: success.
+    if (!(err instanceof S3Error && err.code === 'BucketAlreadyOwnedByYou' && ctx.core.region === 'us-east-1')) throw err;
+  }
   sendEmpty(ctx.res, 200, { Location: `/${bucket}` });
 }
 

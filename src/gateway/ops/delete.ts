@@ -3,6 +3,8 @@ import { bucketOf, targetOf, type OpContext } from '../context.js';
 import { S3Error, fromCoreError } from '../errors.js';
 import { objectTarget } from '../objects.js';
 import { sendEmpty, sendXml } from '../respond.js';
+import { header } from '../request.js';
+import { etagMatches } from '../conditions.js';
 import { childText, childrenNamed, el, parseBody, type XmlElement } from '../xml.js';
 
 const MAX_DELETE_KEYS = 1000;
@@ -11,6 +13,11 @@ const MAX_DELETE_BODY = 2 * 1024 * 1024;
 export async function deleteObject(ctx: OpContext): Promise<void> {
   const t = targetOf(ctx);
   await ctx.core.buckets.get(t.bucket);
+  const ifMatch = header(ctx.req, 'if-match');
+  if (ifMatch !== undefined) {
+    const found = await ctx.core.objects.find(t);
+    if (!etagMatches(ifMatch, found.info.etag)) throw new S3Error('PreconditionFailed', 'The object\'s ETag does not match If-Match.', { Condition: 'If-Match' });
+  }
   if (await ctx.core.objects.delete(t)) ctx.events.push({ name: 's3:ObjectRemoved:Delete', bucket: t.bucket, key: t.key });
   sendEmpty(ctx.res, 204);
 }

@@ -38,6 +38,8 @@ async function list(ctx: OpContext, bucket: string, prefix: string, delimiter: s
   const { core } = ctx;
   const root = await core.buckets.get(bucket);
   const out: Listed = { keys: [], prefixes: [], truncated: false, last: null };
+  // S3 answers max-keys=0 with nothing, and says so without claiming more is there.
+  if (max === 0) return out;
   let lastPrefix: string | null = null;
   for await (const item of walkKeys(core.index, core.gv, root.ino, '', { prefix, after, delimiter })) {
     if (item.kind === 'prefix') {
@@ -144,7 +146,8 @@ export async function listObjectsV2(ctx: OpContext): Promise<void> {
   const token = q.get('continuation-token');
   const max = maxKeysOf(ctx);
   const encode = encodingOf(ctx);
-  const fromToken = token !== undefined ? decodeToken(token) : '';
+  // An empty token is no token (S3 lists from the start and echoes it).
+  const fromToken = token !== undefined && token !== '' ? decodeToken(token) : '';
   const after = compareKeys(fromToken, startAfter) > 0 ? fromToken : startAfter;
   const listed = await list(ctx, bucket, prefix, delimiter, after, max);
   sendXml(ctx.res, 200, el('ListBucketResult',

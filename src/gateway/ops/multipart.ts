@@ -6,7 +6,8 @@ import { copySourceOf, findCopySource } from '../copy-source.js';
 import { bucketOf, targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
 import { compareKeys } from '../listing.js';
-import { MAX_PART_NUMBER, type RequestedPart, type Upload } from '../multipart.js';
+import { MAX_PART_NUMBER, multipartEtag, type RequestedPart, type Upload } from '../multipart.js';
+import type { ObjectTarget } from '../objects.js';
 import { integrityOf, receiveBody } from '../receive.js';
 import { headersOf } from '../record.js';
 import { header } from '../request.js';
@@ -150,18 +151,33 @@ export async function completeMultipartUpload(ctx: OpContext): Promise<void> {
   const id = uploadIdOf(ctx);
   // Cheap checks first: an unknown upload costs no parsing, and a body listing more parts than
   // an upload can have is refused before the parser spends the event loop's time on it.
-  const upload = await core.uploads.get(id, t);
+  const upload = await core.uploads.get(id, t).catch(async (err: unknown) => {
+    // Completed already from this upload (a retry whose first answer was lost)? Judged below.
+    const done = await core.objects.lookup(t);
+    if (!done || (await core.gv.record(done.attr.ino))?.upload !== id) throw err;
+    return { done, err };
+  });
   const body = await ctx.body.readAll(MAX_COMPLETE_BODY);
   if (countOf(body, '<Part>') > MAX_PART_NUMBER) {
     throw new S3Error('MalformedXML', `The CompleteMultipartUpload document lists more than ${MAX_PART_NUMBER} parts.`);
   }
   const requested = requestedParts(parseBody(body, 'CompleteMultipartUpload'));
+  if ('done' in upload) {
+    // The same parts again get the same answer, as S3 gives; other parts find no upload.
+    if (multipartEtag(requested.map((p) => p.etag)) !== upload.done.info.etag) throw upload.err;
+    sendCompleted(ctx, t, upload.done.info.etag, upload.done.info.checksums);
+    return;
+  }
   await checkWriteConditions(ctx, t);
   const done = await core.uploads.complete(upload, t, requested);
   ctx.events.push({ name: 's3:ObjectCreated:CompleteMultipartUpload', bucket: t.bucket, key: t.key, size: done.size, etag: done.etag });
-  const checksumElements = Object.entries(done.checksums).map(([alg, v]) => el(`Checksum${alg.toUpperCase()}`, v));
+  sendCompleted(ctx, t, done.etag, done.checksums);
+}
+
+function sendCompleted(ctx: OpContext, t: ObjectTarget, etag: string, checksums: Partial<Record<ChecksumAlgorithm, string>>): void {
   sendXml(ctx.res, 200, el('CompleteMultipartUploadResult',
-    el('Location', `/${t.bucket}/${t.key}`), el('Bucket', t.bucket), el('Key', t.key), el('ETag', quoteEtag(done.etag)), checksumElements,
+    el('Location', `/${t.bucket}/${t.key}`), el('Bucket', t.bucket), el('Key', t.key), el('ETag', quoteEtag(etag)),
+    Object.entries(checksums).map(([alg, v]) => el(`Checksum${alg.toUpperCase()}`, v)),
   ));
 }
 

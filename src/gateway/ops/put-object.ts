@@ -25,8 +25,10 @@ export async function checkWriteConditions(ctx: OpContext, t: ObjectTarget): Pro
   if (ifNoneMatch === undefined && ifMatch === undefined) return;
   const existing = await ctx.core.objects.lookup(t);
   if (ifNoneMatch !== undefined) {
-    if (ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on a write accepts only "*".');
-    if (existing) throw new S3Error('PreconditionFailed', 'An object already exists at this key (If-None-Match: *).', { Condition: 'If-None-Match' });
+    // "*": no object may be there; ETags: the object there must not be one of them.
+    if (existing && (ifNoneMatch.trim() === '*' || etagMatches(ifNoneMatch, existing.info.etag))) {
+      throw new S3Error('PreconditionFailed', `The object at this key matches If-None-Match: ${ifNoneMatch.slice(0, 100)}.`, { Condition: 'If-None-Match' });
+    }
   }
   if (ifMatch !== undefined) {
     if (!existing) throw new S3Error('NoSuchKey', undefined, { Key: t.key });
