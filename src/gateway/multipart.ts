@@ -10,7 +10,7 @@ import type { Buckets } from './buckets.js';
 import { newDigest, type ChecksumAlgorithm } from './checksums.js';
 import { S3Error, fromCoreError } from './errors.js';
 import type { Objects, ObjectTarget } from './objects.js';
-import { decodeRecord, RECORD_XATTR, type ObjectRecord } from './record.js';
+import { decodeRecord, RECORD_XATTR, runsOf, type ObjectRecord } from './record.js';
 import { randomName, UPLOADS_DIR, type Staging, type TempFile } from './staging.js';
 import type { TagSet } from './tags.js';
 import type { GatewayVolume } from './volume.js';
@@ -211,7 +211,7 @@ export class Uploads {
       await sys.vfs.cloneRanges(sys.caller, temp.ino, ranges);
       const r = upload.record;
       const attr = await temp.seal((a: Attr): ObjectRecord => ({
-        etag, size: a.size, mtimeNs: String(a.mtimeNs), headers: r.headers, meta: r.meta, checksums, parts: parts.length, tags: r.tags, upload: upload.id,
+        etag, size: a.size, mtimeNs: String(a.mtimeNs), headers: r.headers, meta: r.meta, checksums, parts: parts.length, tags: r.tags, upload: upload.id, partSizes: runsOf(parts.map((p) => p.size)),
       }));
       // The upload may have been completed or aborted by another request meanwhile.
       await this.get(upload.id, t);

@@ -26,6 +26,8 @@ export interface ObjectRecord {
   parts?: number;
   /** The multipart upload it was completed from (completing it again answers as the first time). */
   upload?: string;
+  /** Sizes of its parts, run-length coded ([size, how many] in order): GET ?partNumber= reads one. */
+  partSizes?: [number, number][];
   tags?: [string, string][];
 }
 
@@ -39,9 +41,36 @@ export interface ObjectInfo {
   meta: Record<string, string>;
   checksums: Partial<Record<ChecksumAlgorithm, string>>;
   parts?: number;
+  partSizes?: [number, number][];
   tags: [string, string][];
   /** The record still describes the file's bytes (false: changed outside the gateway). */
   current: boolean;
+}
+
+/** Part sizes as ObjectRecord.partSizes keeps them. */
+export function runsOf(sizes: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const size of sizes) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] === size) last[1]++;
+    else runs.push([size, 1]);
+  }
+  return runs;
+}
+
+/** Where part `n` (from 1) of an object with these part sizes lies, or null if it has none such. */
+export function partRange(runs: readonly [number, number][], n: number): { start: number; end: number } | null {
+  let start = 0;
+  let first = 1;
+  for (const [size, count] of runs) {
+    if (n < first + count) {
+      const s = start + (n - first) * size;
+      return { start: s, end: s + size };
+    }
+    start += size * count;
+    first += count;
+  }
+  return null;
 }
 
 export function encodeRecord(r: ObjectRecord): Buffer {
@@ -76,6 +105,7 @@ export function describeObject(attr: { ino: number; size: number; mtimeNs: bigin
     meta: record?.meta ?? {},
     checksums: current ? record.checksums ?? {} : {},
     parts: current ? record.parts : undefined,
+    partSizes: current ? record.partSizes : undefined,
     tags: record?.tags ?? [],
     current,
   };

@@ -123,6 +123,16 @@ describe('multipart uploads', () => {
     // A ranged read across the part boundary.
     const ranged = await t.s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'manual', Range: `bytes=${a.length - 10}-${a.length + 9}` }));
     expect(Buffer.from(await ranged.Body!.transformToByteArray()).equals(Buffer.concat([a, b]).subarray(a.length - 10, a.length + 10))).toBe(true);
+    // A part by number, as S3 serves it.
+    const part2 = await t.s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'manual', PartNumber: 2 }));
+    expect(Buffer.from(await part2.Body!.transformToByteArray()).equals(b)).toBe(true);
+    expect(part2.PartsCount).toBe(3);
+    expect((await t.s3.send(new HeadObjectCommand({ Bucket: 'mpu', Key: 'manual', PartNumber: 3 }))).ContentLength).toBe(c.length);
+    expect(await s3Failure(t.s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'manual', PartNumber: 4 })))).toEqual({ code: 'InvalidPart', status: 400 });
+    await t.s3.send(new PutObjectCommand({ Bucket: 'mpu', Key: 'single', Body: 'one part' }));
+    const whole = await t.s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'single', PartNumber: 1 }));
+    expect(await whole.Body!.transformToString()).toBe('one part');
+    expect(await s3Failure(t.s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'single', PartNumber: 2 })))).toEqual({ code: 'InvalidPart', status: 400 });
     // The upload is over: completing it again with the same parts (a retry whose answer was
     // lost) gets the same answer, with other parts there is no such upload.
     const again = await t.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'manual', UploadId: id, MultipartUpload: { Parts: [p1, p2, p3] } }));

@@ -4,7 +4,8 @@ import { checkRead, parseRange } from '../conditions.js';
 import { S3Error } from '../errors.js';
 import { targetOf, type OpContext } from '../context.js';
 import { header } from '../request.js';
-import type { ObjectInfo } from '../record.js';
+import { partRange, type ObjectInfo } from '../record.js';
+import { MAX_PART_NUMBER } from '../multipart.js';
 import { httpDate, nsToMs, quoteEtag } from '../respond.js';
 
 /** Bytes a GET may have queued on its connection before it waits for the client. */
@@ -39,6 +40,18 @@ export function objectHeaders(info: ObjectInfo, checksumMode: boolean): Record<s
   return h;
 }
 
+/** GET/HEAD ?partNumber=N: the bytes of part N of a multipart object (an object of one part
+ * has part 1 only). */
+function partOf(ctx: OpContext, info: ObjectInfo): { start: number; end: number } {
+  const raw = ctx.req.query.get('partNumber')!;
+  const n = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= MAX_PART_NUMBER)) throw new S3Error('InvalidArgument', `partNumber must be 1 to ${MAX_PART_NUMBER}, got "${raw.slice(0, 20)}".`, { ArgumentName: 'partNumber' });
+  if (header(ctx.req, 'range') !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter.');
+  const part = info.partSizes ? partRange(info.partSizes, n) : n === 1 ? { start: 0, end: info.size } : null;
+  if (!part) throw new S3Error('InvalidPart', `The object has no part ${n}.`, { PartNumber: String(n) });
+  return part;
+}
+
 async function serve(ctx: OpContext, withBody: boolean): Promise<void> {
   const { req, res } = ctx;
   const t = targetOf(ctx);
@@ -47,7 +60,7 @@ async function serve(ctx: OpContext, withBody: boolean): Promise<void> {
     ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match'),
     ifModifiedSince: header(req, 'if-modified-since'), ifUnmodifiedSince: header(req, 'if-unmodified-since'),
   }, info.etag, nsToMs(info.mtimeNs), { ETag: quoteEtag(info.etag), 'Last-Modified': httpDate(nsToMs(info.mtimeNs)) });
-  const range = parseRange(header(req, 'range'), info.size);
+  const range = req.query.has('partNumber') ? partOf(ctx, info) : parseRange(header(req, 'range'), info.size);
   // Checksums describe the whole object: a part of it is sent without them.
   const checksumMode = (header(req, 'x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED';
   const headers = objectHeaders(info, checksumMode && range === null);
