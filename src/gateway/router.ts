@@ -12,7 +12,7 @@ import {
   abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy,
 } from './ops/multipart.js';
 import { putObject } from './ops/put-object.js';
-import { deleteObjectTagging, getObjectTagging, putObjectTagging } from './ops/tagging.js';
+import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './ops/tagging.js';
 import type { S3Request } from './request.js';
 
 export interface Route {
@@ -69,10 +69,11 @@ export function route(req: S3Request): Route {
     throw new S3Error('MethodNotAllowed', `${m} is not allowed on the service; only GET (ListBuckets) is.`);
   }
   if (req.key === null) {
-    unsupported(req, m === 'GET' ? ['acl'] : []);
+    unsupported(req, m === 'GET' ? ['acl', 'tagging'] : ['tagging']);
     switch (m) {
       case 'GET':
         if (q.has('acl')) return r('GetBucketAcl', false, getBucketAcl);
+        if (q.has('tagging')) return r('GetBucketTagging', false, getBucketTagging);
         if (q.has('location')) return r('GetBucketLocation', false, getBucketLocation);
         if (q.has('versioning')) return r('GetBucketVersioning', false, getBucketVersioning);
         if (q.has('uploads')) return r('ListBucketMultipartUploads', false, listMultipartUploads);
@@ -83,8 +84,10 @@ export function route(req: S3Request): Route {
         return r('ListBucket', false, headBucket);
       case 'PUT':
         if (q.has('versioning')) notImplemented('Bucket versioning');
+        if (q.has('tagging')) return r('PutBucketTagging', true, putBucketTagging);
         return r('CreateBucket', true, createBucket);
       case 'DELETE':
+        if (q.has('tagging')) return r('PutBucketTagging', true, deleteBucketTagging);
         return r('DeleteBucket', true, deleteBucket);
       case 'POST':
         if (q.has('delete')) return r('DeleteObject', true, deleteObjects);

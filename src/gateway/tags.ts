@@ -5,10 +5,11 @@ import { childText, childrenNamed, el, type XmlElement, type XmlNode } from './x
 
 export type TagSet = [string, string][];
 
-const MAX_TAGS = 10;
+const MAX_OBJECT_TAGS = 10;
+export const MAX_BUCKET_TAGS = 50;
 
-export function checkTags(tags: TagSet): TagSet {
-  if (tags.length > MAX_TAGS) throw new S3Error('InvalidTag', `An object can have at most ${MAX_TAGS} tags; ${tags.length} were given.`);
+export function checkTags(tags: TagSet, max = MAX_OBJECT_TAGS): TagSet {
+  if (tags.length > max) throw new S3Error('InvalidTag', `At most ${max} tags are allowed here; ${tags.length} were given.`);
   const seen = new Set<string>();
   for (const [k, v] of tags) {
     if (k.length === 0 || k.length > 128) throw new S3Error('InvalidTag', `The tag key "${k.slice(0, 140)}" must be 1 to 128 characters long.`);
@@ -28,7 +29,7 @@ export function tagsFromHeader(value: string | undefined): TagSet | undefined {
   return checkTags(tags);
 }
 
-export function tagsFromXml(root: XmlNode): TagSet {
+export function tagsFromXml(root: XmlNode, max?: number): TagSet {
   const set = childrenNamed(root, 'TagSet');
   if (set.length !== 1) throw new S3Error('MalformedXML', 'A Tagging document holds exactly one <TagSet>.');
   const tags: TagSet = childrenNamed(set[0], 'Tag').map((t) => {
@@ -36,7 +37,7 @@ export function tagsFromXml(root: XmlNode): TagSet {
     if (k === undefined) throw new S3Error('MalformedXML', 'Every <Tag> needs a <Key>.');
     return [k, childText(t, 'Value') ?? ''];
   });
-  return checkTags(tags);
+  return checkTags(tags, max);
 }
 
 export function tagsToXml(tags: TagSet): XmlElement {

@@ -2,7 +2,7 @@
 // volume: every operation, ranged and conditional reads, metadata, tagging, copies, and the same
 // files seen through the SDK Volume.
 import {
-  CopyObjectCommand, CreateBucketCommand, GetBucketAclCommand, GetObjectAclCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand,
+  CopyObjectCommand, CreateBucketCommand, DeleteBucketTaggingCommand, GetBucketTaggingCommand, PutBucketTaggingCommand, GetBucketAclCommand, GetObjectAclCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand,
   DeleteObjectTaggingCommand, GetBucketLocationCommand, GetBucketVersioningCommand, GetObjectCommand,
   GetObjectTaggingCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsV2Command,
   PutObjectCommand, PutObjectTaggingCommand,
@@ -50,6 +50,20 @@ describe('buckets', () => {
 
     await t.s3.send(new DeleteBucketCommand({ Bucket: 'beta.bucket-2' }));
     expect(await s3Failure(t.s3.send(new HeadBucketCommand({ Bucket: 'beta.bucket-2' })))).toEqual({ code: 'NotFound', status: 404 });
+  });
+
+  it('bucket tagging: put, get (sorted), replace, delete; none is NoSuchTagSet', async () => {
+    await t.s3.send(new CreateBucketCommand({ Bucket: 'tagged-bucket' }));
+    expect(await s3Failure(t.s3.send(new GetBucketTaggingCommand({ Bucket: 'tagged-bucket' })))).toEqual({ code: 'NoSuchTagSet', status: 404 });
+    await t.s3.send(new PutBucketTaggingCommand({ Bucket: 'tagged-bucket', Tagging: { TagSet: [{ Key: 'team', Value: 'ml' }, { Key: 'cost', Value: '42' }] } }));
+    expect((await t.s3.send(new GetBucketTaggingCommand({ Bucket: 'tagged-bucket' }))).TagSet).toEqual([{ Key: 'cost', Value: '42' }, { Key: 'team', Value: 'ml' }]);
+    const many = Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
+    expect(await s3Failure(t.s3.send(new PutBucketTaggingCommand({ Bucket: 'tagged-bucket', Tagging: { TagSet: many } })))).toEqual({ code: 'InvalidTag', status: 400 });
+    await t.s3.send(new PutBucketTaggingCommand({ Bucket: 'tagged-bucket', Tagging: { TagSet: many.slice(0, 50) } }));
+    expect((await t.s3.send(new GetBucketTaggingCommand({ Bucket: 'tagged-bucket' }))).TagSet).toHaveLength(50);
+    await t.s3.send(new DeleteBucketTaggingCommand({ Bucket: 'tagged-bucket' }));
+    expect(await s3Failure(t.s3.send(new GetBucketTaggingCommand({ Bucket: 'tagged-bucket' })))).toEqual({ code: 'NoSuchTagSet', status: 404 });
+    expect(await s3Failure(t.s3.send(new GetBucketTaggingCommand({ Bucket: 'no-such-bucket-here' })))).toEqual({ code: 'NoSuchBucket', status: 404 });
   });
 
   it('ListBuckets pages with MaxBuckets and ContinuationToken, and narrows by Prefix', async () => {

@@ -1,9 +1,12 @@
-// Object tagging: the tag set lives in the object's record, next to its other metadata.
-import { targetOf, type OpContext } from '../context.js';
+// Object tagging: the tag set lives in the object's record, next to its other metadata. Bucket
+// tagging: in an xattr of the bucket's directory.
+import { errorCode } from '../../errors/errno.js';
+import { bucketOf, targetOf, type OpContext } from '../context.js';
+import { S3Error } from '../errors.js';
 import type { FoundObject } from '../objects.js';
 import type { ObjectRecord } from '../record.js';
 import { sendEmpty, sendXml } from '../respond.js';
-import { tagsFromXml, tagsToXml, type TagSet } from '../tags.js';
+import { MAX_BUCKET_TAGS, tagsFromXml, tagsToXml, type TagSet } from '../tags.js';
 import { parseBody } from '../xml.js';
 
 const MAX_TAGGING_BODY = 64 * 1024;
@@ -14,7 +17,7 @@ function withTags(found: FoundObject, tags: TagSet): ObjectRecord {
   // A file the gateway did not write gets a record describing it as it is now.
   return {
     etag: i.etag, size: i.size, mtimeNs: String(i.mtimeNs), headers: i.headers, meta: i.meta,
-    checksums: i.checksums, parts: i.parts, tags,
+    checksums: i.checksums, parts: i.parts, partSizes: i.partSizes, tags,
   };
 }
 
@@ -37,5 +40,36 @@ export async function deleteObjectTagging(ctx: OpContext): Promise<void> {
   const found = await ctx.core.objects.find(t);
   await ctx.core.objects.rewriteRecord(found, withTags(found, []));
   ctx.events.push({ name: 's3:ObjectTagging:Delete', bucket: t.bucket, key: t.key });
+  sendEmpty(ctx.res, 204);
+}
+
+const BUCKET_TAGS_XATTR = 'user.s3.bucket-tags';
+
+export async function getBucketTagging(ctx: OpContext): Promise<void> {
+  const dir = await ctx.core.buckets.get(bucketOf(ctx));
+  const { vfs, caller } = ctx.core.gv.system;
+  const raw = await vfs.getxattr(caller, dir.ino, BUCKET_TAGS_XATTR).catch((err: unknown) => {
+    if (errorCode(err) === 'ENODATA') return null;
+    throw err;
+  });
+  if (raw === null) throw new S3Error('NoSuchTagSet', 'The TagSet does not exist.', { BucketName: bucketOf(ctx) });
+  sendXml(ctx.res, 200, tagsToXml(JSON.parse(Buffer.from(raw).toString('utf8')) as TagSet));
+}
+
+export async function putBucketTagging(ctx: OpContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const tags = tagsFromXml(parseBody(await ctx.body.readAll(MAX_TAGGING_BODY), 'Tagging'), MAX_BUCKET_TAGS);
+  const dir = await ctx.core.buckets.get(bucket);
+  const { vfs, caller } = ctx.core.gv.system;
+  await vfs.setxattr(caller, dir.ino, BUCKET_TAGS_XATTR, Buffer.from(JSON.stringify(tags)));
+  sendEmpty(ctx.res, 204);
+}
+
+export async function deleteBucketTagging(ctx: OpContext): Promise<void> {
+  const dir = await ctx.core.buckets.get(bucketOf(ctx));
+  const { vfs, caller } = ctx.core.gv.system;
+  await vfs.removexattr(caller, dir.ino, BUCKET_TAGS_XATTR).catch((err: unknown) => {
+    if (errorCode(err) !== 'ENODATA') throw err;
+  });
   sendEmpty(ctx.res, 204);
 }
