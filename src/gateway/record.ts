@@ -42,6 +42,7 @@ export interface ObjectInfo {
   checksums: Partial<Record<ChecksumAlgorithm, string>>;
   parts?: number;
   partSizes?: [number, number][];
+  upload?: string;
   tags: [string, string][];
   /** The record still describes the file's bytes (false: changed outside the gateway). */
   current: boolean;
@@ -106,6 +107,7 @@ export function describeObject(attr: { ino: number; size: number; mtimeNs: bigin
     checksums: current ? record.checksums ?? {} : {},
     parts: current ? record.parts : undefined,
     partSizes: current ? record.partSizes : undefined,
+    upload: current ? record.upload : undefined,
     tags: record?.tags ?? [],
     current,
   };

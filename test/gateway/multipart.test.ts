@@ -4,7 +4,7 @@
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand,
   GetObjectCommand, HeadObjectCommand, ListBucketsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand,
-  PutObjectCommand, UploadPartCommand, UploadPartCopyCommand,
+  PutObjectCommand, PutObjectTaggingCommand, UploadPartCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash, randomBytes } from 'node:crypto';
@@ -127,6 +127,9 @@ describe('multipart uploads', () => {
     const part2 = await t.s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'manual', PartNumber: 2 }));
     expect(Buffer.from(await part2.Body!.transformToByteArray()).equals(b)).toBe(true);
     expect(part2.PartsCount).toBe(3);
+    expect((await t.s3.send(new HeadObjectCommand({ Bucket: 'mpu', Key: 'manual', PartNumber: 3 }))).ContentLength).toBe(c.length);
+    // Tagging rewrites the record: the parts stay known.
+    await t.s3.send(new PutObjectTaggingCommand({ Bucket: 'mpu', Key: 'manual', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } }));
     expect((await t.s3.send(new HeadObjectCommand({ Bucket: 'mpu', Key: 'manual', PartNumber: 3 }))).ContentLength).toBe(c.length);
     expect(await s3Failure(t.s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'manual', PartNumber: 4 })))).toEqual({ code: 'InvalidPart', status: 400 });
     await t.s3.send(new PutObjectCommand({ Bucket: 'mpu', Key: 'single', Body: 'one part' }));

@@ -154,7 +154,7 @@ export async function completeMultipartUpload(ctx: OpContext): Promise<void> {
   const upload = await core.uploads.get(id, t).catch(async (err: unknown) => {
     // Completed already from this upload (a retry whose first answer was lost)? Judged below.
     const done = await core.objects.lookup(t);
-    if (!done || (await core.gv.record(done.attr.ino))?.upload !== id) throw err;
+    if (!done || done.info.upload !== id) throw err;
     return { done, err };
   });
   const body = await ctx.body.readAll(MAX_COMPLETE_BODY);
