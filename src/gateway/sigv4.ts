@@ -62,8 +62,12 @@ export function canonicalRequest(method: string, uri: string, query: string, hea
   return `${method}\n${uri}\n${query}\n${headers}\n${signedHeaders}\n${payloadHash}`;
 }
 
+/** `canonical` is hashed as the bytes the client signed: node:http hands header values over one
+ * character per byte (latin1), and everything else in a canonical request is ASCII (the URI and
+ * query are percent-encoded) — so a UTF-8 value such as non-ASCII user metadata is hashed as
+ * sent, not encoded a second time. */
 export function stringToSign(amzDate: string, scope: string, canonical: string): string {
-  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
+  return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(Buffer.from(canonical, 'latin1'))}`;
 }
 
 const keyCache = new Map<string, Buffer>();

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_KEY, errorCodeOf, rawRequest, s3Failure, SECRET_KEY, startTestGateway, type RawResponse, type TestGateway } from './harness.js';
+import { signatureOf, signingKey, toAmzDate } from '../../src/gateway/sigv4.js';
 import { signHeaders, type SignInput } from './signer.js';
 
 let t: TestGateway;
@@ -84,6 +85,31 @@ describe('what the gateway cannot do is refused, never silently skipped', () => 
     expect([r.status, errorCodeOf(r.body)]).toEqual([501, 'NotImplemented']);
     expect(r.body).toContain('Transfer-Encoding');
     expect(await t.vol.readdir('/hard')).not.toContain('chunked.txt');
+  });
+});
+
+describe('header bytes are signed as sent', () => {
+  it('user metadata sent as UTF-8 is verified as the client signed it and comes back byte for byte', async () => {
+    const value = 'Ünïcödé ✓';
+    const u = new URL(t.gw.url);
+    const amzDate = toAmzDate(Date.now());
+    const day = amzDate.slice(0, 8);
+    const headers: Record<string, string> = { host: u.host, 'x-amz-content-sha256': EMPTY, 'x-amz-date': amzDate, 'x-amz-meta-name': value };
+    // Signed as AWS's signers sign: over the UTF-8 bytes of the canonical request.
+    const names = Object.keys(headers).sort();
+    const canonical = `PUT\n/hard/utf8.txt\n\n${names.map((n) => `${n}:${headers[n]}\n`).join('')}\n${names.join(';')}\n${EMPTY}`;
+    const scope = `${day}/us-east-1/s3/aws4_request`;
+    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical, 'utf8').digest('hex')}`;
+    const signature = signatureOf(signingKey(SECRET_KEY, day, 'us-east-1', 's3'), toSign);
+    // node:http sends one byte per character: the UTF-8 bytes go out as they are.
+    const wire = Buffer.from(value, 'utf8').toString('latin1');
+    const put = await rawRequest(t.gw.url, 'PUT', '/hard/utf8.txt', {
+      ...headers, 'x-amz-meta-name': wire, 'content-length': 0,
+      authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
+    });
+    expect([put.status, errorCodeOf(put.body)]).toEqual([200, undefined]);
+    const head = await signed('HEAD', '/hard/utf8.txt');
+    expect(Buffer.from(String(head.headers['x-amz-meta-name']), 'latin1').toString('utf8')).toBe(value);
   });
 });
 
