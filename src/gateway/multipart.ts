@@ -8,6 +8,7 @@ import type { Attr } from '../vfs/attr.js';
 import { isDir, isRegular } from '../vfs/attr.js';
 import type { Buckets } from './buckets.js';
 import { newDigest, type ChecksumAlgorithm } from './checksums.js';
+import { combineCrc, isCrc } from './crc-combine.js';
 import { S3Error, fromCoreError } from './errors.js';
 import type { Objects, ObjectTarget } from './objects.js';
 import { decodeRecord, RECORD_XATTR, runsOf, type ObjectRecord } from './record.js';
@@ -195,10 +196,15 @@ export class Uploads {
   }
 
   /** Join the parts (sharing their slices) into a new object at the upload's key. */
-  async complete(upload: Upload, t: ObjectTarget, requested: RequestedPart[]): Promise<{ etag: string; size: number; checksums: Partial<Record<ChecksumAlgorithm, string>> }> {
+  /** `stated`: the whole object's checksum as the client gave it with the request, if it did. */
+  async complete(upload: Upload, t: ObjectTarget, requested: RequestedPart[], stated?: string): Promise<{ etag: string; size: number; checksums: Partial<Record<ChecksumAlgorithm, string>> }> {
     const parts = this.validate(await this.parts(upload), requested);
     const etag = multipartEtag(parts.map((p) => p.etag));
-    const checksums = compositeChecksums(upload.record, parts);
+    const checksums = uploadChecksums(upload.record, parts);
+    const alg = upload.record.checksumAlgorithm;
+    if (stated !== undefined && alg && checksums[alg] !== undefined && stated.trim() !== checksums[alg]) {
+      throw new S3Error('BadDigest', `The ${alg.toUpperCase()} you specified for the whole object did not match the one its parts make.`);
+    }
     const sys = this.gv.system;
     const temp = await this.staging.createTemp();
     try {
@@ -211,7 +217,7 @@ export class Uploads {
       await sys.vfs.cloneRanges(sys.caller, temp.ino, ranges);
       const r = upload.record;
       const attr = await temp.seal((a: Attr): ObjectRecord => ({
-        etag, size: a.size, mtimeNs: String(a.mtimeNs), headers: r.headers, meta: r.meta, checksums, parts: parts.length, tags: r.tags, upload: upload.id, partSizes: runsOf(parts.map((p) => p.size)),
+        etag, size: a.size, mtimeNs: String(a.mtimeNs), headers: r.headers, meta: r.meta, checksums, checksumType: r.checksumType, parts: parts.length, tags: r.tags, upload: upload.id, partSizes: runsOf(parts.map((p) => p.size)),
       }));
       // The upload may have been completed or aborted by another request meanwhile.
       await this.get(upload.id, t);
@@ -275,14 +281,20 @@ export class Uploads {
   }
 }
 
-/** Checksum of the whole upload from its parts': the digest of their concatenated digests, "-N"
- * (S3's COMPOSITE checksum). Given only when every part has one of the upload's algorithm. */
-function compositeChecksums(record: UploadRecord, parts: PartInfo[]): Partial<Record<ChecksumAlgorithm, string>> {
+/** Checksum of the whole upload from its parts', never rereading the data. COMPOSITE: the
+ * digest of their concatenated digests, "-N". FULL_OBJECT: the CRC of the whole object, joined
+ * from the parts' CRCs and sizes. Given only when every part has one of the upload's algorithm. */
+function uploadChecksums(record: UploadRecord, parts: PartInfo[]): Partial<Record<ChecksumAlgorithm, string>> {
   const alg = record.checksumAlgorithm;
-  if (!alg || record.checksumType === 'FULL_OBJECT') return {};
+  if (!alg) return {};
   const raws = parts.map((p) => p.checksums[alg]);
   if (raws.some((v) => v === undefined)) return {};
+  const digests = raws.map((v) => Buffer.from(v as string, 'base64'));
+  if (record.checksumType === 'FULL_OBJECT' && isCrc(alg)) {
+    const whole = digests.slice(1).reduce<Buffer>((acc, d, i) => combineCrc(alg, acc, d, parts[i + 1]!.size), digests[0]!);
+    return { [alg]: whole.toString('base64') };
+  }
   const d = newDigest(alg);
-  for (const v of raws) d.update(Buffer.from(v as string, 'base64'));
+  for (const v of digests) d.update(v);
   return { [alg]: `${d.digest().toString('base64')}-${parts.length}` };
 }

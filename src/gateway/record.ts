@@ -22,6 +22,8 @@ export interface ObjectRecord {
   headers?: Record<string, string>;
   meta?: Record<string, string>;
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
+  /** How a multipart object's checksum was made (a single PUT's is always FULL_OBJECT). */
+  checksumType?: 'COMPOSITE' | 'FULL_OBJECT';
   /** Number of parts of a multipart object. */
   parts?: number;
   /** The multipart upload it was completed from (completing it again answers as the first time). */
@@ -40,6 +42,7 @@ export interface ObjectInfo {
   headers: Record<string, string>;
   meta: Record<string, string>;
   checksums: Partial<Record<ChecksumAlgorithm, string>>;
+  checksumType: 'COMPOSITE' | 'FULL_OBJECT';
   parts?: number;
   partSizes?: [number, number][];
   upload?: string;
@@ -105,6 +108,7 @@ export function describeObject(attr: { ino: number; size: number; mtimeNs: bigin
     headers: record?.headers ?? {},
     meta: record?.meta ?? {},
     checksums: current ? record.checksums ?? {} : {},
+    checksumType: (current ? record.checksumType : undefined) ?? 'FULL_OBJECT',
     parts: current ? record.parts : undefined,
     partSizes: current ? record.partSizes : undefined,
     upload: current ? record.upload : undefined,

@@ -8,10 +8,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newDigest } from '../../src/gateway/checksums.js';
 import { Volume } from '../../src/index.js';
 import { md5Hex, s3Failure, startTestGateway, type TestGateway } from './harness.js';
 import { replaceBody, sendTampered } from './tamper.js';
@@ -246,6 +248,34 @@ describe('multipart uploads', () => {
     ] } }));
     const composite = createHash('sha256').update(Buffer.concat([Buffer.from(r1.ChecksumSHA256!, 'base64'), Buffer.from(r2.ChecksumSHA256!, 'base64')])).digest('base64');
     expect(done.ChecksumSHA256).toBe(`${composite}-2`);
+  });
+
+  it('FULL_OBJECT checksums join the parts\' CRCs into the whole object\'s; SHAs compose only; a wrong stated one is BadDigest', async () => {
+    const a = randomBytes(5 * MiB);
+    const b = randomBytes(1234);
+    const whole = Buffer.concat([a, b]);
+    const expected = {
+      CRC32: (() => { const o = Buffer.alloc(4); o.writeUInt32BE(crc32(whole) >>> 0); return o.toString('base64'); })(),
+      CRC32C: (() => { const d = newDigest('crc32c'); d.update(whole); return d.digest().toString('base64'); })(),
+      CRC64NVME: (() => { const d = newDigest('crc64nvme'); d.update(whole); return d.digest().toString('base64'); })(),
+    };
+    for (const alg of ['CRC32', 'CRC32C', 'CRC64NVME'] as const) {
+      const Key = `full-${alg}`;
+      const up = await t.s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key, ChecksumAlgorithm: alg, ChecksumType: 'FULL_OBJECT' }));
+      const parts = [];
+      for (const [i, body] of [a, b].entries()) {
+        const r = await t.s3.send(new UploadPartCommand({ Bucket: 'mpu', Key, UploadId: up.UploadId, PartNumber: i + 1, Body: body, ChecksumAlgorithm: alg }));
+        parts.push({ PartNumber: i + 1, ETag: r.ETag, [`Checksum${alg}`]: r[`Checksum${alg}`] });
+      }
+      const wrong = await s3Failure(t.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key, UploadId: up.UploadId, MultipartUpload: { Parts: parts }, [`Checksum${alg}`]: alg === 'CRC64NVME' ? 'AAAAAAAAAAA=' : 'AAAAAA==' })));
+      expect(wrong, alg).toEqual({ code: 'BadDigest', status: 400 });
+      const done = await t.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key, UploadId: up.UploadId, MultipartUpload: { Parts: parts } }));
+      expect([done[`Checksum${alg}`], done.ChecksumType], alg).toEqual([expected[alg], 'FULL_OBJECT']);
+      const head = await t.s3.send(new HeadObjectCommand({ Bucket: 'mpu', Key, ChecksumMode: 'ENABLED' }));
+      expect([head[`Checksum${alg}`], head.ChecksumType], alg).toEqual([expected[alg], 'FULL_OBJECT']);
+    }
+    expect(await s3Failure(t.s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'sha-full', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' })))).toEqual({ code: 'InvalidRequest', status: 400 });
+    expect(await s3Failure(t.s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'nvme-comp', ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'COMPOSITE' })))).toEqual({ code: 'InvalidRequest', status: 400 });
   });
 
   it('abandoned uploads are swept after the configured age', async () => {

@@ -37,7 +37,7 @@ export async function copyObject(ctx: OpContext): Promise<void> {
   const record = (size: number, mtimeNs: bigint): ObjectRecord => ({
     etag: i.etag, size, mtimeNs: String(mtimeNs),
     headers: replaced?.headers ?? i.headers, meta: replaced?.meta ?? i.meta,
-    checksums: i.checksums, parts: i.parts, tags: newTags ?? i.tags,
+    checksums: i.checksums, checksumType: i.checksumType, parts: i.parts, tags: newTags ?? i.tags,
   });
   let mtimeNs: bigint;
   if (same) {

@@ -36,6 +36,7 @@ export function objectHeaders(info: ObjectInfo, checksumMode: boolean): Record<s
   if (info.tags.length > 0) h['x-amz-tagging-count'] = String(info.tags.length);
   if (checksumMode) {
     for (const [alg, value] of Object.entries(info.checksums)) h[`x-amz-checksum-${alg}`] = value;
+    if (Object.keys(info.checksums).length > 0) h['x-amz-checksum-type'] = info.checksumType;
   }
   return h;
 }

@@ -6,6 +6,7 @@ import { copySourceOf, findCopySource } from '../copy-source.js';
 import { bucketOf, targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
 import { compareKeys } from '../listing.js';
+import { isCrc } from '../crc-combine.js';
 import { MAX_PART_NUMBER, multipartEtag, type RequestedPart, type Upload } from '../multipart.js';
 import type { ObjectTarget } from '../objects.js';
 import { integrityOf, receiveBody } from '../receive.js';
@@ -49,10 +50,17 @@ export async function createMultipartUpload(ctx: OpContext): Promise<void> {
   const { headers, meta } = headersOf(ctx.req);
   const tags = tagsFromHeader(header(ctx.req, 'x-amz-tagging'));
   const checksumAlgorithm = announcedAlgorithm(ctx.req.headers) ?? undefined;
-  const type = header(ctx.req, 'x-amz-checksum-type')?.toUpperCase();
-  if (type !== undefined && type !== 'COMPOSITE' && type !== 'FULL_OBJECT') throw new S3Error('InvalidRequest', `x-amz-checksum-type must be COMPOSITE or FULL_OBJECT, got "${type}".`);
+  const asked = header(ctx.req, 'x-amz-checksum-type')?.toUpperCase();
+  if (asked !== undefined && asked !== 'COMPOSITE' && asked !== 'FULL_OBJECT') throw new S3Error('InvalidRequest', `x-amz-checksum-type must be COMPOSITE or FULL_OBJECT, got "${asked}".`);
+  // As S3: a CRC can be joined into the whole object's (FULL_OBJECT), a SHA only composed of the
+  // parts' (COMPOSITE); CRC64NVME is always FULL_OBJECT, the others default to COMPOSITE.
+  const type = asked ?? (checksumAlgorithm === 'crc64nvme' ? 'FULL_OBJECT' : checksumAlgorithm ? 'COMPOSITE' : undefined);
+  if (type === 'FULL_OBJECT' && checksumAlgorithm && !isCrc(checksumAlgorithm)) {
+    throw new S3Error('InvalidRequest', `The FULL_OBJECT checksum type works with CRC32, CRC32C and CRC64NVME, not ${checksumAlgorithm.toUpperCase()}.`);
+  }
+  if (type === 'COMPOSITE' && checksumAlgorithm === 'crc64nvme') throw new S3Error('InvalidRequest', 'CRC64NVME checksums are FULL_OBJECT only.');
   await checkWriteConditions(ctx, t);
-  const id = await ctx.core.uploads.create(t, { headers, meta, tags, checksumAlgorithm, checksumType: type as 'COMPOSITE' | 'FULL_OBJECT' | undefined });
+  const id = await ctx.core.uploads.create(t, { headers, meta, tags, checksumAlgorithm, checksumType: type });
   const extra: Record<string, string> = {};
   if (checksumAlgorithm) extra['x-amz-checksum-algorithm'] = checksumAlgorithm.toUpperCase();
   if (type) extra['x-amz-checksum-type'] = type;
@@ -165,19 +173,23 @@ export async function completeMultipartUpload(ctx: OpContext): Promise<void> {
   if ('done' in upload) {
     // The same parts again get the same answer, as S3 gives; other parts find no upload.
     if (multipartEtag(requested.map((p) => p.etag)) !== upload.done.info.etag) throw upload.err;
-    sendCompleted(ctx, t, upload.done.info.etag, upload.done.info.checksums);
+    sendCompleted(ctx, t, upload.done.info.etag, upload.done.info.checksums, upload.done.info.checksumType);
     return;
   }
   await checkWriteConditions(ctx, t);
-  const done = await core.uploads.complete(upload, t, requested);
+  // The client may state the whole object's checksum: S3 checks it against the one it joins.
+  const stated = upload.record.checksumAlgorithm ? header(ctx.req, `x-amz-checksum-${upload.record.checksumAlgorithm}`) : undefined;
+  const done = await core.uploads.complete(upload, t, requested, stated);
   ctx.events.push({ name: 's3:ObjectCreated:CompleteMultipartUpload', bucket: t.bucket, key: t.key, size: done.size, etag: done.etag });
-  sendCompleted(ctx, t, done.etag, done.checksums);
+  sendCompleted(ctx, t, done.etag, done.checksums, upload.record.checksumType);
 }
 
-function sendCompleted(ctx: OpContext, t: ObjectTarget, etag: string, checksums: Partial<Record<ChecksumAlgorithm, string>>): void {
+function sendCompleted(ctx: OpContext, t: ObjectTarget, etag: string, checksums: Partial<Record<ChecksumAlgorithm, string>>, type: string | undefined): void {
+  const listed = Object.entries(checksums);
   sendXml(ctx.res, 200, el('CompleteMultipartUploadResult',
     el('Location', `/${t.bucket}/${t.key}`), el('Bucket', t.bucket), el('Key', t.key), el('ETag', quoteEtag(etag)),
-    Object.entries(checksums).map(([alg, v]) => el(`Checksum${alg.toUpperCase()}`, v)),
+    listed.map(([alg, v]) => el(`Checksum${alg.toUpperCase()}`, v)),
+    listed.length > 0 && type ? el('ChecksumType', type) : null,
   ));
 }
 

@@ -17,7 +17,7 @@ function withTags(found: FoundObject, tags: TagSet): ObjectRecord {
   // A file the gateway did not write gets a record describing it as it is now.
   return {
     etag: i.etag, size: i.size, mtimeNs: String(i.mtimeNs), headers: i.headers, meta: i.meta,
-    checksums: i.checksums, parts: i.parts, partSizes: i.partSizes, upload: i.upload, tags,
+    checksums: i.checksums, checksumType: i.checksumType, parts: i.parts, partSizes: i.partSizes, upload: i.upload, tags,
   };
 }
 
