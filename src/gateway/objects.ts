@@ -195,9 +195,11 @@ export class Objects {
     for (let attempt = 1; ; attempt++) {
       const dirs = [bucket ?? await this.buckets.get(t.bucket)];
       try {
-        for (const name of names) {
+        // What exists of the way, in one read: entries as they are named (a link is not followed).
+        const found = names.length === 0 ? [] : (await side.vfs.lookupPath(dirs[0]!.ino, [...names])).slice(1);
+        for (const [i, name] of names.entries()) {
           const dir = dirs[dirs.length - 1]!;
-          let next = await this.#entry(side, dir, name);
+          let next: Attr | null = found[i] ?? null;
           if (next === null && make) {
             next = await this.gv.system.vfs.mkdir(this.gv.system.caller, dir.ino, name, 0o755).catch(async (err: unknown) => {
               // Made meanwhile by another request: use it.

@@ -2,13 +2,14 @@
 // GetBucketVersioning (never enabled: the document S3 gives such a bucket).
 import { bucketOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
+import { decodeToken, encodeToken } from '../tokens.js';
 import { isoTime, sendEmpty, sendXml } from '../respond.js';
 import { childText, el, parseBody } from '../xml.js';
 
 const MAX_CONFIG_BODY = 64 * 1024;
 
 const MAX_BUCKETS = 10_000;
-const BUCKET_TOKEN = 'strata-buckets1:';
+const BUCKET_TOKENS = 'strata-buckets1';
 
 /** ListBuckets, in pages when max-buckets is given: the continuation token carries the last
  * name listed; prefix narrows the list. */
@@ -18,16 +19,11 @@ export async function listBuckets(ctx: OpContext): Promise<void> {
   const max = rawMax === undefined ? MAX_BUCKETS : /^\d{1,5}$/.test(rawMax) ? Number(rawMax) : NaN;
   if (!(max >= 1 && max <= MAX_BUCKETS)) throw new S3Error('InvalidArgument', `max-buckets must be 1 to ${MAX_BUCKETS}, got "${rawMax?.slice(0, 20)}".`, { ArgumentName: 'max-buckets' });
   const token = q.get('continuation-token');
-  let after = '';
-  if (token !== undefined && token !== '') {
-    const text = Buffer.from(token, 'base64url').toString('utf8');
-    if (!text.startsWith(BUCKET_TOKEN)) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.', { ArgumentName: 'continuation-token' });
-    after = text.slice(BUCKET_TOKEN.length);
-  }
+  const after = token !== undefined && token !== '' ? decodeToken(BUCKET_TOKENS, token) : '';
   const prefix = q.get('prefix') ?? '';
   const matching = (await ctx.core.buckets.list()).filter((b) => b.name.startsWith(prefix) && b.name > after);
   const page = matching.slice(0, max);
-  const next = matching.length > page.length ? Buffer.from(BUCKET_TOKEN + page[page.length - 1]!.name).toString('base64url') : null;
+  const next = matching.length > page.length ? encodeToken(BUCKET_TOKENS, page[page.length - 1]!.name) : null;
   const { owner } = ctx.core;
   sendXml(ctx.res, 200, el('ListAllMyBucketsResult',
     el('Owner', el('ID', owner.id), el('DisplayName', owner.displayName)),

@@ -4,6 +4,7 @@
 import { isRegular } from '../../vfs/attr.js';
 import { bucketOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
+import { decodeToken, encodeToken } from '../tokens.js';
 import { compareKeys, walkKeys } from '../listing.js';
 import { describeObject } from '../record.js';
 import { isoTime, nsToMs, quoteEtag, sendXml } from '../respond.js';
@@ -123,19 +124,8 @@ export async function listObjectsV1(ctx: OpContext): Promise<void> {
   ));
 }
 
-const TOKEN_PREFIX = 'strata1:';
-
-function decodeToken(token: string): string {
-  const text = Buffer.from(token, 'base64url').toString('utf8');
-  if (!text.startsWith(TOKEN_PREFIX) || Buffer.from(text, 'utf8').toString('base64url') !== token) {
-    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect.', { ArgumentName: 'continuation-token', ArgumentValue: token.slice(0, 200) });
-  }
-  return text.slice(TOKEN_PREFIX.length);
-}
-
-function encodeToken(after: string): string {
-  return Buffer.from(TOKEN_PREFIX + after, 'utf8').toString('base64url');
-}
+/** Tokens of object listings (the prefix of the format since the first release). */
+const OBJECT_TOKENS = 'strata1';
 
 export async function listObjectsV2(ctx: OpContext): Promise<void> {
   const bucket = bucketOf(ctx);
@@ -147,7 +137,7 @@ export async function listObjectsV2(ctx: OpContext): Promise<void> {
   const max = maxKeysOf(ctx);
   const encode = encodingOf(ctx);
   // An empty token is no token (S3 lists from the start and echoes it).
-  const fromToken = token !== undefined && token !== '' ? decodeToken(token) : '';
+  const fromToken = token !== undefined && token !== '' ? decodeToken(OBJECT_TOKENS, token) : '';
   const after = compareKeys(fromToken, startAfter) > 0 ? fromToken : startAfter;
   const listed = await list(ctx, bucket, prefix, delimiter, after, max);
   sendXml(ctx.res, 200, el('ListBucketResult',
@@ -159,7 +149,7 @@ export async function listObjectsV2(ctx: OpContext): Promise<void> {
     el('KeyCount', listed.keys.length + listed.prefixes.length),
     el('IsTruncated', listed.truncated),
     token !== undefined ? el('ContinuationToken', token) : null,
-    listed.truncated && listed.last !== null ? el('NextContinuationToken', encodeToken(listed.last)) : null,
+    listed.truncated && listed.last !== null ? el('NextContinuationToken', encodeToken(OBJECT_TOKENS, listed.last)) : null,
     startAfter ? el('StartAfter', encode(startAfter)) : null,
     contents(ctx, listed, encode, q.get('fetch-owner') === 'true'),
     prefixes(listed, encode),

@@ -1,5 +1,6 @@
 // The three dialects: the few pieces of SQL that differ, and which errors mean what.
 import type { Dialect } from './driver.js';
+import { memo } from './memo.js';
 import { addCounters } from './tx.js';
 
 const codeOf = (err: unknown): string => String((err as { code?: unknown })?.code ?? '');
@@ -7,17 +8,6 @@ const errnoOf = (err: unknown): number => Number((err as { errno?: unknown })?.e
 const messageOf = (err: unknown): string => String((err as { message?: unknown })?.message ?? '');
 
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-
-/** Statements are built once per shape: the same text each time also keeps driver caches hot. */
-function memo<A extends unknown[]>(build: (...args: A) => string): (...args: A) => string {
-  const built = new Map<string, string>();
-  return (...args: A) => {
-    const key = args.join("|");
-    let sql = built.get(key);
-    if (sql === undefined) built.set(key, (sql = build(...args)));
-    return sql;
-  };
-}
 
 /** Assignments written with `old(col)` (the row's current value) and `new(col)` (the value that
  * was to be inserted), made concrete. */

@@ -374,8 +374,8 @@ export class SqlMeta implements Meta {
     return n;
   }
 
-  /** Lock directory `dir` first and stamp it changed at `t`, `subdirs` more subdirectories linking
-   * to it (an entry is about to come or go): the row as it is now. Where the database returns
+  /** Lock directory `dir` and stamp it changed at `t`, `subdirs` more subdirectories linking to it
+   * (an entry came or is about to come or go): the row as it is now. Where the database returns
    * updated rows this is one statement (a failure later in the transaction rolls it back);
    * otherwise a locked read and a write. */
   async #lockAndTouchDir(tx: Tx, dir: number, op: string, t: bigint, subdirs: number): Promise<NodeRow> {
@@ -877,13 +877,6 @@ export class SqlMeta implements Meta {
     return false;
   }
 
-  /** The directory's times after an entry came or went (and its link count). Given its row as
-   * this transaction last wrote it, or its number to read it. */
-  async #touchDir(tx: Tx, dir: NodeRow | number, t: bigint, nlinkDelta = 0): Promise<void> {
-    const d = typeof dir === 'number' ? await this.#node(tx.c, dir, 'touch', true) : dir;
-    await SqlMeta.#saveNode(tx, { ...d, nlink: d.nlink + nlinkDelta, mtime: t, ctime: t });
-  }
-
   async unlink(dir: number, name: string, uid: number, skipTrash = false): Promise<void> {
     this.#live('unlink');
     await this.#reserve(this.#inodes, 'inode', 1);
@@ -1030,7 +1023,7 @@ export class SqlMeta implements Meta {
         const moved = await this.#node(tx.c, src.ino, 'rename');
         await SqlMeta.#saveNode(tx, { ...moved, parent: isDirMode(src.mode) && dir !== newDir ? newDir : moved.parent, ctime: t });
       }
-      for (const [d, delta] of nlinks) await this.#touchDir(tx, d, t, delta);
+      for (const [d, delta] of nlinks) await this.#lockAndTouchDir(tx, d, 'rename', t, delta);
     }, { duplicate: 'retry' });
   }
 
@@ -1558,8 +1551,8 @@ export class SqlMeta implements Meta {
       await this.#deleteEntry(tx, hourDir.ino, entry);
       await SqlMeta.#insertEntry(tx, parentIno, name, n.ino, n.mode & S_IFMT);
       await SqlMeta.#saveNode(tx, { ...n, parent: parentIno, ctime: t });
-      if (isDirMode(n.mode)) await this.#touchDir(tx, hourDir.ino, t, -1);
-      await this.#touchDir(tx, parentIno, t, isDirMode(n.mode) ? 1 : 0);
+      if (isDirMode(n.mode)) await this.#lockAndTouchDir(tx, hourDir.ino, 'restore', t, -1);
+      await this.#lockAndTouchDir(tx, parentIno, 'restore', t, isDirMode(n.mode) ? 1 : 0);
       await tx.c.run('DELETE FROM trash WHERE ino = ?', [n.ino]);
       tx.delete('trash', { ino: n.ino });
     });
@@ -1599,7 +1592,7 @@ export class SqlMeta implements Meta {
         for (const d of entries) await this.#deleteEntry(tx, Number(d.parent), String(d.name));
         if (isDirMode(n.mode)) {
           await this.#removeTree(tx, n.ino, t);
-          await this.#touchDir(tx, n.parent, t, -1);
+          await this.#lockAndTouchDir(tx, n.parent, 'trash', t, -1);
           await this.#destroy(tx, n);
         } else {
           for (let k = 0; k < entries.length && n; k++) n = await this.#dropLink(tx, n, t);
@@ -1610,7 +1603,7 @@ export class SqlMeta implements Meta {
       for (const h of hours) {
         if (await this.#hasEntries(tx.c, Number(h.ino))) continue;
         await this.#deleteEntry(tx, TRASH_INODE, String(h.name));
-        await this.#touchDir(tx, TRASH_INODE, t, -1);
+        await this.#lockAndTouchDir(tx, TRASH_INODE, 'trash', t, -1);
         await this.#destroy(tx, await this.#node(tx.c, Number(h.ino), 'trash', true));
       }
       return expired.length;

@@ -2,6 +2,7 @@
 // change log entry it will commit), and counter deltas applied just before the version bump.
 import type { ChangeRow } from '../meta.js';
 import type { Dialect, SqlConn, SqlValue } from './driver.js';
+import { memo } from './memo.js';
 import { LOGGED_TABLES, UNLOGGED_SETTINGS } from './schema.js';
 
 /** A row image as the change log (and a dump) carries it: 64-bit times as decimal strings, blobs
@@ -34,18 +35,10 @@ export function decodeRow(table: string, row: Record<string, unknown>): Record<s
   return out;
 }
 
-const addCountersSql = new Map<number, string>();
-
 /** The statement adding a delta to each of `n` counters (parameters: name and delta of each, then
  * the names). */
-export function addCounters(n: number): string {
-  let sql = addCountersSql.get(n);
-  if (sql === undefined) {
-    sql = `UPDATE counters SET value = value + CASE name ${Array.from({ length: n }, () => 'WHEN ? THEN ?').join(' ')} ELSE 0 END WHERE name IN (${Array.from({ length: n }, () => '?').join(', ')})`;
-    addCountersSql.set(n, sql);
-  }
-  return sql;
-}
+export const addCounters = memo((n: number) =>
+  `UPDATE counters SET value = value + CASE name ${Array.from({ length: n }, () => 'WHEN ? THEN ?').join(' ')} ELSE 0 END WHERE name IN (${Array.from({ length: n }, () => '?').join(', ')})`);
 
 export class Tx {
   readonly rows: ChangeRow[] = [];
