@@ -4,7 +4,7 @@
 // Run: node dist/bench/gateway.js   (after `npm run build`); writes bench/results/gateway.json.
 // Env: BENCH_DIR (parent of the temp dirs, default os.tmpdir()), BENCH_GW_HUGE_MIB (1024: the
 //      single huge object; 0 skips it), BENCH_GW_SMALL_COUNT (2000 small objects per run),
-//      BENCH_GW_CONCURRENCY (16).
+//      BENCH_GW_CONCURRENCY (16), BENCH_GW_POLICY_ONLY (1: only the cost of policy evaluation).
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import * as nodefs from 'node:fs/promises';
@@ -27,6 +27,9 @@ const SMALL = 4096;
 const HUGE_MIB = envInt('BENCH_GW_HUGE_MIB', 1024, 0);
 const SMALL_COUNT = envInt('BENCH_GW_SMALL_COUNT', 2000);
 const CONCURRENCY = envInt('BENCH_GW_CONCURRENCY', 16);
+const POLICY_ONLY = process.env.BENCH_GW_POLICY_ONLY === '1';
+const POLICY_USERS = 50;
+const POLICIES_PER_USER = 20;
 
 // ---------------------------------------------------------------------------------------------
 // The load generator (child process): signed HTTP requests over keep-alive connections.
@@ -199,6 +202,69 @@ async function makeBucket(t: Target): Promise<void> {
   });
 }
 
+/**
+ * The identities of the policy-cost run: POLICY_USERS users with POLICIES_PER_USER inline policies
+ * of five statements each (conditions, wildcards, other buckets), one of which grants the bench
+ * bucket, and a bucket policy on it; returns the keys of one of the users.
+ */
+async function makePolicyUsers(gw: Awaited<ReturnType<typeof startGateway>>, bucket: string): Promise<{ accessKey: string; secretKey: string }> {
+  const store = gw.core.iam;
+  let chosen: { accessKey: string; secretKey: string } | null = null;
+  for (let u = 0; u < POLICY_USERS; u++) {
+    const name = `user${u}`;
+    await store.createUser(name);
+    const key = await store.createAccessKey(name);
+    for (let p = 0; p < POLICIES_PER_USER; p++) {
+      const statements: object[] = [
+        { Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: [`arn:aws:s3:::data-${u}-${p}`, `arn:aws:s3:::data-${u}-${p}/*`] },
+        { Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::home/\${aws:username}/${p}/*`, Condition: { IpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '127.0.0.0/8'] } } },
+        { Effect: 'Deny', Action: 's3:DeleteObject', Resource: `arn:aws:s3:::archive-${p}/*` },
+        { Effect: 'Allow', NotAction: ['iam:*', 'sts:*'], Resource: `arn:aws:s3:::scratch-${u}/${p}/*`, Condition: { StringLike: { 's3:prefix': ['a*', 'b*'] } } },
+        { Effect: 'Deny', Action: 's3:*', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'true' }, StringEquals: { 'aws:username': 'nobody' } } },
+      ];
+      if (p === POLICIES_PER_USER - 1) statements[0] = { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: `arn:aws:s3:::${bucket}/*` };
+      await store.setInline('user', name, `p${p}`, JSON.stringify({ Version: '2012-10-17', Statement: statements }));
+    }
+    if (u === POLICY_USERS - 1) chosen = { accessKey: key.accessKey, secretKey: key.secretKey };
+  }
+  await gw.core.bucketAccess.update(bucket, (r) => ({
+    ...r,
+    policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Deny', Principal: '*', Action: 's3:DeleteBucket', Resource: `arn:aws:s3:::${bucket}` },
+        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${store.account}:user/user0` }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/shared/*` },
+      ],
+    }),
+  }));
+  return chosen!;
+}
+
+/** Small-object ops/s as root and as an IAM user with many policies, on the same gateway and bucket. */
+async function policyCost(gw: Awaited<ReturnType<typeof startGateway>>, client: Client, root: Target): Promise<Row[]> {
+  const user = await makePolicyUsers(gw, root.bucket);
+  const asUser: Target = { ...root, accessKey: user.accessKey, secretKey: user.secretKey };
+  const rows: Row[] = [];
+  const steps = progressBar('bench/gateway policy cost', 4 * 8);
+  for (const op of ['put', 'get', 'head', 'delete'] as const) {
+    const rates: Record<string, number> = {};
+    // Alternate who goes first (ABBA, twice), so drift on a noisy machine hits both sides alike.
+    for (const [round, who] of [[0, 'root'], [0, 'user'], [1, 'user'], [1, 'root'], [2, 'root'], [2, 'user'], [3, 'user'], [3, 'root']] as const) {
+      // The same keys in every op, so get/head/delete find what put made.
+      const keys = Array.from({ length: SMALL_COUNT }, (_, i) => `policy-${who}-${round}-k${i}`);
+      const ms = await client.run({ target: who === 'root' ? root : asUser, op, keys, size: op === 'put' || op === 'get' ? SMALL : 0, concurrency: CONCURRENCY });
+      rates[who] = (rates[who] ?? 0) + opsps(SMALL_COUNT, ms) / 4;
+      steps.tick();
+    }
+    rows.push({
+      operation: `${op.toUpperCase()} 4 KiB, ${CONCURRENCY} clients`, 'root ops/s': rates.root, 'IAM user ops/s': rates.user,
+      'user/root': rates.user / rates.root, target: '>= 0.9x root', status: met(rates.user / rates.root >= 0.9),
+    });
+  }
+  steps.stop();
+  return rows;
+}
+
 async function main(): Promise<void> {
   const parent = process.env.BENCH_DIR || tmpdir();
   const root = await nodefs.mkdtemp(join(parent, 'strata-bench-gw-'));
@@ -221,6 +287,24 @@ async function main(): Promise<void> {
     { name: 'SDK', target: null },
   ];
   for (const s of sides) if (s.target) await makeBucket(s.target);
+  if (POLICY_ONLY) {
+    try {
+      console.log(`bench/gateway policy cost: ${POLICY_USERS} users x ${POLICIES_PER_USER} policies (5 statements each) and a bucket policy; ${SMALL_COUNT} x 4 KiB per run, ${CONCURRENCY} clients`);
+      const rows = await policyCost(gw, client, sides[0]!.target!);
+      printTable('Cost of policy evaluation: small objects as an IAM user vs root, ops/s', rows);
+      const file = writeJson(packageRoot(), 'gateway-policy', { when: new Date().toISOString(), users: POLICY_USERS, policiesPerUser: POLICIES_PER_USER, smallCount: SMALL_COUNT, concurrency: CONCURRENCY, rows });
+      const missed = rows.filter((r) => r.status === 'missed').length;
+      console.log(`\nsummary: ${rows.length - missed}/${rows.length} targets met. JSON: ${file}`);
+    } finally {
+      client.close();
+      await s3rver.close().catch(() => undefined);
+      await gw.close().catch(() => undefined);
+      await vol.close().catch(() => undefined);
+      await closePool();
+      await nodefs.rm(root, { recursive: true, force: true });
+    }
+    return;
+  }
 
   const large: { label: string; size: number; count: number }[] = [
     { label: '1 MiB', size: MiB, count: 64 },
@@ -290,12 +374,14 @@ async function main(): Promise<void> {
         });
       }
     }
+    const policyRows = await policyCost(gw, client, sides[0]!.target!);
     printTable('Large objects, MiB/s (whole-object PUT and GET; the SDK side writes/reads the same bytes in-process)', largeRows);
     printTable(`Small objects (4 KiB), ops/s (${SMALL_COUNT.toLocaleString('en-US')} objects per run)`, smallRows);
+    printTable(`Cost of policy evaluation: ${POLICY_USERS} users x ${POLICIES_PER_USER} policies; small objects as an IAM user vs root, ops/s`, policyRows);
     const file = writeJson(packageRoot(), 'gateway', {
-      when: new Date().toISOString(), dir: root, hugeMib: HUGE_MIB, smallCount: SMALL_COUNT, concurrency: CONCURRENCY, large: largeRows, small: smallRows,
+      when: new Date().toISOString(), dir: root, hugeMib: HUGE_MIB, smallCount: SMALL_COUNT, concurrency: CONCURRENCY, large: largeRows, small: smallRows, policy: policyRows,
     });
-    const all = [...largeRows, ...smallRows];
+    const all = [...largeRows, ...smallRows, ...policyRows];
     const missed = all.filter((r) => r.status === 'missed').map((r) => String(r.workload ?? r.operation));
     console.log(`\nsummary: ${all.length - missed.length}/${all.length} targets met${missed.length ? `; missed: ${missed.join(', ')}` : ''}. JSON: ${file}`);
   } finally {

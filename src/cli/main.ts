@@ -15,6 +15,7 @@ import { registerWarmup } from './commands/warmup.js';
 import { registerRmr } from './commands/rmr.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrash } from './commands/trash.js';
+import { registerIam } from './commands/iam.js';
 import { registerDump, registerLoad } from './commands/dump.js';
 import { closePool } from '../hotpath/pool.js';
 
@@ -42,14 +43,16 @@ function build(): Command {
   registerMount(program);
   registerStats(program);
   registerGateway(program);
+  registerIam(program);
   registerBench(program);
   registerObjbench(program);
   registerWarmup(program);
   // Sub-commands report errors the same way as the top level.
-  for (const c of program.commands) {
+  const override = (c: Command): void => {
     c.exitOverride();
-    for (const sub of c.commands) sub.exitOverride();
-  }
+    for (const sub of c.commands) override(sub);
+  };
+  for (const c of program.commands) override(c);
   return program;
 }
 

@@ -1,6 +1,9 @@
-// Authentication: who signed the request (SigV4 in the Authorization header, or a presigned URL)
-// and how its body is vouched for (a SHA-256 checked once read, unsigned, or a chunked stream
-// whose chunks carry their own signatures). Nothing here reads the body.
+// Authentication: who signed the request (SigV4 in the Authorization header, or a presigned URL;
+// nobody for an unsigned one) and how its body is vouched for (a SHA-256 checked once read,
+// unsigned, or a chunked stream whose chunks carry their own signatures). Nothing here reads the
+// body.
+import { createHash } from 'node:crypto';
+import { ANONYMOUS, type Principal } from '../iam/principals.js';
 import { S3Error } from './errors.js';
 import { header, type S3Request } from './request.js';
 import {
@@ -9,24 +12,17 @@ import {
 } from './sigv4.js';
 
 /** Who is making a request, as the authorizer sees it. */
-export interface Identity {
-  accessKey: string;
-  /** The gateway's root credentials: allowed everything. */
-  root: boolean;
-}
+export type Identity = Principal;
 
-/** Where secrets come from (root credentials now; users stored in the volume later). */
+/** Where secrets come from: the root credentials, and the volume's identity store. A session
+ * key's token is checked here (throwing S3Error for a bad or expired one). */
 export interface CredentialStore {
-  lookup(accessKey: string): Promise<{ secret: string; identity: Identity } | null>;
+  lookup(accessKey: string, sessionToken: string | undefined): Promise<{ secret: string; identity: Identity } | null>;
 }
 
-export function rootCredentials(accessKey: string, secretKey: string): CredentialStore {
-  return {
-    async lookup(key) {
-      return key === accessKey ? { secret: secretKey, identity: { accessKey, root: true } } : null;
-    },
-  };
-}
+/** The services whose requests this endpoint verifies: S3, and the IAM and STS query APIs. */
+export type Service = 's3' | 'iam' | 'sts';
+const SERVICES: readonly string[] = ['s3', 'iam', 'sts'];
 
 /** How the body's integrity is established. */
 export type PayloadMode =
@@ -45,6 +41,10 @@ export interface ChunkSigning {
 export interface AuthResult {
   identity: Identity;
   payload: PayloadMode;
+  /** Which API the signature was made for ('s3' for anonymous requests). */
+  service: Service;
+  /** The body, when it had to be read to check the signature (IAM/STS forms). */
+  body?: Buffer;
 }
 
 export const MAX_SKEW_MS = 15 * 60 * 1000;
@@ -75,8 +75,8 @@ function malformedQuery(why: string): never {
   throw new S3Error('AuthorizationQueryParametersError', `The presigned URL is malformed; ${why}.`);
 }
 
-/** "AK/20130524/us-east-1/s3/aws4_request" */
-function parseCredential(value: string, bad: (why: string) => never): { accessKey: string; day: string; region: string; service: string } {
+/** "AK/20130524/us-east-1/s3/aws4_request" (also the x-amz-credential field of a form upload). */
+export function parseCredential(value: string, bad: (why: string) => never): { accessKey: string; day: string; region: string; service: string } {
   const parts = value.split('/');
   if (parts.length < 5) bad(`the Credential "${value}" must be ACCESS_KEY/YYYYMMDD/REGION/SERVICE/aws4_request`);
   // The access key itself may not hold a slash, but be lenient about everything before the scope.
@@ -84,7 +84,7 @@ function parseCredential(value: string, bad: (why: string) => never): { accessKe
   const accessKey = parts.slice(0, -4).join('/');
   if (!/^\d{8}$/.test(day)) bad(`the credential date "${day}" is not YYYYMMDD`);
   if (terminal !== 'aws4_request') bad(`the credential scope must end in "aws4_request", not "${terminal}"`);
-  if (service !== 's3') bad(`the credential scope names service "${service}"; this endpoint is "s3"`);
+  if (!SERVICES.includes(service)) bad(`the credential scope names service "${service}"; this endpoint serves "s3", "iam" and "sts"`);
   if (region === '') bad('the credential scope has no region');
   return { accessKey, day, region, service };
 }
@@ -163,32 +163,44 @@ function unsignedAmzHeaders(rawHeaders: readonly string[], signedHeaders: readon
 
 /** Verify the request's signature, made for `region`; returns who signed it and how the body is
  * to be checked. */
-export async function authenticate(req: S3Request, store: CredentialStore, nowMs: number, region: string): Promise<AuthResult> {
+export async function authenticate(req: S3Request, store: CredentialStore, nowMs: number, region: string, readSmallBody?: () => Promise<Buffer>): Promise<AuthResult> {
   const auth = header(req, 'authorization');
   const presigned = req.query.has('X-Amz-Signature') || req.query.has('X-Amz-Credential');
   if (auth !== undefined && presigned) throw new S3Error('InvalidArgument', 'Only one authentication mechanism allowed: the Authorization header or presigned query parameters, not both.');
-  if (auth === undefined && !presigned) throw new S3Error('AccessDenied', 'Anonymous access is not allowed: sign the request with AWS Signature Version 4.');
+  // Unsigned: an anonymous request, which only a bucket policy can allow.
+  if (auth === undefined && !presigned) return { identity: ANONYMOUS, payload: { kind: 'unsigned' }, service: 's3' };
 
   let signed: Signed;
   let payloadHash: string;
   let mode: PayloadMode;
+  let preread: Buffer | undefined;
   if (auth !== undefined) {
     signed = fromHeader(req, auth);
     if (Math.abs(nowMs - signed.timeMs) > MAX_SKEW_MS) {
       throw new S3Error('RequestTimeTooSkewed', `The difference between the request time (${new Date(signed.timeMs).toISOString()}) and the server's time (${new Date(nowMs).toISOString()}) is more than 15 minutes.`);
     }
     const declared = header(req, 'x-amz-content-sha256');
-    if (declared === undefined) throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256.');
-    payloadHash = declared;
-    const streaming = STREAMING.get(declared);
-    if (streaming) {
-      mode = { kind: 'chunked', trailer: streaming.trailer, signing: null };
-    } else if (declared === 'UNSIGNED-PAYLOAD') {
-      mode = { kind: 'unsigned' };
-    } else if (/^[0-9a-f]{64}$/.test(declared)) {
-      mode = { kind: 'sha256', expected: declared };
+    if (declared === undefined && signed.service !== 's3' && readSmallBody) {
+      // The IAM and STS signers hash the (small, form) body into the signature without saying
+      // so in a header: the body is read first, and its hash is what the signature covers.
+      preread = await readSmallBody();
+      payloadHash = createHash('sha256').update(preread).digest('hex');
+    } else if (declared === undefined) {
+      throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256.');
     } else {
-      throw new S3Error('InvalidArgument', `x-amz-content-sha256 must be a lowercase hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING-* value, got "${declared}".`);
+      payloadHash = declared;
+    }
+    const streaming = STREAMING.get(payloadHash);
+    if (preread !== undefined) {
+      mode = { kind: 'unsigned' };
+    } else if (streaming) {
+      mode = { kind: 'chunked', trailer: streaming.trailer, signing: null };
+    } else if (payloadHash === 'UNSIGNED-PAYLOAD') {
+      mode = { kind: 'unsigned' };
+    } else if (/^[0-9a-f]{64}$/.test(payloadHash)) {
+      mode = { kind: 'sha256', expected: payloadHash };
+    } else {
+      throw new S3Error('InvalidArgument', `x-amz-content-sha256 must be a lowercase hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING-* value, got "${payloadHash}".`);
     }
   } else {
     const p = fromQuery(req);
@@ -199,12 +211,15 @@ export async function authenticate(req: S3Request, store: CredentialStore, nowMs
     mode = /^[0-9a-f]{64}$/.test(payloadHash) ? { kind: 'sha256', expected: payloadHash } : { kind: 'unsigned' };
   }
 
-  if (signed.region !== region) {
+  // IAM and STS are global services: AWS's SDKs sign them for us-east-1 whatever region they use.
+  const global = signed.service !== 's3' && signed.region === 'us-east-1';
+  if (signed.region !== region && !global) {
     const why = `the region '${signed.region.slice(0, 40)}' is wrong; expecting '${region}'`;
     if (presigned) throw new S3Error('AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; ${why}.`, { Region: region });
     throw new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; ${why}.`, { Region: region });
   }
-  const found = await store.lookup(signed.accessKey);
+  const token = presigned ? req.query.get('X-Amz-Security-Token') : header(req, 'x-amz-security-token');
+  const found = await store.lookup(signed.accessKey, token);
   if (!found) throw new S3Error('InvalidAccessKeyId', `The access key id "${signed.accessKey}" does not exist in our records.`);
   const headers = canonicalHeaders(req.rawHeaders, signed.signedHeaders);
   if (headers === null) throw new S3Error('SignatureDoesNotMatch', 'A header named in SignedHeaders is missing from the request.');
@@ -225,5 +240,5 @@ export async function authenticate(req: S3Request, store: CredentialStore, nowMs
   if (mode.kind === 'chunked' && STREAMING.get(payloadHash)?.signed) {
     mode = { ...mode, signing: { key, amzDate: signed.amzDate, scope, seed: signed.signature } };
   }
-  return { identity: found.identity, payload: mode };
+  return { identity: found.identity, payload: mode, service: signed.service as Service, ...(preread !== undefined ? { body: preread } : {}) };
 }

@@ -1,8 +1,11 @@
 // What an operation works with: the parsed request, its body, who sent it, and the gateway's
 // parts (the volume and what stands on it).
 import type { ServerResponse } from 'node:http';
-import type { Identity } from './auth.js';
+import type { CredentialStore, Identity } from './auth.js';
 import type { RequestBody } from './body.js';
+import type { IamStore } from '../iam/store.js';
+import type { AccessControl } from './access.js';
+import type { BucketAccess } from './bucket-access.js';
 import type { Buckets } from './buckets.js';
 import { S3Error } from './errors.js';
 import type { GatewayEvent } from './hooks.js';
@@ -21,8 +24,15 @@ export interface GatewayCore {
   uploads: Uploads;
   index: DirectoryIndex;
   region: string;
-  /** The owner S3 documents name (one owner: the gateway's root). */
+  /** The owner S3 documents name for what the account's root owns. */
   owner: { id: string; displayName: string };
+  /** The volume's users, groups, policies and service accounts. */
+  iam: IamStore;
+  /** Buckets' owners, policies and public access blocks. */
+  bucketAccess: BucketAccess;
+  access: AccessControl;
+  /** Secrets of access keys (for signatures made outside the headers: browser form uploads). */
+  credentials: CredentialStore;
 }
 
 export type PendingEvent = Omit<GatewayEvent, 'accessKey' | 'requestId' | 'time'>;
@@ -37,6 +47,10 @@ export interface OpContext {
   events: PendingEvent[];
   /** Ask the authorizer about a further resource the operation touches (a copy's source). */
   authorize(action: string, bucket: string, key: string | null, write: boolean): Promise<void>;
+  /** Ask about another identity than the request's (a browser form's signer). */
+  authorizeAs(identity: Identity, action: string, bucket: string, key: string | null, write: boolean): Promise<void>;
+  /** Would the authorizer allow this? (For listings that show only what the caller may see.) */
+  allowed(action: string, bucket: string | null, key: string | null): Promise<boolean>;
 }
 
 export function bucketOf(ctx: OpContext): string {

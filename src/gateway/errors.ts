@@ -52,6 +52,13 @@ const CATALOGUE: Readonly<Record<string, [number, string]>> = {
   SignatureDoesNotMatch: [403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.'],
   XAmzContentSHA256Mismatch: [400, 'The provided \'x-amz-content-sha256\' header does not match what was computed.'],
   InvalidTag: [400, 'The tag provided was not a valid tag.'],
+  InvalidToken: [400, 'The provided token is malformed or otherwise invalid.'],
+  MalformedPolicy: [400, 'Policies must be valid JSON and the first byte must be \'{\'.'],
+  NoSuchBucketPolicy: [404, 'The bucket policy does not exist.'],
+  NoSuchPublicAccessBlockConfiguration: [404, 'The public access block configuration was not found.'],
+  AccessControlListNotSupported: [400, 'The bucket does not allow ACLs.'],
+  InvalidBucketAclWithObjectOwnership: [400, 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting.'],
+  OwnershipControlsNotFoundError: [404, 'The bucket ownership controls were not found.'],
 };
 
 export class S3Error extends Error {

@@ -2,6 +2,7 @@
 // policies) between authentication and the operation, and event notification after it.
 import type { Identity } from './auth.js';
 import { S3Error } from './errors.js';
+import type { S3Request } from './request.js';
 
 export interface AuthorizationRequest {
   identity: Identity;
@@ -11,14 +12,20 @@ export interface AuthorizationRequest {
   key: string | null;
   /** Does the operation change anything? */
   write: boolean;
+  /** The resource's ARN when it is not an S3 one (IAM and STS actions). */
+  resource?: string;
+  /** The request, for condition keys (source address, prefix, headers). */
+  req?: S3Request;
+  /** The tags of the object the request names, for s3:ExistingObjectTag conditions. */
+  existingTags?: () => Promise<readonly (readonly [string, string])[]>;
 }
 
 /** Resolves to allow; throws (an S3Error, normally AccessDenied) to refuse. */
 export type Authorizer = (request: AuthorizationRequest) => void | Promise<void>;
 
-/** Root may do everything; nobody else exists yet. */
+/** Root may do everything, nobody else anything. */
 export const rootOnly: Authorizer = ({ identity }) => {
-  if (!identity.root) throw new S3Error('AccessDenied');
+  if (identity.kind !== 'root') throw new S3Error('AccessDenied');
 };
 
 /** Refuse every change (the gateway's --read-only), then ask `next`. */

@@ -2,7 +2,7 @@
 // Any failure becomes an S3 error document; a request whose body was not read either has it
 // drained (small bodies: the connection lives on) or gets its connection closed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authenticate, type CredentialStore } from './auth.js';
+import { authenticate, type CredentialStore, type Identity } from './auth.js';
 import { RequestBody, type BodyProgress } from './body.js';
 import type { GatewayCore, OpContext } from './context.js';
 import { S3Error, fromCoreError } from './errors.js';
@@ -10,6 +10,8 @@ import type { Authorizer, EventSink } from './hooks.js';
 import { newRequestId, parseRequest, type S3Request } from './request.js';
 import { baseHeaders, sendError } from './respond.js';
 import { refuseUnimplementedHeaders, route } from './router.js';
+import { queryServiceOf, sendQueryError, serveQueryApi } from './iam-api/query.js';
+import { objectTarget } from './objects.js';
 
 export interface PipelineOptions {
   core: GatewayCore;
@@ -29,6 +31,7 @@ export interface PipelineOptions {
  * if they come within DRAIN_MS. */
 const DRAIN_LIMIT = 1024 * 1024;
 const DRAIN_MS = 5_000;
+const MAX_FORM_BYTES = 128 * 1024;
 
 export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p: PipelineOptions): Promise<void> {
   const id = newRequestId();
@@ -37,14 +40,31 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
   let body: RequestBody | null = null;
   try {
     req = parseRequest(raw, id, p.domains);
-    const auth = await authenticate(req, p.credentials, (p.now ?? Date.now)(), p.core.region);
+    const auth = await authenticate(req, p.credentials, (p.now ?? Date.now)(), p.core.region, () => readForm(raw));
     body = new RequestBody(req, res, auth.payload, p.bodyProgress);
+    if (auth.service !== 's3') {
+      await serveQueryApi(auth.service, req, auth.body ?? body, res, auth.identity, p.core.iam, p.authorize);
+      return;
+    }
     refuseUnimplementedHeaders(req, auth.payload.kind === 'chunked');
     const rt = route(req);
-    await p.authorize({ identity: auth.identity, action: rt.action, bucket: req.bucket, key: req.key, write: rt.write });
+    const s3req = req;
+    const authorizeAs = async (identity: Identity, action: string, bucket: string | null, key: string | null, write: boolean) => {
+      await p.authorize({
+        identity, action, bucket, key, write, req: s3req,
+        existingTags: bucket !== null && key !== null
+          ? async () => (await p.core.objects.lookup(objectTarget(bucket, key)).catch(() => null))?.info.tags ?? []
+          : undefined,
+      });
+    };
+    const authorize = (action: string, bucket: string | null, key: string | null, write: boolean) => authorizeAs(auth.identity, action, bucket, key, write);
+    if (!rt.authorizesItself) await authorize(rt.action, req.bucket, req.key, rt.write);
     const ctx: OpContext = {
-      core: p.core, req, res, body, identity: auth.identity, events: [],
-      authorize: async (action, bucket, key, write) => { await p.authorize({ identity: auth.identity, action, bucket, key, write }); },
+      core: p.core, req, res, body, identity: auth.identity, events: [], authorize, authorizeAs,
+      allowed: (action, bucket, key) => authorize(action, bucket, key, false).then(() => true, (err: unknown) => {
+        if (err instanceof S3Error && err.code === 'AccessDenied') return false;
+        throw err;
+      }),
     };
     await rt.run(ctx);
     for (const e of ctx.events) {
@@ -56,8 +76,24 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     const e = err instanceof S3Error ? err : fromCoreError(err);
     if (e.code === 'InternalError') p.log(`request ${id} ${raw.method} ${raw.url}: ${(err as Error)?.stack ?? String(err)}`);
     const close = !(await settleBody(raw, res, body, p.drainMs ?? DRAIN_MS));
-    sendError(res, id, req?.path ?? raw.url ?? '/', e, raw.method === 'HEAD', close);
+    const service = queryServiceOf(raw);
+    if (service !== null) sendQueryError(res, id, service, e, close);
+    else sendError(res, id, req?.path ?? raw.url ?? '/', e, raw.method === 'HEAD', close);
   }
+}
+
+/** An IAM or STS form body, read whole so its hash can be checked against the signature. */
+async function readForm(raw: IncomingMessage): Promise<Buffer> {
+  const declared = Number(raw.headers['content-length'] ?? 0);
+  if (!(declared <= MAX_FORM_BYTES)) throw new S3Error('InvalidRequest', `An IAM or STS request body is at most ${MAX_FORM_BYTES} bytes, with Content-Length.`);
+  const parts: Buffer[] = [];
+  let seen = 0;
+  for await (const chunk of raw as AsyncIterable<Buffer>) {
+    seen += chunk.length;
+    if (seen > MAX_FORM_BYTES) throw new S3Error('InvalidRequest', `An IAM or STS request body is at most ${MAX_FORM_BYTES} bytes.`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
 }
 
 /** Make the connection reusable after an error: true when no unread body is left on it. */

@@ -1,7 +1,11 @@
 // Which S3 operation a request is: from its method, whether it names a bucket and a key, its
 // sub-resource query parameters and (for PUT) x-amz-copy-source.
 import type { OpContext } from './context.js';
-import { getBucketAcl, getObjectAcl } from './ops/acl.js';
+import { getBucketAcl, getObjectAcl, putAcl } from './ops/acl.js';
+import {
+  deleteBucketPolicy, deletePublicAccessBlock, getBucketPolicy, getBucketPolicyStatus, getOwnershipControls, getPublicAccessBlock,
+  putBucketPolicy, putOwnershipControls, putPublicAccessBlock,
+} from './ops/bucket-policy.js';
 import { S3Error } from './errors.js';
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './ops/buckets.js';
 import { copyObject } from './ops/copy-object.js';
@@ -11,6 +15,7 @@ import { listObjectsV1, listObjectsV2 } from './ops/list-objects.js';
 import {
   abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy,
 } from './ops/multipart.js';
+import { postObject } from './ops/post-object.js';
 import { putObject } from './ops/put-object.js';
 import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './ops/tagging.js';
 import type { S3Request } from './request.js';
@@ -19,10 +24,13 @@ export interface Route {
   /** The IAM action name the authorizer is asked about. */
   action: string;
   write: boolean;
+  /** The operation asks the authorizer itself (per key, or to filter what it lists). */
+  authorizesItself?: boolean;
   run(ctx: OpContext): Promise<void>;
 }
 
 const r = (action: string, write: boolean, run: (ctx: OpContext) => Promise<void>): Route => ({ action: `s3:${action}`, write, run });
+const self = (route: Route): Route => ({ ...route, authorizesItself: true });
 
 /** Sub-resources S3 has that this gateway does not serve (answered NotImplemented, not
  * mistaken for a listing or an object read). */
@@ -65,14 +73,18 @@ export function route(req: S3Request): Route {
   const q = req.query;
   const m = req.method;
   if (req.bucket === null) {
-    if (m === 'GET') return r('ListAllMyBuckets', false, listBuckets);
+    if (m === 'GET') return self(r('ListAllMyBuckets', false, listBuckets));
     throw new S3Error('MethodNotAllowed', `${m} is not allowed on the service; only GET (ListBuckets) is.`);
   }
   if (req.key === null) {
-    unsupported(req, m === 'GET' ? ['acl', 'tagging'] : ['tagging']);
+    unsupported(req, ['acl', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls']);
     switch (m) {
       case 'GET':
         if (q.has('acl')) return r('GetBucketAcl', false, getBucketAcl);
+        if (q.has('policy')) return r('GetBucketPolicy', false, getBucketPolicy);
+        if (q.has('policyStatus')) return r('GetBucketPolicyStatus', false, getBucketPolicyStatus);
+        if (q.has('publicAccessBlock')) return r('GetBucketPublicAccessBlock', false, getPublicAccessBlock);
+        if (q.has('ownershipControls')) return r('GetBucketOwnershipControls', false, getOwnershipControls);
         if (q.has('tagging')) return r('GetBucketTagging', false, getBucketTagging);
         if (q.has('location')) return r('GetBucketLocation', false, getBucketLocation);
         if (q.has('versioning')) return r('GetBucketVersioning', false, getBucketVersioning);
@@ -85,23 +97,32 @@ export function route(req: S3Request): Route {
       case 'PUT':
         if (q.has('versioning')) notImplemented('Bucket versioning');
         if (q.has('tagging')) return r('PutBucketTagging', true, putBucketTagging);
+        if (q.has('acl')) return r('PutBucketAcl', true, putAcl);
+        if (q.has('policy')) return r('PutBucketPolicy', true, putBucketPolicy);
+        if (q.has('publicAccessBlock')) return r('PutBucketPublicAccessBlock', true, putPublicAccessBlock);
+        if (q.has('ownershipControls')) return r('PutBucketOwnershipControls', true, putOwnershipControls);
+        if (q.has('policyStatus')) throw new S3Error('MethodNotAllowed', 'The policy status is read-only.');
         return r('CreateBucket', true, createBucket);
       case 'DELETE':
         if (q.has('tagging')) return r('PutBucketTagging', true, deleteBucketTagging);
+        if (q.has('policy')) return r('DeleteBucketPolicy', true, deleteBucketPolicy);
+        if (q.has('publicAccessBlock')) return r('PutBucketPublicAccessBlock', true, deletePublicAccessBlock);
+        if (q.has('ownershipControls') || q.has('acl') || q.has('policyStatus')) throw new S3Error('MethodNotAllowed', 'This sub-resource cannot be deleted here.');
         return r('DeleteBucket', true, deleteBucket);
       case 'POST':
-        if (q.has('delete')) return r('DeleteObject', true, deleteObjects);
-        notImplemented('POST on a bucket (browser form uploads)');
+        if (q.has('delete')) return self(r('DeleteObject', true, deleteObjects));
+        if (/^multipart\/form-data\b/i.test(String(req.headers['content-type'] ?? ''))) return self(r('PutObject', true, postObject));
+        notImplemented('POST on a bucket other than DeleteObjects or a browser form upload (multipart/form-data)');
       default:
         throw new S3Error('MethodNotAllowed', `${m} is not allowed on a bucket.`);
     }
   }
-  unsupported(req, m === 'GET' ? ['tagging', 'acl'] : ['tagging']);
+  unsupported(req, m === 'GET' || m === 'PUT' ? ['tagging', 'acl'] : ['tagging']);
   const version = q.get('versionId');
   if (version !== undefined && version !== 'null') {
     // This volume never versions: only the "null" version exists. Deleting another is deleting
     // nothing (S3 answers success, naming the version); anything else about it is NoSuchVersion.
-    if (m === 'DELETE' && !q.has('uploadId') && !q.has('tagging')) return r('DeleteObject', true, deleteNoVersion);
+    if (m === 'DELETE' && !q.has('uploadId') && !q.has('tagging')) return r('DeleteObjectVersion', true, deleteNoVersion);
     throw new S3Error('NoSuchVersion', `Version "${version.slice(0, 200)}" does not exist: versioning is not enabled on this volume.`, { Key: req.key, VersionId: version.slice(0, 200) });
   }
   const copy = req.headers['x-amz-copy-source'] !== undefined;
@@ -116,6 +137,7 @@ export function route(req: S3Request): Route {
     case 'PUT':
       if (q.has('uploadId') || q.has('partNumber')) return copy ? r('PutObject', true, uploadPartCopy) : r('PutObject', true, uploadPart);
       if (q.has('tagging')) return r('PutObjectTagging', true, putObjectTagging);
+      if (q.has('acl')) return r('PutObjectAcl', true, putAcl);
       return copy ? r('PutObject', true, copyObject) : r('PutObject', true, putObject);
     case 'DELETE':
       if (q.has('uploadId')) return r('AbortMultipartUpload', true, abortMultipartUpload);

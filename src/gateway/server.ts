@@ -5,11 +5,15 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { VolumeOptions } from '../sdk/volume.js';
-import { rootCredentials, type CredentialStore } from './auth.js';
+import { IamStore } from '../iam/store.js';
+import { AccessControl } from './access.js';
+import type { CredentialStore } from './auth.js';
+import { BucketAccess } from './bucket-access.js';
+import { gatewayCredentials } from './credentials.js';
 import { Buckets } from './buckets.js';
 import type { GatewayCore } from './context.js';
 import { S3Error } from './errors.js';
-import { noEvents, readOnly, rootOnly, type Authorizer, type EventSink } from './hooks.js';
+import { noEvents, readOnly, type Authorizer, type EventSink } from './hooks.js';
 import { DirectoryIndex } from './listing.js';
 import { Uploads } from './multipart.js';
 import { Objects } from './objects.js';
@@ -31,7 +35,8 @@ export interface GatewayOptions {
   region?: string;
   /** Base domains for virtual-hosted-style requests ("bucket.DOMAIN"). */
   domains?: string[];
-  /** Decides what an authenticated identity may do (default: root may do everything). */
+  /** Decides what a caller may do (default: AWS policy evaluation over the volume's identity
+   * store and bucket policies; root may do everything). */
   authorizer?: Authorizer;
   /** Told of every change (default: nobody). */
   events?: EventSink;
@@ -117,13 +122,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const buckets = new Buckets(gv);
     const objects = new Objects(gv, buckets);
     const uploads = new Uploads(gv, staging, objects, buckets);
+    const iam = await IamStore.open(gv.system, options.secretKey, options.now);
+    const credentials: CredentialStore = gatewayCredentials({ accessKey: options.accessKey, secretKey: options.secretKey }, iam);
+    const bucketAccess = new BucketAccess(gv, options.now);
+    const access = new AccessControl({ store: iam, buckets: bucketAccess, now: options.now });
     const core: GatewayCore = {
       gv, buckets, objects, staging, uploads, index: new DirectoryIndex(gv),
       region: options.region ?? 'us-east-1',
       owner: { id: createHash('sha256').update(options.accessKey).digest('hex'), displayName: 'strata' },
+      iam, bucketAccess, access, credentials,
     };
-    const credentials: CredentialStore = rootCredentials(options.accessKey, options.secretKey);
-    const base = options.authorizer ?? rootOnly;
+    const base = options.authorizer ?? access.authorize;
     const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...options.limits };
     const pipeline = {
       core, credentials, log, now: options.now,

@@ -235,8 +235,8 @@ describe('malformed requests', () => {
 
   it('unsupported sub-resources and methods are named as such', async () => {
     const cmd = new ListBucketsCommand({});
-    const policy = await s3Failure(sendTampered(t.s3, cmd, (r) => { r.path = '/auth'; r.query = { policy: '' }; }));
-    expect(policy).toEqual({ code: 'NotImplemented', status: 501 });
+    const lifecycle = await s3Failure(sendTampered(t.s3, cmd, (r) => { r.path = '/auth'; r.query = { lifecycle: '' }; }));
+    expect(lifecycle).toEqual({ code: 'NotImplemented', status: 501 });
     const patch = await s3Failure(sendTampered(t.s3, new ListBucketsCommand({}), (r) => { r.method = 'PATCH'; r.path = '/auth/key'; }));
     expect(patch).toEqual({ code: 'MethodNotAllowed', status: 405 });
   });

@@ -127,7 +127,7 @@ describe('pipeline hooks', () => {
         ['s3:GetObject', 'hooks', 'private/x', false],
         ['s3:DeleteObject', 'hooks', 'public/a', true],
       ]);
-      expect(asked.every((a) => a.identity.root)).toBe(true);
+      expect(asked.every((a) => a.identity.kind === 'root')).toBe(true);
       expect(events.map((e) => [e.name, e.bucket, e.key])).toEqual([
         ['s3:BucketCreated', 'hooks', undefined],
         ['s3:ObjectCreated:Put', 'hooks', 'public/a'],

@@ -3,6 +3,8 @@
 import { bucketOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
 import { decodeToken, encodeToken } from '../tokens.js';
+import type { BucketInfo } from '../buckets.js';
+import { refuseAcl } from '../ownership.js';
 import { isoTime, sendEmpty, sendXml } from '../respond.js';
 import { childText, el, parseBody } from '../xml.js';
 
@@ -21,7 +23,7 @@ export async function listBuckets(ctx: OpContext): Promise<void> {
   const token = q.get('continuation-token');
   const after = token !== undefined && token !== '' ? decodeToken(BUCKET_TOKENS, token) : '';
   const prefix = q.get('prefix') ?? '';
-  const matching = (await ctx.core.buckets.list()).filter((b) => b.name.startsWith(prefix) && b.name > after);
+  const matching = (await visibleBuckets(ctx)).filter((b) => b.name.startsWith(prefix) && b.name > after);
   const page = matching.slice(0, max);
   const next = matching.length > page.length ? encodeToken(BUCKET_TOKENS, page[page.length - 1]!.name) : null;
   const { owner } = ctx.core;
@@ -31,6 +33,28 @@ export async function listBuckets(ctx: OpContext): Promise<void> {
     next !== null ? el('ContinuationToken', next) : null,
     q.has('prefix') ? el('Prefix', prefix) : null,
   ));
+}
+
+/** Every bucket for root and for those a policy allows s3:ListAllMyBuckets; otherwise the
+ * buckets the caller owns. Anonymous callers list nothing. */
+async function visibleBuckets(ctx: OpContext): Promise<BucketInfo[]> {
+  const id = ctx.identity;
+  if (id.kind === 'anonymous') throw new S3Error('AccessDenied', 'Anonymous users cannot list buckets.');
+  const all = await ctx.core.buckets.list();
+  if (await ctx.allowed('s3:ListAllMyBuckets', null, null)) return all;
+  const out: BucketInfo[] = [];
+  for (const b of all) {
+    const owner = (await ctx.core.bucketAccess.get(b.name))?.record.owner;
+    if (owner !== undefined && id.user !== null && owner.toLowerCase() === id.user.toLowerCase()) out.push(b);
+  }
+  return out;
+}
+
+/** Does the caller own the bucket (root owns those no user created)? */
+async function ownsBucket(ctx: OpContext, bucket: string): Promise<boolean> {
+  const owner = (await ctx.core.bucketAccess.get(bucket))?.record.owner;
+  const user = ctx.identity.user;
+  return owner === undefined ? ctx.identity.kind === 'root' : user !== null && owner.toLowerCase() === user.toLowerCase();
 }
 
 export async function createBucket(ctx: OpContext): Promise<void> {
@@ -43,12 +67,18 @@ export async function createBucket(ctx: OpContext): Promise<void> {
       throw new S3Error('InvalidLocationConstraint', `This gateway serves region "${ctx.core.region}", not "${where}".`);
     }
   }
+  refuseAcl(ctx);
   try {
     await ctx.core.buckets.create(bucket);
+    // The user who creates a bucket owns it (root owns what has no owner recorded).
+    const owner = ctx.identity.user;
+    if (owner !== null) await ctx.core.bucketAccess.update(bucket, (r) => ({ ...r, owner }));
     ctx.events.push({ name: 's3:BucketCreated', bucket });
   } catch (err) {
+    if (!(err instanceof S3Error && err.code === 'BucketAlreadyOwnedByYou')) throw err;
+    if (!(await ownsBucket(ctx, bucket))) throw new S3Error('BucketAlreadyExists', undefined, { BucketName: bucket });
     // us-east-1 keeps S3's original answer to re-creating your own bucket: success.
-    if (!(err instanceof S3Error && err.code === 'BucketAlreadyOwnedByYou' && ctx.core.region === 'us-east-1')) throw err;
+    if (ctx.core.region !== 'us-east-1') throw err;
   }
   sendEmpty(ctx.res, 200, { Location: `/${bucket}` });
 }
@@ -56,6 +86,7 @@ export async function createBucket(ctx: OpContext): Promise<void> {
 export async function deleteBucket(ctx: OpContext): Promise<void> {
   const bucket = bucketOf(ctx);
   await ctx.core.buckets.delete(bucket);
+  ctx.core.bucketAccess.forget(bucket);
   // Uploads in progress into the bucket cannot complete any more.
   await ctx.core.uploads.abortAllIn(bucket);
   ctx.events.push({ name: 's3:BucketRemoved', bucket });

@@ -1,5 +1,6 @@
 // CopyObject: the copy shares the source's slices (no data is copied); its metadata is the
 // source's (COPY) or the request's (REPLACE).
+import { refuseAcl } from '../ownership.js';
 import { copySourceOf, findCopySource } from '../copy-source.js';
 import { targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -20,6 +21,7 @@ function directive(ctx: OpContext, name: string): 'COPY' | 'REPLACE' {
 export async function copyObject(ctx: OpContext): Promise<void> {
   const { core } = ctx;
   const t = targetOf(ctx);
+  refuseAcl(ctx);
   const src = copySourceOf(ctx);
   const metaDirective = directive(ctx, 'x-amz-metadata-directive');
   const tagDirective = directive(ctx, 'x-amz-tagging-directive');

@@ -32,6 +32,7 @@ export async function deleteNoVersion(ctx: OpContext): Promise<void> {
 
 export async function deleteObjects(ctx: OpContext): Promise<void> {
   const bucket = bucketOf(ctx);
+  if (ctx.identity.kind === 'anonymous' && !(await ctx.core.bucketAccess.get(bucket))) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
   const root = parseBody(await ctx.body.readAll(MAX_DELETE_BODY), 'Delete');
   const quiet = childText(root, 'Quiet')?.trim().toLowerCase() === 'true';
   const objects = childrenNamed(root, 'Object');
@@ -49,6 +50,8 @@ export async function deleteObjects(ctx: OpContext): Promise<void> {
       // Only the "null" version exists on a volume that never versions.
       if (version !== undefined && version !== 'null') throw new S3Error('NoSuchVersion', undefined, { Key: key });
       const t = objectTarget(bucket, key);
+      // Each key is authorized on its own, as S3 does: a policy may allow deleting some keys only.
+      await ctx.authorize('s3:DeleteObject', bucket, key, true);
       if (await ctx.core.objects.delete(t)) ctx.events.push({ name: 's3:ObjectRemoved:Delete', bucket, key });
       if (!quiet) results.push(el('Deleted', el('Key', key)));
     } catch (err) {

@@ -1,5 +1,6 @@
 // The multipart operations: CreateMultipartUpload, UploadPart, UploadPartCopy,
 // CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.
+import { refuseAcl } from '../ownership.js';
 import { createHash } from 'node:crypto';
 import { announcedAlgorithm, checkChecksumValue, isChecksumAlgorithm, type ChecksumAlgorithm } from '../checksums.js';
 import { copySourceOf, findCopySource } from '../copy-source.js';
@@ -46,6 +47,7 @@ function limitOf(ctx: OpContext, name: string): number {
 
 export async function createMultipartUpload(ctx: OpContext): Promise<void> {
   const t = targetOf(ctx);
+  refuseAcl(ctx);
   if (t.kp.directory) throw new S3Error('InvalidRequest', `"${t.key}" ends in "/": it names a directory, which cannot be uploaded in parts.`);
   const { headers, meta } = headersOf(ctx.req);
   const tags = tagsFromHeader(header(ctx.req, 'x-amz-tagging'));

@@ -1,6 +1,7 @@
 // PutObject: the body streams into a temp file while its MD5 (the ETag) and any announced
 // checksum are computed; only when every byte arrived and verified does the file move to the key.
 // A disconnect, a bad signature or a bad digest midway leaves no object and no temp file.
+import { refuseAcl } from '../ownership.js';
 import { etagMatches } from '../conditions.js';
 import { targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -46,6 +47,7 @@ export function requireLength(ctx: OpContext): number {
 export async function putObject(ctx: OpContext): Promise<void> {
   const { req, res, core } = ctx;
   const t = targetOf(ctx);
+  refuseAcl(ctx);
   const { headers, meta } = headersOf(req);
   const tags = tagsFromHeader(header(req, 'x-amz-tagging'));
   const integrity = integrityOf(ctx);
@@ -74,7 +76,7 @@ export async function putObject(ctx: OpContext): Promise<void> {
 }
 
 /** Record the object's description on a received temp file and move it to the key. */
-async function placeTemp(ctx: OpContext, t: ObjectTarget, temp: TempFile, d: Digests, r: Pick<ObjectRecord, 'headers' | 'meta' | 'tags'>, bucket?: Attr): Promise<void> {
+export async function placeTemp(ctx: OpContext, t: ObjectTarget, temp: TempFile, d: Digests, r: Pick<ObjectRecord, 'headers' | 'meta' | 'tags'>, bucket?: Attr): Promise<void> {
   try {
     await temp.seal((a) => ({ etag: d.md5, size: a.size, mtimeNs: String(a.mtimeNs), checksums: d.checksums, ...r }));
     // Another writer may have created the key while this body came in.

@@ -1,0 +1,126 @@
+// The gateway's authorizer: AWS's evaluation of the caller's identity policies (its own, its
+// groups', attached managed ones), the narrowing of a service account's or session's policy, and
+// the bucket policy, with one rule AWS gives bucket owners through ACLs: the user who created a
+// bucket may do anything in it that no policy explicitly denies (its credentials' narrowing
+// still applies). The account root may do everything. A request about a bucket that does not
+// exist is let through, so that it is answered NoSuchBucket whoever asks.
+import { decide, type AccessRequest } from '../iam/policy/evaluate.js';
+import { parsePolicy, type Policy } from '../iam/policy/document.js';
+import { nameKey } from '../iam/records.js';
+import type { IamStore, Snapshot } from '../iam/store.js';
+import type { Identity } from './auth.js';
+import type { BucketAccess, BucketAccessView } from './bucket-access.js';
+import { addExistingTags, conditionContext } from './condition-keys.js';
+import { S3Error } from './errors.js';
+import type { AuthorizationRequest, Authorizer } from './hooks.js';
+import { isPublicPolicy } from './policy-status.js';
+
+/** The ARN an S3 action is about: the object, the bucket, or every bucket. */
+export function s3Resource(bucket: string | null, key: string | null): string {
+  if (bucket === null) return 'arn:aws:s3:::*';
+  return key === null ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`;
+}
+
+/** Compiled policies, kept per store snapshot (identity policies) or per text (narrowings). */
+class PolicyCache {
+  readonly #identity = new WeakMap<Snapshot, Map<string, Policy[]>>();
+  readonly #byText = new Map<string, Policy>();
+
+  compile(text: string, kind: 'identity' | 'resource' = 'identity'): Policy {
+    let p = this.#byText.get(text);
+    if (!p) {
+      p = parsePolicy(text, kind);
+      if (this.#byText.size > 4096) this.#byText.clear();
+      this.#byText.set(text, p);
+    }
+    return p;
+  }
+
+  /** A user's policies: inline and attached, its own and its groups' (inheritance is union). */
+  identityPolicies(snap: Snapshot, user: string): Policy[] {
+    let perUser = this.#identity.get(snap);
+    if (!perUser) {
+      perUser = new Map();
+      this.#identity.set(snap, perUser);
+    }
+    const key = nameKey(user);
+    let out = perUser.get(key);
+    if (out) return out;
+    out = [];
+    const u = snap.users.get(key);
+    if (u) {
+      const holders = [u, ...u.groups.map((g) => snap.groups.get(nameKey(g))).filter((g) => g !== undefined)];
+      for (const h of holders) {
+        for (const text of Object.values(h.inline)) out.push(this.compile(text));
+        for (const name of h.attached) {
+          const managed = snap.policies.get(nameKey(name));
+          if (managed) out.push(this.compile(managed.document));
+        }
+      }
+    }
+    perUser.set(key, out);
+    return out;
+  }
+}
+
+const tagConditions = new WeakMap<Policy, boolean>();
+
+/** Does any policy test s3:ExistingObjectTag (which costs a read of the object's tags)? */
+function mentionsExistingTags(policies: readonly Policy[]): boolean {
+  return policies.some((p) => {
+    let m = tagConditions.get(p);
+    if (m === undefined) {
+      m = /existingobjecttag/i.test(p.text);
+      tagConditions.set(p, m);
+    }
+    return m;
+  });
+}
+
+export interface AccessDeps {
+  store: IamStore;
+  buckets: BucketAccess;
+  now?: () => number;
+}
+
+export class AccessControl {
+  readonly #cache = new PolicyCache();
+
+  constructor(private readonly deps: AccessDeps) {}
+
+  /** Allowed? (false: denied, explicitly or by default). */
+  async allowed(r: AuthorizationRequest): Promise<boolean> {
+    const id = r.identity;
+    if (id.kind === 'root') return true;
+    const view = r.bucket !== null && r.resource === undefined ? await this.deps.buckets.get(r.bucket) : null;
+    if (r.bucket !== null && r.resource === undefined && view === null && r.action !== 's3:CreateBucket') return true;
+    const snap = await this.deps.store.snapshot();
+    const identity = id.user === null || id.kind === 'anonymous' ? [] : this.#cache.identityPolicies(snap, id.user);
+    const limits = id.limits.map((text) => [this.#cache.compile(text)]);
+    const resource = this.#resourcePolicies(view, id);
+    const context = conditionContext(id, r.action, r.req, (this.deps.now ?? Date.now)());
+    if (r.existingTags && mentionsExistingTags([...identity, ...resource, ...limits.flat()])) addExistingTags(context, await r.existingTags());
+    const request: AccessRequest = { action: r.action, resource: r.resource ?? s3Resource(r.bucket, r.key), principal: id.arn, context };
+    const d = decide({ identity, resource, limits }, request);
+    if (d.allowed) return true;
+    if (d.explicit) return false;
+    return this.#owns(view, id) && limits.every((set) => decide({ identity: set, resource: [], limits: [] }, request).allowed);
+  }
+
+  /** The bucket policy, unless the public access block restricts a public one to the account's
+   * own principals and the caller is anonymous. */
+  #resourcePolicies(view: BucketAccessView | null, id: Identity): Policy[] {
+    if (view?.policy == null) return [];
+    if (id.kind === 'anonymous' && view.record.publicAccessBlock?.RestrictPublicBuckets && isPublicPolicy(view.record.policy!)) return [];
+    return [view.policy];
+  }
+
+  #owns(view: BucketAccessView | null, id: Identity): boolean {
+    if (view === null || id.user === null || id.kind === 'anonymous') return false;
+    return view.record.owner !== undefined && nameKey(view.record.owner) === nameKey(id.user);
+  }
+
+  readonly authorize: Authorizer = async (r) => {
+    if (!(await this.allowed(r))) throw new S3Error('AccessDenied');
+  };
+}

@@ -1,0 +1,115 @@
+// Bucket policies, the public access block, policy status and ownership controls.
+import { parsePolicy, PolicyError } from '../../iam/policy/document.js';
+import type { PublicAccessBlock } from '../bucket-access.js';
+import { bucketOf, type OpContext } from '../context.js';
+import { S3Error } from '../errors.js';
+import { isPublicPolicy } from '../policy-status.js';
+import { sendEmpty, sendXml } from '../respond.js';
+import { childText, childrenNamed, el, parseBody } from '../xml.js';
+
+const MAX_POLICY_BYTES = 20 * 1024;
+const MAX_CONFIG_BODY = 16 * 1024;
+const PAB_FIELDS = ['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'] as const;
+
+async function accessOf(ctx: OpContext) {
+  const bucket = bucketOf(ctx);
+  const view = await ctx.core.bucketAccess.get(bucket);
+  if (!view) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+  return { bucket, view };
+}
+
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : v === undefined ? [] : [v];
+}
+
+/** A bucket policy speaks of its own bucket only, as S3 requires. */
+function checkResources(text: string, bucket: string): void {
+  const doc = JSON.parse(text) as { Statement?: unknown };
+  for (const st of list(doc.Statement) as Record<string, unknown>[]) {
+    for (const r of list(st.Resource ?? st.NotResource)) {
+      const arn = String(r);
+      if (arn !== `arn:aws:s3:::${bucket}` && !arn.startsWith(`arn:aws:s3:::${bucket}/`) && arn !== '*') {
+        throw new S3Error('MalformedPolicy', `Policy has invalid resource: ${arn.slice(0, 200)} is not bucket ${bucket} or an object in it.`);
+      }
+    }
+  }
+}
+
+export async function putBucketPolicy(ctx: OpContext): Promise<void> {
+  const { bucket, view } = await accessOf(ctx);
+  const text = (await ctx.body.readAll(MAX_POLICY_BYTES)).toString('utf8');
+  try {
+    parsePolicy(text, 'resource');
+  } catch (err) {
+    if (err instanceof PolicyError) throw new S3Error('MalformedPolicy', err.message);
+    throw err;
+  }
+  checkResources(text, bucket);
+  if (view.record.publicAccessBlock?.BlockPublicPolicy && isPublicPolicy(text)) {
+    throw new S3Error('AccessDenied', 'The bucket\'s public access block (BlockPublicPolicy) refuses a policy that makes it public.');
+  }
+  await ctx.core.bucketAccess.update(bucket, (r) => ({ ...r, policy: text }));
+  sendEmpty(ctx.res, 204);
+}
+
+export async function getBucketPolicy(ctx: OpContext): Promise<void> {
+  const { bucket, view } = await accessOf(ctx);
+  if (view.record.policy === undefined) throw new S3Error('NoSuchBucketPolicy', undefined, { BucketName: bucket });
+  const body = Buffer.from(view.record.policy);
+  ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
+  ctx.res.end(body);
+}
+
+export async function deleteBucketPolicy(ctx: OpContext): Promise<void> {
+  const { bucket } = await accessOf(ctx);
+  await ctx.core.bucketAccess.update(bucket, ({ policy: _gone, ...rest }) => rest);
+  sendEmpty(ctx.res, 204);
+}
+
+export async function getBucketPolicyStatus(ctx: OpContext): Promise<void> {
+  const { bucket, view } = await accessOf(ctx);
+  if (view.record.policy === undefined) throw new S3Error('NoSuchBucketPolicy', undefined, { BucketName: bucket });
+  sendXml(ctx.res, 200, el('PolicyStatus', el('IsPublic', isPublicPolicy(view.record.policy))));
+}
+
+export async function putPublicAccessBlock(ctx: OpContext): Promise<void> {
+  const { bucket } = await accessOf(ctx);
+  const root = parseBody(await ctx.body.readAll(MAX_CONFIG_BODY), 'PublicAccessBlockConfiguration');
+  const config = {} as PublicAccessBlock;
+  for (const f of PAB_FIELDS) {
+    const v = childText(root, f)?.trim().toLowerCase();
+    if (v !== undefined && v !== 'true' && v !== 'false') throw new S3Error('MalformedXML', `${f} must be true or false.`);
+    config[f] = v === 'true';
+  }
+  await ctx.core.bucketAccess.update(bucket, (r) => ({ ...r, publicAccessBlock: config }));
+  sendEmpty(ctx.res, 200);
+}
+
+export async function getPublicAccessBlock(ctx: OpContext): Promise<void> {
+  const { bucket, view } = await accessOf(ctx);
+  const config = view.record.publicAccessBlock;
+  if (!config) throw new S3Error('NoSuchPublicAccessBlockConfiguration', undefined, { BucketName: bucket });
+  sendXml(ctx.res, 200, el('PublicAccessBlockConfiguration', PAB_FIELDS.map((f) => el(f, config[f]))));
+}
+
+export async function deletePublicAccessBlock(ctx: OpContext): Promise<void> {
+  const { bucket } = await accessOf(ctx);
+  await ctx.core.bucketAccess.update(bucket, ({ publicAccessBlock: _gone, ...rest }) => rest);
+  sendEmpty(ctx.res, 204);
+}
+
+export async function getOwnershipControls(ctx: OpContext): Promise<void> {
+  await accessOf(ctx);
+  sendXml(ctx.res, 200, el('OwnershipControls', el('Rule', el('ObjectOwnership', 'BucketOwnerEnforced'))));
+}
+
+export async function putOwnershipControls(ctx: OpContext): Promise<void> {
+  await accessOf(ctx);
+  const root = parseBody(await ctx.body.readAll(MAX_CONFIG_BODY), 'OwnershipControls');
+  const rule = childrenNamed(root, 'Rule')[0];
+  const ownership = rule ? childText(rule, 'ObjectOwnership')?.trim() : undefined;
+  if (ownership !== 'BucketOwnerEnforced') {
+    throw new S3Error('NotImplemented', `Object ownership "${String(ownership).slice(0, 40)}" is not implemented: every bucket here is BucketOwnerEnforced (ACLs disabled; grant access with bucket policies).`);
+  }
+  sendEmpty(ctx.res, 200);
+}

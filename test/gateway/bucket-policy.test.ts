@@ -1,0 +1,128 @@
+// Bucket policies, anonymous access and the public access block: a bucket made public by a policy
+// serves unsigned GETs and nothing more; every other bucket refuses anonymous callers; a missing
+// bucket is 404 to them as to anyone; ACLs are disabled (BucketOwnerEnforced) and say so.
+import {
+  CreateBucketCommand, DeleteBucketPolicyCommand, DeletePublicAccessBlockCommand, GetBucketOwnershipControlsCommand,
+  GetBucketPolicyCommand, GetBucketPolicyStatusCommand, GetPublicAccessBlockCommand, PutBucketAclCommand, PutBucketPolicyCommand,
+  PutObjectCommand, PutPublicAccessBlockCommand, GetObjectCommand,
+} from '@aws-sdk/client-s3';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_KEY, SECRET_KEY, errorCodeOf, rawRequest, s3Failure, startTestGateway, type TestGateway } from './harness.js';
+
+let t: TestGateway;
+let iam: IAMClient;
+
+const publicRead = (bucket: string, extra: object = {}) => JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'PublicRead', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/*`], ...extra }],
+});
+
+const anonymous = (method: string, path: string, body?: string) => rawRequest(t.gw.url, method, path, body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }, body);
+
+describe('bucket policies and anonymous access', () => {
+  beforeAll(async () => {
+    t = await startTestGateway();
+    iam = new IAMClient({ endpoint: t.gw.url, region: 'us-east-1', credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, maxAttempts: 1 });
+    for (const b of ['site', 'closed']) {
+      await t.s3.send(new CreateBucketCommand({ Bucket: b }));
+      await t.s3.send(new PutObjectCommand({ Bucket: b, Key: 'index.html', Body: '<h1>hi</h1>' }));
+    }
+  });
+
+  afterAll(async () => {
+    iam?.destroy();
+    await t?.cleanup();
+  });
+
+  it('anonymous requests are denied by default, and a missing bucket is 404 to them', async () => {
+    const r = await anonymous('GET', '/closed/index.html');
+    expect([r.status, errorCodeOf(r.body)]).toEqual([403, 'AccessDenied']);
+    const l = await anonymous('GET', '/closed');
+    expect([l.status, errorCodeOf(l.body)]).toEqual([403, 'AccessDenied']);
+    const missing = await anonymous('GET', '/no-such-bucket/index.html');
+    expect([missing.status, errorCodeOf(missing.body)]).toEqual([404, 'NoSuchBucket']);
+    const list = await anonymous('GET', '/');
+    expect(list.status).toBe(403);
+  });
+
+  it('a public-read policy serves unsigned GETs of objects, and nothing else', async () => {
+    await t.s3.send(new PutBucketPolicyCommand({ Bucket: 'site', Policy: publicRead('site') }));
+    const r = await anonymous('GET', '/site/index.html');
+    expect([r.status, r.body]).toEqual([200, '<h1>hi</h1>']);
+    expect((await anonymous('GET', '/site')).status).toBe(403);
+    expect((await anonymous('PUT', '/site/defaced.html', 'x')).status).toBe(403);
+    expect((await anonymous('DELETE', '/site/index.html')).status).toBe(403);
+    expect((await anonymous('GET', '/closed/index.html')).status).toBe(403);
+    expect(JSON.parse((await t.s3.send(new GetBucketPolicyCommand({ Bucket: 'site' }))).Policy!)).toEqual(JSON.parse(publicRead('site')));
+    expect((await t.s3.send(new GetBucketPolicyStatusCommand({ Bucket: 'site' }))).PolicyStatus?.IsPublic).toBe(true);
+  });
+
+  it('a policy pinned to a source address is not public and serves only that address', async () => {
+    await t.s3.send(new PutBucketPolicyCommand({ Bucket: 'closed', Policy: publicRead('closed', { Condition: { IpAddress: { 'aws:SourceIp': '10.1.2.0/24' } } }) }));
+    expect((await t.s3.send(new GetBucketPolicyStatusCommand({ Bucket: 'closed' }))).PolicyStatus?.IsPublic).toBe(false);
+    expect((await anonymous('GET', '/closed/index.html')).status).toBe(403);
+    await t.s3.send(new PutBucketPolicyCommand({ Bucket: 'closed', Policy: publicRead('closed', { Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } } }) }));
+    expect((await anonymous('GET', '/closed/index.html')).status).toBe(200);
+    await t.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'closed' }));
+    expect((await anonymous('GET', '/closed/index.html')).status).toBe(403);
+    expect((await s3Failure(t.s3.send(new GetBucketPolicyCommand({ Bucket: 'closed' })))).code).toBe('NoSuchBucketPolicy');
+  });
+
+  it('a bucket policy grants a named user; an explicit Deny in it binds even the owner-less grant', async () => {
+    await iam.send(new CreateUserCommand({ UserName: 'reader' }));
+    const k = (await iam.send(new CreateAccessKeyCommand({ UserName: 'reader' }))).AccessKey!;
+    const reader = t.client({ credentials: { accessKeyId: k.AccessKeyId!, secretAccessKey: k.SecretAccessKey! } });
+    const arn = `arn:aws:iam::${t.gw.core.iam.account}:user/reader`;
+    expect((await s3Failure(reader.send(new GetObjectCommand({ Bucket: 'closed', Key: 'index.html' })))).code).toBe('AccessDenied');
+    await t.s3.send(new PutBucketPolicyCommand({
+      Bucket: 'closed',
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: arn }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::closed/*' },
+          { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::closed/secret/*' },
+        ],
+      }),
+    }));
+    await t.s3.send(new PutObjectCommand({ Bucket: 'closed', Key: 'secret/plan', Body: 'x' }));
+    expect(await (await reader.send(new GetObjectCommand({ Bucket: 'closed', Key: 'index.html' }))).Body!.transformToString()).toBe('<h1>hi</h1>');
+    expect((await s3Failure(reader.send(new GetObjectCommand({ Bucket: 'closed', Key: 'secret/plan' })))).code).toBe('AccessDenied');
+    expect((await anonymous('GET', '/closed/index.html')).status).toBe(403);
+  });
+
+  it('the public access block refuses public policies and restricts public buckets', async () => {
+    await t.s3.send(new PutPublicAccessBlockCommand({
+      Bucket: 'site', PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: true },
+    }));
+    expect((await anonymous('GET', '/site/index.html')).status).toBe(403);
+    expect((await t.s3.send(new GetPublicAccessBlockCommand({ Bucket: 'site' }))).PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: true,
+    });
+    await t.s3.send(new PutPublicAccessBlockCommand({
+      Bucket: 'site', PublicAccessBlockConfiguration: { BlockPublicAcls: false, IgnorePublicAcls: false, BlockPublicPolicy: true, RestrictPublicBuckets: false },
+    }));
+    expect((await anonymous('GET', '/site/index.html')).status).toBe(200);
+    expect((await s3Failure(t.s3.send(new PutBucketPolicyCommand({ Bucket: 'site', Policy: publicRead('site') })))).code).toBe('AccessDenied');
+    await t.s3.send(new DeletePublicAccessBlockCommand({ Bucket: 'site' }));
+    expect((await s3Failure(t.s3.send(new GetPublicAccessBlockCommand({ Bucket: 'site' })))).code).toBe('NoSuchPublicAccessBlockConfiguration');
+  });
+
+  it('a bad policy is refused with a reason and the old one stays', async () => {
+    const before = (await t.s3.send(new GetBucketPolicyCommand({ Bucket: 'site' }))).Policy;
+    for (const bad of ['not json', '{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}', publicRead('closed')]) {
+      const e = await s3Failure(t.s3.send(new PutBucketPolicyCommand({ Bucket: 'site', Policy: bad })));
+      expect([e.code, e.status]).toEqual(['MalformedPolicy', 400]);
+    }
+    expect((await t.s3.send(new GetBucketPolicyCommand({ Bucket: 'site' }))).Policy).toBe(before);
+  });
+
+  it('ACLs are disabled: ownership is BucketOwnerEnforced and a public ACL is refused, not ignored', async () => {
+    const own = await t.s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'site' }));
+    expect(own.OwnershipControls?.Rules?.[0]?.ObjectOwnership).toBe('BucketOwnerEnforced');
+    expect((await s3Failure(t.s3.send(new PutBucketAclCommand({ Bucket: 'site', ACL: 'public-read' })))).code).toBe('AccessControlListNotSupported');
+    expect((await s3Failure(t.s3.send(new PutObjectCommand({ Bucket: 'site', Key: 'p', Body: 'x', ACL: 'public-read' })))).code).toBe('AccessControlListNotSupported');
+    expect((await s3Failure(t.s3.send(new CreateBucketCommand({ Bucket: 'aclbucket', ACL: 'public-read' })))).code).toBe('InvalidBucketAclWithObjectOwnership');
+    await t.s3.send(new PutObjectCommand({ Bucket: 'site', Key: 'q', Body: 'x', ACL: 'bucket-owner-full-control' }));
+  });
+});
