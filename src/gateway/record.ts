@@ -130,18 +130,27 @@ export function headersOf(req: S3Request): { headers: Record<string, string>; me
     if (rest.length === 0) delete headers['content-encoding'];
     else headers['content-encoding'] = rest.join(', ');
   }
+  return { headers, meta: userMetadata(headerPairs(req.rawHeaders)) };
+}
+
+function* headerPairs(raw: readonly string[]): Generator<[string, string]> {
+  for (let i = 0; i + 1 < raw.length; i += 2) yield [raw[i], raw[i + 1]];
+}
+
+/** The x-amz-meta-* entries among header (or form field) names and values, short names
+ * lowercased; a name given twice has its values joined by commas, as HTTP joins repeated headers. */
+export function userMetadata(pairs: Iterable<readonly [string, string]>): Record<string, string> {
   const meta: Record<string, string> = {};
   let bytes = 0;
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i].toLowerCase();
+  for (const [raw, value] of pairs) {
+    const name = raw.toLowerCase();
     if (!name.startsWith('x-amz-meta-')) continue;
     const short = name.slice('x-amz-meta-'.length);
-    const value = req.rawHeaders[i + 1];
     meta[short] = meta[short] === undefined ? value : `${meta[short]},${value}`;
     bytes += Buffer.byteLength(short) + Buffer.byteLength(value);
   }
   if (bytes > MAX_USER_METADATA) {
     throw new S3Error('MetadataTooLarge', `The user metadata (x-amz-meta-*) is ${bytes} bytes; at most ${MAX_USER_METADATA} are allowed.`, { Size: String(bytes), MaxSizeAllowed: String(MAX_USER_METADATA) });
   }
-  return { headers, meta };
+  return meta;
 }
