@@ -146,6 +146,28 @@ describe('multipart uploads', () => {
     expect(await s3Failure(t.s3.send(new ListPartsCommand({ Bucket: 'mpu', Key: 'manual', UploadId: id })))).toEqual({ code: 'NoSuchUpload', status: 404 });
   });
 
+  it('the same part number uploaded again or concurrently keeps one whole part, the last to land, and only its ETag completes', async () => {
+    const { UploadId } = await t.s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'resent' }));
+    const bodies = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(5 * MiB)];
+    const finished: string[] = [];
+    // Three uploads of part 1 at once: each answers with its own ETag; the part kept is the one
+    // whose upload finished last, and only its ETag completes the upload.
+    await Promise.all(bodies.map(async (Body) => {
+      const r = await t.s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'resent', UploadId, PartNumber: 1, Body }));
+      finished.push(r.ETag!);
+    }));
+    const parts = (await t.s3.send(new ListPartsCommand({ Bucket: 'mpu', Key: 'resent', UploadId }))).Parts!;
+    expect(parts.map((p) => p.PartNumber)).toEqual([1]);
+    const kept = bodies.find((b) => `"${md5Hex(b)}"` === parts[0]!.ETag)!;
+    expect(kept, 'the kept part is one of those sent').toBeDefined();
+    expect(finished).toContain(parts[0]!.ETag);
+    const stale = finished.find((e) => e !== parts[0]!.ETag)!;
+    expect((await s3Failure(t.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'resent', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: stale }] } })))).code).toBe('InvalidPart');
+    await t.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'resent', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: parts[0]!.ETag }] } }));
+    const got = Buffer.from(await (await t.s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'resent' }))).Body!.transformToByteArray());
+    expect(got.equals(kept)).toBe(true);
+  });
+
   it('refuses small parts, parts out of order, wrong ETags, missing parts — and the upload survives', async () => {
     const id = await createUpload('refused');
     const small = await uploadPart('refused', id, 1, randomBytes(1 * MiB));
