@@ -1,37 +1,18 @@
 // The AWS CLI against the gateway: a tree round-trips byte for byte through `aws s3 sync` and
 // `aws s3 cp` (multipart for the big file), `aws s3 ls/rm` and `aws s3api` see what they should.
 // Skipped, with a message, when no `aws` is installed (Debian: apt-get install awscli).
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { need } from '../helpers/require.js';
+import { AWS_VERSION as AWS, awscli, runAws } from './aws-cli.js';
 import { ACCESS_KEY, SECRET_KEY, startTestGateway, type TestGateway } from './harness.js';
-
-const probe = spawnSync('aws', ['--version'], { encoding: 'utf8' });
-const AWS = probe.status === 0 ? (probe.stdout || probe.stderr).trim() : null;
-const awscli = need('awscli', AWS ? null : 'no `aws` command (install the Debian package awscli)');
 
 let t: TestGateway;
 let work: string;
 
-function aws(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('aws', ['--endpoint-url', t.gw.url, ...args], {
-      env: {
-        ...process.env, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_CONFIG_FILE: join(work, 'no-config'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'), AWS_PAGER: '', AWS_MAX_ATTEMPTS: '1',
-      },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const aws = (...args: string[]) => runAws(t.gw.url, work, { id: ACCESS_KEY, secret: SECRET_KEY }, null, args);
 
 async function ok(...args: string[]): Promise<string> {
   const r = await aws(...args);

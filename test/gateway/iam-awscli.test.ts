@@ -1,38 +1,17 @@
 // awscli against the gateway's IAM and STS endpoints, unchanged: an operator creates a user, a
 // managed policy and a key with `aws iam`, the user works with `aws s3` under its own key, and
 // assumes a narrower session with `aws sts assume-role`.
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { need } from '../helpers/require.js';
+import { awscli, runAws, type AwsKeys as Keys } from './aws-cli.js';
 import { ACCESS_KEY, SECRET_KEY, startTestGateway, type TestGateway } from './harness.js';
-
-const probe = spawnSync('aws', ['--version'], { encoding: 'utf8' });
-const awscli = need('awscli', probe.status === 0 ? null : 'no `aws` command (install the Debian package awscli)');
 
 let t: TestGateway;
 let work: string;
 
-interface Keys { id: string; secret: string; token?: string }
-
-function aws(keys: Keys, input: string | null, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('aws', ['--endpoint-url', t.gw.url, '--output', 'json', ...args], {
-      env: {
-        ...process.env, AWS_ACCESS_KEY_ID: keys.id, AWS_SECRET_ACCESS_KEY: keys.secret, AWS_SESSION_TOKEN: keys.token ?? '', AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_CONFIG_FILE: join(work, 'no-config'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'), AWS_PAGER: '', AWS_MAX_ATTEMPTS: '1',
-      },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('close', (code) => resolve({ code, out, err }));
-    child.stdin.end(input ?? undefined);
-  });
-}
+const aws = (keys: Keys, input: string | null, ...args: string[]) => runAws(t.gw.url, work, keys, input, ['--output', 'json', ...args]);
 
 async function ok(keys: Keys, ...args: string[]): Promise<string> {
   const r = await aws(keys, null, ...args);
