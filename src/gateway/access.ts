@@ -4,7 +4,7 @@
 // bucket may do anything in it that no policy explicitly denies (its credentials' narrowing
 // still applies). The account root may do everything. A request about a bucket that does not
 // exist is let through, so that it is answered NoSuchBucket whoever asks.
-import { decide, type AccessRequest } from '../iam/policy/evaluate.js';
+import { decide, evaluatePolicies, type AccessRequest } from '../iam/policy/evaluate.js';
 import { parsePolicy, type Policy } from '../iam/policy/document.js';
 import { nameKey } from '../iam/records.js';
 import type { IamStore, Snapshot } from '../iam/store.js';
@@ -77,6 +77,12 @@ function mentionsExistingTags(policies: readonly Policy[]): boolean {
   });
 }
 
+/** Actions on a bucket's configuration, refused to anonymous callers as S3 refuses them. */
+const OWNER_ONLY: ReadonlySet<string> = new Set([
+  's3:PutBucketPolicy', 's3:DeleteBucketPolicy', 's3:GetBucketPolicy', 's3:PutBucketPublicAccessBlock', 's3:GetBucketPublicAccessBlock',
+  's3:PutBucketOwnershipControls', 's3:PutBucketAcl', 's3:DeleteBucket', 's3:PutBucketTagging', 's3:CreateBucket',
+]);
+
 export interface AccessDeps {
   store: IamStore;
   buckets: BucketAccess;
@@ -88,23 +94,36 @@ export class AccessControl {
 
   constructor(private readonly deps: AccessDeps) {}
 
-  /** Allowed? (false: denied, explicitly or by default). */
+  /** Allowed? (false: denied, explicitly or by default). A request about a bucket that does not
+   * exist throws NoSuchBucket, whoever asks. */
   async allowed(r: AuthorizationRequest): Promise<boolean> {
     const id = r.identity;
     if (id.kind === 'root') return true;
     const view = r.bucket !== null && r.resource === undefined ? await this.deps.buckets.get(r.bucket) : null;
-    if (r.bucket !== null && r.resource === undefined && view === null && r.action !== 's3:CreateBucket') return true;
+    if (r.bucket !== null && r.resource === undefined && view === null && r.action !== 's3:CreateBucket') {
+      throw new S3Error('NoSuchBucket', undefined, { BucketName: r.bucket.slice(0, 255) });
+    }
+    // A bucket's configuration is its owner's account's business: never an anonymous caller's,
+    // whatever a careless policy says.
+    if (id.kind === 'anonymous' && OWNER_ONLY.has(r.action)) return false;
     const snap = await this.deps.store.snapshot();
+    const rootSession = id.user === null && id.kind === 'session';
     const identity = id.user === null || id.kind === 'anonymous' ? [] : this.#cache.identityPolicies(snap, id.user);
     const limits = id.limits.map((text) => [this.#cache.compile(text)]);
     const resource = this.#resourcePolicies(view, id);
     const context = conditionContext(id, r.action, r.req, (this.deps.now ?? Date.now)());
+    if (r.context) Object.assign(context, r.context);
     if (r.existingTags && mentionsExistingTags([...identity, ...resource, ...limits.flat()])) addExistingTags(context, await r.existingTags());
     const request: AccessRequest = { action: r.action, resource: r.resource ?? s3Resource(r.bucket, r.key), principal: id.arn, context };
+    // A service account's or session's own policy narrows every grant it uses: its user's
+    // policies, the bucket policy's grants to its user, its user's ownership of the bucket.
+    const narrowed = () => limits.every((set) => evaluatePolicies(set, request) === 'allow');
+    // Root's session is root, narrowed by its session policy.
+    if (rootSession) return narrowed();
     const d = decide({ identity, resource, limits }, request);
-    if (d.allowed) return true;
-    if (d.explicit) return false;
-    return this.#owns(view, id) && limits.every((set) => decide({ identity: set, resource: [], limits: [] }, request).allowed);
+    if (!d.allowed && d.explicit) return false;
+    if (d.allowed || this.#owns(view, id)) return narrowed();
+    return false;
   }
 
   /** The bucket policy, unless the public access block restricts a public one to the account's
@@ -116,8 +135,8 @@ export class AccessControl {
   }
 
   #owns(view: BucketAccessView | null, id: Identity): boolean {
-    if (view === null || id.user === null || id.kind === 'anonymous') return false;
-    return view.record.owner !== undefined && nameKey(view.record.owner) === nameKey(id.user);
+    if (view === null || id.userId === null || id.kind === 'anonymous' || id.kind === 'root') return false;
+    return view.record.ownerId !== undefined && view.record.ownerId === id.userId;
   }
 
   readonly authorize: Authorizer = async (r) => {

@@ -6,6 +6,7 @@ import { errorCode } from '../errors/errno.js';
 import { REFRESH_MS } from '../iam/store.js';
 import { parsePolicy, type Policy } from '../iam/policy/document.js';
 import { fromCoreError } from './errors.js';
+import { bucketNameProblem } from './names.js';
 import type { GatewayVolume } from './volume.js';
 
 export const ACCESS_XATTR = 'trusted.s3.access';
@@ -18,8 +19,11 @@ export interface PublicAccessBlock {
 }
 
 export interface BucketAccessRecord {
-  /** The IAM user who created the bucket; absent: the account's root. */
+  /** The IAM user who created the bucket (name, and unique id, which is what ownership is
+   * judged by: a user deleted and created again under the same name owns nothing of the old
+   * one's); absent: the account's root. */
   owner?: string;
+  ownerId?: string;
   policy?: string;
   publicAccessBlock?: PublicAccessBlock;
 }
@@ -30,21 +34,25 @@ export interface BucketAccessView {
 }
 
 export class BucketAccess {
-  readonly #cache = new Map<string, { at: number; view: BucketAccessView | null }>();
+  readonly #cache = new Map<string, { at: number; view: BucketAccessView }>();
 
   constructor(private readonly gv: GatewayVolume, private readonly now: () => number = Date.now) {}
 
-  /** What governs access to `bucket`, or null when there is no such bucket. */
+  /** What governs access to `bucket`, or null when there is no such bucket (not remembered: a
+   * bucket made a moment later, anywhere, must be judged by its own record). */
   async get(bucket: string): Promise<BucketAccessView | null> {
     const hit = this.#cache.get(bucket);
     if (hit && this.now() - hit.at < REFRESH_MS) return hit.view;
     const view = await this.#read(bucket);
+    if (view === null) return null;
     if (this.#cache.size > 10_000) this.#cache.clear();
     this.#cache.set(bucket, { at: this.now(), view });
     return view;
   }
 
   async #ino(bucket: string): Promise<number | null> {
+    // Only a bucket's directory has an access record: never the trash or the gateway's own.
+    if (bucketNameProblem(bucket) !== null) return null;
     const { vfs, caller } = this.gv.user;
     try {
       const attr = await vfs.lookup(caller, 1, bucket);

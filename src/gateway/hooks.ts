@@ -16,6 +16,8 @@ export interface AuthorizationRequest {
   resource?: string;
   /** The request, for condition keys (source address, prefix, headers). */
   req?: S3Request;
+  /** Condition keys the operation knows and the request does not show (e.g. iam:PolicyARN). */
+  context?: Readonly<Record<string, string>>;
   /** The tags of the object the request names, for s3:ExistingObjectTag conditions. */
   existingTags?: () => Promise<readonly (readonly [string, string])[]>;
 }

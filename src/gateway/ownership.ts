@@ -17,9 +17,9 @@ const GRANTS = ['x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp',
 export function refuseAcl(ctx: OpContext): void {
   const acl = ctx.req.headers['x-amz-acl'];
   const grant = GRANTS.find((g) => ctx.req.headers[g] !== undefined);
-  const onBucket = ctx.req.key === null;
+  const creatingBucket = ctx.req.key === null && !ctx.req.query.has('acl');
   if ((typeof acl === 'string' && !HARMLESS.has(acl)) || grant !== undefined) {
-    if (onBucket) throw new S3Error('InvalidBucketAclWithObjectOwnership', `Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting (${grant ?? `x-amz-acl: ${String(acl).slice(0, 40)}`}); grant access with a bucket policy.`);
+    if (creatingBucket) throw new S3Error('InvalidBucketAclWithObjectOwnership', `Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting (${grant ?? `x-amz-acl: ${String(acl).slice(0, 40)}`}); grant access with a bucket policy.`);
     throw new S3Error('AccessControlListNotSupported', `The bucket does not allow ACLs (${grant ?? `x-amz-acl: ${String(acl).slice(0, 40)}`}); grant access with a bucket policy.`);
   }
 }

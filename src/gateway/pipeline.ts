@@ -43,7 +43,7 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     const auth = await authenticate(req, p.credentials, (p.now ?? Date.now)(), p.core.region, () => readForm(raw));
     body = new RequestBody(req, res, auth.payload, p.bodyProgress);
     if (auth.service !== 's3') {
-      await serveQueryApi(auth.service, req, auth.body ?? body, res, auth.identity, p.core.iam, p.authorize);
+      await serveQueryApi(auth.service, req, auth.body ?? body, auth.body !== undefined || auth.payload.kind !== 'unsigned', res, auth.identity, p.core.iam, p.authorize);
       return;
     }
     refuseUnimplementedHeaders(req, auth.payload.kind === 'chunked');
@@ -59,6 +59,8 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     };
     const authorize = (action: string, bucket: string | null, key: string | null, write: boolean) => authorizeAs(auth.identity, action, bucket, key, write);
     if (!rt.authorizesItself) await authorize(rt.action, req.bucket, req.key, rt.write);
+    // Tags set with the object are tagging, which a policy may allow apart from writing.
+    if (rt.action === 's3:PutObject' && req.headers['x-amz-tagging'] !== undefined) await authorize('s3:PutObjectTagging', req.bucket, req.key, true);
     const ctx: OpContext = {
       core: p.core, req, res, body, identity: auth.identity, events: [], authorize, authorizeAs,
       allowed: (action, bucket, key) => authorize(action, bucket, key, false).then(() => true, (err: unknown) => {

@@ -123,6 +123,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const objects = new Objects(gv, buckets);
     const uploads = new Uploads(gv, staging, objects, buckets);
     const iam = await IamStore.open(gv.system, options.secretKey, options.now);
+    iam.report = log;
     const credentials: CredentialStore = gatewayCredentials({ accessKey: options.accessKey, secretKey: options.secretKey }, iam);
     const bucketAccess = new BucketAccess(gv, options.now);
     const access = new AccessControl({ store: iam, buckets: bucketAccess, now: options.now });
@@ -217,6 +218,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           await closed;
           clearTimeout(grace);
           await sweeping;
+          await iam.close();
           await gv.close();
         })();
         return closing;

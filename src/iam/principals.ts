@@ -3,6 +3,7 @@
 // session policy, until it expires). Disabled users and inactive keys are nobody.
 import { isSessionKey } from './ids.js';
 import { IamError, nameKey } from './records.js';
+import { SealingError } from './sealing.js';
 import { openSession } from './sessions.js';
 import type { IamStore, Snapshot } from './store.js';
 
@@ -61,7 +62,12 @@ export async function resolveAccessKey(store: IamStore, accessKey: string, sessi
       base = rootPrincipal(store, accessKey);
     } else {
       const u = snap.users.get(nameKey(s.user));
-      if (!u || !u.enabled) throw new IamError('InvalidToken', `The user ${s.user} these credentials were issued to no longer exists or is disabled.`, 403);
+      if (!u || !u.enabled || (s.userId !== undefined && u.id !== s.userId)) throw new IamError('InvalidToken', `The user ${s.user} these credentials were issued to no longer exists or is disabled.`, 403);
+      // The key that asked for the session must still be valid (a user's own key; a service
+      // account is checked below).
+      if (s.issuedBy !== undefined && s.serviceAccount === undefined && !u.keys.some((k) => k.accessKey === s.issuedBy && k.status === 'Active')) {
+        throw new IamError('InvalidToken', 'The access key these credentials were issued to was deleted or deactivated.', 403);
+      }
       base = { kind: 'user', accessKey, user: u.name, arn: store.arn('user', u), userId: u.id, limits: [] };
       if (s.serviceAccount !== undefined) {
         const svc = snap.serviceAccounts.get(s.serviceAccount);
@@ -80,6 +86,19 @@ export async function resolveAccessKey(store: IamStore, accessKey: string, sessi
 const resolved = new WeakMap<Snapshot, Map<string, { secret: string; principal: Principal }>>();
 
 function resolveLongTerm(store: IamStore, snap: Snapshot, accessKey: string): { secret: string; principal: Principal } | null {
+  try {
+    return findLongTerm(store, snap, accessKey);
+  } catch (err) {
+    // A secret sealed under another root secret key: as good as no key (the store says how).
+    if (err instanceof SealingError) {
+      store.report(`the secret of access key ${accessKey} does not open with this gateway's root secret key: the key is refused`);
+      return null;
+    }
+    throw err;
+  }
+}
+
+function findLongTerm(store: IamStore, snap: Snapshot, accessKey: string): { secret: string; principal: Principal } | null {
   const owner = snap.userKeys.get(accessKey);
   if (owner !== undefined) {
     const u = snap.users.get(owner)!;

@@ -14,6 +14,10 @@ export interface Session {
   secretKey: string;
   /** null: a session of the root credentials. */
   user: string | null;
+  /** The user's unique id: a user deleted and made again under the same name is not it. */
+  userId?: string;
+  /** The long-term key that asked for the session: deleting or deactivating it ends the session. */
+  issuedBy?: string;
   serviceAccount?: string;
   policy?: string;
   expires: number;

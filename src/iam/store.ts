@@ -5,6 +5,7 @@
 // most every REFRESH_MS): a change made through another gateway is seen within that time.
 import { errorCode } from '../errors/errno.js';
 import type { Attr } from '../vfs/attr.js';
+import { O_CREAT, O_RDWR } from '../vfs/constants.js';
 import type { Caller } from '../vfs/permissions.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { accountOf, newAccessKey, newSecretKey, newUniqueId } from './ids.js';
@@ -27,6 +28,11 @@ export const REFRESH_MS = 1_000;
 /** AWS's quota: two access keys per user. */
 const MAX_KEYS_PER_USER = 2;
 const MAX_ATTACHED = 20;
+/** A file of the store's directory whose flock serializes changes across processes. */
+const LOCK_FILE = '.lock';
+const LOCK_OWNER = 'strata-iam-store';
+const LOCK_WAIT_MS = 20;
+const LOCK_ATTEMPTS = 500;
 
 export interface IamVolume {
   readonly vfs: Vfs;
@@ -57,6 +63,9 @@ export class IamStore {
   #checkedAt = 0;
   #refreshing: Promise<Snapshot> | null = null;
   #writes: Promise<unknown> = Promise.resolve();
+  #lockFh: Promise<number> | null = null;
+  /** Bumped by every change made here: a refresh that began before it must not stand for after. */
+  #generation = 0;
 
   private constructor(
     private readonly side: IamVolume,
@@ -114,16 +123,19 @@ export class IamStore {
   }
 
   async #refresh(): Promise<Snapshot> {
+    const generation = this.#generation;
     const attr = await this.side.vfs.meta.getattr(this.dir);
     const ctime = attr.ctimeNs;
-    if (this.#snapshot && ctime === this.#loadedCtime) {
+    if (this.#snapshot && ctime === this.#loadedCtime && generation === this.#generation) {
       this.#checkedAt = this.now();
       return this.#snapshot;
     }
     const snap = await this.#load();
-    this.#snapshot = snap;
-    this.#loadedCtime = ctime;
-    this.#checkedAt = this.now();
+    if (generation === this.#generation) {
+      this.#snapshot = snap;
+      this.#loadedCtime = ctime;
+      this.#checkedAt = this.now();
+    }
     return snap;
   }
 
@@ -165,6 +177,9 @@ export class IamStore {
     return this.now();
   }
 
+  /** Where the store reports what an operator must fix (set by the gateway: its log). */
+  report: (message: string) => void = (m) => process.stderr.write(`strata iam: ${m}\n`);
+
   /** The plaintext secret of a stored access key. */
   secretOf(accessKey: string, sealed: string): string {
     return this.sealer.open(sealed, secretPurpose(accessKey));
@@ -180,12 +195,49 @@ export class IamStore {
 
   // ---- changing ----
 
-  /** Changes run one at a time in this process, each on records read afresh, and are seen by
-   * this process's readers at once. */
+  /** Changes run one at a time in this process, and under a lock in the volume's metadata across
+   * processes (gateways, strata iam), each on records read afresh: two changes of one record never
+   * undo each other. They are seen by this process's readers at once. */
   #change<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#writes.then(fn, fn);
+    const locked = () => this.#locked(fn);
+    const run = this.#writes.then(locked, locked);
     this.#writes = run.catch(() => undefined);
-    return run.finally(() => { this.#checkedAt = 0; this.#loadedCtime = -1n; });
+    return run.finally(() => {
+      this.#generation++;
+      this.#checkedAt = 0;
+      this.#loadedCtime = -1n;
+    });
+  }
+
+  async #lockFile(): Promise<number> {
+    this.#lockFh ??= this.side.vfs.create(this.side.caller, this.dir, LOCK_FILE, 0o600, O_RDWR | O_CREAT).then((r) => r.fh);
+    return this.#lockFh;
+  }
+
+  /** Let go of the store's lock file (before its volume closes). */
+  async close(): Promise<void> {
+    const fh = await this.#lockFh?.catch(() => null);
+    this.#lockFh = null;
+    if (fh != null) await this.side.vfs.release(fh).catch(() => undefined);
+  }
+
+  async #locked<T>(fn: () => Promise<T>): Promise<T> {
+    const fh = await this.#lockFile();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.side.vfs.flock(fh, LOCK_OWNER, 'write');
+        break;
+      } catch (err) {
+        if (errorCode(err) !== 'EAGAIN') throw err;
+        if (attempt >= LOCK_ATTEMPTS) throw new IamError('ConcurrentModification', 'Another change of the identity store has held it for too long; try again.', 409);
+        await new Promise((r) => setTimeout(r, LOCK_WAIT_MS));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.side.vfs.flock(fh, LOCK_OWNER, 'unlock').catch(() => undefined);
+    }
   }
 
   async #write(kind: EntityKind, key: string, record: object, create = false): Promise<void> {
@@ -365,12 +417,13 @@ export class IamStore {
       const target = await this.#need<UserRecord | GroupRecord>(kind, name);
       checkName('policy', policyName);
       if (document === null) {
-        if (!(policyName in target.inline)) throw new IamError('NoSuchEntity', `The ${kind} policy with name ${policyName} cannot be found.`, 404);
+        if (!Object.hasOwn(target.inline, policyName)) throw new IamError('NoSuchEntity', `The ${kind} policy with name ${policyName} cannot be found.`, 404);
         delete target.inline[policyName];
       } else {
         checkDocumentSize(document, kind === 'user' ? DOCUMENT_LIMITS.userInline : DOCUMENT_LIMITS.groupInline, 'inline policy document');
         checkPolicyText(document);
-        target.inline[policyName] = document;
+        // Defined, not assigned: a policy named "__proto__" is a policy, not a prototype.
+        Object.defineProperty(target.inline, policyName, { value: document, enumerable: true, writable: true, configurable: true });
       }
       await this.#write(kind, nameKey(target.name), target);
     });

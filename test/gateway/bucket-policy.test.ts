@@ -125,4 +125,48 @@ describe('bucket policies and anonymous access', () => {
     expect((await s3Failure(t.s3.send(new CreateBucketCommand({ Bucket: 'aclbucket', ACL: 'public-read' })))).code).toBe('InvalidBucketAclWithObjectOwnership');
     await t.s3.send(new PutObjectCommand({ Bucket: 'site', Key: 'q', Body: 'x', ACL: 'bucket-owner-full-control' }));
   });
+  it('a public-looking address range is public: /00 and two /1 halves do not pin the caller', async () => {
+    for (const ranges of [['0.0.0.0/00'], ['0.0.0.0/1', '128.0.0.0/1'], ['::/0']]) {
+      const p = publicRead('closed', { Condition: { IpAddress: { 'aws:SourceIp': ranges } } });
+      await t.s3.send(new PutBucketPolicyCommand({ Bucket: 'closed', Policy: p }));
+      expect((await t.s3.send(new GetBucketPolicyStatusCommand({ Bucket: 'closed' }))).PolicyStatus?.IsPublic, ranges.join(',')).toBe(true);
+    }
+    await t.s3.send(new PutPublicAccessBlockCommand({ Bucket: 'closed', PublicAccessBlockConfiguration: { BlockPublicPolicy: true } }));
+    const e = await s3Failure(t.s3.send(new PutBucketPolicyCommand({ Bucket: 'closed', Policy: publicRead('closed', { Condition: { IpAddress: { 'aws:SourceIp': '0.0.0.0/00' } } }) })));
+    expect(e.code).toBe('AccessDenied');
+    await t.s3.send(new DeletePublicAccessBlockCommand({ Bucket: 'closed' }));
+    await t.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'closed' }));
+  });
+
+  it('anonymous callers never change a bucket\'s configuration, and a missing bucket is 404 to their writes too', async () => {
+    await t.s3.send(new CreateBucketCommand({ Bucket: 'careless' }));
+    await t.s3.send(new PutBucketPolicyCommand({
+      Bucket: 'careless',
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::careless', 'arn:aws:s3:::careless/*'] }] }),
+    }));
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::careless/*' }] });
+    expect((await anonymous('PUT', '/careless?policy', policy)).status).toBe(403);
+    expect((await anonymous('DELETE', '/careless?policy')).status).toBe(403);
+    expect((await anonymous('DELETE', '/careless')).status).toBe(403);
+    // What the policy does open, it opens.
+    expect((await anonymous('PUT', '/careless/drop.txt', 'x')).status).toBe(200);
+    const missing = await anonymous('PUT', '/no-such-bucket/x', 'x');
+    expect([missing.status, errorCodeOf(missing.body)]).toEqual([404, 'NoSuchBucket']);
+  });
+
+  it('a service account stays narrowed where a bucket policy grants its user more', async () => {
+    await iam.send(new CreateUserCommand({ UserName: 'pipeline' }));
+    const arn = `arn:aws:iam::${t.gw.core.iam.account}:user/pipeline`;
+    await t.s3.send(new CreateBucketCommand({ Bucket: 'granted' }));
+    await t.s3.send(new PutObjectCommand({ Bucket: 'granted', Key: 'k', Body: 'v' }));
+    await t.s3.send(new PutBucketPolicyCommand({
+      Bucket: 'granted',
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: arn }, Action: 's3:*', Resource: ['arn:aws:s3:::granted', 'arn:aws:s3:::granted/*'] }] }),
+    }));
+    const svc = await t.gw.core.iam.createServiceAccount('pipeline', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }));
+    const s3 = t.client({ credentials: { accessKeyId: svc.accessKey, secretAccessKey: svc.secretKey } });
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'granted', Key: 'k' }))).Body!.transformToString()).toBe('v');
+    expect((await s3Failure(s3.send(new PutObjectCommand({ Bucket: 'granted', Key: 'k', Body: 'overwritten' })))).code).toBe('AccessDenied');
+    expect((await s3Failure(s3.send(new DeleteBucketPolicyCommand({ Bucket: 'granted' })))).code).toBe('AccessDenied');
+  });
 });

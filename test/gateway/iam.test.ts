@@ -294,4 +294,81 @@ describe('gateway IAM: users, groups, policies, service accounts, sessions', () 
     await expect(startGateway({ metaUrl: t.metaUrl, accessKey: 'THIRDROOT', secretKey: 'another-root-secret', log: () => undefined }))
       .rejects.toThrow(/sealed under another root secret key/);
   });
+  it('a review\'s findings stay fixed: names are judged as stored, sessions manage no identities, tags need tagging rights', async () => {
+    // A Deny on the stored spelling binds whatever spelling a request uses.
+    await iam.send(new CreateUserCommand({ UserName: 'Admin' }));
+    const deputy = await newUser('deputy');
+    await iam.send(new PutUserPolicyCommand({
+      UserName: 'deputy', PolicyName: 'delegated',
+      PolicyDocument: policy(
+        { Effect: 'Allow', Action: 'iam:*', Resource: '*' },
+        { Effect: 'Deny', Action: 'iam:*', Resource: 'arn:aws:iam::*:user/Admin' },
+        { Effect: 'Deny', Action: ['iam:AttachUserPolicy', 'iam:AttachGroupPolicy'], Resource: '*', Condition: { ArnNotEquals: { 'iam:PolicyARN': 'arn:aws:iam::*:policy/harmless' } } },
+      ),
+    }));
+    const asDeputy = iamAs(deputy.accessKey, deputy.secretKey);
+    expect(await iamCode(asDeputy.send(new CreateAccessKeyCommand({ UserName: 'admin' })))).toBe('AccessDenied');
+    expect(await iamCode(asDeputy.send(new CreateAccessKeyCommand({ UserName: 'ADMIN' })))).toBe('AccessDenied');
+    // iam:PolicyARN: the delegated admin cannot attach a powerful policy, to others or itself.
+    const god = await iam.send(new CreatePolicyCommand({ PolicyName: 'god', PolicyDocument: policy({ Effect: 'Allow', Action: '*', Resource: '*' }) }));
+    expect(await iamCode(asDeputy.send(new AttachUserPolicyCommand({ UserName: 'deputy', PolicyArn: god.Policy!.Arn })))).toBe('AccessDenied');
+    // A policy ARN must name the policy's path too.
+    expect(await iamCode(iam.send(new AttachUserPolicyCommand({ UserName: 'deputy', PolicyArn: god.Policy!.Arn!.replace(':policy/', ':policy/team/') })))).toBe('NoSuchEntity');
+    // Temporary credentials manage no identities, even where the user's policy would allow it.
+    const st = (await stsAs(deputy.accessKey, deputy.secretKey).send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials!;
+    expect(await iamCode(iamAs(st.AccessKeyId!, st.SecretAccessKey!, st.SessionToken).send(new CreateAccessKeyCommand({})))).toBe('AccessDenied');
+    // An inline policy named like an Object.prototype member is a policy like any other.
+    await iam.send(new PutUserPolicyCommand({ UserName: 'deputy', PolicyName: '__proto__', PolicyDocument: policy({ Effect: 'Deny', Action: 's3:*', Resource: '*' }) }));
+    expect(await iamCode(iam.send(new GetUserPolicyCommand({ UserName: 'deputy', PolicyName: 'constructor' })))).toBe('NoSuchEntity');
+    expect(JSON.parse(decodeURIComponent((await iam.send(new GetUserPolicyCommand({ UserName: 'deputy', PolicyName: '__proto__' }))).PolicyDocument!)).Statement[0].Effect).toBe('Deny');
+    expect(await code(get(deputy.s3, 'shared/readme.txt'))).toBe('AccessDenied');
+    // Setting tags with an object needs s3:PutObjectTagging as well as s3:PutObject.
+    const tagger = await newUser('tagger');
+    await iam.send(new PutUserPolicyCommand({ UserName: 'tagger', PolicyName: 'put', PolicyDocument: policy({ Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${BUCKET}/*` }) }));
+    await put(tagger.s3, 'shared/untagged');
+    expect(await code(tagger.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'shared/tagged', Body: 'x', Tagging: 'clearance=top' })))).toBe('AccessDenied');
+  });
+
+  it('sessions end with the key that asked for them, and a user made again under an old name is not the old user', async () => {
+    const kim = await newUser('kim');
+    const create = policy({ Effect: 'Allow', Action: ['s3:CreateBucket', 's3:GetObject'], Resource: '*' });
+    await iam.send(new PutUserPolicyCommand({ UserName: 'kim', PolicyName: 'p', PolicyDocument: create }));
+    await kim.s3.send(new CreateBucketCommand({ Bucket: 'kims' }));
+    await kim.s3.send(new PutObjectCommand({ Bucket: 'kims', Key: 'diary', Body: 'dear diary' }));
+    const st = (await stsAs(kim.accessKey, kim.secretKey).send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials!;
+    const session = s3As(st.AccessKeyId!, st.SecretAccessKey!, st.SessionToken);
+    expect(await (await session.send(new GetObjectCommand({ Bucket: 'kims', Key: 'diary' }))).Body!.transformToString()).toBe('dear diary');
+    await iam.send(new UpdateAccessKeyCommand({ UserName: 'kim', AccessKeyId: kim.accessKey, Status: 'Inactive' }));
+    expect(await code(session.send(new GetObjectCommand({ Bucket: 'kims', Key: 'diary' })))).toBe('InvalidToken');
+    await iam.send(new UpdateAccessKeyCommand({ UserName: 'kim', AccessKeyId: kim.accessKey, Status: 'Active' }));
+    const st2 = (await stsAs(kim.accessKey, kim.secretKey).send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials!;
+    await t.gw.core.iam.deleteUser('kim', true);
+    const again = await newUser('kim');
+    await iam.send(new PutUserPolicyCommand({ UserName: 'kim', PolicyName: 'p', PolicyDocument: policy({ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }) }));
+    // The old session does not come back to life, and the new kim owns nothing of the old one's.
+    expect(await code(get(s3As(st2.AccessKeyId!, st2.SecretAccessKey!, st2.SessionToken), 'shared/readme.txt'))).toBe('InvalidToken');
+    expect(await code(again.s3.send(new GetObjectCommand({ Bucket: 'kims', Key: 'diary' })))).toBe('AccessDenied');
+  });
+
+  it('changes from two clients of the volume at once both land (the store is locked across processes)', async () => {
+    const { Volume } = await import('../../src/index.js');
+    const { IamStore } = await import('../../src/iam/store.js');
+    const vols = await Promise.all([Volume.open(t.metaUrl, { client: 'iam-a' }), Volume.open(t.metaUrl, { client: 'iam-b' })]);
+    try {
+      const stores = await Promise.all(vols.map((v) => IamStore.open({ vfs: v.vfs, caller: v.caller }, SECRET_KEY)));
+      await stores[0]!.createUser('lee');
+      const groups = Array.from({ length: 8 }, (_, i) => `g${i}`);
+      for (const g of groups) await stores[i(g) % 2]!.createGroup(g);
+      // Eight memberships of one user, from two clients alternately, all at once.
+      await Promise.all(groups.map((g) => stores[i(g) % 2]!.setMembership('lee', g, true)));
+      const snap = await stores[0]!.snapshot();
+      expect([...snap.users.get('lee')!.groups].sort()).toEqual(groups);
+      await Promise.all(stores.map((s) => s.close()));
+    } finally {
+      await Promise.all(vols.map((v) => v.close()));
+    }
+    function i(g: string): number {
+      return Number(g.slice(1));
+    }
+  });
 });

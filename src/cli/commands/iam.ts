@@ -17,7 +17,11 @@ async function withStore<T>(metaUrl: string, flags: Common, fn: (store: IamStore
   const vol = await Volume.open(metaUrl, { client: 'cli-iam', uid: 0, gid: 0, gids: [] });
   try {
     const store = await IamStore.open({ vfs: vol.vfs, caller: vol.caller }, secret);
-    return await fn(store);
+    try {
+      return await fn(store);
+    } finally {
+      await store.close();
+    }
   } catch (err) {
     if (err instanceof IamError) throw Object.assign(new Error(`${err.code}: ${err.message}`), { exitCode: 1 });
     throw err;

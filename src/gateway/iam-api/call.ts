@@ -9,8 +9,9 @@ export interface QueryCall {
   params: ReadonlyMap<string, string>;
   store: IamStore;
   identity: Identity;
-  /** Throws AccessDenied unless the caller may do `action` on `resource`. */
-  authorize(action: string, resource: string): Promise<void>;
+  /** Throws AccessDenied unless the caller may do `action` on `resource` (with extra condition
+   * keys the action brings, e.g. iam:PolicyARN). */
+  authorize(action: string, resource: string, context?: Record<string, string>): Promise<void>;
 }
 
 export type QueryHandler = (c: QueryCall) => Promise<XmlChild[]>;
@@ -39,10 +40,10 @@ export function optionalInt(c: QueryCall, name: string, min: number, max: number
   return n;
 }
 
-/** The name in a policy ARN of this account ("arn:aws:iam::ACCOUNT:policy/path/NAME"). */
-export function policyName(c: QueryCall, arn: string): string {
-  const m = /^arn:aws:iam::(\d{12}|aws):policy\/(?:[^\s]*\/)?([\w+=,.@-]{1,128})$/.exec(arn);
+/** The name and path in a policy ARN of this account ("arn:aws:iam::ACCOUNT:policy/path/NAME"). */
+export function policyArnParts(c: QueryCall, arn: string): { name: string; path: string } {
+  const m = /^arn:aws:iam::(\d{12}|aws):policy(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,128})$/.exec(arn);
   if (!m) throw new IamError('InvalidInput', `ARN ${arn.slice(0, 200)} is not a valid policy ARN.`);
   if (m[1] !== c.store.account) throw new IamError('NoSuchEntity', `Policy ${arn.slice(0, 200)} does not exist or is not attachable.`, 404);
-  return m[2]!;
+  return { name: m[3]!, path: m[2]! };
 }

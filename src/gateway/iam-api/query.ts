@@ -24,12 +24,15 @@ function send(res: ServerResponse, status: number, root: XmlElement, service: 'i
   res.end(body);
 }
 
-async function paramsOf(req: S3Request, body: RequestBody | Buffer): Promise<Map<string, string>> {
+async function paramsOf(req: S3Request, body: RequestBody | Buffer, bodySigned: boolean): Promise<Map<string, string>> {
   const params = new Map<string, string>();
   for (const p of req.params) if (!params.has(p.name)) params.set(p.name, p.value);
   if (req.method === 'POST') {
     const type = String(req.headers['content-type'] ?? '');
     const empty = Buffer.isBuffer(body) ? body.length === 0 : body.empty;
+    // The form says what the call does: one the signature does not cover (a presigned URL, an
+    // UNSIGNED-PAYLOAD) could be another call than the one signed.
+    if (!empty && !bodySigned) throw new IamError('AccessDenied', 'IAM and STS request bodies must be signed (no UNSIGNED-PAYLOAD, no presigned form).', 403);
     if (!empty && !/^application\/x-www-form-urlencoded\b/i.test(type)) {
       throw new IamError('InvalidParameterValue', `The ${req.method} body must be application/x-www-form-urlencoded, not "${type.slice(0, 60)}".`);
     }
@@ -42,19 +45,24 @@ async function paramsOf(req: S3Request, body: RequestBody | Buffer): Promise<Map
 }
 
 /** Serve one query API call; every failure becomes the query protocol's ErrorResponse. */
-export async function serveQueryApi(service: 'iam' | 'sts', req: S3Request, body: RequestBody | Buffer, res: ServerResponse, identity: Identity, store: IamStore, authorizer: Authorizer): Promise<void> {
+export async function serveQueryApi(service: 'iam' | 'sts', req: S3Request, body: RequestBody | Buffer, bodySigned: boolean, res: ServerResponse, identity: Identity, store: IamStore, authorizer: Authorizer): Promise<void> {
   let action = '';
   try {
     if (req.bucket !== null) throw new IamError('InvalidAction', `The ${service.toUpperCase()} API is served at "/", not at ${req.path.slice(0, 100)}.`);
-    const params = await paramsOf(req, body);
+    const params = await paramsOf(req, body, bodySigned);
     action = params.get('Action') ?? '';
     const handler = Object.hasOwn(ACTIONS[service], action) ? ACTIONS[service][action] : undefined;
     if (!handler) throw new IamError('InvalidAction', `${action === '' ? 'The Action parameter is missing' : `The action ${action.slice(0, 60)} is not valid for this ${service.toUpperCase()} endpoint`}.`);
+    // Temporary credentials manage no identities: a leaked session must not mint lasting keys
+    // (AWS refuses IAM calls from GetSessionToken credentials without MFA).
+    if (service === 'iam' && identity.kind === 'session') {
+      throw new IamError('AccessDenied', 'Temporary credentials cannot call the IAM API: use long-term credentials.', 403);
+    }
     const call: QueryCall = {
       params, store, identity,
-      async authorize(act, resource) {
+      async authorize(act, resource, context) {
         try {
-          await authorizer({ identity, action: act, bucket: null, key: null, write: !/^(iam:(Get|List)|sts:Get)/.test(act), resource, req });
+          await authorizer({ identity, action: act, bucket: null, key: null, write: !/^(iam:(Get|List)|sts:Get)/.test(act), resource, req, ...(context ? { context } : {}) });
         } catch (err) {
           if (err instanceof S3Error && err.code === 'AccessDenied') {
             throw new IamError('AccessDenied', `User: ${identity.arn ?? 'anonymous'} is not authorized to perform: ${act} on resource: ${resource}`, 403);
@@ -79,8 +87,10 @@ export function sendQueryError(res: ServerResponse, requestId: string, service: 
     return;
   }
   if (close) res.setHeader('Connection', 'close');
+  // IAM and STS name an unknown key differently from S3.
+  const code = e.code === 'InvalidAccessKeyId' ? 'InvalidClientTokenId' : e.code;
   send(res, e.status, el('ErrorResponse',
-    el('Error', el('Type', e.status >= 500 ? 'Receiver' : 'Sender'), el('Code', e.code), el('Message', e.message)),
+    el('Error', el('Type', e.status >= 500 ? 'Receiver' : 'Sender'), el('Code', code), el('Message', e.message)),
     el('RequestId', requestId),
   ), service);
 }

@@ -19,7 +19,8 @@ function sessionOf(c: QueryCall, duration: number, policy: string | undefined) {
     checkPolicyText(policy);
   }
   return issueSession(c.store, {
-    user: id.user, ...(id.serviceAccount !== undefined ? { serviceAccount: id.serviceAccount } : {}), ...(policy !== undefined ? { policy } : {}),
+    user: id.user, issuedBy: id.accessKey, ...(id.user !== null && id.userId !== null ? { userId: id.userId } : {}),
+    ...(id.serviceAccount !== undefined ? { serviceAccount: id.serviceAccount } : {}), ...(policy !== undefined ? { policy } : {}),
   }, duration);
 }
 

@@ -3,6 +3,7 @@
 // gives such an object.
 import { bucketOf, targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
+import { refuseAcl } from '../ownership.js';
 import { sendEmpty, sendXml } from '../respond.js';
 import { el } from '../xml.js';
 
@@ -30,6 +31,7 @@ export async function getObjectAcl(ctx: OpContext): Promise<void> {
 /** PutBucketAcl / PutObjectAcl: with ACLs disabled (BucketOwnerEnforced), only the owner's full
  * control — the ACL every bucket and object already has — is accepted. */
 export async function putAcl(ctx: OpContext): Promise<void> {
+  refuseAcl(ctx);
   if (ctx.req.key === null) await ctx.core.buckets.get(bucketOf(ctx));
   else await ctx.core.objects.find(targetOf(ctx));
   const canned = ctx.req.headers['x-amz-acl'];

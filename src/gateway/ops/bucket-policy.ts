@@ -36,7 +36,7 @@ function checkResources(text: string, bucket: string): void {
 }
 
 export async function putBucketPolicy(ctx: OpContext): Promise<void> {
-  const { bucket, view } = await accessOf(ctx);
+  const { bucket } = await accessOf(ctx);
   const text = (await ctx.body.readAll(MAX_POLICY_BYTES)).toString('utf8');
   try {
     parsePolicy(text, 'resource');
@@ -45,10 +45,13 @@ export async function putBucketPolicy(ctx: OpContext): Promise<void> {
     throw err;
   }
   checkResources(text, bucket);
-  if (view.record.publicAccessBlock?.BlockPublicPolicy && isPublicPolicy(text)) {
-    throw new S3Error('AccessDenied', 'The bucket\'s public access block (BlockPublicPolicy) refuses a policy that makes it public.');
-  }
-  await ctx.core.bucketAccess.update(bucket, (r) => ({ ...r, policy: text }));
+  // Judged on the record as it is now, not as cached: a block put a moment ago binds.
+  await ctx.core.bucketAccess.update(bucket, (r) => {
+    if (r.publicAccessBlock?.BlockPublicPolicy && isPublicPolicy(text)) {
+      throw new S3Error('AccessDenied', 'The bucket\'s public access block (BlockPublicPolicy) refuses a policy that makes it public.');
+    }
+    return { ...r, policy: text };
+  });
   sendEmpty(ctx.res, 204);
 }
 

@@ -44,17 +44,17 @@ async function visibleBuckets(ctx: OpContext): Promise<BucketInfo[]> {
   if (await ctx.allowed('s3:ListAllMyBuckets', null, null)) return all;
   const out: BucketInfo[] = [];
   for (const b of all) {
-    const owner = (await ctx.core.bucketAccess.get(b.name))?.record.owner;
-    if (owner !== undefined && id.user !== null && owner.toLowerCase() === id.user.toLowerCase()) out.push(b);
+    const ownerId = (await ctx.core.bucketAccess.get(b.name))?.record.ownerId;
+    if (ownerId !== undefined && id.userId !== null && id.kind !== 'root' && ownerId === id.userId) out.push(b);
   }
   return out;
 }
 
 /** Does the caller own the bucket (root owns those no user created)? */
 async function ownsBucket(ctx: OpContext, bucket: string): Promise<boolean> {
-  const owner = (await ctx.core.bucketAccess.get(bucket))?.record.owner;
-  const user = ctx.identity.user;
-  return owner === undefined ? ctx.identity.kind === 'root' : user !== null && owner.toLowerCase() === user.toLowerCase();
+  const ownerId = (await ctx.core.bucketAccess.get(bucket))?.record.ownerId;
+  const id = ctx.identity;
+  return ownerId === undefined ? id.kind === 'root' : id.kind !== 'root' && id.userId === ownerId;
 }
 
 export async function createBucket(ctx: OpContext): Promise<void> {
@@ -70,9 +70,17 @@ export async function createBucket(ctx: OpContext): Promise<void> {
   refuseAcl(ctx);
   try {
     await ctx.core.buckets.create(bucket);
-    // The user who creates a bucket owns it (root owns what has no owner recorded).
-    const owner = ctx.identity.user;
-    if (owner !== null) await ctx.core.bucketAccess.update(bucket, (r) => ({ ...r, owner }));
+    // The user who creates a bucket owns it (root owns what has no owner recorded). A bucket
+    // whose owner could not be recorded is removed again rather than left to nobody.
+    const { user: owner, userId: ownerId, kind } = ctx.identity;
+    if (owner !== null && ownerId !== null && kind !== 'root') {
+      try {
+        await ctx.core.bucketAccess.update(bucket, (r) => ({ ...r, owner, ownerId }));
+      } catch (err) {
+        await ctx.core.buckets.delete(bucket).catch(() => undefined);
+        throw err;
+      }
+    }
     ctx.events.push({ name: 's3:BucketCreated', bucket });
   } catch (err) {
     if (!(err instanceof S3Error && err.code === 'BucketAlreadyOwnedByYou')) throw err;

@@ -32,7 +32,6 @@ export async function deleteNoVersion(ctx: OpContext): Promise<void> {
 
 export async function deleteObjects(ctx: OpContext): Promise<void> {
   const bucket = bucketOf(ctx);
-  if (ctx.identity.kind === 'anonymous' && !(await ctx.core.bucketAccess.get(bucket))) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
   const root = parseBody(await ctx.body.readAll(MAX_DELETE_BODY), 'Delete');
   const quiet = childText(root, 'Quiet')?.trim().toLowerCase() === 'true';
   const objects = childrenNamed(root, 'Object');
