@@ -9,6 +9,8 @@ import { parsePolicy, type Policy } from '../iam/policy/document.js';
 import { nameKey } from '../iam/records.js';
 import type { IamStore, Snapshot } from '../iam/store.js';
 import type { Identity } from './auth.js';
+import { ownershipOf } from './acl/for-write.js';
+import { aclGrants, canonicalId, type Permission } from './acl/model.js';
 import type { BucketAccess, BucketAccessView } from './bucket-access.js';
 import { addExistingTags, conditionContext } from './condition-keys.js';
 import { S3Error } from './errors.js';
@@ -77,6 +79,16 @@ function mentionsExistingTags(policies: readonly Policy[]): boolean {
   });
 }
 
+/** What an ACL grant on the bucket allows (object writes are the bucket's WRITE). */
+const BUCKET_ACL_PERMISSION: Readonly<Record<string, Permission>> = {
+  's3:ListBucket': 'READ', 's3:ListBucketMultipartUploads': 'READ', 's3:PutObject': 'WRITE', 's3:DeleteObject': 'WRITE',
+  's3:GetBucketAcl': 'READ_ACP', 's3:PutBucketAcl': 'WRITE_ACP',
+};
+/** What an ACL grant on an object allows. */
+const OBJECT_ACL_PERMISSION: Readonly<Record<string, Permission>> = {
+  's3:GetObject': 'READ', 's3:GetObjectAcl': 'READ_ACP', 's3:PutObjectAcl': 'WRITE_ACP',
+};
+
 /** Actions on a bucket's configuration, refused to anonymous callers as S3 refuses them. */
 const OWNER_ONLY: ReadonlySet<string> = new Set([
   's3:PutBucketPolicy', 's3:DeleteBucketPolicy', 's3:GetBucketPolicy', 's3:PutBucketPublicAccessBlock', 's3:GetBucketPublicAccessBlock',
@@ -122,8 +134,25 @@ export class AccessControl {
     if (rootSession) return narrowed();
     const d = decide({ identity, resource, limits }, request);
     if (!d.allowed && d.explicit) return false;
-    if (d.allowed || this.#owns(view, id)) return narrowed();
+    if (d.allowed || this.#owns(view, id) || (await this.#aclAllows(r, view, id))) return narrowed();
     return false;
+  }
+
+  /** ACL grants: the bucket's for bucket actions and object writes, the object's for object
+   * reads and its ACL (not consulted under BucketOwnerEnforced). */
+  async #aclAllows(r: AuthorizationRequest, view: BucketAccessView | null, id: Identity): Promise<boolean> {
+    if (view === null || ownershipOf(view.record) === 'BucketOwnerEnforced') return false;
+    const onObject = OBJECT_ACL_PERMISSION[r.action];
+    const onBucket = BUCKET_ACL_PERMISSION[r.action];
+    if (onObject === undefined && onBucket === undefined) return false;
+    const caller = canonicalId(id, this.deps.store.account);
+    const ignorePublic = view.record.publicAccessBlock?.IgnorePublicAcls === true;
+    if (onBucket !== undefined) {
+      const acl = view.record.acl;
+      return acl !== undefined && aclGrants(acl, onBucket, caller, ignorePublic);
+    }
+    const acl = r.key !== null && r.objectAcl ? await r.objectAcl() : null;
+    return acl !== null && aclGrants(acl, onObject!, caller, ignorePublic);
   }
 
   /** The bucket policy, unless the public access block restricts a public one to the account's

@@ -4,6 +4,8 @@
 // time, one made here at once).
 import { errorCode } from '../errors/errno.js';
 import { REFRESH_MS } from '../iam/store.js';
+import type { ObjectOwnership } from './acl/for-write.js';
+import type { Acl } from './acl/model.js';
 import { parsePolicy, type Policy } from '../iam/policy/document.js';
 import { fromCoreError } from './errors.js';
 import { bucketNameProblem } from './names.js';
@@ -26,6 +28,10 @@ export interface BucketAccessRecord {
   ownerId?: string;
   policy?: string;
   publicAccessBlock?: PublicAccessBlock;
+  /** Object ownership (absent: ObjectWriter, ACLs enabled). */
+  ownership?: ObjectOwnership;
+  /** The bucket's ACL (absent: its owner's full control). */
+  acl?: Acl;
 }
 
 export interface BucketAccessView {

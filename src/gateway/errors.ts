@@ -58,6 +58,8 @@ const CATALOGUE: Readonly<Record<string, [number, string]>> = {
   NoSuchPublicAccessBlockConfiguration: [404, 'The public access block configuration was not found.'],
   AccessControlListNotSupported: [400, 'The bucket does not allow ACLs.'],
   InvalidBucketAclWithObjectOwnership: [400, 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting.'],
+  UnexpectedContent: [400, 'This request does not support content.'],
+  MalformedACLError: [400, 'The XML you provided was not well-formed or did not validate against our published schema.'],
   OwnershipControlsNotFoundError: [404, 'The bucket ownership controls were not found.'],
 };
 

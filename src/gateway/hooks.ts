@@ -1,5 +1,6 @@
 // The two seams of the request pipeline that later issues fill: authorization (users, groups,
 // policies) between authentication and the operation, and event notification after it.
+import type { Acl } from './acl/model.js';
 import type { Identity } from './auth.js';
 import { S3Error } from './errors.js';
 import type { S3Request } from './request.js';
@@ -18,6 +19,8 @@ export interface AuthorizationRequest {
   req?: S3Request;
   /** Condition keys the operation knows and the request does not show (e.g. iam:PolicyARN). */
   context?: Readonly<Record<string, string>>;
+  /** The ACL of the object the request names (null: none recorded), for ACL grants. */
+  objectAcl?: () => Promise<Acl | null>;
   /** The tags of the object the request names, for s3:ExistingObjectTag conditions. */
   existingTags?: () => Promise<readonly (readonly [string, string])[]>;
 }

@@ -13,6 +13,7 @@ import { S3Error, fromCoreError } from './errors.js';
 import type { Objects, ObjectTarget } from './objects.js';
 import { decodeRecord, RECORD_XATTR, runsOf, type ObjectRecord } from './record.js';
 import { randomName, UPLOADS_DIR, type Staging, type TempFile } from './staging.js';
+import type { Acl } from './acl/model.js';
 import type { TagSet } from './tags.js';
 import type { GatewayVolume } from './volume.js';
 
@@ -27,6 +28,8 @@ export interface UploadRecord {
   headers: Record<string, string>;
   meta: Record<string, string>;
   tags?: TagSet;
+  /** The ACL the completed object gets. */
+  acl?: Acl;
   checksumAlgorithm?: ChecksumAlgorithm;
   /** COMPOSITE (checksum of the parts' checksums) or FULL_OBJECT. */
   checksumType?: 'COMPOSITE' | 'FULL_OBJECT';
@@ -217,7 +220,7 @@ export class Uploads {
       await sys.vfs.cloneRanges(sys.caller, temp.ino, ranges);
       const r = upload.record;
       const attr = await temp.seal((a: Attr): ObjectRecord => ({
-        etag, size: a.size, mtimeNs: String(a.mtimeNs), headers: r.headers, meta: r.meta, checksums, checksumType: r.checksumType, parts: parts.length, tags: r.tags, upload: upload.id, partSizes: runsOf(parts.map((p) => p.size)),
+        etag, size: a.size, mtimeNs: String(a.mtimeNs), headers: r.headers, meta: r.meta, checksums, checksumType: r.checksumType, parts: parts.length, tags: r.tags, ...(r.acl ? { acl: r.acl } : {}), upload: upload.id, partSizes: runsOf(parts.map((p) => p.size)),
       }));
       // The upload may have been completed or aborted by another request meanwhile.
       await this.get(upload.id, t);

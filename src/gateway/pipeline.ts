@@ -11,7 +11,7 @@ import { newRequestId, parseRequest, type S3Request } from './request.js';
 import { baseHeaders, sendError } from './respond.js';
 import { refuseUnimplementedHeaders, route } from './router.js';
 import { queryServiceOf, sendQueryError, serveQueryApi } from './iam-api/query.js';
-import { objectTarget } from './objects.js';
+import { objectTarget, type FoundObject } from './objects.js';
 
 export interface PipelineOptions {
   core: GatewayCore;
@@ -50,11 +50,13 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     const rt = route(req);
     const s3req = req;
     const authorizeAs = async (identity: Identity, action: string, bucket: string | null, key: string | null, write: boolean) => {
+      // What the authorizer may want to know of the object (its tags, its ACL), read once if at all.
+      let found: Promise<FoundObject | null> | null = null;
+      const object = () => (found ??= p.core.objects.lookup(objectTarget(bucket!, key!)).catch(() => null));
+      const named = bucket !== null && key !== null;
       await p.authorize({
         identity, action, bucket, key, write, req: s3req,
-        existingTags: bucket !== null && key !== null
-          ? async () => (await p.core.objects.lookup(objectTarget(bucket, key)).catch(() => null))?.info.tags ?? []
-          : undefined,
+        ...(named ? { existingTags: async () => (await object())?.info.tags ?? [], objectAcl: async () => (await object())?.info.acl ?? null } : {}),
       });
     };
     const authorize = (action: string, bucket: string | null, key: string | null, write: boolean) => authorizeAs(auth.identity, action, bucket, key, write);

@@ -3,6 +3,7 @@
 // transaction records it. The record notes the size and mtime it describes: a file changed later
 // through FUSE or the SDK keeps its headers but gets an ETag derived from its new state.
 import { createHash } from 'node:crypto';
+import type { Acl } from './acl/model.js';
 import type { ChecksumAlgorithm } from './checksums.js';
 import { S3Error } from './errors.js';
 import { header, type S3Request } from './request.js';
@@ -31,6 +32,8 @@ export interface ObjectRecord {
   /** Sizes of its parts, run-length coded ([size, how many] in order): GET ?partNumber= reads one. */
   partSizes?: [number, number][];
   tags?: [string, string][];
+  /** The object's ACL (absent: the bucket owner's full control). */
+  acl?: Acl;
 }
 
 /** An object as the operations report it. */
@@ -47,6 +50,7 @@ export interface ObjectInfo {
   partSizes?: [number, number][];
   upload?: string;
   tags: [string, string][];
+  acl?: Acl;
   /** The record still describes the file's bytes (false: changed outside the gateway). */
   current: boolean;
 }
@@ -113,6 +117,7 @@ export function describeObject(attr: { ino: number; size: number; mtimeNs: bigin
     partSizes: current ? record.partSizes : undefined,
     upload: current ? record.upload : undefined,
     tags: record?.tags ?? [],
+    ...(record?.acl !== undefined ? { acl: record.acl } : {}),
     current,
   };
 }

@@ -1,9 +1,9 @@
 // Which S3 operation a request is: from its method, whether it names a bucket and a key, its
 // sub-resource query parameters and (for PUT) x-amz-copy-source.
 import type { OpContext } from './context.js';
-import { getBucketAcl, getObjectAcl, putAcl } from './ops/acl.js';
+import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './ops/acl.js';
 import {
-  deleteBucketPolicy, deletePublicAccessBlock, getBucketPolicy, getBucketPolicyStatus, getOwnershipControls, getPublicAccessBlock,
+  deleteBucketPolicy, deleteOwnershipControls, deletePublicAccessBlock, getBucketPolicy, getBucketPolicyStatus, getOwnershipControls, getPublicAccessBlock,
   putBucketPolicy, putOwnershipControls, putPublicAccessBlock,
 } from './ops/bucket-policy.js';
 import { S3Error } from './errors.js';
@@ -97,7 +97,7 @@ export function route(req: S3Request): Route {
       case 'PUT':
         if (q.has('versioning')) notImplemented('Bucket versioning');
         if (q.has('tagging')) return r('PutBucketTagging', true, putBucketTagging);
-        if (q.has('acl')) return r('PutBucketAcl', true, putAcl);
+        if (q.has('acl')) return r('PutBucketAcl', true, putBucketAcl);
         if (q.has('policy')) return r('PutBucketPolicy', true, putBucketPolicy);
         if (q.has('publicAccessBlock')) return r('PutBucketPublicAccessBlock', true, putPublicAccessBlock);
         if (q.has('ownershipControls')) return r('PutBucketOwnershipControls', true, putOwnershipControls);
@@ -107,7 +107,8 @@ export function route(req: S3Request): Route {
         if (q.has('tagging')) return r('PutBucketTagging', true, deleteBucketTagging);
         if (q.has('policy')) return r('DeleteBucketPolicy', true, deleteBucketPolicy);
         if (q.has('publicAccessBlock')) return r('PutBucketPublicAccessBlock', true, deletePublicAccessBlock);
-        if (q.has('ownershipControls') || q.has('acl') || q.has('policyStatus')) throw new S3Error('MethodNotAllowed', 'This sub-resource cannot be deleted here.');
+        if (q.has('ownershipControls')) return r('PutBucketOwnershipControls', true, deleteOwnershipControls);
+        if (q.has('acl') || q.has('policyStatus')) throw new S3Error('MethodNotAllowed', 'This sub-resource cannot be deleted here.');
         return r('DeleteBucket', true, deleteBucket);
       case 'POST':
         if (q.has('delete')) return self(r('DeleteObject', true, deleteObjects));
@@ -137,7 +138,7 @@ export function route(req: S3Request): Route {
     case 'PUT':
       if (q.has('uploadId') || q.has('partNumber')) return copy ? r('PutObject', true, uploadPartCopy) : r('PutObject', true, uploadPart);
       if (q.has('tagging')) return r('PutObjectTagging', true, putObjectTagging);
-      if (q.has('acl')) return r('PutObjectAcl', true, putAcl);
+      if (q.has('acl')) return r('PutObjectAcl', true, putObjectAcl);
       return copy ? r('PutObject', true, copyObject) : r('PutObject', true, putObject);
     case 'DELETE':
       if (q.has('uploadId')) return r('AbortMultipartUpload', true, abortMultipartUpload);

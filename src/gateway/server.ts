@@ -1,11 +1,12 @@
 // The S3 gateway: an HTTP/1.1 server (node:http, keep-alive) over a volume. startGateway() opens
 // the volume, prepares the staging area, listens, and sweeps leftovers in the background;
 // close() stops listening, lets requests in flight finish, and closes the volume.
-import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { VolumeOptions } from '../sdk/volume.js';
+import { rootPrincipal } from '../iam/principals.js';
 import { IamStore } from '../iam/store.js';
+import { ownerOf } from './acl/model.js';
 import { AccessControl } from './access.js';
 import type { CredentialStore } from './auth.js';
 import { BucketAccess } from './bucket-access.js';
@@ -130,7 +131,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const core: GatewayCore = {
       gv, buckets, objects, staging, uploads, index: new DirectoryIndex(gv),
       region: options.region ?? 'us-east-1',
-      owner: { id: createHash('sha256').update(options.accessKey).digest('hex'), displayName: 'strata' },
+      owner: { id: ownerOf(rootPrincipal(iam, options.accessKey), iam.account).id, displayName: 'root' },
       iam, bucketAccess, access, credentials,
     };
     const base = options.authorizer ?? access.authorize;

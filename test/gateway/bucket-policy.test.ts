@@ -1,9 +1,9 @@
 // Bucket policies, anonymous access and the public access block: a bucket made public by a policy
 // serves unsigned GETs and nothing more; every other bucket refuses anonymous callers; a missing
-// bucket is 404 to them as to anyone; ACLs are disabled (BucketOwnerEnforced) and say so.
+// bucket is 404 to them as to anyone.
 import {
-  CreateBucketCommand, DeleteBucketPolicyCommand, DeletePublicAccessBlockCommand, GetBucketOwnershipControlsCommand,
-  GetBucketPolicyCommand, GetBucketPolicyStatusCommand, GetPublicAccessBlockCommand, PutBucketAclCommand, PutBucketPolicyCommand,
+  CreateBucketCommand, DeleteBucketPolicyCommand, DeletePublicAccessBlockCommand,
+  GetBucketPolicyCommand, GetBucketPolicyStatusCommand, GetPublicAccessBlockCommand, PutBucketPolicyCommand,
   PutObjectCommand, PutPublicAccessBlockCommand, GetObjectCommand,
 } from '@aws-sdk/client-s3';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -117,14 +117,6 @@ describe('bucket policies and anonymous access', () => {
     expect((await t.s3.send(new GetBucketPolicyCommand({ Bucket: 'site' }))).Policy).toBe(before);
   });
 
-  it('ACLs are disabled: ownership is BucketOwnerEnforced and a public ACL is refused, not ignored', async () => {
-    const own = await t.s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'site' }));
-    expect(own.OwnershipControls?.Rules?.[0]?.ObjectOwnership).toBe('BucketOwnerEnforced');
-    expect((await s3Failure(t.s3.send(new PutBucketAclCommand({ Bucket: 'site', ACL: 'public-read' })))).code).toBe('AccessControlListNotSupported');
-    expect((await s3Failure(t.s3.send(new PutObjectCommand({ Bucket: 'site', Key: 'p', Body: 'x', ACL: 'public-read' })))).code).toBe('AccessControlListNotSupported');
-    expect((await s3Failure(t.s3.send(new CreateBucketCommand({ Bucket: 'aclbucket', ACL: 'public-read' })))).code).toBe('InvalidBucketAclWithObjectOwnership');
-    await t.s3.send(new PutObjectCommand({ Bucket: 'site', Key: 'q', Body: 'x', ACL: 'bucket-owner-full-control' }));
-  });
   it('a public-looking address range is public: /00 and two /1 halves do not pin the caller', async () => {
     for (const ranges of [['0.0.0.0/00'], ['0.0.0.0/1', '128.0.0.0/1'], ['::/0']]) {
       const p = publicRead('closed', { Condition: { IpAddress: { 'aws:SourceIp': ranges } } });

@@ -1,43 +1,69 @@
-// Access control lists, read-only: ACLs are disabled (see ownership.ts), so every bucket and
-// object has the owner's full control. Tools that read an ACL before acting get the answer S3
-// gives such an object.
+// Get/PutBucketAcl and Get/PutObjectAcl. A bucket's ACL lives in its access record, an object's in
+// its record; without one, the owner has full control. Under BucketOwnerEnforced only the
+// owner's full control may be set (and ACLs are not consulted); BlockPublicAcls refuses public
+// grants.
+import { bucketOwnerOf, ownerOnly, ownershipOf, refusal } from '../acl/for-write.js';
+import { aclFromHeaders, aclFromXml, aclToXml, isPublicAcl, type Acl, type Owner } from '../acl/model.js';
+import type { BucketAccessView } from '../bucket-access.js';
 import { bucketOf, targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
-import { refuseAcl } from '../ownership.js';
 import { sendEmpty, sendXml } from '../respond.js';
-import { el } from '../xml.js';
+import { parseBody } from '../xml.js';
 
-function policy(ctx: OpContext) {
-  const { id, displayName } = ctx.core.owner;
-  return el('AccessControlPolicy',
-    el('Owner', el('ID', id), el('DisplayName', displayName)),
-    el('AccessControlList', el('Grant',
-      { name: 'Grantee', attrs: { 'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', 'xsi:type': 'CanonicalUser' }, children: [el('ID', id), el('DisplayName', displayName)] },
-      el('Permission', 'FULL_CONTROL'),
-    )),
-  );
+const MAX_ACL_BODY = 64 * 1024;
+
+async function viewOf(ctx: OpContext): Promise<BucketAccessView> {
+  const bucket = bucketOf(ctx);
+  const view = await ctx.core.bucketAccess.get(bucket);
+  if (!view) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+  return view;
+}
+
+const ownerFull = (owner: Owner): Acl => ({ owner, grants: [{ grantee: { id: owner.id, name: owner.name }, permission: 'FULL_CONTROL' }] });
+
+/** The ACL a PutBucketAcl / PutObjectAcl sets: from headers or from the body, not both. */
+async function askedAcl(ctx: OpContext, owner: Owner, bucketOwner: Owner, view: BucketAccessView): Promise<Acl> {
+  const fromHeaders = aclFromHeaders(ctx.req.headers, owner, bucketOwner);
+  let acl: Acl;
+  if (fromHeaders && !ctx.body.empty) throw new S3Error('UnexpectedContent', 'This request does not support content alongside ACL headers.');
+  if (fromHeaders) acl = fromHeaders;
+  else if (!ctx.body.empty) acl = aclFromXml(parseBody(await ctx.body.readAll(MAX_ACL_BODY), 'AccessControlPolicy'), owner);
+  else throw new S3Error('MissingSecurityHeader', 'Give the ACL in x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy body.', { MissingHeaderName: 'x-amz-acl' });
+  if (ownershipOf(view.record) === 'BucketOwnerEnforced' && !ownerOnly(acl, bucketOwner)) throw refusal(false, 'an ACL other than the owner\'s full control');
+  if (isPublicAcl(acl) && view.record.publicAccessBlock?.BlockPublicAcls) throw new S3Error('AccessDenied', 'The bucket\'s public access block (BlockPublicAcls) refuses a public ACL.');
+  return acl;
 }
 
 export async function getBucketAcl(ctx: OpContext): Promise<void> {
-  await ctx.core.buckets.get(bucketOf(ctx));
-  sendXml(ctx.res, 200, policy(ctx));
+  const view = await viewOf(ctx);
+  const owner = bucketOwnerOf(view.record, ctx.core.iam.account);
+  sendXml(ctx.res, 200, aclToXml(ownershipOf(view.record) === 'BucketOwnerEnforced' ? ownerFull(owner) : view.record.acl ?? ownerFull(owner)));
+}
+
+export async function putBucketAcl(ctx: OpContext): Promise<void> {
+  const view = await viewOf(ctx);
+  const owner = bucketOwnerOf(view.record, ctx.core.iam.account);
+  const acl = await askedAcl(ctx, owner, owner, view);
+  await ctx.core.bucketAccess.update(bucketOf(ctx), (r) => ({ ...r, acl }));
+  sendEmpty(ctx.res, 200);
 }
 
 export async function getObjectAcl(ctx: OpContext): Promise<void> {
-  await ctx.core.objects.find(targetOf(ctx));
-  sendXml(ctx.res, 200, policy(ctx));
+  const view = await viewOf(ctx);
+  const { info } = await ctx.core.objects.find(targetOf(ctx));
+  const owner = bucketOwnerOf(view.record, ctx.core.iam.account);
+  sendXml(ctx.res, 200, aclToXml(ownershipOf(view.record) === 'BucketOwnerEnforced' ? ownerFull(owner) : info.acl ?? ownerFull(owner)));
 }
 
-/** PutBucketAcl / PutObjectAcl: with ACLs disabled (BucketOwnerEnforced), only the owner's full
- * control — the ACL every bucket and object already has — is accepted. */
-export async function putAcl(ctx: OpContext): Promise<void> {
-  refuseAcl(ctx);
-  if (ctx.req.key === null) await ctx.core.buckets.get(bucketOf(ctx));
-  else await ctx.core.objects.find(targetOf(ctx));
-  const canned = ctx.req.headers['x-amz-acl'];
-  if (ctx.body.empty && (canned === 'private' || canned === 'bucket-owner-full-control')) {
-    sendEmpty(ctx.res, 200);
-    return;
-  }
-  throw new S3Error('AccessControlListNotSupported', 'The bucket does not allow ACLs: object ownership is BucketOwnerEnforced. Grant access with a bucket policy.');
+export async function putObjectAcl(ctx: OpContext): Promise<void> {
+  const view = await viewOf(ctx);
+  const found = await ctx.core.objects.find(targetOf(ctx));
+  const bucketOwner = bucketOwnerOf(view.record, ctx.core.iam.account);
+  const acl = await askedAcl(ctx, found.info.acl?.owner ?? bucketOwner, bucketOwner, view);
+  const i = found.info;
+  await ctx.core.objects.rewriteRecord(found, {
+    etag: i.etag, size: i.size, mtimeNs: String(i.mtimeNs), headers: i.headers, meta: i.meta, checksums: i.checksums,
+    checksumType: i.checksumType, parts: i.parts, partSizes: i.partSizes, upload: i.upload, tags: i.tags, acl,
+  });
+  sendEmpty(ctx.res, 200);
 }

@@ -1,5 +1,6 @@
 // Bucket policies, the public access block, policy status and ownership controls.
 import { parsePolicy, PolicyError } from '../../iam/policy/document.js';
+import { OWNERSHIPS, type ObjectOwnership } from '../acl/for-write.js';
 import type { PublicAccessBlock } from '../bucket-access.js';
 import { bucketOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -102,17 +103,28 @@ export async function deletePublicAccessBlock(ctx: OpContext): Promise<void> {
 }
 
 export async function getOwnershipControls(ctx: OpContext): Promise<void> {
-  await accessOf(ctx);
-  sendXml(ctx.res, 200, el('OwnershipControls', el('Rule', el('ObjectOwnership', 'BucketOwnerEnforced'))));
+  const { bucket, view } = await accessOf(ctx);
+  const ownership = view.record.ownership;
+  if (ownership === undefined) throw new S3Error('OwnershipControlsNotFoundError', undefined, { BucketName: bucket });
+  sendXml(ctx.res, 200, el('OwnershipControls', el('Rule', el('ObjectOwnership', ownership))));
 }
 
 export async function putOwnershipControls(ctx: OpContext): Promise<void> {
-  await accessOf(ctx);
+  const { bucket } = await accessOf(ctx);
   const root = parseBody(await ctx.body.readAll(MAX_CONFIG_BODY), 'OwnershipControls');
   const rule = childrenNamed(root, 'Rule')[0];
-  const ownership = rule ? childText(rule, 'ObjectOwnership')?.trim() : undefined;
-  if (ownership !== 'BucketOwnerEnforced') {
-    throw new S3Error('NotImplemented', `Object ownership "${String(ownership).slice(0, 40)}" is not implemented: every bucket here is BucketOwnerEnforced (ACLs disabled; grant access with bucket policies).`);
-  }
+  const ownership = parseOwnership(rule ? childText(rule, 'ObjectOwnership')?.trim() : undefined, 'MalformedXML');
+  await ctx.core.bucketAccess.update(bucket, (r) => ({ ...r, ownership }));
   sendEmpty(ctx.res, 200);
+}
+
+export async function deleteOwnershipControls(ctx: OpContext): Promise<void> {
+  const { bucket } = await accessOf(ctx);
+  await ctx.core.bucketAccess.update(bucket, ({ ownership: _gone, ...rest }) => rest);
+  sendEmpty(ctx.res, 204);
+}
+
+export function parseOwnership(value: string | undefined, code: string): ObjectOwnership {
+  if (!OWNERSHIPS.includes(value as ObjectOwnership)) throw new S3Error(code, `Object ownership must be one of ${OWNERSHIPS.join(', ')}, not "${String(value).slice(0, 40)}".`);
+  return value as ObjectOwnership;
 }

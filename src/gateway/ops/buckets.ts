@@ -4,7 +4,11 @@ import { bucketOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
 import { decodeToken, encodeToken } from '../tokens.js';
 import type { BucketInfo } from '../buckets.js';
-import { refuseAcl } from '../ownership.js';
+import { aclFromHeaders, ownerOf } from '../acl/model.js';
+import { bucketOwnerOf, ownerOnly, ownershipOf, refusal } from '../acl/for-write.js';
+import type { BucketAccessRecord } from '../bucket-access.js';
+import { header } from '../request.js';
+import { parseOwnership } from './bucket-policy.js';
 import { isoTime, sendEmpty, sendXml } from '../respond.js';
 import { childText, el, parseBody } from '../xml.js';
 
@@ -26,9 +30,10 @@ export async function listBuckets(ctx: OpContext): Promise<void> {
   const matching = (await visibleBuckets(ctx)).filter((b) => b.name.startsWith(prefix) && b.name > after);
   const page = matching.slice(0, max);
   const next = matching.length > page.length ? encodeToken(BUCKET_TOKENS, page[page.length - 1]!.name) : null;
-  const { owner } = ctx.core;
+  // The list is the caller's: it names the caller as the owner.
+  const owner = ownerOf(ctx.identity, ctx.core.iam.account);
   sendXml(ctx.res, 200, el('ListAllMyBucketsResult',
-    el('Owner', el('ID', owner.id), el('DisplayName', owner.displayName)),
+    el('Owner', el('ID', owner.id), el('DisplayName', owner.name)),
     el('Buckets', page.map((b) => el('Bucket', el('Name', b.name), el('CreationDate', isoTime(b.created.getTime())), el('BucketRegion', ctx.core.region)))),
     next !== null ? el('ContinuationToken', next) : null,
     q.has('prefix') ? el('Prefix', prefix) : null,
@@ -50,6 +55,19 @@ async function visibleBuckets(ctx: OpContext): Promise<BucketInfo[]> {
   return out;
 }
 
+/** What a new bucket records: its owner, object ownership and ACL, from who asks and how. */
+function creationRecord(ctx: OpContext): BucketAccessRecord {
+  const { user, userId, kind } = ctx.identity;
+  const record: BucketAccessRecord = user !== null && userId !== null && kind !== 'root' ? { owner: user, ownerId: userId } : {};
+  const asked = header(ctx.req, 'x-amz-object-ownership');
+  if (asked !== undefined) record.ownership = parseOwnership(asked, 'InvalidArgument');
+  const owner = bucketOwnerOf(record, ctx.core.iam.account);
+  const acl = aclFromHeaders(ctx.req.headers, owner, owner);
+  if (acl && ownershipOf(record) === 'BucketOwnerEnforced' && !ownerOnly(acl, owner)) throw refusal(true, 'x-amz-acl / x-amz-grant-*');
+  if (acl && ownershipOf(record) !== 'BucketOwnerEnforced') record.acl = acl;
+  return record;
+}
+
 /** Does the caller own the bucket (root owns those no user created)? */
 async function ownsBucket(ctx: OpContext, bucket: string): Promise<boolean> {
   const ownerId = (await ctx.core.bucketAccess.get(bucket))?.record.ownerId;
@@ -67,15 +85,14 @@ export async function createBucket(ctx: OpContext): Promise<void> {
       throw new S3Error('InvalidLocationConstraint', `This gateway serves region "${ctx.core.region}", not "${where}".`);
     }
   }
-  refuseAcl(ctx);
+  const record = creationRecord(ctx);
   try {
     await ctx.core.buckets.create(bucket);
     // The user who creates a bucket owns it (root owns what has no owner recorded). A bucket
-    // whose owner could not be recorded is removed again rather than left to nobody.
-    const { user: owner, userId: ownerId, kind } = ctx.identity;
-    if (owner !== null && ownerId !== null && kind !== 'root') {
+    // whose owner or ACL could not be recorded is removed again rather than left to nobody.
+    if (Object.keys(record).length > 0) {
       try {
-        await ctx.core.bucketAccess.update(bucket, (r) => ({ ...r, owner, ownerId }));
+        await ctx.core.bucketAccess.update(bucket, (r) => ({ ...r, ...record }));
       } catch (err) {
         await ctx.core.buckets.delete(bucket).catch(() => undefined);
         throw err;

@@ -1,6 +1,6 @@
 // CopyObject: the copy shares the source's slices (no data is copied); its metadata is the
 // source's (COPY) or the request's (REPLACE).
-import { refuseAcl } from '../ownership.js';
+import { requestAcl } from '../acl/for-write.js';
 import { copySourceOf, findCopySource } from '../copy-source.js';
 import { targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -21,7 +21,8 @@ function directive(ctx: OpContext, name: string): 'COPY' | 'REPLACE' {
 export async function copyObject(ctx: OpContext): Promise<void> {
   const { core } = ctx;
   const t = targetOf(ctx);
-  refuseAcl(ctx);
+  // A copy is a new object: it gets the ACL asked for (or its writer's), not the source's.
+  const acl = await requestAcl(ctx, t.bucket);
   const src = copySourceOf(ctx);
   const metaDirective = directive(ctx, 'x-amz-metadata-directive');
   const tagDirective = directive(ctx, 'x-amz-tagging-directive');
@@ -39,7 +40,7 @@ export async function copyObject(ctx: OpContext): Promise<void> {
   const record = (size: number, mtimeNs: bigint): ObjectRecord => ({
     etag: i.etag, size, mtimeNs: String(mtimeNs),
     headers: replaced?.headers ?? i.headers, meta: replaced?.meta ?? i.meta,
-    checksums: i.checksums, checksumType: i.checksumType, parts: i.parts, tags: newTags ?? i.tags,
+    checksums: i.checksums, checksumType: i.checksumType, parts: i.parts, tags: newTags ?? i.tags, ...(acl ? { acl } : {}),
   });
   let mtimeNs: bigint;
   if (same) {

@@ -1,6 +1,6 @@
 // The multipart operations: CreateMultipartUpload, UploadPart, UploadPartCopy,
 // CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.
-import { refuseAcl } from '../ownership.js';
+import { requestAcl } from '../acl/for-write.js';
 import { createHash } from 'node:crypto';
 import { announcedAlgorithm, checkChecksumValue, isChecksumAlgorithm, type ChecksumAlgorithm } from '../checksums.js';
 import { copySourceOf, findCopySource } from '../copy-source.js';
@@ -47,7 +47,7 @@ function limitOf(ctx: OpContext, name: string): number {
 
 export async function createMultipartUpload(ctx: OpContext): Promise<void> {
   const t = targetOf(ctx);
-  refuseAcl(ctx);
+  const acl = await requestAcl(ctx, t.bucket);
   if (t.kp.directory) throw new S3Error('InvalidRequest', `"${t.key}" ends in "/": it names a directory, which cannot be uploaded in parts.`);
   const { headers, meta } = headersOf(ctx.req);
   const tags = tagsFromHeader(header(ctx.req, 'x-amz-tagging'));
@@ -62,7 +62,7 @@ export async function createMultipartUpload(ctx: OpContext): Promise<void> {
   }
   if (type === 'COMPOSITE' && checksumAlgorithm === 'crc64nvme') throw new S3Error('InvalidRequest', 'CRC64NVME checksums are FULL_OBJECT only.');
   await checkWriteConditions(ctx, t);
-  const id = await ctx.core.uploads.create(t, { headers, meta, tags, checksumAlgorithm, checksumType: type });
+  const id = await ctx.core.uploads.create(t, { headers, meta, tags, checksumAlgorithm, checksumType: type, ...(acl ? { acl } : {}) });
   const extra: Record<string, string> = {};
   if (checksumAlgorithm) extra['x-amz-checksum-algorithm'] = checksumAlgorithm.toUpperCase();
   if (type) extra['x-amz-checksum-type'] = type;

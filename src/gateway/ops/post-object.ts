@@ -6,13 +6,14 @@
 // signed its headers. The router leaves authorization to this operation for that reason.
 import { createHash } from 'node:crypto';
 import type { Attr } from '../../vfs/attr.js';
+import type { Identity } from '../auth.js';
 import { bucketOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
 import { readForm, type Form, type FormFile } from '../form-upload.js';
 import type { Digests } from '../integrity.js';
 import { md5For } from '../md5.js';
 import { objectTarget, type ObjectTarget } from '../objects.js';
-import { isOwnerOnlyAcl } from '../ownership.js';
+import { requestAcl } from '../acl/for-write.js';
 import { SIGNING_FIELDS, checkPostPolicy, missingField, parsePostPolicy, verifyPolicySignature, type LengthRange } from '../post-policy.js';
 import { STORED_HEADERS, userMetadata, type ObjectRecord } from '../record.js';
 import { header } from '../request.js';
@@ -28,7 +29,7 @@ const MAX_FIELDS = 1000;
 /** The whole body: the largest file, its fields, and room for part headers and what follows. */
 const MAX_FORM_BODY = MAX_PUT_SIZE + 8 * MAX_FIELD_BYTES;
 
-type Stored = Pick<ObjectRecord, 'headers' | 'meta' | 'tags'>;
+type Stored = Pick<ObjectRecord, 'headers' | 'meta' | 'tags' | 'acl'>;
 
 /** A form accepted: where its file goes, what the object records, and how to answer. */
 interface Upload {
@@ -72,18 +73,21 @@ async function accept(ctx: OpContext, bucket: string, form: Form): Promise<Uploa
     throw new S3Error('InvalidArgument', `The bucket field names "${posted.slice(0, 80)}" but the form was posted to bucket "${bucket}".`, { ArgumentName: 'bucket' });
   }
   const t = objectTarget(bucket, key);
-  const range = await authorizeForm(ctx, fields, t);
+  const { range, uploader } = await authorizeForm(ctx, fields, t);
   const bucketDir = await ctx.core.buckets.get(bucket);
-  return { t, bucketDir, file, range, record: recordOf(fields), fields };
+  // The form's acl and x-amz-grant-* fields say what header would: the object's ACL.
+  const aclFields = Object.fromEntries([...fields].filter(([n]) => n === 'acl' || n.startsWith('x-amz-grant-')).map(([n, v]) => [n === 'acl' ? 'x-amz-acl' : n, v]));
+  const acl = await requestAcl(ctx, bucket, aclFields, uploader);
+  return { t, bucketDir, file, range, record: { ...recordOf(fields), ...(acl ? { acl } : {}) }, fields };
 }
 
 /** Whether the uploader may put the object, and the file sizes allowed. The uploader is the
  * policy's signer, or, for a form without a policy, the request's own identity. */
-async function authorizeForm(ctx: OpContext, fields: ReadonlyMap<string, string>, t: ObjectTarget): Promise<LengthRange> {
+async function authorizeForm(ctx: OpContext, fields: ReadonlyMap<string, string>, t: ObjectTarget): Promise<{ range: LengthRange; uploader: Identity }> {
   const signed = SIGNING_FIELDS.some((name) => fields.has(name)) || fields.has('x-amz-security-token');
   if (!signed) {
     await ctx.authorize('s3:PutObject', t.bucket, t.key, true);
-    return { min: 0, max: MAX_PUT_SIZE };
+    return { range: { min: 0, max: MAX_PUT_SIZE }, uploader: ctx.identity };
   }
   if (ctx.identity.kind !== 'anonymous') {
     throw new S3Error('InvalidArgument', 'Only one authentication mechanism allowed: sign the request or the form\'s policy, not both.');
@@ -92,7 +96,7 @@ async function authorizeForm(ctx: OpContext, fields: ReadonlyMap<string, string>
   const range = checkPostPolicy(parsePostPolicy(fields.get('policy') ?? ''), { fields, bucket: t.bucket, key: t.key }, Date.now());
   // The form's signer, not the (anonymous) request, is who uploads.
   await ctx.authorizeAs(identity, 's3:PutObject', t.bucket, t.key, true);
-  return { min: range.min, max: Math.min(range.max, MAX_PUT_SIZE) };
+  return { range: { min: range.min, max: Math.min(range.max, MAX_PUT_SIZE) }, uploader: identity };
 }
 
 /** A field's value as a stored header: the UTF-8 bytes as sent, in the one-character-per-byte
@@ -109,13 +113,8 @@ const META_NAME = /^x-amz-meta-[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /** What the object records from the form; what this gateway does not do is refused, not ignored. */
 function recordOf(fields: ReadonlyMap<string, string>): Stored {
-  const acl = fields.get('acl');
-  if (acl !== undefined && !isOwnerOnlyAcl(acl)) {
-    throw new S3Error('AccessControlListNotSupported', `The bucket does not allow ACLs (acl: ${acl.slice(0, 40)}); grant access with a bucket policy.`);
-  }
   const meta: [string, string][] = [];
   for (const [name, value] of fields) {
-    if (name.startsWith('x-amz-grant-')) throw new S3Error('AccessControlListNotSupported', `The bucket does not allow ACLs (${name.slice(0, 60)}); grant access with a bucket policy.`);
     if (name.startsWith('x-amz-server-side-encryption')) {
       throw new S3Error('NotImplemented', `Server-side encryption is not implemented by this gateway (form field ${name.slice(0, 60)}); nothing was stored.`, { Header: name.slice(0, 60) });
     }

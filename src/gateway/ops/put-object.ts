@@ -1,7 +1,7 @@
 // PutObject: the body streams into a temp file while its MD5 (the ETag) and any announced
 // checksum are computed; only when every byte arrived and verified does the file move to the key.
 // A disconnect, a bad signature or a bad digest midway leaves no object and no temp file.
-import { refuseAcl } from '../ownership.js';
+import { requestAcl } from '../acl/for-write.js';
 import { etagMatches } from '../conditions.js';
 import { targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -15,6 +15,9 @@ import { headersOf } from '../record.js';
 import { header } from '../request.js';
 import { quoteEtag } from '../respond.js';
 import { tagsFromHeader } from '../tags.js';
+
+/** What a write records besides the bytes and digests. */
+export type Stored = Pick<ObjectRecord, 'headers' | 'meta' | 'tags' | 'acl'>;
 
 /** S3's limit for one PUT; larger objects go through multipart uploads. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -47,7 +50,7 @@ export function requireLength(ctx: OpContext): number {
 export async function putObject(ctx: OpContext): Promise<void> {
   const { req, res, core } = ctx;
   const t = targetOf(ctx);
-  refuseAcl(ctx);
+  const acl = await requestAcl(ctx, t.bucket);
   const { headers, meta } = headersOf(req);
   const tags = tagsFromHeader(header(req, 'x-amz-tagging'));
   const integrity = integrityOf(ctx);
@@ -61,22 +64,22 @@ export async function putObject(ctx: OpContext): Promise<void> {
       if (c.length > 0) throw new S3Error('InvalidRequest', `"${t.key}" ends in "/": it names a directory, which holds no data. Send an empty body.`);
     }
     const d = await integrity.finish(ctx.body.trailers);
-    await core.objects.placeDirectory(t, { etag: d.md5, size: 0, mtimeNs: '0', headers, meta, checksums: d.checksums, tags });
+    await core.objects.placeDirectory(t, { etag: d.md5, size: 0, mtimeNs: '0', headers, meta, checksums: d.checksums, tags, ...(acl ? { acl } : {}) });
     ctx.events.push({ name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: 0, etag: d.md5 });
     res.writeHead(200, { ETag: quoteEtag(d.md5), 'Content-Length': '0', ...checksumHeaders(d.checksums) });
     res.end();
     return;
   }
 
-  if (declared >= 0 && declared <= WHOLE_PUT_MAX && await putWhole(ctx, t, integrity, { headers, meta, tags })) return;
+  if (declared >= 0 && declared <= WHOLE_PUT_MAX && await putWhole(ctx, t, integrity, { headers, meta, tags, acl })) return;
 
   const { temp, digests: d } = await receiveBody(ctx, integrity, MAX_PUT_SIZE);
-  await placeTemp(ctx, t, temp, d, { headers, meta, tags }, bucket);
+  await placeTemp(ctx, t, temp, d, { headers, meta, tags, acl }, bucket);
   answerPut(ctx, t, d);
 }
 
 /** Record the object's description on a received temp file and move it to the key. */
-export async function placeTemp(ctx: OpContext, t: ObjectTarget, temp: TempFile, d: Digests, r: Pick<ObjectRecord, 'headers' | 'meta' | 'tags'>, bucket?: Attr): Promise<void> {
+export async function placeTemp(ctx: OpContext, t: ObjectTarget, temp: TempFile, d: Digests, r: Stored, bucket?: Attr): Promise<void> {
   try {
     await temp.seal((a) => ({ etag: d.md5, size: a.size, mtimeNs: String(a.mtimeNs), checksums: d.checksums, ...r }));
     // Another writer may have created the key while this body came in.
@@ -104,7 +107,7 @@ const WHOLE_PUT_MAX = 1024 * 1024;
  * create the object at its key, data and record together. Returns false, having consumed nothing
  * of the volume, when the key turns out to exist (the temp-file path then replaces it).
  */
-async function putWhole(ctx: OpContext, t: ObjectTarget, integrity: ReturnType<typeof integrityOf>, r: Pick<ObjectRecord, 'headers' | 'meta' | 'tags'>): Promise<boolean> {
+async function putWhole(ctx: OpContext, t: ObjectTarget, integrity: ReturnType<typeof integrityOf>, r: Stored): Promise<boolean> {
   const { core } = ctx;
   const parts: Buffer[] = [];
   try {

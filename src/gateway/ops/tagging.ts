@@ -18,6 +18,7 @@ function withTags(found: FoundObject, tags: TagSet): ObjectRecord {
   return {
     etag: i.etag, size: i.size, mtimeNs: String(i.mtimeNs), headers: i.headers, meta: i.meta,
     checksums: i.checksums, checksumType: i.checksumType, parts: i.parts, partSizes: i.partSizes, upload: i.upload, tags,
+    ...(i.acl ? { acl: i.acl } : {}),
   };
 }
 
