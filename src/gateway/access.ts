@@ -81,7 +81,8 @@ function mentionsExistingTags(policies: readonly Policy[]): boolean {
 
 /** What an ACL grant on the bucket allows (object writes are the bucket's WRITE). */
 const BUCKET_ACL_PERMISSION: Readonly<Record<string, Permission>> = {
-  's3:ListBucket': 'READ', 's3:ListBucketMultipartUploads': 'READ', 's3:PutObject': 'WRITE', 's3:DeleteObject': 'WRITE',
+  's3:ListBucket': 'READ', 's3:ListBucketVersions': 'READ', 's3:ListBucketMultipartUploads': 'READ', 's3:PutObject': 'WRITE', 's3:DeleteObject': 'WRITE',
+  's3:AbortMultipartUpload': 'WRITE',
   's3:GetBucketAcl': 'READ_ACP', 's3:PutBucketAcl': 'WRITE_ACP',
 };
 /** What an ACL grant on an object allows. */
@@ -169,6 +170,12 @@ export class AccessControl {
   }
 
   readonly authorize: Authorizer = async (r) => {
-    if (!(await this.allowed(r))) throw new S3Error('AccessDenied');
+    if (await this.allowed(r)) return;
+    // S3 tells a caller who may list the bucket that a missing key is missing, not forbidden.
+    if (r.action === 's3:GetObject' && r.bucket !== null && r.key !== null && r.objectExists && !(await r.objectExists())
+      && (await this.allowed({ ...r, action: 's3:ListBucket', key: null, objectExists: undefined }))) {
+      throw new S3Error('NoSuchKey', undefined, { Key: r.key });
+    }
+    throw new S3Error('AccessDenied');
   };
 }

@@ -37,13 +37,14 @@ export function conditionContext(identity: Identity, action: string, req: S3Requ
   const h = req.headers;
   if (typeof h['user-agent'] === 'string') ctx['aws:useragent'] = h['user-agent'];
   if (typeof h.referer === 'string') ctx['aws:referer'] = h.referer;
-  if (action === 's3:ListBucket') {
+  if (action === 's3:ListBucket' || action === 's3:ListBucketVersions') {
     for (const name of ['prefix', 'delimiter', 'max-keys']) {
       const v = req.query.get(name);
       if (v !== undefined) ctx[`s3:${name}`] = v;
     }
   }
-  for (const name of ['x-amz-acl', 'x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-content-sha256', 'x-amz-storage-class']) {
+  for (const name of ['x-amz-acl', 'x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-content-sha256', 'x-amz-storage-class',
+    'x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control']) {
     const v = h[name];
     if (typeof v === 'string') ctx[`s3:${name}`] = v;
   }

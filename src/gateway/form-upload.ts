@@ -76,7 +76,7 @@ export async function readForm(source: AsyncIterable<Buffer>, headers: IncomingH
   try {
     // File names come in UTF-8 from browsers (busboy's default, latin1, would garble them). A text
     // "file" field may be as large as the fields before it together.
-    parser = busboy({ headers, defParamCharset: 'utf8', limits: { fieldSize: limits.fieldBytes + 1, files: 1 } });
+    parser = busboy({ headers, defParamCharset: 'utf8', limits: { fieldSize: limits.fieldBytes + 1 } });
   } catch (err) {
     throw malformed(err);
   }
@@ -97,19 +97,14 @@ export async function readForm(source: AsyncIterable<Buffer>, headers: IncomingH
     parser.destroy(err instanceof Error ? err : new Error(String(err)));
   };
 
-  parser.on('field', (name, value, info) => {
-    if (file !== null || failure !== null) return;
-    if (name.toLowerCase() === 'file') {
-      if (info.valueTruncated) {
-        fail(new S3Error('EntityTooLarge', `The text field "file" holds more than ${limits.fieldBytes} bytes; send larger content as a file (a part with a filename).`));
-        return;
-      }
-      file = textFile(name, value);
-      head.resolve(file);
-      return;
-    }
+  // Parts before the file that came with a filename (some clients send every field so) are
+  // fields all the same: read whole, within the fields' bound, before the file is handed on.
+  const pending: Promise<void>[] = [];
+  let fileSeen = false;
+
+  const addField = (name: string, value: string, truncated: boolean) => {
     bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
-    if (info.valueTruncated || bytes > limits.fieldBytes) {
+    if (truncated || bytes > limits.fieldBytes) {
       fail(tooMuchPreData(`they hold more than ${limits.fieldBytes} bytes`));
       return;
     }
@@ -125,17 +120,49 @@ export async function readForm(source: AsyncIterable<Buffer>, headers: IncomingH
       return;
     }
     fields.set(key, value);
+  };
+
+  parser.on('field', (name, value, info) => {
+    if (fileSeen || failure !== null) return;
+    if (name.toLowerCase() === 'file') {
+      if (info.valueTruncated) {
+        fail(new S3Error('EntityTooLarge', `The text field "file" holds more than ${limits.fieldBytes} bytes; send larger content as a file (a part with a filename).`));
+        return;
+      }
+      fileSeen = true;
+      const f = textFile(name, value);
+      void Promise.all(pending).then(() => { file = f; head.resolve(f); }, () => undefined);
+      return;
+    }
+    addField(name, value, info.valueTruncated);
   });
 
   parser.on('file', (name, stream: Readable, info) => {
     // A stream destroyed by a failure while nobody reads it must not throw from its 'error'.
     stream.on('error', () => undefined);
-    if (file !== null || failure !== null) {
+    if (fileSeen || failure !== null) {
       stream.resume();
       return;
     }
-    file = { field: name, filename: info.filename ?? '', data: bytesOf(stream) };
-    head.resolve(file);
+    if (name.toLowerCase() !== 'file') {
+      const parts: Buffer[] = [];
+      let size = 0;
+      pending.push(new Promise<void>((resolve) => {
+        stream.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= limits.fieldBytes) parts.push(c);
+        });
+        stream.on('end', () => {
+          if (failure === null) addField(name, Buffer.concat(parts).toString('utf8'), size > limits.fieldBytes);
+          resolve();
+        });
+        stream.on('error', () => resolve());
+      }));
+      return;
+    }
+    fileSeen = true;
+    const f: FormFile = { field: name, filename: info.filename ?? '', data: bytesOf(stream) };
+    void Promise.all(pending).then(() => { file = f; head.resolve(f); }, () => undefined);
   });
 
   parser.on('error', (err) => fail(malformed(err)));
@@ -172,6 +199,7 @@ export async function readForm(source: AsyncIterable<Buffer>, headers: IncomingH
     } catch (err) {
       fail(err);
     }
+    await Promise.all(pending);
     head.resolve(null);
   })();
 

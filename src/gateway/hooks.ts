@@ -21,6 +21,9 @@ export interface AuthorizationRequest {
   context?: Readonly<Record<string, string>>;
   /** The ACL of the object the request names (null: none recorded), for ACL grants. */
   objectAcl?: () => Promise<Acl | null>;
+  /** Is there an object at the key? (A caller who may list the bucket learns a missing key is
+   * missing, as S3 tells it.) */
+  objectExists?: () => Promise<boolean>;
   /** The tags of the object the request names, for s3:ExistingObjectTag conditions. */
   existingTags?: () => Promise<readonly (readonly [string, string])[]>;
 }

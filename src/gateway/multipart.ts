@@ -13,7 +13,7 @@ import { S3Error, fromCoreError } from './errors.js';
 import type { Objects, ObjectTarget } from './objects.js';
 import { decodeRecord, RECORD_XATTR, runsOf, type ObjectRecord } from './record.js';
 import { randomName, UPLOADS_DIR, type Staging, type TempFile } from './staging.js';
-import type { Acl } from './acl/model.js';
+import type { Acl, Owner } from './acl/model.js';
 import type { TagSet } from './tags.js';
 import type { GatewayVolume } from './volume.js';
 
@@ -30,6 +30,8 @@ export interface UploadRecord {
   tags?: TagSet;
   /** The ACL the completed object gets. */
   acl?: Acl;
+  /** Who started the upload. */
+  initiator?: Owner;
   checksumAlgorithm?: ChecksumAlgorithm;
   /** COMPOSITE (checksum of the parts' checksums) or FULL_OBJECT. */
   checksumType?: 'COMPOSITE' | 'FULL_OBJECT';

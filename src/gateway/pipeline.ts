@@ -40,6 +40,12 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
   let body: RequestBody | null = null;
   try {
     req = parseRequest(raw, id, p.domains);
+    // A CORS preflight is never signed: answered before authentication, as S3 answers a bucket
+    // without a CORS configuration (which every bucket here is).
+    if (req.method === 'OPTIONS') {
+      if (req.headers.origin === undefined) throw new S3Error('BadRequest', 'Insufficient information. Origin request header needed.');
+      throw new S3Error('AccessForbidden', 'CORSResponse: CORS is not enabled for this bucket.');
+    }
     const auth = await authenticate(req, p.credentials, (p.now ?? Date.now)(), p.core.region, () => readForm(raw));
     body = new RequestBody(req, res, auth.payload, p.bodyProgress);
     if (auth.service !== 's3') {
@@ -56,7 +62,11 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
       const named = bucket !== null && key !== null;
       await p.authorize({
         identity, action, bucket, key, write, req: s3req,
-        ...(named ? { existingTags: async () => (await object())?.info.tags ?? [], objectAcl: async () => (await object())?.info.acl ?? null } : {}),
+        ...(named ? {
+          existingTags: async () => (await object())?.info.tags ?? [],
+          objectAcl: async () => (await object())?.info.acl ?? null,
+          objectExists: async () => (await object()) !== null,
+        } : {}),
       });
     };
     const authorize = (action: string, bucket: string | null, key: string | null, write: boolean) => authorizeAs(auth.identity, action, bucket, key, write);

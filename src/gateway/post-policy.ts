@@ -3,6 +3,7 @@
 // the document is then held against the form before any byte of the file is stored: unexpired,
 // every condition met, and no field it does not cover (a field the signer did not foresee could
 // have been added by anyone holding the form).
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parseCredential, type CredentialStore, type Identity } from './auth.js';
 import { S3Error } from './errors.js';
 import { ALGORITHM, parseAmzDate, sameSignature, signatureOf, signingKey } from './sigv4.js';
@@ -13,8 +14,12 @@ export const SIGNING_FIELDS = ['policy', 'x-amz-algorithm', 'x-amz-credential', 
 /** S3's bound on the (base64) policy document. */
 export const MAX_POLICY_BYTES = 20 * 1024;
 
+/** The fields that sign a form the older way (Signature Version 2, which AWS still documents
+ * for browser uploads): the key id and the base64 HMAC-SHA1 of the policy. */
+export const SIGNING_FIELDS_V2 = ['awsaccesskeyid', 'policy', 'signature'] as const;
+
 /** Fields no condition needs to cover: the policy, its signature, and the file. */
-const EXEMPT = new Set(['policy', 'x-amz-signature', 'file']);
+const EXEMPT = new Set(['policy', 'x-amz-signature', 'file', 'awsaccesskeyid', 'signature']);
 
 /** The file sizes the policy allows (content-length-range; any size when it says nothing). */
 export interface LengthRange {
@@ -71,6 +76,20 @@ export async function verifyPolicySignature(fields: ReadonlyMap<string, string>,
   const expected = signatureOf(signingKey(found.secret, cred.day, cred.region, 's3'), field('policy'));
   if (!sameSignature(expected, field('x-amz-signature'))) {
     throw new S3Error('SignatureDoesNotMatch', 'The x-amz-signature field does not match the policy: it must be the hex HMAC-SHA256 of the policy field exactly as sent, with the SigV4 signing key of the credential\'s secret, date, region and "s3".');
+  }
+  return found.identity;
+}
+
+/** Who signed the form's policy with Signature Version 2. */
+export async function verifyPolicySignatureV2(fields: ReadonlyMap<string, string>, credentials: CredentialStore): Promise<Identity> {
+  for (const name of SIGNING_FIELDS_V2) if (!fields.has(name)) throw missingField(name);
+  const accessKey = fields.get('awsaccesskeyid') ?? '';
+  const found = await credentials.lookup(accessKey, fields.get('x-amz-security-token'));
+  if (!found) throw new S3Error('InvalidAccessKeyId', `The access key id "${accessKey.slice(0, 128)}" of AWSAccessKeyId does not exist in our records.`);
+  const expected = createHmac('sha1', found.secret).update(fields.get('policy') ?? '', 'utf8').digest();
+  const given = Buffer.from(fields.get('signature') ?? '', 'base64');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new S3Error('SignatureDoesNotMatch', 'The signature field does not match the policy: it must be the base64 HMAC-SHA1 of the policy field exactly as sent, with the secret of AWSAccessKeyId.');
   }
   return found.identity;
 }

@@ -11,7 +11,7 @@ import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, hea
 import { copyObject } from './ops/copy-object.js';
 import { deleteNoVersion, deleteObject, deleteObjects } from './ops/delete.js';
 import { getObject, headObject } from './ops/get-object.js';
-import { listObjectsV1, listObjectsV2 } from './ops/list-objects.js';
+import { listObjectVersions, listObjectsV1, listObjectsV2 } from './ops/list-objects.js';
 import {
   abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart, uploadPartCopy,
 } from './ops/multipart.js';
@@ -77,7 +77,7 @@ export function route(req: S3Request): Route {
     throw new S3Error('MethodNotAllowed', `${m} is not allowed on the service; only GET (ListBuckets) is.`);
   }
   if (req.key === null) {
-    unsupported(req, ['acl', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls']);
+    unsupported(req, ['acl', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', ...(m === 'GET' ? ['versions'] : [])]);
     switch (m) {
       case 'GET':
         if (q.has('acl')) return r('GetBucketAcl', false, getBucketAcl);
@@ -89,6 +89,7 @@ export function route(req: S3Request): Route {
         if (q.has('location')) return r('GetBucketLocation', false, getBucketLocation);
         if (q.has('versioning')) return r('GetBucketVersioning', false, getBucketVersioning);
         if (q.has('uploads')) return r('ListBucketMultipartUploads', false, listMultipartUploads);
+        if (q.has('versions')) return r('ListBucketVersions', false, listObjectVersions);
         if (q.get('list-type') === '2') return r('ListBucket', false, listObjectsV2);
         if (q.has('list-type')) throw new S3Error('InvalidArgument', `list-type must be 2, got "${q.get('list-type')}".`);
         return r('ListBucket', false, listObjectsV1);

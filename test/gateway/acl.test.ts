@@ -3,7 +3,7 @@
 // public access block's BlockPublicAcls and IgnorePublicAcls; object ownership, with
 // BucketOwnerEnforced turning ACLs off (refused when set, ignored when stored).
 import {
-  CreateBucketCommand, DeleteBucketOwnershipControlsCommand, GetBucketAclCommand, GetBucketOwnershipControlsCommand, GetObjectAclCommand,
+  AbortMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketOwnershipControlsCommand, ListMultipartUploadsCommand, GetBucketAclCommand, GetBucketOwnershipControlsCommand, GetObjectAclCommand,
   GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, PutBucketAclCommand, PutBucketOwnershipControlsCommand, PutBucketPolicyCommand,
   PutObjectAclCommand, PutObjectCommand, PutPublicAccessBlockCommand, type S3Client,
 } from '@aws-sdk/client-s3';
@@ -119,5 +119,30 @@ describe('ACLs', () => {
     expect(await code(t.s3.send(new CreateBucketCommand({ Bucket: 'enforced2', ObjectOwnership: 'BucketOwnerEnforced', ACL: 'public-read' })))).toBe('InvalidBucketAclWithObjectOwnership');
     await t.s3.send(new DeleteBucketOwnershipControlsCommand({ Bucket: 'enforced' }));
     expect((await anonymous('GET', '/enforced/o')).status).toBe(200);
+  });
+  it('grants show their grantee\'s name, groups first; an id nobody has and e-mail grantees are refused', async () => {
+    await t.s3.send(new PutObjectCommand({ Bucket: 'acl', Key: 'named', Body: 'n', GrantRead: `id="${alt.id}", uri="http://acs.amazonaws.com/groups/global/AllUsers"`, GrantFullControl: `id="${rootId}"` }));
+    const acl = await t.s3.send(new GetObjectAclCommand({ Bucket: 'acl', Key: 'named' }));
+    expect(acl.Grants?.map((g) => [g.Grantee?.Type, g.Grantee?.URI ?? g.Grantee?.DisplayName, g.Permission])).toEqual([
+      ['Group', 'http://acs.amazonaws.com/groups/global/AllUsers', 'READ'], ['CanonicalUser', 'alt', 'READ'], ['CanonicalUser', 'root', 'FULL_CONTROL'],
+    ]);
+    expect(await code(t.s3.send(new PutObjectAclCommand({ Bucket: 'acl', Key: 'named', GrantRead: `id="${'0'.repeat(64)}"` })))).toBe('InvalidArgument');
+    expect(await code(t.s3.send(new PutObjectAclCommand({ Bucket: 'acl', Key: 'named', GrantRead: 'emailAddress="nobody@example.com"' })))).toBe('UnresolvableGrantByEmailAddress');
+    expect((await t.s3.send(new GetObjectAclCommand({ Bucket: 'acl', Key: 'named' }))).Grants).toHaveLength(3);
+  });
+
+  it('an anonymous caller who may list a bucket learns that a missing key is missing', async () => {
+    await t.s3.send(new CreateBucketCommand({ Bucket: 'listable', ACL: 'public-read' }));
+    const r = await anonymous('GET', '/listable/never-was');
+    expect([r.status, /<Code>NoSuchKey</.test(r.body)]).toEqual([404, true]);
+    expect((await anonymous('GET', '/acl/never-was')).status).toBe(403);
+  });
+  it('a multipart upload names who started it, in its listing and its parts', async () => {
+    await t.s3.send(new PutBucketAclCommand({ Bucket: 'acl', GrantWrite: `id="${alt.id}"`, GrantFullControl: `id="${rootId}"` }));
+    const { UploadId } = await alt.s3.send(new CreateMultipartUploadCommand({ Bucket: 'acl', Key: 'alt-upload' }));
+    const listed = await t.s3.send(new ListMultipartUploadsCommand({ Bucket: 'acl' }));
+    const mine = listed.Uploads?.find((u) => u.UploadId === UploadId);
+    expect([mine?.Initiator?.ID, mine?.Initiator?.DisplayName, mine?.Owner?.ID]).toEqual([alt.id, 'alt', alt.id]);
+    await alt.s3.send(new AbortMultipartUploadCommand({ Bucket: 'acl', Key: 'alt-upload', UploadId }));
   });
 });

@@ -161,4 +161,12 @@ describe('bucket policies and anonymous access', () => {
     expect((await s3Failure(s3.send(new PutObjectCommand({ Bucket: 'granted', Key: 'k', Body: 'overwritten' })))).code).toBe('AccessDenied');
     expect((await s3Failure(s3.send(new DeleteBucketPolicyCommand({ Bucket: 'granted' })))).code).toBe('AccessDenied');
   });
+  it('a wildcard resource that takes in the bucket is accepted; one that cannot is not', async () => {
+    const wide = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::*/*' }] });
+    await t.s3.send(new PutBucketPolicyCommand({ Bucket: 'site', Policy: wide }));
+    expect((await anonymous('GET', '/site/index.html')).status).toBe(200);
+    const other = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::other-*/*' }] });
+    expect((await s3Failure(t.s3.send(new PutBucketPolicyCommand({ Bucket: 'site', Policy: other })))).code).toBe('MalformedPolicy');
+    await t.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'site' }));
+  });
 });

@@ -122,3 +122,12 @@ describe('client errors are 4xx, not 500s', () => {
     expect(nul.status).toBe(404);
   });
 });
+
+describe('CORS preflights', () => {
+  it('are answered before authentication, as S3 answers a bucket without a CORS configuration', async () => {
+    const bare = await rawRequest(t.gw.url, 'OPTIONS', '/hard/k');
+    expect([bare.status, errorCodeOf(bare.body)]).toEqual([400, 'BadRequest']);
+    const cors = await rawRequest(t.gw.url, 'OPTIONS', '/hard/k', { Origin: 'https://example.com', 'Access-Control-Request-Method': 'GET' });
+    expect([cors.status, errorCodeOf(cors.body)]).toEqual([403, 'AccessForbidden']);
+  });
+});

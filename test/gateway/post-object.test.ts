@@ -283,6 +283,38 @@ describe('signed form uploads', () => {
   });
 });
 
+describe('forms as other clients send them', () => {
+  it('fields sent as parts with a filename (as Python requests sends every field) are fields', async () => {
+    const form = new FormData();
+    for (const [k, v] of signedForm({ fields: { key: 'as-files.txt' } })) form.append(k, new Blob([v]), k);
+    form.append('file', new Blob(['sent by requests']), 'upload.bin');
+    const r = await fetch(`${t.gw.url}/${BUCKET}`, { method: 'POST', body: form, redirect: 'manual' });
+    expect(r.status).toBe(204);
+    expect((await read(BUCKET, 'as-files.txt')).body.toString()).toBe('sent by requests');
+  });
+
+  it('a policy signed with Signature Version 2 (AWSAccessKeyId, base64 HMAC-SHA1) is accepted; a wrong one is not', async () => {
+    const policy = Buffer.from(JSON.stringify({
+      expiration: new Date(Date.now() + 3_600_000).toISOString(),
+      conditions: [{ bucket: BUCKET }, ['starts-with', '$key', 'v2/']],
+    })).toString('base64');
+    const fields = (secret: string): [string, string][] => [
+      ['key', 'v2/object.txt'], ['AWSAccessKeyId', ACCESS_KEY], ['policy', policy], ['signature', createHmac('sha1', secret).update(policy).digest('base64')],
+    ];
+    expect((await post(fields(SECRET_KEY), { data: 'v2 signed' })).status).toBe(204);
+    expect((await read(BUCKET, 'v2/object.txt')).body.toString()).toBe('v2 signed');
+    expect(await failure(await post(fields('not-the-secret'), { data: 'x' }))).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' });
+    const unknown = fields(SECRET_KEY).map(([k, v]): [string, string] => [k, k === 'AWSAccessKeyId' ? 'NOSUCHKEY' : v]);
+    expect(await failure(await post(unknown, { data: 'x' }))).toMatchObject({ status: 403, code: 'InvalidAccessKeyId' });
+  });
+
+  it('a form whose policy names another bucket is refused by the policy', async () => {
+    const r = await post(signedForm({ fields: { key: 'elsewhere.txt' }, bucket: PUBLIC }), { data: 'x' });
+    expect(await failure(r)).toMatchObject({ status: 403, code: 'AccessDenied' });
+    await absent(BUCKET, 'elsewhere.txt');
+  });
+});
+
 describe('read-only gateways', () => {
   it('refuse a signed form upload as they refuse a PUT', async () => {
     const ro = await startGateway({ metaUrl: t.metaUrl, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, readOnly: true, log: () => undefined });

@@ -8,7 +8,8 @@ import type { Identity } from '../auth.js';
 import type { BucketAccessRecord } from '../bucket-access.js';
 import type { OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
-import { aclFromHeaders, canonicalId, isPublicAcl, ownerOf, type Acl, type Owner } from './model.js';
+import { aclFromHeaders, canonicalId, isPublicAcl, ownerOf, type Acl, type CanonicalNames, type Owner } from './model.js';
+import { canonicalNames } from './names.js';
 
 export type ObjectOwnership = 'ObjectWriter' | 'BucketOwnerPreferred' | 'BucketOwnerEnforced';
 export const OWNERSHIPS: readonly ObjectOwnership[] = ['ObjectWriter', 'BucketOwnerPreferred', 'BucketOwnerEnforced'];
@@ -38,12 +39,12 @@ export function refusal(creatingBucket: boolean, what: string): S3Error {
  * The ACL to record on an object written by the caller into a bucket with this access record
  * (from x-amz-acl / x-amz-grant-* in `headers`); undefined: none, the bucket owner owns it.
  */
-export function aclForWrite(ctx: OpContext, record: BucketAccessRecord, headers: Record<string, string | string[] | undefined> = ctx.req.headers, writer: Identity = ctx.identity): Acl | undefined {
+export function aclForWrite(ctx: OpContext, record: BucketAccessRecord, names: CanonicalNames, headers: Record<string, string | string[] | undefined> = ctx.req.headers, writer: Identity = ctx.identity): Acl | undefined {
   const account = ctx.core.iam.account;
   const bucketOwner = bucketOwnerOf(record, account);
   const writerOwner = ownerOf(writer, account);
   const ownership = ownershipOf(record);
-  const asked = aclFromHeaders(headers, writerOwner, bucketOwner);
+  const asked = aclFromHeaders(headers, writerOwner, bucketOwner, names);
   if (ownership === 'BucketOwnerEnforced') {
     if (asked && !ownerOnly(asked, bucketOwner)) throw refusal(false, headers['x-amz-acl'] !== undefined ? `x-amz-acl: ${String(headers['x-amz-acl']).slice(0, 40)}` : 'x-amz-grant-*');
     return undefined;
@@ -62,5 +63,5 @@ export function aclForWrite(ctx: OpContext, record: BucketAccessRecord, headers:
  * operation answers NoSuchBucket). */
 export async function requestAcl(ctx: OpContext, bucket: string, headers?: Record<string, string | string[] | undefined>, writer?: Identity): Promise<Acl | undefined> {
   const view = await ctx.core.bucketAccess.get(bucket);
-  return view ? aclForWrite(ctx, view.record, headers, writer) : undefined;
+  return view ? aclForWrite(ctx, view.record, await canonicalNames(ctx.core.iam), headers, writer) : undefined;
 }

@@ -69,18 +69,25 @@ const GRANT_HEADERS: [string, Permission][] = [
   ['x-amz-grant-write-acp', 'WRITE_ACP'], ['x-amz-grant-full-control', 'FULL_CONTROL'],
 ];
 
-function grantee(kind: string, value: string): Grantee {
-  if (kind === 'id') return { id: value };
+/** Known canonical ids and their display names (see names.ts). */
+export type CanonicalNames = ReadonlyMap<string, string>;
+
+function grantee(kind: string, value: string, names: CanonicalNames): Grantee {
+  if (kind === 'id') {
+    const name = names.get(value);
+    if (name === undefined) throw new S3Error('InvalidArgument', `Invalid id: no user has the canonical id "${value.slice(0, 80)}".`, { ArgumentName: 'CanonicalUser/ID', ArgumentValue: value.slice(0, 80) });
+    return { id: value, name };
+  }
   if (kind === 'uri') {
     if (!GROUPS.has(value)) throw new S3Error('InvalidArgument', `Unknown grantee group "${value.slice(0, 100)}".`);
     return { uri: value };
   }
-  if (kind === 'emailaddress') throw new S3Error('NotImplemented', 'Grants by e-mail address are not implemented: grant by canonical id.');
+  if (kind === 'emailaddress') throw new S3Error('UnresolvableGrantByEmailAddress', 'The e-mail address you provided does not match any account on record: users here have no e-mail addresses; grant by canonical id.');
   throw new S3Error('InvalidArgument', `A grantee is id="...", uri="..." or emailAddress="...", not ${kind.slice(0, 40)}.`);
 }
 
 /** x-amz-acl or x-amz-grant-* headers (not both, as S3 says); null when neither is there. */
-export function aclFromHeaders(headers: Record<string, string | string[] | undefined>, owner: Owner, bucketOwner: Owner): Acl | null {
+export function aclFromHeaders(headers: Record<string, string | string[] | undefined>, owner: Owner, bucketOwner: Owner, names: CanonicalNames): Acl | null {
   const canned = headers['x-amz-acl'];
   const present = GRANT_HEADERS.filter(([h]) => headers[h] !== undefined);
   if (typeof canned === 'string' && present.length > 0) throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed.');
@@ -91,14 +98,14 @@ export function aclFromHeaders(headers: Record<string, string | string[] | undef
     for (const part of String(headers[h]).split(',')) {
       const m = /^\s*([A-Za-z]+)\s*=\s*"?([^"]*)"?\s*$/.exec(part);
       if (!m) throw new S3Error('InvalidArgument', `${h} holds "${part.trim().slice(0, 80)}", not KIND="VALUE".`, { ArgumentName: h });
-      grants.push({ grantee: grantee(m[1]!.toLowerCase(), m[2]!), permission });
+      grants.push({ grantee: grantee(m[1]!.toLowerCase(), m[2]!, names), permission });
     }
   }
   return { owner, grants };
 }
 
 /** An AccessControlPolicy document; its owner must be the resource's owner. */
-export function aclFromXml(root: XmlNode, owner: Owner): Acl {
+export function aclFromXml(root: XmlNode, owner: Owner, names: CanonicalNames): Acl {
   const ownerNode = childrenNamed(root, 'Owner')[0];
   const ownerId = ownerNode ? childText(ownerNode, 'ID') : undefined;
   if (ownerId !== undefined && ownerId !== owner.id) throw new S3Error('AccessDenied', 'The ACL names another owner than the resource\'s.');
@@ -110,9 +117,9 @@ export function aclFromXml(root: XmlNode, owner: Owner): Acl {
     if (!who || !permission || !PERMISSIONS.includes(permission)) throw new S3Error('MalformedACLError', 'Every <Grant> needs a <Grantee> and a <Permission> of READ, WRITE, READ_ACP, WRITE_ACP or FULL_CONTROL.');
     const id = childText(who, 'ID');
     const uri = childText(who, 'URI');
-    if (id !== undefined) return { grantee: grantee('id', id.trim()), permission };
-    if (uri !== undefined) return { grantee: grantee('uri', uri.trim()), permission };
-    if (childText(who, 'EmailAddress') !== undefined) return { grantee: grantee('emailaddress', ''), permission };
+    if (id !== undefined) return { grantee: grantee('id', id.trim(), names), permission };
+    if (uri !== undefined) return { grantee: grantee('uri', uri.trim(), names), permission };
+    if (childText(who, 'EmailAddress') !== undefined) return { grantee: grantee('emailaddress', '', names), permission };
     throw new S3Error('MalformedACLError', 'A <Grantee> names an <ID> or a <URI>.');
   });
   return { owner, grants };
@@ -120,9 +127,11 @@ export function aclFromXml(root: XmlNode, owner: Owner): Acl {
 
 export function aclToXml(acl: Acl): XmlElement {
   const xsi = { 'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance' };
+  // Group grants first, then users, each in the order given (the order clients compare with).
+  const grants = [...acl.grants.filter((g) => 'uri' in g.grantee), ...acl.grants.filter((g) => 'id' in g.grantee)];
   return el('AccessControlPolicy',
     el('Owner', el('ID', acl.owner.id), el('DisplayName', acl.owner.name)),
-    el('AccessControlList', acl.grants.map((g) => el('Grant',
+    el('AccessControlList', grants.map((g) => el('Grant',
       'id' in g.grantee
         ? { name: 'Grantee', attrs: { ...xsi, 'xsi:type': 'CanonicalUser' }, children: [el('ID', g.grantee.id), g.grantee.name !== undefined ? el('DisplayName', g.grantee.name) : null] }
         : { name: 'Grantee', attrs: { ...xsi, 'xsi:type': 'Group' }, children: [el('URI', g.grantee.uri)] },

@@ -133,6 +133,10 @@ export const IAM_ACTIONS: Record<string, QueryHandler> = {
     return [userXml(c.store, await c.store.createUser(name, c.params.get('Path')))];
   },
   async GetUser(c) {
+    // The account's root asking about itself: AWS answers with the root user.
+    if (!c.params.get('UserName') && c.identity.kind === 'root') {
+      return [el('User', el('UserId', c.store.account), el('Arn', c.store.rootArn), el('CreateDate', isoTime(0)))];
+    }
     const name = userNameOrSelf(c);
     await c.authorize('iam:GetUser', await entityArn(c, 'user', name));
     return [userXml(c.store, await userNamed(c, name))];

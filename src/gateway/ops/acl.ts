@@ -4,6 +4,7 @@
 // grants.
 import { bucketOwnerOf, ownerOnly, ownershipOf, refusal } from '../acl/for-write.js';
 import { aclFromHeaders, aclFromXml, aclToXml, isPublicAcl, type Acl, type Owner } from '../acl/model.js';
+import { canonicalNames } from '../acl/names.js';
 import type { BucketAccessView } from '../bucket-access.js';
 import { bucketOf, targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -23,11 +24,12 @@ const ownerFull = (owner: Owner): Acl => ({ owner, grants: [{ grantee: { id: own
 
 /** The ACL a PutBucketAcl / PutObjectAcl sets: from headers or from the body, not both. */
 async function askedAcl(ctx: OpContext, owner: Owner, bucketOwner: Owner, view: BucketAccessView): Promise<Acl> {
-  const fromHeaders = aclFromHeaders(ctx.req.headers, owner, bucketOwner);
+  const names = await canonicalNames(ctx.core.iam);
+  const fromHeaders = aclFromHeaders(ctx.req.headers, owner, bucketOwner, names);
   let acl: Acl;
   if (fromHeaders && !ctx.body.empty) throw new S3Error('UnexpectedContent', 'This request does not support content alongside ACL headers.');
   if (fromHeaders) acl = fromHeaders;
-  else if (!ctx.body.empty) acl = aclFromXml(parseBody(await ctx.body.readAll(MAX_ACL_BODY), 'AccessControlPolicy'), owner);
+  else if (!ctx.body.empty) acl = aclFromXml(parseBody(await ctx.body.readAll(MAX_ACL_BODY), 'AccessControlPolicy'), owner, names);
   else throw new S3Error('MissingSecurityHeader', 'Give the ACL in x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy body.', { MissingHeaderName: 'x-amz-acl' });
   if (ownershipOf(view.record) === 'BucketOwnerEnforced' && !ownerOnly(acl, bucketOwner)) throw refusal(false, 'an ACL other than the owner\'s full control');
   if (isPublicAcl(acl) && view.record.publicAccessBlock?.BlockPublicAcls) throw new S3Error('AccessDenied', 'The bucket\'s public access block (BlockPublicAcls) refuses a public ACL.');

@@ -23,13 +23,20 @@ function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : v === undefined ? [] : [v];
 }
 
+/** A wildcard resource that takes in this bucket or its objects ("arn:aws:s3:::*", "arn:aws:s3:::*\/*"). */
+function coversBucket(arn: string, bucket: string): boolean {
+  if (!/[*?]/.test(arn)) return false;
+  const re = new RegExp(`^${arn.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return re.test(`arn:aws:s3:::${bucket}`) || re.test(`arn:aws:s3:::${bucket}/`) || re.test(`arn:aws:s3:::${bucket}/x`);
+}
+
 /** A bucket policy speaks of its own bucket only, as S3 requires. */
 function checkResources(text: string, bucket: string): void {
   const doc = JSON.parse(text) as { Statement?: unknown };
   for (const st of list(doc.Statement) as Record<string, unknown>[]) {
     for (const r of list(st.Resource ?? st.NotResource)) {
       const arn = String(r);
-      if (arn !== `arn:aws:s3:::${bucket}` && !arn.startsWith(`arn:aws:s3:::${bucket}/`) && arn !== '*') {
+      if (arn !== `arn:aws:s3:::${bucket}` && !arn.startsWith(`arn:aws:s3:::${bucket}/`) && arn !== '*' && !coversBucket(arn, bucket)) {
         throw new S3Error('MalformedPolicy', `Policy has invalid resource: ${arn.slice(0, 200)} is not bucket ${bucket} or an object in it.`);
       }
     }

@@ -5,6 +5,7 @@ import { S3Error } from '../errors.js';
 import { decodeToken, encodeToken } from '../tokens.js';
 import type { BucketInfo } from '../buckets.js';
 import { aclFromHeaders, ownerOf } from '../acl/model.js';
+import { canonicalNames } from '../acl/names.js';
 import { bucketOwnerOf, ownerOnly, ownershipOf, refusal } from '../acl/for-write.js';
 import type { BucketAccessRecord } from '../bucket-access.js';
 import { header } from '../request.js';
@@ -56,13 +57,13 @@ async function visibleBuckets(ctx: OpContext): Promise<BucketInfo[]> {
 }
 
 /** What a new bucket records: its owner, object ownership and ACL, from who asks and how. */
-function creationRecord(ctx: OpContext): BucketAccessRecord {
+async function creationRecord(ctx: OpContext): Promise<BucketAccessRecord> {
   const { user, userId, kind } = ctx.identity;
   const record: BucketAccessRecord = user !== null && userId !== null && kind !== 'root' ? { owner: user, ownerId: userId } : {};
   const asked = header(ctx.req, 'x-amz-object-ownership');
   if (asked !== undefined) record.ownership = parseOwnership(asked, 'InvalidArgument');
   const owner = bucketOwnerOf(record, ctx.core.iam.account);
-  const acl = aclFromHeaders(ctx.req.headers, owner, owner);
+  const acl = aclFromHeaders(ctx.req.headers, owner, owner, await canonicalNames(ctx.core.iam));
   if (acl && ownershipOf(record) === 'BucketOwnerEnforced' && !ownerOnly(acl, owner)) throw refusal(true, 'x-amz-acl / x-amz-grant-*');
   if (acl && ownershipOf(record) !== 'BucketOwnerEnforced') record.acl = acl;
   return record;
@@ -85,7 +86,7 @@ export async function createBucket(ctx: OpContext): Promise<void> {
       throw new S3Error('InvalidLocationConstraint', `This gateway serves region "${ctx.core.region}", not "${where}".`);
     }
   }
-  const record = creationRecord(ctx);
+  const record = await creationRecord(ctx);
   try {
     await ctx.core.buckets.create(bucket);
     // The user who creates a bucket owns it (root owns what has no owner recorded). A bucket

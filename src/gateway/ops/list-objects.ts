@@ -1,6 +1,9 @@
-// ListObjects (v1) and ListObjectsV2: prefix, delimiter, max-keys, marker / continuation-token /
-// start-after, encoding-type=url, fetch-owner. Directories are common prefixes; keys come in
-// UTF-8 byte order, paged without repeating or skipping.
+// ListObjects (v1), ListObjectsV2 and ListObjectVersions: prefix, delimiter, max-keys, marker /
+// continuation-token / start-after / key-marker, encoding-type=url, fetch-owner. Directories are
+// common prefixes; keys come in UTF-8 byte order, paged without repeating or skipping. A volume
+// never versions, so each object is its one "null" version, the latest.
+import { bucketOwnerOf } from '../acl/for-write.js';
+import type { Owner } from '../acl/model.js';
 import { isRegular } from '../../vfs/attr.js';
 import { bucketOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -13,7 +16,7 @@ import { el, type XmlElement } from '../xml.js';
 const MAX_KEYS = 1000;
 
 interface Listed {
-  keys: { key: string; size: number; mtimeNs: bigint; etag: string }[];
+  keys: { key: string; size: number; mtimeNs: bigint; etag: string; owner?: Owner }[];
   prefixes: string[];
   truncated: boolean;
   /** The last key or prefix returned: where the next page starts. */
@@ -78,21 +81,29 @@ async function describe(ctx: OpContext, bucket: string, item: { key: string; ino
     const attr = item.link ? await gv.resolveIn(bucket, `/${bucket}/${item.key}`) : await gv.user.vfs.getattr(item.ino);
     if (!attr || !isRegular(attr)) return null;
     const info = describeObject(attr, await gv.record(attr.ino));
-    return { key: item.key, size: info.size, mtimeNs: info.mtimeNs, etag: info.etag };
+    return { key: item.key, size: info.size, mtimeNs: info.mtimeNs, etag: info.etag, ...(info.acl ? { owner: info.acl.owner } : {}) };
   } catch {
     // Deleted while being listed: it is simply not there.
     return null;
   }
 }
 
-function contents(ctx: OpContext, listed: Listed, encode: (s: string) => string, withOwner: boolean): XmlElement[] {
-  const { owner } = ctx.core;
-  return listed.keys.map((k) => el('Contents',
+/** Who owns what a listing shows: the object's ACL owner, else the bucket's owner. */
+async function ownerFor(ctx: OpContext, bucket: string): Promise<(k: Listed['keys'][number]) => Owner> {
+  const view = await ctx.core.bucketAccess.get(bucket);
+  const bucketOwner = bucketOwnerOf(view?.record ?? {}, ctx.core.iam.account);
+  return (k) => k.owner ?? bucketOwner;
+}
+
+async function contents(ctx: OpContext, bucket: string, listed: Listed, encode: (s: string) => string, withOwner: boolean, name = 'Contents', version = false): Promise<XmlElement[]> {
+  const owner = await ownerFor(ctx, bucket);
+  return listed.keys.map((k) => el(name,
     el('Key', encode(k.key)),
+    version ? [el('VersionId', 'null'), el('IsLatest', true)] : null,
     el('LastModified', isoTime(nsToMs(k.mtimeNs))),
     el('ETag', quoteEtag(k.etag)),
     el('Size', k.size),
-    withOwner ? el('Owner', el('ID', owner.id), el('DisplayName', owner.displayName)) : null,
+    withOwner ? el('Owner', el('ID', owner(k).id), el('DisplayName', owner(k).name)) : null,
     el('StorageClass', 'STANDARD'),
   ));
 }
@@ -119,7 +130,32 @@ export async function listObjectsV1(ctx: OpContext): Promise<void> {
     delimiter ? el('Delimiter', encode(delimiter)) : null,
     el('IsTruncated', listed.truncated),
     q.has('encoding-type') ? el('EncodingType', 'url') : null,
-    contents(ctx, listed, encode, true),
+    await contents(ctx, bucket, listed, encode, true),
+    prefixes(listed, encode),
+  ));
+}
+
+/** ListObjectVersions: every object as its only version ("null", the latest); no delete markers. */
+export async function listObjectVersions(ctx: OpContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const q = ctx.req.query;
+  const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') ?? '';
+  const keyMarker = q.get('key-marker') ?? '';
+  const max = maxKeysOf(ctx);
+  const encode = encodingOf(ctx);
+  const listed = await list(ctx, bucket, prefix, delimiter, keyMarker, max);
+  sendXml(ctx.res, 200, el('ListVersionsResult',
+    el('Name', bucket),
+    el('Prefix', encode(prefix)),
+    el('KeyMarker', encode(keyMarker)),
+    el('VersionIdMarker', q.get('version-id-marker') ?? ''),
+    listed.truncated && listed.last !== null ? [el('NextKeyMarker', encode(listed.last)), el('NextVersionIdMarker', 'null')] : null,
+    el('MaxKeys', max),
+    delimiter ? el('Delimiter', encode(delimiter)) : null,
+    el('IsTruncated', listed.truncated),
+    q.has('encoding-type') ? el('EncodingType', 'url') : null,
+    await contents(ctx, bucket, listed, encode, true, 'Version', true),
     prefixes(listed, encode),
   ));
 }
@@ -151,7 +187,7 @@ export async function listObjectsV2(ctx: OpContext): Promise<void> {
     token !== undefined ? el('ContinuationToken', token) : null,
     listed.truncated && listed.last !== null ? el('NextContinuationToken', encodeToken(OBJECT_TOKENS, listed.last)) : null,
     startAfter ? el('StartAfter', encode(startAfter)) : null,
-    contents(ctx, listed, encode, q.get('fetch-owner') === 'true'),
+    await contents(ctx, bucket, listed, encode, q.get('fetch-owner') === 'true'),
     prefixes(listed, encode),
   ));
 }

@@ -1,6 +1,8 @@
 // The multipart operations: CreateMultipartUpload, UploadPart, UploadPartCopy,
 // CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.
 import { requestAcl } from '../acl/for-write.js';
+import { ownerOf } from '../acl/model.js';
+import type { UploadRecord } from '../multipart.js';
 import { createHash } from 'node:crypto';
 import { announcedAlgorithm, checkChecksumValue, isChecksumAlgorithm, type ChecksumAlgorithm } from '../checksums.js';
 import { copySourceOf, findCopySource } from '../copy-source.js';
@@ -62,7 +64,8 @@ export async function createMultipartUpload(ctx: OpContext): Promise<void> {
   }
   if (type === 'COMPOSITE' && checksumAlgorithm === 'crc64nvme') throw new S3Error('InvalidRequest', 'CRC64NVME checksums are FULL_OBJECT only.');
   await checkWriteConditions(ctx, t);
-  const id = await ctx.core.uploads.create(t, { headers, meta, tags, checksumAlgorithm, checksumType: type, ...(acl ? { acl } : {}) });
+  const initiator = ownerOf(ctx.identity, ctx.core.iam.account);
+  const id = await ctx.core.uploads.create(t, { headers, meta, tags, checksumAlgorithm, checksumType: type, initiator, ...(acl ? { acl } : {}) });
   const extra: Record<string, string> = {};
   if (checksumAlgorithm) extra['x-amz-checksum-algorithm'] = checksumAlgorithm.toUpperCase();
   if (type) extra['x-amz-checksum-type'] = type;
@@ -202,9 +205,10 @@ export async function abortMultipartUpload(ctx: OpContext): Promise<void> {
   sendEmpty(ctx.res, 204);
 }
 
-function owner(ctx: OpContext) {
-  const o = ctx.core.owner;
-  return [el('Initiator', el('ID', o.id), el('DisplayName', o.displayName)), el('Owner', el('ID', o.id), el('DisplayName', o.displayName))];
+/** Who started an upload (and owns what it makes); uploads from before this was recorded: root. */
+function owner(ctx: OpContext, record: UploadRecord) {
+  const o = record.initiator ?? { id: ctx.core.owner.id, name: ctx.core.owner.displayName };
+  return [el('Initiator', el('ID', o.id), el('DisplayName', o.name)), el('Owner', el('ID', o.id), el('DisplayName', o.name))];
 }
 
 export async function listParts(ctx: OpContext): Promise<void> {
@@ -219,7 +223,7 @@ export async function listParts(ctx: OpContext): Promise<void> {
   const truncated = after.length > page.length;
   sendXml(ctx.res, 200, el('ListPartsResult',
     el('Bucket', t.bucket), el('Key', t.key), el('UploadId', upload.id),
-    ...owner(ctx),
+    ...owner(ctx, upload.record),
     el('StorageClass', 'STANDARD'),
     el('PartNumberMarker', marker),
     page.length > 0 ? el('NextPartNumberMarker', page[page.length - 1].number) : null,
@@ -272,7 +276,7 @@ export async function listMultipartUploads(ctx: OpContext): Promise<void> {
     delimiter ? el('Delimiter', delimiter) : null,
     el('MaxUploads', max), el('IsTruncated', truncated),
     uploads.map((u) => el('Upload',
-      el('Key', u.record.key), el('UploadId', u.id), ...owner(ctx), el('StorageClass', 'STANDARD'), el('Initiated', isoTime(u.record.initiatedMs)),
+      el('Key', u.record.key), el('UploadId', u.id), ...owner(ctx, u.record), el('StorageClass', 'STANDARD'), el('Initiated', isoTime(u.record.initiatedMs)),
       u.record.checksumAlgorithm ? el('ChecksumAlgorithm', u.record.checksumAlgorithm.toUpperCase()) : null,
     )),
     prefixes.map((p) => el('CommonPrefixes', el('Prefix', p))),

@@ -14,7 +14,7 @@ import type { Digests } from '../integrity.js';
 import { md5For } from '../md5.js';
 import { objectTarget, type ObjectTarget } from '../objects.js';
 import { requestAcl } from '../acl/for-write.js';
-import { SIGNING_FIELDS, checkPostPolicy, missingField, parsePostPolicy, verifyPolicySignature, type LengthRange } from '../post-policy.js';
+import { SIGNING_FIELDS, checkPostPolicy, verifyPolicySignatureV2, missingField, parsePostPolicy, verifyPolicySignature, type LengthRange } from '../post-policy.js';
 import { STORED_HEADERS, userMetadata, type ObjectRecord } from '../record.js';
 import { header } from '../request.js';
 import { quoteEtag } from '../respond.js';
@@ -57,9 +57,6 @@ export async function postObject(ctx: OpContext): Promise<void> {
 
 async function accept(ctx: OpContext, bucket: string, form: Form): Promise<Upload> {
   const { fields, file } = form;
-  if (fields.has('awsaccesskeyid') || fields.has('signature')) {
-    throw new S3Error('InvalidRequest', 'Signature Version 2 form uploads (AWSAccessKeyId, signature) are not supported; sign the policy with AWS Signature Version 4 (x-amz-algorithm, x-amz-credential, x-amz-date, x-amz-signature).');
-  }
   const rawKey = fields.get('key');
   if (rawKey === undefined) throw missingField('key');
   if (file === null) throw new S3Error('InvalidArgument', 'POST requires exactly one file upload per request: send it in a field named "file", the last of the form.', { ArgumentName: 'file' });
@@ -68,10 +65,6 @@ async function accept(ctx: OpContext, bucket: string, form: Form): Promise<Uploa
   }
   const key = rawKey.replaceAll('${filename}', file.filename);
   if (key === '') throw new S3Error('InvalidArgument', 'User key must have a length greater than 0 (the key field is empty, or only ${filename} with a file sent without a name).', { ArgumentName: 'key' });
-  const posted = fields.get('bucket');
-  if (posted !== undefined && posted !== bucket) {
-    throw new S3Error('InvalidArgument', `The bucket field names "${posted.slice(0, 80)}" but the form was posted to bucket "${bucket}".`, { ArgumentName: 'bucket' });
-  }
   const t = objectTarget(bucket, key);
   const { range, uploader } = await authorizeForm(ctx, fields, t);
   const bucketDir = await ctx.core.buckets.get(bucket);
@@ -84,7 +77,8 @@ async function accept(ctx: OpContext, bucket: string, form: Form): Promise<Uploa
 /** Whether the uploader may put the object, and the file sizes allowed. The uploader is the
  * policy's signer, or, for a form without a policy, the request's own identity. */
 async function authorizeForm(ctx: OpContext, fields: ReadonlyMap<string, string>, t: ObjectTarget): Promise<{ range: LengthRange; uploader: Identity }> {
-  const signed = SIGNING_FIELDS.some((name) => fields.has(name)) || fields.has('x-amz-security-token');
+  const v2 = fields.has('awsaccesskeyid') || fields.has('signature');
+  const signed = v2 || SIGNING_FIELDS.some((name) => fields.has(name)) || fields.has('x-amz-security-token');
   if (!signed) {
     await ctx.authorize('s3:PutObject', t.bucket, t.key, true);
     return { range: { min: 0, max: MAX_PUT_SIZE }, uploader: ctx.identity };
@@ -92,7 +86,7 @@ async function authorizeForm(ctx: OpContext, fields: ReadonlyMap<string, string>
   if (ctx.identity.kind !== 'anonymous') {
     throw new S3Error('InvalidArgument', 'Only one authentication mechanism allowed: sign the request or the form\'s policy, not both.');
   }
-  const identity = await verifyPolicySignature(fields, ctx.core.region, ctx.core.credentials);
+  const identity = v2 ? await verifyPolicySignatureV2(fields, ctx.core.credentials) : await verifyPolicySignature(fields, ctx.core.region, ctx.core.credentials);
   const range = checkPostPolicy(parsePostPolicy(fields.get('policy') ?? ''), { fields, bucket: t.bucket, key: t.key }, Date.now());
   // The form's signer, not the (anonymous) request, is who uploads.
   await ctx.authorizeAs(identity, 's3:PutObject', t.bucket, t.key, true);
