@@ -113,7 +113,7 @@ export class AccessControl {
     const id = r.identity;
     if (id.kind === 'root') return true;
     const view = r.bucket !== null && r.resource === undefined ? await this.deps.buckets.get(r.bucket) : null;
-    if (r.bucket !== null && r.resource === undefined && view === null && r.action !== 's3:CreateBucket') {
+    if (r.bucket !== null && r.resource === undefined && view === null && r.action !== 's3:CreateBucket' && !r.creating) {
       throw new S3Error('NoSuchBucket', undefined, { BucketName: r.bucket.slice(0, 255) });
     }
     // A bucket's configuration is its owner's account's business: never an anonymous caller's,
@@ -173,7 +173,9 @@ export class AccessControl {
     if (await this.allowed(r)) return;
     // S3 tells a caller who may list the bucket that a missing key is missing, not forbidden.
     if (r.action === 's3:GetObject' && r.bucket !== null && r.key !== null && r.objectExists && !(await r.objectExists())
-      && (await this.allowed({ ...r, action: 's3:ListBucket', key: null, objectExists: undefined }))) {
+      // Judged as a plain listing: s3:prefix and the like from this request's own query would
+      // let a caller choose the prefix its listing right is checked for.
+      && (await this.allowed({ ...r, action: 's3:ListBucket', key: null, objectExists: undefined, req: r.req && { ...r.req, query: new Map(), params: [] } }))) {
       throw new S3Error('NoSuchKey', undefined, { Key: r.key });
     }
     throw new S3Error('AccessDenied');

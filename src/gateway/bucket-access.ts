@@ -97,8 +97,20 @@ export class BucketAccess {
     }
   }
 
-  /** Change a bucket's record (read afresh); false when there is no such bucket. */
-  async update(bucket: string, change: (r: BucketAccessRecord) => BucketAccessRecord): Promise<boolean> {
+  readonly #updating = new Map<string, Promise<unknown>>();
+
+  /** Change a bucket's record (read afresh, one change at a time per bucket in this process, so
+   * that checks made in `change` hold for what it writes); false when there is no such bucket. */
+  update(bucket: string, change: (r: BucketAccessRecord) => BucketAccessRecord): Promise<boolean> {
+    const before = this.#updating.get(bucket) ?? Promise.resolve();
+    const run = before.then(() => this.#update(bucket, change), () => this.#update(bucket, change));
+    const settled = run.catch(() => undefined);
+    this.#updating.set(bucket, settled);
+    void settled.then(() => { if (this.#updating.get(bucket) === settled) this.#updating.delete(bucket); });
+    return run;
+  }
+
+  async #update(bucket: string, change: (r: BucketAccessRecord) => BucketAccessRecord): Promise<boolean> {
     const ino = await this.#ino(bucket);
     if (ino === null) return false;
     const next = change(await this.#record(ino));

@@ -43,6 +43,10 @@ export function conditionContext(identity: Identity, action: string, req: S3Requ
       if (v !== undefined) ctx[`s3:${name}`] = v;
     }
   }
+  // A form upload's ACL and tags come from its fields (the operation supplies those keys): the
+  // request's own headers say nothing of the object.
+  const form = req.method === 'POST' && /^multipart\/form-data/i.test(String(h['content-type'] ?? ''));
+  if (form) return ctx;
   for (const name of ['x-amz-acl', 'x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-content-sha256', 'x-amz-storage-class',
     'x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control']) {
     const v = h[name];

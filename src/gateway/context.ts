@@ -48,7 +48,7 @@ export interface OpContext {
   /** Ask the authorizer about a further resource the operation touches (a copy's source). */
   authorize(action: string, bucket: string, key: string | null, write: boolean): Promise<void>;
   /** Ask about another identity than the request's (a browser form's signer). */
-  authorizeAs(identity: Identity, action: string, bucket: string, key: string | null, write: boolean): Promise<void>;
+  authorizeAs(identity: Identity, action: string, bucket: string, key: string | null, write: boolean, context?: Record<string, string>): Promise<void>;
   /** Would the authorizer allow this? (For listings that show only what the caller may see.) */
   allowed(action: string, bucket: string | null, key: string | null): Promise<boolean>;
 }

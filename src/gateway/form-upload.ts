@@ -150,7 +150,8 @@ export async function readForm(source: AsyncIterable<Buffer>, headers: IncomingH
       pending.push(new Promise<void>((resolve) => {
         stream.on('data', (c: Buffer) => {
           size += c.length;
-          if (size <= limits.fieldBytes) parts.push(c);
+          if (size + bytes > limits.fieldBytes) fail(tooMuchPreData(`they hold more than ${limits.fieldBytes} bytes`));
+          else parts.push(c);
         });
         stream.on('end', () => {
           if (failure === null) addField(name, Buffer.concat(parts).toString('utf8'), size > limits.fieldBytes);

@@ -17,6 +17,8 @@ export interface AuthorizationRequest {
   resource?: string;
   /** The request, for condition keys (source address, prefix, headers). */
   req?: S3Request;
+  /** The bucket is being created by this request (it need not exist yet). */
+  creating?: boolean;
   /** Condition keys the operation knows and the request does not show (e.g. iam:PolicyARN). */
   context?: Readonly<Record<string, string>>;
   /** The ACL of the object the request names (null: none recorded), for ACL grants. */

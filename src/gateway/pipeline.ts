@@ -55,13 +55,13 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     refuseUnimplementedHeaders(req, auth.payload.kind === 'chunked');
     const rt = route(req);
     const s3req = req;
-    const authorizeAs = async (identity: Identity, action: string, bucket: string | null, key: string | null, write: boolean) => {
+    const authorizeAs = async (identity: Identity, action: string, bucket: string | null, key: string | null, write: boolean, creating = false, context?: Record<string, string>) => {
       // What the authorizer may want to know of the object (its tags, its ACL), read once if at all.
       let found: Promise<FoundObject | null> | null = null;
       const object = () => (found ??= p.core.objects.lookup(objectTarget(bucket!, key!)).catch(() => null));
       const named = bucket !== null && key !== null;
       await p.authorize({
-        identity, action, bucket, key, write, req: s3req,
+        identity, action, bucket, key, write, req: s3req, ...(creating ? { creating } : {}), ...(context ? { context } : {}),
         ...(named ? {
           existingTags: async () => (await object())?.info.tags ?? [],
           objectAcl: async () => (await object())?.info.acl ?? null,
@@ -69,12 +69,14 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
         } : {}),
       });
     };
-    const authorize = (action: string, bucket: string | null, key: string | null, write: boolean) => authorizeAs(auth.identity, action, bucket, key, write);
+    const authorize = (action: string, bucket: string | null, key: string | null, write: boolean, creating = false) => authorizeAs(auth.identity, action, bucket, key, write, creating);
     if (!rt.authorizesItself) await authorize(rt.action, req.bucket, req.key, rt.write);
-    // Tags set with the object are tagging, which a policy may allow apart from writing.
-    if (rt.action === 's3:PutObject' && req.headers['x-amz-tagging'] !== undefined) await authorize('s3:PutObjectTagging', req.bucket, req.key, true);
+    // Tags or an ACL set with the object are tagging and ACL changes, which a policy may allow
+    // apart from writing; so are an ACL and an ownership given to a new bucket.
+    for (const extra of alsoAuthorized(rt.action, req)) await authorize(extra, req.bucket, req.key, true, rt.action === 's3:CreateBucket');
     const ctx: OpContext = {
-      core: p.core, req, res, body, identity: auth.identity, events: [], authorize, authorizeAs,
+      core: p.core, req, res, body, identity: auth.identity, events: [], authorize: (a, b, k, w) => authorize(a, b, k, w),
+      authorizeAs: (identity, a, b, k, w, context) => authorizeAs(identity, a, b, k, w, false, context),
       allowed: (action, bucket, key) => authorize(action, bucket, key, false).then(() => true, (err: unknown) => {
         if (err instanceof S3Error && err.code === 'AccessDenied') return false;
         throw err;
@@ -94,6 +96,20 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     if (service !== null) sendQueryError(res, id, service, e, close);
     else sendError(res, id, req?.path ?? raw.url ?? '/', e, raw.method === 'HEAD', close);
   }
+}
+
+const ACL_HEADERS = ['x-amz-acl', 'x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control'];
+
+/** What a request does besides its action, which AWS authorizes on its own. */
+function alsoAuthorized(action: string, req: S3Request): string[] {
+  const acl = ACL_HEADERS.some((h) => req.headers[h] !== undefined);
+  if (action === 's3:PutObject') {
+    return [...(req.headers['x-amz-tagging'] !== undefined ? ['s3:PutObjectTagging'] : []), ...(acl ? ['s3:PutObjectAcl'] : [])];
+  }
+  if (action === 's3:CreateBucket') {
+    return [...(acl ? ['s3:PutBucketAcl'] : []), ...(req.headers['x-amz-object-ownership'] !== undefined ? ['s3:PutBucketOwnershipControls'] : [])];
+  }
+  return [];
 }
 
 /** An IAM or STS form body, read whole so its hash can be checked against the signature. */

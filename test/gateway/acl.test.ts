@@ -7,7 +7,7 @@ import {
   GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, PutBucketAclCommand, PutBucketOwnershipControlsCommand, PutBucketPolicyCommand,
   PutObjectAclCommand, PutObjectCommand, PutPublicAccessBlockCommand, type S3Client,
 } from '@aws-sdk/client-s3';
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_KEY, SECRET_KEY, rawRequest, s3Failure, startTestGateway, type TestGateway } from './harness.js';
 
@@ -144,5 +144,22 @@ describe('ACLs', () => {
     const mine = listed.Uploads?.find((u) => u.UploadId === UploadId);
     expect([mine?.Initiator?.ID, mine?.Initiator?.DisplayName, mine?.Owner?.ID]).toEqual([alt.id, 'alt', alt.id]);
     await alt.s3.send(new AbortMultipartUploadCommand({ Bucket: 'acl', Key: 'alt-upload', UploadId }));
+  });
+  it('an ACL sent with a write needs the right to set ACLs; a root session writes as root', async () => {
+    await iam.send(new PutUserPolicyCommand({
+      UserName: 'alt', PolicyName: 'put-only',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::acl/alt/*' }] }),
+    }));
+    await alt.s3.send(new PutObjectCommand({ Bucket: 'acl', Key: 'alt/plain', Body: 'x' }));
+    expect(await code(alt.s3.send(new PutObjectCommand({ Bucket: 'acl', Key: 'alt/public', Body: 'x', ACL: 'public-read' })))).toBe('AccessDenied');
+    expect(await code(alt.s3.send(new PutObjectCommand({ Bucket: 'acl', Key: 'alt/granted', Body: 'x', GrantFullControl: `id="${rootId}"` })))).toBe('AccessDenied');
+    const { STSClient, GetSessionTokenCommand } = await import('@aws-sdk/client-sts');
+    const sts = new STSClient({ endpoint: t.gw.url, region: 'us-east-1', credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, maxAttempts: 1 });
+    const c = (await sts.send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials!;
+    sts.destroy();
+    const rootSession = t.client({ credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } });
+    await rootSession.send(new PutObjectCommand({ Bucket: 'acl', Key: 'by-root-session', Body: 'x' }));
+    const acl = await t.s3.send(new GetObjectAclCommand({ Bucket: 'acl', Key: 'by-root-session' }));
+    expect([acl.Owner?.ID, acl.Owner?.DisplayName]).toEqual([rootId, 'root']);
   });
 });

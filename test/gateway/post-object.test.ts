@@ -315,6 +315,28 @@ describe('forms as other clients send them', () => {
   });
 });
 
+describe('ACL fields of forms', () => {
+  it('are what policies judge and need the right to set ACLs; the request\'s own headers count for nothing', async () => {
+    await t.s3.send(new CreateBucketCommand({ Bucket: 'owner-copy' }));
+    await t.s3.send(new PutBucketPolicyCommand({
+      Bucket: 'owner-copy',
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{
+        Effect: 'Allow', Principal: '*', Action: ['s3:PutObject', 's3:PutObjectAcl'], Resource: 'arn:aws:s3:::owner-copy/*',
+        Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } },
+      }] }),
+    }));
+    const send = (acl: string, headers: Record<string, string> = {}) => {
+      const form = new FormData();
+      form.append('key', 'dropped.txt');
+      form.append('acl', acl);
+      form.append('file', new Blob(['x']), 'x.bin');
+      return fetch(`${t.gw.url}/owner-copy`, { method: 'POST', body: form, headers, redirect: 'manual' });
+    };
+    expect(await failure(await send('public-read', { 'x-amz-acl': 'bucket-owner-full-control' }))).toMatchObject({ status: 403, code: 'AccessDenied' });
+    expect((await send('bucket-owner-full-control')).status).toBe(204);
+  });
+});
+
 describe('read-only gateways', () => {
   it('refuse a signed form upload as they refuse a PUT', async () => {
     const ro = await startGateway({ metaUrl: t.metaUrl, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, readOnly: true, log: () => undefined });

@@ -33,14 +33,19 @@ export interface Acl {
 
 /** A caller's canonical user id: stable for the account root and for each user (by unique id,
  * so a user made again under an old name is someone else). */
-export function canonicalId(identity: Pick<Identity, 'kind' | 'userId'>, account: string): string | null {
+export function canonicalId(identity: Pick<Identity, 'kind' | 'userId'> & { user?: string | null }, account: string): string | null {
   if (identity.kind === 'anonymous') return null;
-  const who = identity.kind === 'root' || identity.userId === null ? `account ${account}` : `user ${identity.userId}`;
+  const who = isAccountRoot(identity) ? `account ${account}` : `user ${identity.userId}`;
   return createHash('sha256').update(`strata canonical ${who}`).digest('hex');
 }
 
 export function ownerOf(identity: Pick<Identity, 'kind' | 'userId' | 'user'>, account: string): Owner {
-  return { id: canonicalId(identity, account) ?? '', name: identity.user ?? (identity.kind === 'root' ? 'root' : 'anonymous') };
+  return { id: canonicalId(identity, account) ?? '', name: identity.user ?? (isAccountRoot(identity) ? 'root' : 'anonymous') };
+}
+
+/** The account's root, or a session of it (a session without a user). */
+function isAccountRoot(identity: Pick<Identity, 'kind' | 'userId'> & { user?: string | null }): boolean {
+  return identity.kind === 'root' || identity.userId === null || (identity.kind === 'session' && !identity.user);
 }
 
 const full = (o: Owner): Grant => ({ grantee: { id: o.id, name: o.name }, permission: 'FULL_CONTROL' });

@@ -5,7 +5,7 @@
 import { bucketOwnerOf, ownerOnly, ownershipOf, refusal } from '../acl/for-write.js';
 import { aclFromHeaders, aclFromXml, aclToXml, isPublicAcl, type Acl, type Owner } from '../acl/model.js';
 import { canonicalNames } from '../acl/names.js';
-import type { BucketAccessView } from '../bucket-access.js';
+import type { BucketAccessRecord, BucketAccessView } from '../bucket-access.js';
 import { bucketOf, targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../respond.js';
@@ -22,6 +22,13 @@ async function viewOf(ctx: OpContext): Promise<BucketAccessView> {
 
 const ownerFull = (owner: Owner): Acl => ({ owner, grants: [{ grantee: { id: owner.id, name: owner.name }, permission: 'FULL_CONTROL' }] });
 
+/** Refusals that depend on the bucket's record: judged again on the fresh record when it is
+ * written (a block put a moment ago binds). */
+function checkAgainst(record: BucketAccessRecord, acl: Acl, bucketOwner: Owner): void {
+  if (ownershipOf(record) === 'BucketOwnerEnforced' && !ownerOnly(acl, bucketOwner)) throw refusal(false, 'an ACL other than the owner\'s full control');
+  if (isPublicAcl(acl) && record.publicAccessBlock?.BlockPublicAcls) throw new S3Error('AccessDenied', 'The bucket\'s public access block (BlockPublicAcls) refuses a public ACL.');
+}
+
 /** The ACL a PutBucketAcl / PutObjectAcl sets: from headers or from the body, not both. */
 async function askedAcl(ctx: OpContext, owner: Owner, bucketOwner: Owner, view: BucketAccessView): Promise<Acl> {
   const names = await canonicalNames(ctx.core.iam);
@@ -31,8 +38,7 @@ async function askedAcl(ctx: OpContext, owner: Owner, bucketOwner: Owner, view: 
   if (fromHeaders) acl = fromHeaders;
   else if (!ctx.body.empty) acl = aclFromXml(parseBody(await ctx.body.readAll(MAX_ACL_BODY), 'AccessControlPolicy'), owner, names);
   else throw new S3Error('MissingSecurityHeader', 'Give the ACL in x-amz-acl, x-amz-grant-* headers or an AccessControlPolicy body.', { MissingHeaderName: 'x-amz-acl' });
-  if (ownershipOf(view.record) === 'BucketOwnerEnforced' && !ownerOnly(acl, bucketOwner)) throw refusal(false, 'an ACL other than the owner\'s full control');
-  if (isPublicAcl(acl) && view.record.publicAccessBlock?.BlockPublicAcls) throw new S3Error('AccessDenied', 'The bucket\'s public access block (BlockPublicAcls) refuses a public ACL.');
+  checkAgainst(view.record, acl, bucketOwner);
   return acl;
 }
 
@@ -46,7 +52,10 @@ export async function putBucketAcl(ctx: OpContext): Promise<void> {
   const view = await viewOf(ctx);
   const owner = bucketOwnerOf(view.record, ctx.core.iam.account);
   const acl = await askedAcl(ctx, owner, owner, view);
-  await ctx.core.bucketAccess.update(bucketOf(ctx), (r) => ({ ...r, acl }));
+  await ctx.core.bucketAccess.update(bucketOf(ctx), (r) => {
+    checkAgainst(r, acl, owner);
+    return { ...r, acl };
+  });
   sendEmpty(ctx.res, 200);
 }
 

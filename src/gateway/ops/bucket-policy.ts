@@ -26,8 +26,32 @@ function list(v: unknown): unknown[] {
 /** A wildcard resource that takes in this bucket or its objects ("arn:aws:s3:::*", "arn:aws:s3:::*\/*"). */
 function coversBucket(arn: string, bucket: string): boolean {
   if (!/[*?]/.test(arn)) return false;
-  const re = new RegExp(`^${arn.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return re.test(`arn:aws:s3:::${bucket}`) || re.test(`arn:aws:s3:::${bucket}/`) || re.test(`arn:aws:s3:::${bucket}/x`);
+  return [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/`, `arn:aws:s3:::${bucket}/x`].some((s) => globMatches(arn, s));
+}
+
+/** `*` and `?` wildcards, matched in time proportional to pattern × text (a regular expression
+ * could backtrack exponentially on a crafted pattern). */
+function globMatches(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let mark = 0;
+  while (t < text.length) {
+    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === text[t])) {
+      p++;
+      t++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      mark = t;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 /** A bucket policy speaks of its own bucket only, as S3 requires. */

@@ -74,13 +74,26 @@ async function accept(ctx: OpContext, bucket: string, form: Form): Promise<Uploa
   return { t, bucketDir, file, range, record: { ...recordOf(fields), ...(acl ? { acl } : {}) }, fields };
 }
 
+/** The form's ACL and tag fields are what a PUT's headers would be: condition keys for the
+ * policies (never the request's own headers, which the object does not get), and ACL and tagging
+ * rights needed besides s3:PutObject. */
+async function authorizeUpload(ctx: OpContext, uploader: Identity, fields: ReadonlyMap<string, string>, t: ObjectTarget): Promise<void> {
+  const context: Record<string, string> = {};
+  const acl = fields.get('acl');
+  if (acl !== undefined) context['s3:x-amz-acl'] = acl;
+  for (const [name, value] of fields) if (name.startsWith('x-amz-grant-')) context[`s3:${name}`] = value;
+  await ctx.authorizeAs(uploader, 's3:PutObject', t.bucket, t.key, true, context);
+  if (Object.keys(context).length > 0) await ctx.authorizeAs(uploader, 's3:PutObjectAcl', t.bucket, t.key, true, context);
+  if (fields.has('tagging')) await ctx.authorizeAs(uploader, 's3:PutObjectTagging', t.bucket, t.key, true, context);
+}
+
 /** Whether the uploader may put the object, and the file sizes allowed. The uploader is the
  * policy's signer, or, for a form without a policy, the request's own identity. */
 async function authorizeForm(ctx: OpContext, fields: ReadonlyMap<string, string>, t: ObjectTarget): Promise<{ range: LengthRange; uploader: Identity }> {
   const v2 = fields.has('awsaccesskeyid') || fields.has('signature');
   const signed = v2 || SIGNING_FIELDS.some((name) => fields.has(name)) || fields.has('x-amz-security-token');
   if (!signed) {
-    await ctx.authorize('s3:PutObject', t.bucket, t.key, true);
+    await authorizeUpload(ctx, ctx.identity, fields, t);
     return { range: { min: 0, max: MAX_PUT_SIZE }, uploader: ctx.identity };
   }
   if (ctx.identity.kind !== 'anonymous') {
@@ -89,7 +102,7 @@ async function authorizeForm(ctx: OpContext, fields: ReadonlyMap<string, string>
   const identity = v2 ? await verifyPolicySignatureV2(fields, ctx.core.credentials) : await verifyPolicySignature(fields, ctx.core.region, ctx.core.credentials);
   const range = checkPostPolicy(parsePostPolicy(fields.get('policy') ?? ''), { fields, bucket: t.bucket, key: t.key }, Date.now());
   // The form's signer, not the (anonymous) request, is who uploads.
-  await ctx.authorizeAs(identity, 's3:PutObject', t.bucket, t.key, true);
+  await authorizeUpload(ctx, identity, fields, t);
   return { range: { min: range.min, max: Math.min(range.max, MAX_PUT_SIZE) }, uploader: identity };
 }
 
