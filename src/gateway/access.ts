@@ -7,6 +7,7 @@
 import { decide, evaluatePolicies, type AccessRequest } from '../iam/policy/evaluate.js';
 import { parsePolicy, type Policy } from '../iam/policy/document.js';
 import { nameKey } from '../iam/records.js';
+import type { IpRange } from '../iam/policy/ip-address.js';
 import type { IamStore, Snapshot } from '../iam/store.js';
 import type { Identity } from './auth.js';
 import { ownershipOf } from './acl/for-write.js';
@@ -99,6 +100,8 @@ const OWNER_ONLY: ReadonlySet<string> = new Set([
 export interface AccessDeps {
   store: IamStore;
   buckets: BucketAccess;
+  /** Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (see client-address.ts). */
+  proxies?: readonly IpRange[];
   now?: () => number;
 }
 
@@ -124,7 +127,7 @@ export class AccessControl {
     const identity = id.user === null || id.kind === 'anonymous' ? [] : this.#cache.identityPolicies(snap, id.user);
     const limits = id.limits.map((text) => [this.#cache.compile(text)]);
     const resource = this.#resourcePolicies(view, id);
-    const context = conditionContext(id, r.action, r.req, (this.deps.now ?? Date.now)());
+    const context = conditionContext(id, r.action, r.req, (this.deps.now ?? Date.now)(), this.deps.proxies);
     if (r.context) Object.assign(context, r.context);
     if (r.existingTags && mentionsExistingTags([...identity, ...resource, ...limits.flat()])) addExistingTags(context, await r.existingTags());
     const request: AccessRequest = { action: r.action, resource: r.resource ?? s3Resource(r.bucket, r.key), principal: id.arn, context };

@@ -2,6 +2,8 @@
 // name keeps its case, as tags are case-sensitive). Keys the request does not have are absent,
 // which is what the ...IfExists and Null operators test.
 import type { Identity } from './auth.js';
+import type { IpRange } from '../iam/policy/ip-address.js';
+import { clientAddress } from './client-address.js';
 import type { S3Request } from './request.js';
 
 export type ConditionContext = Record<string, string | string[] | undefined>;
@@ -10,19 +12,13 @@ const PRINCIPAL_TYPE: Record<Identity['kind'], string> = {
   root: 'Account', user: 'User', 'service-account': 'User', session: 'AssumedRole', anonymous: 'Anonymous',
 };
 
-function sourceIp(req: S3Request | undefined): string | undefined {
-  const addr = req?.raw.socket?.remoteAddress;
-  if (addr === undefined) return undefined;
-  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
-}
-
-export function conditionContext(identity: Identity, action: string, req: S3Request | undefined, nowMs: number): ConditionContext {
+export function conditionContext(identity: Identity, action: string, req: S3Request | undefined, nowMs: number, proxies: readonly IpRange[] = []): ConditionContext {
+  const from = clientAddress(req, proxies);
   const ctx: ConditionContext = {
     'aws:currenttime': new Date(nowMs).toISOString(),
     'aws:epochtime': String(Math.floor(nowMs / 1000)),
-    // This gateway speaks plain HTTP; a TLS terminator in front of it is not known to it.
-    'aws:securetransport': 'false',
-    'aws:sourceip': sourceIp(req),
+    'aws:securetransport': String(from.secure),
+    'aws:sourceip': from.sourceIp,
     'aws:principaltype': PRINCIPAL_TYPE[identity.kind],
   };
   if (identity.user !== null) {

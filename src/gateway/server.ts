@@ -10,6 +10,7 @@ import { ownerOf } from './acl/model.js';
 import { AccessControl } from './access.js';
 import type { CredentialStore } from './auth.js';
 import { BucketAccess } from './bucket-access.js';
+import { trustedProxies } from './client-address.js';
 import { gatewayCredentials } from './credentials.js';
 import { Buckets } from './buckets.js';
 import type { GatewayCore } from './context.js';
@@ -49,6 +50,9 @@ export interface GatewayOptions {
   maxHeaderSize?: number;
   /** Bounds on what a connection may hold (see ConnectionLimits). */
   limits?: Partial<ConnectionLimits>;
+  /** Addresses (CIDR ranges) of TLS-terminating proxies whose X-Forwarded-For and
+   * X-Forwarded-Proto set aws:SourceIp and aws:SecureTransport (default: none believed). */
+  trustedProxies?: string[];
   /** Where errors the client cannot fix are reported (default: stderr). */
   log?: (message: string) => void;
   /** Options of the volume clients (buffer and cache sizes, ...). */
@@ -127,7 +131,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     iam.report = log;
     const credentials: CredentialStore = gatewayCredentials({ accessKey: options.accessKey, secretKey: options.secretKey }, iam);
     const bucketAccess = new BucketAccess(gv, options.now);
-    const access = new AccessControl({ store: iam, buckets: bucketAccess, now: options.now });
+    const access = new AccessControl({ store: iam, buckets: bucketAccess, now: options.now, proxies: trustedProxies(options.trustedProxies ?? []) });
     const core: GatewayCore = {
       gv, buckets, objects, staging, uploads, index: new DirectoryIndex(gv),
       region: options.region ?? 'us-east-1',

@@ -169,4 +169,32 @@ describe('bucket policies and anonymous access', () => {
     expect((await s3Failure(t.s3.send(new PutBucketPolicyCommand({ Bucket: 'site', Policy: other })))).code).toBe('MalformedPolicy');
     await t.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'site' }));
   });
+  it('behind a trusted TLS proxy, X-Forwarded-Proto and -For set aws:SecureTransport and aws:SourceIp; from anyone else they are ignored', async () => {
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::tls/*', Condition: { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } } },
+        { Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::tls/*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+      ],
+    });
+    const behind = await startTestGateway({ trustedProxies: ['127.0.0.0/8'] });
+    const direct = await startTestGateway();
+    try {
+      for (const g of [behind, direct]) {
+        await g.s3.send(new CreateBucketCommand({ Bucket: 'tls' }));
+        await g.s3.send(new PutObjectCommand({ Bucket: 'tls', Key: 'k', Body: 'v' }));
+        await g.s3.send(new PutBucketPolicyCommand({ Bucket: 'tls', Policy: policy }));
+      }
+      const get = (g: TestGateway, headers: Record<string, string>) => rawRequest(g.gw.url, 'GET', '/tls/k', headers);
+      const forwarded = { 'X-Forwarded-For': '203.0.113.9, 10.0.0.1', 'X-Forwarded-Proto': 'https' };
+      // 10.0.0.1 is not a trusted proxy: it is the nearest untrusted hop, so the client.
+      expect((await get(behind, forwarded)).status).toBe(403);
+      expect((await get(behind, { 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'https' })).status).toBe(200);
+      expect((await get(behind, { 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'http' })).status).toBe(403);
+      expect((await get(direct, { 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'https' })).status).toBe(403);
+    } finally {
+      await behind.cleanup();
+      await direct.cleanup();
+    }
+  });
 });

@@ -84,6 +84,8 @@ describe('strata gateway', () => {
     const conns = strata(ENV, 'gateway', metaUrl, '127.0.0.1:0', '--max-connections', '0');
     expect(conns.code).toBe(2);
     expect(conns.err).toMatch(/--max-connections takes a whole number of at least 1, got "0"/);
+    const proxy = strata(ENV, 'gateway', metaUrl, '127.0.0.1:0', '--trusted-proxy', '10.0.0.0/33');
+    expect([proxy.code, proxy.err]).toEqual([2, expect.stringMatching(/--trusted-proxy takes an IP address or CIDR range, got "10.0.0.0\/33"/)]);
     const noVolume = strata(ENV, 'gateway', `sqlite3://${join(dir, 'missing.db')}`, '127.0.0.1:0');
     expect(noVolume.code).toBe(1);
     expect(noVolume.err).toMatch(/strata: /);

@@ -1,5 +1,6 @@
 // strata gateway META_URL ADDRESS: serve a volume as an S3 endpoint until SIGINT/SIGTERM, then
 // let requests in flight finish and close the volume.
+import { trustedProxies } from '../../gateway/client-address.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LIMITS, startGateway } from '../../gateway/server.js';
 import { redactUrl } from '../../config/urls.js';
@@ -51,6 +52,16 @@ interface GatewayFlags {
   domain: string[];
   uploadExpiry: number;
   maxConnections: number;
+  trustedProxy: string[];
+}
+
+function proxyRange(value: string, previous: string[]): string[] {
+  try {
+    trustedProxies([value]);
+  } catch {
+    throw new InvalidArgumentError(`--trusted-proxy takes an IP address or CIDR range, got "${value}".`);
+  }
+  return previous.concat(value);
 }
 
 export function registerGateway(program: Command): void {
@@ -66,6 +77,7 @@ export function registerGateway(program: Command): void {
     .option('--domain <name>', 'base domain for virtual-hosted-style requests (BUCKET.DOMAIN); repeatable', (v: string, prev: string[]) => prev.concat(v), [] as string[])
     .option('--upload-expiry <hours>', 'remove multipart uploads not completed within this many hours', hours('--upload-expiry'), 24 * 7)
     .option('--max-connections <n>', 'refuse connections beyond this many (keep it below the open-file limit)', connections, DEFAULT_LIMITS.maxConnections)
+    .option('--trusted-proxy <cidr>', 'a TLS-terminating proxy whose X-Forwarded-For/-Proto set aws:SourceIp and aws:SecureTransport; repeatable', proxyRange, [] as string[])
     .action(async (metaUrl: string, address: { host: string; port: number }, flags: GatewayFlags) => {
       const accessKey = flags.accessKey ?? process.env[ACCESS_KEY_ENV];
       const secretKey = flags.secretKey ?? process.env[SECRET_KEY_ENV];
@@ -76,7 +88,7 @@ export function registerGateway(program: Command): void {
       try {
         gw = await startGateway({
           metaUrl, host: address.host, port: address.port, accessKey, secretKey, readOnly: flags.readOnly, region: flags.region,
-          domains: flags.domain, uploadExpiryMs: flags.uploadExpiry * 3_600_000, limits: { maxConnections: flags.maxConnections },
+          domains: flags.domain, uploadExpiryMs: flags.uploadExpiry * 3_600_000, limits: { maxConnections: flags.maxConnections }, trustedProxies: flags.trustedProxy,
         });
       } catch (err) {
         if (err instanceof RangeError) throw Object.assign(new Error(err.message), { exitCode: 2 });
