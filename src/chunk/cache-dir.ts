@@ -22,6 +22,8 @@ export class CacheDir {
   #spaceCheck: Promise<void> = Promise.resolve();
   #tempCounter = 0;
   /** Resolves once the index holds what was on disk at start. */
+  /** Deletions of evicted files still under way. */
+  readonly #unlinking = new Set<Promise<void>>();
   readonly ready: Promise<void>;
 
   constructor(
@@ -39,7 +41,8 @@ export class CacheDir {
       dispose: (_size, key, reason) => {
         if (reason === 'evict') {
           this.counters.evictions++;
-          void unlink(this.pathOf(key)).catch(() => undefined);
+          const gone: Promise<void> = unlink(this.pathOf(key)).catch(() => undefined).finally(() => this.#unlinking.delete(gone));
+          this.#unlinking.add(gone);
         }
       },
     });
@@ -163,5 +166,7 @@ export class CacheDir {
     const recent = [...this.#index.entries()];
     for (const f of found) if (!this.#index.has(f.key)) this.#index.set(f.key, f.size);
     for (const [k, size] of recent.reverse()) this.#index.set(k, size);
+    // Ready means within bounds on disk too: a cache reopened smaller has deleted what it dropped.
+    await Promise.all(this.#unlinking);
   }
 }
