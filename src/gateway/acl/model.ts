@@ -36,8 +36,17 @@ export interface Acl {
 export function canonicalId(identity: Pick<Identity, 'kind' | 'userId'> & { user?: string | null }, account: string): string | null {
   if (identity.kind === 'anonymous') return null;
   const who = isAccountRoot(identity) ? `account ${account}` : `user ${identity.userId}`;
-  return createHash('sha256').update(`strata canonical ${who}`).digest('hex');
+  let id = canonicalIds.get(who);
+  if (id === undefined) {
+    id = createHash('sha256').update(`strata canonical ${who}`).digest('hex');
+    // Asked on every write and grant check: remembered (a few bytes per user of the volume).
+    if (canonicalIds.size > 100_000) canonicalIds.clear();
+    canonicalIds.set(who, id);
+  }
+  return id;
 }
+
+const canonicalIds = new Map<string, string>();
 
 export function ownerOf(identity: Pick<Identity, 'kind' | 'userId' | 'user'>, account: string): Owner {
   return { id: canonicalId(identity, account) ?? '', name: identity.user ?? (isAccountRoot(identity) ? 'root' : 'anonymous') };
