@@ -190,6 +190,19 @@ export function metaConformance(name: string, factory: MetaFactory): void {
     describe('namespace', () => {
       const v = volume({ trashDays: 0 });
 
+      it('names that differ only by trailing spaces (or case) are different names', async () => {
+        const { meta } = v;
+        const a = await meta.mknod(ROOT_INODE, 'pad', reg(0o644, 0, 0));
+        const b = await meta.mknod(ROOT_INODE, 'pad ', reg(0o644, 0, 0));
+        const c = await meta.mknod(ROOT_INODE, 'Pad', reg(0o644, 0, 0));
+        expect(new Set([a.ino, b.ino, c.ino]).size).toBe(3);
+        expect((await meta.lookup(ROOT_INODE, 'pad ')).ino).toBe(b.ino);
+        expect((await meta.lookup(ROOT_INODE, 'pad')).ino).toBe(a.ino);
+        const names = (await meta.readdir(ROOT_INODE, 0, 100)).map((e) => e.name);
+        expect(names).toEqual(expect.arrayContaining(['pad', 'pad ', 'Pad']));
+        for (const n of ['pad', 'pad ', 'Pad']) await meta.unlink(ROOT_INODE, n, 0, true);
+      });
+
       it('creates every node type; lookup, getattr and readdir agree', async () => {
         const { meta } = v;
         const f = await meta.mknod(ROOT_INODE, 'file', reg(0o640, 11, 12));

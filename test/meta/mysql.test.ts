@@ -1,9 +1,12 @@
 // The metadata engine on MariaDB (MySQL): the shared conformance suite, each volume in a database of
 // its own on the run's server.
 import { databases } from '../helpers/databases.js';
-import { formatMeta, openMeta } from '../../src/meta/index.js';
+import mysql from 'mysql2/promise';
+import { formatMeta, openMeta, ROOT_INODE } from '../../src/meta/index.js';
+import { MYSQL_NO_PAD_COLLATIONS, mysqlCollationUpgrade } from '../../src/meta/sql/schema.js';
+import { S_IFREG } from '../../src/vfs/constants.js';
 import { metaConformance, type MetaFactoryOptions } from './conformance.js';
-import { describe, beforeAll } from 'vitest';
+import { describe, beforeAll, expect, it } from 'vitest';
 
 const my = databases('mysql');
 
@@ -13,5 +16,33 @@ describe.skipIf(my.skip)('MariaDB (MySQL)', () => {
     const url = await my.fresh('conf');
     const { meta } = await formatMeta(url, { name: 't', storage: 'file:///tmp/x', blockSize: 4194304, trashDays: options.trashDays ?? 0 });
     return { meta, reopen: () => openMeta(url), cleanup: async () => undefined };
+  });
+});
+
+describe.skipIf(my.skip)('MariaDB (MySQL): names compare without padding', () => {
+  beforeAll(() => my.check());
+
+  it('a volume made with a PAD SPACE collation ("a" = "a ") is converted when opened, and then keeps both names apart', async () => {
+    const url = await my.fresh('pad');
+    const { meta } = await formatMeta(url, { name: 't', storage: 'file:///tmp/x', blockSize: 4194304, trashDays: 0 });
+    await meta.close();
+    // As volumes were made before: every text column utf8mb4_bin.
+    const conn = await mysql.createConnection(url);
+    const collation = async () => ((await conn.query("SELECT COLLATION_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'dentries' AND COLUMN_NAME = 'name'"))[0] as { c: string }[])[0]!.c;
+    try {
+      for (const sql of mysqlCollationUpgrade('utf8mb4_bin')) await conn.query(sql);
+      expect(await collation()).toBe('utf8mb4_bin');
+      const reopened = await openMeta(url);
+      try {
+        expect(MYSQL_NO_PAD_COLLATIONS as readonly string[]).toContain(await collation());
+        const a = await reopened.mknod(ROOT_INODE, 'x', { mode: S_IFREG | 0o644, uid: 0, gid: 0 });
+        const b = await reopened.mknod(ROOT_INODE, 'x ', { mode: S_IFREG | 0o644, uid: 0, gid: 0 });
+        expect(a.ino).not.toBe(b.ino);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await conn.end();
+    }
   });
 });

@@ -9,7 +9,7 @@ import type { SqlConn, SqlDriver } from './driver.js';
 import { MysqlDriver } from './drivers/mysql.js';
 import { PostgresDriver } from './drivers/postgres.js';
 import { SqliteDriver } from './drivers/sqlite.js';
-import { SCHEMA_VERSION, serverSchema, TABLES } from './schema.js';
+import { MYSQL_NO_PAD_COLLATIONS, mysqlCollationUpgrade, SCHEMA_VERSION, serverSchema, TABLES } from './schema.js';
 
 export interface OpenOptions {
   /** Create the database (SQLite) or the schema (servers) if there is none. */
@@ -66,13 +66,37 @@ async function ensureServerSchema(driver: SqlDriver, create: boolean): Promise<b
   }
   const missing = Object.keys(TABLES).filter((t) => !tables.includes(t));
   if (missing.length > 0) throw errnoError('EIO', 'open', undefined, `${driver.url} lacks the tables ${missing.join(', ')}: the metadata is damaged`);
+  if (dialect === 'mysql') await upgradeMysqlCollation(driver);
   const formatted = await driver.read(async (c) => (await c.get('SELECT 1 AS x FROM settings LIMIT 1')) !== undefined);
   if (!formatted && !create) throw errnoError('ENOENT', 'open', undefined, `${driver.url} holds no Strata volume: format one first with "strata format URL NAME"`);
   return !formatted;
 }
 
+/** The best no-pad binary collation this MySQL/MariaDB server has (null: none). */
+async function noPadCollation(driver: SqlDriver): Promise<string | null> {
+  const rows = await driver.read((c) => c.all<{ name?: string; NAME?: string }>(
+    `SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN (${MYSQL_NO_PAD_COLLATIONS.map(() => '?').join(', ')})`, [...MYSQL_NO_PAD_COLLATIONS]));
+  const have = new Set(rows.map((r) => String(r.name ?? r.NAME)));
+  return MYSQL_NO_PAD_COLLATIONS.find((c) => have.has(c)) ?? null;
+}
+
+/** Volumes made before names compared without padding ("a" = "a ", so writing one overwrote the
+ * other) get their text columns converted once. No two names of such a volume differ only by
+ * trailing spaces (the unique keys forbade it), so the conversion cannot collide. */
+async function upgradeMysqlCollation(driver: SqlDriver): Promise<void> {
+  const current = await driver.read((c) => c.get<{ name?: string; NAME?: string }>(
+    "SELECT COLLATION_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'dentries' AND COLUMN_NAME = 'name'"));
+  const now = String(current?.name ?? current?.NAME ?? '');
+  if ((MYSQL_NO_PAD_COLLATIONS as readonly string[]).includes(now)) return;
+  const target = await noPadCollation(driver);
+  if (target === null) return;
+  await driver.read(async (c) => {
+    for (const sql of mysqlCollationUpgrade(target)) await c.run(sql);
+  });
+}
+
 async function createSchema(driver: SqlDriver, dialect: 'postgres' | 'mysql'): Promise<void> {
-  const statements = serverSchema(dialect);
+  const statements = serverSchema(dialect, dialect === 'mysql' ? await noPadCollation(driver) ?? 'utf8mb4_bin' : undefined);
   if (dialect === 'postgres') {
     // DDL is transactional in PostgreSQL: all tables or none.
     await driver.transaction(async (c) => {
