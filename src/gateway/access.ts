@@ -12,7 +12,7 @@ import type { IamStore, Snapshot } from '../iam/store.js';
 import type { Identity } from './auth.js';
 import { ownershipOf } from './acl/for-write.js';
 import { aclGrants, canonicalId, type Permission } from './acl/model.js';
-import type { BucketAccess, BucketAccessView } from './bucket-access.js';
+import { createdBy, type BucketAccess, type BucketAccessView } from './bucket-access.js';
 import { addExistingTags, conditionContext } from './condition-keys.js';
 import { S3Error } from './errors.js';
 import type { AuthorizationRequest, Authorizer } from './hooks.js';
@@ -138,7 +138,7 @@ export class AccessControl {
     if (rootSession) return narrowed();
     const d = decide({ identity, resource, limits }, request);
     if (!d.allowed && d.explicit) return false;
-    if (d.allowed || this.#owns(view, id) || (await this.#aclAllows(r, view, id))) return narrowed();
+    if (d.allowed || (view !== null && createdBy(view.record, id)) || (await this.#aclAllows(r, view, id))) return narrowed();
     return false;
   }
 
@@ -167,10 +167,6 @@ export class AccessControl {
     return [view.policy];
   }
 
-  #owns(view: BucketAccessView | null, id: Identity): boolean {
-    if (view === null || id.userId === null || id.kind === 'anonymous' || id.kind === 'root') return false;
-    return view.record.ownerId !== undefined && view.record.ownerId === id.userId;
-  }
 
   readonly authorize: Authorizer = async (r) => {
     if (await this.allowed(r)) return;

@@ -4,6 +4,7 @@
 // time, one made here at once).
 import { errorCode } from '../errors/errno.js';
 import { REFRESH_MS } from '../iam/store.js';
+import type { Identity } from './auth.js';
 import type { ObjectOwnership } from './acl/for-write.js';
 import type { Acl } from './acl/model.js';
 import { parsePolicy, type Policy } from '../iam/policy/document.js';
@@ -32,6 +33,12 @@ export interface BucketAccessRecord {
   ownership?: ObjectOwnership;
   /** The bucket's ACL (absent: its owner's full control). */
   acl?: Acl;
+}
+
+/** Is the caller the user who created the bucket? (Judged by unique id; root owns the buckets
+ * no user created, which this does not answer.) */
+export function createdBy(record: BucketAccessRecord, identity: Pick<Identity, 'kind' | 'userId'>): boolean {
+  return record.ownerId !== undefined && identity.kind !== 'root' && identity.kind !== 'anonymous' && identity.userId === record.ownerId;
 }
 
 export interface BucketAccessView {

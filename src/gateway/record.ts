@@ -122,6 +122,17 @@ export function describeObject(attr: { ino: number; size: number; mtimeNs: bigin
   };
 }
 
+/** The record to write back for an object whose metadata alone changes (tags, ACL): what was
+ * stored, kept as it is, with `changes`. A file the gateway did not write gets a record
+ * describing it as it is now. */
+export function recordWith(info: ObjectInfo, changes: Partial<Pick<ObjectRecord, 'tags' | 'acl'>>): ObjectRecord {
+  return {
+    etag: info.etag, size: info.size, mtimeNs: String(info.mtimeNs), headers: info.headers, meta: info.meta,
+    checksums: info.checksums, checksumType: info.checksumType, parts: info.parts, partSizes: info.partSizes, upload: info.upload,
+    tags: info.tags, ...(info.acl ? { acl: info.acl } : {}), ...changes,
+  };
+}
+
 /** System headers and user metadata of a PUT / CreateMultipartUpload / CopyObject (REPLACE). */
 export function headersOf(req: S3Request): { headers: Record<string, string>; meta: Record<string, string> } {
   const headers: Record<string, string> = {};

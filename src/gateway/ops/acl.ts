@@ -8,6 +8,7 @@ import { canonicalNames } from '../acl/names.js';
 import type { BucketAccessRecord, BucketAccessView } from '../bucket-access.js';
 import { bucketOf, targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
+import { recordWith } from '../record.js';
 import { sendEmpty, sendXml } from '../respond.js';
 import { parseBody } from '../xml.js';
 
@@ -71,10 +72,6 @@ export async function putObjectAcl(ctx: OpContext): Promise<void> {
   const found = await ctx.core.objects.find(targetOf(ctx));
   const bucketOwner = bucketOwnerOf(view.record, ctx.core.iam.account);
   const acl = await askedAcl(ctx, found.info.acl?.owner ?? bucketOwner, bucketOwner, view);
-  const i = found.info;
-  await ctx.core.objects.rewriteRecord(found, {
-    etag: i.etag, size: i.size, mtimeNs: String(i.mtimeNs), headers: i.headers, meta: i.meta, checksums: i.checksums,
-    checksumType: i.checksumType, parts: i.parts, partSizes: i.partSizes, upload: i.upload, tags: i.tags, acl,
-  });
+  await ctx.core.objects.rewriteRecord(found, recordWith(found.info, { acl }));
   sendEmpty(ctx.res, 200);
 }

@@ -7,7 +7,7 @@ import type { BucketInfo } from '../buckets.js';
 import { aclFromHeaders, ownerOf } from '../acl/model.js';
 import { canonicalNames } from '../acl/names.js';
 import { bucketOwnerOf, ownerOnly, ownershipOf, refusal } from '../acl/for-write.js';
-import type { BucketAccessRecord } from '../bucket-access.js';
+import { createdBy, type BucketAccessRecord } from '../bucket-access.js';
 import { header } from '../request.js';
 import { parseOwnership } from './bucket-policy.js';
 import { isoTime, sendEmpty, sendXml } from '../respond.js';
@@ -50,8 +50,8 @@ async function visibleBuckets(ctx: OpContext): Promise<BucketInfo[]> {
   if (await ctx.allowed('s3:ListAllMyBuckets', null, null)) return all;
   const out: BucketInfo[] = [];
   for (const b of all) {
-    const ownerId = (await ctx.core.bucketAccess.get(b.name))?.record.ownerId;
-    if (ownerId !== undefined && id.userId !== null && id.kind !== 'root' && ownerId === id.userId) out.push(b);
+    const view = await ctx.core.bucketAccess.get(b.name);
+    if (view && createdBy(view.record, id)) out.push(b);
   }
   return out;
 }
@@ -71,9 +71,8 @@ async function creationRecord(ctx: OpContext): Promise<BucketAccessRecord> {
 
 /** Does the caller own the bucket (root owns those no user created)? */
 async function ownsBucket(ctx: OpContext, bucket: string): Promise<boolean> {
-  const ownerId = (await ctx.core.bucketAccess.get(bucket))?.record.ownerId;
-  const id = ctx.identity;
-  return ownerId === undefined ? id.kind === 'root' : id.kind !== 'root' && id.userId === ownerId;
+  const record = (await ctx.core.bucketAccess.get(bucket))?.record ?? {};
+  return record.ownerId === undefined ? ctx.identity.kind === 'root' : createdBy(record, ctx.identity);
 }
 
 export async function createBucket(ctx: OpContext): Promise<void> {

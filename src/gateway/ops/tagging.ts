@@ -3,24 +3,12 @@
 import { errorCode } from '../../errors/errno.js';
 import { bucketOf, targetOf, type OpContext } from '../context.js';
 import { S3Error } from '../errors.js';
-import type { FoundObject } from '../objects.js';
-import type { ObjectRecord } from '../record.js';
+import { recordWith } from '../record.js';
 import { sendEmpty, sendXml } from '../respond.js';
 import { MAX_BUCKET_TAGS, tagsFromXml, tagsToXml, type TagSet } from '../tags.js';
 import { parseBody } from '../xml.js';
 
 const MAX_TAGGING_BODY = 64 * 1024;
-
-/** The record to write back: what was stored, kept as it is, with new tags. */
-function withTags(found: FoundObject, tags: TagSet): ObjectRecord {
-  const i = found.info;
-  // A file the gateway did not write gets a record describing it as it is now.
-  return {
-    etag: i.etag, size: i.size, mtimeNs: String(i.mtimeNs), headers: i.headers, meta: i.meta,
-    checksums: i.checksums, checksumType: i.checksumType, parts: i.parts, partSizes: i.partSizes, upload: i.upload, tags,
-    ...(i.acl ? { acl: i.acl } : {}),
-  };
-}
 
 export async function getObjectTagging(ctx: OpContext): Promise<void> {
   const { info } = await ctx.core.objects.find(targetOf(ctx));
@@ -31,7 +19,7 @@ export async function putObjectTagging(ctx: OpContext): Promise<void> {
   const t = targetOf(ctx);
   const tags = tagsFromXml(parseBody(await ctx.body.readAll(MAX_TAGGING_BODY), 'Tagging'));
   const found = await ctx.core.objects.find(t);
-  await ctx.core.objects.rewriteRecord(found, withTags(found, tags));
+  await ctx.core.objects.rewriteRecord(found, recordWith(found.info, { tags }));
   ctx.events.push({ name: 's3:ObjectTagging:Put', bucket: t.bucket, key: t.key });
   sendEmpty(ctx.res, 200);
 }
@@ -39,7 +27,7 @@ export async function putObjectTagging(ctx: OpContext): Promise<void> {
 export async function deleteObjectTagging(ctx: OpContext): Promise<void> {
   const t = targetOf(ctx);
   const found = await ctx.core.objects.find(t);
-  await ctx.core.objects.rewriteRecord(found, withTags(found, []));
+  await ctx.core.objects.rewriteRecord(found, recordWith(found.info, { tags: [] }));
   ctx.events.push({ name: 's3:ObjectTagging:Delete', bucket: t.bucket, key: t.key });
   sendEmpty(ctx.res, 204);
 }
