@@ -5,8 +5,10 @@
 // own directory, as mdtest -u does), and a 1 GiB sequential write and read through the SDK (best of two).
 // Ratios are to SQLite in the same run. On PostgreSQL it also samples how much of the time the
 // 4 clients' backends wait on row locks: the price of versions committing in order.
+// It also prints how busy the machine was with 1 client: the ceiling on what 4 clients can reach here.
 // Run: npm run bench:meta; writes bench/results/meta.json. Env: BENCH_META_FILES, BENCH_META_MIB.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,28 +72,41 @@ async function lockWaits(server: TestServer, during: Promise<unknown>): Promise<
   return active === 0 ? 0 : waiting / active;
 }
 
+/** The machine's CPU time so far (/proc/stat): busy and total jiffies over all cores. */
+function cpuTimes(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
 /** ops/s of each phase with `n` client processes; lock waits of the create phase (PostgreSQL). */
-async function metadataPhases(url: string, n: number, server: TestServer | null): Promise<{ rates: Record<string, number>; createLockWait?: number }> {
+async function metadataPhases(url: string, n: number, server: TestServer | null): Promise<{ rates: Record<string, number>; busy: Record<string, number>; createLockWait?: number }> {
   const clients = Array.from({ length: n }, (_, k) => startClient(url, `/bench-${n}-${k}`, Math.ceil(FILES / n)));
   const all = async (phase: string) => {
     for (const c of clients) c.proc.stdin!.write(`${phase}\n`);
     return Promise.all(clients.map((c) => c.next()));
   };
   const rates: Record<string, number> = {};
+  // How much of the machine a phase kept busy: with 1 client at busy share b, no number of
+  // clients can go faster than 1/b times one client here, however little they contend.
+  const busy: Record<string, number> = {};
   let createLockWait: number | undefined;
   try {
     await all('mkdir');
     for (const phase of PHASES) {
+      const before = cpuTimes();
       const running = all(phase);
       if (phase === 'create' && server && n > 1) createLockWait = await lockWaits(server, running);
       const answers = await running;
+      const after = cpuTimes();
+      busy[phase] = (after.busy - before.busy) / Math.max(1, after.total - before.total);
       rates[phase] = answers.reduce((s, a) => s + a.ops, 0) / (Math.max(...answers.map((a) => a.ms)) / 1000);
     }
   } finally {
     for (const c of clients) c.proc.stdin!.end('exit\n');
     await Promise.all(clients.map((c) => new Promise((r) => (c.proc.exitCode !== null ? r(null) : c.proc.once('exit', r)))));
   }
-  return { rates, createLockWait };
+  return { rates, busy, createLockWait };
 }
 
 async function sequential(url: string): Promise<{ write: number; read: number }> {
@@ -115,7 +130,7 @@ async function sequential(url: string): Promise<{ write: number; read: number }>
 async function main(): Promise<void> {
   const work = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'strata-bench-meta-'));
   const servers: TestServer[] = [];
-  const results: Record<Engine, { clients: Record<number, Record<string, number>>; createLockWait?: number; seq: { write: number; read: number } }> = {} as never;
+  const results: Record<Engine, { clients: Record<number, Record<string, number>>; busy: Record<number, Record<string, number>>; createLockWait?: number; seq: { write: number; read: number } }> = {} as never;
   const bar = progressBar('bench/meta', ENGINES.length * (CLIENTS.length + 1));
   try {
     const pgServer = await startPostgres({ mode: 'bench' });
@@ -130,10 +145,11 @@ async function main(): Promise<void> {
         url = server.url(`bench_${engine}`);
       }
       await Volume.format(url, { name: `bench-${engine}`, storage: `file://${join(work, `objects-${engine}`)}`, trashDays: 0 });
-      const entry = { clients: {} as Record<number, Record<string, number>>, createLockWait: undefined as number | undefined, seq: { write: 0, read: 0 } };
+      const entry = { clients: {} as Record<number, Record<string, number>>, busy: {} as Record<number, Record<string, number>>, createLockWait: undefined as number | undefined, seq: { write: 0, read: 0 } };
       for (const n of CLIENTS) {
         const r = await metadataPhases(url, n, engine === 'postgres' ? server : null);
         entry.clients[n] = r.rates;
+        entry.busy[n] = r.busy;
         if (r.createLockWait !== undefined) entry.createLockWait = r.createLockWait;
         bar.tick();
       }
@@ -174,6 +190,8 @@ async function main(): Promise<void> {
     'SQLite 4/1': results.sqlite.clients[4]![phase]! / results.sqlite.clients[1]![phase]!,
     'PostgreSQL 4/1': results.postgres.clients[4]![phase]! / results.postgres.clients[1]![phase]!,
     'MariaDB 4/1': results.mysql.clients[4]![phase]! / results.mysql.clients[1]![phase]!,
+    'PG CPU busy, 1 client': `${Math.round(100 * results.postgres.busy[1]![phase]!)}%`,
+    'PG ceiling 4/1': 1 / results.postgres.busy[1]![phase]!,
     'PG target': phase === 'create' ? '>= 2x' : '',
   }));
   judge('PostgreSQL 4 clients >= 2x one client (create)', results.postgres.clients[4]!.create! / results.postgres.clients[1]!.create! >= 2);
