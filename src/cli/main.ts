@@ -17,6 +17,7 @@ import { registerStatus } from './commands/status.js';
 import { registerTrash } from './commands/trash.js';
 import { registerIam } from './commands/iam.js';
 import { registerDump, registerLoad } from './commands/dump.js';
+import { registerMirror } from './commands/mirror.js';
 import { closePool } from '../hotpath/pool.js';
 
 const EXIT_FAILED = 1;
@@ -39,6 +40,7 @@ function build(): Command {
   registerTrash(program);
   registerDump(program);
   registerLoad(program);
+  registerMirror(program);
   registerDemo(program);
   registerMount(program);
   registerStats(program);

@@ -97,6 +97,22 @@ export interface VolumeSettings {
   /** Credentials for the storage URL, as object/s3-credentials.ts stores them (JSON, or sealed
    * with --encrypt-keys); absent when the store needs none or takes them from elsewhere. */
   storageCredentials?: string;
+  /** Set when this engine holds a mirror of a volume (its volume state changes only by replication). */
+  mirror?: MirrorSettings;
+}
+
+/** A mirror's own bookkeeping (settings rows of its engine only: never logged or dumped). */
+export interface MirrorSettings {
+  /** The primary's metadata URL, without its password. */
+  primary: string;
+  /** This mirror's name among the primary's change-log consumers. */
+  id: string;
+  /** The mirror's own object store; absent when it reads the primary's. */
+  storage?: string;
+  /** Credentials of `storage`, stored as storageCredentials are. */
+  storageCredentials?: string;
+  /** Every block of the versions up to this one is in the mirror's own store. */
+  copiedVersion: number;
 }
 
 /** Fields left undefined keep an existing volume's value (and take the default for a new one). */

@@ -11,10 +11,11 @@ import { errnoError } from '../errors/errno.js';
 import { formatMeta, openMeta, volumeExists, type Meta } from '../meta/index.js';
 import { volumeNameProblem } from '../meta/volume-name.js';
 import { canonicalStorageUrl, openObjectStore } from '../object/open.js';
-import { PrefixedObjectStore } from '../object/prefix.js';
 import type { ObjectStore } from '../object/store.js';
 import { WritebackObjectStore } from '../object/writeback.js';
-import { KEY_ENV, loadSealingKey, readStoredCredentials, storeCredentials, type StorageCredentials } from '../object/s3-credentials.js';
+import { KEY_ENV, loadSealingKey, storeCredentials, type StorageCredentials } from '../object/s3-credentials.js';
+import { openVolumeObjects } from '../object/volume-store.js';
+import { MirrorObjectStore } from '../mirror/object-store.js';
 
 export interface FormatOptions {
   name: string;
@@ -90,7 +91,7 @@ export async function formatVolume(metaUrl: string, options: FormatOptions): Pro
 }
 
 /** The credentials format was given (flags or URL), checked, and in the form settings keep. */
-function formatCredentials(options: FormatOptions, storage: string): { given: StorageCredentials; stored: string } | undefined {
+export function formatCredentials(options: Pick<FormatOptions, 'accessKey' | 'secretKey' | 'encryptKeys' | 'keyFile'>, storage: string): { given: StorageCredentials; stored: string } | undefined {
   const url = parseStorageUrl(storage);
   const fromFlags = options.accessKey !== undefined || options.secretKey !== undefined;
   const fromUrl = url.kind === 's3' && url.accessKey !== undefined;
@@ -139,13 +140,18 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
   const meta = await openMeta(metaUrl, { durable: opts.durable });
   try {
     const settings = await meta.settings();
-    const credentials = settings.storageCredentials === undefined ? undefined
-      : readStoredCredentials(settings.storageCredentials, settings.name, () => loadSealingKey({ keyFile: opts.keyFile }));
     const cache = opts.cache ?? (settings.storage.startsWith('file:') ? undefined : opts.remoteCache);
     if (opts.writeback && (!cache || cache.dirs.length === 0 || cache.size === 0)) {
       throw errnoError('EINVAL', 'open', undefined, 'write-back stages blocks in the disk cache, and this volume has none here: give a cache directory (--cache-dir DIR / cacheDir)');
     }
-    let objects: ObjectStore = new PrefixedObjectStore(await openObjectStore(settings.storage, { durable: opts.durable === true, ioRetries: opts.ioRetries, requestTimeoutMs: opts.requestTimeoutMs, ...credentials }), settings.name);
+    const storeOptions = { durable: opts.durable === true, ioRetries: opts.ioRetries, requestTimeoutMs: opts.requestTimeoutMs, keyFile: opts.keyFile };
+    let objects = await openVolumeObjects(settings, storeOptions);
+    const mirrorStorage = settings.mirror?.storage;
+    if (mirrorStorage !== undefined) {
+      const own = await openVolumeObjects({ name: settings.name, storage: mirrorStorage, storageCredentials: settings.mirror!.storageCredentials }, storeOptions)
+        .catch(async (err: unknown) => { await objects.close(); throw err; });
+      objects = new MirrorObjectStore(own, objects);
+    }
     if (opts.writeback) {
       objects = await WritebackObjectStore.open(objects, stagingDir(cache!.dirs[0], settings.uuid), { maxUploads: opts.maxUploads, onError: opts.onUploadError });
     }

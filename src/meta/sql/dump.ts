@@ -7,7 +7,7 @@
 // copying — then derives what is not volume state (counters, id allocators) and sets the version.
 import { errnoError } from '../../errors/errno.js';
 import type { Dialect, SqlConn, SqlDriver, SqlValue } from './driver.js';
-import { LOGGED_TABLES, SCHEMA_VERSION, UNLOGGED_SETTINGS } from './schema.js';
+import { isLocalSetting, LOCAL_SETTINGS_PREFIX, LOGGED_TABLES, SCHEMA_VERSION, UNLOGGED_SETTINGS } from './schema.js';
 import { decodeRow, encodeRow } from './tx.js';
 
 export const DUMP_FORMAT = 1;
@@ -62,6 +62,8 @@ export async function dumpVolume(db: SqlDriver, write: (line: string) => Promise
     for (const table of DUMPED_TABLES) {
       let n = 0;
       for await (const row of pages(c, db.dialect, table)) {
+        // A mirror's bookkeeping belongs to that copy: a dump of a mirror is the volume.
+        if (table === 'settings' && isLocalSetting(String(row.name))) continue;
         if (table === 'settings' && UNLOGGED_SETTINGS.includes(String(row.name))) {
           if (!options.keepSecret?.(String(row.name), String(row.value))) {
             counts.omitted.push(String(row.name));
@@ -96,11 +98,26 @@ async function* pages(c: SqlConn, dialect: Dialect, table: string): AsyncGenerat
   }
 }
 
+export interface LoadOptions {
+  progress?: (rows: number) => void;
+  /** Replace the volume `db` holds (a mirror's resync) instead of requiring an empty database:
+   * its volume state and change log go in the same transaction. */
+  replace?: boolean;
+  /** Last step of the load's transaction (a mirror records what it follows). */
+  finish?: (c: SqlConn, header: DumpHeader) => Promise<void>;
+}
+
 /** Load a dump into `db`, which must hold no volume. Lines come from `lines` (a file, stdin). */
-export async function loadVolume(db: SqlDriver, lines: AsyncIterable<string>, options: { progress?: (rows: number) => void } = {}): Promise<DumpHeader & DumpCounts> {
+export async function loadVolume(db: SqlDriver, lines: AsyncIterable<string>, options: LoadOptions = {}): Promise<DumpHeader & DumpCounts> {
   const taken = await db.read(async (c) => (await c.get('SELECT 1 AS x FROM settings LIMIT 1')) !== undefined);
-  if (taken) throw errnoError('EEXIST', 'load', undefined, `${db.url} already holds a volume: load into an empty database`);
+  if (taken && !options.replace) throw errnoError('EEXIST', 'load', undefined, `${db.url} already holds a volume: load into an empty database`);
   return db.transaction(async (c) => {
+    if (options.replace) {
+      // Sessions, locks and log consumers are not volume state: they stay.
+      for (const table of [...DUMPED_TABLES, 'pending_slices', 'orphans', 'changes']) {
+        await c.run(table === 'settings' ? `DELETE FROM settings WHERE name NOT LIKE '${LOCAL_SETTINGS_PREFIX}%'` : `DELETE FROM ${table}`);
+      }
+    }
     let header: DumpHeader | null = null;
     let end: DumpCounts | null = null;
     const counts: Record<string, number> = {};
@@ -142,6 +159,7 @@ export async function loadVolume(db: SqlDriver, lines: AsyncIterable<string>, op
       if ((counts[table] ?? 0) !== n) throw errnoError('EINVAL', 'load', undefined, `the dump's end line says ${n} rows of ${table}, but ${counts[table] ?? 0} came: the file is damaged (nothing was loaded)`);
     }
     await derive(c, db.dialect.name, header.version);
+    await options.finish?.(c, header);
     options.progress?.(total);
     return { ...header, rows: counts, omitted: end.omitted ?? [] };
   });

@@ -38,6 +38,10 @@ const PRUNE_EVERY = 256;
 /** A registered consumer holds the log back at most this many times the retention: beyond, its
  * entries go anyway and it must resync (the log may not grow without bound). */
 const CONSUMER_HOLD = 10;
+/** How far clients' clocks may disagree, when a release time is compared with a mirror's position. */
+const MIRROR_CLOCK_SKEW_MS = 5_000;
+/** The longest a mirror that does not move holds back the deletion of released blocks. */
+const MIRROR_HOLD_MS = 3_600_000;
 /** Settings read from a server are reused this long (SQLite knows when they changed). */
 const SETTINGS_TTL_MS = 1000;
 /** Entries of the read cache before it starts over. */
@@ -246,6 +250,10 @@ export class SqlMeta implements Meta {
         const result = await this.#db.transaction(async (c) => {
           const tx = new Tx(c, this.#db.dialect);
           const value = await body(tx);
+          // A mirror's volume state changes only by replication, or it would part from its primary.
+          if (tx.rows.length > 0 && this.#settings.mirror) {
+            fail('EROFS', op, `this volume is a mirror of ${this.#settings.mirror.primary}: changes go to the primary (open it with mirror writes enabled)`);
+          }
           await SqlMeta.#finish(tx, op, this.#settings.changelogRetention, this.#pruneDue());
           return value;
         });
@@ -1293,8 +1301,16 @@ export class SqlMeta implements Meta {
 
   async pendingSliceDeletes(limit: number): Promise<{ id: number; size: number }[]> {
     this.#live('reclaim');
-    return this.#read(async (c) => (await c.all('SELECT id, size FROM pending_slices ORDER BY since_ms, id LIMIT ?', [limit]))
-      .map((r) => ({ id: Number(r.id), size: Number(r.size) })));
+    return this.#read(async (c) => {
+      // A mirror that has not applied a slice's release still reads its blocks (from this store,
+      // until it copied them): they stay until every mirror is past the release, or held back
+      // too long. Release and commit times come from clients' clocks: a margin covers their skew.
+      const slowest = await c.get<{ t: unknown; n: unknown }>('SELECT min(coalesce(ch.time_ms, 0)) AS t, count(*) AS n FROM consumers co LEFT JOIN changes ch ON ch.version = co.applied');
+      const cutoff = Number(slowest?.n ?? 0) === 0 ? Number.MAX_SAFE_INTEGER
+        : Math.max(Number(slowest!.t) - MIRROR_CLOCK_SKEW_MS, Date.now() - MIRROR_HOLD_MS);
+      return (await c.all('SELECT id, size FROM pending_slices WHERE since_ms < ? ORDER BY since_ms, id LIMIT ?', [cutoff, limit]))
+        .map((r) => ({ id: Number(r.id), size: Number(r.size) }));
+    });
   }
 
   async confirmSliceDeletes(ids: number[]): Promise<void> {
@@ -1575,6 +1591,8 @@ export class SqlMeta implements Meta {
 
   async emptyTrash(olderThanMs: number): Promise<number> {
     this.#live('trash');
+    // A mirror's trash empties when the primary's does.
+    if (this.#settings.mirror) return 0;
     return this.#write('empty-trash', async (tx) => {
       const cutoff = Date.now() - olderThanMs;
       const t = nowNs();

@@ -83,6 +83,15 @@ export const LOGGED_TABLES: Readonly<Record<string, { key: string[]; columns: st
  * belong to (a replica is given its own). */
 export const UNLOGGED_SETTINGS: readonly string[] = ['storageCredentials'];
 
+/** Settings of one engine's copy of a volume, not of the volume (a mirror's primary, its own
+ * store, how far its blocks are copied): never logged, dumped or loaded. */
+export const LOCAL_SETTINGS_PREFIX = 'mirror.';
+
+/** Whether a settings row stays with the engine that holds it. */
+export function isLocalSetting(name: string): boolean {
+  return name.startsWith(LOCAL_SETTINGS_PREFIX);
+}
+
 /** MySQL text collations that compare byte for byte without padding, best first: "a" and
  * "a " are two names, as a file system's must be (utf8mb4_bin is PAD SPACE: equal). */
 export const MYSQL_NO_PAD_COLLATIONS = ['utf8mb4_nopad_bin', 'utf8mb4_0900_bin'] as const;

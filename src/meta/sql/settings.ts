@@ -1,8 +1,8 @@
 // The volume's settings, stored as key/value rows of the settings table (replicated like any
 // other volume state, secrets excepted), with the rules for what an existing volume may change.
 import { errnoError } from '../../errors/errno.js';
-import type { SettingsChange, VolumeSettings } from '../meta.js';
-import type { SqlConn } from './driver.js';
+import type { MirrorSettings, SettingsChange, VolumeSettings } from '../meta.js';
+import type { Dialect, SqlConn } from './driver.js';
 import type { Tx } from './tx.js';
 
 const NUMERIC: ReadonlySet<keyof VolumeSettings> = new Set([
@@ -22,7 +22,25 @@ export async function readSettings(c: SqlConn, url: string): Promise<VolumeSetti
     changelogRetention: Number(out.changelogRetention ?? 100_000), createdMs: Number(out.createdMs ?? 0),
     schemaVersion: Number(out.schemaVersion ?? 1),
     ...(typeof out.storageCredentials === 'string' && out.storageCredentials !== '' ? { storageCredentials: out.storageCredentials } : {}),
+    ...(typeof out['mirror.primary'] === 'string' ? { mirror: mirrorSettings(out) } : {}),
   };
+}
+
+function mirrorSettings(out: Record<string, string | number>): MirrorSettings {
+  const text = (k: string) => (typeof out[k] === 'string' && out[k] !== '' ? String(out[k]) : undefined);
+  return {
+    primary: String(out['mirror.primary']), id: text('mirror.id') ?? '', copiedVersion: Number(out['mirror.copiedVersion'] ?? 0),
+    ...(text('mirror.storage') ? { storage: text('mirror.storage') } : {}),
+    ...(text('mirror.storageCredentials') ? { storageCredentials: text('mirror.storageCredentials') } : {}),
+  };
+}
+
+/** Set (or, with undefined, remove) a mirror's bookkeeping rows, e.g. `{ copiedVersion: 12 }`. */
+export async function writeMirrorSettings(c: SqlConn, dialect: Dialect, change: Partial<MirrorSettings>): Promise<void> {
+  for (const [k, v] of Object.entries(change)) {
+    if (v === undefined) await c.run('DELETE FROM settings WHERE name = ?', [`mirror.${k}`]);
+    else await c.run(dialect.upsert('settings', ['name', 'value'], ['name'], ['value = new(value)']), [`mirror.${k}`, String(v)]);
+  }
 }
 
 async function put(tx: Tx, name: string, value: string): Promise<void> {

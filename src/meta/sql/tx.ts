@@ -3,7 +3,7 @@
 import type { ChangeRow } from '../meta.js';
 import type { Dialect, SqlConn, SqlValue } from './driver.js';
 import { memo } from './memo.js';
-import { LOGGED_TABLES, UNLOGGED_SETTINGS } from './schema.js';
+import { isLocalSetting, LOGGED_TABLES, UNLOGGED_SETTINGS } from './schema.js';
 
 /** A row image as the change log (and a dump) carries it: 64-bit times as decimal strings, blobs
  * as hex, other integers as numbers. */
@@ -48,13 +48,13 @@ export class Tx {
 
   /** A row of a logged table now holds `row` (inserted or updated). */
   put(table: string, row: Record<string, SqlValue>): void {
-    if (table === 'settings' && UNLOGGED_SETTINGS.includes(String(row.name))) return;
+    if (table === 'settings' && (UNLOGGED_SETTINGS.includes(String(row.name)) || isLocalSetting(String(row.name)))) return;
     this.rows.push({ table, kind: 'put', row: encodeRow(table, row, LOGGED_TABLES[table]!.columns) });
   }
 
   /** The row of a logged table at this key is gone. */
   delete(table: string, key: Record<string, SqlValue>): void {
-    if (table === 'settings' && UNLOGGED_SETTINGS.includes(String(key.name))) return;
+    if (table === 'settings' && (UNLOGGED_SETTINGS.includes(String(key.name)) || isLocalSetting(String(key.name)))) return;
     this.rows.push({ table, kind: 'delete', row: encodeRow(table, key, LOGGED_TABLES[table]!.key) });
   }
 

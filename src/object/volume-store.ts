@@ -1,0 +1,22 @@
+// A volume's objects: the store a storage URL names, with the credentials the volume's settings
+// keep for it, under the volume's name. Clients open their volume's store through this, and a
+// mirror's replicator opens both its primary's and its own.
+import { loadSealingKey, readStoredCredentials } from './s3-credentials.js';
+import { openObjectStore, type OpenStoreOptions } from './open.js';
+import { PrefixedObjectStore } from './prefix.js';
+import type { ObjectStore } from './store.js';
+
+export interface VolumeStoreSpec {
+  /** The volume's name: every key lives under it. */
+  name: string;
+  storage: string;
+  /** As the settings keep them (JSON, or sealed under STRATA_KEY). */
+  storageCredentials?: string;
+}
+
+export async function openVolumeObjects(spec: VolumeStoreSpec, options: Omit<OpenStoreOptions, 'accessKey' | 'secretKey'> & { keyFile?: string } = {}): Promise<ObjectStore> {
+  const { keyFile, ...open } = options;
+  const credentials = spec.storageCredentials === undefined ? undefined
+    : readStoredCredentials(spec.storageCredentials, spec.name, () => loadSealingKey({ keyFile }));
+  return new PrefixedObjectStore(await openObjectStore(spec.storage, { ...open, ...credentials }), spec.name);
+}
