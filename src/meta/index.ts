@@ -4,19 +4,19 @@ import { rmSync } from 'node:fs';
 import { parseMetaUrl, redactUrl } from '../config/urls.js';
 import { errnoError } from '../errors/errno.js';
 import type { FormatRequest, Meta } from './meta.js';
-import { SqlMeta } from './sql/engine.js';
+import { SqlMeta, type SqlMetaOptions } from './sql/engine.js';
 import { openDriver } from './sql/open.js';
 
 export * from './meta.js';
 export { SqlMeta };
 
 /** Open the volume whose metadata lives at `metaUrl`. */
-export async function openMeta(metaUrl: string, options: { durable?: boolean } = {}): Promise<Meta & { expireTrash(): Promise<number> }> {
+export async function openMeta(metaUrl: string, options: { durable?: boolean; connectTimeoutMs?: number } & SqlMetaOptions = {}): Promise<SqlMeta> {
   const url = parseMetaUrl(metaUrl);
-  const { driver, empty } = await openDriver({ ...url, url: redactUrl(metaUrl) }, { durable: options.durable });
+  const { driver, empty } = await openDriver({ ...url, url: redactUrl(metaUrl) }, { durable: options.durable, connectTimeoutMs: options.connectTimeoutMs });
   try {
     if (empty) throw errnoError('ENOENT', 'open', undefined, `${redactUrl(metaUrl)} holds no Strata volume: format one first with "strata format ${redactUrl(metaUrl)} NAME"`);
-    return await SqlMeta.open(driver);
+    return await SqlMeta.open(driver, options);
   } catch (err) {
     await driver.close().catch(() => undefined);
     throw err;

@@ -6,7 +6,7 @@
 import { parseMetaUrl, redactUrl } from '../config/urls.js';
 import { errnoError } from '../errors/errno.js';
 import type { MirrorSettings } from '../meta/meta.js';
-import { SqlMeta } from '../meta/sql/engine.js';
+import { SqlMeta, type SqlMetaOptions } from '../meta/sql/engine.js';
 import { openDriver } from '../meta/sql/open.js';
 import type { SqlDriver } from '../meta/sql/driver.js';
 
@@ -29,10 +29,10 @@ export interface Primary {
 }
 
 /** Connect to the primary of the volume `uuid` at `url`. */
-export async function connectPrimary(url: string, uuid: string | null): Promise<Primary> {
+export async function connectPrimary(url: string, uuid: string | null, options: { connectTimeoutMs?: number } & SqlMetaOptions = {}): Promise<Primary> {
   let driver: SqlDriver;
   try {
-    ({ driver } = await openDriver(parseMetaUrl(url)));
+    ({ driver } = await openDriver(parseMetaUrl(url), { connectTimeoutMs: options.connectTimeoutMs }));
   } catch (err) {
     const why = (err as Error).message;
     const hint = /password|authentication|Access denied/i.test(why) ? ` (the mirror keeps no password: give the primary's URL with --primary or ${PRIMARY_ENV})` : '';
@@ -40,7 +40,7 @@ export async function connectPrimary(url: string, uuid: string | null): Promise<
   }
   let meta: SqlMeta;
   try {
-    meta = await SqlMeta.open(driver);
+    meta = await SqlMeta.open(driver, options);
   } catch (err) {
     await driver.close().catch(() => undefined);
     throw err;

@@ -6,7 +6,7 @@ import type { DiskCacheOptions } from '../chunk/disk-cache.js';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseBlockSize } from '../config/size.js';
-import { parseMetaUrl, parseStorageUrl } from '../config/urls.js';
+import { parseMetaUrl, parseStorageUrl, redactUrl } from '../config/urls.js';
 import { errnoError } from '../errors/errno.js';
 import { formatMeta, openMeta, volumeExists, type Meta } from '../meta/index.js';
 import { volumeNameProblem } from '../meta/volume-name.js';
@@ -16,6 +16,7 @@ import { WritebackObjectStore } from '../object/writeback.js';
 import { KEY_ENV, loadSealingKey, storeCredentials, type StorageCredentials } from '../object/s3-credentials.js';
 import { openVolumeObjects } from '../object/volume-store.js';
 import { MirrorObjectStore } from '../mirror/object-store.js';
+import { mirrorWritesMeta, type MirrorWritesOptions } from '../mirror/writes-meta.js';
 
 export interface FormatOptions {
   name: string;
@@ -129,6 +130,8 @@ export interface OpenBackendsOptions {
   writeback?: boolean;
   /** Called when a background upload failed (it is tried again). */
   onUploadError?: (key: string, err: unknown) => void;
+  /** On a mirror: make changes through the primary (see mirror/writes-meta.ts). */
+  mirrorWrites?: MirrorWritesOptions;
 }
 
 /** Where write-back stages a volume's blocks under a cache directory. */
@@ -137,9 +140,14 @@ export function stagingDir(cacheDir: string, volumeUuid: string): string {
 }
 
 export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): Promise<Backends> {
-  const meta = await openMeta(metaUrl, { durable: opts.durable });
+  const engine = await openMeta(metaUrl, { durable: opts.durable });
+  let meta: Backends['meta'] = engine;
   try {
     const settings = await meta.settings();
+    if (opts.mirrorWrites) {
+      if (!settings.mirror) throw errnoError('EINVAL', 'open', undefined, `mirror writes are for a mirror, and ${redactUrl(metaUrl)} holds the primary of "${settings.name}": open it without them`);
+      meta = await mirrorWritesMeta(engine, opts.mirrorWrites);
+    }
     const cache = opts.cache ?? (settings.storage.startsWith('file:') ? undefined : opts.remoteCache);
     if (opts.writeback && (!cache || cache.dirs.length === 0 || cache.size === 0)) {
       throw errnoError('EINVAL', 'open', undefined, 'write-back stages blocks in the disk cache, and this volume has none here: give a cache directory (--cache-dir DIR / cacheDir)');

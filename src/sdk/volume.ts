@@ -102,6 +102,14 @@ export interface VolumeOptions {
   client?: string;
   /** Deleted files skip the trash and are freed at once (only for root callers). */
   skipTrash?: boolean;
+  /** On a mirror: make changes through the primary, each returning once this mirror shows it
+   * (read-your-writes). Without it a mirror is read-only (EROFS). */
+  mirrorWrites?: boolean;
+  /** The primary's metadata URL with its password, for mirrorWrites (default: STRATA_PRIMARY_META,
+   * else the URL the mirror keeps, which has none). */
+  primary?: string;
+  /** How long a change may take to show on the mirror before the call fails (ms, default 10,000). */
+  mirrorWaitMs?: number;
 }
 
 function processCaller(): Caller {
@@ -159,6 +167,7 @@ export class Volume extends PathApi {
       bufferSize: options.bufferSize, maxUploads: options.maxUploads, maxReads: options.maxDownloads, memoryCacheSize: options.memoryCacheSize,
       durable: options.durable === true, ioRetries: options.ioRetries, requestTimeoutMs: options.requestTimeoutMs, keyFile: options.keyFile, ...cacheOptions(options),
       writeback: options.writeback === true, onUploadError: options.onUploadError,
+      mirrorWrites: options.mirrorWrites === true ? { primary: options.primary, waitMs: options.mirrorWaitMs } : undefined,
     });
     try {
       const vfs = await Vfs.start(backends.meta, backends.store, {

@@ -12,12 +12,13 @@ import {
   CHUNK_SIZE, ROOT_INODE, TRASH_INODE, TRASH_NAME,
   type AttrChanges, type ChangeEntry, type CloneRange, type CreateExtras, type DirEntry, type FallocateMode, type FormatRequest,
   type LockKind, type Meta, type NewNode, type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord,
-  type StatFs, type TrashEntry, type Usage, type VolumeSettings,
+  type MirrorSettings, type StatFs, type TrashEntry, type Usage, type VolumeSettings,
 } from '../meta.js';
 import type { SqlConn, SqlDriver, SqlRow, SqlValue } from './driver.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { applySettingsChange, readSettings, writeSettings } from './settings.js';
 import { addCounters, Tx } from './tx.js';
+import { applyChange } from './replica.js';
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -144,6 +145,11 @@ class IdBatch {
   }
 }
 
+export interface SqlMetaOptions {
+  /** How long a lost connection is retried before a write fails with EIO (default 60 s). */
+  connectionRetryMs?: number;
+}
+
 interface WriteOptions {
   /** A unique-key violation means a concurrent transaction took the name: EEXIST (default), or
    * run again to see what it did (rename replaces what it finds). */
@@ -166,18 +172,41 @@ export class SqlMeta implements Meta {
   #cacheToken = -1;
   #sinceprune = 0;
   #closed = false;
+  #committed = 0;
+  readonly #connectionRetryMs: number;
 
-  private constructor(db: SqlDriver, settings: VolumeSettings) {
+  private constructor(db: SqlDriver, settings: VolumeSettings, options: SqlMetaOptions) {
     this.#db = db;
+    this.#connectionRetryMs = options.connectionRetryMs ?? RETRY_FOR_MS;
     this.url = db.url;
     this.#settings = settings;
     this.#settingsAt = Date.now();
   }
 
   /** Open the volume a driver's database holds. */
-  static async open(db: SqlDriver): Promise<SqlMeta> {
+  static async open(db: SqlDriver, options: SqlMetaOptions = {}): Promise<SqlMeta> {
     const settings = await db.read((c) => readSettings(c, db.url));
-    return new SqlMeta(db, settings);
+    return new SqlMeta(db, settings, options);
+  }
+
+  /** Set when this engine holds a mirror. */
+  get mirrorSettings(): MirrorSettings | undefined {
+    return this.#settings.mirror;
+  }
+
+  /** The highest version this client committed (what its reads elsewhere must wait for). */
+  get committedVersion(): number {
+    return this.#committed;
+  }
+
+  /** Replay another volume's change-log entry here (a mirror); false when it was applied before. */
+  async apply(entry: ChangeEntry): Promise<boolean> {
+    this.#live('replicate');
+    try {
+      return await applyChange(this.#db, entry);
+    } finally {
+      this.#readCache.clear();
+    }
   }
 
   /** Create a volume, or re-apply format to an existing one (changing only what may change).
@@ -244,6 +273,8 @@ export class SqlMeta implements Meta {
   /** Run `body` as one transaction named `op`, retried while the database says to try again. */
   async #write<T>(op: string, body: (tx: Tx) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     const deadline = Date.now() + RETRY_FOR_MS;
+    // Where a lost connection should be said soon (a mirror's client writing to a far primary).
+    const connectionDeadline = Date.now() + this.#connectionRetryMs;
     let delay = 1;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -254,11 +285,12 @@ export class SqlMeta implements Meta {
           if (tx.rows.length > 0 && this.#settings.mirror) {
             fail('EROFS', op, `this volume is a mirror of ${this.#settings.mirror.primary}: changes go to the primary (open it with mirror writes enabled)`);
           }
-          await SqlMeta.#finish(tx, op, this.#settings.changelogRetention, this.#pruneDue());
-          return value;
+          const version = await SqlMeta.#finish(tx, op, this.#settings.changelogRetention, this.#pruneDue());
+          return { value, version };
         });
         this.#readCache.clear();
-        return result;
+        if (result.version > this.#committed) this.#committed = result.version;
+        return result.value;
       } catch (err) {
         this.#readCache.clear();
         // The commit may or may not have happened: running it again could apply it twice.
@@ -267,10 +299,11 @@ export class SqlMeta implements Meta {
         if (d.duplicate(err) && options.duplicate !== 'retry') throw errnoError('EEXIST', op, undefined, 'the name was taken by a concurrent change', err);
         const again = d.retryable(err) || d.connectionLost(err) || (d.duplicate(err) && options.duplicate === 'retry');
         if (!again) throw err;
-        if (Date.now() > deadline) {
-          const why = d.connectionLost(err) ? `the connection to ${this.url} kept failing` : `the transaction kept conflicting with other clients (${attempt} attempts)`;
+        const lost = d.connectionLost(err);
+        if (Date.now() > (lost ? connectionDeadline : deadline)) {
+          const why = lost ? `the connection to ${this.url} kept failing` : `the transaction kept conflicting with other clients (${attempt} attempts)`;
           throw errnoError(d.retryable(err) && d.name === 'sqlite' ? 'EAGAIN' : 'EIO', op, undefined,
-            `${why} for ${RETRY_FOR_MS / 1000} s: ${(err as Error).message}`, err);
+            `${why} for ${Math.round((lost ? this.#connectionRetryMs : RETRY_FOR_MS) / 100) / 10} s: ${(err as Error).message}`, err);
         }
         await sleep(delay + Math.random() * delay);
         delay = Math.min(delay * 2, 100);
@@ -287,13 +320,13 @@ export class SqlMeta implements Meta {
 
   /** The tail of every transaction: counters, then — if volume state changed — the next version
    * and its change-log entry. The version row is locked last and held until commit. */
-  static async #finish(tx: Tx, op: string, retention: number, prune = false): Promise<void> {
+  static async #finish(tx: Tx, op: string, retention: number, prune = false): Promise<number> {
     const deltas = [...tx.counters];
     const counterParams = [...deltas.flat(), ...deltas.map(([name]) => name)];
     const together = tx.rows.length > 0 ? tx.dialect.bumpAndLog : undefined;
     // Every counter the transaction moved, in one statement.
     if (deltas.length > 0 && !together) await tx.c.run(addCounters(deltas.length), counterParams);
-    if (tx.rows.length === 0) return;
+    if (tx.rows.length === 0) return 0;
     const body = JSON.stringify(tx.rows);
     let version: number;
     const pruning = prune && retention > 0;
@@ -301,7 +334,7 @@ export class SqlMeta implements Meta {
       const sql = together(deltas.length);
       const params = [...counterParams, op, Date.now(), body];
       // Nothing else to do in the transaction: its commit can go with this statement.
-      if (!pruning) return void (await tx.c.last(sql, params));
+      if (!pruning) return Number((await tx.c.last<{ version: unknown }>(sql, params))!.version);
       version = Number((await tx.c.get<{ version: unknown }>(sql, params))!.version);
     } else {
       version = Number((tx.dialect.returning
@@ -315,6 +348,7 @@ export class SqlMeta implements Meta {
       if (slowest !== null && slowest !== undefined) upTo = Math.max(Math.min(upTo, Number(slowest)), version - retention * CONSUMER_HOLD);
       await tx.c.run('DELETE FROM changes WHERE version <= ?', [upTo]);
     }
+    return version;
   }
 
   #read<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {

@@ -16,6 +16,8 @@ export interface OpenOptions {
   create?: boolean;
   /** SQLite: fsync every metadata transaction. */
   durable?: boolean;
+  /** Servers: how long a new connection may take (default 5 s). */
+  connectTimeoutMs?: number;
 }
 
 /** The driver, and whether the database holds no volume yet. */
@@ -27,7 +29,7 @@ export async function openDriver(url: MetaUrl, options: OpenOptions = {}): Promi
     }
     case 'postgres':
     case 'mysql': {
-      const driver = url.kind === 'postgres' ? await PostgresDriver.open(url) : await MysqlDriver.open(url);
+      const driver = url.kind === 'postgres' ? await PostgresDriver.open(url, options.connectTimeoutMs) : await MysqlDriver.open(url, options.connectTimeoutMs);
       try {
         return { driver, empty: await ensureServerSchema(driver, options.create === true) };
       } catch (err) {

@@ -61,7 +61,7 @@ export class MysqlDriver implements SqlDriver {
     this.#where = `MySQL at ${url.params.socket ?? `${url.host}:${url.port}`}`;
   }
 
-  static async open(url: MysqlMetaUrl): Promise<MysqlDriver> {
+  static async open(url: MysqlMetaUrl, connectTimeoutMs = CONNECT_TIMEOUT_MS): Promise<MysqlDriver> {
     const pool = mysql.createPool({
       ...(url.params.socket ? { socketPath: url.params.socket } : { host: url.host, port: url.port }),
       user: url.user ?? 'root',
@@ -69,7 +69,7 @@ export class MysqlDriver implements SqlDriver {
       password: url.password ?? process.env.MYSQL_PWD,
       database: url.database,
       connectionLimit: POOL_SIZE,
-      connectTimeout: CONNECT_TIMEOUT_MS,
+      connectTimeout: connectTimeoutMs,
       charset: 'utf8mb4',
       // 64-bit integers as strings (times in ns exceed 2^53); the engine converts.
       supportBigNumbers: true,

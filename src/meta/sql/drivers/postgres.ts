@@ -84,7 +84,7 @@ export class PostgresDriver implements SqlDriver {
 
   /** Connect and check the server answers; failures say what to do (wrong password, missing
    * database, server down). */
-  static async open(url: PostgresMetaUrl): Promise<PostgresDriver> {
+  static async open(url: PostgresMetaUrl, connectTimeoutMs = CONNECT_TIMEOUT_MS): Promise<PostgresDriver> {
     const ssl = url.params.sslmode;
     const pool = new pg.Pool({
       // A unix socket directory (?host=/run/postgresql) or the URL's host.
@@ -94,7 +94,7 @@ export class PostgresDriver implements SqlDriver {
       password: url.password ?? process.env.PGPASSWORD,
       database: url.database,
       max: POOL_SIZE,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      connectionTimeoutMillis: connectTimeoutMs,
       ssl: ssl === undefined || ssl === 'disable' ? false : { rejectUnauthorized: ssl === 'verify-full' || ssl === 'verify-ca' },
       types,
       application_name: 'strata',
