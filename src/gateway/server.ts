@@ -16,6 +16,7 @@ import { Buckets } from './buckets.js';
 import type { GatewayCore } from './context.js';
 import { S3Error } from './errors.js';
 import { noEvents, readOnly, type Authorizer, type EventSink } from './hooks.js';
+import { errnoError } from '../errors/errno.js';
 import { DirectoryIndex } from './listing.js';
 import { Uploads } from './multipart.js';
 import { Objects } from './objects.js';
@@ -122,12 +123,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let server: Server | null = null;
   let timer: NodeJS.Timeout | null = null;
   try {
+    // A mirror without mirror writes serves reads only, from the gateway store its primary made.
+    const mirror = (await gv.user.vfs.meta.settings()).mirror;
+    const readOnlyMirror = mirror !== undefined && !options.volume?.mirrorWrites;
     const staging = new Staging(gv);
-    await staging.ensure();
+    const iam = await (async () => {
+      if (!readOnlyMirror) await staging.ensure();
+      return IamStore.open(gv.system, options.secretKey, options.now);
+    })().catch((err: unknown) => {
+      if (readOnlyMirror && (err as { code?: string }).code === 'EROFS') {
+        throw errnoError('EROFS', 'gateway', undefined, `this volume is a mirror of ${mirror.primary} and no gateway has run on the primary yet, so there is no gateway store to serve from: start a gateway on the primary once, or serve this mirror with --mirror-writes`, err);
+      }
+      throw err;
+    });
     const buckets = new Buckets(gv);
     const objects = new Objects(gv, buckets);
     const uploads = new Uploads(gv, staging, objects, buckets);
-    const iam = await IamStore.open(gv.system, options.secretKey, options.now);
     iam.report = log;
     const credentials: CredentialStore = gatewayCredentials({ accessKey: options.accessKey, secretKey: options.secretKey }, iam);
     const bucketAccess = new BucketAccess(gv, options.now);
@@ -143,7 +154,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const pipeline = {
       core, credentials, log, now: options.now,
       bodyProgress: { windowMs: limits.bodyWindowMs, minBytes: limits.bodyMinBytes }, drainMs: limits.drainMs,
-      authorize: options.readOnly ? readOnly(base) : base,
+      authorize: options.readOnly || readOnlyMirror ? readOnly(base) : base,
       events: options.events ?? noEvents,
       domains: (options.domains ?? []).map((d) => d.toLowerCase()),
     };

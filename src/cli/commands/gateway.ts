@@ -3,6 +3,7 @@
 import { trustedProxies } from '../../gateway/client-address.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LIMITS, startGateway } from '../../gateway/server.js';
+import { addMirrorFlags, mirrorOptions, replicateIfAsked, type MirrorFlags } from '../mirror-flags.js';
 import { redactUrl } from '../../config/urls.js';
 
 export const ACCESS_KEY_ENV = 'STRATA_GATEWAY_ACCESS_KEY';
@@ -44,7 +45,7 @@ function connections(value: string): number {
   return n;
 }
 
-interface GatewayFlags {
+interface GatewayFlags extends MirrorFlags {
   accessKey?: string;
   secretKey?: string;
   readOnly?: boolean;
@@ -65,7 +66,7 @@ function proxyRange(value: string, previous: string[]): string[] {
 }
 
 export function registerGateway(program: Command): void {
-  program
+  const gateway = program
     .command('gateway')
     .description('serve a volume over the S3 API (buckets are top-level directories); runs until SIGINT or SIGTERM')
     .argument('<meta-url>', 'metadata URL, e.g. sqlite3://./meta.db')
@@ -77,7 +78,8 @@ export function registerGateway(program: Command): void {
     .option('--domain <name>', 'base domain for virtual-hosted-style requests (BUCKET.DOMAIN); repeatable', (v: string, prev: string[]) => prev.concat(v), [] as string[])
     .option('--upload-expiry <hours>', 'remove multipart uploads not completed within this many hours', hours('--upload-expiry'), 24 * 7)
     .option('--max-connections <n>', 'refuse connections beyond this many (keep it below the open-file limit)', connections, DEFAULT_LIMITS.maxConnections)
-    .option('--trusted-proxy <cidr>', 'a TLS-terminating proxy whose X-Forwarded-For/-Proto set aws:SourceIp and aws:SecureTransport; repeatable', proxyRange, [] as string[])
+    .option('--trusted-proxy <cidr>', 'a TLS-terminating proxy whose X-Forwarded-For/-Proto set aws:SourceIp and aws:SecureTransport; repeatable', proxyRange, [] as string[]);
+  addMirrorFlags(gateway)
     .action(async (metaUrl: string, address: { host: string; port: number }, flags: GatewayFlags) => {
       const accessKey = flags.accessKey ?? process.env[ACCESS_KEY_ENV];
       const secretKey = flags.secretKey ?? process.env[SECRET_KEY_ENV];
@@ -89,18 +91,21 @@ export function registerGateway(program: Command): void {
         gw = await startGateway({
           metaUrl, host: address.host, port: address.port, accessKey, secretKey, readOnly: flags.readOnly, region: flags.region,
           domains: flags.domain, uploadExpiryMs: flags.uploadExpiry * 3_600_000, limits: { maxConnections: flags.maxConnections }, trustedProxies: flags.trustedProxy,
+          volume: mirrorOptions(flags),
         });
       } catch (err) {
         if (err instanceof RangeError) throw Object.assign(new Error(err.message), { exitCode: 2 });
         throw err;
       }
       process.stdout.write(`serving ${redactUrl(metaUrl)} over S3 at ${gw.url}${flags.readOnly ? ' (read-only)' : ''}\n`);
+      const stopReplicating = await replicateIfAsked(metaUrl, flags, (line) => process.stderr.write(`${line}\n`));
       if (process.send) process.send({ listening: gw.url });
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));
         process.once('SIGTERM', () => resolve('SIGTERM'));
       });
       process.stderr.write(`${signal}: finishing requests in flight and closing the volume\n`);
+      await stopReplicating();
       await gw.close();
       process.stderr.write('gateway closed\n');
     });

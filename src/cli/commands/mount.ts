@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { mountVolume } from '../../fuse/mount.js';
 import { size } from '../parse.js';
 import { addDataFlags, dataOptions, type DataFlags } from '../data-flags.js';
+import { addMirrorFlags, mirrorOptions, replicateIfAsked, type MirrorFlags } from '../mirror-flags.js';
 import { redactUrl } from '../../config/urls.js';
 
 const run = promisify(execFile);
@@ -21,7 +22,7 @@ function seconds(flag: string) {
   };
 }
 
-interface MountFlags extends DataFlags {
+interface MountFlags extends DataFlags, MirrorFlags {
   background?: boolean;
   log?: string;
   readOnly?: boolean;
@@ -50,6 +51,7 @@ export function registerMount(program: Command): void {
     .option('--writeback-cache', 'let the kernel merge small writes (close-to-open between clients still holds)')
     .option('--buffer-size <MiB>', 'write-buffer memory, MiB', (v: string) => size('--buffer-size')(`${v}M`))
     .option('-o <options>', 'extra libfuse mount options, comma-separated', (v: string, prev: string[]) => prev.concat(v.split(',').filter(Boolean)), [] as string[]);
+  addMirrorFlags(mount);
   addDataFlags(mount)
     .action(async (metaUrl: string, mountpoint: string, flags: MountFlags) => {
       if (flags.background) {
@@ -68,9 +70,10 @@ export function registerMount(program: Command): void {
       };
       const mounted = await mountVolume(metaUrl, mountpoint, {
         readOnly: flags.readOnly, allowOther: flags.allowOther, writebackCache: flags.writebackCache, bufferSize: flags.bufferSize,
-        timeouts: { attr: flags.attrCache, entry: flags.entryCache, dirEntry: flags.dirEntryCache }, options: flags.o, log, volume: dataOptions(flags),
+        timeouts: { attr: flags.attrCache, entry: flags.entryCache, dirEntry: flags.dirEntryCache }, options: flags.o, log, volume: { ...dataOptions(flags), ...mirrorOptions(flags) },
       });
       log(`mounted ${redactUrl(metaUrl)} at ${mountpoint}`);
+      const stopReplicating = await replicateIfAsked(metaUrl, flags, log);
       if (process.send) process.send({ mounted: true });
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
@@ -85,6 +88,7 @@ export function registerMount(program: Command): void {
           resolve();
         });
       });
+      await stopReplicating();
       await mounted.unmount();
       log(`unmounted ${mountpoint}; everything flushed`);
     });
