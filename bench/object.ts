@@ -23,15 +23,14 @@
 //  5. s3fs on the same bucket: big write, cold big read (after a remount), 4 KiB file creates.
 // The raw client gets the transport Strata gives itself (keep-alive pool, no per-request CRCs), so
 // the ratios show what Strata's data path costs, not SDK defaults.
-import { execFile, execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import * as nodefs from 'node:fs/promises';
 import { Agent as HttpAgent } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -40,7 +39,7 @@ import { DEFAULT_BLOCK_SIZE, DEFAULT_MAX_READS, DEFAULT_MAX_UPLOADS, DEFAULT_MEM
 import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
 import { S3RVER_ACCESS_KEY, S3RVER_SECRET_KEY } from '../test/helpers/s3rver.js';
-import type { S3rverReady } from './object-s3rver.js';
+import { startS3rverProcess, type S3rverProcess } from './s3rver-process.js';
 import { printTable, writeJson, progressBar, type Row, envInt, type BenchFs } from './table.js';
 import { timed, stamp, writeBig, readBig } from './big-files.js';
 
@@ -223,34 +222,12 @@ function writebackSupported(): boolean {
   }
 }
 
-// ---- the S3 server (a child process, see object-s3rver.ts) ----
+// ---- the S3 server: a child process (s3rver-process.ts) ----
 
-interface Server { endpoint: string; port: number; directory: string; stop(): Promise<void> }
+type Server = S3rverProcess;
 
-async function startServer(): Promise<Server> {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'object-s3rver.js');
-  const child: ChildProcess = fork(script, [BUCKET], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ready = await new Promise<S3rverReady>((resolve, reject) => {
-    child.once('message', (m: S3rverReady | { error: string }) => ('ready' in m ? resolve(m) : reject(new Error(`s3rver: ${m.error}`))));
-    child.once('exit', (code) => reject(new Error(`s3rver exited (${code}) before it was ready`)));
-    child.once('error', reject);
-  });
-  const { endpoint, port, directory } = ready;
-  return {
-    endpoint, port, directory,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        if (child.connected) child.send('stop');
-        await withTimeout(exited, 15_000, 's3rver stop').catch(() => undefined);
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }
-      await nodefs.rm(directory, { recursive: true, force: true });
-    },
-  };
+function startServer(): Promise<Server> {
+  return startS3rverProcess([BUCKET]);
 }
 
 // ---- s3fs ----

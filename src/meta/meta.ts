@@ -109,6 +109,9 @@ export interface MirrorSettings {
   id: string;
   /** The mirror's own object store; absent when it reads the primary's. */
   storage?: string;
+  /** The primary's store as this region reaches it (another endpoint of the same bucket);
+   * absent: the primary's storage URL. */
+  primaryStorage?: string;
   /** Credentials of `storage`, stored as storageCredentials are. */
   storageCredentials?: string;
   /** Every block of the versions up to this one is in the mirror's own store. */

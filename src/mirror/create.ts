@@ -19,6 +19,8 @@ export interface CreateMirrorOptions extends SnapshotProgress {
   storage?: string;
   /** Credentials of `storage` as settings keep them (see object/s3-credentials.ts). */
   storageCredentials?: string;
+  /** The primary's store as this region reaches it, when not at the primary's storage URL. */
+  primaryStorage?: string;
 }
 
 export type SnapshotResult = DumpHeader & DumpCounts & { mirror: MirrorSettings };
@@ -34,6 +36,7 @@ export async function createMirror(primary: string, mirrorUrl: string, options: 
       primary: withoutPassword(primary), id: `mirror-${randomUUID()}`, copiedVersion: 0,
       ...(options.storage !== undefined ? { storage: options.storage } : {}),
       ...(options.storageCredentials !== undefined ? { storageCredentials: options.storageCredentials } : {}),
+      ...(options.primaryStorage !== undefined ? { primaryStorage: options.primaryStorage } : {}),
     };
     return await snapshotInto(src, target.driver, settings, false, options);
   } finally {

@@ -12,7 +12,7 @@ import { openDriver } from '../meta/sql/open.js';
 import { applyChange } from '../meta/sql/replica.js';
 import { readSettings } from '../meta/sql/settings.js';
 import { parseMetaUrl } from '../config/urls.js';
-import { openVolumeObjects } from '../object/volume-store.js';
+import { openVolumeObjects, primaryStoreSpec } from '../object/volume-store.js';
 import { BlockCopier, type CopierStores } from './block-copier.js';
 import { connectPrimary, primaryUrl, type Primary } from './primary.js';
 
@@ -93,7 +93,7 @@ export class Replicator {
       let stores: CopierStores | null = null;
       if (settings.mirror.storage !== undefined) {
         const own = await openVolumeObjects({ name: settings.name, storage: settings.mirror.storage, storageCredentials: settings.mirror.storageCredentials }, { keyFile: options.keyFile });
-        const primary = await openVolumeObjects(settings, { keyFile: options.keyFile }).catch(async (err: unknown) => { await own.close(); throw err; });
+        const primary = await openVolumeObjects(primaryStoreSpec(settings), { keyFile: options.keyFile }).catch(async (err: unknown) => { await own.close(); throw err; });
         stores = { own, primary };
       }
       return new Replicator(driver, settings, applied, stores, options);

@@ -6,8 +6,8 @@
 // locks, id batches — lives on the primary.
 //
 // When the primary cannot be reached, reads go on; changes fail within ~2 s naming the primary,
-// and nothing is half-made (a change is one transaction on the primary). Opening a file for
-// reading goes on too, unrecorded on the primary meanwhile (see `opened`).
+// and nothing is half-made (a change is one transaction on the primary). Open-file records are
+// sent behind the call (see #record), so opening a file to read never waits for the primary.
 import { errnoError } from '../errors/errno.js';
 import type { Meta } from '../meta/meta.js';
 import type { SqlMeta } from '../meta/sql/engine.js';
@@ -15,8 +15,8 @@ import { connectPrimary, primaryUrl } from './primary.js';
 
 /** Default bound on how long a change may take to show on the mirror (ms). */
 export const DEFAULT_MIRROR_WAIT_MS = 10_000;
-/** How long reaching the primary may take before a change fails (ms). */
-const PRIMARY_FAIL_FAST_MS = 2_000;
+/** How long reaching the primary may take before a change fails (ms): the call fails within 2 s. */
+const PRIMARY_FAIL_FAST_MS = 1_500;
 /** Log entries fetched per round trip while catching up. */
 const CATCH_UP_BATCH = 500;
 
@@ -59,8 +59,7 @@ class WritesThroughPrimary {
   #connecting: Promise<SqlMeta> | null = null;
   readonly #url: string;
   readonly #waitMs: number;
-  /** Files opened while the primary was out of reach: their release is not sent either. */
-  readonly #unrecorded = new Map<string, number>();
+  #records: Promise<void> = Promise.resolve();
 
   constructor(readonly mirror: SqlMeta, options: MirrorWritesOptions) {
     this.#url = primaryUrl(mirror.mirrorSettings!, options.primary);
@@ -93,6 +92,7 @@ class WritesThroughPrimary {
       return n;
     };
     out.close = async () => {
+      await this.#records;
       const primary = this.#primary;
       this.#primary = null;
       await Promise.allSettled([this.mirror.close(), primary?.close()]);
@@ -136,35 +136,20 @@ class WritesThroughPrimary {
     }
   }
 
-  async #opened(session: number, ino: number): Promise<void> {
-    let primary: SqlMeta;
-    try {
-      primary = await this.#reach();
-      await primary.opened(session, ino);
-    } catch (err) {
-      if (!unreachable(err)) throw err;
-      // Reading goes on in a region cut off from its primary; writing will fail on its own.
-      const key = `${session}:${ino}`;
-      this.#unrecorded.set(key, (this.#unrecorded.get(key) ?? 0) + 1);
-    }
+  /** Open-file records go to the primary in order, behind the call: reading a file in this
+   * region never waits for the primary (or for it to be reachable at all). The record keeps the
+   * primary from freeing a file unlinked meanwhile; one that could not be sent is lost, and such a
+   * file may vanish under this reader as it would if the record were late. */
+  #record(send: (primary: SqlMeta) => Promise<void>): Promise<void> {
+    this.#records = this.#records.then(async () => send(await this.#reach())).catch(() => undefined);
+    return Promise.resolve();
   }
 
-  async #released(session: number, inos: number | readonly number[]): Promise<void> {
-    const recorded: number[] = [];
-    for (const ino of typeof inos === 'number' ? [inos] : inos) {
-      const key = `${session}:${ino}`;
-      const n = this.#unrecorded.get(key) ?? 0;
-      if (n === 0) recorded.push(ino);
-      else if (n === 1) this.#unrecorded.delete(key);
-      else this.#unrecorded.set(key, n - 1);
-    }
-    if (recorded.length > 0) await (await this.#reach()).released(session, recorded);
+  #opened(session: number, ino: number): Promise<void> {
+    return this.#record((p) => p.opened(session, ino));
   }
 
-}
-
-/** The primary did not answer (as opposed to refusing the call). */
-function unreachable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e.code === 'EIO' && /kept failing|cannot reach the primary|did not answer/.test(e.message ?? '');
+  #released(session: number, inos: number | readonly number[]): Promise<void> {
+    return this.#record((p) => p.released(session, inos));
+  }
 }

@@ -14,6 +14,12 @@ export interface VolumeStoreSpec {
   storageCredentials?: string;
 }
 
+/** Where a volume's own objects are reached from this engine: a mirror may name another
+ * endpoint for its primary's store. */
+export function primaryStoreSpec(settings: VolumeStoreSpec & { mirror?: { primaryStorage?: string } }): VolumeStoreSpec {
+  return { name: settings.name, storage: settings.mirror?.primaryStorage ?? settings.storage, storageCredentials: settings.storageCredentials };
+}
+
 export async function openVolumeObjects(spec: VolumeStoreSpec, options: Omit<OpenStoreOptions, 'accessKey' | 'secretKey'> & { keyFile?: string } = {}): Promise<ObjectStore> {
   const { keyFile, ...open } = options;
   const credentials = spec.storageCredentials === undefined ? undefined

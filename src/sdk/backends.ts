@@ -14,7 +14,7 @@ import { canonicalStorageUrl, openObjectStore } from '../object/open.js';
 import type { ObjectStore } from '../object/store.js';
 import { WritebackObjectStore } from '../object/writeback.js';
 import { KEY_ENV, loadSealingKey, storeCredentials, type StorageCredentials } from '../object/s3-credentials.js';
-import { openVolumeObjects } from '../object/volume-store.js';
+import { openVolumeObjects, primaryStoreSpec } from '../object/volume-store.js';
 import { MirrorObjectStore } from '../mirror/object-store.js';
 import { mirrorWritesMeta, type MirrorWritesOptions } from '../mirror/writes-meta.js';
 
@@ -153,7 +153,7 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
       throw errnoError('EINVAL', 'open', undefined, 'write-back stages blocks in the disk cache, and this volume has none here: give a cache directory (--cache-dir DIR / cacheDir)');
     }
     const storeOptions = { durable: opts.durable === true, ioRetries: opts.ioRetries, requestTimeoutMs: opts.requestTimeoutMs, keyFile: opts.keyFile };
-    let objects = await openVolumeObjects(settings, storeOptions);
+    let objects = await openVolumeObjects(primaryStoreSpec(settings), storeOptions);
     const mirrorStorage = settings.mirror?.storage;
     if (mirrorStorage !== undefined) {
       const own = await openVolumeObjects({ name: settings.name, storage: mirrorStorage, storageCredentials: settings.mirror!.storageCredentials }, storeOptions)

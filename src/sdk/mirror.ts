@@ -14,6 +14,8 @@ export interface CreateMirrorVolumeOptions extends SnapshotProgress {
   /** Store the S3 keys sealed under STRATA_KEY or `keyFile`. */
   encryptKeys?: boolean;
   keyFile?: string;
+  /** The primary's store as this region reaches it (another endpoint of the same bucket). */
+  primaryStorage?: string;
 }
 
 export async function createMirrorVolume(primary: string, mirror: string, options: CreateMirrorVolumeOptions = {}): Promise<SnapshotResult> {
@@ -29,5 +31,5 @@ export async function createMirrorVolume(primary: string, mirror: string, option
   } else if (options.accessKey !== undefined || options.secretKey !== undefined || options.encryptKeys) {
     throw errnoError('EINVAL', 'mirror', undefined, 'access keys and --encrypt-keys are for the mirror\'s own store: give that store with --bucket');
   }
-  return createMirror(primary, mirror, { ...options, storage, storageCredentials });
+  return createMirror(primary, mirror, { ...options, storage, storageCredentials, primaryStorage: options.primaryStorage === undefined ? undefined : canonicalStorageUrl(options.primaryStorage) });
 }

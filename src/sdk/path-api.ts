@@ -321,8 +321,10 @@ export class PathApi implements HandleOwner {
     let first: string | undefined;
     while (stack.length > 0) {
       const path = stack.pop() as string;
+      let failure: unknown = null;
       let code = await this.#mkdirOnce(path, mode).then(() => null, (err: { code?: string }) => {
         if (typeof err.code !== 'string') throw err;
+        failure = err;
         return err.code;
       });
       if (code === null) {
@@ -330,6 +332,8 @@ export class PathApi implements HandleOwner {
         continue;
       }
       if (code === 'EACCES' || code === 'ENOSPC' || code === 'ENOTDIR' || code === 'EPERM') fail(code, 'mkdir', path);
+      // Anything but a missing parent or a taken name is the answer itself (EIO, EROFS, ...).
+      if (code !== 'ENOENT' && code !== 'EEXIST') throw failure;
       if (code === 'ENOENT') {
         const dirname = path.slice(0, Math.max(0, path.lastIndexOf('/')));
         if (dirname !== path) {

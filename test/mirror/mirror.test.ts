@@ -149,6 +149,8 @@ describe('a mirror', () => {
       () => m.rename('/before/small', '/moved'),
       () => m.chmod('/before/small', 0o600),
       () => m.mkdir('/dir'),
+      // mkdir -p used to turn every failure but EEXIST into ENOENT.
+      () => m.mkdir('/p/q', { recursive: true }),
       () => m.setxattr('/before/small', 'user.a', Buffer.from('b')),
     ]) {
       await expect(attempt()).rejects.toMatchObject({ code: 'EROFS', message: expect.stringContaining(withoutPassword(primary)) });

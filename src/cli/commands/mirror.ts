@@ -34,15 +34,16 @@ export function registerMirror(program: Command): void {
     .argument('<mirror-meta>', "the mirror's metadata URL (an empty database), e.g. sqlite3:///var/lib/strata/mirror.db")
     .option('--storage <kind>', "the mirror's own object storage kind: file or s3 (default: from --bucket)")
     .option('--bucket <dir-or-url>', "the mirror's own data directory or bucket URL (default: none, blocks are read from the primary's store)")
+    .option('--primary-bucket <url>', "the primary's bucket as this region reaches it, when not at the URL the primary's settings name (another endpoint of the same bucket)")
     .option('--access-key <key>', "S3 access key of the mirror's bucket")
     .option('--secret-key <secret>', 'S3 secret key, stored with the access key')
     .option('--encrypt-keys', 'store the S3 keys encrypted under the key in STRATA_KEY or --key-file')
     .option('--key-file <file>', 'file holding the key for --encrypt-keys')
-    .action(async (primary: string, mirrorUrl: string, flags: { storage?: string; bucket?: string; accessKey?: string; secretKey?: string; encryptKeys?: boolean; keyFile?: string }) => {
+    .action(async (primary: string, mirrorUrl: string, flags: { storage?: string; bucket?: string; primaryBucket?: string; accessKey?: string; secretKey?: string; encryptKeys?: boolean; keyFile?: string }) => {
       const storage = flags.bucket === undefined && flags.storage === undefined ? undefined : storageUrl(flags);
       const p = snapshotProgress();
       try {
-        const r = await createMirrorVolume(primary, mirrorUrl, { storage, accessKey: flags.accessKey, secretKey: flags.secretKey, encryptKeys: flags.encryptKeys, keyFile: flags.keyFile, total: p.total, progress: p.progress });
+        const r = await createMirrorVolume(primary, mirrorUrl, { storage, accessKey: flags.accessKey, secretKey: flags.secretKey, encryptKeys: flags.encryptKeys, keyFile: flags.keyFile, primaryStorage: flags.primaryBucket, total: p.total, progress: p.progress });
         p.bar().stop();
         process.stdout.write(snapshotSummary('Created', mirrorUrl, r));
       } finally {

@@ -1535,9 +1535,13 @@ export class SqlMeta implements Meta {
   async changes(afterVersion: number, limit: number): Promise<ChangeEntry[]> {
     this.#live('changes');
     return this.#read(async (c) => {
-      // The version first: everything up to it is committed, so it must all be in the log.
-      const current = Number((await c.get<{ version: unknown }>('SELECT version FROM vstate'))!.version);
-      const rows = (await c.all('SELECT version, op, time_ms, body FROM changes WHERE version > ? ORDER BY version LIMIT ?', [afterVersion, limit]))
+      // One statement, so one snapshot and one round trip (a mirror's client waits on this):
+      // the volume's version, and the entries after `afterVersion` — everything up to that
+      // version is committed, so it must all be in the log. No entry: one row of nulls.
+      const found = await c.all(`SELECT s.version AS current, c.version, c.op, c.time_ms, c.body FROM vstate s
+        LEFT JOIN changes c ON c.version > ? AND c.version <= s.version ORDER BY c.version LIMIT ?`, [afterVersion, limit]);
+      const current = Number(found[0]!.current);
+      const rows = found.filter((r) => r.version !== null && r.version !== undefined)
         .map((r) => ({ version: Number(r.version), op: String(r.op), timeMs: Number(r.time_ms), rows: JSON.parse(String(r.body)) as ChangeEntry['rows'] }));
       // The next version must be there: if it was pruned, what follows cannot be applied.
       const first = rows[0]?.version;

@@ -31,6 +31,7 @@ function mirrorSettings(out: Record<string, string | number>): MirrorSettings {
   return {
     primary: String(out['mirror.primary']), id: text('mirror.id') ?? '', copiedVersion: Number(out['mirror.copiedVersion'] ?? 0),
     ...(text('mirror.storage') ? { storage: text('mirror.storage') } : {}),
+    ...(text('mirror.primaryStorage') ? { primaryStorage: text('mirror.primaryStorage') } : {}),
     ...(text('mirror.storageCredentials') ? { storageCredentials: text('mirror.storageCredentials') } : {}),
   };
 }
