@@ -9,6 +9,7 @@
 //   {"cmd":"hash","path":"/ckpt"} -> {"sha256","bytes","ms"}   (or {"missing":true})
 //   {"cmd":"tree","dir":"/t"} -> {"files":{name:"mode:sha256"}}
 //   {"cmd":"latency","n":200,"dir":"/lat"} -> {"ms":[...]} write latency of small files
+//   {"cmd":"steady","seconds":20,"rate":20,"dir":"/lag"} -> {"writes"} small files at a steady rate
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Volume } from '../src/index.js';
@@ -141,6 +142,19 @@ async function latency(n: number, dir: string) {
   return { ms };
 }
 
+async function steady(seconds: number, rate: number, dir: string) {
+  await vol.mkdir(dir, { recursive: true });
+  const t0 = Date.now();
+  let writes = 0;
+  while (Date.now() - t0 < seconds * 1000) {
+    await vol.writeFile(`${dir}/s${writes}`, `steady ${writes}`);
+    writes++;
+    const due = t0 + (writes * 1000) / rate;
+    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+  }
+  return { writes };
+}
+
 for await (const line of createInterface({ input: process.stdin })) {
   if (line.trim() === '') continue;
   const c = JSON.parse(line) as Record<string, unknown>;
@@ -151,6 +165,7 @@ for await (const line of createInterface({ input: process.stdin })) {
         : c.cmd === 'hash' ? await hash(String(c.path))
           : c.cmd === 'tree' ? await tree(String(c.dir))
             : c.cmd === 'latency' ? await latency(Number(c.n), String(c.dir))
+              : c.cmd === 'steady' ? await steady(Number(c.seconds), Number(c.rate), String(c.dir))
               : { error: `unknown command ${String(c.cmd)}` };
     process.stdout.write(`${JSON.stringify(answer)}\n`);
   } catch (err) {

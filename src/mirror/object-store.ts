@@ -34,9 +34,9 @@ export class MirrorObjectStore implements ObjectStore {
   }
 
   async put(key: string, data: Uint8Array | Uint8Array[]): Promise<void> {
-    await this.primary.put(key, data);
-    // Best effort: the replicator copies whatever this misses.
-    await this.own.put(key, data).catch(() => undefined);
+    // Side by side: the primary's copy is the one that must land; the replicator copies into
+    // this region whatever the second misses.
+    await Promise.all([this.primary.put(key, data), this.own.put(key, data).catch(() => undefined)]);
   }
 
   /** Only the mirror's copy: the primary's blocks are its own clients' to delete. */
