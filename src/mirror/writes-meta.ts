@@ -117,22 +117,36 @@ class WritesThroughPrimary {
 
   /** Return once the mirror shows `version`, applying the primary's log up to it if need be. */
   async #shown(primary: SqlMeta, version: number, call: string): Promise<void> {
-    const deadline = Date.now() + this.#waitMs;
-    for (;;) {
-      const applied = await this.mirror.version();
-      if (applied >= version) return;
-      if (Date.now() > deadline) {
-        throw errnoError('EIO', call, undefined, `the change is committed on the primary (version ${version}) but not visible on this mirror yet (at version ${applied}) after ${this.#waitMs / 1000} s; it will show once the mirror catches up`);
+    let applied = -1;
+    let stopped = false;
+    const catchUp = async () => {
+      while (!stopped) {
+        applied = await this.mirror.version();
+        if (applied >= version) return;
+        let entries;
+        try {
+          entries = await primary.changes(applied, CATCH_UP_BATCH);
+        } catch (err) {
+          throw errnoError('EIO', call, undefined, `the change is committed on the primary (version ${version}), but this mirror cannot catch up to it: ${(err as Error).message}`, err);
+        }
+        for (const entry of entries) await this.mirror.apply(entry);
+        // The replicator may be applying the same entries: let it finish instead of racing it.
+        if (entries.length === 0) await new Promise((r) => setTimeout(r, 2));
       }
-      let entries;
-      try {
-        entries = await primary.changes(applied, CATCH_UP_BATCH);
-      } catch (err) {
-        throw errnoError('EIO', call, undefined, `the change is committed on the primary (version ${version}), but this mirror cannot catch up to it: ${(err as Error).message}`, err);
-      }
-      for (const entry of entries) await this.mirror.apply(entry);
-      // The replicator may be applying the same entries: let it finish instead of racing it.
-      if (entries.length === 0) await new Promise((r) => setTimeout(r, 2));
+    };
+    let timer: NodeJS.Timeout | undefined;
+    // The bound holds even while a step is stuck (the mirror's engine busy or gone).
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(errnoError('EIO', call, undefined,
+        `the change is committed on the primary (version ${version}) but not visible on this mirror yet (at version ${applied < 0 ? 'unknown' : applied}) after ${this.#waitMs / 1000} s; it will show once the mirror catches up`)), this.#waitMs);
+    });
+    const working = catchUp();
+    working.catch(() => undefined);
+    try {
+      await Promise.race([working, late]);
+    } finally {
+      stopped = true;
+      clearTimeout(timer);
     }
   }
 

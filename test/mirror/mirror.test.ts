@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetaUrl } from '../../src/config/urls.js';
 import { Volume } from '../../src/index.js';
@@ -190,6 +191,28 @@ describe('a mirror', () => {
     await vol.close();
     await store.close();
   }, 30_000);
+
+  it('through mirror writes, a change the mirror cannot show within the wait fails saying it is committed on the primary', async () => {
+    const primary = await primaryWithData('sqlite');
+    const mirror = await urlOn('sqlite');
+    await createMirrorVolume(primary, mirror);
+    const m = await Volume.open(mirror, { mirrorWrites: true, primary, mirrorWaitMs: 300 });
+    // Another process holds the mirror's database for writing: nothing can be applied to it.
+    const lock = new Database((parseMetaUrl(mirror) as { path: string }).path);
+    lock.exec('BEGIN IMMEDIATE');
+    const t0 = Date.now();
+    await expect(m.writeFile('/late', 'x')).rejects.toThrow(/committed on the primary \(version \d+\) but not visible on this mirror yet/);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    lock.exec('ROLLBACK');
+    lock.close();
+    const p = await Volume.open(primary);
+    expect(await p.readFile('/late', 'utf8')).toBe('x');
+    await p.close();
+    // The next change catches the mirror up past both.
+    await m.writeFile('/later', 'y');
+    expect(await m.readFile('/late', 'utf8')).toBe('x');
+    await m.close();
+  });
 
   it('resumes where it stopped, applying nothing twice and skipping nothing', async () => {
     const primary = await primaryWithData('sqlite');

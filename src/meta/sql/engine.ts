@@ -154,6 +154,9 @@ interface WriteOptions {
   /** A unique-key violation means a concurrent transaction took the name: EEXIST (default), or
    * run again to see what it did (rename replaces what it finds). */
   duplicate?: 'EEXIST' | 'retry';
+  /** Running it twice does what running it once does (a replayed log entry): retried even when
+   * a lost connection left its commit unknown. */
+  idempotent?: boolean;
 }
 
 /** Inodes per statement when releases come in a batch. */
@@ -202,11 +205,8 @@ export class SqlMeta implements Meta {
   /** Replay another volume's change-log entry here (a mirror); false when it was applied before. */
   async apply(entry: ChangeEntry): Promise<boolean> {
     this.#live('replicate');
-    try {
-      return await applyChange(this.#db, entry);
-    } finally {
-      this.#readCache.clear();
-    }
+    // Replaying an entry again is harmless (it is skipped), so an unknown commit may be retried too.
+    return this.#retried('replicate', () => applyChange(this.#db, entry), { idempotent: true });
   }
 
   /** Create a volume, or re-apply format to an existing one (changing only what may change).
@@ -272,36 +272,44 @@ export class SqlMeta implements Meta {
 
   /** Run `body` as one transaction named `op`, retried while the database says to try again. */
   async #write<T>(op: string, body: (tx: Tx) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    return this.#retried(op, async () => {
+      const result = await this.#db.transaction(async (c) => {
+        const tx = new Tx(c, this.#db.dialect);
+        const value = await body(tx);
+        // A mirror's volume state changes only by replication, or it would part from its primary.
+        if (tx.rows.length > 0 && this.#settings.mirror) {
+          fail('EROFS', op, `this volume is a mirror of ${this.#settings.mirror.primary}: changes go to the primary (open it with mirror writes enabled)`);
+        }
+        const version = await SqlMeta.#finish(tx, op, this.#settings.changelogRetention, this.#pruneDue());
+        return { value, version };
+      });
+      if (result.version > this.#committed) this.#committed = result.version;
+      return result.value;
+    }, options);
+  }
+
+  /** Run one transaction (`attempt`), again while the database says to try again. */
+  async #retried<T>(op: string, attempt: () => Promise<T>, options: WriteOptions = {}): Promise<T> {
     const deadline = Date.now() + RETRY_FOR_MS;
     // Where a lost connection should be said soon (a mirror's client writing to a far primary).
     const connectionDeadline = Date.now() + this.#connectionRetryMs;
     let delay = 1;
-    for (let attempt = 1; ; attempt++) {
+    for (let n = 1; ; n++) {
       try {
-        const result = await this.#db.transaction(async (c) => {
-          const tx = new Tx(c, this.#db.dialect);
-          const value = await body(tx);
-          // A mirror's volume state changes only by replication, or it would part from its primary.
-          if (tx.rows.length > 0 && this.#settings.mirror) {
-            fail('EROFS', op, `this volume is a mirror of ${this.#settings.mirror.primary}: changes go to the primary (open it with mirror writes enabled)`);
-          }
-          const version = await SqlMeta.#finish(tx, op, this.#settings.changelogRetention, this.#pruneDue());
-          return { value, version };
-        });
+        const value = await attempt();
         this.#readCache.clear();
-        if (result.version > this.#committed) this.#committed = result.version;
-        return result.value;
+        return value;
       } catch (err) {
         this.#readCache.clear();
         // The commit may or may not have happened: running it again could apply it twice.
-        if ((err as { commitUnknown?: boolean }).commitUnknown) throw err;
+        if ((err as { commitUnknown?: boolean }).commitUnknown && !options.idempotent) throw err;
         const d = this.#db.dialect;
         if (d.duplicate(err) && options.duplicate !== 'retry') throw errnoError('EEXIST', op, undefined, 'the name was taken by a concurrent change', err);
         const again = d.retryable(err) || d.connectionLost(err) || (d.duplicate(err) && options.duplicate === 'retry');
         if (!again) throw err;
         const lost = d.connectionLost(err);
         if (Date.now() > (lost ? connectionDeadline : deadline)) {
-          const why = lost ? `the connection to ${this.url} kept failing` : `the transaction kept conflicting with other clients (${attempt} attempts)`;
+          const why = lost ? `the connection to ${this.url} kept failing` : `the transaction kept conflicting with other clients (${n} attempts)`;
           throw errnoError(d.retryable(err) && d.name === 'sqlite' ? 'EAGAIN' : 'EIO', op, undefined,
             `${why} for ${Math.round((lost ? this.#connectionRetryMs : RETRY_FOR_MS) / 100) / 10} s: ${(err as Error).message}`, err);
         }
