@@ -744,6 +744,13 @@ export class SqlMeta implements Meta {
         rows.push(tx.c.run('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?)', [ino, xname, v]).then(() => tx.put('xattrs', { ino, name: xname, value: v })));
       }
       rows.push(SqlMeta.#insertEntry(tx, dir, name, ino, node.mode & S_IFMT));
+      if (content && stored > 0) {
+        // A new file's first slice, of a slice stored just for it (never referenced yet): its
+        // rows are known without reading anything, so they go out with the others.
+        const slice = { ino, chunk: 0, seq: 1, id: content.id, size: content.size, pos: 0, off: 0, len: content.size };
+        rows.push(tx.c.run('INSERT INTO slices (ino, chunk, seq, id, size, pos, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', Object.values(slice)).then(() => tx.put('slices', slice)));
+        rows.push(tx.c.run('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, ?)', [content.id, content.size, 1]).then(() => tx.put('slice_refs', { id: content.id, size: content.size, refs: 1 })));
+      }
       const written = Promise.all(rows);
       // Judged right after the directory (a failure must not go unheard meanwhile), and before
       // any further statement: after a failure the server refuses them all.
@@ -755,8 +762,6 @@ export class SqlMeta implements Meta {
       if (limit > 0 && (await tx.counter('inodes')) >= limit) fail('ENOSPC', op, `the volume's limit of ${limit} inodes is reached`);
       if (content && stored > 0) {
         await this.#capacityCheck(tx, charged(node.mode, stored), op);
-        await this.#insertSlice(tx, ino, 0, { id: content.id, size: content.size, pos: 0, off: 0, len: content.size });
-        await this.#ref(tx, content.id, content.size);
         tx.count('used_bytes', charged(node.mode, stored));
       }
       tx.count('inodes', 1);
