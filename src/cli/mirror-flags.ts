@@ -30,9 +30,9 @@ export function mirrorOptions(f: MirrorFlags): Pick<VolumeOptions, 'mirrorWrites
 }
 
 /** With --replicate: the replicator running in the background, and how to stop it. */
-export async function replicateIfAsked(metaUrl: string, f: MirrorFlags, log: (line: string) => void): Promise<() => Promise<void>> {
+export async function replicateIfAsked(metaUrl: string, f: MirrorFlags & { keyFile?: string }, log: (line: string) => void): Promise<() => Promise<void>> {
   if (!f.replicate) return async () => undefined;
-  const r = await Replicator.open(metaUrl, { primary: f.primary, log });
+  const r = await Replicator.open(metaUrl, { primary: f.primary, keyFile: f.keyFile, log });
   const stop = new AbortController();
   const running = r.run(stop.signal).catch((err: unknown) => log(`strata mirror: the replicator stopped: ${(err as Error).message}`));
   log(`replicating from ${r.primaryUrl}, at version ${r.applied}`);

@@ -104,7 +104,8 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s;
 
 /** `input` with any password in it replaced by `****` (for messages and logs). */
 export function redactUrl(input: string): string {
-  return input.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/?#]*?):([^@/?#]*)@/, (_m, scheme: string, user: string) => `${scheme}${user}:****@`);
+  // The password runs to the last "@" before the path: one may hold "@" unescaped.
+  return input.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^:@/?#]*):([^/?#]*)@/, (_m, scheme: string, user: string) => `${scheme}${user}:****@`);
 }
 
 function fail(what: string, input: string, problem: string, hint: string): never {

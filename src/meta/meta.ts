@@ -116,6 +116,10 @@ export interface MirrorSettings {
   storageCredentials?: string;
   /** Every block of the versions up to this one is in the mirror's own store. */
   copiedVersion: number;
+  /** Slices that existed when the mirror was loaded (ids up to `backfillTo`) have their blocks
+   * copied up to this id: the backfill of what the log never names. */
+  backfilledSlice: number;
+  backfillTo: number;
 }
 
 /** Fields left undefined keep an existing volume's value (and take the default for a new one). */

@@ -4,7 +4,7 @@
 // (memory stays at parallel x block size), and moves `copiedVersion` — in the mirror's settings —
 // only when a whole page is done. A restart therefore copies at most one page again, and a
 // copy is skipped when the block is there already. The mirror's log is pruned only below it.
-import type { ChangeEntry } from '../meta/meta.js';
+import type { ChangeEntry, MirrorSettings } from '../meta/meta.js';
 import type { SqlDriver } from '../meta/sql/driver.js';
 import { writeMirrorSettings } from '../meta/sql/settings.js';
 import { blockKey, sliceBlockKeys } from '../chunk/keys.js';
@@ -52,15 +52,44 @@ export function blockWork(entry: Pick<ChangeEntry, 'rows'>, blockSize: number): 
 
 export class BlockCopier {
   #copiedVersion: number;
+  #backfilled: number;
+  readonly #backfillTo: number;
 
   constructor(
     readonly mirror: SqlDriver,
     readonly stores: CopierStores | null,
     readonly blockSize: number,
-    copiedVersion: number,
+    position: Pick<MirrorSettings, 'copiedVersion' | 'backfilledSlice' | 'backfillTo'>,
     readonly parallel = 8,
   ) {
-    this.#copiedVersion = copiedVersion;
+    this.#copiedVersion = position.copiedVersion;
+    this.#backfilled = position.backfilledSlice;
+    this.#backfillTo = position.backfillTo;
+  }
+
+  /** Slices loaded with the mirror whose blocks are not checked yet (ids up to the snapshot's). */
+  get backfillPending(): boolean {
+    return this.stores !== null && this.#backfilled < this.#backfillTo;
+  }
+
+  /** Copy the blocks of one page of the slices the mirror was loaded with (those no log entry
+   * names), lowest ids first; the position is kept in the mirror's settings. */
+  async backfill(): Promise<CopyPass> {
+    const out: CopyPass = { copied: 0, removed: 0, copiedVersion: this.#copiedVersion };
+    if (!this.backfillPending) return out;
+    const page = (await this.mirror.read((c) => c.all('SELECT id, size FROM slice_refs WHERE id > ? AND id <= ? ORDER BY id LIMIT ?', [this.#backfilled, this.#backfillTo, PAGE])))
+      .map((r) => ({ id: Number(r.id), size: Number(r.size) }));
+    try {
+      out.copied += await this.#copyAll(page.flatMap((s) => sliceBlockKeys(s.id, s.size, this.blockSize)));
+    } catch (err) {
+      if (!(err instanceof NotThereYet)) throw err;
+      out.waitingFor = err.key;
+      return out;
+    }
+    const upTo = page.length < PAGE ? this.#backfillTo : page[page.length - 1]!.id;
+    await this.mirror.transaction((c) => writeMirrorSettings(c, this.mirror.dialect, { backfilledSlice: upTo }));
+    this.#backfilled = upTo;
+    return out;
   }
 
   get copiedVersion(): number {
@@ -94,7 +123,8 @@ export class BlockCopier {
       await this.mirror.transaction(async (c) => {
         await writeMirrorSettings(c, this.mirror.dialect, { copiedVersion: upTo });
         // The log is the copier's queue: kept from what is not copied yet, and `retention` back.
-        await c.run('DELETE FROM changes WHERE version <= ?', [Math.min(upTo, applied - retention)]);
+        // (0 keeps everything, as on a primary.)
+        if (retention > 0) await c.run('DELETE FROM changes WHERE version <= ?', [Math.min(upTo, applied - retention)]);
       });
       this.#copiedVersion = upTo;
       out.copiedVersion = upTo;

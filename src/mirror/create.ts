@@ -4,6 +4,7 @@
 // not copied up front: a mirror serves reads at once, taking blocks it lacks from the primary's
 // store. The primary keeps its change log from the snapshot's version on for this mirror.
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import { parseMetaUrl, redactUrl } from '../config/urls.js';
 import { errnoError } from '../errors/errno.js';
 import type { MirrorSettings } from '../meta/meta.js';
@@ -33,7 +34,7 @@ export async function createMirror(primary: string, mirrorUrl: string, options: 
     target = await openDriver(parseMetaUrl(mirrorUrl), { create: true });
     if (!target.empty) throw errnoError('EEXIST', 'mirror', undefined, `${redactUrl(mirrorUrl)} already holds a volume: a mirror is created in an empty database`);
     const settings: MirrorSettings = {
-      primary: withoutPassword(primary), id: `mirror-${randomUUID()}`, copiedVersion: 0,
+      primary: withoutPassword(absoluteSqlite(primary)), id: `mirror-${randomUUID()}`, copiedVersion: 0, backfilledSlice: 0, backfillTo: 0,
       ...(options.storage !== undefined ? { storage: options.storage } : {}),
       ...(options.storageCredentials !== undefined ? { storageCredentials: options.storageCredentials } : {}),
       ...(options.primaryStorage !== undefined ? { primaryStorage: options.primaryStorage } : {}),
@@ -43,6 +44,12 @@ export async function createMirror(primary: string, mirrorUrl: string, options: 
     await target?.driver.close().catch(() => undefined);
     await src.close().catch(() => undefined);
   }
+}
+
+/** An SQLite primary kept by an absolute path: the replicator may start anywhere. */
+function absoluteSqlite(url: string): string {
+  const parsed = parseMetaUrl(url);
+  return parsed.kind === 'sqlite' && parsed.path !== ':memory:' ? `sqlite3://${resolve(parsed.path)}` : url;
 }
 
 /** Load the primary's volume again into a mirror that fell too far behind (its log position was
@@ -71,7 +78,9 @@ async function snapshotInto(src: Awaited<ReturnType<typeof connectPrimary>>, mir
     replace,
     // In the load's transaction: the copy is a mirror from its first commit.
     finish: async (c, header) => {
-      done = { ...settings, copiedVersion: header.version };
+      // The log names only slices made from here on; the ones loaded now are copied by a backfill.
+      const top = Number((await c.get<{ n: unknown }>('SELECT coalesce(max(id), 0) AS n FROM slice_refs'))!.n);
+      done = { ...settings, copiedVersion: header.version, backfilledSlice: 0, backfillTo: top };
       await writeMirrorSettings(c, mirror.dialect, done);
     },
   }, progress).catch(async (err: unknown) => {
@@ -81,4 +90,18 @@ async function snapshotInto(src: Awaited<ReturnType<typeof connectPrimary>>, mir
   });
   await src.meta.registerConsumer(settings.id, result.version);
   return { ...result, mirror: done };
+}
+
+/** Drop a mirror from the primary's log consumers (a mirror that is gone holds the log back). */
+export async function forgetMirror(primary: string, name: string): Promise<void> {
+  const src = await connectPrimary(primary, null);
+  try {
+    const known = await src.meta.consumers();
+    if (!known.some((c) => c.name === name)) {
+      throw errnoError('ENOENT', 'mirror', undefined, `the primary at ${redactUrl(primary)} keeps its log for no mirror named "${name}" (it does for: ${known.map((c) => c.name).join(', ') || 'none'})`);
+    }
+    await src.meta.dropConsumer(name);
+  } finally {
+    await src.close();
+  }
 }

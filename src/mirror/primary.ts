@@ -14,7 +14,8 @@ export const PRIMARY_ENV = 'STRATA_PRIMARY_META';
 
 /** The URL as a mirror may keep it: the user stays, the password goes. */
 export function withoutPassword(url: string): string {
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/?#:]*):[^@/?#]*@/, (_m, scheme: string, user: string) => `${scheme}${user}@`);
+  // The password runs to the last "@" before the path (as the URL parser reads it).
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^:@/?#]*):[^/?#]*@/, (_m, scheme: string, user: string) => `${scheme}${user}@`);
 }
 
 /** The URL to reach the primary with: given, else the environment's, else the one kept. */

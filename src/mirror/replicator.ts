@@ -13,7 +13,7 @@ import { applyChange } from '../meta/sql/replica.js';
 import { readSettings } from '../meta/sql/settings.js';
 import { parseMetaUrl } from '../config/urls.js';
 import { openVolumeObjects, primaryStoreSpec } from '../object/volume-store.js';
-import { BlockCopier, type CopierStores } from './block-copier.js';
+import { BlockCopier, type CopierStores, type CopyPass } from './block-copier.js';
 import { connectPrimary, primaryUrl, type Primary } from './primary.js';
 
 export interface ReplicatorOptions {
@@ -81,7 +81,7 @@ export class Replicator {
     this.#stores = stores;
     this.#options = options;
     this.#url = primaryUrl(settings.mirror!, options.primary);
-    this.#copier = new BlockCopier(mirror, stores, settings.blockSize, settings.mirror!.copiedVersion, options.parallel ?? 8);
+    this.#copier = new BlockCopier(mirror, stores, settings.blockSize, settings.mirror!, options.parallel ?? 8);
   }
 
   static async open(mirrorUrl: string, options: ReplicatorOptions = {}): Promise<Replicator> {
@@ -136,6 +136,7 @@ export class Replicator {
         throw Object.assign(errnoError('ESTALE', 'mirror', undefined,
           `the mirror is at version ${this.#applied} and the primary's change log no longer holds what follows: resync needed (strata mirror resync MIRROR_META): ${(err as Error).message}`, err), { resync: true });
       }
+      if (!lostConnection(err)) throw err;
       this.#unreachable(err);
     }
     this.lastContactMs = Date.now();
@@ -162,9 +163,16 @@ export class Replicator {
     throw errnoError('EIO', 'mirror', undefined, `the primary at ${redactUrl(this.#url)} did not answer: ${(err as Error).message}`, err);
   }
 
-  /** Copy the blocks of what is applied (and prune the mirror's log behind them). */
-  copyPass() {
-    return this.#copier.pass(this.#applied, this.#settings.changelogRetention);
+  /** Copy the blocks of what is applied (and prune the mirror's log behind them); when that is
+   * done, a page of the backfill of blocks the mirror was loaded with. */
+  async copyPass(): Promise<CopyPass & { backfilling: boolean }> {
+    const pass = await this.#copier.pass(this.#applied, this.#settings.changelogRetention);
+    const backfilling = this.#copier.backfillPending;
+    if (pass.waitingFor === undefined && backfilling) {
+      const more = await this.#copier.backfill();
+      return { ...pass, copied: pass.copied + more.copied, ...(more.waitingFor ? { waitingFor: more.waitingFor } : {}), backfilling: true };
+    }
+    return { ...pass, backfilling: false };
   }
 
   /** Apply and copy until `signal` aborts; a resync-needed error ends it. */
@@ -218,7 +226,7 @@ export class Replicator {
             log(`strata mirror: block ${pass.waitingFor}, which the mirror uses, has been missing from the primary's store for ${Math.round((Date.now() - waitingSince) / 1000)} s; blocks after it wait`);
           }
         }
-        return pass.copiedVersion !== before;
+        return pass.copiedVersion !== before || (pass.backfilling && pass.waitingFor === undefined);
       }, poll * 2),
     ]);
     signal.removeEventListener('abort', halt);
@@ -235,6 +243,13 @@ export class Replicator {
     if (this.#stores) await Promise.allSettled([this.#stores.own.close(), this.#stores.primary.close()]);
     await this.#mirror.close();
   }
+}
+
+/** The primary did not answer, as opposed to answering with an error. */
+function lostConnection(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EIO', 'PROTOCOL_CONNECTION_LOST'].includes(code)
+    || /connect|terminat|timeout|closed/i.test((err as Error).message ?? '');
 }
 
 async function version(db: SqlDriver): Promise<number> {

@@ -12,6 +12,10 @@ import { connectPrimary, primaryUrl } from './primary.js';
 export interface MirrorStatus {
   volume: string;
   primary: string;
+  /** This mirror's name among the primary's log consumers (what `strata mirror forget` takes). */
+  id: string;
+  /** Slices the mirror was loaded with whose blocks the backfill has not checked yet. */
+  backfillSlices: number;
   applied: number;
   copiedVersion: number;
   /** Blocks named by applied versions whose copy is not confirmed yet (0 without an own store). */
@@ -41,8 +45,11 @@ export async function mirrorStatus(mirrorUrl: string, options: { primary?: strin
       const rows = await driver.read((c) => c.all('SELECT body FROM changes WHERE version > ?', [settings.mirror!.copiedVersion]));
       for (const r of rows) pendingBlocks += blockWork({ rows: JSON.parse(String(r.body)) as ChangeEntry['rows'] }, settings.blockSize).copy.length;
     }
+    const m = settings.mirror;
+    const backfillSlices = m.storage === undefined || m.backfilledSlice >= m.backfillTo ? 0
+      : Number((await driver.read((c) => c.get<{ n: unknown }>('SELECT count(*) AS n FROM slice_refs WHERE id > ? AND id <= ?', [m.backfilledSlice, m.backfillTo])))!.n);
     status = {
-      volume: settings.name, primary: settings.mirror.primary, applied, copiedVersion: settings.mirror.copiedVersion, pendingBlocks,
+      volume: settings.name, primary: settings.mirror.primary, id: m.id, backfillSlices, applied, copiedVersion: settings.mirror.copiedVersion, pendingBlocks,
       ownStorage: settings.mirror.storage ?? null, primaryReachable: false,
     };
     const url = primaryUrl(settings.mirror, options.primary);

@@ -75,6 +75,8 @@ class WritesThroughPrimary {
       else {
         out[name] = async (...args: unknown[]) => {
           const primary = await this.#reach();
+          // Open-file records sent before this change land first (an unlink must find the file open).
+          await this.#records;
           const result = await on(primary, name)(...args);
           await this.#shown(primary, primary.committedVersion, name);
           return result;

@@ -87,7 +87,14 @@ describe('strata mirror', () => {
     expect(notMirror.err).toMatch(/is not a mirror/);
     const status = strata('mirror', 'status', mirror, '--json');
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.out)).toMatchObject({ volume: 'vol', primaryReachable: true, lagVersions: 0, pendingBlocks: 0 });
+    const s = JSON.parse(status.out) as { id: string };
+    expect(s).toMatchObject({ volume: 'vol', primaryReachable: true, lagVersions: 0, pendingBlocks: 0, backfillSlices: 1 });
+    // A mirror that is gone stops holding the primary back once forgotten.
+    const forgot = strata('mirror', 'forget', primary, s.id);
+    expect(forgot.code).toBe(0);
+    const twice = strata('mirror', 'forget', primary, s.id);
+    expect(twice.code).toBe(1);
+    expect(twice.err).toMatch(/keeps its log for no mirror named/);
   });
 
   it('runs the replicator until SIGTERM and ends with a summary; the mirror follows the primary', async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMetaUrl } from '../../src/config/urls.js';
+import { parseMetaUrl, redactUrl } from '../../src/config/urls.js';
 import { Volume } from '../../src/index.js';
 import { openMeta } from '../../src/meta/index.js';
 import { consistencyProblems } from '../../src/meta/sql/consistency.js';
@@ -51,10 +51,11 @@ async function primaryWithData(kind: Engine): Promise<string> {
   return url;
 }
 
-/** Apply and copy until the mirror has everything the primary committed. */
+/** Apply and copy until the mirror has everything the primary committed, and the blocks it
+ * was made with (the backfill). */
 async function catchUp(r: Replicator): Promise<void> {
   while ((await r.step()) > 0);
-  await r.copyPass();
+  while ((await r.copyPass()).backfilling);
 }
 
 /** Every file of a volume, path -> bytes. */
@@ -113,13 +114,13 @@ describe.each(PAIRS)('a mirror on %s of a primary on %s', (primaryKind, mirrorKi
     expect(await withoutMirrorBookkeeping(mirror)).toEqual(await dumpLines(primary));
     const { driver } = await openDriver(parseMetaUrl(mirror));
     expect(await consistencyProblems(driver)).toEqual([]);
-    // Every block of a slice made after the snapshot is in the mirror's own store.
+    // Every block the mirror uses is in its own store: those made since (copied from the log) and
+    // those it was made with (the backfill).
     const slices = await driver.read((c) => c.all('SELECT id, size FROM slice_refs'));
     await driver.close();
     const store = await openObjectStore(`file://${own}`);
-    const sinceSnapshot = slices.filter((s) => Number(s.id) > 2);
-    expect(sinceSnapshot.length).toBeGreaterThan(0);
-    for (const s of sinceSnapshot) {
+    expect(slices.length).toBeGreaterThan(2);
+    for (const s of slices) {
       for (const key of sliceBlockKeys(Number(s.id), Number(s.size), 64 * 1024)) expect(await store.head(`mirrored/${key}`), key).toBeDefined();
     }
     await store.close();
@@ -327,6 +328,57 @@ describe('a mirror', () => {
     const meta = await openMeta(primary);
     expect((await meta.consumers()).length).toBe(1);
     await meta.close();
+  });
+});
+
+describe('a mirror, further', () => {
+  it('stops with "resync needed" when the primary went back in time (restored from an older dump)', async () => {
+    const primary = await primaryWithData('sqlite');
+    const old = await dumpLines(primary);
+    const mirror = await urlOn('sqlite');
+    await createMirrorVolume(primary, mirror);
+    const vol = await Volume.open(primary);
+    for (let i = 0; i < 5; i++) await vol.writeFile(`/x${i}`, 'x');
+    await vol.close();
+    const r = await Replicator.open(mirror, { primary });
+    await catchUp(r);
+    await r.close();
+    // The same volume, restored at its old version somewhere else.
+    const restored = await urlOn('sqlite');
+    const { driver } = await openDriver(parseMetaUrl(restored), { create: true });
+    async function* lines() { for (const l of old) yield l; }
+    const { loadVolume } = await import('../../src/meta/sql/dump.js');
+    await loadVolume(driver, lines());
+    await driver.close();
+    const behind = await Replicator.open(mirror, { primary: restored });
+    const err = await behind.step().then(() => null, (e: unknown) => e);
+    await behind.close();
+    expect(isResyncNeeded(err)).toBe(true);
+    expect((err as Error).message).toMatch(/restored or loaded anew/);
+  });
+
+  it('through mirror writes: a file this client has open survives its own unlink; statfs follows a change of capacity', async () => {
+    const primary = await urlOn('sqlite');
+    await Volume.format(primary, { name: 'mirrored', storage: `file://${join(dir, `p-${n++}`)}`, trashDays: 0 });
+    const mirror = await urlOn('sqlite');
+    await createMirrorVolume(primary, mirror);
+    const m = await Volume.open(mirror, { mirrorWrites: true, primary });
+    await m.writeFile('/kept', 'still here');
+    const fh = await m.open('/kept', 'r');
+    await m.unlink('/kept');
+    expect((await fh.readFile()).toString()).toBe('still here');
+    expect((await fh.stat()).nlink).toBe(0);
+    await fh.close();
+    await m.vfs.meta.configure({ capacity: 1 << 30 });
+    const fsStat = await m.statfs('/');
+    expect(Number(fsStat.blocks) * Number(fsStat.bsize)).toBe(1 << 30);
+    await m.close();
+  });
+
+  it('keeps a primary URL without its password even when the password holds an "@"', () => {
+    expect(withoutPassword('postgres://u:p@ss@db:5432/v')).toBe('postgres://u@db:5432/v');
+    expect(redactUrl('postgres://u:p@ss@db:5432/v')).toBe('postgres://u:****@db:5432/v');
+    expect(parseMetaUrl('postgres://u:p@ss@db:5432/v')).toMatchObject({ user: 'u', password: 'p@ss', host: 'db' });
   });
 });
 

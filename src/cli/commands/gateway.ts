@@ -98,7 +98,10 @@ export function registerGateway(program: Command): void {
         throw err;
       }
       process.stdout.write(`serving ${redactUrl(metaUrl)} over S3 at ${gw.url}${flags.readOnly ? ' (read-only)' : ''}\n`);
-      const stopReplicating = await replicateIfAsked(metaUrl, flags, (line) => process.stderr.write(`${line}\n`));
+      const stopReplicating = await replicateIfAsked(metaUrl, flags, (line) => process.stderr.write(`${line}\n`)).catch(async (err: unknown) => {
+        await gw.close();
+        throw err;
+      });
       if (process.send) process.send({ listening: gw.url });
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));

@@ -2,7 +2,7 @@
 // up to date by a replicator that tails the primary's change log (src/mirror/).
 import type { Command } from 'commander';
 import { redactUrl } from '../../config/urls.js';
-import { resyncMirror, type SnapshotResult } from '../../mirror/create.js';
+import { forgetMirror, resyncMirror, type SnapshotResult } from '../../mirror/create.js';
 import { PRIMARY_ENV } from '../../mirror/primary.js';
 import { Replicator } from '../../mirror/replicator.js';
 import { mirrorStatus } from '../../mirror/status.js';
@@ -97,8 +97,19 @@ export function registerMirror(program: Command): void {
         ...(s.lagVersions !== undefined ? [['lag', `${s.lagVersions} versions, ${s.lagSeconds!.toFixed(1)} s`] as [string, string]] : []),
         ['own store', s.ownStorage ?? 'none (blocks are read from the primary\'s store)'],
         ['blocks to copy', s.pendingBlocks],
+        ['backfill', s.ownStorage === null ? 'none (no own store)' : s.backfillSlices === 0 ? 'done' : `${s.backfillSlices} slices the mirror was made with still to check`],
+        ['name on the primary', s.id],
         ...(s.resyncNeeded ? [['resync needed', `the primary's log no longer holds version ${s.applied + 1}: run "strata mirror resync ${redactUrl(mirrorUrl)}"`] as [string, string]] : []),
       ]);
+    });
+  mirror
+    .command('forget')
+    .description("stop a mirror that is gone from holding the primary's change log and released blocks back (its name is in \"strata mirror status\")")
+    .argument('<primary-meta>', "the primary's metadata URL")
+    .argument('<name>', 'the mirror\'s name on the primary, e.g. mirror-0b4c...')
+    .action(async (primary: string, name: string) => {
+      await forgetMirror(primary, name);
+      process.stdout.write(`The primary no longer keeps its log for ${name}.\n`);
     });
   mirror
     .command('resync')

@@ -73,7 +73,10 @@ export function registerMount(program: Command): void {
         timeouts: { attr: flags.attrCache, entry: flags.entryCache, dirEntry: flags.dirEntryCache }, options: flags.o, log, volume: { ...dataOptions(flags), ...mirrorOptions(flags) },
       });
       log(`mounted ${redactUrl(metaUrl)} at ${mountpoint}`);
-      const stopReplicating = await replicateIfAsked(metaUrl, flags, log);
+      const stopReplicating = await replicateIfAsked(metaUrl, flags, log).catch(async (err: unknown) => {
+        await mounted.unmount();
+        throw err;
+      });
       if (process.send) process.send({ mounted: true });
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {

@@ -206,7 +206,11 @@ export class SqlMeta implements Meta {
   async apply(entry: ChangeEntry): Promise<boolean> {
     this.#live('replicate');
     // Replaying an entry again is harmless (it is skipped), so an unknown commit may be retried too.
-    return this.#retried('replicate', () => applyChange(this.#db, entry), { idempotent: true });
+    const applied = await this.#retried('replicate', () => applyChange(this.#db, entry), { idempotent: true });
+    // Settings may have changed, and this connection's own commits do not move SQLite's token.
+    this.#settingsToken = -1;
+    this.#settingsAt = 0;
+    return applied;
   }
 
   /** Create a volume, or re-apply format to an existing one (changing only what may change).
@@ -1556,6 +1560,9 @@ export class SqlMeta implements Meta {
       const current = Number(found[0]!.current);
       const rows = found.filter((r) => r.version !== null && r.version !== undefined)
         .map((r) => ({ version: Number(r.version), op: String(r.op), timeMs: Number(r.time_ms), rows: JSON.parse(String(r.body)) as ChangeEntry['rows'] }));
+      if (afterVersion > current) {
+        fail('ESTALE', 'changes', `the volume is at version ${current}, behind version ${afterVersion} asked for: it was restored or loaded anew since; resync needed`);
+      }
       // The next version must be there: if it was pruned, what follows cannot be applied.
       const first = rows[0]?.version;
       if (afterVersion < current && first !== afterVersion + 1) {

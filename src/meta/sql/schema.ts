@@ -79,8 +79,8 @@ export const LOGGED_TABLES: Readonly<Record<string, { key: string[]; columns: st
     texts: Object.entries(t.columns).filter(([, type]) => type === 'text' || type === 'longtext').map(([c]) => c),
   }]));
 
-/** Settings rows that never enter the change log or a dump: secrets stay in the volume they
- * belong to (a replica is given its own). */
+/** Settings rows that never enter the change log or a dump: secrets stay in the engines that
+ * hold the volume (a mirror is made with the ones current then; later changes are not sent). */
 export const UNLOGGED_SETTINGS: readonly string[] = ['storageCredentials'];
 
 /** Settings of one engine's copy of a volume, not of the volume (a mirror's primary, its own

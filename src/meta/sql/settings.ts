@@ -30,6 +30,7 @@ function mirrorSettings(out: Record<string, string | number>): MirrorSettings {
   const text = (k: string) => (typeof out[k] === 'string' && out[k] !== '' ? String(out[k]) : undefined);
   return {
     primary: String(out['mirror.primary']), id: text('mirror.id') ?? '', copiedVersion: Number(out['mirror.copiedVersion'] ?? 0),
+    backfilledSlice: Number(out['mirror.backfilledSlice'] ?? 0), backfillTo: Number(out['mirror.backfillTo'] ?? 0),
     ...(text('mirror.storage') ? { storage: text('mirror.storage') } : {}),
     ...(text('mirror.primaryStorage') ? { primaryStorage: text('mirror.primaryStorage') } : {}),
     ...(text('mirror.storageCredentials') ? { storageCredentials: text('mirror.storageCredentials') } : {}),
