@@ -158,6 +158,10 @@ describe('a mirror', () => {
       await expect(attempt()).rejects.toMatchObject({ code: 'EROFS', message: expect.stringContaining(withoutPassword(primary)) });
     }
     expect(await m.readFile('/before/small', 'utf8')).toBe('small');
+    // A name that exists is EEXIST before the file system is read-only, as on Linux (mkdir -p of
+    // an existing directory succeeds).
+    await expect(m.mkdir('/before')).rejects.toMatchObject({ code: 'EEXIST' });
+    await m.mkdir('/before', { recursive: true });
     await m.close();
     expect(await dumpLines(mirror)).toEqual(before);
   });

@@ -277,19 +277,37 @@ export class SqlMeta implements Meta {
   /** Run `body` as one transaction named `op`, retried while the database says to try again. */
   async #write<T>(op: string, body: (tx: Tx) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     return this.#retried(op, async () => {
+      if (this.#settings.mirror) return this.#onMirror(op, body);
       const result = await this.#db.transaction(async (c) => {
         const tx = new Tx(c, this.#db.dialect);
         const value = await body(tx);
-        // A mirror's volume state changes only by replication, or it would part from its primary.
-        if (tx.rows.length > 0 && this.#settings.mirror) {
-          fail('EROFS', op, `this volume is a mirror of ${this.#settings.mirror.primary}: changes go to the primary (open it with mirror writes enabled)`);
-        }
         const version = await SqlMeta.#finish(tx, op, this.#settings.changelogRetention, this.#pruneDue());
         return { value, version };
       });
       if (result.version > this.#committed) this.#committed = result.version;
       return result.value;
     }, options);
+  }
+
+  /** A transaction on a mirror: bookkeeping (sessions, open files, locks) goes through; a change
+   * of volume state is EROFS. It may not get as far as the check at its end: a mirror's id
+   * allocators and sequences are not the primary's, so a new row can collide with a replicated
+   * one first. */
+  async #onMirror<T>(op: string, body: (tx: Tx) => Promise<T>): Promise<T> {
+    const refuse = (): never => fail('EROFS', op, `this volume is a mirror of ${this.#settings.mirror!.primary}: changes go to the primary (open it with mirror writes enabled)`);
+    return this.#db.transaction(async (c) => {
+      const tx = new Tx(c, this.#db.dialect);
+      let value: T;
+      try {
+        value = await body(tx);
+      } catch (err) {
+        if (this.#db.dialect.duplicate(err)) refuse();
+        throw err;
+      }
+      if (tx.rows.length > 0) refuse();
+      await SqlMeta.#finish(tx, op, this.#settings.changelogRetention);
+      return value;
+    });
   }
 
   /** Run one transaction (`attempt`), again while the database says to try again. */
@@ -724,6 +742,9 @@ export class SqlMeta implements Meta {
     this.#live(op);
     await this.#reserve(this.#inodes, 'inode', 1);
     return this.#write(op, async (tx) => {
+      // A mirror refuses the create (EROFS), but a taken name is EEXIST first, as on Linux: here
+      // it cannot be learnt from the unique key (see #onMirror).
+      if (this.#settings.mirror && await this.#entry(tx.c, dir, name)) fail('EEXIST', op);
       const t = extras?.timeNs ?? nowNs();
       const dirNode = isDirMode(node.mode);
       const ino = await this.#take(tx, this.#inodes, 'inode');
