@@ -10,7 +10,7 @@
 // Targets: lag p95 <= 1 s (JuiceFS: "usually about one second"); mirror read >= 0.9x primary.
 // Run: npm run bench:mirror; writes bench/results/mirror.json. Env: BENCH_MIRROR_SECONDS (lag
 // window, 20), BENCH_MIRROR_RATE (writes/s, 20), BENCH_MIRROR_MIB (read file, 512), BENCH_MIRROR_N (latency files, 100).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMetaUrl } from '../src/config/urls.js';
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     for (const [i, s] of settings.entries()) {
       await pg.createDatabase(`mirror_${i}`);
       const dir = join(work, `r${i}`);
-      await import('node:fs/promises').then((fs) => fs.mkdir(dir));
+      await mkdir(dir);
       const regions = await startRegions({ primaryMeta: pg.url(`mirror_${i}`), work: dir, mirrors: ['b'], delayMs: s.delayMs });
       try {
         const l = await lag(regions);

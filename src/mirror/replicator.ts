@@ -4,14 +4,13 @@
 // there (BlockCopier, on its own loop so copying never holds metadata back). While the primary
 // cannot be reached it keeps trying and says so; a mirror whose position the primary's log no
 // longer holds stops with "resync needed".
-import { redactUrl } from '../config/urls.js';
+import { parseMetaUrl, redactUrl } from '../config/urls.js';
 import { errnoError } from '../errors/errno.js';
 import type { VolumeSettings } from '../meta/meta.js';
 import type { SqlDriver } from '../meta/sql/driver.js';
 import { openDriver } from '../meta/sql/open.js';
 import { applyChange } from '../meta/sql/replica.js';
 import { readSettings } from '../meta/sql/settings.js';
-import { parseMetaUrl } from '../config/urls.js';
 import { openVolumeObjects, primaryStoreSpec } from '../object/volume-store.js';
 import { BlockCopier, type CopierStores, type CopyPass } from './block-copier.js';
 import { connectPrimary, primaryUrl, type Primary } from './primary.js';
@@ -70,9 +69,6 @@ export class Replicator {
   #applied: number;
   #registeredAt = 0;
   #registered = -1;
-  /** When the primary last answered, and what went wrong since. */
-  lastContactMs = 0;
-  lastError: string | null = null;
 
   private constructor(mirror: SqlDriver, settings: VolumeSettings, applied: number, stores: CopierStores | null, options: ReplicatorOptions) {
     this.#mirror = mirror;
@@ -139,8 +135,6 @@ export class Replicator {
       if (!lostConnection(err)) throw err;
       this.#unreachable(err);
     }
-    this.lastContactMs = Date.now();
-    this.lastError = null;
     let n = 0;
     for (const entry of entries) {
       if (await applyChange(this.#mirror, entry)) n++;
@@ -159,7 +153,6 @@ export class Replicator {
   }
 
   #unreachable(err: unknown): never {
-    this.lastError = (err as Error).message;
     throw errnoError('EIO', 'mirror', undefined, `the primary at ${redactUrl(this.#url)} did not answer: ${(err as Error).message}`, err);
   }
 

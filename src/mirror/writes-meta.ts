@@ -72,27 +72,13 @@ class WritesThroughPrimary {
     for (const [name, route] of Object.entries(ROUTES) as [MetaCall, Route][]) {
       if (route === 'mirror') out[name] = on(this.mirror, name);
       else if (route === 'primary') out[name] = async (...args: unknown[]) => on(await this.#reach(), name)(...args);
-      else {
-        out[name] = async (...args: unknown[]) => {
-          const primary = await this.#reach();
-          // Open-file records sent before this change land first (an unlink must find the file open).
-          await this.#records;
-          const result = await on(primary, name)(...args);
-          await this.#shown(primary, primary.committedVersion, name);
-          return result;
-        };
-      }
+      else out[name] = (...args: unknown[]) => this.#change(name, (p) => on(p, name)(...args));
     }
     out.opened = (session: number, ino: number) => this.#opened(session, ino);
     out.released = (session: number, inos: number | readonly number[]) => this.#released(session, inos);
     // Freed blocks are deleted by the primary's own clients: this one's store is the mirror's.
     out.pendingSliceDeletes = async () => [];
-    out.expireTrash = async () => {
-      const primary = await this.#reach();
-      const n = await primary.expireTrash();
-      await this.#shown(primary, primary.committedVersion, 'expireTrash');
-      return n;
-    };
+    out.expireTrash = () => this.#change('expireTrash', (p) => p.expireTrash());
     out.close = async () => {
       await this.#records;
       const primary = this.#primary;
@@ -100,6 +86,16 @@ class WritesThroughPrimary {
       await Promise.allSettled([this.mirror.close(), primary?.close()]);
     };
     return out as unknown as MirrorWritesMeta;
+  }
+
+  /** A change of volume state: made on the primary, returned once this mirror shows it. */
+  async #change<T>(call: string, make: (primary: SqlMeta) => Promise<T>): Promise<T> {
+    const primary = await this.#reach();
+    // Open-file records sent before this change land first (an unlink must find the file open).
+    await this.#records;
+    const result = await make(primary);
+    await this.#shown(primary, primary.committedVersion, call);
+    return result;
   }
 
   /** The primary's engine, connected on first use and again after it failed. */
