@@ -142,3 +142,25 @@ export async function readCacheFile(
     closeSync(fd);
   }
 }
+
+/** Pieces [first, first + count) of a cached block and their stored checksums, as they are on
+ * disk (unverified: the reader checks them with piecesMatch). */
+export async function readCacheFileRaw(path: string, blockLength: number, first: number, count: number): Promise<{ data: Buffer; sums: Buffer }> {
+  const fd = openCacheFile(path, blockLength);
+  try {
+    const start = first * PIECE_SIZE;
+    const data = Buffer.allocUnsafe(Math.min(blockLength, (first + count) * PIECE_SIZE) - start);
+    const sums = Buffer.allocUnsafe(count * SUM_BYTES);
+    await Promise.all([readFully(fd, data, start, path), readFully(fd, sums, blockLength + first * SUM_BYTES, path)]);
+    return { data, sums };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether `sums` are the checksums of the pieces of block `key` that `data` holds (a run of
+ * whole pieces; the last may be the block's short tail). */
+export function piecesMatch(key: string, data: Uint8Array, sums: Uint8Array): boolean {
+  const got = pieceChecksums(data, key, PIECE_SIZE);
+  return sums.byteLength === got.byteLength && Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.byteLength), sums) === 0;
+}

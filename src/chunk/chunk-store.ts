@@ -11,11 +11,12 @@ import { checkSliceId, checkSliceSize, parseBlockKey, sliceBlockKeys } from './k
 import { Limiter, settleAll } from './limiter.js';
 import { resolveOptions, type ChunkStoreOptions } from './options.js';
 import { DiskCache, type DiskCacheStats } from './disk-cache.js';
+import type { BlockPeers, PeerStats } from './peers.js';
 import { ChunkReader, type ReadCounters } from './reader.js';
 import { CHUNK_SIZE, type BlockCacheControl, type ChunkStore, type ChunkStoreStats, type FileWriter, type SliceMeta, type SliceSource } from './store.js';
 import { SliceWriter, type WriterHost } from './writer.js';
 
-export interface ObjectChunkStoreStats extends ChunkStoreStats, Partial<DiskCacheStats> {
+export interface ObjectChunkStoreStats extends ChunkStoreStats, Partial<DiskCacheStats>, Partial<PeerStats> {
   /** The most write-buffer bytes ever in use at once (never above bufferSize). */
   peakBufferedBytes: number;
   /** Block uploads running or waiting for a slot. */
@@ -33,6 +34,8 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
   private readonly reader: ChunkReader;
   /** The local disk cache of blocks, when configured. */
   readonly cache: DiskCache | null;
+  /** The cache group, when this process is in one. */
+  readonly peers: BlockPeers | null;
   readonly blockCache: BlockCacheControl | null;
   private readonly writers = new Set<SliceWriter>();
   private readonly counters: ReadCounters = { blocksRead: 0, bytesRead: 0, checksumErrors: 0 };
@@ -54,7 +57,8 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     this.reads = new Limiter(o.maxReads);
     this.cache = o.cache ? new DiskCache(o.cache, o.cacheNamespace) : null;
     this.blockCache = this.cache ? this.cacheControl(this.cache) : null;
-    this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters, o.memoryCacheSize, this.cache);
+    this.peers = o.peers;
+    this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters, o.memoryCacheSize, this.cache, this.peers);
     this.readAheadWindow = Math.floor(this.reader.readAheadRoom / this.blockSize) * this.blockSize;
   }
 
@@ -178,6 +182,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
       peakBufferedBytes: this.budget.peak,
       pendingUploads: this.uploads.pending,
       ...this.cache?.stats(),
+      ...this.peers?.stats(),
     };
   }
 
@@ -188,6 +193,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     this.reader.clearMemory();
     this.planners.clear();
     const results = await Promise.allSettled([...this.writers].map((w) => w.close()));
+    await this.peers?.close();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
@@ -199,7 +205,10 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     this.blocksWritten++;
     this.bytesWritten += data.byteLength;
     // Partial blocks (small files, tails) are likely read back soon; full ones only on request.
-    if (this.cache && (data.byteLength < this.blockSize || this.cache.cacheLargeWrite)) this.cache.put(key, data);
+    if (data.byteLength < this.blockSize || this.cache?.cacheLargeWrite) {
+      this.cache?.put(key, data);
+      this.peers?.offer(key, data);
+    }
   }
 
   trackUploading(delta: number): void {

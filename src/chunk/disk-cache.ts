@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { errnoError } from '../errors/errno.js';
 import { CacheDir, type CacheDirCounters } from './cache-dir.js';
-import { CacheFileError, cacheFileSize, cacheSums, readCacheFile, writeCacheFile, PIECE_SIZE } from './cache-file.js';
+import { CacheFileError, cacheFileSize, cacheSums, piecesMatch, readCacheFile, readCacheFileRaw, writeCacheFile, PIECE_SIZE } from './cache-file.js';
 
 /** How cached bytes are checked before use: 'none'; 'full' (whole-block reads only, so a partial
  * read loads the whole block); 'partial' (each read checks the 32 KiB pieces it touches). */
@@ -83,6 +83,48 @@ export class DiskCache {
     } catch (err) {
       this.#counters.errors++;
       throw err;
+    }
+  }
+
+  /** Pieces [first, first + count) of block `key` and their stored checksums, for a peer that
+   * verifies them itself; null when the block is not here (a file of the wrong size is dropped). */
+  async readPieces(key: string, blockLength: number, first: number, count: number): Promise<{ data: Buffer; sums: Buffer } | null> {
+    const dir = this.dirOf(key);
+    try {
+      const got = await readCacheFileRaw(dir.pathOf(key), blockLength, first, count);
+      dir.touch(key, cacheFileSize(blockLength));
+      return got;
+    } catch (err) {
+      if (err instanceof CacheFileError && err.kind === 'absent') dir.forget(key);
+      else {
+        this.#counters.errors++;
+        await dir.drop(key);
+      }
+      return null;
+    }
+  }
+
+  /** Store block `key` sent by a peer with its piece checksums, after checking them: false when
+   * they do not match (nothing stored). Throws ENOSPC when there is no room, like write(). */
+  async accept(key: string, data: Uint8Array, sums: Uint8Array): Promise<boolean> {
+    if (!piecesMatch(key, data, sums)) return false;
+    const dir = this.dirOf(key);
+    if (dir.has(key) || this.#writing.has(key)) return true;
+    if (!(await dir.admits(cacheFileSize(data.byteLength)))) {
+      this.#counters.skips++;
+      throw errnoError('ENOSPC', 'write', dir.dir, `the cache directory ${dir.dir} is at its size limit or its file system is short of free space`);
+    }
+    this.#writing.add(key);
+    try {
+      const size = await writeCacheFile(dir.pathOf(key), dir.tempPathOf(key), Buffer.from(data.buffer, data.byteOffset, data.byteLength), Buffer.from(sums.buffer, sums.byteOffset, sums.byteLength));
+      dir.add(key, size);
+      this.#counters.writes++;
+      return true;
+    } catch (err) {
+      this.#counters.errors++;
+      throw err;
+    } finally {
+      this.#writing.delete(key);
     }
   }
 

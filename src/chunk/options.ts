@@ -1,6 +1,7 @@
 // Options of a chunk store, checked once at creation: a bad value is refused with its name.
 import { resolve } from 'node:path';
 import type { CacheVerify, DiskCacheOptions } from './disk-cache.js';
+import type { BlockPeers } from './peers.js';
 
 export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_BUFFER_SIZE = 300 * 1024 * 1024;
@@ -27,9 +28,11 @@ export interface ChunkStoreOptions {
   cache?: DiskCacheOptions;
   /** Keeps volumes apart in shared cache directories (the volume's uuid). */
   cacheNamespace?: string;
+  /** A cache group: other hosts' caches, asked before object storage. */
+  peers?: BlockPeers;
 }
 
-export type ResolvedOptions = Required<Omit<ChunkStoreOptions, 'cache'>> & { cache: DiskCacheOptions | null };
+export type ResolvedOptions = Required<Omit<ChunkStoreOptions, 'cache' | 'peers'>> & { cache: DiskCacheOptions | null; peers: BlockPeers | null };
 
 const VERIFY_LEVELS: readonly CacheVerify[] = ['none', 'full', 'partial'];
 
@@ -68,5 +71,5 @@ export function resolveOptions(options: ChunkStoreOptions = {}): ResolvedOptions
   const cache = resolveCache(options.cache);
   const cacheNamespace = options.cacheNamespace ?? 'default';
   if (typeof cacheNamespace !== 'string' || !/^[A-Za-z0-9._-]+$/.test(cacheNamespace)) throw new TypeError(`cacheNamespace must be a plain name, got ${String(cacheNamespace)}`);
-  return { blockSize, bufferSize, maxUploads, maxReads, memoryCacheSize, cache, cacheNamespace };
+  return { blockSize, bufferSize, maxUploads, maxReads, memoryCacheSize, cache, cacheNamespace, peers: options.peers ?? null };
 }

@@ -9,6 +9,7 @@ import { PIECE_SIZE, type DiskCache } from './disk-cache.js';
 import { cacheSumsSize } from './cache-file.js';
 import { BlockMemory, type BlockMemoryStats } from './block-memory.js';
 import { blockKey } from './keys.js';
+import type { BlockPeers } from './peers.js';
 import { settleAll, type Limiter } from './limiter.js';
 import { CHUNK_SIZE, type SliceSource } from './store.js';
 import type { ObjectStore } from '../object/store.js';
@@ -42,6 +43,7 @@ export class ChunkReader {
     private readonly counters: ReadCounters,
     memoryCacheSize: number,
     private readonly cache: DiskCache | null = null,
+    private readonly peers: BlockPeers | null = null,
   ) {
     this.memory = new BlockMemory(memoryCacheSize, (key, length) => this.loadBlock(key, length));
   }
@@ -192,10 +194,16 @@ export class ChunkReader {
     try {
       const data = buf.subarray(0, blockLength);
       if (this.cache && await this.cache.read(key, blockLength, 0, data, undefined, buf)) return buf;
+      const keep = !this.cache?.cachePartialOnly || blockLength < this.blockSize;
+      if (this.peers && await this.peers.fetch(key, blockLength, data)) {
+        if (this.cache && keep) this.cache.put(key, data);
+        return buf;
+      }
       await fetchVerifiedInto(this.objects, key, blockLength, buf);
       this.counters.blocksRead++;
       this.counters.bytesRead += blockLength;
-      if (this.cache && (!this.cache.cachePartialOnly || blockLength < this.blockSize)) this.cache.put(key, data);
+      if (this.cache && keep) this.cache.put(key, data);
+      if (keep) this.peers?.offer(key, data);
       return buf;
     } catch (err) {
       releaseBuffer(buf);

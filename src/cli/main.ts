@@ -18,6 +18,7 @@ import { registerTrash } from './commands/trash.js';
 import { registerIam } from './commands/iam.js';
 import { registerDump, registerLoad } from './commands/dump.js';
 import { registerMirror } from './commands/mirror.js';
+import { registerCacheServer } from './commands/cache-server.js';
 import { closePool } from '../hotpath/pool.js';
 
 const EXIT_FAILED = 1;
@@ -49,6 +50,7 @@ function build(): Command {
   registerBench(program);
   registerObjbench(program);
   registerWarmup(program);
+  registerCacheServer(program);
   // Sub-commands report errors the same way as the top level.
   const override = (c: Command): void => {
     c.exitOverride();

@@ -25,7 +25,7 @@ export interface MountOptions {
   readAheadKb?: number;
   log?: (message: string) => void;
   /** Data-path options of the volume (disk cache, concurrency, retries, ...). */
-  volume?: Pick<VolumeOptions, 'cacheDir' | 'cacheSize' | 'freeSpaceRatio' | 'verifyCacheChecksum' | 'cacheLargeWrite' | 'cachePartialOnly' | 'maxUploads' | 'maxDownloads' | 'ioRetries' | 'requestTimeoutMs' | 'keyFile' | 'writeback' | 'heartbeatMs'>;
+  volume?: Pick<VolumeOptions, 'cacheDir' | 'cacheSize' | 'freeSpaceRatio' | 'verifyCacheChecksum' | 'cacheLargeWrite' | 'cachePartialOnly' | 'maxUploads' | 'maxDownloads' | 'ioRetries' | 'requestTimeoutMs' | 'keyFile' | 'writeback' | 'heartbeatMs' | 'cacheGroup'>;
 }
 
 export interface Mounted {

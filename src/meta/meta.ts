@@ -136,6 +136,20 @@ export interface FormatRequest {
 /** Settings an existing volume may change. */
 export type SettingsChange = Partial<Pick<VolumeSettings, 'trashDays' | 'capacity' | 'inodeLimit' | 'changelogRetention' | 'storage' | 'storageCredentials'>>;
 
+/** A member of a cache group as registered in metadata. */
+export interface GroupMember {
+  /** Random, chosen by the member when it starts. */
+  id: string;
+  /** host:port its peers reach it at. */
+  address: string;
+  /** Its share of the block keys, relative to the other members'. */
+  weight: number;
+  /** It asks the group to keep a second copy of every block. */
+  backup: boolean;
+  startedMs: number;
+  heartbeatMs: number;
+}
+
 export interface SessionRecord {
   id: number;
   info: Record<string, unknown>;
@@ -319,6 +333,16 @@ export interface Meta {
   consumers(): Promise<{ name: string; applied: number }[]>;
   /** Oldest version still in the change log (0 when empty). */
   oldestVersion(): Promise<number>;
+
+  // ---- cache groups (rows of this engine only: never logged, dumped or replicated) ----
+  /** Register member `m` of cache group `group`, or refresh its registration; its heartbeat is now. */
+  groupBeat(group: string, m: Omit<GroupMember, 'heartbeatMs'>): Promise<void>;
+  /** The members registered in `group`, live or not (heartbeatMs tells). */
+  groupMembers(group: string): Promise<GroupMember[]>;
+  groupLeave(group: string, id: string): Promise<void>;
+  /** The group's secret as stored; `fresh` is stored first when there is none yet (so every
+   * member that asks gets the same one). */
+  groupSecret(group: string, fresh: string): Promise<string>;
 
   // ---- trash ----
   listTrash(): Promise<TrashEntry[]>;

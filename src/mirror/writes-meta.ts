@@ -38,6 +38,8 @@ const ROUTES: Record<MetaCall, Route> = {
   newSession: 'primary', heartbeat: 'primary', closeSession: 'primary', sessions: 'primary', cleanStaleSessions: 'primary',
   opened: 'primary', released: 'primary', flock: 'primary', getlk: 'primary', setlk: 'primary',
   registerConsumer: 'primary', dropConsumer: 'primary',
+  // A region's cache groups are its own (rows of the mirror's engine, never replicated).
+  groupBeat: 'mirror', groupMembers: 'mirror', groupLeave: 'mirror', groupSecret: 'mirror',
 };
 
 export interface MirrorWritesOptions {

@@ -49,17 +49,38 @@ export function loadSealingKey(options: { keyFile?: string; env?: NodeJS.Process
   return secret === undefined || secret === '' ? undefined : secret;
 }
 
-/** The form stored in settings: JSON, or sealed when `secret` is given. */
-export function storeCredentials(c: StorageCredentials, secret?: string): string {
-  const json = JSON.stringify({ accessKey: c.accessKey, secretKey: c.secretKey });
-  if (secret === undefined) return json;
-  if (secret.length < 8) throw errnoError('EINVAL', 'format', undefined, `the key that encrypts credentials must be at least 8 characters (${KEY_ENV} or --key-file)`);
+/** `plain` sealed under `secret` for `purpose` (the same purpose opens it): the form settings keep. */
+export function sealText(plain: string, secret: string, purpose: Buffer = AAD): string {
+  if (secret.length < 8) throw errnoError('EINVAL', 'format', undefined, `the key that encrypts secrets must be at least 8 characters (${KEY_ENV} or --key-file)`);
   const salt = randomBytes(SALT_BYTES);
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', deriveKey(secret, salt), iv);
-  cipher.setAAD(AAD);
-  const body = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]);
+  cipher.setAAD(purpose);
+  const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
   return SEALED + Buffer.concat([salt, iv, cipher.getAuthTag(), body]).toString('base64');
+}
+
+/** What sealText sealed; null when `key` does not open it (another key, or damaged). */
+export function openSealedText(stored: string, key: string, purpose: Buffer = AAD): string | null {
+  const raw = Buffer.from(stored.slice(SEALED.length), 'base64');
+  if (raw.length < SALT_BYTES + IV_BYTES + TAG_BYTES) return null;
+  const salt = raw.subarray(0, SALT_BYTES);
+  const iv = raw.subarray(SALT_BYTES, SALT_BYTES + IV_BYTES);
+  const tag = raw.subarray(SALT_BYTES + IV_BYTES, SALT_BYTES + IV_BYTES + TAG_BYTES);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', deriveKey(key, salt), iv);
+    decipher.setAAD(purpose);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(raw.subarray(SALT_BYTES + IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The form stored in settings: JSON, or sealed when `secret` is given. */
+export function storeCredentials(c: StorageCredentials, secret?: string): string {
+  const json = JSON.stringify({ accessKey: c.accessKey, secretKey: c.secretKey });
+  return secret === undefined ? json : sealText(json, secret);
 }
 
 /**
@@ -72,19 +93,9 @@ export function readStoredCredentials(stored: string, volume: string, secret: ()
     const key = secret();
     const how = `set ${KEY_ENV} to the key given to "strata format --encrypt-keys" (or ${KEY_FILE_ENV} / --key-file to a file holding it)`;
     if (key === undefined) throw errnoError('EACCES', 'open', volume, `the volume's storage credentials are encrypted and no key was given: ${how}`);
-    const raw = Buffer.from(stored.slice(SEALED.length), 'base64');
-    if (raw.length < SALT_BYTES + IV_BYTES + TAG_BYTES) throw errnoError('EIO', 'open', volume, 'the stored storage credentials are damaged');
-    const salt = raw.subarray(0, SALT_BYTES);
-    const iv = raw.subarray(SALT_BYTES, SALT_BYTES + IV_BYTES);
-    const tag = raw.subarray(SALT_BYTES + IV_BYTES, SALT_BYTES + IV_BYTES + TAG_BYTES);
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', deriveKey(key, salt), iv);
-      decipher.setAAD(AAD);
-      decipher.setAuthTag(tag);
-      json = Buffer.concat([decipher.update(raw.subarray(SALT_BYTES + IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
-    } catch {
-      throw errnoError('EACCES', 'open', volume, `the key given does not decrypt the volume's storage credentials: ${how}`);
-    }
+    const opened = openSealedText(stored, key);
+    if (opened === null) throw errnoError('EACCES', 'open', volume, `the key given does not decrypt the volume's storage credentials: ${how}`);
+    json = opened;
   } else {
     json = stored;
   }

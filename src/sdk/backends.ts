@@ -16,6 +16,7 @@ import { WritebackObjectStore } from '../object/writeback.js';
 import { KEY_ENV, loadSealingKey, storeCredentials, type StorageCredentials } from '../object/s3-credentials.js';
 import { openVolumeObjects, primaryStoreSpec } from '../object/volume-store.js';
 import { MirrorObjectStore } from '../mirror/object-store.js';
+import { CacheGroup, type CacheGroupOptions } from '../cachegroup/group.js';
 import { mirrorWritesMeta, type MirrorWritesOptions } from '../mirror/writes-meta.js';
 
 export interface FormatOptions {
@@ -53,6 +54,8 @@ export interface Backends {
   volumeName: string;
   /** The object store the chunk store writes to (write-back's, when on). */
   objects: ObjectStore;
+  /** The cache group this process is in, if any. */
+  group: CacheGroup | null;
   close(): Promise<void>;
 }
 
@@ -132,6 +135,8 @@ export interface OpenBackendsOptions {
   onUploadError?: (key: string, err: unknown) => void;
   /** On a mirror: make changes through the primary (see mirror/writes-meta.ts). */
   mirrorWrites?: MirrorWritesOptions;
+  /** Join this cache group. */
+  cacheGroup?: CacheGroupOptions;
 }
 
 /** Where write-back stages a volume's blocks under a cache directory. */
@@ -163,12 +168,23 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
     if (opts.writeback) {
       objects = await WritebackObjectStore.open(objects, stagingDir(cache!.dirs[0], settings.uuid), { maxUploads: opts.maxUploads, onError: opts.onUploadError });
     }
+    const group = opts.cacheGroup
+      ? await CacheGroup.open(meta, objects, { ...opts.cacheGroup, sealingKey: opts.cacheGroup.sealingKey ?? loadSealingKey({ keyFile: opts.keyFile }) })
+        .catch(async (err: unknown) => { await objects.close(); throw err; })
+      : null;
     const store = createChunkStore(objects, {
       blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads, memoryCacheSize: opts.memoryCacheSize,
-      cache, cacheNamespace: settings.uuid,
+      cache, cacheNamespace: settings.uuid, peers: group ?? undefined,
     });
+    if (group?.sharing) {
+      await group.serve(store.cache).catch(async (err: unknown) => {
+        await store.close().catch(() => undefined);
+        await objects.close().catch(() => undefined);
+        throw err;
+      });
+    }
     return {
-      meta, store, volumeName: settings.name, objects,
+      meta, store, volumeName: settings.name, objects, group,
       async close() {
         let first: unknown = null;
         await store.close().catch((err: unknown) => { first ??= err; });

@@ -1,6 +1,7 @@
 // Volume: the SDK's entry point. Opens a formatted volume (metadata URL -> meta engine, its
 // storage -> object store -> chunk store), registers a vfs session, and serves node:fs/promises
 // calls through PathApi.
+import type { CacheGroup, CacheGroupOptions } from '../cachegroup/group.js';
 import { constants as fsConstants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
@@ -9,7 +10,7 @@ import type { Caller } from '../vfs/permissions.js';
 import { Vfs } from '../vfs/vfs.js';
 import { PathApi } from './path-api.js';
 import { invalidArgType } from './arg-errors.js';
-import { openBackends, formatVolume, type Backends, type FormatOptions, type FormatResult } from './backends.js';
+import { openBackends, formatVolume, type Backends, type OpenBackendsOptions, type FormatOptions, type FormatResult } from './backends.js';
 import type { DiskCacheOptions } from '../chunk/disk-cache.js';
 
 export type { FormatOptions, FormatResult };
@@ -110,6 +111,20 @@ export interface VolumeOptions {
   primary?: string;
   /** How long a change may take to show on the mirror before the call fails (ms, default 10,000). */
   mirrorWaitMs?: number;
+  /** Join a cache group: blocks are asked of its members before object storage (and, when
+   * sharing, this client's disk cache serves them; see cachegroup/group.ts). */
+  cacheGroup?: CacheGroupOptions;
+}
+
+/** What a Volume's options ask of its backends (also for processes that open no file system). */
+export function volumeOptionsToBackends(options: VolumeOptions): OpenBackendsOptions {
+  return {
+    bufferSize: options.bufferSize, maxUploads: options.maxUploads, maxReads: options.maxDownloads, memoryCacheSize: options.memoryCacheSize,
+    durable: options.durable === true, ioRetries: options.ioRetries, requestTimeoutMs: options.requestTimeoutMs, keyFile: options.keyFile, ...cacheOptions(options),
+    writeback: options.writeback === true, onUploadError: options.onUploadError,
+    mirrorWrites: options.mirrorWrites === true ? { primary: options.primary, waitMs: options.mirrorWaitMs } : undefined,
+    cacheGroup: options.cacheGroup,
+  };
 }
 
 function processCaller(): Caller {
@@ -146,6 +161,11 @@ export class Volume extends PathApi {
     this.metaUrl = metaUrl;
   }
 
+  /** The cache group this volume's client is in (VolumeOptions.cacheGroup), or null. */
+  get cacheGroup(): CacheGroup | null {
+    return this.#backends.group;
+  }
+
   /** Open an existing, formatted volume. */
   static async open(metaUrl: string, options: VolumeOptions = {}): Promise<Volume> {
     if (typeof metaUrl !== 'string') throw invalidArgType('metaUrl', 'of type string', metaUrl);
@@ -163,12 +183,7 @@ export class Volume extends PathApi {
     if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new RangeError(`options.umask must be an integer in 0..0o777, got ${String(umask)}`);
     const cacheMs = options.attrCacheMs;
     if (cacheMs !== undefined && !(typeof cacheMs === 'number' && Number.isFinite(cacheMs) && cacheMs >= 0)) throw new RangeError(`options.attrCacheMs must be a number of milliseconds >= 0, got ${String(cacheMs)}`);
-    const backends = await openBackends(metaUrl, {
-      bufferSize: options.bufferSize, maxUploads: options.maxUploads, maxReads: options.maxDownloads, memoryCacheSize: options.memoryCacheSize,
-      durable: options.durable === true, ioRetries: options.ioRetries, requestTimeoutMs: options.requestTimeoutMs, keyFile: options.keyFile, ...cacheOptions(options),
-      writeback: options.writeback === true, onUploadError: options.onUploadError,
-      mirrorWrites: options.mirrorWrites === true ? { primary: options.primary, waitMs: options.mirrorWaitMs } : undefined,
-    });
+    const backends = await openBackends(metaUrl, volumeOptionsToBackends(options));
     try {
       const vfs = await Vfs.start(backends.meta, backends.store, {
         heartbeatMs: options.heartbeatMs,

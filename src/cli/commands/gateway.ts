@@ -4,6 +4,7 @@ import { trustedProxies } from '../../gateway/client-address.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LIMITS, startGateway } from '../../gateway/server.js';
 import { addMirrorFlags, mirrorOptions, replicateIfAsked, type MirrorFlags } from '../mirror-flags.js';
+import { addGroupFlags, groupOptions, type GroupFlags } from '../group-flags.js';
 import { redactUrl } from '../../config/urls.js';
 
 export const ACCESS_KEY_ENV = 'STRATA_GATEWAY_ACCESS_KEY';
@@ -45,7 +46,7 @@ function connections(value: string): number {
   return n;
 }
 
-interface GatewayFlags extends MirrorFlags {
+interface GatewayFlags extends MirrorFlags, GroupFlags {
   accessKey?: string;
   secretKey?: string;
   readOnly?: boolean;
@@ -79,8 +80,9 @@ export function registerGateway(program: Command): void {
     .option('--upload-expiry <hours>', 'remove multipart uploads not completed within this many hours', hours('--upload-expiry'), 24 * 7)
     .option('--max-connections <n>', 'refuse connections beyond this many (keep it below the open-file limit)', connections, DEFAULT_LIMITS.maxConnections)
     .option('--trusted-proxy <cidr>', 'a TLS-terminating proxy whose X-Forwarded-For/-Proto set aws:SourceIp and aws:SecureTransport; repeatable', proxyRange, [] as string[]);
-  addMirrorFlags(gateway)
+  addGroupFlags(addMirrorFlags(gateway))
     .action(async (metaUrl: string, address: { host: string; port: number }, flags: GatewayFlags) => {
+      const cacheGroup = groupOptions(flags);
       const accessKey = flags.accessKey ?? process.env[ACCESS_KEY_ENV];
       const secretKey = flags.secretKey ?? process.env[SECRET_KEY_ENV];
       if (!accessKey || !secretKey) {
@@ -91,7 +93,7 @@ export function registerGateway(program: Command): void {
         gw = await startGateway({
           metaUrl, host: address.host, port: address.port, accessKey, secretKey, readOnly: flags.readOnly, region: flags.region,
           domains: flags.domain, uploadExpiryMs: flags.uploadExpiry * 3_600_000, limits: { maxConnections: flags.maxConnections }, trustedProxies: flags.trustedProxy,
-          volume: mirrorOptions(flags),
+          volume: { ...mirrorOptions(flags), cacheGroup },
         });
       } catch (err) {
         if (err instanceof RangeError) throw Object.assign(new Error(err.message), { exitCode: 2 });

@@ -8,6 +8,7 @@ import { mountVolume } from '../../fuse/mount.js';
 import { size } from '../parse.js';
 import { addDataFlags, dataOptions, type DataFlags } from '../data-flags.js';
 import { addMirrorFlags, mirrorOptions, replicateIfAsked, type MirrorFlags } from '../mirror-flags.js';
+import { addGroupFlags, groupOptions, type GroupFlags } from '../group-flags.js';
 import { redactUrl } from '../../config/urls.js';
 
 const run = promisify(execFile);
@@ -22,7 +23,7 @@ function seconds(flag: string) {
   };
 }
 
-interface MountFlags extends DataFlags, MirrorFlags {
+interface MountFlags extends DataFlags, MirrorFlags, GroupFlags {
   background?: boolean;
   log?: string;
   readOnly?: boolean;
@@ -52,8 +53,10 @@ export function registerMount(program: Command): void {
     .option('--buffer-size <MiB>', 'write-buffer memory, MiB', (v: string) => size('--buffer-size')(`${v}M`))
     .option('-o <options>', 'extra libfuse mount options, comma-separated', (v: string, prev: string[]) => prev.concat(v.split(',').filter(Boolean)), [] as string[]);
   addMirrorFlags(mount);
+  addGroupFlags(mount);
   addDataFlags(mount)
     .action(async (metaUrl: string, mountpoint: string, flags: MountFlags) => {
+      const cacheGroup = groupOptions(flags);
       if (flags.background) {
         await detach(flags.log);
         return;
@@ -70,7 +73,7 @@ export function registerMount(program: Command): void {
       };
       const mounted = await mountVolume(metaUrl, mountpoint, {
         readOnly: flags.readOnly, allowOther: flags.allowOther, writebackCache: flags.writebackCache, bufferSize: flags.bufferSize,
-        timeouts: { attr: flags.attrCache, entry: flags.entryCache, dirEntry: flags.dirEntryCache }, options: flags.o, log, volume: { ...dataOptions(flags), ...mirrorOptions(flags) },
+        timeouts: { attr: flags.attrCache, entry: flags.entryCache, dirEntry: flags.dirEntryCache }, options: flags.o, log, volume: { ...dataOptions(flags), ...mirrorOptions(flags), cacheGroup },
       });
       log(`mounted ${redactUrl(metaUrl)} at ${mountpoint}`);
       const stopReplicating = await replicateIfAsked(metaUrl, flags, log).catch(async (err: unknown) => {

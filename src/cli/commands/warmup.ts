@@ -8,6 +8,7 @@ import { STATS_INO, STATS_NAME, type MountedVolumeInfo } from '../../fuse/stats.
 import { parseBlockKey } from '../../chunk/keys.js';
 import type { BlockCacheControl } from '../../chunk/store.js';
 import { Volume } from '../../sdk/volume.js';
+import type { CacheGroup } from '../../cachegroup/group.js';
 import { addDataFlags, dataOptions, type DataFlags } from '../data-flags.js';
 import { humanSize, printRows } from '../output.js';
 import { newProgress } from '../progress.js';
@@ -15,6 +16,7 @@ import { wholeNumber } from '../parse.js';
 
 interface WarmupFlags extends DataFlags {
   threads: number;
+  cacheGroup?: string;
   evict?: boolean;
   check?: boolean;
   meta?: string;
@@ -92,7 +94,10 @@ async function eachLimited<T>(items: T[], threads: number, work: (item: T) => Pr
 
 const blockBytes = (key: string) => parseBlockKey(key)?.blockLength ?? 0;
 
-async function warm(cache: BlockCacheControl, keys: string[], threads: number): Promise<void> {
+/** What warmup fills: this host's disk cache, or a cache group's members. */
+type WarmTarget = Pick<BlockCacheControl, 'warm'>;
+
+async function warm(cache: WarmTarget, keys: string[], threads: number): Promise<void> {
   const bar = newProgress('warming up', keys.length);
   let done = 0;
   let fetched = 0;
@@ -146,6 +151,33 @@ async function check(cache: BlockCacheControl, keys: string[], threads: number):
   printRows(['cache directory', 'blocks', 'cached', 'of', 'percent'], rows);
 }
 
+/** How many of the blocks each member of the group holds (members that do not answer say so). */
+async function checkGroup(group: CacheGroup, keys: string[], threads: number): Promise<void> {
+  const members = group.members().filter((m) => !m.self || group.sharing);
+  const per = new Map(members.map((m) => [m.address, { blocks: 0, bytes: 0, owned: 0 }]));
+  let nowhere = 0;
+  const bar = newProgress('checking', keys.length);
+  let done = 0;
+  await eachLimited(keys, threads, async (key) => {
+    const holders = await group.holders(key);
+    const owner = group.placement(key)[0]?.address;
+    if (holders.length === 0) nowhere++;
+    for (const h of holders) {
+      const row = per.get(h);
+      if (!row) continue;
+      row.blocks++;
+      row.bytes += blockBytes(key);
+      if (h === owner) row.owned++;
+    }
+    bar.update(++done);
+  });
+  bar.stop();
+  const pct = (a: number) => (keys.length === 0 ? '-' : `${((100 * a) / keys.length).toFixed(1)}%`);
+  printRows(['member', 'reachable', 'weight', 'blocks held', 'as owner', 'bytes', 'of all blocks'],
+    members.map((m) => { const r = per.get(m.address)!; return [m.address, m.reachable ? 'yes' : 'no', String(m.weight), String(r.blocks), String(r.owned), humanSize(r.bytes), pct(r.blocks)]; }));
+  process.stdout.write(`${keys.length - nowhere}/${keys.length} blocks held by at least one member (${pct(keys.length - nowhere)}); group backup ${group.backup ? 'on' : 'off'}\n`);
+}
+
 async function evict(cache: BlockCacheControl, keys: string[], threads: number): Promise<void> {
   const bar = newProgress('evicting', keys.length);
   let done = 0;
@@ -165,7 +197,8 @@ export function registerWarmup(program: Command): void {
     .option('--threads <n>', 'blocks fetched at once', wholeNumber('--threads', 256), 10)
     .option('--check', 'only report, per cache directory, how much of these paths is cached')
     .option('--evict', 'remove these paths\' blocks from the cache')
-    .option('--meta <url>', 'the volume\'s metadata URL (then paths are inside the volume, e.g. /datasets/train)');
+    .option('--meta <url>', 'the volume\'s metadata URL (then paths are inside the volume, e.g. /datasets/train)')
+    .option('--cache-group <name>', 'warm the members of this cache group instead of this host\'s cache (each block on its owner, and backup); with --check, show what each member holds');
   addDataFlags(cmd).action(async (paths: string[], flags: WarmupFlags) => {
     if (flags.check && flags.evict) throw usage('--check and --evict do not go together');
     if (flags.threads < 1) throw usage('--threads takes a whole number from 1 to 256');
@@ -179,18 +212,24 @@ export function registerWarmup(program: Command): void {
         verifyCacheChecksum: options.verifyCacheChecksum ?? c.verify,
       });
     }
-    const vol = await Volume.open(target.metaUrl, { ...options, client: 'cli-warmup' });
+    const vol = await Volume.open(target.metaUrl, { ...options, client: 'cli-warmup', cacheGroup: flags.cacheGroup === undefined ? undefined : { name: flags.cacheGroup, sharing: false } });
     try {
+      const group = vol.cacheGroup;
       const cache = vol.vfs.store.blockCache;
-      if (!cache) throw new Error('this volume has no disk cache here (its storage is a local directory, or --cache-dir none): there is nothing to warm up; pass --cache-dir DIR to use one');
+      if (group && flags.evict) throw usage('--evict works on this host\'s cache, not a cache group\'s');
+      if (group && group.members().length === 0) throw new Error(`cache group "${flags.cacheGroup}" has no live member: start one (strata cache-server, or mount with --cache-group)`);
+      if (!group && !cache) throw new Error('this volume has no disk cache here (its storage is a local directory, or --cache-dir none): there is nothing to warm up; pass --cache-dir DIR to use one');
       const keys = new Set<string>();
       let files = 0;
       for (const p of target.paths) files += await blocksOf(vol, p, keys);
       const list = [...keys];
-      process.stdout.write(`${files} file${files === 1 ? '' : 's'}, ${list.length} block${list.length === 1 ? '' : 's'} (${humanSize(list.reduce((n, k) => n + blockBytes(k), 0))})\n`);
-      if (flags.check) await check(cache, list, flags.threads);
-      else if (flags.evict) await evict(cache, list, flags.threads);
-      else await warm(cache, list, flags.threads);
+      const members = group ? group.members().length : 0;
+      process.stdout.write(`${files} file${files === 1 ? '' : 's'}, ${list.length} block${list.length === 1 ? '' : 's'} (${humanSize(list.reduce((n, k) => n + blockBytes(k), 0))})` +
+        `${group ? `, cache group "${flags.cacheGroup}" of ${members} member${members === 1 ? '' : 's'}` : ''}\n`);
+      if (group) await (flags.check ? checkGroup(group, list, flags.threads) : warm(group, list, flags.threads));
+      else if (flags.check) await check(cache!, list, flags.threads);
+      else if (flags.evict) await evict(cache!, list, flags.threads);
+      else await warm(cache!, list, flags.threads);
     } finally {
       await vol.close();
     }

@@ -7,7 +7,7 @@
 // copying — then derives what is not volume state (counters, id allocators) and sets the version.
 import { errnoError } from '../../errors/errno.js';
 import type { Dialect, SqlConn, SqlDriver, SqlValue } from './driver.js';
-import { isLocalSetting, LOCAL_SETTINGS_PREFIX, LOGGED_TABLES, SCHEMA_VERSION, UNLOGGED_SETTINGS } from './schema.js';
+import { isLocalSetting, LOGGED_TABLES, SCHEMA_VERSION, UNLOGGED_SETTINGS, VOLUME_SETTING_SQL } from './schema.js';
 import { decodeRow, encodeRow } from './tx.js';
 
 export const DUMP_FORMAT = 1;
@@ -115,7 +115,7 @@ export async function loadVolume(db: SqlDriver, lines: AsyncIterable<string>, op
     if (options.replace) {
       // Sessions, locks and log consumers are not volume state: they stay.
       for (const table of [...DUMPED_TABLES, 'pending_slices', 'orphans', 'changes']) {
-        await c.run(table === 'settings' ? `DELETE FROM settings WHERE name NOT LIKE '${LOCAL_SETTINGS_PREFIX}%'` : `DELETE FROM ${table}`);
+        await c.run(table === 'settings' ? `DELETE FROM settings WHERE ${VOLUME_SETTING_SQL}` : `DELETE FROM ${table}`);
       }
     }
     let header: DumpHeader | null = null;

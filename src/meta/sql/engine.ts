@@ -11,7 +11,7 @@ import { applyOwnerLock, firstConflict, type HeldLock } from '../locks.js';
 import {
   CHUNK_SIZE, ROOT_INODE, TRASH_INODE, TRASH_NAME,
   type AttrChanges, type ChangeEntry, type CloneRange, type CreateExtras, type DirEntry, type FallocateMode, type FormatRequest,
-  type LockKind, type Meta, type NewNode, type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord,
+  type GroupMember, type LockKind, type Meta, type NewNode, type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord,
   type MirrorSettings, type StatFs, type TrashEntry, type Usage, type VolumeSettings,
 } from '../meta.js';
 import type { SqlConn, SqlDriver, SqlRow, SqlValue } from './driver.js';
@@ -19,6 +19,7 @@ import { SCHEMA_VERSION } from './schema.js';
 import { applySettingsChange, readSettings, writeSettings } from './settings.js';
 import { addCounters, Tx } from './tx.js';
 import { applyChange } from './replica.js';
+import { groupRowName, parseGroupMember } from './groups.js';
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -1609,6 +1610,42 @@ export class SqlMeta implements Meta {
   async consumers(): Promise<{ name: string; applied: number }[]> {
     this.#live('consumer');
     return this.#read(async (c) => (await c.all('SELECT name, applied FROM consumers ORDER BY name')).map((r) => ({ name: String(r.name), applied: Number(r.applied) })));
+  }
+
+  // ---- cache groups ----
+
+  async groupBeat(group: string, m: Omit<GroupMember, 'heartbeatMs'>): Promise<void> {
+    this.#live('cache-group');
+    const name = groupRowName(group, 'member', m.id);
+    const value = JSON.stringify({ address: m.address, weight: m.weight, backup: m.backup, startedMs: m.startedMs, heartbeatMs: Date.now() });
+    await this.#write('cache-group', async (tx) => {
+      await tx.c.run(tx.dialect.upsert('settings', ['name', 'value'], ['name'], ['value = new(value)']), [name, value]);
+    });
+  }
+
+  async groupMembers(group: string): Promise<GroupMember[]> {
+    this.#live('cache-group');
+    const prefix = groupRowName(group, 'member', '');
+    // LIKE narrows; the exact prefix decides ("_" in a group name is a LIKE wildcard).
+    const rows = await this.#read((c) => c.all<{ name: string; value: string }>('SELECT name, value FROM settings WHERE name LIKE ?', [`${prefix}%`]));
+    return rows.filter((r) => String(r.name).startsWith(prefix)).flatMap((r) => {
+      const v = parseGroupMember(String(r.value));
+      return v ? [{ id: String(r.name).slice(prefix.length), ...v }] : [];
+    }).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async groupLeave(group: string, id: string): Promise<void> {
+    this.#live('cache-group');
+    await this.#write('cache-group', async (tx) => { await tx.c.run('DELETE FROM settings WHERE name = ?', [groupRowName(group, 'member', id)]); });
+  }
+
+  async groupSecret(group: string, fresh: string): Promise<string> {
+    this.#live('cache-group');
+    const name = groupRowName(group, 'secret');
+    return this.#write('cache-group', async (tx) => {
+      await tx.c.run(tx.dialect.insertIgnore('settings', ['name', 'value']), [name, fresh]);
+      return String((await tx.c.get<{ value: unknown }>('SELECT value FROM settings WHERE name = ?', [name]))!.value);
+    });
   }
 
   // ---- trash ----

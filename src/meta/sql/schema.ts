@@ -84,13 +84,17 @@ export const LOGGED_TABLES: Readonly<Record<string, { key: string[]; columns: st
 export const UNLOGGED_SETTINGS: readonly string[] = ['storageCredentials'];
 
 /** Settings of one engine's copy of a volume, not of the volume (a mirror's primary, its own
- * store, how far its blocks are copied): never logged, dumped or loaded. */
-export const LOCAL_SETTINGS_PREFIX = 'mirror.';
+ * store, how far its blocks are copied; the cache groups of the hosts that use this engine):
+ * never logged, dumped or loaded. */
+export const LOCAL_SETTINGS_PREFIXES = ['mirror.', 'cachegroup.'] as const;
 
 /** Whether a settings row stays with the engine that holds it. */
 export function isLocalSetting(name: string): boolean {
-  return name.startsWith(LOCAL_SETTINGS_PREFIX);
+  return LOCAL_SETTINGS_PREFIXES.some((p) => name.startsWith(p));
 }
+
+/** SQL that is true for a settings row of the volume (not local to the engine). */
+export const VOLUME_SETTING_SQL = LOCAL_SETTINGS_PREFIXES.map((p) => `name NOT LIKE '${p}%'`).join(' AND ');
 
 /** MySQL text collations that compare byte for byte without padding, best first: "a" and
  * "a " are two names, as a file system's must be (utf8mb4_bin is PAD SPACE: equal). */

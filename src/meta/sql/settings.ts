@@ -10,7 +10,7 @@ const NUMERIC: ReadonlySet<keyof VolumeSettings> = new Set([
 ]);
 
 export async function readSettings(c: SqlConn, url: string): Promise<VolumeSettings> {
-  const rows = await c.all<{ name: string; value: string }>('SELECT name, value FROM settings');
+  const rows = await c.all<{ name: string; value: string }>(`SELECT name, value FROM settings WHERE name NOT LIKE 'cachegroup.%'`);
   const out: Record<string, string | number> = {};
   for (const r of rows) out[r.name] = NUMERIC.has(r.name as keyof VolumeSettings) ? Number(r.value) : String(r.value);
   for (const k of ['name', 'uuid', 'storage', 'blockSize', 'trashDays']) {

@@ -1,0 +1,116 @@
+// The client side of one member: a keep-alive connection pool and the requests the group makes.
+// Timeouts are short on purpose: a member that cannot answer quickly is worth less than the
+// object store behind it, so the caller moves on (and the circuit breaker in group.ts stops
+// asking it until it heartbeats and answers again).
+import { Readable } from 'node:stream';
+import { Pool } from 'undici';
+import { TOKEN_HEADER, type GroupKey } from './token.js';
+import { blockPath, dataBytes, pieceCount, wireBytes } from './wire.js';
+
+export type FetchResult = 'hit' | 'absent' | 'busy' | 'corrupt' | 'failed';
+
+export interface PeerTimeouts {
+  connectMs: number;
+  /** For the answer to start, and between two pieces of a body. */
+  answerMs: number;
+}
+
+export class Peer {
+  readonly #pool: Pool;
+
+  constructor(readonly id: string, readonly address: string, private readonly key: GroupKey, timeouts: PeerTimeouts) {
+    this.#pool = new Pool(`http://${address}`, {
+      connections: 16, connectTimeout: timeouts.connectMs, headersTimeout: timeouts.answerMs, bodyTimeout: timeouts.answerMs,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  #request(method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE', path: string, body?: Buffer[]) {
+    const length = body?.reduce((n, b) => n + b.byteLength, 0);
+    return this.#pool.request({
+      method, path, body: body && Readable.from(body),
+      headers: { [TOKEN_HEADER]: this.key.token(method, path), ...(length !== undefined ? { 'content-length': String(length) } : {}) },
+    });
+  }
+
+  /** Block `key` whole into `target`, its piece checksums into `sums`; the caller verifies. */
+  async fetchInto(key: string, blockLength: number, target: Uint8Array, sums: Uint8Array): Promise<Exclude<FetchResult, 'corrupt'>> {
+    try {
+      const res = await this.#request('GET', blockPath(key));
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        return res.statusCode === 404 ? 'absent' : res.statusCode === 429 ? 'busy' : 'failed';
+      }
+      const pieces = pieceCount(blockLength);
+      const dataLength = dataBytes(blockLength, 0, pieces);
+      const total = wireBytes(blockLength, 0, pieces);
+      let at = 0;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        if (at + chunk.byteLength > total) {
+          res.body.destroy();
+          return 'failed';
+        }
+        const inData = Math.max(0, Math.min(chunk.byteLength, dataLength - at));
+        if (inData > 0) target.set(chunk.subarray(0, inData), at);
+        if (inData < chunk.byteLength) sums.set(chunk.subarray(inData), at + inData - dataLength);
+        at += chunk.byteLength;
+      }
+      return at === total ? 'hit' : 'failed';
+    } catch {
+      return 'failed';
+    }
+  }
+
+  /** Send block `key` (data and its piece checksums) for the member to keep. */
+  async put(key: string, data: Buffer, sums: Buffer): Promise<number> {
+    try {
+      const res = await this.#request('PUT', blockPath(key), [data, sums]);
+      await res.body.dump();
+      return res.statusCode;
+    } catch {
+      return 0;
+    }
+  }
+
+  async drop(key: string): Promise<void> {
+    try {
+      await (await this.#request('DELETE', blockPath(key))).body.dump();
+    } catch {
+      // Best effort: the copy fails verification again next time and is dropped then.
+    }
+  }
+
+  /** Whether the member holds block `key` (null: it did not answer). */
+  async holds(key: string): Promise<boolean | null> {
+    try {
+      const res = await this.#request('HEAD', blockPath(key));
+      await res.body.dump();
+      return res.statusCode === 200 ? true : res.statusCode === 404 ? false : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Ask the member to make sure it holds block `key`. */
+  async warm(key: string): Promise<'cached' | 'fetched'> {
+    const path = `/v1/warm/${encodeURIComponent(key)}`;
+    const res = await this.#request('POST', path);
+    const text = await res.body.text();
+    if (res.statusCode !== 200 || (text !== 'cached' && text !== 'fetched')) throw new Error(`member ${this.address} could not warm ${key}: ${res.statusCode} ${text.slice(0, 200)}`);
+    return text;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      const res = await this.#request('GET', '/v1/ping');
+      await res.body.dump();
+      return res.statusCode === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.destroy();
+  }
+}

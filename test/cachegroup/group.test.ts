@@ -1,0 +1,172 @@
+// A cache group in one process: real members serving real disk caches over loopback HTTP, on a
+// real SQLite volume. What a reader gets is compared with what was written; where bytes came
+// from is read off the clients' own counters.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat, writeFile, open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Volume } from '../../src/index.js';
+import { TOKEN_HEADER } from '../../src/cachegroup/token.js';
+import type { CacheGroupOptions } from '../../src/cachegroup/group.js';
+
+const BLOCK = 64 * 1024;
+let dir: string;
+let metaUrl: string;
+const files = new Map<string, Buffer>();
+const open_: Volume[] = [];
+
+let serial = 0;
+const cacheDirs = new Map<string, string>();
+
+/** A client of the volume in group g1; `cache`: with a disk cache of its own (fresh). */
+async function member(name: string, extra: Partial<CacheGroupOptions> = {}, cache = true): Promise<Volume> {
+  const cacheDir = join(dir, `cache-${name}-${++serial}`);
+  cacheDirs.set(name, cacheDir);
+  const vol = await Volume.open(metaUrl, {
+    client: name, cacheDir: cache ? cacheDir : null,
+    cacheGroup: { name: 'g1', listen: '127.0.0.1:0', heartbeatMs: 100, ...extra },
+  });
+  open_.push(vol);
+  return vol;
+}
+
+async function keysOf(vol: Volume): Promise<string[]> {
+  const keys: string[] = [];
+  for (const path of files.keys()) for (const c of (await vol.info(path)).chunks) for (const s of c.slices) keys.push(...s.keys);
+  return keys;
+}
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function readAll(vol: Volume): Promise<void> {
+  for (const [path, data] of files) expect(sha(await vol.readFile(path)), path).toBe(sha(data));
+}
+
+async function close(...vols: Volume[]): Promise<void> {
+  for (const v of vols) {
+    open_.splice(open_.indexOf(v), 1);
+    await v.close();
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'strata-group-'));
+  metaUrl = `sqlite3://${join(dir, 'meta.db')}`;
+  await Volume.format(metaUrl, { name: 'grp', storage: `file://${join(dir, 'data')}`, blockSize: BLOCK, trashDays: 0 });
+  const writer = await Volume.open(metaUrl, { cacheDir: null });
+  for (let i = 0; i < 6; i++) {
+    const data = Buffer.alloc(BLOCK * 5 + 1000 * i);
+    for (let j = 0; j < data.length; j += 4096) data.writeUInt32LE((i * 7919 + j) >>> 0, j);
+    files.set(`/f${i}`, data);
+    await writer.writeFile(`/f${i}`, data);
+  }
+  await writer.close();
+});
+
+afterAll(async () => {
+  for (const v of open_.splice(0)) await v.close().catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('cache group', () => {
+  it('a warmed group serves every block: the client reads all of it and fetches nothing from storage', async () => {
+    const a = await member('a');
+    const b = await member('b');
+    const client = await member('c', { sharing: false }, false);
+    const group = client.cacheGroup!;
+    expect(group.members().map((m) => m.address).sort()).toEqual([a.cacheGroup!.address, b.cacheGroup!.address].sort());
+    const keys = await keysOf(client);
+    for (const k of keys) await group.warm(k);
+    await readAll(client);
+    const s = client.vfs.store.stats() as Record<string, number>;
+    expect(s.blocksRead).toBe(0);
+    expect(s.remoteHits).toBe(keys.length);
+    expect(s.peers).toBe(2);
+    // Each block sits on its owner only (no backup asked for): about half on each.
+    const held = await Promise.all(keys.map((k) => group.holders(k)));
+    expect(held.every((h) => h.length === 1 && h[0] === group.placement(keys[held.indexOf(h)]!)[0]!.address)).toBe(true);
+    await close(client, a, b);
+  });
+
+  it('a request without a valid group token gets 403 and no bytes', async () => {
+    const a = await member('a');
+    const key = (await keysOf(a))[0]!;
+    const url = `http://${a.cacheGroup!.address}/v1/blocks/${encodeURIComponent(key)}`;
+    for (const headers of [{}, { [TOKEN_HEADER]: `${Date.now()}.${'0'.repeat(64)}` }, { [TOKEN_HEADER]: 'nonsense' }]) {
+      const res = await fetch(url, { headers });
+      expect(res.status).toBe(403);
+      expect((await res.arrayBuffer()).byteLength).toBe(0);
+    }
+    const put = await fetch(url, { method: 'PUT', body: Buffer.alloc(10) });
+    expect(put.status).toBe(403);
+    await close(a);
+  });
+
+  it('with backup every block is on two members, and a member leaving costs no hit', async () => {
+    const a = await member('a', { backup: true });
+    const b = await member('b', { backup: true });
+    const c = await member('c2', { backup: true });
+    const client = await member('reader', { sharing: false }, false);
+    const group = client.cacheGroup!;
+    expect(group.backup).toBe(true);
+    const keys = await keysOf(client);
+    for (const k of keys) await group.warm(k);
+    const held = await Promise.all(keys.map((k) => group.holders(k)));
+    expect(held.every((h) => h.length === 2)).toBe(true);
+    await close(b);
+    await new Promise((r) => setTimeout(r, 300));
+    const reader = await member('reader2', { sharing: false }, false);
+    await readAll(reader);
+    const s = reader.vfs.store.stats() as Record<string, number>;
+    expect(s.blocksRead).toBe(0);
+    expect(s.remoteHits).toBe(keys.length);
+    await close(reader, client, a, c);
+  });
+
+  it('a damaged copy on a member is caught by the reader, counted, refetched, and replaced', async () => {
+    const a = await member('a');
+    const client = await member('c', { sharing: false }, false);
+    const keys = await keysOf(client);
+    for (const k of keys) await client.cacheGroup!.warm(k);
+    // Flip one byte in every cached block file of the member.
+    const cacheRoot = cacheDirs.get('a')!;
+    const damaged: string[] = [];
+    const walk = async (d: string): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (/_\d+_\d+$/.test(e.name)) {
+          const fh = await open(p, 'r+');
+          const one = Buffer.alloc(1);
+          await fh.read(one, 0, 1, 100);
+          one[0] ^= 0xff;
+          await fh.write(one, 0, 1, 100);
+          await fh.close();
+          damaged.push(p);
+        }
+      }
+    };
+    await walk(cacheRoot);
+    expect(damaged.length).toBe(keys.length);
+    await readAll(client);
+    const s = client.vfs.store.stats() as Record<string, number>;
+    expect(s.remoteCorrupt).toBe(keys.length);
+    expect(s.remoteHits).toBe(0);
+    expect(s.blocksRead).toBe(keys.length);
+    // The reader sent the good copy back to the owner: a new reader is served by the group.
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await member('c3', { sharing: false }, false);
+    await readAll(again);
+    expect((again.vfs.store.stats() as Record<string, number>).remoteHits).toBe(keys.length);
+    await close(again, client, a);
+  });
+
+  it('group flags are checked: a sharing member needs a disk cache, a bad group name is refused', async () => {
+    await expect(Volume.open(metaUrl, { cacheDir: null, cacheGroup: { name: 'g1', listen: '127.0.0.1:0' } })).rejects.toThrow(/needs a disk cache/);
+    await expect(Volume.open(metaUrl, { cacheDir: null, cacheGroup: { name: 'bad name', sharing: false } })).rejects.toThrow(/cache group name/);
+    await expect(Volume.open(metaUrl, { cacheDir: join(dir, 'x'), cacheGroup: { name: 'g1', listen: 'nohost' } })).rejects.toThrow(/host:port/);
+  });
+});
+void stat;
+void writeFile;
