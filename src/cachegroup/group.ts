@@ -70,8 +70,9 @@ export class CacheGroup implements BlockPeers {
   #ticking: Promise<void> | null = null;
   #offerBytes = 0;
   readonly #offering = new Set<string>();
+  readonly #loading = new Map<string, Promise<'cached' | 'fetched'>>();
   #closed = false;
-  readonly #stats = { remoteHits: 0, remoteMisses: 0, remoteCorrupt: 0, remoteErrors: 0, remoteOffers: 0, remoteOfferSkips: 0, reads: 0, readMs: 0, readMsMax: 0 };
+  readonly #stats = { remoteHits: 0, remoteFills: 0, remoteMisses: 0, remoteCorrupt: 0, remoteErrors: 0, remoteOffers: 0, remoteOfferSkips: 0, storeFills: 0, reads: 0, readMs: 0, readMsMax: 0 };
   readonly #timeouts: PeerTimeouts;
 
   private constructor(private readonly meta: Meta, private readonly objects: ObjectStore, private readonly options: CacheGroupOptions, secret: string) {
@@ -102,7 +103,9 @@ export class CacheGroup implements BlockPeers {
     if (!cache) throw errnoError('EINVAL', 'cache-group', this.#o.name, 'a cache-group member that shares needs a disk cache: give --cache-dir (or join with --no-sharing)');
     this.#cache = cache;
     const [host, port] = splitAddress(this.options.listen ?? '0.0.0.0:0', '--listen');
-    this.#server = await GroupServer.listen({ cache, key: this.#key, warm: (key, length) => this.#warmHere(key, length) }, host, port);
+    this.#server = await GroupServer.listen({
+      cache, key: this.#key, warm: (key, length) => this.#warmHere(key, length), stats: () => ({ ...this.stats(), cache: cache.stats() }),
+    }, host, port);
     const address = this.options.address ?? `${host === '0.0.0.0' || host === '::' ? hostname() : host}:${this.#server.port}`;
     splitAddress(address, '--group-address');
     const weight = this.options.weight ?? Math.max(1, Math.round((cache.options.size < 0 ? 100 * 2 ** 30 : cache.options.size) / 2 ** 30));
@@ -189,7 +192,13 @@ export class CacheGroup implements BlockPeers {
     return before.length === 0 ? [] : rank(before, key, this.backup ? 2 : 1);
   }
 
-  async fetch(key: string, blockLength: number, target: Uint8Array): Promise<boolean> {
+  fetch(key: string, blockLength: number, target: Uint8Array): Promise<boolean> {
+    return this.#fetch(key, blockLength, target, true);
+  }
+
+  /** `fill`: the member asked loads what it lacks (a reader's request). A member filling itself
+   * asks without it, or two members lacking a block would ask each other round and round. */
+  async #fetch(key: string, blockLength: number, target: Uint8Array, fill: boolean): Promise<boolean> {
     const placed = this.#placement(key);
     const candidates = [...placed, ...this.#previousOwners(key)].filter((m, i, all) => m.peer && all.findIndex((x) => x.id === m.id) === i);
     if (candidates.length === 0) return false;
@@ -198,8 +207,8 @@ export class CacheGroup implements BlockPeers {
     for (const m of candidates) {
       if (this.#down.has(m.id)) continue;
       const started = performance.now();
-      const got = await m.peer!.fetchInto(key, blockLength, target, sums);
-      if (got === 'hit') {
+      const got = await m.peer!.fetchInto(key, blockLength, target, sums, fill);
+      if (got === 'hit' || got === 'filled') {
         if (!piecesMatch(key, target.subarray(0, blockLength), sums)) {
           // A damaged copy: counted, dropped there, and the block comes from elsewhere.
           this.#stats.remoteCorrupt++;
@@ -208,7 +217,8 @@ export class CacheGroup implements BlockPeers {
           continue;
         }
         const ms = performance.now() - started;
-        this.#stats.remoteHits++;
+        if (got === 'hit') this.#stats.remoteHits++;
+        else this.#stats.remoteFills++;
         this.#stats.reads++;
         this.#stats.readMs += ms;
         this.#stats.readMsMax = Math.max(this.#stats.readMsMax, ms);
@@ -259,14 +269,31 @@ export class CacheGroup implements BlockPeers {
     });
   }
 
-  /** A warmup asked this member for block `key`: from its cache, the group, or the store. */
-  async #warmHere(key: string, blockLength: number): Promise<'cached' | 'fetched'> {
+  /** Block `key` must be here (a warmup, or a reader asking this member to fill): from the cache,
+   * the group, or the store; one load per key however many ask at once. */
+  #warmHere(key: string, blockLength: number): Promise<'cached' | 'fetched'> {
+    let running = this.#loading.get(key);
+    if (!running) {
+      running = this.#load(key, blockLength).finally(() => this.#loading.delete(key));
+      this.#loading.set(key, running);
+    }
+    return running;
+  }
+
+  async #load(key: string, blockLength: number): Promise<'cached' | 'fetched'> {
     const cache = this.#cache!;
     if ((await cache.cachedBytes(key)) > 0) return 'cached';
     const buf = allocBuffer(blockLength + Math.max(BLOCK_BUFFER_EXTRA, pieceCount(blockLength) * SUM_BYTES));
     try {
       const data = buf.subarray(0, blockLength);
-      if (!(await this.fetch(key, blockLength, data))) await fetchVerifiedInto(this.objects, key, blockLength, buf);
+      if (!(await this.#fetch(key, blockLength, data, false))) {
+        await fetchVerifiedInto(this.objects, key, blockLength, buf);
+        this.#stats.storeFills++;
+        await cache.write(key, data);
+        // Fresh from the store: the backup (or the owner, if this is the backup) gets its copy.
+        this.offer(key, data);
+        return 'fetched';
+      }
       await cache.write(key, data);
       return 'fetched';
     } finally {
@@ -298,6 +325,17 @@ export class CacheGroup implements BlockPeers {
     return out;
   }
 
+  /** Each live member's counters, by address (members that do not answer are left out). */
+  async memberStats(): Promise<Map<string, Record<string, unknown>>> {
+    const out = new Map<string, Record<string, unknown>>();
+    await Promise.all(this.#members.map(async (m) => {
+      if (!m.peer) return;
+      const s = await m.peer.stats().catch(() => null);
+      if (s) out.set(m.address, s);
+    }));
+    return out;
+  }
+
   /** The live members as this process sees them. */
   members(): (GroupMember & { reachable: boolean; self: boolean })[] {
     return this.#members.map(({ peer: _peer, ...m }) => ({ ...m, reachable: !this.#down.has(m.id), self: m.id === this.id }));
@@ -307,8 +345,8 @@ export class CacheGroup implements BlockPeers {
     const s = this.#stats;
     return {
       peers: this.#available().filter((m) => m.peer).length,
-      remoteHits: s.remoteHits, remoteMisses: s.remoteMisses, remoteCorrupt: s.remoteCorrupt, remoteErrors: s.remoteErrors,
-      remoteOffers: s.remoteOffers, remoteOfferSkips: s.remoteOfferSkips,
+      remoteHits: s.remoteHits, remoteFills: s.remoteFills, remoteMisses: s.remoteMisses, remoteCorrupt: s.remoteCorrupt, remoteErrors: s.remoteErrors,
+      remoteOffers: s.remoteOffers, remoteOfferSkips: s.remoteOfferSkips, groupStoreFills: s.storeFills,
       remoteReadMsAvg: s.reads === 0 ? 0 : s.readMs / s.reads, remoteReadMsMax: s.readMsMax,
     };
   }

@@ -5,9 +5,9 @@
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { TOKEN_HEADER, type GroupKey } from './token.js';
-import { blockPath, dataBytes, pieceCount, wireBytes } from './wire.js';
+import { blockPath, dataBytes, FILLED_HEADER, pieceCount, wireBytes } from './wire.js';
 
-export type FetchResult = 'hit' | 'absent' | 'busy' | 'corrupt' | 'failed';
+export type FetchResult = 'hit' | 'filled' | 'absent' | 'busy' | 'corrupt' | 'failed';
 
 export interface PeerTimeouts {
   connectMs: number;
@@ -33,10 +33,11 @@ export class Peer {
     });
   }
 
-  /** Block `key` whole into `target`, its piece checksums into `sums`; the caller verifies. */
-  async fetchInto(key: string, blockLength: number, target: Uint8Array, sums: Uint8Array): Promise<Exclude<FetchResult, 'corrupt'>> {
+  /** Block `key` whole into `target`, its piece checksums into `sums`; the caller verifies.
+   * `fill`: a member that lacks it loads it (from the group or the store) to answer. */
+  async fetchInto(key: string, blockLength: number, target: Uint8Array, sums: Uint8Array, fill: boolean): Promise<Exclude<FetchResult, 'corrupt'>> {
     try {
-      const res = await this.#request('GET', blockPath(key));
+      const res = await this.#request('GET', `${blockPath(key)}${fill ? '?fill=1' : ''}`);
       if (res.statusCode !== 200) {
         await res.body.dump();
         return res.statusCode === 404 ? 'absent' : res.statusCode === 429 ? 'busy' : 'failed';
@@ -55,7 +56,7 @@ export class Peer {
         if (inData < chunk.byteLength) sums.set(chunk.subarray(inData), at + inData - dataLength);
         at += chunk.byteLength;
       }
-      return at === total ? 'hit' : 'failed';
+      return at !== total ? 'failed' : res.headers[FILLED_HEADER] ? 'filled' : 'hit';
     } catch {
       return 'failed';
     }
@@ -98,6 +99,16 @@ export class Peer {
     const text = await res.body.text();
     if (res.statusCode !== 200 || (text !== 'cached' && text !== 'fetched')) throw new Error(`member ${this.address} could not warm ${key}: ${res.statusCode} ${text.slice(0, 200)}`);
     return text;
+  }
+
+  /** The member's counters (GET /v1/stats). */
+  async stats(): Promise<Record<string, unknown>> {
+    const res = await this.#request('GET', '/v1/stats');
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new Error(`member ${this.address}: /v1/stats answered ${res.statusCode}`);
+    }
+    return (await res.body.json()) as Record<string, unknown>;
   }
 
   async ping(): Promise<boolean> {

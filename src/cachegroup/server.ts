@@ -6,13 +6,15 @@ import type { AddressInfo } from 'node:net';
 import type { DiskCache } from '../chunk/disk-cache.js';
 import { errnoError } from '../errors/errno.js';
 import { TOKEN_HEADER, type GroupKey } from './token.js';
-import { blockOf, dataBytes, pieceCount, wireBytes } from './wire.js';
+import { blockOf, dataBytes, FILLED_HEADER, pieceCount, wireBytes } from './wire.js';
 
 export interface GroupServerOptions {
   cache: DiskCache;
   key: GroupKey;
   /** Requests handled at once; more get 429. */
   maxConcurrent?: number;
+  /** What /v1/stats answers besides the server's own counters (the member's group counters). */
+  stats(): object;
   /** Make sure block `key` is here (a warmup asks the owner): 'cached' or 'fetched'. */
   warm(key: string, blockLength: number): Promise<'cached' | 'fetched'>;
 }
@@ -107,6 +109,7 @@ export class GroupServer {
 
   async #route(method: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (url.pathname === '/v1/ping') return send(res, 200, 'ok');
+    if (url.pathname === '/v1/stats') return send(res, 200, JSON.stringify({ ...this.options.stats(), server: this.counters, inFlight: this.#inFlight - 1 }), { 'content-type': 'application/json' });
     const m = /^\/v1\/(blocks|warm)\/([^/]+)$/.exec(url.pathname);
     const block = m ? blockOf(decodeURIComponent(m[2])) : null;
     if (!m || !block) {
@@ -124,14 +127,21 @@ export class GroupServer {
         const here = (await cache.cachedBytes(block.key)) > 0;
         return send(res, here ? 200 : 404);
       }
-      const got = await cache.readPieces(block.key, block.blockLength, first, count);
+      let got = await cache.readPieces(block.key, block.blockLength, first, count);
+      let filled = false;
+      // ?fill=1: the reader asks the block's owner, which loads what it lacks itself (once, however
+      // many readers ask at the same time), so readers of one dataset cost one GET per block.
+      if (!got && url.searchParams.get('fill') === '1') {
+        filled = await this.options.warm(block.key, block.blockLength).then((r) => r === 'fetched', () => false);
+        got = await cache.readPieces(block.key, block.blockLength, first, count);
+      }
       if (!got) {
         this.counters.absent++;
         return send(res, 404);
       }
       this.counters.served++;
       this.counters.servedBytes += got.data.byteLength;
-      return send(res, 200, [got.data, got.sums]);
+      return send(res, 200, [got.data, got.sums], filled ? { [FILLED_HEADER]: 1 } : {});
     }
     if (method === 'PUT') {
       const body = await readBody(req, wireBytes(block.blockLength, 0, pieces));

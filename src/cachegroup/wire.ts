@@ -7,6 +7,9 @@ import { PIECE_SIZE } from '../chunk/disk-cache.js';
 
 const SUM_BYTES = 8;
 
+/** Set on a block a member loaded from object storage to answer (it did not hold it). */
+export const FILLED_HEADER = 'x-strata-filled';
+
 /** The block a request path names, or null: keys are exactly the data layout's block names. */
 export function blockOf(key: string): { key: string; blockLength: number } | null {
   const name = parseBlockKey(key);

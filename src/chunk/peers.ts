@@ -3,9 +3,13 @@
 export interface PeerStats {
   /** Members this process reaches now (remotecache.peers). */
   peers: number;
-  /** Blocks a member served, and blocks no member had. */
+  /** Blocks a member served from its cache; blocks the member asked loaded from object storage
+   * to serve (it was their owner and lacked them); blocks no member served. */
   remoteHits: number;
+  remoteFills: number;
   remoteMisses: number;
+  /** Blocks this member loaded from object storage for the group (it owned them and lacked them). */
+  groupStoreFills: number;
   /** Blocks a member sent that failed verification (refetched elsewhere, the copy dropped). */
   remoteCorrupt: number;
   /** Member requests that failed or timed out (each skipped the member). */

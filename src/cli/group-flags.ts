@@ -12,6 +12,7 @@ export interface GroupFlags {
   groupAddress?: string;
   groupListen?: string;
   groupHandoff?: number;
+  groupHeartbeat?: number;
 }
 
 function address(flag: string) {
@@ -51,6 +52,11 @@ export function addGroupFlags(cmd: Command, listen = true): Command {
       if (!/^\d*\.?\d+$/.test(v.trim()) || !(n >= 0 && n <= 86400)) throw new InvalidArgumentError(`--group-handoff takes seconds from 0 to 86400, got "${v}".`);
       return n;
     });
+  cmd.option('--group-heartbeat <s>', 'seconds between this member\'s heartbeats in the group (default 2; a member silent for 5 heartbeats, at least 10 s, is no longer asked)', (v: string) => {
+    const n = Number(v);
+    if (!/^\d*\.?\d+$/.test(v.trim()) || !(n >= 0.05 && n <= 600)) throw new InvalidArgumentError(`--group-heartbeat takes seconds from 0.05 to 600, got "${v}".`);
+    return n;
+  });
   if (listen) cmd.option('--group-listen <host:port>', 'where this member serves its cache to the group (default 0.0.0.0 on a free port)', address('--group-listen'));
   return cmd;
 }
@@ -60,12 +66,13 @@ export function addGroupFlags(cmd: Command, listen = true): Command {
 export function groupOptions(f: GroupFlags, listen?: string): CacheGroupOptions | undefined {
   if (f.cacheGroup === undefined) {
     const stray = [f.groupWeight !== undefined && '--group-weight', f.groupBackup && '--group-backup', f.sharing === false && '--no-sharing',
-      f.groupAddress !== undefined && '--group-address', f.groupListen !== undefined && '--group-listen', f.groupHandoff !== undefined && '--group-handoff'].filter(Boolean);
+      f.groupAddress !== undefined && '--group-address', f.groupListen !== undefined && '--group-listen', f.groupHandoff !== undefined && '--group-handoff', f.groupHeartbeat !== undefined && '--group-heartbeat'].filter(Boolean);
     if (stray.length > 0) throw Object.assign(new Error(`${stray.join(', ')} ${stray.length === 1 ? 'is' : 'are'} for a cache group: add --cache-group NAME`), { exitCode: 2 });
     return undefined;
   }
   return {
     name: f.cacheGroup, sharing: f.sharing !== false, weight: f.groupWeight, backup: f.groupBackup === true,
     listen: listen ?? f.groupListen, address: f.groupAddress, handoffMs: f.groupHandoff === undefined ? undefined : f.groupHandoff * 1000,
+    heartbeatMs: f.groupHeartbeat === undefined ? undefined : f.groupHeartbeat * 1000,
   };
 }

@@ -1560,6 +1560,41 @@ export function metaConformance(name: string, factory: MetaFactory): void {
       });
     });
 
+    describe('cache-group rows', () => {
+      const v = volume({ trashDays: 0 });
+
+      it('members register, refresh, list by group and leave, without touching the version or the change log', async () => {
+        const { meta } = v;
+        const before = await meta.version();
+        const settings = await meta.settings();
+        const a = { id: 'aaaa', address: '127.0.0.1:1', weight: 2, backup: false, startedMs: 5 };
+        await meta.groupBeat('g_1', a);
+        await meta.groupBeat('g_1', { id: 'bbbb', address: '127.0.0.1:2', weight: 1, backup: true, startedMs: 6 });
+        // "_" is a LIKE wildcard: a group named gX1 must not list g_1's members, nor the reverse.
+        await meta.groupBeat('gX1', { id: 'cccc', address: '127.0.0.1:3', weight: 1, backup: false, startedMs: 7 });
+        const t0 = Date.now();
+        await meta.groupBeat('g_1', { ...a, address: '127.0.0.1:9' });
+        const members = await meta.groupMembers('g_1');
+        expect(members.map((m) => [m.id, m.address, m.weight, m.backup, m.startedMs])).toEqual([['aaaa', '127.0.0.1:9', 2, false, 5], ['bbbb', '127.0.0.1:2', 1, true, 6]]);
+        expect(members[0]!.heartbeatMs).toBeGreaterThanOrEqual(t0 - 5);
+        expect((await meta.groupMembers('gX1')).map((m) => m.id)).toEqual(['cccc']);
+        await meta.groupLeave('g_1', 'aaaa');
+        expect((await meta.groupMembers('g_1')).map((m) => m.id)).toEqual(['bbbb']);
+        expect(await meta.version()).toBe(before);
+        expect(await meta.settings()).toEqual(settings);
+        await expect(meta.groupBeat('no spaces', a)).rejects.toMatchObject({ code: 'EINVAL' });
+      });
+
+      it('the group secret is whatever the first caller stored; later callers get the same', async () => {
+        const { meta } = v;
+        const before = await meta.version();
+        expect(await meta.groupSecret('g', 'first')).toBe('first');
+        expect(await meta.groupSecret('g', 'second')).toBe('first');
+        expect(await meta.groupSecret('h', 'other')).toBe('other');
+        expect(await meta.version()).toBe(before);
+      });
+    });
+
     describe('versions and the change log', () => {
       const v = volume({ trashDays: 0 });
 
