@@ -17,7 +17,7 @@ import { rank } from './ring.js';
 import { loadGroupSecret } from './secret.js';
 import { GroupServer } from './server.js';
 import { GroupKey } from './token.js';
-import { blockOf, pieceCount } from './wire.js';
+import { blockOf, pieceCount, type Loaded } from './wire.js';
 
 export interface CacheGroupOptions {
   name: string;
@@ -70,7 +70,7 @@ export class CacheGroup implements BlockPeers {
   #ticking: Promise<void> | null = null;
   #offerBytes = 0;
   readonly #offering = new Set<string>();
-  readonly #loading = new Map<string, Promise<'cached' | 'fetched'>>();
+  readonly #loading = new Map<string, Promise<Loaded>>();
   #closed = false;
   readonly #stats = { remoteHits: 0, remoteFills: 0, remoteMisses: 0, remoteCorrupt: 0, remoteErrors: 0, remoteOffers: 0, remoteOfferSkips: 0, storeFills: 0, reads: 0, readMs: 0, readMsMax: 0 };
   readonly #timeouts: PeerTimeouts;
@@ -208,7 +208,7 @@ export class CacheGroup implements BlockPeers {
       if (this.#down.has(m.id)) continue;
       const started = performance.now();
       const got = await m.peer!.fetchInto(key, blockLength, target, sums, fill);
-      if (got === 'hit' || got === 'filled') {
+      if (got === 'hit' || got === 'via-group' || got === 'via-store') {
         if (!piecesMatch(key, target.subarray(0, blockLength), sums)) {
           // A damaged copy: counted, dropped there, and the block comes from elsewhere.
           this.#stats.remoteCorrupt++;
@@ -217,8 +217,9 @@ export class CacheGroup implements BlockPeers {
           continue;
         }
         const ms = performance.now() - started;
-        if (got === 'hit') this.#stats.remoteHits++;
-        else this.#stats.remoteFills++;
+        // A block the member got from another member cost no object-store GET either: a hit.
+        if (got === 'via-store') this.#stats.remoteFills++;
+        else this.#stats.remoteHits++;
         this.#stats.reads++;
         this.#stats.readMs += ms;
         this.#stats.readMsMax = Math.max(this.#stats.readMsMax, ms);
@@ -271,7 +272,7 @@ export class CacheGroup implements BlockPeers {
 
   /** Block `key` must be here (a warmup, or a reader asking this member to fill): from the cache,
    * the group, or the store; one load per key however many ask at once. */
-  #warmHere(key: string, blockLength: number): Promise<'cached' | 'fetched'> {
+  #warmHere(key: string, blockLength: number): Promise<Loaded> {
     let running = this.#loading.get(key);
     if (!running) {
       running = this.#load(key, blockLength).finally(() => this.#loading.delete(key));
@@ -280,7 +281,7 @@ export class CacheGroup implements BlockPeers {
     return running;
   }
 
-  async #load(key: string, blockLength: number): Promise<'cached' | 'fetched'> {
+  async #load(key: string, blockLength: number): Promise<Loaded> {
     const cache = this.#cache!;
     if ((await cache.cachedBytes(key)) > 0) return 'cached';
     const buf = allocBuffer(blockLength + Math.max(BLOCK_BUFFER_EXTRA, pieceCount(blockLength) * SUM_BYTES));
@@ -292,10 +293,10 @@ export class CacheGroup implements BlockPeers {
         await cache.write(key, data);
         // Fresh from the store: the backup (or the owner, if this is the backup) gets its copy.
         this.offer(key, data);
-        return 'fetched';
+        return 'store';
       }
       await cache.write(key, data);
-      return 'fetched';
+      return 'group';
     } finally {
       releaseBuffer(buf);
     }
@@ -310,7 +311,7 @@ export class CacheGroup implements BlockPeers {
     let result: 'cached' | 'fetched' = 'cached';
     for (const t of targets) {
       const r = t.peer ? await t.peer.warm(key) : await this.#warmHere(key, block.blockLength);
-      if (r === 'fetched') result = 'fetched';
+      if (r !== 'cached') result = 'fetched';
     }
     return result;
   }

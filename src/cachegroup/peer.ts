@@ -5,9 +5,13 @@
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { TOKEN_HEADER, type GroupKey } from './token.js';
-import { blockPath, dataBytes, FILLED_HEADER, pieceCount, wireBytes } from './wire.js';
+import { blockPath, dataBytes, FILLED_HEADER, pieceCount, wireBytes, type Loaded } from './wire.js';
 
-export type FetchResult = 'hit' | 'filled' | 'absent' | 'busy' | 'corrupt' | 'failed';
+/** 'hit': the member had it; 'via-group' / 'via-store': it loaded it to answer, from there. */
+export type FetchResult = 'hit' | 'via-group' | 'via-store' | 'absent' | 'busy' | 'failed';
+
+// A member filling a block for a reader may take this long (it may be loading from the store).
+const FILL_MAX_MS = 30_000;
 
 export interface PeerTimeouts {
   connectMs: number;
@@ -18,26 +22,40 @@ export interface PeerTimeouts {
 export class Peer {
   readonly #pool: Pool;
 
-  constructor(readonly id: string, readonly address: string, private readonly key: GroupKey, timeouts: PeerTimeouts) {
+  constructor(readonly id: string, readonly address: string, private readonly key: GroupKey, private readonly timeouts: PeerTimeouts) {
     this.#pool = new Pool(`http://${address}`, {
       connections: 16, connectTimeout: timeouts.connectMs, headersTimeout: timeouts.answerMs, bodyTimeout: timeouts.answerMs,
       keepAliveTimeout: 30_000,
     });
   }
 
-  #request(method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE', path: string, body?: Buffer[]) {
+  #request(method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE', path: string, body?: Buffer[], extra: { headersTimeout?: number; signal?: AbortSignal } = {}) {
     const length = body?.reduce((n, b) => n + b.byteLength, 0);
     return this.#pool.request({
-      method, path, body: body && Readable.from(body),
+      ...extra, method, path, body: body && Readable.from(body),
       headers: { [TOKEN_HEADER]: this.key.token(method, path), ...(length !== undefined ? { 'content-length': String(length) } : {}) },
     });
   }
 
   /** Block `key` whole into `target`, its piece checksums into `sums`; the caller verifies.
    * `fill`: a member that lacks it loads it (from the group or the store) to answer. */
-  async fetchInto(key: string, blockLength: number, target: Uint8Array, sums: Uint8Array, fill: boolean): Promise<Exclude<FetchResult, 'corrupt'>> {
+  async fetchInto(key: string, blockLength: number, target: Uint8Array, sums: Uint8Array, fill: boolean): Promise<FetchResult> {
+    // A fill may take a while (the member may be loading from the store): while it has not
+    // answered, a ping every answerMs tells a busy member from a stalled one, which is given up
+    // on at once.
+    const stalled = new AbortController();
+    let watchdog: NodeJS.Timeout | undefined;
+    const watch = () => {
+      watchdog = setTimeout(() => void this.ping().then((alive) => {
+        if (!alive) stalled.abort();
+        else if (!stalled.signal.aborted && watchdog) watch();
+      }), this.timeouts.answerMs);
+    };
+    if (fill) watch();
     try {
-      const res = await this.#request('GET', `${blockPath(key)}${fill ? '?fill=1' : ''}`);
+      const res = await this.#request('GET', `${blockPath(key)}${fill ? '?fill=1' : ''}`, undefined, fill ? { headersTimeout: FILL_MAX_MS, signal: stalled.signal } : {});
+      clearTimeout(watchdog);
+      watchdog = undefined;
       if (res.statusCode !== 200) {
         await res.body.dump();
         return res.statusCode === 404 ? 'absent' : res.statusCode === 429 ? 'busy' : 'failed';
@@ -56,9 +74,14 @@ export class Peer {
         if (inData < chunk.byteLength) sums.set(chunk.subarray(inData), at + inData - dataLength);
         at += chunk.byteLength;
       }
-      return at !== total ? 'failed' : res.headers[FILLED_HEADER] ? 'filled' : 'hit';
+      if (at !== total) return 'failed';
+      const filled = res.headers[FILLED_HEADER];
+      return filled === 'store' ? 'via-store' : filled === 'group' ? 'via-group' : 'hit';
     } catch {
       return 'failed';
+    } finally {
+      clearTimeout(watchdog);
+      watchdog = undefined;
     }
   }
 
@@ -93,11 +116,11 @@ export class Peer {
   }
 
   /** Ask the member to make sure it holds block `key`. */
-  async warm(key: string): Promise<'cached' | 'fetched'> {
+  async warm(key: string): Promise<Loaded> {
     const path = `/v1/warm/${encodeURIComponent(key)}`;
     const res = await this.#request('POST', path);
     const text = await res.body.text();
-    if (res.statusCode !== 200 || (text !== 'cached' && text !== 'fetched')) throw new Error(`member ${this.address} could not warm ${key}: ${res.statusCode} ${text.slice(0, 200)}`);
+    if (res.statusCode !== 200 || (text !== 'cached' && text !== 'group' && text !== 'store')) throw new Error(`member ${this.address} could not warm ${key}: ${res.statusCode} ${text.slice(0, 200)}`);
     return text;
   }
 
@@ -111,9 +134,10 @@ export class Peer {
     return (await res.body.json()) as Record<string, unknown>;
   }
 
+  /** Whether the member answers at all, within half the answer timeout. */
   async ping(): Promise<boolean> {
     try {
-      const res = await this.#request('GET', '/v1/ping');
+      const res = await this.#request('GET', '/v1/ping', undefined, { headersTimeout: Math.max(50, this.timeouts.answerMs / 2) });
       await res.body.dump();
       return res.statusCode === 200;
     } catch {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { DiskCache } from '../chunk/disk-cache.js';
 import { errnoError } from '../errors/errno.js';
 import { TOKEN_HEADER, type GroupKey } from './token.js';
-import { blockOf, dataBytes, FILLED_HEADER, pieceCount, wireBytes } from './wire.js';
+import { blockOf, dataBytes, FILLED_HEADER, pieceCount, wireBytes, type Loaded } from './wire.js';
 
 export interface GroupServerOptions {
   cache: DiskCache;
@@ -16,7 +16,7 @@ export interface GroupServerOptions {
   /** What /v1/stats answers besides the server's own counters (the member's group counters). */
   stats(): object;
   /** Make sure block `key` is here (a warmup asks the owner): 'cached' or 'fetched'. */
-  warm(key: string, blockLength: number): Promise<'cached' | 'fetched'>;
+  warm(key: string, blockLength: number): Promise<Loaded>;
 }
 
 export interface GroupServerCounters {
@@ -128,11 +128,11 @@ export class GroupServer {
         return send(res, here ? 200 : 404);
       }
       let got = await cache.readPieces(block.key, block.blockLength, first, count);
-      let filled = false;
+      let filled: Loaded = 'cached';
       // ?fill=1: the reader asks the block's owner, which loads what it lacks itself (once, however
       // many readers ask at the same time), so readers of one dataset cost one GET per block.
       if (!got && url.searchParams.get('fill') === '1') {
-        filled = await this.options.warm(block.key, block.blockLength).then((r) => r === 'fetched', () => false);
+        filled = await this.options.warm(block.key, block.blockLength).catch((): Loaded => 'cached');
         got = await cache.readPieces(block.key, block.blockLength, first, count);
       }
       if (!got) {
@@ -141,7 +141,7 @@ export class GroupServer {
       }
       this.counters.served++;
       this.counters.servedBytes += got.data.byteLength;
-      return send(res, 200, [got.data, got.sums], filled ? { [FILLED_HEADER]: 1 } : {});
+      return send(res, 200, [got.data, got.sums], filled === 'cached' ? {} : { [FILLED_HEADER]: filled });
     }
     if (method === 'PUT') {
       const body = await readBody(req, wireBytes(block.blockLength, 0, pieces));

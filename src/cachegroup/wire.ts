@@ -7,8 +7,11 @@ import { PIECE_SIZE } from '../chunk/disk-cache.js';
 
 const SUM_BYTES = 8;
 
-/** Set on a block a member loaded from object storage to answer (it did not hold it). */
+/** Set on a block a member did not hold and loaded to answer: from where ('group' or 'store'). */
 export const FILLED_HEADER = 'x-strata-filled';
+
+/** Where a member found a block it was asked to hold: its cache, another member, the store. */
+export type Loaded = 'cached' | 'group' | 'store';
 
 /** The block a request path names, or null: keys are exactly the data layout's block names. */
 export function blockOf(key: string): { key: string; blockLength: number } | null {

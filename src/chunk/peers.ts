@@ -3,8 +3,9 @@
 export interface PeerStats {
   /** Members this process reaches now (remotecache.peers). */
   peers: number;
-  /** Blocks a member served from its cache; blocks the member asked loaded from object storage
-   * to serve (it was their owner and lacked them); blocks no member served. */
+  /** Blocks the group served without an object-store GET (from the asked member's cache, or one it
+   * took from another member); blocks the member asked loaded from object storage to serve;
+   * blocks no member served. */
   remoteHits: number;
   remoteFills: number;
   remoteMisses: number;
