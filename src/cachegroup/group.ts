@@ -208,8 +208,8 @@ export class CacheGroup implements BlockPeers {
       if (this.#down.has(m.id)) continue;
       const started = performance.now();
       const got = await m.peer!.fetchInto(key, blockLength, target, sums, fill);
-      if (got === 'hit' || got === 'via-group' || got === 'via-store') {
-        if (!piecesMatch(key, target.subarray(0, blockLength), sums)) {
+      if (got === 'hit' || got === 'via-group' || got === 'via-store' || got === 'forged') {
+        if (got === 'forged' || !piecesMatch(key, target.subarray(0, blockLength), sums)) {
           // A damaged copy: counted, dropped there, and the block comes from elsewhere.
           this.#stats.remoteCorrupt++;
           void m.peer!.drop(key);

@@ -4,11 +4,12 @@
 // asking it until it heartbeats and answers again).
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { TOKEN_HEADER, type GroupKey } from './token.js';
+import { SUMS_MAC_HEADER, TOKEN_HEADER, type GroupKey } from './token.js';
 import { blockPath, dataBytes, FILLED_HEADER, pieceCount, wireBytes, type Loaded } from './wire.js';
 
-/** 'hit': the member had it; 'via-group' / 'via-store': it loaded it to answer, from there. */
-export type FetchResult = 'hit' | 'via-group' | 'via-store' | 'absent' | 'busy' | 'failed';
+/** 'hit': the member had it; 'via-group' / 'via-store': it loaded it to answer, from there;
+ * 'forged': its checksums lack the group's MAC (changed on the way). */
+export type FetchResult = 'hit' | 'via-group' | 'via-store' | 'absent' | 'busy' | 'forged' | 'failed';
 
 // A member filling a block for a reader may take this long (it may be loading from the store).
 const FILL_MAX_MS = 30_000;
@@ -29,11 +30,11 @@ export class Peer {
     });
   }
 
-  #request(method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE', path: string, body?: Buffer[], extra: { headersTimeout?: number; signal?: AbortSignal } = {}) {
+  #request(method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE', path: string, body?: Buffer[], extra: { headersTimeout?: number; signal?: AbortSignal; headers?: Record<string, string> } = {}) {
     const length = body?.reduce((n, b) => n + b.byteLength, 0);
     return this.#pool.request({
-      ...extra, method, path, body: body && Readable.from(body),
-      headers: { [TOKEN_HEADER]: this.key.token(method, path), ...(length !== undefined ? { 'content-length': String(length) } : {}) },
+      headersTimeout: extra.headersTimeout, signal: extra.signal, method, path, body: body && Readable.from(body),
+      headers: { [TOKEN_HEADER]: this.key.token(method, path), ...(length !== undefined ? { 'content-length': String(length) } : {}), ...extra.headers },
     });
   }
 
@@ -75,6 +76,8 @@ export class Peer {
         at += chunk.byteLength;
       }
       if (at !== total) return 'failed';
+      // Checked here; the caller checks the bytes against the checksums.
+      if (!this.key.sumsMacMatches(key, 0, sums, res.headers[SUMS_MAC_HEADER])) return 'forged';
       const filled = res.headers[FILLED_HEADER];
       return filled === 'store' ? 'via-store' : filled === 'group' ? 'via-group' : 'hit';
     } catch {
@@ -88,7 +91,7 @@ export class Peer {
   /** Send block `key` (data and its piece checksums) for the member to keep. */
   async put(key: string, data: Buffer, sums: Buffer): Promise<number> {
     try {
-      const res = await this.#request('PUT', blockPath(key), [data, sums]);
+      const res = await this.#request('PUT', blockPath(key), [data, sums], { headers: { [SUMS_MAC_HEADER]: this.key.sumsMac(key, 0, sums) } });
       await res.body.dump();
       return res.statusCode;
     } catch {

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { DiskCache } from '../chunk/disk-cache.js';
 import { errnoError } from '../errors/errno.js';
-import { TOKEN_HEADER, type GroupKey } from './token.js';
+import { SUMS_MAC_HEADER, TOKEN_HEADER, type GroupKey } from './token.js';
 import { blockOf, dataBytes, FILLED_HEADER, pieceCount, wireBytes, type Loaded } from './wire.js';
 
 export interface GroupServerOptions {
@@ -141,15 +141,21 @@ export class GroupServer {
       }
       this.counters.served++;
       this.counters.servedBytes += got.data.byteLength;
-      return send(res, 200, [got.data, got.sums], filled === 'cached' ? {} : { [FILLED_HEADER]: filled });
+      const headers = { [SUMS_MAC_HEADER]: this.options.key.sumsMac(block.key, first, got.sums), ...(filled === 'cached' ? {} : { [FILLED_HEADER]: filled }) };
+      return send(res, 200, [got.data, got.sums], headers);
     }
     if (method === 'PUT') {
       const body = await readBody(req, wireBytes(block.blockLength, 0, pieces));
       if (!body) return send(res, 400, 'the body is not the whole block with its checksums');
       const data = body.subarray(0, dataBytes(block.blockLength, 0, pieces));
+      const sums = body.subarray(data.byteLength);
+      if (!this.options.key.sumsMacMatches(block.key, 0, sums, req.headers[SUMS_MAC_HEADER])) {
+        this.counters.refused++;
+        return send(res, 422, 'the block\'s checksums do not carry the group\'s MAC');
+      }
       let ok: boolean;
       try {
-        ok = await cache.accept(block.key, data, body.subarray(data.byteLength));
+        ok = await cache.accept(block.key, data, sums);
       } catch (err) {
         this.counters.refused++;
         return send(res, 507, err instanceof Error ? err.message : String(err));

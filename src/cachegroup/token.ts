@@ -5,6 +5,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const TOKEN_HEADER = 'x-strata-group-token';
+/** The MAC of a block's piece checksums as sent: with it, bytes changed on the way fail the
+ * receiver's check (the checksums alone are keyed by the block's name, which is no secret). */
+export const SUMS_MAC_HEADER = 'x-strata-sums-mac';
 // Clocks of the group's hosts may differ this much (they also decide heartbeats: keep them synced).
 const MAX_SKEW_MS = 5 * 60_000;
 
@@ -21,6 +24,16 @@ export class GroupKey {
 
   token(method: string, path: string, nowMs = Date.now()): string {
     return `${nowMs}.${this.#sign(method, path, nowMs).toString('hex')}`;
+  }
+
+  /** The MAC of piece checksums `sums` of pieces from `first` of block `blockKey`. */
+  sumsMac(blockKey: string, first: number, sums: Uint8Array): string {
+    return createHmac('sha256', this.#key).update(`sums ${blockKey} ${first} `).update(sums).digest('hex');
+  }
+
+  sumsMacMatches(blockKey: string, first: number, sums: Uint8Array, mac: unknown): boolean {
+    if (typeof mac !== 'string' || !/^[0-9a-f]{64}$/.test(mac)) return false;
+    return timingSafeEqual(Buffer.from(this.sumsMac(blockKey, first, sums), 'hex'), Buffer.from(mac, 'hex'));
   }
 
   /** Whether `token` was made with this key for this request, recently. */

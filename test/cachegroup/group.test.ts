@@ -2,12 +2,15 @@
 // real SQLite volume. What a reader gets is compared with what was written; where bytes came
 // from is read off the clients' own counters.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat, writeFile, open } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Volume } from '../../src/index.js';
-import { TOKEN_HEADER } from '../../src/cachegroup/token.js';
+import { GroupKey, SUMS_MAC_HEADER, TOKEN_HEADER } from '../../src/cachegroup/token.js';
+import { GroupServer } from '../../src/cachegroup/server.js';
+import { cacheSums } from '../../src/chunk/cache-file.js';
+import { DiskCache } from '../../src/chunk/disk-cache.js';
 import type { CacheGroupOptions } from '../../src/cachegroup/group.js';
 
 const BLOCK = 64 * 1024;
@@ -40,6 +43,14 @@ async function keysOf(vol: Volume): Promise<string[]> {
 /** Until every one of `vols` sees `n` members (views converge within a heartbeat or two). */
 async function settled(vols: Volume[], n: number): Promise<void> {
   while (!vols.every((v) => v.cacheGroup!.members().length === n)) await new Promise((r) => setTimeout(r, 20));
+}
+
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -84,7 +95,7 @@ describe('cache group', () => {
     const keys = await keysOf(client);
     for (const k of keys) await group.warm(k);
     await readAll(client);
-    const s = client.vfs.store.stats() as Record<string, number>;
+    const s = client.vfs.store.stats() as unknown as Record<string, number>;
     expect(s.blocksRead).toBe(0);
     expect(s.remoteHits).toBe(keys.length);
     expect(s.peers).toBe(2);
@@ -98,7 +109,7 @@ describe('cache group', () => {
     const a = await member('a');
     const key = (await keysOf(a))[0]!;
     const url = `http://${a.cacheGroup!.address}/v1/blocks/${encodeURIComponent(key)}`;
-    for (const headers of [{}, { [TOKEN_HEADER]: `${Date.now()}.${'0'.repeat(64)}` }, { [TOKEN_HEADER]: 'nonsense' }]) {
+    for (const headers of [{}, { [TOKEN_HEADER]: `${Date.now()}.${'0'.repeat(64)}` }, { [TOKEN_HEADER]: 'nonsense' }] as Record<string, string>[]) {
       const res = await fetch(url, { headers });
       expect(res.status).toBe(403);
       expect((await res.arrayBuffer()).byteLength).toBe(0);
@@ -124,7 +135,7 @@ describe('cache group', () => {
     await new Promise((r) => setTimeout(r, 300));
     const reader = await member('reader2', { sharing: false }, false);
     await readAll(reader);
-    const s = reader.vfs.store.stats() as Record<string, number>;
+    const s = reader.vfs.store.stats() as unknown as Record<string, number>;
     expect(s.blocksRead).toBe(0);
     expect(s.remoteHits).toBe(keys.length);
     await close(reader, client, a, c);
@@ -156,7 +167,7 @@ describe('cache group', () => {
     await walk(cacheRoot);
     expect(damaged.length).toBe(keys.length);
     await readAll(client);
-    const s = client.vfs.store.stats() as Record<string, number>;
+    const s = client.vfs.store.stats() as unknown as Record<string, number>;
     expect(s.remoteCorrupt).toBe(keys.length);
     expect(s.remoteHits).toBe(0);
     expect(s.blocksRead).toBe(keys.length);
@@ -164,8 +175,65 @@ describe('cache group', () => {
     await new Promise((r) => setTimeout(r, 500));
     const again = await member('c3', { sharing: false }, false);
     await readAll(again);
-    expect((again.vfs.store.stats() as Record<string, number>).remoteHits).toBe(keys.length);
+    expect((again.vfs.store.stats() as unknown as Record<string, number>).remoteHits).toBe(keys.length);
     await close(again, client, a);
+  });
+
+  it('a small file just written is sent to its owner: the next reader gets it from the group', async () => {
+    const a = await member('a');
+    const writer = await member('w', { sharing: false }, false);
+    const data = Buffer.from('small file, one partial block '.repeat(100));
+    await writer.writeFile('/small', data);
+    const key = (await writer.info('/small')).chunks[0]!.slices[0]!.keys[0]!;
+    await until(async () => (await writer.cacheGroup!.holders(key)).length === 1);
+    const r = await member('r', { sharing: false }, false);
+    expect(Buffer.compare(await r.readFile('/small'), data)).toBe(0);
+    expect((r.vfs.store.stats() as unknown as Record<string, number>).remoteHits).toBe(1);
+    expect((r.vfs.store.stats() as unknown as Record<string, number>).blocksRead).toBe(0);
+    await r.unlink('/small');
+    await close(r, writer, a);
+  });
+
+  it('a member refuses blocks whose checksums lack the group MAC or do not match the bytes', async () => {
+    const a = await member('a');
+    const keys = await keysOf(a);
+    const key = keys[0]!;
+    const secret = await a.vfs.meta.groupSecret('g1', 'unused');
+    const gk = new GroupKey(secret, 'g1');
+    const path = `/v1/blocks/${encodeURIComponent(key)}`;
+    const data = Buffer.alloc(Number(/_(\d+)$/.exec(key)![1]), 7);
+    const sums = cacheSums(key, data);
+    const put = (mac: string, body: Buffer) => fetch(`http://${a.cacheGroup!.address}${path}`, {
+      method: 'PUT', body, headers: { [TOKEN_HEADER]: gk.token('PUT', path), [SUMS_MAC_HEADER]: mac },
+    });
+    expect((await put('0'.repeat(64), Buffer.concat([data, sums]))).status).toBe(422);
+    const other = Buffer.from(data).fill(8);
+    expect((await put(gk.sumsMac(key, 0, sums), Buffer.concat([other, sums]))).status).toBe(422);
+    expect(await a.cacheGroup!.holders(key)).toEqual([]);
+    // The same request done right is taken (so the refusals above were about the checks).
+    expect((await put(gk.sumsMac(key, 0, sums), Buffer.concat([data, sums]))).status).toBe(204);
+    expect(await a.cacheGroup!.holders(key)).toEqual([a.cacheGroup!.address]);
+    await close(a);
+  });
+
+  it('a member busier than its limit answers 429 at once instead of queueing', async () => {
+    const cache = new DiskCache({ dirs: [join(dir, 'busy')], size: 1 << 30 }, 'busy');
+    const gk = new GroupKey('s', 'g');
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const server = await GroupServer.listen({ cache, key: gk, maxConcurrent: 1, stats: () => ({}), warm: async () => { await held; return 'cached'; } }, '127.0.0.1', 0);
+    const key = 'chunks/0/0/1_0_4096';
+    const get = (fill: boolean) => {
+      const path = `/v1/blocks/${encodeURIComponent(key)}${fill ? '?fill=1' : ''}`;
+      return fetch(`http://127.0.0.1:${server.port}${path}`, { headers: { [TOKEN_HEADER]: gk.token('GET', path) } });
+    };
+    const slow = get(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await get(false)).status).toBe(429);
+    release();
+    expect((await slow).status).toBe(404);
+    expect((await get(false)).status).toBe(404);
+    await server.close();
   });
 
   it('group flags are checked: a sharing member needs a disk cache, a bad group name is refused', async () => {
@@ -174,5 +242,3 @@ describe('cache group', () => {
     await expect(Volume.open(metaUrl, { cacheDir: join(dir, 'x'), cacheGroup: { name: 'g1', listen: 'nohost' } })).rejects.toThrow(/host:port/);
   });
 });
-void stat;
-void writeFile;

@@ -21,7 +21,7 @@ let readers: Volume[] = [];
 let groupSerial = 0;
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const stats = (v: Volume) => v.vfs.store.stats() as Record<string, number>;
+const stats = (v: Volume) => v.vfs.store.stats() as unknown as Record<string, number>;
 
 function rootMissing(): string | null {
   if (process.getuid?.() !== 0) return 'root (to mount a small tmpfs as a full cache disk)';

@@ -54,13 +54,24 @@ function rates(prev: StatsSnapshot, cur: StatsSnapshot): Rates {
   };
 }
 
+/** The cache-group counters, when the mount is in a group (release name remotecache.peers). */
+function remote(cur: StatsSnapshot, sep: string): string | null {
+  const s = cur.store;
+  if (s.peers === undefined) return null;
+  return [`remotecache.peers${sep}${s.peers}`, `remote_hits${sep}${s.remoteHits ?? 0}`, `remote_fills${sep}${s.remoteFills ?? 0}`, `remote_misses${sep}${s.remoteMisses ?? 0}`,
+    `remote_corrupt${sep}${s.remoteCorrupt ?? 0}`, `remote_errors${sep}${s.remoteErrors ?? 0}`, `remote_read_avg_ms${sep}${(s.remoteReadMsAvg ?? 0).toFixed(2)}`,
+    `remote_read_max_ms${sep}${(s.remoteReadMsMax ?? 0).toFixed(2)}`].join(sep === '=' ? ' ' : '   ');
+}
+
 function screen(mountpoint: string, cur: StatsSnapshot, r: Rates): string {
   const s = cur.store;
+  const group = remote(cur, ' ');
   const lines = [
     `strata stats ${mountpoint}   up ${Math.round(cur.uptimeS)} s   RSS ${(cur.rssBytes / MiB).toFixed(0)} MiB   in flight ${cur.inFlight}`,
     '',
     `ops/s ${r.ops.toFixed(0).padStart(8)}   read ${r.readMiBs.toFixed(1).padStart(8)} MiB/s   write ${r.writeMiBs.toFixed(1).padStart(8)} MiB/s   avg latency ${r.avgLatencyMs.toFixed(3)} ms`,
     `buffer ${((s.bufferedBytes ?? 0) / MiB).toFixed(1)} MiB in use   uploads pending ${s.pendingUploads ?? 0}   memory cache ${((s.memoryCacheBytes ?? 0) / MiB).toFixed(0)} MiB, hits ${s.memoryCacheHits ?? 0}   checksum errors ${s.checksumErrors}`,
+    ...(group ? [group] : []),
     '',
     `${'op'.padEnd(12)}${'per s'.padStart(10)}${'avg ms'.padStart(10)}`,
     ...r.busiest.map((b) => `${b.op.padEnd(12)}${b.perS.toFixed(0).padStart(10)}${b.avgMs.toFixed(3).padStart(10)}`),
@@ -69,7 +80,7 @@ function screen(mountpoint: string, cur: StatsSnapshot, r: Rates): string {
 }
 
 function line(cur: StatsSnapshot, r: Rates): string {
-  return `${new Date(cur.time).toISOString()} ops/s=${r.ops.toFixed(0)} read_MiB/s=${r.readMiBs.toFixed(1)} write_MiB/s=${r.writeMiBs.toFixed(1)} avg_ms=${r.avgLatencyMs.toFixed(3)} buffered_MiB=${((cur.store.bufferedBytes ?? 0) / MiB).toFixed(1)} cache_hits=${cur.store.memoryCacheHits ?? 0} checksum_errors=${cur.store.checksumErrors}`;
+  return `${new Date(cur.time).toISOString()} ops/s=${r.ops.toFixed(0)} read_MiB/s=${r.readMiBs.toFixed(1)} write_MiB/s=${r.writeMiBs.toFixed(1)} avg_ms=${r.avgLatencyMs.toFixed(3)} buffered_MiB=${((cur.store.bufferedBytes ?? 0) / MiB).toFixed(1)} cache_hits=${cur.store.memoryCacheHits ?? 0} checksum_errors=${cur.store.checksumErrors}${remote(cur, '=') ? ` ${remote(cur, '=')}` : ''}`;
 }
 
 export function registerStats(program: Command): void {
