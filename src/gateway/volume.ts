@@ -35,8 +35,10 @@ export class GatewayVolume {
     const base: VolumeOptions = { ...options, uid: 0, gid: 0, gids: [], umask: 0o022 };
     const user = await Volume.open(metaUrl, { ...base, client: 'gateway' });
     try {
-      // The staging side only writes: a small read cache is enough.
-      const system = await Volume.open(metaUrl, { ...base, client: 'gateway-staging', skipTrash: true, memoryCacheSize: 4 * 1024 * 1024 });
+      // The staging side only writes: a small read cache is enough. In a cache group it sends what
+      // it writes to the owners but serves nothing (the user side is this process's member).
+      const group = base.cacheGroup && { ...base.cacheGroup, sharing: false };
+      const system = await Volume.open(metaUrl, { ...base, client: 'gateway-staging', skipTrash: true, memoryCacheSize: 4 * 1024 * 1024, cacheGroup: group });
       return new GatewayVolume(user, system);
     } catch (err) {
       await user.close().catch(() => undefined);

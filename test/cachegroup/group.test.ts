@@ -11,6 +11,8 @@ import { GroupKey, SUMS_MAC_HEADER, TOKEN_HEADER } from '../../src/cachegroup/to
 import { GroupServer } from '../../src/cachegroup/server.js';
 import { cacheSums } from '../../src/chunk/cache-file.js';
 import { DiskCache } from '../../src/chunk/disk-cache.js';
+import { startGateway } from '../../src/gateway/server.js';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CacheGroupOptions } from '../../src/cachegroup/group.js';
 
 const BLOCK = 64 * 1024;
@@ -234,6 +236,30 @@ describe('cache group', () => {
     expect((await slow).status).toBe(404);
     expect((await get(false)).status).toBe(404);
     await server.close();
+  });
+
+  it('a gateway in the group is one member, and an object it stores is read from the group', async () => {
+    const gw = await startGateway({
+      metaUrl, host: '127.0.0.1', port: 0, accessKey: 'AKIAGROUPTEST', secretKey: 'group-test-secret-key', log: () => undefined,
+      volume: { cacheDir: join(dir, `gw-cache-${++serial}`), cacheGroup: { name: 'gw', listen: '127.0.0.1:0', heartbeatMs: 100 } },
+    });
+    try {
+      const s3 = new S3Client({ endpoint: gw.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'AKIAGROUPTEST', secretAccessKey: 'group-test-secret-key' } });
+      await s3.send(new CreateBucketCommand({ Bucket: 'bkt' }));
+      const body = Buffer.alloc(BLOCK + 5000, 3);
+      await s3.send(new PutObjectCommand({ Bucket: 'bkt', Key: 'obj', Body: body }));
+      s3.destroy();
+      const view = await Volume.open(metaUrl, { cacheDir: null, cacheGroup: { name: 'gw', sharing: false } });
+      open_.push(view);
+      expect(view.cacheGroup!.members()).toHaveLength(1);
+      expect(Buffer.compare(await view.readFile('/bkt/obj'), body)).toBe(0);
+      const st = view.vfs.store.stats() as unknown as Record<string, number>;
+      expect(st.blocksRead).toBe(0);
+      expect(st.remoteHits + st.remoteFills).toBe(2);
+      await close(view);
+    } finally {
+      await gw.close();
+    }
   });
 
   it('group flags are checked: a sharing member needs a disk cache, a bad group name is refused', async () => {
