@@ -53,6 +53,7 @@ const JOIN_GAP_MS = 5_000;
 // Blocks being sent to owners hold copies in memory: bounded, excess is skipped.
 const MAX_OFFER_BYTES = 64 * 1024 * 1024;
 const SUM_BYTES = 8;
+const FORGET_AFTER_MS = 3_600_000;
 
 export class CacheGroup implements BlockPeers {
   readonly id = randomBytes(8).toString('hex');
@@ -98,13 +99,13 @@ export class CacheGroup implements BlockPeers {
   }
 
   /** Serve `cache` to the group and register; its address is what peers connect to. */
-  async serve(cache: DiskCache | null): Promise<string> {
+  async serve(cache: DiskCache | null, maxBlockLength: number): Promise<string> {
     if (!this.sharing) throw new Error('a no-sharing member serves nothing');
     if (!cache) throw errnoError('EINVAL', 'cache-group', this.#o.name, 'a cache-group member that shares needs a disk cache: give --cache-dir (or join with --no-sharing)');
     this.#cache = cache;
     const [host, port] = splitAddress(this.options.listen ?? '0.0.0.0:0', '--listen');
     this.#server = await GroupServer.listen({
-      cache, key: this.#key, warm: (key, length) => this.#warmHere(key, length), stats: () => ({ ...this.stats(), cache: cache.stats() }),
+      cache, key: this.#key, maxBlockLength, warm: (key, length) => this.#warmHere(key, length), stats: () => ({ ...this.stats(), cache: cache.stats() }),
     }, host, port);
     const address = this.options.address ?? `${host === '0.0.0.0' || host === '::' ? hostname() : host}:${this.#server.port}`;
     splitAddress(address, '--group-address');
@@ -143,9 +144,20 @@ export class CacheGroup implements BlockPeers {
     const old = new Map(this.#members.map((m) => [m.id, m]));
     const next: Known[] = [];
     for (const r of rows) {
-      if (r.heartbeatMs < now - this.#o.staleMs) continue;
+      if (r.heartbeatMs < now - this.#o.staleMs) {
+        // Killed members leave their rows behind; a member clears those silent for an hour.
+        if (this.#self && r.heartbeatMs < now - FORGET_AFTER_MS) await this.meta.groupLeave(this.#o.name, r.id).catch(() => undefined);
+        continue;
+      }
       const had = old.get(r.id);
-      const peer = r.id === this.id ? null : had?.peer && had.address === r.address ? had.peer : new Peer(r.id, r.address, this.#key, this.#timeouts);
+      let peer: Peer | null = null;
+      if (r.id !== this.id) {
+        try {
+          peer = had?.peer && had.address === r.address ? had.peer : new Peer(r.id, r.address, this.#key, this.#timeouts);
+        } catch {
+          continue; // An address no client can use: that member is left out, not the group.
+        }
+      }
       if (had?.peer && had.peer !== peer) void had.peer.close();
       old.delete(r.id);
       next.push({ ...r, peer });
@@ -262,9 +274,8 @@ export class CacheGroup implements BlockPeers {
     const copy = Buffer.from(data);
     const sumsCopy = Buffer.from(sums);
     this.#stats.remoteOffers++;
-    void m.peer.put(key, copy, sumsCopy).then((status) => {
-      if (status === 0) this.#trip(m);
-    }).finally(() => {
+    // A failed offer costs nothing but the copy: reads decide whether a member is down.
+    void m.peer.put(key, copy, sumsCopy).finally(() => {
       this.#offering.delete(tag);
       this.#offerBytes -= copy.byteLength;
     });
@@ -358,16 +369,19 @@ export class CacheGroup implements BlockPeers {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     await this.#ticking;
-    while (this.#offering.size > 0) await new Promise((r) => setTimeout(r, 5));
+    // Requests in flight finish first (a fill may still be loading), then what they started.
     await this.#server?.close();
+    await Promise.allSettled([...this.#loading.values()]);
+    while (this.#offering.size > 0) await new Promise((r) => setTimeout(r, 5));
     if (this.#self) await this.meta.groupLeave(this.#o.name, this.id).catch(() => undefined);
     await Promise.all(this.#members.map((m) => m.peer?.close()));
   }
 }
 
-/** host and port of "host:port" ("[v6]:port" too); EINVAL naming the flag otherwise. */
+/** host and port of "host:port" ("[v6]:port" too); EINVAL naming the flag otherwise. A host is a
+ * DNS name or an IPv4 address (letters, digits, "-" and "."), or an IPv6 address in brackets. */
 export function splitAddress(address: string, flag: string): [string, number] {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(address);
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9][A-Za-z0-9.-]{0,252})):(\d{1,5})$/.exec(address);
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw errnoError('EINVAL', 'cache-group', address, `${flag} takes host:port (e.g. 127.0.0.1:9700), got ${JSON.stringify(address)}`);
   return [m[1] ?? m[2], port];

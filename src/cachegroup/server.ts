@@ -11,6 +11,8 @@ import { blockOf, dataBytes, FILLED_HEADER, pieceCount, wireBytes, type Loaded }
 export interface GroupServerOptions {
   cache: DiskCache;
   key: GroupKey;
+  /** The volume's block size: a key naming a longer block is refused. */
+  maxBlockLength: number;
   /** Requests handled at once; more get 429. */
   maxConcurrent?: number;
   /** What /v1/stats answers besides the server's own counters (the member's group counters). */
@@ -30,6 +32,9 @@ export interface GroupServerCounters {
 }
 
 const DEFAULT_MAX_CONCURRENT = 64;
+// Connections beyond this are refused: a flood of idle connections must not take the process's
+// file descriptors from its own storage requests.
+const MAX_CONNECTIONS = 512;
 
 function send(res: ServerResponse, status: number, body?: string | Buffer[], headers: Record<string, string | number> = {}): void {
   const length = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.reduce((n, b) => n + b.byteLength, 0);
@@ -55,15 +60,30 @@ async function readBody(req: IncomingMessage, expected: number): Promise<Buffer 
   return at === expected ? out : null;
 }
 
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return '';
+  }
+}
+
 export class GroupServer {
   readonly counters: GroupServerCounters = { served: 0, servedBytes: 0, absent: 0, accepted: 0, refused: 0, shed: 0, forbidden: 0 };
   readonly #server: Server;
   readonly #maxConcurrent: number;
   #inFlight = 0;
+  readonly #handling = new Set<Promise<void>>();
 
   private constructor(private readonly options: GroupServerOptions) {
     this.#maxConcurrent = options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
-    this.#server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => void this.#handle(req, res));
+    // A request must arrive whole within a minute (a PUT is one block), its headers within 10 s.
+    this.#server = createServer({ keepAliveTimeout: 60_000, headersTimeout: 10_000, requestTimeout: 60_000 }, (req, res) => {
+      const handled = this.#handle(req, res);
+      this.#handling.add(handled);
+      void handled.finally(() => this.#handling.delete(handled));
+    });
+    this.#server.maxConnections = MAX_CONNECTIONS;
   }
 
   /** Listen on `host:port` (port 0: any free one). */
@@ -87,9 +107,11 @@ export class GroupServer {
     if (!this.options.key.verify(method, path, req.headers[TOKEN_HEADER] as string | undefined)) {
       this.counters.forbidden++;
       req.resume();
-      send(res, 403);
+      send(res, 403, undefined, { connection: 'close' });
       return;
     }
+    // Answered however busy: a ping tells the asker this member is alive.
+    if (path === '/v1/ping') return send(res, 200, 'ok');
     if (this.#inFlight >= this.#maxConcurrent) {
       this.counters.shed++;
       req.resume();
@@ -108,11 +130,10 @@ export class GroupServer {
   }
 
   async #route(method: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (url.pathname === '/v1/ping') return send(res, 200, 'ok');
     if (url.pathname === '/v1/stats') return send(res, 200, JSON.stringify({ ...this.options.stats(), server: this.counters, inFlight: this.#inFlight - 1 }), { 'content-type': 'application/json' });
     const m = /^\/v1\/(blocks|warm)\/([^/]+)$/.exec(url.pathname);
-    const block = m ? blockOf(decodeURIComponent(m[2])) : null;
-    if (!m || !block) {
+    const block = m ? blockOf(safeDecode(m[2])) : null;
+    if (!m || !block || block.blockLength > this.options.maxBlockLength) {
       req.resume();
       return send(res, 400, 'not a cache-group request');
     }
@@ -175,10 +196,12 @@ export class GroupServer {
     return send(res, 405);
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+  /** Stop taking requests, let those in flight finish (up to 5 s), then drop every connection. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    await Promise.race([Promise.allSettled([...this.#handling]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    this.#server.closeAllConnections();
+    await closed;
   }
 }

@@ -52,7 +52,8 @@ export class DiskCache {
     evictions: 0, errors: 0, hits: 0, misses: 0, writes: 0, skips: 0,
   };
   #pendingBytes = 0;
-  readonly #writing = new Set<string>();
+  /** Writes under way, by key: a second writer of a key waits for the first. */
+  readonly #writing = new Map<string, Promise<boolean>>();
 
   /** `namespace` keeps volumes apart in a shared cache directory (the volume's uuid). */
   constructor(options: DiskCacheOptions, namespace: string) {
@@ -70,24 +71,12 @@ export class DiskCache {
   /** Write block `key` now and wait for it (warmup): unlike put, never skipped for lack of
    * pending memory; fails when the directory has no room or the write fails. */
   async write(key: string, data: Uint8Array): Promise<void> {
-    const dir = this.dirOf(key);
-    const sums = cacheSums(key, data);
-    if (!(await dir.admits(cacheFileSize(data.byteLength)))) {
-      this.#counters.skips++;
-      throw errnoError('ENOSPC', 'warmup', dir.dir, `the cache directory ${dir.dir} is at its size limit or its file system is short of free space`);
-    }
-    try {
-      const size = await writeCacheFile(dir.pathOf(key), dir.tempPathOf(key), Buffer.from(data), sums);
-      dir.add(key, size);
-      this.#counters.writes++;
-    } catch (err) {
-      this.#counters.errors++;
-      throw err;
-    }
+    await this.#storeOnce(key, () => ({ bytes: Buffer.from(data), sums: cacheSums(key, data) }), 'warmup', true);
   }
 
   /** Pieces [first, first + count) of block `key` and their stored checksums, for a peer that
-   * verifies them itself; null when the block is not here (a file of the wrong size is dropped). */
+   * verifies them itself; null when the block is not here (a file of the wrong size is dropped;
+   * a disk error is counted and the file kept). */
   async readPieces(key: string, blockLength: number, first: number, count: number): Promise<{ data: Buffer; sums: Buffer } | null> {
     const dir = this.dirOf(key);
     try {
@@ -98,7 +87,7 @@ export class DiskCache {
       if (err instanceof CacheFileError && err.kind === 'absent') dir.forget(key);
       else {
         this.#counters.errors++;
-        await dir.drop(key);
+        if (err instanceof CacheFileError) await dir.drop(key);
       }
       return null;
     }
@@ -108,24 +97,41 @@ export class DiskCache {
    * they do not match (nothing stored). Throws ENOSPC when there is no room, like write(). */
   async accept(key: string, data: Uint8Array, sums: Uint8Array): Promise<boolean> {
     if (!piecesMatch(key, data, sums)) return false;
+    if (this.dirOf(key).has(key)) return true;
+    await this.#storeOnce(key, () => ({
+      bytes: Buffer.from(data.buffer, data.byteOffset, data.byteLength), sums: Buffer.from(sums.buffer, sums.byteOffset, sums.byteLength),
+    }), 'write', true);
+    return true;
+  }
+
+  /** Write block `key` unless a write of it is under way (then wait for that one). `strict`: fail
+   * (ENOSPC, or the disk's error) when it ends up not stored. Resolves to whether it is stored. */
+  async #storeOnce(key: string, content: () => { bytes: Buffer; sums: Buffer }, syscall: string, strict: boolean): Promise<boolean> {
     const dir = this.dirOf(key);
-    if (dir.has(key) || this.#writing.has(key)) return true;
-    if (!(await dir.admits(cacheFileSize(data.byteLength)))) {
-      this.#counters.skips++;
-      throw errnoError('ENOSPC', 'write', dir.dir, `the cache directory ${dir.dir} is at its size limit or its file system is short of free space`);
+    let running = this.#writing.get(key);
+    if (!running) {
+      const { bytes, sums } = content();
+      running = (async () => {
+        if (!(await dir.admits(cacheFileSize(bytes.byteLength)))) {
+          this.#counters.skips++;
+          return false;
+        }
+        try {
+          dir.add(key, await writeCacheFile(dir.pathOf(key), dir.tempPathOf(key), bytes, sums));
+          this.#counters.writes++;
+          return true;
+        } catch (err) {
+          if (process.env.STRATA_DEBUG_CACHE) console.error('cache write', err);
+          this.#counters.errors++;
+          throw err;
+        }
+      })();
+      this.#writing.set(key, running);
+      void running.catch(() => false).finally(() => this.#writing.delete(key));
     }
-    this.#writing.add(key);
-    try {
-      const size = await writeCacheFile(dir.pathOf(key), dir.tempPathOf(key), Buffer.from(data.buffer, data.byteOffset, data.byteLength), Buffer.from(sums.buffer, sums.byteOffset, sums.byteLength));
-      dir.add(key, size);
-      this.#counters.writes++;
-      return true;
-    } catch (err) {
-      this.#counters.errors++;
-      throw err;
-    } finally {
-      this.#writing.delete(key);
-    }
+    const stored = await (strict ? running : running.catch(() => false));
+    if (!stored && strict) throw errnoError('ENOSPC', syscall, dir.dir, `the cache directory ${dir.dir} is at its size limit or its file system is short of free space`);
+    return stored;
   }
 
   /** Bytes of block `key` on the cache disk (0 when absent). */
@@ -168,8 +174,9 @@ export class DiskCache {
       if (err instanceof CacheFileError && err.kind === 'absent') {
         dir.forget(key);
       } else {
+        // A damaged file goes; a disk that fails to read (EIO, EMFILE) keeps its files.
         this.#counters.errors++;
-        await dir.drop(key);
+        if (err instanceof CacheFileError) await dir.drop(key);
       }
       return false;
     }
@@ -191,28 +198,11 @@ export class DiskCache {
       this.#counters.errors++;
       return;
     }
-    this.#writing.add(key);
     this.#pendingBytes += data.byteLength;
     const copy = Buffer.from(data);
-    void this.#write(dir, key, copy, sums).finally(() => {
-      this.#writing.delete(key);
+    void this.#storeOnce(key, () => ({ bytes: copy, sums }), 'write', false).finally(() => {
       this.#pendingBytes -= copy.byteLength;
     });
-  }
-
-  async #write(dir: CacheDir, key: string, data: Buffer, sums: Buffer): Promise<void> {
-    try {
-      if (!(await dir.admits(cacheFileSize(data.byteLength)))) {
-        this.#counters.skips++;
-        return;
-      }
-      const size = await writeCacheFile(dir.pathOf(key), dir.tempPathOf(key), data, sums);
-      dir.add(key, size);
-      this.#counters.writes++;
-    } catch (err) {
-      if (process.env.STRATA_DEBUG_CACHE) console.error('cache write', err);
-      this.#counters.errors++;
-    }
   }
 
   /** Writes still in progress have finished (tests, and warmup's summary). */

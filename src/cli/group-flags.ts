@@ -35,7 +35,7 @@ function positive(flag: string, max: number) {
 }
 
 function groupName(value: string): string {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(value)) throw new InvalidArgumentError(`--cache-group takes a name of 1-64 letters, digits, ".", "_" or "-", got "${value}".`);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new InvalidArgumentError(`--cache-group takes a name of 1-64 letters, digits, "_" or "-", got "${value}".`);
   return value;
 }
 

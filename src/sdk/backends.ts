@@ -172,12 +172,19 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
       ? await CacheGroup.open(meta, objects, { ...opts.cacheGroup, sealingKey: opts.cacheGroup.sealingKey ?? loadSealingKey({ keyFile: opts.keyFile }) })
         .catch(async (err: unknown) => { await objects.close(); throw err; })
       : null;
-    const store = createChunkStore(objects, {
-      blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads, memoryCacheSize: opts.memoryCacheSize,
-      cache, cacheNamespace: settings.uuid, peers: group ?? undefined,
-    });
+    let store: ReturnType<typeof createChunkStore>;
+    try {
+      store = createChunkStore(objects, {
+        blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads, memoryCacheSize: opts.memoryCacheSize,
+        cache, cacheNamespace: settings.uuid, peers: group ?? undefined,
+      });
+    } catch (err) {
+      await group?.close().catch(() => undefined);
+      await objects.close().catch(() => undefined);
+      throw err;
+    }
     if (group?.sharing) {
-      await group.serve(store.cache).catch(async (err: unknown) => {
+      await group.serve(store.cache, settings.blockSize).catch(async (err: unknown) => {
         await store.close().catch(() => undefined);
         await objects.close().catch(() => undefined);
         throw err;

@@ -266,5 +266,17 @@ describe('cache group', () => {
     await expect(Volume.open(metaUrl, { cacheDir: null, cacheGroup: { name: 'g1', listen: '127.0.0.1:0' } })).rejects.toThrow(/needs a disk cache/);
     await expect(Volume.open(metaUrl, { cacheDir: null, cacheGroup: { name: 'bad name', sharing: false } })).rejects.toThrow(/cache group name/);
     await expect(Volume.open(metaUrl, { cacheDir: join(dir, 'x'), cacheGroup: { name: 'g1', listen: 'nohost' } })).rejects.toThrow(/host:port/);
+    await expect(Volume.open(metaUrl, { cacheDir: null, cacheGroup: { name: 'g1.member', sharing: false } })).rejects.toThrow(/cache group name/);
+    await expect(Volume.open(metaUrl, { cacheDir: join(dir, 'x'), cacheGroup: { name: 'g1', listen: '127.0.0.1:0', address: 'a/b:80' } })).rejects.toThrow(/host:port/);
+  });
+
+  it('a member row no client can use (left by another version, or damaged) leaves that member out, not the group', async () => {
+    const a = await member('a');
+    await a.vfs.meta.groupBeat('g1', { id: 'bogus', address: 'a/b:80', weight: 1, backup: false, startedMs: Date.now() });
+    const c = await member('c', { sharing: false }, false);
+    expect(c.cacheGroup!.members().map((m) => m.address)).toEqual([a.cacheGroup!.address]);
+    await readAll(c);
+    await a.vfs.meta.groupLeave('g1', 'bogus');
+    await close(c, a);
   });
 });

@@ -4,14 +4,17 @@
 import { errnoError } from '../../errors/errno.js';
 import type { GroupMember } from '../meta.js';
 
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+// No "." in a group name: rows are named cachegroup.{group}.member.{id}, and group "a" must not
+// take group "a.member"'s rows for its own.
+const GROUP = /^[A-Za-z0-9_-]{1,64}$/;
+const MEMBER = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The settings row name of a group's `what` (a member's when `id` is given). */
 export function groupRowName(group: string, what: 'member' | 'secret', id?: string): string {
-  if (typeof group !== 'string' || !NAME.test(group)) {
-    throw errnoError('EINVAL', 'cache-group', undefined, `a cache group name is 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(group)}`);
+  if (typeof group !== 'string' || !GROUP.test(group)) {
+    throw errnoError('EINVAL', 'cache-group', undefined, `a cache group name is 1-64 letters, digits, "_" or "-", got ${JSON.stringify(group)}`);
   }
-  if (id !== undefined && id !== '' && !NAME.test(id)) throw errnoError('EINVAL', 'cache-group', undefined, `bad member id ${JSON.stringify(id)}`);
+  if (id !== undefined && id !== '' && !MEMBER.test(id)) throw errnoError('EINVAL', 'cache-group', undefined, `bad member id ${JSON.stringify(id)}`);
   return what === 'secret' ? `cachegroup.${group}.secret` : `cachegroup.${group}.member.${id ?? ''}`;
 }
 
