@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Volume } from '../../src/index.js';
 import { GroupKey, SUMS_MAC_HEADER, TOKEN_HEADER } from '../../src/cachegroup/token.js';
 import { GroupServer } from '../../src/cachegroup/server.js';
-import { cacheSums } from '../../src/chunk/cache-file.js';
+import { cacheSums, piecesMatch } from '../../src/chunk/cache-file.js';
 import { DiskCache } from '../../src/chunk/disk-cache.js';
 import { startGateway } from '../../src/gateway/server.js';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -218,12 +218,33 @@ describe('cache group', () => {
     await close(a);
   });
 
+  it('a member serves a range of a block\'s pieces with their checksums, which match those bytes', async () => {
+    const a = await member('a');
+    const c = await member('c', { sharing: false }, false);
+    const key = (await keysOf(c))[0]!;
+    await c.cacheGroup!.warm(key);
+    const gk = new GroupKey(await a.vfs.meta.groupSecret('g1', 'unused'), 'g1');
+    const path = `/v1/blocks/${encodeURIComponent(key)}?first=1&count=1`;
+    const res = await fetch(`http://${a.cacheGroup!.address}${path}`, { headers: { [TOKEN_HEADER]: gk.token('GET', path) } });
+    expect(res.status).toBe(200);
+    const body = Buffer.from(await res.arrayBuffer());
+    const whole = await c.readFile('/f0');
+    const piece = 32 * 1024;
+    expect(body.byteLength).toBe(piece + 8);
+    expect(Buffer.compare(body.subarray(0, piece), whole.subarray(piece, 2 * piece))).toBe(0);
+    expect(piecesMatch(key, body.subarray(0, piece), body.subarray(piece))).toBe(true);
+    expect(gk.sumsMacMatches(key, 1, body.subarray(piece), res.headers.get(SUMS_MAC_HEADER))).toBe(true);
+    const bad = `/v1/blocks/${encodeURIComponent(key)}?first=1&count=99`;
+    expect((await fetch(`http://${a.cacheGroup!.address}${bad}`, { headers: { [TOKEN_HEADER]: gk.token('GET', bad) } })).status).toBe(400);
+    await close(c, a);
+  });
+
   it('a member busier than its limit answers 429 at once instead of queueing', async () => {
     const cache = new DiskCache({ dirs: [join(dir, 'busy')], size: 1 << 30 }, 'busy');
     const gk = new GroupKey('s', 'g');
     let release!: () => void;
     const held = new Promise<void>((r) => { release = r; });
-    const server = await GroupServer.listen({ cache, key: gk, maxConcurrent: 1, stats: () => ({}), warm: async () => { await held; return 'cached'; } }, '127.0.0.1', 0);
+    const server = await GroupServer.listen({ cache, key: gk, maxBlockLength: 1 << 20, maxConcurrent: 1, stats: () => ({}), warm: async () => { await held; return 'cached'; } }, '127.0.0.1', 0);
     const key = 'chunks/0/0/1_0_4096';
     const get = (fill: boolean) => {
       const path = `/v1/blocks/${encodeURIComponent(key)}${fill ? '?fill=1' : ''}`;
