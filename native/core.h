@@ -96,8 +96,10 @@ struct Core : std::enable_shared_from_this<Core> {
   // Shared with threads that may outlive their use of the Core (the detach helper).
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
 
-  std::mutex forgetMu;  // FUSE threads add, JS drains
-  std::unordered_map<uint64_t, uint64_t> forgets;
+  // FORGETs are counted, not kept: nothing in the core holds per-inode state for the kernel's
+  // lookups (a list of them, never drained, grew with every inode the kernel ever dropped).
+  std::atomic<uint64_t> forgetRequests{0};
+  std::atomic<uint64_t> lookupsForgotten{0};
 
   std::thread loop;
   std::unique_ptr<DataPool> dataPool;  // created on the JS thread on first replyData

@@ -71,21 +71,19 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   conn->want |= want & conn->capable;
 }
 
-void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+void OpForget(fuse_req_t req, fuse_ino_t, uint64_t nlookup) {
   Core* core = CoreOf(req);
-  {
-    std::lock_guard<std::mutex> lock(core->forgetMu);
-    core->forgets[ino] += nlookup;
-  }
+  core->forgetRequests.fetch_add(1, std::memory_order_relaxed);
+  core->lookupsForgotten.fetch_add(nlookup, std::memory_order_relaxed);
   fuse_reply_none(req);
 }
 
 void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
   Core* core = CoreOf(req);
-  {
-    std::lock_guard<std::mutex> lock(core->forgetMu);
-    for (size_t i = 0; i < count; i++) core->forgets[forgets[i].ino] += forgets[i].nlookup;
-  }
+  uint64_t n = 0;
+  for (size_t i = 0; i < count; i++) n += forgets[i].nlookup;
+  core->forgetRequests.fetch_add(count, std::memory_order_relaxed);
+  core->lookupsForgotten.fetch_add(n, std::memory_order_relaxed);
   fuse_reply_none(req);
 }
 

@@ -243,7 +243,7 @@ Napi::Function FuseSession::Define(Napi::Env env) {
     StaticMethod<&FuseSession::Available>("available"),
     InstanceMethod<&FuseSession::Unmount>("unmount"),
     InstanceMethod<&FuseSession::DetachSync>("detachSync"),
-    InstanceMethod<&FuseSession::TakeForgets>("takeForgets"),
+    InstanceMethod<&FuseSession::NativeState>("nativeState"),
     InstanceMethod<&FuseSession::Ref>("ref"),
     InstanceMethod<&FuseSession::Unref>("unref"),
     InstanceAccessor<&FuseSession::GetMounted>("mounted"),
@@ -405,19 +405,15 @@ Napi::Value FuseSession::DetachSync(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), err == 0);
 }
 
-Napi::Value FuseSession::TakeForgets(const Napi::CallbackInfo& info) {
+Napi::Value FuseSession::NativeState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::unordered_map<uint64_t, uint64_t> taken;
-  {
-    std::lock_guard<std::mutex> lock(core_->forgetMu);
-    taken.swap(core_->forgets);
-  }
-  Napi::Array out = Napi::Array::New(env, taken.size() * 2);
-  uint32_t i = 0;
-  for (auto& kv : taken) {
-    out.Set(i++, Napi::Number::New(env, static_cast<double>(kv.first)));
-    out.Set(i++, Napi::Number::New(env, static_cast<double>(kv.second)));
-  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("forgets", Napi::Number::New(env, static_cast<double>(core_->forgetRequests.load(std::memory_order_relaxed))));
+  out.Set("lookupsForgotten", Napi::Number::New(env, static_cast<double>(core_->lookupsForgotten.load(std::memory_order_relaxed))));
+  // Entries the core keeps per inode (none: a cache of attributes here would count its entries,
+  // and must drop them on FORGET).
+  out.Set("inodeEntries", Napi::Number::New(env, 0));
+  out.Set("requestTable", Napi::Number::New(env, static_cast<double>(core_->table.size())));
   return out;
 }
 

@@ -20,7 +20,7 @@ class FuseSession : public Napi::ObjectWrap<FuseSession> {
   static Napi::Value Available(const Napi::CallbackInfo& info);
   Napi::Value Unmount(const Napi::CallbackInfo& info);
   Napi::Value DetachSync(const Napi::CallbackInfo& info);
-  Napi::Value TakeForgets(const Napi::CallbackInfo& info);
+  Napi::Value NativeState(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value GetMounted(const Napi::CallbackInfo& info);

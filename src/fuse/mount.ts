@@ -123,6 +123,8 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
   // Absolute, so that tools run from another directory reach the same database.
   const parsed = parseMetaUrl(metaUrl);
   const shownMeta = redactUrl(parsed.kind === 'sqlite' && parsed.path !== ':memory:' ? `sqlite3://${parsed.path}` : metaUrl);
+  const native = session;
+  bridge.stats.native = () => native.nativeState();
   bridge.stats.volume = { name, meta: shownMeta, metaUsable: !shownMeta.includes(':****@'), cache: volume.vfs.store.blockCache?.describe() ?? null };
   await raiseReadAhead(mountpoint, options.readAheadKb ?? DEFAULT_READ_AHEAD_KB, log);
   const live = session;

@@ -157,6 +157,13 @@ export interface FuseSessionOptions {
  * ERR_FUSE_SESSION_CLOSED, ERR_FUSE_WRONG_REPLY, or a TypeError) without consuming the request
  * when it cannot be answered that way.
  */
+export interface NativeState {
+  forgets: number;
+  lookupsForgotten: number;
+  inodeEntries: number;
+  requestTable: number;
+}
+
 export interface FuseSession {
   /** False once the loop has ended and the session is destroyed. */
   readonly mounted: boolean;
@@ -170,8 +177,9 @@ export interface FuseSession {
   /** For process 'exit': detach now (as root also abort the connection: nothing will answer any
    * more) without waiting for the loop. */
   detachSync(): boolean;
-  /** FORGETs accumulated natively since the last call, as [ino, nlookup, ino, nlookup, ...]. */
-  takeForgets(): number[];
+  /** What the native core keeps and has seen: FORGET requests (answered there, never passed on),
+   * the lookups they dropped, entries it keeps per inode, requests waiting for JS. */
+  nativeState(): NativeState;
   /** Whether the live session keeps the event loop alive (it does by default). */
   ref(): this;
   unref(): this;

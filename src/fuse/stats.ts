@@ -1,5 +1,6 @@
 // Live counters of a mount, readable as the hidden file `.stats` at its root (JSON), which
 // `strata stats` polls. Counting must cost next to nothing on the request path: a few additions.
+import type { NativeState } from './native.js';
 import type { Attr } from '../vfs/attr.js';
 import type { ChunkStoreStats } from '../chunk/store.js';
 
@@ -29,6 +30,8 @@ export interface StatsSnapshot {
   rssBytes: number;
   /** What is mounted, for tools that act on the same volume (strata warmup). */
   volume?: MountedVolumeInfo;
+  /** The native core's own counters (requests it answers without JS, state it keeps). */
+  native?: NativeState;
 }
 
 export interface MountedVolumeInfo {
@@ -47,6 +50,7 @@ export class MountStats {
   writeBytes = 0;
   inFlight = 0;
   volume: MountedVolumeInfo | undefined;
+  native: (() => NativeState) | undefined;
   readonly #started = Date.now();
   readonly #born = BigInt(Date.now()) * 1_000_000n;
 
@@ -77,6 +81,7 @@ export class MountStats {
       store: this.store() as ChunkStoreStats & Record<string, number>,
       rssBytes: process.memoryUsage.rss(),
       volume: this.volume,
+      native: this.native?.(),
     };
   }
 

@@ -2,15 +2,14 @@
 // they fail: killed in the middle of transfers, stopped (SIGSTOP), with a full cache disk; and
 // two readers of one dataset costing one object-store GET per block. Every read is compared with
 // what was written: the group may cost time, never bytes.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCacheMember, type CacheMember } from '../../bench/cache-members.js';
 import { Volume } from '../../src/index.js';
-import { need } from '../helpers/require.js';
+import { mountTmpfs, tmpfsNeed } from '../helpers/tmpfs.js';
 
 const BLOCK = 256 * 1024;
 let dir: string;
@@ -23,16 +22,7 @@ let groupSerial = 0;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const stats = (v: Volume) => v.vfs.store.stats() as unknown as Record<string, number>;
 
-function rootMissing(): string | null {
-  if (process.getuid?.() !== 0) return 'root (to mount a small tmpfs as a full cache disk)';
-  try {
-    execFileSync('mount', ['--version'], { stdio: 'ignore' });
-    return null;
-  } catch {
-    return 'the mount command (util-linux)';
-  }
-}
-const root = need('root and mount(8)', rootMissing());
+const root = tmpfsNeed;
 
 async function group(n: number, extra: { backup?: boolean; args?: string[]; cacheDirs?: string[] } = {}): Promise<{ name: string; members: CacheMember[] }> {
   const name = `g${++groupSerial}`;
@@ -141,19 +131,13 @@ describe('cache-group members in processes of their own', () => {
 
   describe.skipIf(root.skip)('a full cache disk', () => {
     let mnt: string;
+    let unmount = () => undefined as void;
     beforeAll(async () => {
       root.check();
       mnt = join(dir, 'small');
-      await mkdir(mnt, { recursive: true });
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+      unmount = await mountTmpfs(mnt, 1);
     });
-    afterAll(() => {
-      try {
-        execFileSync('umount', [mnt]);
-      } catch {
-        // Already gone.
-      }
-    });
+    afterAll(() => unmount());
 
     it('a member whose cache disk is full still lets every read complete, from the store', async () => {
       const g = await group(2, { args: ['--free-space-ratio', '0'], cacheDirs: [mnt, join(dir, 'roomy')] });
