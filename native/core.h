@@ -5,6 +5,8 @@
 #include <fuse_lowlevel.h>
 #include <napi.h>
 
+#include "absent_xattrs.h"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -48,6 +50,7 @@ struct Msg {
   bool hasFh = false;
   uint64_t off = 0;       // read/write/readdir/fallocate offset
   uint64_t size = 0;      // read/readdir/getxattr/listxattr size, fallocate length
+  uint64_t epoch = 0;     // getxattr: AbsentXattrs epoch when asked
   uint64_t u2 = 0;        // newparent (rename/link), rdev (mknod), lock owner (flush/release/locks)
   // getlk/setlk: the lock as the kernel sent it (l_len 0 = to the end of the file).
   int16_t lkType = 0;
@@ -100,6 +103,7 @@ struct Core : std::enable_shared_from_this<Core> {
   // lookups (a list of them, never drained, grew with every inode the kernel ever dropped).
   std::atomic<uint64_t> forgetRequests{0};
   std::atomic<uint64_t> lookupsForgotten{0};
+  AbsentXattrs absentXattrs;
 
   std::thread loop;
   std::unique_ptr<DataPool> dataPool;  // created on the JS thread on first replyData

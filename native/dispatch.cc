@@ -71,8 +71,9 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   conn->want |= want & conn->capable;
 }
 
-void OpForget(fuse_req_t req, fuse_ino_t, uint64_t nlookup) {
+void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   Core* core = CoreOf(req);
+  core->absentXattrs.Forget(ino);
   core->forgetRequests.fetch_add(1, std::memory_order_relaxed);
   core->lookupsForgotten.fetch_add(nlookup, std::memory_order_relaxed);
   fuse_reply_none(req);
@@ -81,7 +82,10 @@ void OpForget(fuse_req_t req, fuse_ino_t, uint64_t nlookup) {
 void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
   Core* core = CoreOf(req);
   uint64_t n = 0;
-  for (size_t i = 0; i < count; i++) n += forgets[i].nlookup;
+  for (size_t i = 0; i < count; i++) {
+    n += forgets[i].nlookup;
+    core->absentXattrs.Forget(forgets[i].ino);
+  }
   core->forgetRequests.fetch_add(count, std::memory_order_relaxed);
   core->lookupsForgotten.fetch_add(n, std::memory_order_relaxed);
   fuse_reply_none(req);
@@ -277,6 +281,7 @@ void OpStatfs(fuse_req_t req, fuse_ino_t ino) { Send(NewMsg(req, Op::Statfs, ino
 
 void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
                 int flags) {
+  CoreOf(req)->absentXattrs.Changed(ino);
   Msg* m = NewMsg(req, Op::Setxattr, ino);
   m->name = name;
   m->flags = flags;
@@ -289,9 +294,15 @@ void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* va
 }
 
 void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Core* core = CoreOf(req);
+  if (core->absentXattrs.Known(ino, name)) {
+    fuse_reply_err(req, ENODATA);
+    return;
+  }
   Msg* m = NewMsg(req, Op::Getxattr, ino);
   m->name = name;
   m->size = size;
+  m->epoch = core->absentXattrs.Epoch();
   Send(m);
 }
 
@@ -302,6 +313,7 @@ void OpListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 }
 
 void OpRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  CoreOf(req)->absentXattrs.Changed(ino);
   Msg* m = NewMsg(req, Op::Removexattr, ino);
   m->name = name;
   Send(m);
@@ -566,7 +578,7 @@ void CallJs(Napi::Env env, Napi::Function, Core* core, Msg* m) {
                                  Napi::Number::New(env, m->flags)});
         break;
       case Op::Getxattr:
-        args.insert(args.end(), {n(m->ino), str(m->name), n(m->size)});
+        args.insert(args.end(), {n(m->ino), str(m->name), n(m->size), n(m->epoch)});
         break;
       case Op::Listxattr:
         args.insert(args.end(), {n(m->ino), n(m->size)});

@@ -244,6 +244,8 @@ Napi::Function FuseSession::Define(Napi::Env env) {
     InstanceMethod<&FuseSession::Unmount>("unmount"),
     InstanceMethod<&FuseSession::DetachSync>("detachSync"),
     InstanceMethod<&FuseSession::NativeState>("nativeState"),
+    InstanceMethod<&FuseSession::XattrAbsent>("xattrAbsent"),
+    InstanceMethod<&FuseSession::SetAbsentXattrTtl>("setAbsentXattrTtl"),
     InstanceMethod<&FuseSession::Ref>("ref"),
     InstanceMethod<&FuseSession::Unref>("unref"),
     InstanceAccessor<&FuseSession::GetMounted>("mounted"),
@@ -414,7 +416,26 @@ Napi::Value FuseSession::NativeState(const Napi::CallbackInfo& info) {
   // and must drop them on FORGET).
   out.Set("inodeEntries", Napi::Number::New(env, 0));
   out.Set("requestTable", Napi::Number::New(env, static_cast<double>(core_->table.size())));
+  out.Set("absentXattrEntries", Napi::Number::New(env, static_cast<double>(core_->absentXattrs.Entries())));
+  out.Set("absentXattrHits", Napi::Number::New(env, static_cast<double>(core_->absentXattrs.Hits())));
   return out;
+}
+
+Napi::Value FuseSession::XattrAbsent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber())
+    throw Napi::TypeError::New(env, "strata fuse: xattrAbsent(ino, name, epoch)");
+  core_->absentXattrs.Record(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()), info[1].As<Napi::String>().Utf8Value(),
+                             static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()));
+  return env.Undefined();
+}
+
+Napi::Value FuseSession::SetAbsentXattrTtl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "strata fuse: setAbsentXattrTtl(ms)");
+  double ms = info[0].As<Napi::Number>().DoubleValue();
+  core_->absentXattrs.SetTtlMs(ms <= 0 ? 0 : ms > 3600000 ? 3600000 : static_cast<uint32_t>(ms));
+  return env.Undefined();
 }
 
 Napi::Value FuseSession::Ref(const Napi::CallbackInfo& info) {

@@ -21,6 +21,8 @@ class FuseSession : public Napi::ObjectWrap<FuseSession> {
   Napi::Value Unmount(const Napi::CallbackInfo& info);
   Napi::Value DetachSync(const Napi::CallbackInfo& info);
   Napi::Value NativeState(const Napi::CallbackInfo& info);
+  Napi::Value XattrAbsent(const Napi::CallbackInfo& info);
+  Napi::Value SetAbsentXattrTtl(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value GetMounted(const Napi::CallbackInfo& info);

@@ -12,7 +12,7 @@ import type { LockKind, RangeLock } from '../meta/meta.js';
 
 /** The answering half of a session (what the bridge needs; tests may stand in for it). */
 export type FuseReplies = Pick<FuseSession, 'replyErr' | 'replyNone' | 'replyEntry' | 'replyAttr' | 'replyReadlink' | 'replyOpen'
-  | 'replyCreate' | 'replyWrite' | 'replyBuf' | 'replyReaddir' | 'replyStatfs' | 'replyXattr' | 'replyLock' | 'interrupted'>;
+  | 'replyCreate' | 'replyWrite' | 'replyBuf' | 'replyReaddir' | 'replyStatfs' | 'replyXattr' | 'replyLock' | 'interrupted' | 'xattrAbsent'>;
 
 export interface CacheTimeouts {
   /** Seconds the kernel may keep attributes (0: ask every time). */
@@ -396,9 +396,17 @@ export class FuseBridge {
         await vfs.setxattr(caller, ino, name, value, flags);
         reply.replyNone(req);
       },
-      getxattr: async (req, caller, ino: number, name: string, size: number) => {
+      getxattr: async (req, caller, ino: number, name: string, size: number, epoch: number) => {
         if (ino === STATS_INO) throw Object.assign(new Error('no attributes'), { code: 'ENODATA' });
-        const value = await vfs.getxattr(caller, ino, name);
+        let value: Uint8Array;
+        try {
+          value = await vfs.getxattr(caller, ino, name);
+        } catch (err) {
+          // The kernel asks for security.capability before every write; the answer does not
+          // depend on the caller for security.* names, so the native core may give it next time.
+          if ((err as { code?: string }).code === 'ENODATA' && name.startsWith('security.')) reply.xattrAbsent(ino, name, epoch);
+          throw err;
+        }
         if (size === 0) reply.replyXattr(req, value.length);
         else if (value.length > size) reply.replyErr(req, osConstants.errno.ERANGE);
         else reply.replyBuf(req, Buffer.from(value.buffer, value.byteOffset, value.byteLength), value.length);

@@ -116,6 +116,9 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
       onError: (err, op) => log(`fuse ${op}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
     });
     bridge = new FuseBridge(volume.vfs, session, { timeouts, readOnly: options.readOnly === true, keepCache: true, log });
+    // Absent security.* xattrs are answered natively for as long as the kernel trusts attributes:
+    // another client's setxattr shows within the same time as its other changes.
+    session.setAbsentXattrTtl(timeouts.attr * 1000);
   } catch (err) {
     await volume.close().catch(() => undefined);
     throw err;

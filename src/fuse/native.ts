@@ -162,6 +162,9 @@ export interface NativeState {
   lookupsForgotten: number;
   inodeEntries: number;
   requestTable: number;
+  /** Extended-attribute names known absent, and getxattr requests answered from them natively. */
+  absentXattrEntries: number;
+  absentXattrHits: number;
 }
 
 export interface FuseSession {
@@ -180,6 +183,11 @@ export interface FuseSession {
   /** What the native core keeps and has seen: FORGET requests (answered there, never passed on),
    * the lookups they dropped, entries it keeps per inode, requests waiting for JS. */
   nativeState(): NativeState;
+  /** JS found xattr `name` of `ino` absent, for a getxattr asked at `epoch` (its last argument):
+   * the native core answers the same question itself for the absent-xattr time to live. */
+  xattrAbsent(ino: number, name: string, epoch: number): void;
+  /** How long an absent xattr is answered natively (ms; 0, the default, never). */
+  setAbsentXattrTtl(ms: number): void;
   /** Whether the live session keeps the event loop alive (it does by default). */
   ref(): this;
   unref(): this;
