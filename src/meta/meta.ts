@@ -340,6 +340,8 @@ export interface Meta {
   /** The members registered in `group`, live or not (heartbeatMs tells). */
   groupMembers(group: string): Promise<GroupMember[]>;
   groupLeave(group: string, id: string): Promise<void>;
+  /** The groups that have members registered (live or not), by name. */
+  groupNames(): Promise<string[]>;
   /** The group's secret as stored; `fresh` is stored first when there is none yet (so every
    * member that asks gets the same one). */
   groupSecret(group: string, fresh: string): Promise<string>;

@@ -39,7 +39,7 @@ const ROUTES: Record<MetaCall, Route> = {
   opened: 'primary', released: 'primary', flock: 'primary', getlk: 'primary', setlk: 'primary',
   registerConsumer: 'primary', dropConsumer: 'primary',
   // A region's cache groups are its own (rows of the mirror's engine, never replicated).
-  groupBeat: 'mirror', groupMembers: 'mirror', groupLeave: 'mirror', groupSecret: 'mirror',
+  groupBeat: 'mirror', groupMembers: 'mirror', groupLeave: 'mirror', groupNames: 'mirror', groupSecret: 'mirror',
 };
 
 export interface MirrorWritesOptions {

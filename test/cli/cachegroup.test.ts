@@ -59,6 +59,10 @@ describe('strata cache-server and warmup --cache-group', () => {
       return Number(row!.trim().split(/\s{2,}/)[3]);
     });
     expect(held.reduce((a, b) => a + b, 0)).toBe(38);
+    const status = strata('status', url);
+    expect(status.code, status.err).toBe(0);
+    expect(status.out).toContain('Cache group "team" (3 members registered)');
+    for (const m of running) expect(status.out).toContain(m.address);
     const again = strata('warmup', '--meta', url, '--cache-group', 'team', '/ds');
     expect(again.out).toMatch(/Warmed up 19 blocks: 0 fetched/);
   }, 60_000);

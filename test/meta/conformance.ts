@@ -1578,6 +1578,8 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect(members.map((m) => [m.id, m.address, m.weight, m.backup, m.startedMs])).toEqual([['aaaa', '127.0.0.1:9', 2, false, 5], ['bbbb', '127.0.0.1:2', 1, true, 6]]);
         expect(members[0]!.heartbeatMs).toBeGreaterThanOrEqual(t0 - 5);
         expect((await meta.groupMembers('gX1')).map((m) => m.id)).toEqual(['cccc']);
+        await meta.groupSecret('only_a_secret', 's');
+        expect(await meta.groupNames()).toEqual(['gX1', 'g_1']);
         await meta.groupLeave('g_1', 'aaaa');
         expect((await meta.groupMembers('g_1')).map((m) => m.id)).toEqual(['bbbb']);
         expect(await meta.version()).toBe(before);

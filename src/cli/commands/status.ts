@@ -27,14 +27,15 @@ async function stagedIn(cacheDir: string, uuid: string): Promise<{ dir: string; 
 export async function printStatus(metaUrl: string, json: boolean, cacheDirs: string[] = [defaultCacheDir()]): Promise<void> {
   const meta = await openMeta(metaUrl);
   try {
-    const [s, usage, sessions, version, oldest] = await Promise.all([
-      meta.settings(), meta.usage(), meta.sessions(), meta.version(), meta.oldestVersion(),
+    const [s, usage, sessions, version, oldest, groupNames] = await Promise.all([
+      meta.settings(), meta.usage(), meta.sessions(), meta.version(), meta.oldestVersion(), meta.groupNames(),
     ]);
+    const groups = await Promise.all(groupNames.map(async (name) => ({ name, members: await meta.groupMembers(name) })));
     const staged = await Promise.all(cacheDirs.map((d) => stagedIn(d, s.uuid)));
     if (json) {
       // Stored credentials never leave the metadata: say only whether and how they are kept.
       const settings = { ...s, storageCredentials: describeStoredCredentials(s.storageCredentials) };
-      process.stdout.write(`${JSON.stringify({ settings, usage, sessions, version, oldestLoggedVersion: oldest, staged }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ settings, usage, sessions, version, oldestLoggedVersion: oldest, staged, cacheGroups: groups }, null, 2)}\n`);
       return;
     }
     printFields(`Volume "${s.name}"`, [
@@ -66,6 +67,12 @@ export async function printStatus(metaUrl: string, json: boolean, cacheDirs: str
         `  ${x.id}`, String(x.info.client ?? '-'), String(x.info.host ?? '-'), String(x.info.pid ?? '-'), formatTime(x.startedMs), ago(x.heartbeatMs),
       ]));
     }
+    for (const g of groups) {
+      process.stdout.write(`Cache group "${g.name}" (${g.members.length} member${g.members.length === 1 ? '' : 's'} registered)\n`);
+      printRows(['  member', 'address', 'weight', 'backup', 'started', 'heartbeat'], g.members.map((m) => [
+        `  ${m.id}`, m.address, String(m.weight), m.backup ? 'yes' : 'no', formatTime(m.startedMs), ago(m.heartbeatMs),
+      ]));
+    }
   } finally {
     await meta.close();
   }
@@ -74,7 +81,7 @@ export async function printStatus(metaUrl: string, json: boolean, cacheDirs: str
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('show a volume\'s settings, usage, versions and live sessions')
+    .description('show a volume\'s settings, usage, versions, live sessions and cache-group members')
     .argument('<meta-url>', 'metadata URL, e.g. sqlite3://./meta.db')
     .option('--json', 'print JSON instead of text')
     .option('--cache-dir <dirs>', 'cache directories whose write-back staging to report, colon-separated (default: the default cache directory)')

@@ -19,7 +19,7 @@ import { SCHEMA_VERSION } from './schema.js';
 import { applySettingsChange, readSettings, writeSettings } from './settings.js';
 import { addCounters, Tx } from './tx.js';
 import { applyChange } from './replica.js';
-import { groupRowName, parseGroupMember } from './groups.js';
+import { groupOfRow, groupRowName, parseGroupMember } from './groups.js';
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -1637,6 +1637,12 @@ export class SqlMeta implements Meta {
   async groupLeave(group: string, id: string): Promise<void> {
     this.#live('cache-group');
     await this.#write('cache-group', async (tx) => { await tx.c.run('DELETE FROM settings WHERE name = ?', [groupRowName(group, 'member', id)]); });
+  }
+
+  async groupNames(): Promise<string[]> {
+    this.#live('cache-group');
+    const rows = await this.#read((c) => c.all<{ name: string }>(`SELECT name FROM settings WHERE name LIKE 'cachegroup.%'`));
+    return [...new Set(rows.flatMap((r) => groupOfRow(String(r.name)) ?? []))].sort();
   }
 
   async groupSecret(group: string, fresh: string): Promise<string> {

@@ -28,3 +28,9 @@ export function parseGroupMember(value: string): Omit<GroupMember, 'id'> | null 
     return null;
   }
 }
+
+/** The group a member row belongs to (null for a secret row or anything else). */
+export function groupOfRow(name: string): string | null {
+  const m = /^cachegroup\.([A-Za-z0-9_-]{1,64})\.member\./.exec(name);
+  return m ? m[1]! : null;
+}
