@@ -50,7 +50,8 @@ export class Peer {
   }
 
   /** A request the member may take a while to answer: allowed up to LONG_MAX_MS while the member
-   * answers pings (one every answerMs); when one goes unanswered, every long request is dropped. */
+   * answers pings (one every answerMs); when two in a row go unanswered, every request to it is
+   * dropped. */
   async #longRequest(method: 'GET' | 'PUT' | 'POST', path: string, body?: Buffer[], headers?: Record<string, string>) {
     this.#long++;
     this.#arm();
@@ -64,7 +65,8 @@ export class Peer {
   #arm(): void {
     if (this.#watchdog) return;
     this.#watchdog = setTimeout(() => void (async () => {
-      if (this.#long > 0 && !(await this.ping())) {
+      // Two pings in a row unanswered: one can be lost to a busy moment of a loaded host.
+      if (this.#long > 0 && !(await this.ping()) && !(await this.ping())) {
         this.#stall.abort();
         this.#stall = new AbortController();
       }

@@ -1,10 +1,12 @@
 // One cache directory: which blocks it holds (an LRU index rebuilt from disk at start), and the
 // bounds it keeps — its share of the cache size, and a fraction of its file system left free.
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { LRUCache } from 'lru-cache';
 
 export const TEMP_PREFIX = '.tmp-';
+const STALE_TEMP_MS = 10 * 60_000;
 const SPACE_CHECK_MS = 1000;
 
 export interface CacheDirCounters {
@@ -21,6 +23,7 @@ export class CacheDir {
   #full = false;
   #spaceCheck: Promise<void> = Promise.resolve();
   #tempCounter = 0;
+  readonly #tempTag = randomBytes(4).toString('hex');
   /** Resolves once the index holds what was on disk at start. */
   /** Deletions of evicted files still under way. */
   readonly #unlinking = new Set<Promise<void>>();
@@ -57,7 +60,9 @@ export class CacheDir {
 
   tempPathOf(key: string): string {
     this.#tempCounter = (this.#tempCounter + 1) >>> 0;
-    return join(this.raw, `${key}${TEMP_PREFIX}${process.pid}-${this.#tempCounter}`);
+    // Unique per instance too: two caches of one process may share a directory (a gateway's two
+    // clients, a mount and the warmup it runs), and their counters start alike.
+    return join(this.raw, `${key}${TEMP_PREFIX}${process.pid}-${this.#tempTag}-${this.#tempCounter}`);
   }
 
   get bytes(): number {
@@ -153,7 +158,12 @@ export class CacheDir {
       for (const e of entries) {
         const p = join(d, e.name);
         if (e.isDirectory()) await walk(p);
-        else if (e.name.includes(TEMP_PREFIX)) await rm(p, { force: true });
+        else if (e.name.includes(TEMP_PREFIX)) {
+          // Left by a crash; one still being written by another process sharing the directory is
+          // recent and stays.
+          const st = await stat(p).catch(() => null);
+          if (st && Date.now() - st.mtimeMs > STALE_TEMP_MS) await rm(p, { force: true });
+        }
         else if (e.isFile()) {
           const st = await stat(p).catch(() => null);
           if (st) found.push({ key: relative(this.raw, p).split(sep).join('/'), size: st.size, used: Math.max(st.atimeMs, st.mtimeMs) });

@@ -3,7 +3,7 @@
 // rebuilding its index after a restart, partial reads verified piece by piece, and a broken
 // cache disk that never fails a read or a write.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmod, mkdtemp, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, statfs, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChunkStore, type ObjectChunkStore } from '../../src/chunk/index.js';
@@ -200,14 +200,22 @@ describe('disk cache', () => {
     await readAll(first, meta, 1);
     await first.cache!.settle();
     await first.close();
+    // A crash's leftover (old) goes; a write another process sharing the directory has under way
+    // (recent) stays, and neither counts as a cached block.
     const leftover = join(cacheRoot, 'a', NS, 'raw', 'chunks', 'left.tmp-123-1');
     await writeFile(leftover, 'half a block');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(leftover, hourAgo, hourAgo);
+    const underWay = join(cacheRoot, 'a', NS, 'raw', 'chunks', 'busy.tmp-456-ab12cd34-1');
+    await writeFile(underWay, 'being written');
 
     const second = open({});
     await second.cache!.ready();
     expect(second.stats().cacheFiles).toBe(6);
     expect(second.stats().cacheBytes).toBe(6 * cacheFileSize(BS));
     expect((await cacheFiles()).has(leftover)).toBe(false);
+    expect((await cacheFiles()).has(underWay)).toBe(true);
+    await rm(underWay);
     await dropObjects(keys);
     expect(await readAll(second, meta, 1)).toEqual(data);
     await second.close();
