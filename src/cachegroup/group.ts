@@ -120,10 +120,6 @@ export class CacheGroup implements BlockPeers {
     return this.#self?.address;
   }
 
-  get serverCounters() {
-    return this.#server?.counters;
-  }
-
   async #tick(): Promise<void> {
     if (this.#ticking || this.#closed) return;
     this.#ticking = (async () => {
