@@ -2,8 +2,12 @@
 // The data path knows slices, blocks and objects; it learns which slices make up a chunk,
 // and records new ones, only through SliceMeta, which vfs supplies on top of meta/.
 import type { Slice } from '../hotpath/index.js';
+import type { AttrChanges } from '../meta/meta.js';
 
 export type { Slice };
+/** Attribute changes a file's client made after writing bytes still buffered (chmod, chown,
+ * utimes of a file it just created): they commit with the last slice, in its transaction. */
+export type HeldChanges = AttrChanges;
 
 /** A file is cut into chunks of this many bytes (fixed by the data layout). */
 export const CHUNK_SIZE = 64 * 1024 * 1024;
@@ -14,10 +18,11 @@ export interface SliceMeta {
   readChunk(inode: number, chunkIndex: number): Promise<Slice[]>;
   /** A fresh slice id (never reused, never 0). */
   newSliceId(): Promise<number>;
-  /** Append a stored slice to a chunk; the file's length becomes at least `fileEnd`. */
-  commitSlice(inode: number, chunkIndex: number, slice: Slice, fileEnd: number): Promise<void>;
+  /** Append a stored slice to a chunk; the file's length becomes at least `fileEnd`; `then` is
+   * applied after it in the same transaction. */
+  commitSlice(inode: number, chunkIndex: number, slice: Slice, fileEnd: number, then?: HeldChanges): Promise<void>;
   /** Put a stored slice at the file's end as of this commit; returns the offset it landed at. */
-  appendSlice(inode: number, slice: { id: number; size: number }): Promise<number>;
+  appendSlice(inode: number, slice: { id: number; size: number }, then?: HeldChanges): Promise<number>;
   /** A stored slice its writer gives up on (never to be committed): its objects may go. */
   abandonSlice(slice: { id: number; size: number }): Promise<void>;
 }
@@ -34,8 +39,10 @@ export interface FileWriter {
    * stay together, and land whole after whatever other writers appended first. `guessEnd` is
    * where this writer believes the end is now (it only shapes pendingEnd until the commit). */
   append(data: Uint8Array, guessEnd: number): Promise<void>;
-  /** Upload everything buffered and commit its slices; after it resolves, other readers see the data. */
-  flush(): Promise<void>;
+  /** Upload everything buffered and commit its slices; after it resolves, other readers see the
+   * data. `then` goes with the last slice's commit; resolves true if it did (false when there was
+   * no slice to commit it with: the caller commits it itself). */
+  flush(then?: HeldChanges): Promise<boolean>;
   /** Highest file offset written through this writer and not yet committed (0 if none). */
   readonly pendingEnd: number;
   /** True when writes are buffered but not committed (or being committed). */

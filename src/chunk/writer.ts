@@ -10,7 +10,7 @@ import { allocBuffer, releaseBuffer, splitRange } from '../hotpath/index.js';
 import { errnoError } from '../errors/errno.js';
 import { blockKey } from './keys.js';
 import { BLOCK_BUFFER_EXTRA } from './blocks.js';
-import { CHUNK_SIZE, type FileWriter, type SliceMeta } from './store.js';
+import { CHUNK_SIZE, type FileWriter, type HeldChanges, type SliceMeta } from './store.js';
 import type { WriteBudget } from './budget.js';
 
 /** What a writer needs from its store. */
@@ -147,8 +147,8 @@ export class SliceWriter implements FileWriter {
     });
   }
 
-  flush(): Promise<void> {
-    return this.serial(() => this.commitAll());
+  flush(then?: HeldChanges): Promise<boolean> {
+    return this.serial(() => this.commitAll(then));
   }
 
   async close(): Promise<void> {
@@ -294,9 +294,10 @@ export class SliceWriter implements FileWriter {
   /** Commit the slices in the order they were started. A slice leaves the list only once its
    * commit is done: until then it still counts as buffered (dirty, pendingEnd), so a reader that
    * arrives mid-commit waits for this flush instead of reading metadata that lacks it. */
-  private async commitAll(): Promise<void> {
+  private async commitAll(then?: HeldChanges): Promise<boolean> {
     for (const s of this.slices) this.seal(s);
     let failure: Error | null = null;
+    let applied = false;
     try {
       // Writes wait behind this flush (serial), so nothing joins the list while it runs.
       while (this.slices.length > 0) {
@@ -309,8 +310,10 @@ export class SliceWriter implements FileWriter {
         } else if (s.len > 0) {
           // A failed commit throws here and leaves this slice and the later ones for the next
           // flush, in order.
-          if (s.floating) await this.meta.appendSlice(this.inode, { id: s.id, size: s.len });
-          else await this.meta.commitSlice(this.inode, s.chunkIndex, { id: s.id, size: s.len, pos: s.pos, off: 0, len: s.len }, s.fileEnd);
+          const last = this.slices.length === 1 ? then : undefined;
+          if (s.floating) await this.meta.appendSlice(this.inode, { id: s.id, size: s.len }, last);
+          else await this.meta.commitSlice(this.inode, s.chunkIndex, { id: s.id, size: s.len, pos: s.pos, off: 0, len: s.len }, s.fileEnd, last);
+          applied ||= last !== undefined;
         }
         this.slices.shift();
       }
@@ -318,6 +321,7 @@ export class SliceWriter implements FileWriter {
       this.recomputePending();
     }
     if (failure) throw failure;
+    return applied;
   }
 
   private recomputePending(): void {

@@ -281,11 +281,14 @@ export interface Meta {
   newSliceId(): Promise<number>;
   /** Append a stored slice to a chunk; the file's length becomes at least `fileEnd`. A failed
    * commit leaves the slice to its writer, which may commit it again or abandon it; a slice
-   * already queued for deletion is refused with EIO (its objects may be gone). */
-  commitSlice(inode: number, chunkIndex: number, slice: SliceRecord, fileEnd: number): Promise<void>;
+   * already queued for deletion is refused with EIO (its objects may be gone). `then`: attribute
+   * changes made after the slice's bytes were written (chmod, chown, utimes held back by the
+   * writer's client), applied after it in the same transaction. */
+  commitSlice(inode: number, chunkIndex: number, slice: SliceRecord, fileEnd: number, then?: AttrChanges): Promise<void>;
   /** Place a stored slice (all `size` bytes of it) at the file's end as it is when this commits
-   * (O_APPEND across processes); it may span two chunks. Returns the offset it landed at. */
-  appendSlice(inode: number, slice: { id: number; size: number }): Promise<number>;
+   * (O_APPEND across processes); it may span two chunks. Returns the offset it landed at. `then`
+   * as for commitSlice. */
+  appendSlice(inode: number, slice: { id: number; size: number }, then?: AttrChanges): Promise<number>;
   /** Make each range of `dst` read as its source range by referencing the same stored slices
    * (reflink: no data is copied, each slice gains references). All ranges apply in one
    * transaction, sources read as they were before it; bytes of `dst` a range covers are replaced

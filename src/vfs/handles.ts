@@ -3,6 +3,7 @@
 // closed with the inode's last handle.
 import type { FileWriter, Slice } from '../chunk/store.js';
 import type { Attr } from './attr.js';
+import type { HeldAttrs } from './held-attrs.js';
 import type { Caller } from './permissions.js';
 import { KeyedQueue } from './serial.js';
 
@@ -28,6 +29,10 @@ export interface InodeState {
   changes: number;
   /** The attributes reads last fetched (`at`: when asked, ms), valid while `changes` has not moved. */
   attrSeen: { attr: Attr; at: number; changes: number } | null;
+  /** Created by this process and not flushed since: its attribute changes may be held back. */
+  fresh: boolean;
+  /** Attribute changes made here and not yet in metadata (see held-attrs.ts). */
+  held: HeldAttrs | null;
 }
 
 export class HandleTable {
@@ -46,7 +51,7 @@ export class HandleTable {
     let state = this.#inodes.get(ino);
     const first = state === undefined;
     if (!state) {
-      state = { ino, handles: 0, writer: null, lastWriteNs: 0n, slices: null, changes: 0, attrSeen: null };
+      state = { ino, handles: 0, writer: null, lastWriteNs: 0n, slices: null, changes: 0, attrSeen: null, fresh: false, held: null };
       this.#inodes.set(ino, state);
     }
     state.handles++;

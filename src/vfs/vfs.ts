@@ -10,9 +10,10 @@ import {
   PATH_MAX, R_OK, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
   S_IFSOCK, S_ISGID, S_ISUID, S_ISVTX, W_OK, X_OK,
 } from './constants.js';
-import { HandleTable, type OpenFile } from './handles.js';
+import { HandleTable, type InodeState, type OpenFile } from './handles.js';
 import type { AttrChanges, CloneRange, CreateExtras, LockKind, RangeLock } from '../meta/meta.js';
 import { watchDataChanges } from './data-changes.js';
+import { hold, withHeld } from './held-attrs.js';
 import type { MetaPort, PortDirEntry, PortStatFs } from './meta-port.js';
 import { nameProblem } from './path.js';
 import { chmodResult, inGroup, inheritedOwnership, isRoot, modeAfterWrite, ownsOrRoot, permits, withoutPrivileges, type Caller } from './permissions.js';
@@ -101,6 +102,9 @@ export class Vfs implements Walkable {
   #closed = false;
   #skipTrash = false;
   #attrCacheMs = DEFAULT_ATTR_CACHE_MS;
+  /** Inodes with attribute changes held back, and the timer that commits them in time. */
+  readonly #holding = new Set<number>();
+  #holdTimer: NodeJS.Timeout | null = null;
 
   private constructor(meta: MetaPort, store: ChunkStore, session: number) {
     this.meta = watchDataChanges(meta, (ino) => {
@@ -228,6 +232,13 @@ export class Vfs implements Walkable {
     return this.#freshAttr(ino);
   }
 
+  /** An inode's attributes for permission checks: metadata's, with changes held back here. */
+  async #current(ino: number): Promise<Attr> {
+    const attr = await this.meta.getattr(ino);
+    const held = this.#table.inode(ino)?.held;
+    return held ? withHeld(attr, held) : attr;
+  }
+
   /** How far this process's buffered (or committing) writes reach into the file; 0 for none. */
   #pendingEnd(ino: number): number {
     const writer = this.#table.inode(ino)?.writer;
@@ -239,6 +250,7 @@ export class Vfs implements Walkable {
    * way takes its slices off the writer, and the read may not have seen them in metadata. */
   #withPending(attr: Attr, before = 0): Attr {
     const state = this.#table.inode(attr.ino);
+    if (state?.held) attr = withHeld(attr, state.held);
     const writer = state?.writer;
     const reach = Math.max(before, writer?.dirty ? writer.pendingEnd : 0);
     if (!state || reach <= attr.size && !writer?.dirty) return attr;
@@ -273,16 +285,17 @@ export class Vfs implements Walkable {
   }
 
   async access(caller: Caller, ino: number, mask: number): Promise<void> {
-    const attr = await this.meta.getattr(ino);
+    const attr = await this.#current(ino);
     if (!permits(attr, caller, mask)) fail('EACCES', 'access');
   }
 
   /** chmod, chown, utimes and truncate in one: every permission is checked before anything
    * changes, and the changes commit in one metadata transaction. With `fh`, a size change is an
-   * ftruncate through that handle (which must be open for writing). */
+   * ftruncate through that handle (which must be open for writing). Changes to a file this
+   * process created and has not flushed yet are held back to commit with its bytes. */
   async setattr(caller: Caller, ino: number, changes: SetAttr, fh?: number): Promise<Attr> {
     this.#live('setattr');
-    const attr = await this.meta.getattr(ino);
+    const attr = await this.#current(ino);
     const next: AttrChanges = {};
     if (changes.mode !== undefined) {
       if (!ownsOrRoot(attr, caller)) fail('EPERM', 'chmod');
@@ -331,7 +344,74 @@ export class Vfs implements Walkable {
       return this.#withPending(await this.#truncateData(caller, attr, size, next));
     }
     if (Object.keys(next).length === 0) return this.#withPending(attr);
+    const state = this.#table.inode(ino);
+    if (state?.fresh && this.#attrCacheMs > 0) {
+      this.#hold(state, next);
+      return this.#withPending(await this.meta.getattr(ino));
+    }
+    if (next.mtimeNs !== undefined && state?.writer?.dirty) {
+      // utimes after buffered writes: the bytes commit first, or their commit's time would
+      // replace the one set here.
+      return this.#withPending(await this.#table.queue.run(ino, async () => {
+        await this.#settle(ino);
+        state.lastWriteNs = 0n;
+        return this.meta.setattr(ino, next);
+      }));
+    }
     return this.#withPending(await this.meta.setattr(ino, next));
+  }
+
+  /** Hold `next` back for `state`'s file; it commits by its next flush, or within half the
+   * attribute-cache time (so another client sees it as soon as it would see a committed one). */
+  #hold(state: InodeState, next: AttrChanges): void {
+    state.held = hold(state.held, next, nowNs());
+    // Times set now are the file's times, whatever buffered writes came before.
+    if (next.mtimeNs !== undefined) state.lastWriteNs = 0n;
+    this.#holding.add(state.ino);
+    this.#armHoldTimer();
+  }
+
+  #armHoldTimer(): void {
+    if (this.#holdTimer || this.#holding.size === 0) return;
+    const holdMs = Math.max(1, Math.floor(this.#attrCacheMs / 2));
+    this.#holdTimer = setTimeout(() => {
+      this.#holdTimer = null;
+      this.#commitHeldBefore(Date.now() - holdMs);
+    }, holdMs);
+    this.#holdTimer.unref();
+  }
+
+  /** Commit the held changes of files holding them since `cutoff` (ms) or earlier. */
+  #commitHeldBefore(cutoff: number): void {
+    for (const ino of this.#holding) {
+      const held = this.#table.inode(ino)?.held;
+      if (!held) {
+        this.#holding.delete(ino);
+        continue;
+      }
+      if (held.sinceMs > cutoff) continue;
+      // A failure leaves them held: the file's next flush reports it.
+      this.#table.queue.run(ino, () => this.#settle(ino)).catch(() => undefined);
+    }
+    this.#armHoldTimer();
+  }
+
+  /** Commit `ino`'s buffered writes and held attribute changes, in one transaction when both are
+   * there. Runs in the inode's queue. */
+  async #settle(ino: number): Promise<void> {
+    const state = this.#table.inode(ino);
+    if (!state) return;
+    const held = state.held;
+    const writer = state.writer;
+    const applied = writer?.dirty ? await writer.flush(held?.changes) : false;
+    if (!held) return;
+    if (!applied) await this.meta.setattr(ino, held.changes);
+    // Changes held while this committed stay held (they include these: committing them twice
+    // is harmless).
+    if (state.held === held) {
+      state.held = null;
+      this.#holding.delete(ino);
+    }
   }
 
   /** truncate(2) by inode: needs write permission. */
@@ -354,17 +434,20 @@ export class Vfs implements Walkable {
     const kept = modeAfterWrite({ ...attr, mode }, caller);
     if (kept !== mode) changes.mode = kept;
     return this.#table.queue.run(attr.ino, async () => {
-      // Buffered writes land first so the cut applies to them too.
-      const writer = this.#table.inode(attr.ino)?.writer;
-      if (writer?.dirty) await writer.flush();
+      // Buffered writes land first so the cut applies to them too (and held changes, which came
+      // before the cut).
+      await this.#settle(attr.ino);
       return this.meta.truncate(attr.ino, size, changes);
     });
   }
 
   async #dropPrivileges(ino: number, caller: Caller): Promise<void> {
-    const attr = await this.meta.getattr(ino);
+    const attr = await this.#current(ino);
     const mode = modeAfterWrite(attr, caller);
-    if (mode !== attr.mode) await this.meta.setattr(ino, { mode });
+    if (mode === attr.mode) return;
+    const state = this.#table.inode(ino);
+    if (state?.fresh && this.#attrCacheMs > 0) this.#hold(state, { mode });
+    else await this.meta.setattr(ino, { mode });
   }
 
   /** fallocate(2) through an open handle: mode 0 and FALLOC_FL_KEEP_SIZE reserve nothing (data
@@ -388,8 +471,7 @@ export class Vfs implements Walkable {
     const ino = file.ino;
     const attr = await this.#table.queue.run(ino, async () => {
       // Buffered writes land first: zeros over a range hide what was written there before.
-      const writer = this.#table.inode(ino)?.writer;
-      if (writer?.dirty) await writer.flush();
+      await this.#settle(ino);
       return this.meta.fallocate(ino, offset, length, { zero: punch || zero, keepSize: (mode & FALLOC_FL_KEEP_SIZE) !== 0 });
     });
     return this.#withPending(attr);
@@ -459,7 +541,7 @@ export class Vfs implements Walkable {
     const attr = await this.meta.getattr(ino);
     if (isDir(attr)) fail('EPERM', 'link');
     await this.#writableDir(caller, dir, 'link');
-    return this.meta.link(ino, dir, name);
+    return this.#withPending(await this.meta.link(ino, dir, name));
   }
 
   /** `known`: the directory's attributes as the caller's path walk just read them. Meta checks the
@@ -530,12 +612,12 @@ export class Vfs implements Walkable {
   }
 
   async getxattr(caller: Caller, ino: number, name: string): Promise<Uint8Array> {
-    this.#xattrAccess(caller, await this.meta.getattr(ino), name, R_OK, 'getxattr');
+    this.#xattrAccess(caller, await this.#current(ino), name, R_OK, 'getxattr');
     return this.meta.getxattr(ino, name);
   }
 
   async setxattr(caller: Caller, ino: number, name: string, value: Uint8Array, flags = 0): Promise<void> {
-    this.#xattrAccess(caller, await this.meta.getattr(ino), name, W_OK, 'setxattr');
+    this.#xattrAccess(caller, await this.#current(ino), name, W_OK, 'setxattr');
     if (value.length > 65536) fail('E2BIG', 'setxattr');
     await this.meta.setxattr(ino, name, value, flags);
   }
@@ -545,7 +627,7 @@ export class Vfs implements Walkable {
   }
 
   async removexattr(caller: Caller, ino: number, name: string): Promise<void> {
-    this.#xattrAccess(caller, await this.meta.getattr(ino), name, W_OK, 'removexattr');
+    this.#xattrAccess(caller, await this.#current(ino), name, W_OK, 'removexattr');
     await this.meta.removexattr(ino, name);
   }
 
@@ -624,7 +706,7 @@ export class Vfs implements Walkable {
   async open(caller: Caller, ino: number, flags: number): Promise<{ fh: number; attr: Attr }> {
     this.#live('open');
     // Attributes come fresh from meta on every open: nothing is cached across opens.
-    let attr = await this.meta.getattr(ino);
+    let attr = await this.#current(ino);
     this.#openCheck(caller, attr, flags);
     if ((flags & O_TRUNC) && (flags & O_ACCMODE) !== O_RDONLY && isRegular(attr)) {
       attr = await this.#truncateData(caller, attr, 0);
@@ -658,6 +740,7 @@ export class Vfs implements Walkable {
         // Created and recorded as open by this session in one transaction.
         const attr = await this.#asSession((id) => this.meta.mknod(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, id));
         const opened = await this.#register(caller, attr, flags, true);
+        this.#table.inode(attr.ino)!.fresh = true;
         return { ...opened, created: true };
       } catch (err) {
         if ((err as { code?: string }).code !== 'EEXIST' || (flags & O_EXCL)) throw err;
@@ -788,6 +871,11 @@ export class Vfs implements Walkable {
       if (!isRoot(file.caller) && !state.writer?.dirty) await this.#dropPrivileges(ino, file.caller);
       state.writer ??= this.store.openWriter(ino, this.meta);
       state.lastWriteNs = nowNs();
+      // A write after utimes: the file's mtime is the write's again (its commit sets it).
+      if (state.held?.changes.mtimeNs !== undefined) {
+        const { mtimeNs: _dropped, ...rest } = state.held.changes;
+        state.held = { ...state.held, changes: rest };
+      }
       if (file.flags & O_APPEND) {
         // The end is fixed when the bytes commit (another process may append first); until then
         // this is where they are expected to land.
@@ -812,10 +900,13 @@ export class Vfs implements Walkable {
     await this.#flushInode(file.ino);
   }
 
+  /** flush/fsync/close: everything this process did to the file so far becomes visible to other
+   * clients; attribute changes from now on are no longer held back. */
   #flushInode(ino: number): Promise<void> {
     return this.#table.queue.run(ino, async () => {
-      const writer = this.#table.inode(ino)?.writer;
-      if (writer?.dirty) await writer.flush();
+      await this.#settle(ino);
+      const state = this.#table.inode(ino);
+      if (state) state.fresh = false;
     });
   }
 
@@ -870,20 +961,19 @@ export class Vfs implements Walkable {
    * permission on `dst`. Buffered writes of this process to any of them are committed first. */
   async cloneRanges(caller: Caller, dst: number, ranges: readonly CloneRange[]): Promise<Attr> {
     this.#live('clone');
-    const target = await this.meta.getattr(dst);
+    const target = await this.#current(dst);
     if (isDir(target)) fail('EISDIR', 'clone');
     if (!isRegular(target)) fail('EINVAL', 'clone');
     if (!permits(target, caller, W_OK)) fail('EACCES', 'clone');
     for (const src of new Set(ranges.map((r) => r.src))) {
-      const attr = await this.meta.getattr(src);
+      const attr = await this.#current(src);
       if (!isRegular(attr)) fail(isDir(attr) ? 'EISDIR' : 'EINVAL', 'clone');
       if (!permits(attr, caller, R_OK)) fail('EACCES', 'clone');
       await this.#flushInode(src);
     }
     return this.#table.queue.run(dst, async () => {
-      const writer = this.#table.inode(dst)?.writer;
-      if (writer?.dirty) await writer.flush();
-      return this.meta.cloneRanges(dst, ranges);
+      await this.#settle(dst);
+      return this.#withPending(await this.meta.cloneRanges(dst, ranges));
     });
   }
 
@@ -897,6 +987,7 @@ export class Vfs implements Walkable {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
+    if (this.#holdTimer) clearTimeout(this.#holdTimer);
     let firstError: unknown = null;
     for (const fh of this.#table.handles()) {
       await this.release(fh).catch((err: unknown) => { firstError ??= err; });

@@ -56,7 +56,7 @@ describe.each([
         let length = 0;
         const writer = store.openWriter(inode, meta);
         let pending: { offset: number; data: Buffer }[] = [];
-        let inFlight: Promise<void>[] = [];
+        let inFlight: Promise<unknown>[] = [];
         const flush = async (): Promise<void> => {
           inFlight.push(writer.flush());
           await Promise.all(inFlight);

@@ -598,6 +598,11 @@ export class SqlMeta implements Meta {
     };
   }
 
+  /** A data commit's node with the attribute changes its writer held back applied after it. */
+  #then(n: NodeRow, then: AttrChanges | undefined, t: bigint): NodeRow {
+    return then ? this.#changed(n, then, t) : n;
+  }
+
   async #capacityCheck(tx: Tx, extraBytes: number, syscall: string): Promise<void> {
     if (extraBytes <= 0) return;
     const cap = (await this.#current(tx.c)).capacity;
@@ -1248,7 +1253,7 @@ export class SqlMeta implements Meta {
     }
   }
 
-  async commitSlice(inode: number, chunkIndex: number, slice: SliceRecord, fileEnd: number): Promise<void> {
+  async commitSlice(inode: number, chunkIndex: number, slice: SliceRecord, fileEnd: number, then?: AttrChanges): Promise<void> {
     this.#live('write');
     if (slice.id <= 0 || slice.len <= 0 || slice.pos < 0 || slice.pos + slice.len > CHUNK_SIZE || slice.off + slice.len > slice.size) {
       fail('EINVAL', 'write', `malformed slice ${JSON.stringify(slice)}`);
@@ -1260,11 +1265,11 @@ export class SqlMeta implements Meta {
       const stored = await this.#restore(tx, n, await this.#insertSlice(tx, inode, chunkIndex, slice), 'write');
       await this.#ref(tx, slice.id, slice.size);
       const t = nowNs();
-      await SqlMeta.#saveNode(tx, { ...n, length: Math.max(n.length, fileEnd), stored, mtime: t, ctime: t });
+      await SqlMeta.#saveNode(tx, this.#then({ ...n, length: Math.max(n.length, fileEnd), stored, mtime: t, ctime: t }, then, t));
     });
   }
 
-  async appendSlice(inode: number, slice: { id: number; size: number }): Promise<number> {
+  async appendSlice(inode: number, slice: { id: number; size: number }, then?: AttrChanges): Promise<number> {
     this.#live('write');
     if (!Number.isSafeInteger(slice.id) || slice.id <= 0 || !Number.isSafeInteger(slice.size) || slice.size <= 0 || slice.size > CHUNK_SIZE) {
       fail('EINVAL', 'write', `malformed slice ${JSON.stringify(slice)}`);
@@ -1287,7 +1292,7 @@ export class SqlMeta implements Meta {
       }
       const stored = await this.#restore(tx, n, delta, 'write');
       const t = nowNs();
-      await SqlMeta.#saveNode(tx, { ...n, length: at + slice.size, stored, mtime: t, ctime: t });
+      await SqlMeta.#saveNode(tx, this.#then({ ...n, length: at + slice.size, stored, mtime: t, ctime: t }, then, t));
       return at;
     });
   }
