@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include "absent_xattrs.h"
+#include "attr_cache.h"
 
 #include <atomic>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace strata_fuse {
@@ -50,7 +52,7 @@ struct Msg {
   bool hasFh = false;
   uint64_t off = 0;       // read/write/readdir/fallocate offset
   uint64_t size = 0;      // read/readdir/getxattr/listxattr size, fallocate length
-  uint64_t epoch = 0;     // getxattr: AbsentXattrs epoch when asked
+  uint64_t epoch = 0;     // getxattr: AbsentXattrs epoch when asked; getattr/lookup: AttrCache's
   uint64_t u2 = 0;        // newparent (rename/link), rdev (mknod), lock owner (flush/release/locks)
   // getlk/setlk: the lock as the kernel sent it (l_len 0 = to the end of the file).
   int16_t lkType = 0;
@@ -65,6 +67,7 @@ struct Msg {
   char* data = nullptr;   // write payload / xattr value (malloc'd; ownership may move to a Buffer)
   size_t dataLen = 0;
   int err = 0;            // DetachDone: errno of the detach, 0 on success
+  bool mayChange = false; // see Core::ChangesSomething
   ~Msg();
 };
 
@@ -73,6 +76,11 @@ struct Pending {
   fuse_req_t req;
   Op op;
   uint32_t size;
+  uint64_t epoch;    // getattr/lookup: AttrCache epoch when the kernel asked
+  uint64_t parent;   // lookup: the directory and name asked for
+  std::string name;
+  bool mayChange;    // see Core::ChangesSomething
+  int32_t openFlags; // open/create: the flags asked for
 };
 
 struct Core;
@@ -104,9 +112,20 @@ struct Core : std::enable_shared_from_this<Core> {
   std::atomic<uint64_t> forgetRequests{0};
   std::atomic<uint64_t> lookupsForgotten{0};
   AbsentXattrs absentXattrs;
+  AttrCache attrCache;
+
+  // FUSE threads: whether a request may change anything a getattr or lookup answers (the
+  // AttrCache moves its epoch when one arrives and when it is answered). A flush or fsync
+  // changes nothing through a handle opened read-only, a release nothing at all.
+  bool ChangesSomething(const Msg* m);
+  // JS thread: a handle was opened with these flags.
+  void Opened(uint64_t fh, int32_t flags);
 
   std::thread loop;
   std::unique_ptr<DataPool> dataPool;  // created on the JS thread on first replyData
+
+  std::mutex fhMu;
+  std::unordered_set<uint64_t> writableFhs;  // handles open for writing (fhMu)
 
   // ---- JS thread only ----
   std::unordered_map<uint64_t, Pending> table;

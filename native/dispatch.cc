@@ -2,6 +2,8 @@
 // into a Msg and queues it on the session's one thread-safe function; the FUSE thread never waits
 // for JS. On the JS thread the request gets an id in the pending table (JS never sees a
 // fuse_req_t) and the handler is called as handler(op, id, ctx, ...args).
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -50,7 +52,12 @@ bool CopyData(Msg* m, const char* src, size_t len) {
   return true;
 }
 
-void Send(Msg* m) { CoreOf(m->req)->Dispatch(m); }
+void Send(Msg* m) {
+  Core* core = CoreOf(m->req);
+  m->mayChange = core->ChangesSomething(m);
+  if (m->mayChange) core->attrCache.Bump();
+  core->Dispatch(m);
+}
 
 // ---- low-level callbacks (FUSE threads) ----
 
@@ -74,6 +81,7 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
 void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   Core* core = CoreOf(req);
   core->absentXattrs.Forget(ino);
+  core->attrCache.Forget(ino);
   core->forgetRequests.fetch_add(1, std::memory_order_relaxed);
   core->lookupsForgotten.fetch_add(nlookup, std::memory_order_relaxed);
   fuse_reply_none(req);
@@ -85,6 +93,7 @@ void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
   for (size_t i = 0; i < count; i++) {
     n += forgets[i].nlookup;
     core->absentXattrs.Forget(forgets[i].ino);
+    core->attrCache.Forget(forgets[i].ino);
   }
   core->forgetRequests.fetch_add(count, std::memory_order_relaxed);
   core->lookupsForgotten.fetch_add(n, std::memory_order_relaxed);
@@ -92,14 +101,31 @@ void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 }
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Core* core = CoreOf(req);
+  uint64_t epoch = core->attrCache.Epoch();
+  fuse_entry_param e;
+  if (core->attrCache.Entry(parent, name, &e)) {
+    fuse_reply_entry(req, &e);
+    return;
+  }
   Msg* m = NewMsg(req, Op::Lookup, parent);
   m->name = name;
+  m->epoch = epoch;
   Send(m);
 }
 
 void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Core* core = CoreOf(req);
+  uint64_t epoch = core->attrCache.Epoch();
+  struct stat st;
+  double timeout;
+  if (core->attrCache.Attr(ino, &st, &timeout)) {
+    fuse_reply_attr(req, &st, timeout);
+    return;
+  }
   Msg* m = NewMsg(req, Op::Getattr, ino);
   SetFh(m, fi);
+  m->epoch = epoch;
   Send(m);
 }
 
@@ -430,6 +456,37 @@ const char* OpName(Op op) {
   return i < static_cast<size_t>(Op::Count) ? kOpNames[i] : "?";
 }
 
+bool Core::ChangesSomething(const Msg* m) {
+  switch (m->op) {
+    case Op::Lookup: case Op::Getattr: case Op::Readlink: case Op::Read: case Op::Opendir:
+    case Op::Readdir: case Op::Releasedir: case Op::Statfs: case Op::Getxattr: case Op::Listxattr:
+    case Op::Access: case Op::Getlk: case Op::Setlk: case Op::Flock:
+      return false;
+    case Op::Open:
+      return (m->flags & O_TRUNC) != 0;
+    case Op::Flush: case Op::Fsync: {
+      std::lock_guard<std::mutex> lock(fhMu);
+      return writableFhs.count(m->fh) != 0;
+    }
+    case Op::Release: {
+      // Every close(2) was flushed first, and writes through mappings arrive as WRITEs: a release
+      // commits nothing new (one retrying a failed flush's commit shows as another client's).
+      std::lock_guard<std::mutex> lock(fhMu);
+      writableFhs.erase(m->fh);
+      return false;
+    }
+    default:
+      // Everything else changes attributes or names.
+      return true;
+  }
+}
+
+void Core::Opened(uint64_t fh, int32_t flags) {
+  if ((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC)) return;
+  std::lock_guard<std::mutex> lock(fhMu);
+  writableFhs.insert(fh);
+}
+
 uint32_t AllowedReplies(Op op) {
   switch (op) {
     case Op::Lookup: case Op::Mknod: case Op::Mkdir: case Op::Symlink: case Op::Link:
@@ -488,7 +545,8 @@ void CallJs(Napi::Env env, Napi::Function, Core* core, Msg* m) {
   }
 
   uint64_t id = core->nextId++;
-  core->table.emplace(id, Pending{m->req, m->op, SizeLimit(m)});
+  core->table.emplace(id, Pending{m->req, m->op, SizeLimit(m), m->epoch, m->ino,
+                              m->op == Op::Lookup ? m->name : std::string(), m->mayChange, m->flags});
 
   try {
     Napi::Object ctx = Napi::Object::New(env);

@@ -85,6 +85,8 @@ const Pending& FuseSession::Find(const Napi::CallbackInfo& info, uint32_t kind, 
 fuse_req_t FuseSession::Consume(const Napi::CallbackInfo& info) {
   auto it = core_->table.find(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
   fuse_req_t req = it->second.req;
+  // A change is done (or failed) now: what was asked meanwhile may predate it.
+  if (it->second.mayChange) core_->attrCache.Bump();
   core_->table.erase(it);
   return req;
 }
@@ -124,6 +126,7 @@ Napi::Value FuseSession::ReplyEntry(const Napi::CallbackInfo& info) {
     e.entry_timeout = ToSeconds(info[2], "entryTimeout");
   } else {
     EntryFromJs(info, 1, &e);
+    if (p.op == Op::Lookup) core_->attrCache.RecordEntry(p.epoch, p.parent, p.name, e);
   }
   return Result(env, fuse_reply_entry(Consume(info), &e));
 }
@@ -149,10 +152,11 @@ Napi::Value FuseSession::Interrupted(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value FuseSession::ReplyAttr(const Napi::CallbackInfo& info) {
-  Find(info, kAttr, "replyAttr");
+  const Pending& p = Find(info, kAttr, "replyAttr");
   struct stat st;
   StatFromJs(info[1], &st);
   double timeout = ToSeconds(info[2], "attrTimeout");
+  if (p.op == Op::Getattr) core_->attrCache.RecordAttr(p.epoch, st, timeout);
   return Result(info.Env(), fuse_reply_attr(Consume(info), &st, timeout));
 }
 
@@ -165,18 +169,20 @@ Napi::Value FuseSession::ReplyReadlink(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value FuseSession::ReplyOpen(const Napi::CallbackInfo& info) {
-  Find(info, kOpen, "replyOpen");
+  const Pending& p = Find(info, kOpen, "replyOpen");
   fuse_file_info fi;
   FileInfoFromJs(info, 1, &fi);
+  if (p.op == Op::Open) core_->Opened(fi.fh, p.openFlags);
   return Result(info.Env(), fuse_reply_open(Consume(info), &fi));
 }
 
 Napi::Value FuseSession::ReplyCreate(const Napi::CallbackInfo& info) {
-  Find(info, kCreate, "replyCreate");
+  const Pending& p = Find(info, kCreate, "replyCreate");
   fuse_entry_param e;
   EntryFromJs(info, 1, &e);
   fuse_file_info fi;
   FileInfoFromJs(info, 4, &fi);
+  core_->Opened(fi.fh, p.openFlags);
   return Result(info.Env(), fuse_reply_create(Consume(info), &e, &fi));
 }
 

@@ -246,6 +246,9 @@ Napi::Function FuseSession::Define(Napi::Env env) {
     InstanceMethod<&FuseSession::NativeState>("nativeState"),
     InstanceMethod<&FuseSession::XattrAbsent>("xattrAbsent"),
     InstanceMethod<&FuseSession::SetAbsentXattrTtl>("setAbsentXattrTtl"),
+    InstanceMethod<&FuseSession::SetAttrCache>("setAttrCache"),
+    InstanceMethod<&FuseSession::AttrCacheChanged>("attrCacheChanged"),
+    InstanceMethod<&FuseSession::AttrCacheCurrent>("attrCacheCurrent"),
     InstanceMethod<&FuseSession::Ref>("ref"),
     InstanceMethod<&FuseSession::Unref>("unref"),
     InstanceAccessor<&FuseSession::GetMounted>("mounted"),
@@ -412,9 +415,10 @@ Napi::Value FuseSession::NativeState(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("forgets", Napi::Number::New(env, static_cast<double>(core_->forgetRequests.load(std::memory_order_relaxed))));
   out.Set("lookupsForgotten", Napi::Number::New(env, static_cast<double>(core_->lookupsForgotten.load(std::memory_order_relaxed))));
-  // Entries the core keeps per inode (none: a cache of attributes here would count its entries,
-  // and must drop them on FORGET).
-  out.Set("inodeEntries", Napi::Number::New(env, 0));
+  // Records the core keeps per inode and name (the attribute cache; FORGET drops an inode's).
+  out.Set("inodeEntries", Napi::Number::New(env, static_cast<double>(core_->attrCache.Size())));
+  out.Set("attrHits", Napi::Number::New(env, static_cast<double>(core_->attrCache.AttrHits())));
+  out.Set("entryHits", Napi::Number::New(env, static_cast<double>(core_->attrCache.EntryHits())));
   out.Set("requestTable", Napi::Number::New(env, static_cast<double>(core_->table.size())));
   out.Set("absentXattrEntries", Napi::Number::New(env, static_cast<double>(core_->absentXattrs.Entries())));
   out.Set("absentXattrHits", Napi::Number::New(env, static_cast<double>(core_->absentXattrs.Hits())));
@@ -436,6 +440,24 @@ Napi::Value FuseSession::SetAbsentXattrTtl(const Napi::CallbackInfo& info) {
   double ms = info[0].As<Napi::Number>().DoubleValue();
   core_->absentXattrs.SetTtlMs(ms <= 0 ? 0 : ms > 3600000 ? 3600000 : static_cast<uint32_t>(ms));
   return env.Undefined();
+}
+
+Napi::Value FuseSession::SetAttrCache(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "strata fuse: setAttrCache(slackMs): a number, < 0 for off");
+  double ms = info[0].As<Napi::Number>().DoubleValue();
+  core_->attrCache.Configure(ms < 0 ? -1 : ms > 3600000 ? 3600000 : static_cast<int64_t>(ms));
+  return env.Undefined();
+}
+
+Napi::Value FuseSession::AttrCacheChanged(const Napi::CallbackInfo& info) {
+  core_->attrCache.Bump();
+  return info.Env().Undefined();
+}
+
+Napi::Value FuseSession::AttrCacheCurrent(const Napi::CallbackInfo& info) {
+  core_->attrCache.Confirm();
+  return info.Env().Undefined();
 }
 
 Napi::Value FuseSession::Ref(const Napi::CallbackInfo& info) {

@@ -23,6 +23,9 @@ class FuseSession : public Napi::ObjectWrap<FuseSession> {
   Napi::Value NativeState(const Napi::CallbackInfo& info);
   Napi::Value XattrAbsent(const Napi::CallbackInfo& info);
   Napi::Value SetAbsentXattrTtl(const Napi::CallbackInfo& info);
+  Napi::Value SetAttrCache(const Napi::CallbackInfo& info);
+  Napi::Value AttrCacheChanged(const Napi::CallbackInfo& info);
+  Napi::Value AttrCacheCurrent(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value GetMounted(const Napi::CallbackInfo& info);

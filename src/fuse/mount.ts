@@ -9,6 +9,7 @@ import { parseMetaUrl, redactUrl } from '../config/urls.js';
 import { Volume, type VolumeOptions } from '../sdk/volume.js';
 import { FuseBridge, type CacheTimeouts } from './bridge.js';
 import { fuseUnavailable, loadFuse } from './native.js';
+import { watchVolumeChanges } from './volume-changes.js';
 
 const run = promisify(execFile);
 
@@ -43,6 +44,10 @@ export const DEFAULT_TIMEOUTS: CacheTimeouts = { attr: 1, entry: 1, dirEntry: 1 
 /** 512 KiB READs: the most that works with splice here (see the FUSE notes). */
 const MAX_READ = 512 * 1024;
 const DEFAULT_READ_AHEAD_KB = 4096;
+/** How often the mount looks for other clients' changes (the volume's version), and how late
+ * beyond that it may learn of one (the query's own time). */
+const VOLUME_POLL_MS = 100;
+const VOLUME_POLL_SLACK_MS = 50;
 
 /** A mountpoint left by a process that died without unmounting answers ENOTCONN: detach it. */
 async function clearStaleMount(mountpoint: string, log: (m: string) => void): Promise<void> {
@@ -103,6 +108,7 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
   fsOptions.push(...(options.options ?? []));
   let bridge: FuseBridge | null = null;
   let session;
+  let stopWatching = (): void => undefined;
   let announceEnd: (code: number) => void = () => undefined;
   const ended = new Promise<number>((resolve) => { announceEnd = resolve; });
   try {
@@ -119,7 +125,15 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
     // Absent security.* xattrs are answered natively for as long as the kernel trusts attributes:
     // another client's setxattr shows within the same time as its other changes.
     session.setAbsentXattrTtl(timeouts.attr * 1000);
+    if (timeouts.attr > 0 && timeouts.entry > 0) {
+      // Attributes and names answered natively until anything may have changed them: this
+      // mount's own requests move the native epoch; other clients' changes reach it here.
+      const live = session;
+      live.setAttrCache(VOLUME_POLL_MS + VOLUME_POLL_SLACK_MS);
+      stopWatching = watchVolumeChanges(volume.vfs.meta, VOLUME_POLL_MS, { changed: () => live.attrCacheChanged(), current: () => live.attrCacheCurrent() });
+    }
   } catch (err) {
+    stopWatching();
     await volume.close().catch(() => undefined);
     throw err;
   }
@@ -140,6 +154,7 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
     ended,
     unmount(): Promise<void> {
       closing ??= (async () => {
+        stopWatching();
         await live.unmount();
         await volume.close();
       })();

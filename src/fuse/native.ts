@@ -160,7 +160,11 @@ export interface FuseSessionOptions {
 export interface NativeState {
   forgets: number;
   lookupsForgotten: number;
+  /** Records of the native attribute cache (attributes per inode, names per directory). */
   inodeEntries: number;
+  /** getattr and lookup requests the native attribute cache answered (they never reached JS). */
+  attrHits: number;
+  entryHits: number;
   requestTable: number;
   /** Extended-attribute names known absent, and getxattr requests answered from them natively. */
   absentXattrEntries: number;
@@ -188,6 +192,16 @@ export interface FuseSession {
   xattrAbsent(ino: number, name: string, epoch: number): void;
   /** How long an absent xattr is answered natively (ms; 0, the default, never). */
   setAbsentXattrTtl(ms: number): void;
+  /** Answer getattr and lookup natively from what JS last answered, until anything may have
+   * changed; `slackMs` is how late attrCacheChanged() may come after another client's change
+   * (native answers go to the kernel with their timeout shortened by it). < 0: off (default). */
+  setAttrCache(slackMs: number): void;
+  /** Something may have changed that no request of this mount did (another client's change): the
+   * native attribute cache answers nothing it recorded before. */
+  attrCacheChanged(): void;
+  /** JS just checked that nothing changed unseen: without such a check within the slack, the
+   * native attribute cache answers nothing. */
+  attrCacheCurrent(): void;
   /** Whether the live session keeps the event loop alive (it does by default). */
   ref(): this;
   unref(): this;

