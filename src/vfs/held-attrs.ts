@@ -1,8 +1,8 @@
 // Attribute changes held back for a file this process created and is still writing: the chmod,
 // chown and utimes that tar, cp -p, rsync and unzip make right after writing a new file commit
-// with its bytes at the next flush (or within the attribute-cache time, whichever is first)
-// instead of costing a metadata transaction each. This process sees them at once; other clients
-// see them when they commit, as they see the file's buffered bytes.
+// with its bytes at the next flush instead of costing a metadata transaction each (changes with
+// no buffered bytes before them commit within half the attribute-cache time). This process sees
+// them at once; other clients see them when they commit, with the bytes written before them.
 import type { AttrChanges } from '../meta/meta.js';
 import type { Attr } from './attr.js';
 import { S_IFMT } from './constants.js';

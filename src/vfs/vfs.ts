@@ -13,7 +13,7 @@ import {
 import { HandleTable, type InodeState, type OpenFile } from './handles.js';
 import type { AttrChanges, CloneRange, CreateExtras, LockKind, RangeLock } from '../meta/meta.js';
 import { watchDataChanges } from './data-changes.js';
-import { hold, withHeld } from './held-attrs.js';
+import { hold, withHeld, type HeldAttrs } from './held-attrs.js';
 import type { MetaPort, PortDirEntry, PortStatFs } from './meta-port.js';
 import { nameProblem } from './path.js';
 import { chmodResult, inGroup, inheritedOwnership, isRoot, modeAfterWrite, ownsOrRoot, permits, withoutPrivileges, type Caller } from './permissions.js';
@@ -210,8 +210,9 @@ export class Vfs implements Walkable {
   async getattr(ino: number): Promise<Attr> {
     this.#live('getattr');
     const before = this.#pendingEnd(ino);
+    const held = this.#table.inode(ino)?.held ?? null;
     const attr = await this.#freshAttr(ino);
-    return this.#withPending(attr, before);
+    return this.#withPending(attr, before, held);
   }
 
   /** The file's attributes from meta; an open file's reads then reuse them for a while. */
@@ -234,8 +235,10 @@ export class Vfs implements Walkable {
 
   /** An inode's attributes for permission checks: metadata's, with changes held back here. */
   async #current(ino: number): Promise<Attr> {
+    // Read before metadata: changes that commit during the read are in one or the other.
+    const before = this.#table.inode(ino)?.held;
     const attr = await this.meta.getattr(ino);
-    const held = this.#table.inode(ino)?.held;
+    const held = this.#table.inode(ino)?.held ?? before;
     return held ? withHeld(attr, held) : attr;
   }
 
@@ -248,9 +251,11 @@ export class Vfs implements Walkable {
   /** A dirty writer's bytes count toward the length before they are committed. `before` is the
    * writer's reach when the metadata read started: a commit that lands while that read is under
    * way takes its slices off the writer, and the read may not have seen them in metadata. */
-  #withPending(attr: Attr, before = 0): Attr {
+  #withPending(attr: Attr, before = 0, heldBefore: HeldAttrs | null = null): Attr {
     const state = this.#table.inode(attr.ino);
-    if (state?.held) attr = withHeld(attr, state.held);
+    // Held changes as they were when the metadata read began, if they committed meanwhile.
+    const held = state?.held ?? heldBefore;
+    if (held) attr = withHeld(attr, held);
     const writer = state?.writer;
     const reach = Math.max(before, writer?.dirty ? writer.pendingEnd : 0);
     if (!state || reach <= attr.size && !writer?.dirty) return attr;
@@ -345,7 +350,8 @@ export class Vfs implements Walkable {
     }
     if (Object.keys(next).length === 0) return this.#withPending(attr);
     const state = this.#table.inode(ino);
-    if (state?.fresh && this.#attrCacheMs > 0) {
+    // Changes still held (made while a flush committed earlier ones) stay ahead of new ones.
+    if ((state?.fresh || state?.held) && this.#attrCacheMs > 0) {
       this.#hold(state, next);
       return this.#withPending(await this.meta.getattr(ino));
     }
@@ -390,8 +396,12 @@ export class Vfs implements Walkable {
         continue;
       }
       if (held.sinceMs > cutoff) continue;
-      // A failure leaves them held: the file's next flush reports it.
-      this.#table.queue.run(ino, () => this.#settle(ino)).catch(() => undefined);
+      // Changes that follow buffered bytes wait for them (they show with them, at the flush that
+      // reports their errors); the others commit now. A failure leaves them held.
+      this.#table.queue.run(ino, async () => {
+        const state = this.#table.inode(ino);
+        if (state?.held && !state.writer?.dirty) await this.#settle(ino);
+      }).catch(() => undefined);
     }
     this.#armHoldTimer();
   }
@@ -403,14 +413,25 @@ export class Vfs implements Walkable {
     if (!state) return;
     const held = state.held;
     const writer = state.writer;
-    const applied = writer?.dirty ? await writer.flush(held?.changes) : false;
+    let applied = false;
+    try {
+      applied = writer?.dirty ? await writer.flush(held?.changes) : false;
+    } catch (err) {
+      // The bytes failed; the attribute changes do not depend on them.
+      if (held) await this.meta.setattr(ino, held.changes).then(() => this.#heldCommitted(state, held), () => undefined);
+      throw err;
+    }
     if (!held) return;
     if (!applied) await this.meta.setattr(ino, held.changes);
+    this.#heldCommitted(state, held);
+  }
+
+  #heldCommitted(state: InodeState, held: HeldAttrs): void {
     // Changes held while this committed stay held (they include these: committing them twice
     // is harmless).
     if (state.held === held) {
       state.held = null;
-      this.#holding.delete(ino);
+      this.#holding.delete(state.ino);
     }
   }
 

@@ -64,6 +64,7 @@ describe('attribute changes of a new file', () => {
   it('while the file stays open, another client sees the changes within the attribute-cache time', async () => {
     const { fh, attr } = await vfs.create(root, ROOT_INODE, 'long-lived', 0o600, O_CREAT | O_RDWR);
     await vfs.write(fh, 0, Buffer.from('first'));
+    await vfs.fsync(fh);
     await vfs.setattr(root, attr.ino, { mode: 0o644, mtimeNs: T1 });
     const deadline = Date.now() + 2000;
     let seen = await other.vfs.getattr(attr.ino);
@@ -71,9 +72,34 @@ describe('attribute changes of a new file', () => {
       await new Promise((r) => setTimeout(r, 20));
       seen = await other.vfs.getattr(attr.ino);
     }
-    // Held changes commit with the bytes written before them, never without them.
     expect([seen.mode & 0o7777, seen.size, seen.mtimeNs]).toEqual([0o644, 5, T1]);
     await vfs.release(fh);
+  });
+
+  it('changes made after buffered bytes commit with them, never before them', async () => {
+    const { fh, attr } = await vfs.create(root, ROOT_INODE, 'still-writing', 0o600, O_CREAT | O_RDWR);
+    await vfs.write(fh, 0, Buffer.from('buffered'));
+    await vfs.setattr(root, attr.ino, { mode: 0o644 });
+    await new Promise((r) => setTimeout(r, 600));
+    const meanwhile = await other.vfs.getattr(attr.ino);
+    expect([meanwhile.mode & 0o7777, meanwhile.size]).toEqual([0o600, 0]);
+    await vfs.release(fh);
+    const seen = await other.vfs.getattr(attr.ino);
+    expect([seen.mode & 0o7777, seen.size]).toEqual([0o644, 8]);
+  });
+
+  it('a chmod made while a flush commits earlier ones is not undone by them', async () => {
+    const { fh, attr } = await vfs.create(root, ROOT_INODE, 'racing', 0o600, O_CREAT | O_RDWR);
+    await vfs.write(fh, 0, Buffer.from('x'));
+    await vfs.setattr(root, attr.ino, { mode: 0o640 });
+    const flushing = vfs.flush(fh);
+    await vfs.setattr(root, attr.ino, { mode: 0o604 });
+    await flushing;
+    await vfs.setattr(root, attr.ino, { mode: 0o755 });
+    expect((await vfs.getattr(attr.ino)).mode & 0o7777).toBe(0o755);
+    await vfs.release(fh);
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await other.vfs.getattr(attr.ino)).mode & 0o7777).toBe(0o755);
   });
 
   it('a write after utimes makes the mtime the write\'s again; a chmod refused is refused at once', async () => {
