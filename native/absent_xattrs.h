@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -24,11 +25,12 @@ class AbsentXattrs {
   bool Known(uint64_t ino, const char* name) {
     if (ttlMs_.load(std::memory_order_relaxed) == 0) return false;
     int64_t now = NowMs();
+    bool security = std::strncmp(name, kSecurity, sizeof(kSecurity) - 1) == 0;
     std::lock_guard<std::mutex> lock(mu_);
     auto it = byIno_.find(ino);
     if (it == byIno_.end()) return false;
     for (auto& e : it->second) {
-      if (e.first == name && e.second > now) {
+      if ((e.first == name || (security && e.first == kAnySecurity)) && e.second > now) {
         hits_.fetch_add(1, std::memory_order_relaxed);
         return true;
       }
@@ -37,6 +39,10 @@ class AbsentXattrs {
   }
 
   uint64_t Epoch() const { return epoch_.load(std::memory_order_acquire); }
+
+  /** `ino` was just created here: it has no security.* attribute (nothing sets one on a FUSE file
+   * system at creation), so the kernel's ask before its first write needs no round trip. */
+  void Created(uint64_t ino) { Record(ino, kAnySecurity, Epoch()); }
 
   /** JS found `name` of `ino` absent, having asked at `epoch`. */
   void Record(uint64_t ino, const std::string& name, uint64_t epoch) {
@@ -81,6 +87,9 @@ class AbsentXattrs {
 
  private:
   static constexpr size_t kMaxEntries = 65536;
+  static constexpr char kSecurity[] = "security.";
+  // Stands for every security.* name (no real name is empty).
+  static constexpr const char* kAnySecurity = "";
 
   static int64_t NowMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();

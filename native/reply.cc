@@ -183,6 +183,8 @@ Napi::Value FuseSession::ReplyCreate(const Napi::CallbackInfo& info) {
   fuse_file_info fi;
   FileInfoFromJs(info, 4, &fi);
   core_->Opened(fi.fh, p.openFlags);
+  if (info.Length() > 5 && info[5].IsObject() && info[5].As<Napi::Object>().Get("created").ToBoolean().Value())
+    core_->absentXattrs.Created(e.ino);
   return Result(info.Env(), fuse_reply_create(Consume(info), &e, &fi));
 }
 

@@ -302,8 +302,8 @@ export class FuseBridge {
       create: async (req, caller, parent: number, name: string, mode: number, flags: number) => {
         this.#writable();
         this.#reserved(parent, name);
-        const { fh, attr } = await vfs.create(caller, parent, name, mode, flags);
-        reply.replyCreate(req, toFuseAttr(attr), t.entry, t.attr, fh, { keepCache: this.#unchanged(attr) });
+        const { fh, attr, created } = await vfs.create(caller, parent, name, mode, flags);
+        reply.replyCreate(req, toFuseAttr(attr), t.entry, t.attr, fh, { keepCache: this.#unchanged(attr), created });
       },
       read: async (req, _caller, _ino: number, fh: number, size: number, offset: number) => {
         const snapshot = this.#statsReads.get(fh);

@@ -57,6 +57,9 @@ export interface FuseOpenFlags {
   /** No FLUSH on close (without writeback cache). Every close of a descriptor, including the
    * close-on-exec copies a child process drops, otherwise waits for a JS answer. */
   noFlush?: boolean;
+  /** create only: the file is new (not an existing one opened): it has no extended attributes,
+   * which the native core then answers for the kernel's ask before the first write. */
+  created?: boolean;
 }
 
 export interface FuseDirEntry {

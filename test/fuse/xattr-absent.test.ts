@@ -1,5 +1,5 @@
 // The kernel asks for security.capability before every write. The native core answers "absent"
-// itself once JS has said so, for as long as the kernel trusts attributes (--attr-cache): so the
+// itself for a file it saw created, and once JS has said so, for as long as the kernel trusts attributes (--attr-cache): so the
 // answer must follow a local setxattr at once, another client's within that time, and never
 // apply to user.* names (whose answer depends on who asks).
 import { execFile } from 'node:child_process';
@@ -28,21 +28,23 @@ except OSError as e:
   return stdout.trim();
 }
 
-async function native(mnt: string): Promise<NonNullable<StatsSnapshot['native']>> {
-  return (JSON.parse(await fs.readFile(join(mnt, '.stats'), 'utf8')) as StatsSnapshot).native!;
+async function stats(mnt: string): Promise<StatsSnapshot> {
+  return JSON.parse(await fs.readFile(join(mnt, '.stats'), 'utf8')) as StatsSnapshot;
 }
 
 describe.skipIf(fuse.skip)('absent xattrs answered by the native core', () => {
   const mount = mountForSuite(fuse);
 
-  it('writes ask once per file; a local setxattr shows at once; another client\'s within the attribute timeout', async () => {
+  it('writes to a new file never ask JS; a local setxattr shows at once; another client\'s within the attribute timeout', async () => {
     const m = mount();
     const file = join(m.mountpoint, 'w');
-    const before = (await native(m.mountpoint)).absentXattrHits;
+    const before = await stats(m.mountpoint);
     const fh = await fs.open(file, 'w');
     for (let i = 0; i < 20; i++) await fh.write(Buffer.alloc(4096, i));
     await fh.close();
-    expect((await native(m.mountpoint)).absentXattrHits - before).toBeGreaterThanOrEqual(18);
+    const after = await stats(m.mountpoint);
+    expect(after.native!.absentXattrHits - before.native!.absentXattrHits).toBeGreaterThanOrEqual(19);
+    expect((after.ops.getxattr?.count ?? 0) - (before.ops.getxattr?.count ?? 0)).toBe(0);
     expect(await getxattr(file, 'security.capability')).toBe('ENODATA');
 
     // (security.capability itself only takes a capability set: another security.* name stands in.)
@@ -67,6 +69,13 @@ describe.skipIf(fuse.skip)('absent xattrs answered by the native core', () => {
       expect(await getxattr(file, 'user.note')).toBe('ENODATA');
       await sdk.setxattr('/w', 'user.note', Buffer.from('hi'));
       expect(await getxattr(file, 'user.note')).toBe('hi');
+
+      // An existing file opened with O_CREAT is not new: what it holds is asked for.
+      await sdk.writeFile('/capable', 'x');
+      await sdk.setxattr('/capable', 'security.local', Buffer.from('kept'));
+      const again = await fs.open(join(m.mountpoint, 'capable'), 'a');
+      await again.close();
+      expect(await getxattr(join(m.mountpoint, 'capable'), 'security.local')).toBe('kept');
     } finally {
       await sdk.close();
     }
