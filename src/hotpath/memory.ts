@@ -1,34 +1,37 @@
+import { FreeRanges } from './free-ranges.js';
 import { instantiate, newPrivateMemory, newSharedMemory, PAGE, MAX_PAGES, SCRATCH_SIZE, type WasmExports } from './instance.js';
 
 const ALIGN = 64; // cache line; also keeps v128 loads aligned
 const MIN_CLASS = 64;
-const MAX_CLASS = 2 ** 31; // 2 GiB
-const FINE_FROM = 1024 * 1024;
+/** Up to this size, buffers come in power-of-two classes with free lists of their own. */
+const SMALL_MAX = 64 * 1024;
+/** Larger ones take exactly their size, rounded to this, from one pool of free ranges. */
+const LARGE_ALIGN = 4096;
+const MAX_SIZE = 2 ** 31; // 2 GiB
 
-/** The size actually reserved for `size` bytes: a power of two up to 1 MiB, then steps of an
- * eighth of the power of two below — a 4 MiB block plus its 8-byte checksum takes 4.5 MiB, not 8. */
-function sizeClass(size: number): number {
+function smallClass(size: number): number {
   let c = MIN_CLASS;
   while (c < size) c *= 2;
-  if (c <= FINE_FROM) return c;
-  const step = c / 16;
-  return Math.ceil(size / step) * step;
+  return c;
 }
 
 /**
  * A WebAssembly memory with the WASM instance that runs on it, and an allocator for buffers
  * that live inside it so that bytes are put there once (read straight into them) and hashed
- * where they lie. Size classes (see sizeClass) with free lists: block buffers are reused, so
- * memory stays flat however many calls are made. The main thread has one over a private memory
- * (see newPrivateMemory); the worker pool has one over a shared memory.
+ * where they lie. Small buffers come in power-of-two classes with free lists; large ones (block
+ * buffers) from address-ordered free ranges that merge when freed (free-ranges.ts), so what the
+ * heap holds follows the most that was live at once, whatever sizes came and went. The main
+ * thread has one over a private memory (see newPrivateMemory); the worker pool has one over a
+ * shared memory.
  */
 export class WasmMemory {
   readonly memory: WebAssembly.Memory;
   readonly exports: WasmExports;
   readonly scratch: number;
-  private top: number;
-  private readonly free = new Map<number, number[]>();
-  private readonly live = new Map<number, number>(); // address -> size class
+  private readonly heap: FreeRanges;
+  private readonly small = new Map<number, number[]>();
+  /** address -> size class (small, > 0) or minus the size taken (large). */
+  private readonly live = new Map<number, number>();
   private readonly buffers = new Set<ArrayBufferLike>();
   private bytes: Uint8Array;
 
@@ -36,7 +39,7 @@ export class WasmMemory {
     // Without the address space for a private memory, a shared one still works, only slower.
     this.memory = (shared ? null : newPrivateMemory()) ?? newSharedMemory();
     this.exports = instantiate(this.memory);
-    this.top = Math.ceil(this.exports.heapBase() / ALIGN) * ALIGN;
+    this.heap = new FreeRanges(Math.ceil(this.exports.heapBase() / ALIGN) * ALIGN);
     this.bytes = new Uint8Array(this.memory.buffer);
     this.buffers.add(this.memory.buffer);
     this.scratch = this.alloc(SCRATCH_SIZE);
@@ -45,16 +48,18 @@ export class WasmMemory {
   /** Reserve `size` bytes; returns their address. Contents are undefined. */
   alloc(size: number): number {
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`size must be a non-negative integer, got ${size}`);
-    const cls = sizeClass(Math.max(size, 1));
-    if (cls > MAX_CLASS) throw new RangeError(`size ${size} is larger than the hot path can hold`);
-    const list = this.free.get(cls);
-    let addr = list?.pop();
-    if (addr === undefined) {
-      addr = this.top;
-      this.ensure(addr + cls);
-      this.top = addr + cls;
+    if (size > MAX_SIZE) throw new RangeError(`size ${size} is larger than the hot path can hold`);
+    const grow = (end: number) => this.ensure(end);
+    let addr: number | undefined;
+    if (size <= SMALL_MAX) {
+      const cls = smallClass(Math.max(size, 1));
+      addr = this.small.get(cls)?.pop() ?? this.heap.take(cls, grow);
+      this.live.set(addr, cls);
+    } else {
+      const taken = Math.ceil(size / LARGE_ALIGN) * LARGE_ALIGN;
+      addr = this.heap.take(taken, grow);
+      this.live.set(addr, -taken);
     }
-    this.live.set(addr, cls);
     return addr;
   }
 
@@ -62,8 +67,12 @@ export class WasmMemory {
     const cls = this.live.get(addr);
     if (cls === undefined) throw new RangeError(`address ${addr} is not a live hot-path allocation (double free?)`);
     this.live.delete(addr);
-    let list = this.free.get(cls);
-    if (!list) this.free.set(cls, (list = []));
+    if (cls < 0) {
+      this.heap.give(addr, -cls);
+      return;
+    }
+    let list = this.small.get(cls);
+    if (!list) this.small.set(cls, (list = []));
     list.push(addr);
   }
 
@@ -97,9 +106,14 @@ export class WasmMemory {
     return new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
   }
 
-  /** Bytes reserved so far (for leak checks and stats). */
+  /** End of the heap's space in use or held for reuse (for leak checks and stats). */
   get reserved(): number {
-    return this.top;
+    return this.heap.top;
+  }
+
+  /** The furthest the heap has reached: the memory it has touched. */
+  get highWater(): number {
+    return this.heap.highWater;
   }
 
   private ensure(end: number): void {
