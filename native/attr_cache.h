@@ -124,7 +124,9 @@ class AttrCache {
   uint64_t EntryHits() const { return entryHits_.load(std::memory_order_relaxed); }
 
  private:
-  static constexpr size_t kMaxRecords = 1 << 18;
+  // Each record holds a struct stat and, for names, the name twice (key and the inode's list):
+  // at most some tens of MiB.
+  static constexpr size_t kMaxRecords = 1 << 16;
 
   struct Key {
     uint64_t parent;
