@@ -201,6 +201,9 @@ export class FileHandle {
       throw invalidArgType('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', a);
     }
     this.#live('write');
+    // Node answers a write from an empty buffer of an open handle before looking at the access
+    // mode (even of a read-only one).
+    if (ArrayBuffer.isView(a) && a.byteLength === 0) return { bytesWritten: 0, buffer: a };
     if (!this.#writable) throw recast({ code: 'EBADF' }, 'write');
     const bytesWritten = await this.#writeAt(bytes, position);
     return { bytesWritten, buffer: a };
@@ -210,6 +213,7 @@ export class FileHandle {
     if (!Array.isArray(buffers)) throw invalidArgType('buffers', 'an instance of ArrayBufferView[]', buffers);
     const joined = Buffer.concat(buffers.map(asView));
     this.#live('write');
+    if (buffers.length === 0) return { bytesWritten: 0, buffers };
     if (!this.#writable) throw recast({ code: 'EBADF' }, 'write');
     const bytesWritten = await this.#writeAt(joined, toPosition(position));
     return { bytesWritten, buffers };
