@@ -29,12 +29,6 @@ export class FreeRanges {
     return this.#highWater;
   }
 
-  get freeBytes(): number {
-    let n = 0;
-    for (const r of this.#free) n += r.size;
-    return n;
-  }
-
   get freeRanges(): readonly Range[] {
     return this.#free;
   }

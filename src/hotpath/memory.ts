@@ -34,6 +34,8 @@ export class WasmMemory {
   private readonly live = new Map<number, number>();
   private readonly buffers = new Set<ArrayBufferLike>();
   private bytes: Uint8Array;
+  /** What the heap calls to make room up to an address. */
+  private readonly grow = (end: number): void => this.ensure(end);
 
   constructor(shared: boolean) {
     // Without the address space for a private memory, a shared one still works, only slower.
@@ -49,15 +51,14 @@ export class WasmMemory {
   alloc(size: number): number {
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`size must be a non-negative integer, got ${size}`);
     if (size > MAX_SIZE) throw new RangeError(`size ${size} is larger than the hot path can hold`);
-    const grow = (end: number) => this.ensure(end);
     let addr: number | undefined;
     if (size <= SMALL_MAX) {
       const cls = smallClass(Math.max(size, 1));
-      addr = this.small.get(cls)?.pop() ?? this.heap.take(cls, grow);
+      addr = this.small.get(cls)?.pop() ?? this.heap.take(cls, this.grow);
       this.live.set(addr, cls);
     } else {
       const taken = Math.ceil(size / LARGE_ALIGN) * LARGE_ALIGN;
-      addr = this.heap.take(taken, grow);
+      addr = this.heap.take(taken, this.grow);
       this.live.set(addr, -taken);
     }
     return addr;

@@ -102,8 +102,7 @@ export class Vfs implements Walkable {
   #closed = false;
   #skipTrash = false;
   #attrCacheMs = DEFAULT_ATTR_CACHE_MS;
-  /** Inodes with attribute changes held back, and the timer that commits them in time. */
-  readonly #holding = new Set<number>();
+  /** Commits attribute changes held back too long (armed while any are held). */
   #holdTimer: NodeJS.Timeout | null = null;
 
   private constructor(meta: MetaPort, store: ChunkStore, session: number) {
@@ -236,9 +235,14 @@ export class Vfs implements Walkable {
   /** An inode's attributes for permission checks: metadata's, with changes held back here. */
   async #current(ino: number): Promise<Attr> {
     // Read before metadata: changes that commit during the read are in one or the other.
-    const before = this.#table.inode(ino)?.held;
-    const attr = await this.meta.getattr(ino);
-    const held = this.#table.inode(ino)?.held ?? before;
+    const before = this.#table.inode(ino)?.held ?? null;
+    return this.#heldOver(await this.meta.getattr(ino), before);
+  }
+
+  /** `attr` with the changes held here on top: those held now, or `before` (held when the
+   * metadata read began) if they committed meanwhile. */
+  #heldOver(attr: Attr, before: HeldAttrs | null): Attr {
+    const held = this.#table.inode(attr.ino)?.held ?? before;
     return held ? withHeld(attr, held) : attr;
   }
 
@@ -252,10 +256,8 @@ export class Vfs implements Walkable {
    * writer's reach when the metadata read started: a commit that lands while that read is under
    * way takes its slices off the writer, and the read may not have seen them in metadata. */
   #withPending(attr: Attr, before = 0, heldBefore: HeldAttrs | null = null): Attr {
+    attr = this.#heldOver(attr, heldBefore);
     const state = this.#table.inode(attr.ino);
-    // Held changes as they were when the metadata read began, if they committed meanwhile.
-    const held = state?.held ?? heldBefore;
-    if (held) attr = withHeld(attr, held);
     const writer = state?.writer;
     const reach = Math.max(before, writer?.dirty ? writer.pendingEnd : 0);
     if (!state || reach <= attr.size && !writer?.dirty) return attr;
@@ -350,10 +352,10 @@ export class Vfs implements Walkable {
     }
     if (Object.keys(next).length === 0) return this.#withPending(attr);
     const state = this.#table.inode(ino);
-    // Changes still held (made while a flush committed earlier ones) stay ahead of new ones.
-    if ((state?.fresh || state?.held) && this.#attrCacheMs > 0) {
+    if (state && this.#holds(state)) {
       this.#hold(state, next);
-      return this.#withPending(await this.meta.getattr(ino));
+      // `attr` had the earlier held changes on top; these include them.
+      return this.#withPending(attr);
     }
     if (next.mtimeNs !== undefined && state?.writer?.dirty) {
       // utimes after buffered writes: the bytes commit first, or their commit's time would
@@ -367,18 +369,24 @@ export class Vfs implements Walkable {
     return this.#withPending(await this.meta.setattr(ino, next));
   }
 
+  /** Whether attribute changes to `state`'s file are held back: it was created here and not
+   * flushed since, or changes made while a flush committed earlier ones are still held (new ones
+   * must stay behind them). */
+  #holds(state: InodeState): boolean {
+    return (state.fresh || state.held !== null) && this.#attrCacheMs > 0;
+  }
+
   /** Hold `next` back for `state`'s file; it commits by its next flush, or within half the
    * attribute-cache time (so another client sees it as soon as it would see a committed one). */
   #hold(state: InodeState, next: AttrChanges): void {
     state.held = hold(state.held, next, nowNs());
     // Times set now are the file's times, whatever buffered writes came before.
     if (next.mtimeNs !== undefined) state.lastWriteNs = 0n;
-    this.#holding.add(state.ino);
     this.#armHoldTimer();
   }
 
   #armHoldTimer(): void {
-    if (this.#holdTimer || this.#holding.size === 0) return;
+    if (this.#holdTimer) return;
     const holdMs = Math.max(1, Math.floor(this.#attrCacheMs / 2));
     this.#holdTimer = setTimeout(() => {
       this.#holdTimer = null;
@@ -387,14 +395,14 @@ export class Vfs implements Walkable {
     this.#holdTimer.unref();
   }
 
-  /** Commit the held changes of files holding them since `cutoff` (ms) or earlier. */
+  /** Commit the held changes of files holding them since `cutoff` (ms) or earlier; the timer
+   * goes on while any are held. */
   #commitHeldBefore(cutoff: number): void {
-    for (const ino of this.#holding) {
+    let holding = false;
+    for (const ino of this.#table.inodes()) {
       const held = this.#table.inode(ino)?.held;
-      if (!held) {
-        this.#holding.delete(ino);
-        continue;
-      }
+      if (!held) continue;
+      holding = true;
       if (held.sinceMs > cutoff) continue;
       // Changes that follow buffered bytes wait for them (they show with them, at the flush that
       // reports their errors); the others commit now. A failure leaves them held.
@@ -403,7 +411,7 @@ export class Vfs implements Walkable {
         if (state?.held && !state.writer?.dirty) await this.#settle(ino);
       }).catch(() => undefined);
     }
-    this.#armHoldTimer();
+    if (holding) this.#armHoldTimer();
   }
 
   /** Commit `ino`'s buffered writes and held attribute changes, in one transaction when both are
@@ -429,10 +437,7 @@ export class Vfs implements Walkable {
   #heldCommitted(state: InodeState, held: HeldAttrs): void {
     // Changes held while this committed stay held (they include these: committing them twice
     // is harmless).
-    if (state.held === held) {
-      state.held = null;
-      this.#holding.delete(state.ino);
-    }
+    if (state.held === held) state.held = null;
   }
 
   /** truncate(2) by inode: needs write permission. */
@@ -467,7 +472,7 @@ export class Vfs implements Walkable {
     const mode = modeAfterWrite(attr, caller);
     if (mode === attr.mode) return;
     const state = this.#table.inode(ino);
-    if (state?.fresh && this.#attrCacheMs > 0) this.#hold(state, { mode });
+    if (state && this.#holds(state)) this.#hold(state, { mode });
     else await this.meta.setattr(ino, { mode });
   }
 
