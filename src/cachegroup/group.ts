@@ -8,6 +8,8 @@ import { allocBuffer, releaseBuffer } from '../hotpath/index.js';
 import { BLOCK_BUFFER_EXTRA, fetchVerifiedInto } from '../chunk/blocks.js';
 import { cacheSums, piecesMatch } from '../chunk/cache-file.js';
 import type { DiskCache } from '../chunk/disk-cache.js';
+import { blockCacheLatency } from '../chunk/metrics.js';
+import { observer, type Observer } from '../metrics/registry.js';
 import type { BlockPeers, PeerStats } from '../chunk/peers.js';
 import { errnoError } from '../errors/errno.js';
 import type { GroupMember, Meta } from '../meta/meta.js';
@@ -42,6 +44,8 @@ export interface CacheGroupOptions {
   answerTimeoutMs?: number;
   /** The key that seals the group secret (STRATA_KEY), when the volume's clients have one. */
   sealingKey?: string;
+  /** The volume's name, which labels the group's metrics. */
+  volume?: string;
 }
 
 interface Known extends GroupMember {
@@ -58,7 +62,7 @@ const FORGET_AFTER_MS = 3_600_000;
 export class CacheGroup implements BlockPeers {
   readonly id = randomBytes(8).toString('hex');
   readonly sharing: boolean;
-  readonly #o: Required<Omit<CacheGroupOptions, 'weight' | 'listen' | 'address' | 'sealingKey'>>;
+  readonly #o: Required<Omit<CacheGroupOptions, 'weight' | 'listen' | 'address' | 'sealingKey' | 'volume'>>;
   readonly #key: GroupKey;
   #members: Known[] = [];
   /** Members whose requests failed, with the heartbeat they had then: skipped until it moves on
@@ -76,6 +80,9 @@ export class CacheGroup implements BlockPeers {
   readonly #stats = { remoteHits: 0, remoteFills: 0, remoteMisses: 0, remoteCorrupt: 0, remoteErrors: 0, remoteOffers: 0, remoteOfferSkips: 0, storeFills: 0, reads: 0, readMs: 0, readMsMax: 0 };
   readonly #timeouts: PeerTimeouts;
 
+  readonly #readTime: Observer;
+  readonly #writeTime: Observer;
+
   private constructor(private readonly meta: Meta, private readonly objects: ObjectStore, private readonly options: CacheGroupOptions, secret: string) {
     this.sharing = options.sharing ?? true;
     const heartbeatMs = options.heartbeatMs ?? 2_000;
@@ -86,6 +93,9 @@ export class CacheGroup implements BlockPeers {
     };
     this.#timeouts = { connectMs: this.#o.connectTimeoutMs, answerMs: this.#o.answerTimeoutMs };
     this.#key = new GroupKey(secret, options.name);
+    const volume = options.volume ?? 'default';
+    this.#readTime = observer(blockCacheLatency, { volume, tier: 'remote', op: 'read' });
+    this.#writeTime = observer(blockCacheLatency, { volume, tier: 'remote', op: 'write' });
   }
 
   /** Join `options.name` as a client: learn the members. A sharing member starts serving with serve(). */
@@ -216,6 +226,7 @@ export class CacheGroup implements BlockPeers {
       if (this.#down.has(m.id)) continue;
       const started = performance.now();
       const got = await m.peer!.fetchInto(key, blockLength, target, sums, fill);
+      this.#readTime.observe((performance.now() - started) / 1000);
       if (got === 'hit' || got === 'via-group' || got === 'via-store' || got === 'forged') {
         if (got === 'forged' || !piecesMatch(key, target.subarray(0, blockLength), sums)) {
           // A damaged copy: counted, dropped there, and the block comes from elsewhere.
@@ -271,7 +282,9 @@ export class CacheGroup implements BlockPeers {
     const sumsCopy = Buffer.from(sums);
     this.#stats.remoteOffers++;
     // A failed offer costs nothing but the copy: reads decide whether a member is down.
+    const started = performance.now();
     void m.peer.put(key, copy, sumsCopy).finally(() => {
+      this.#writeTime.observe((performance.now() - started) / 1000);
       this.#offering.delete(tag);
       this.#offerBytes -= copy.byteLength;
     });

@@ -43,6 +43,9 @@ export interface BlockMemoryStats {
   hits: number;
   misses: number;
   bytes: number;
+  /** Prefetched blocks a read then used, and bytes prefetched and dropped unused. */
+  aheadHits: number;
+  aheadWastedBytes: number;
 }
 
 export class BlockMemory {
@@ -56,6 +59,8 @@ export class BlockMemory {
   #aheadBytes = 0;
   #hits = 0;
   #misses = 0;
+  #aheadHits = 0;
+  #aheadWasted = 0;
 
   /** `load` fetches and verifies a block into a WASM buffer (data in [0, blockLength)). */
   constructor(
@@ -129,7 +134,7 @@ export class BlockMemory {
   stats(): BlockMemoryStats {
     let ahead = 0;
     for (const { entry } of this.#ahead.values()) ahead += entry.length;
-    return { hits: this.#hits, misses: this.#misses, bytes: (this.#lru?.calculatedSize ?? 0) + ahead };
+    return { hits: this.#hits, misses: this.#misses, bytes: (this.#lru?.calculatedSize ?? 0) + ahead, aheadHits: this.#aheadHits, aheadWastedBytes: this.#aheadWasted };
   }
 
   /** Drop every cached block (buffers still pinned are freed by their last reader). */
@@ -151,7 +156,10 @@ export class BlockMemory {
           return entry;
         }
         // A read joined this load: the block is used already.
-        if (ahead) this.#releaseAhead(blockLength);
+        if (ahead) {
+          this.#aheadHits++;
+          this.#releaseAhead(blockLength);
+        }
         this.#keep(key, entry, keep);
         return entry;
       },
@@ -177,6 +185,7 @@ export class BlockMemory {
     const ahead = this.#ahead.get(key);
     if (!ahead) return undefined;
     this.#ahead.delete(key);
+    this.#aheadHits++;
     this.#keep(key, ahead.entry, keep);
     this.#releaseAhead(ahead.entry.length);
     return ahead.entry;
@@ -186,6 +195,7 @@ export class BlockMemory {
     const ahead = this.#ahead.get(key);
     if (!ahead) return;
     this.#ahead.delete(key);
+    this.#aheadWasted += ahead.entry.length;
     this.#evict(ahead.entry);
     this.#releaseAhead(ahead.entry.length);
   }

@@ -50,8 +50,17 @@ export class CacheDir {
       },
     });
     this.ready = this.#rebuild().catch(() => {
-      this.counters.errors++;
+      this.failed();
     });
+  }
+
+  /** Errors of this directory alone (strata_blockcache_errors_total{dir}). */
+  errors = 0;
+
+  /** A disk error here: counted for the cache and for this directory. */
+  failed(): void {
+    this.errors++;
+    this.counters.errors++;
   }
 
   pathOf(key: string): string {
@@ -123,7 +132,7 @@ export class CacheDir {
     try {
       fs = await statfs(this.dir);
     } catch {
-      this.counters.errors++;
+      this.failed();
       this.#full = true;
       return;
     }

@@ -13,6 +13,8 @@ import { resolveOptions, type ChunkStoreOptions } from './options.js';
 import { DiskCache, type DiskCacheStats } from './disk-cache.js';
 import type { BlockPeers, PeerStats } from './peers.js';
 import { ChunkReader, type ReadCounters } from './reader.js';
+import type { BlockMemoryStats } from './block-memory.js';
+import { sampleChunkStore } from './metrics.js';
 import { CHUNK_SIZE, type BlockCacheControl, type ChunkStore, type ChunkStoreStats, type FileWriter, type SliceMeta, type SliceSource } from './store.js';
 import { SliceWriter, type WriterHost } from './writer.js';
 
@@ -47,6 +49,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
   private readonly planners = new LRUCache<number, ReadAheadPlanner>({ max: 256, dispose: (p) => p.close() });
   /** At most this much is read ahead per stream: half the verified-block memory. */
   private readonly readAheadWindow: number;
+  private readonly stopSampling: () => void;
 
   constructor(private readonly objects: ObjectStore, options?: ChunkStoreOptions) {
     const o = resolveOptions(options);
@@ -55,11 +58,17 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     this.budget = new WriteBudget(o.bufferSize, (shortfall) => this.relieve(shortfall));
     this.uploads = new Limiter(o.maxUploads);
     this.reads = new Limiter(o.maxReads);
-    this.cache = o.cache ? new DiskCache(o.cache, o.cacheNamespace) : null;
+    this.cache = o.cache ? new DiskCache(o.cache, o.cacheNamespace, o.volume) : null;
     this.blockCache = this.cache ? this.cacheControl(this.cache) : null;
     this.peers = o.peers;
     this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters, o.memoryCacheSize, this.cache, this.peers);
     this.readAheadWindow = Math.floor(this.reader.readAheadRoom / this.blockSize) * this.blockSize;
+    this.stopSampling = sampleChunkStore(this, o.volume, o.bufferSize);
+  }
+
+  /** Verified blocks in memory: the read cache and read-ahead. */
+  memoryStats(): BlockMemoryStats {
+    return this.reader.memoryStats();
   }
 
   openWriter(inode: number, meta: SliceMeta): FileWriter {
@@ -190,6 +199,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopSampling();
     this.reader.clearMemory();
     this.planners.clear();
     const results = await Promise.allSettled([...this.writers].map((w) => w.close()));

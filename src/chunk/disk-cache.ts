@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { errnoError } from '../errors/errno.js';
 import { CacheDir, type CacheDirCounters } from './cache-dir.js';
+import { blockCacheLatency } from './metrics.js';
+import { observer, type Observer } from '../metrics/registry.js';
 import { CacheFileError, cacheFileSize, cacheSums, piecesMatch, readCacheFile, readCacheFileRaw, writeCacheFile, PIECE_SIZE } from './cache-file.js';
 
 /** How cached bytes are checked before use: 'none'; 'full' (whole-block reads only, so a partial
@@ -55,8 +57,14 @@ export class DiskCache {
   /** Writes under way, by key: a second writer of a key waits for the first. */
   readonly #writing = new Map<string, Promise<boolean>>();
 
-  /** `namespace` keeps volumes apart in a shared cache directory (the volume's uuid). */
-  constructor(options: DiskCacheOptions, namespace: string) {
+  readonly #readTime: Observer;
+  readonly #writeTime: Observer;
+
+  /** `namespace` keeps volumes apart in a shared cache directory (the volume's uuid); `volume`
+   * labels its metrics. */
+  constructor(options: DiskCacheOptions, namespace: string, volume = 'default') {
+    this.#readTime = observer(blockCacheLatency, { volume, tier: 'local', op: 'read' });
+    this.#writeTime = observer(blockCacheLatency, { volume, tier: 'local', op: 'write' });
     const share = options.size < 0 ? -1 : Math.floor(options.size / Math.max(1, options.dirs.length));
     this.dirs = options.dirs.map((d) => new CacheDir(d, namespace, share, options.freeSpaceRatio ?? 0.1, this.#counters));
     this.verify = options.verify ?? 'full';
@@ -86,7 +94,7 @@ export class DiskCache {
     } catch (err) {
       if (err instanceof CacheFileError && err.kind === 'absent') dir.forget(key);
       else {
-        this.#counters.errors++;
+        dir.failed();
         if (err instanceof CacheFileError) await dir.drop(key);
       }
       return null;
@@ -116,14 +124,17 @@ export class DiskCache {
           this.#counters.skips++;
           return false;
         }
+        const started = performance.now();
         try {
           dir.add(key, await writeCacheFile(dir.pathOf(key), dir.tempPathOf(key), bytes, sums));
           this.#counters.writes++;
           return true;
         } catch (err) {
           if (process.env.STRATA_DEBUG_CACHE) console.error('cache write', err);
-          this.#counters.errors++;
+          dir.failed();
           throw err;
+        } finally {
+          this.#writeTime.observe((performance.now() - started) / 1000);
         }
       })();
       this.#writing.set(key, running);
@@ -164,10 +175,12 @@ export class DiskCache {
     const dir = this.dirOf(key);
     const whole = offset === 0 && target.byteLength === blockLength;
     if (!whole && !this.partialReads) return false;
+    const started = performance.now();
     try {
       await readCacheFile(dir.pathOf(key), key, blockLength, offset, target, this.verify !== 'none', scratch, room);
       dir.touch(key, cacheFileSize(blockLength));
       this.#counters.hits++;
+      this.#readTime.observe((performance.now() - started) / 1000);
       return true;
     } catch (err) {
       this.#counters.misses++;
@@ -175,7 +188,7 @@ export class DiskCache {
         dir.forget(key);
       } else {
         // A damaged file goes; a disk that fails to read (EIO, EMFILE) keeps its files.
-        this.#counters.errors++;
+        dir.failed();
         if (err instanceof CacheFileError) await dir.drop(key);
       }
       return false;
@@ -195,7 +208,7 @@ export class DiskCache {
     try {
       sums = cacheSums(key, data);
     } catch {
-      this.#counters.errors++;
+      dir.failed();
       return;
     }
     this.#pendingBytes += data.byteLength;

@@ -30,6 +30,8 @@ export interface ChunkStoreOptions {
   cacheNamespace?: string;
   /** A cache group: other hosts' caches, asked before object storage. */
   peers?: BlockPeers;
+  /** The volume's name, which labels the store's metrics (default 'default'). */
+  volume?: string;
 }
 
 export type ResolvedOptions = Required<Omit<ChunkStoreOptions, 'cache' | 'peers'>> & { cache: DiskCacheOptions | null; peers: BlockPeers | null };
@@ -71,5 +73,5 @@ export function resolveOptions(options: ChunkStoreOptions = {}): ResolvedOptions
   const cache = resolveCache(options.cache);
   const cacheNamespace = options.cacheNamespace ?? 'default';
   if (typeof cacheNamespace !== 'string' || !/^[A-Za-z0-9._-]+$/.test(cacheNamespace)) throw new TypeError(`cacheNamespace must be a plain name, got ${String(cacheNamespace)}`);
-  return { blockSize, bufferSize, maxUploads, maxReads, memoryCacheSize, cache, cacheNamespace, peers: options.peers ?? null };
+  return { blockSize, bufferSize, maxUploads, maxReads, memoryCacheSize, cache, cacheNamespace, peers: options.peers ?? null, volume: options.volume ?? 'default' };
 }

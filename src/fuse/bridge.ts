@@ -30,6 +30,8 @@ export interface BridgeOptions {
   /** Let the kernel keep a file's pages across opens when the file has not changed since. */
   keepCache: boolean;
   log: (message: string) => void;
+  /** The volume's name, which labels the mount's metrics. */
+  volume?: string;
 }
 
 const S_IFMT = 0o170000;
@@ -112,7 +114,7 @@ export class FuseBridge {
     private readonly reply: FuseReplies,
     private readonly options: BridgeOptions,
   ) {
-    this.stats = new MountStats(() => vfs.store.stats());
+    this.stats = new MountStats(() => vfs.store.stats(), options.volume);
     this.#handlers = this.#build();
   }
 
@@ -291,7 +293,7 @@ export class FuseBridge {
         if (ino === STATS_INO) {
           if ((flags & O_ACCMODE) !== 0) throw Object.assign(new Error('read-only'), { code: 'EACCES' });
           const fh = this.#nextStatsFh++;
-          this.#statsReads.set(fh, Buffer.from(`${JSON.stringify(this.stats.snapshot(), null, 1)}\n`));
+          this.#statsReads.set(fh, Buffer.from(`${JSON.stringify(await this.stats.snapshot(), null, 1)}\n`));
           reply.replyOpen(req, fh, { directIo: true });
           return;
         }
@@ -313,16 +315,11 @@ export class FuseBridge {
           return;
         }
         // Replied straight from the verified block in memory when the range lies in one block.
-        await vfs.readView(fh, offset, size, (bytes) => {
-          this.stats.readBytes += bytes.length;
-          reply.replyBuf(req, bytes, bytes.length);
-        });
+        await vfs.readView(fh, offset, size, (bytes) => reply.replyBuf(req, bytes, bytes.length));
       },
       write: async (req, _caller, _ino: number, fh: number, data: Buffer, offset: number) => {
         this.#writable();
-        const n = await vfs.write(fh, offset, data);
-        this.stats.writeBytes += n;
-        reply.replyWrite(req, n);
+        reply.replyWrite(req, await vfs.write(fh, offset, data));
       },
       flush: async (req, _caller, ino: number, fh: number, owner: string) => {
         if (!this.#statsReads.has(fh)) {

@@ -121,7 +121,7 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
       onExit: (code) => announceEnd(code),
       onError: (err, op) => log(`fuse ${op}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
     });
-    bridge = new FuseBridge(volume.vfs, session, { timeouts, readOnly: options.readOnly === true, keepCache: true, log });
+    bridge = new FuseBridge(volume.vfs, session, { timeouts, readOnly: options.readOnly === true, keepCache: true, log, volume: name });
     // Absent security.* xattrs are answered natively for as long as the kernel trusts attributes:
     // another client's setxattr shows within the same time as its other changes.
     session.setAbsentXattrTtl(timeouts.attr * 1000);
@@ -156,6 +156,7 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
       closing ??= (async () => {
         stopWatching();
         await live.unmount();
+        liveBridge.stats.close();
         await volume.close();
       })();
       return closing;

@@ -12,6 +12,7 @@ import { baseHeaders, sendError } from './respond.js';
 import { refuseUnimplementedHeaders, route } from './router.js';
 import { queryServiceOf, sendQueryError, serveQueryApi } from './iam-api/query.js';
 import { objectTarget, type FoundObject } from './objects.js';
+import { timeRequest } from './metrics.js';
 
 export interface PipelineOptions {
   core: GatewayCore;
@@ -25,6 +26,8 @@ export interface PipelineOptions {
   bodyProgress?: BodyProgress;
   /** How long an unread body is drained after an error before the connection is closed instead. */
   drainMs?: number;
+  /** The volume's name, which labels the gateway's metrics. */
+  volume?: string;
 }
 
 /** Bodies up to this size are read and dropped after an error so the connection stays usable,
@@ -35,6 +38,10 @@ const MAX_FORM_BYTES = 128 * 1024;
 
 export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p: PipelineOptions): Promise<void> {
   const id = newRequestId();
+  const ended = timeRequest(p.volume ?? 'default');
+  // Requests refused before routing (bad signature, malformed) count under 'Unrouted'.
+  let operation = 'Unrouted';
+  res.once('close', () => ended(operation, res.statusCode));
   baseHeaders(res, id);
   let req: S3Request | null = null;
   let body: RequestBody | null = null;
@@ -49,11 +56,13 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     const auth = await authenticate(req, p.credentials, (p.now ?? Date.now)(), p.core.region, () => readForm(raw));
     body = new RequestBody(req, res, auth.payload, p.bodyProgress);
     if (auth.service !== 's3') {
+      operation = auth.service.toUpperCase();
       await serveQueryApi(auth.service, req, auth.body ?? body, auth.body !== undefined || auth.payload.kind !== 'unsigned', res, auth.identity, p.core.iam, p.authorize);
       return;
     }
     refuseUnimplementedHeaders(req, auth.payload.kind === 'chunked');
     const rt = route(req);
+    operation = req.method === 'HEAD' ? (req.key === null ? 'HeadBucket' : 'HeadObject') : rt.action.replace(/^s3:/, '');
     const s3req = req;
     const authorizeAs = async (identity: Identity, action: string, bucket: string | null, key: string | null, write: boolean, creating = false, context?: Record<string, string>) => {
       // What the authorizer may want to know of the object (its tags, its ACL), read once if at all.

@@ -124,7 +124,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let timer: NodeJS.Timeout | null = null;
   try {
     // A mirror without mirror writes serves reads only, from the gateway store its primary made.
-    const mirror = (await gv.user.vfs.meta.settings()).mirror;
+    const { mirror, name: volumeName } = await gv.user.vfs.meta.settings();
     const readOnlyMirror = mirror !== undefined && !options.volume?.mirrorWrites;
     const staging = new Staging(gv);
     const iam = await (async () => {
@@ -152,7 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const base = options.authorizer ?? access.authorize;
     const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...options.limits };
     const pipeline = {
-      core, credentials, log, now: options.now,
+      core, credentials, log, now: options.now, volume: volumeName,
       bodyProgress: { windowMs: limits.bodyWindowMs, minBytes: limits.bodyMinBytes }, drainMs: limits.drainMs,
       authorize: options.readOnly || readOnlyMirror ? readOnly(base) : base,
       events: options.events ?? noEvents,

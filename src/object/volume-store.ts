@@ -3,6 +3,7 @@
 // mirror's replicator opens both its primary's and its own.
 import { loadSealingKey, readStoredCredentials } from './s3-credentials.js';
 import { openObjectStore, type OpenStoreOptions } from './open.js';
+import { MeasuredObjectStore } from './measured.js';
 import { PrefixedObjectStore } from './prefix.js';
 import type { ObjectStore } from './store.js';
 
@@ -24,5 +25,5 @@ export async function openVolumeObjects(spec: VolumeStoreSpec, options: Omit<Ope
   const { keyFile, ...open } = options;
   const credentials = spec.storageCredentials === undefined ? undefined
     : readStoredCredentials(spec.storageCredentials, spec.name, () => loadSealingKey({ keyFile }));
-  return new PrefixedObjectStore(await openObjectStore(spec.storage, { ...open, ...credentials }), spec.name);
+  return MeasuredObjectStore.wrap(new PrefixedObjectStore(await openObjectStore(spec.storage, { ...open, ...credentials }), spec.name), spec.name);
 }

@@ -18,6 +18,8 @@ import { openVolumeObjects, primaryStoreSpec } from '../object/volume-store.js';
 import { MirrorObjectStore } from '../mirror/object-store.js';
 import { CacheGroup, type CacheGroupOptions } from '../cachegroup/group.js';
 import { mirrorWritesMeta, type MirrorWritesOptions } from '../mirror/writes-meta.js';
+import { measuredMeta } from '../meta/metrics.js';
+import { sampleVolume } from './metrics.js';
 
 export interface FormatOptions {
   name: string;
@@ -169,14 +171,14 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
       objects = await WritebackObjectStore.open(objects, stagingDir(cache!.dirs[0], settings.uuid), { maxUploads: opts.maxUploads, onError: opts.onUploadError });
     }
     const group = opts.cacheGroup
-      ? await CacheGroup.open(meta, objects, { ...opts.cacheGroup, sealingKey: opts.cacheGroup.sealingKey ?? loadSealingKey({ keyFile: opts.keyFile }) })
+      ? await CacheGroup.open(meta, objects, { ...opts.cacheGroup, volume: settings.name, sealingKey: opts.cacheGroup.sealingKey ?? loadSealingKey({ keyFile: opts.keyFile }) })
         .catch(async (err: unknown) => { await objects.close(); throw err; })
       : null;
     let store: ReturnType<typeof createChunkStore>;
     try {
       store = createChunkStore(objects, {
         blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads, memoryCacheSize: opts.memoryCacheSize,
-        cache, cacheNamespace: settings.uuid, peers: group ?? undefined,
+        cache, cacheNamespace: settings.uuid, peers: group ?? undefined, volume: settings.name,
       });
     } catch (err) {
       await group?.close().catch(() => undefined);
@@ -190,9 +192,12 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
         throw err;
       });
     }
+    const stopSampling = sampleVolume(settings.name, meta, objects);
+    meta = measuredMeta(meta, settings.name, parseMetaUrl(metaUrl).kind);
     return {
       meta, store, volumeName: settings.name, objects, group,
       async close() {
+        stopSampling();
         let first: unknown = null;
         await store.close().catch((err: unknown) => { first ??= err; });
         // Write-back uploads what is staged here (what fails stays staged for the next open).

@@ -193,6 +193,7 @@ export class Volume extends PathApi {
         attrCacheMs: options.attrCacheMs,
         sessionInfo: { client: options.client ?? 'sdk', host: hostname() },
         skipTrash: options.skipTrash === true,
+        metrics: { volume: backends.volumeName, entrypoint: entrypointOf(options.client ?? 'sdk') },
       });
       return new Volume(vfs, backends, caller, umask, metaUrl);
     } catch (err) {
@@ -222,4 +223,11 @@ export class Volume extends PathApi {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The entrypoint a client's bytes are counted under (strata_read_bytes_total{entrypoint}). */
+function entrypointOf(client: string): string {
+  if (client === 'fuse') return 'fuse';
+  if (client.startsWith('gateway')) return 'gateway';
+  return 'sdk';
 }

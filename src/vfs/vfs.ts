@@ -18,6 +18,8 @@ import type { MetaPort, PortDirEntry, PortStatFs } from './meta-port.js';
 import { nameProblem } from './path.js';
 import { chmodResult, inGroup, inheritedOwnership, isRoot, modeAfterWrite, ownsOrRoot, permits, withoutPrivileges, type Caller } from './permissions.js';
 import type { Walkable } from './resolve.js';
+import { readBytes, writtenBytes } from './metrics.js';
+import { NO_COUNT, incrementer, type Incrementer } from '../metrics/registry.js';
 
 export interface VfsOptions {
   /** Heartbeat period of the session (ms). */
@@ -36,6 +38,8 @@ export interface VfsOptions {
    * mount's kernel attribute cache): another client's change shows within it; this process's own
    * changes, a new open and a stat show at once. 0: every read asks meta. */
   attrCacheMs?: number;
+  /** Labels of the bytes this client reads and writes (strata_read_bytes_total and _write_). */
+  metrics?: { volume: string; entrypoint: string };
 }
 
 /** Changes setattr may make; times in ns since the epoch or 'now'. */
@@ -104,6 +108,8 @@ export class Vfs implements Walkable {
   #attrCacheMs = DEFAULT_ATTR_CACHE_MS;
   /** Commits attribute changes held back too long (armed while any are held). */
   #holdTimer: NodeJS.Timeout | null = null;
+  #bytesRead: Incrementer = NO_COUNT;
+  #bytesWritten: Incrementer = NO_COUNT;
 
   private constructor(meta: MetaPort, store: ChunkStore, session: number) {
     this.meta = watchDataChanges(meta, (ino) => {
@@ -127,6 +133,9 @@ export class Vfs implements Walkable {
     vfs.#sessionInfo = info;
     vfs.#attrCacheMs = options.attrCacheMs ?? DEFAULT_ATTR_CACHE_MS;
     vfs.#skipTrash = options.skipTrash ?? false;
+    const labels = options.metrics ?? { volume: 'default', entrypoint: 'sdk' };
+    vfs.#bytesRead = incrementer(readBytes, labels);
+    vfs.#bytesWritten = incrementer(writtenBytes, labels);
     const beat = setInterval(() => { void vfs.#asSession((id) => meta.heartbeat(id)).catch(() => undefined); }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     const reclaim = setInterval(() => { void vfs.reclaim().catch(() => undefined); }, options.reclaimMs ?? DEFAULT_RECLAIM_MS);
     const staleMs = options.staleSessionMs ?? DEFAULT_STALE_SESSION_MS;
@@ -805,7 +814,9 @@ export class Vfs implements Walkable {
     const n = await this.#newNode(caller, dir, name, S_IFREG, mode, 'open', parent);
     const content = data.byteLength > 0 ? await this.store.storeSlice(data, this.meta) : null;
     try {
-      return await this.meta.createFile(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, content, extras);
+      const made = await this.meta.createFile(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, content, extras);
+      this.#bytesWritten.inc(data.byteLength);
+      return made;
     } catch (err) {
       // Someone else created it meanwhile (meta has queued the stored slice for deletion).
       if ((err as { code?: string }).code === 'EEXIST' && !exclusive) return null;
@@ -817,7 +828,9 @@ export class Vfs implements Walkable {
     const found = await this.#readable(fh, offset, target.length);
     if (!found) return 0;
     const want = Math.min(target.length, found.size - offset);
-    return this.store.read(found.ino, offset, target.subarray(0, want), found.size, this.#sliceSource(found.attr));
+    const n = await this.store.read(found.ino, offset, target.subarray(0, want), found.size, this.#sliceSource(found.attr));
+    this.#bytesRead.inc(n);
+    return n;
   }
 
   /** read() for callers that only pass the bytes on (FUSE replies): `use` gets them once, as a
@@ -825,7 +838,10 @@ export class Vfs implements Walkable {
   async readView<T>(fh: number, offset: number, length: number, use: (bytes: Uint8Array) => T): Promise<T> {
     const found = await this.#readable(fh, offset, length);
     if (!found) return use(EMPTY);
-    return this.store.readView(found.ino, offset, Math.min(length, found.size - offset), found.size, this.#sliceSource(found.attr), use);
+    return this.store.readView(found.ino, offset, Math.min(length, found.size - offset), found.size, this.#sliceSource(found.attr), (bytes) => {
+      this.#bytesRead.inc(bytes.length);
+      return use(bytes);
+    });
   }
 
   /** Where a read of an open file finds its chunks' slices: lists fetched earlier are reused while
@@ -889,7 +905,7 @@ export class Vfs implements Walkable {
     if (offset + data.length > Number.MAX_SAFE_INTEGER) fail('EFBIG', 'write');
     if (data.length === 0) return { bytes: 0, offset };
     const ino = file.ino;
-    return this.#table.queue.run(ino, async () => {
+    const done = await this.#table.queue.run(ino, async () => {
       const state = this.#table.inode(ino);
       if (!state) fail('EBADF', 'write');
       // A write by anyone but root drops setuid/setgid first, as on Linux (through a mount the
@@ -913,6 +929,8 @@ export class Vfs implements Walkable {
       await state.writer.write(offset, data);
       return { bytes: data.length, offset };
     });
+    this.#bytesWritten.inc(done.bytes);
+    return done;
   }
 
   /** flush(2) on close of one descriptor: commit buffered writes so other clients see them. */

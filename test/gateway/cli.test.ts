@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAddress } from '../../src/cli/commands/gateway.js';
+import { parseAddress } from '../../src/cli/address.js';
 import { Volume } from '../../src/index.js';
 import { s3Failure } from './harness.js';
 

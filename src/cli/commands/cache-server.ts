@@ -6,8 +6,9 @@ import { openBackends } from '../../sdk/backends.js';
 import { volumeOptionsToBackends } from '../../sdk/volume.js';
 import { addDataFlags, dataOptions, type DataFlags } from '../data-flags.js';
 import { addGroupFlags, groupOptions, type GroupFlags } from '../group-flags.js';
+import { addMetricsFlag, serveMetricsIfAsked, type MetricsFlags } from '../metrics-flag.js';
 
-interface CacheServerFlags extends DataFlags, GroupFlags {
+interface CacheServerFlags extends DataFlags, GroupFlags, MetricsFlags {
   listen: string;
 }
 
@@ -22,12 +23,17 @@ export function registerCacheServer(program: Command): void {
     .argument('<meta-url>', 'metadata URL of the volume')
     .requiredOption('--listen <host:port>', 'where to serve the group (port 0: any free one)');
   addGroupFlags(cmd, false);
+  addMetricsFlag(cmd);
   addDataFlags(cmd).action(async (metaUrl: string, flags: CacheServerFlags) => {
     if (flags.cacheGroup === undefined) throw usage('cache-server needs --cache-group NAME');
     if (flags.sharing === false) throw usage('a cache server serves its cache: --no-sharing does not go with cache-server');
     if (flags.cacheDir === undefined || flags.cacheDir === 'none') throw usage('cache-server needs --cache-dir DIR: the cache it serves');
     const group = groupOptions(flags, flags.listen)!;
-    const backends = await openBackends(metaUrl, { ...volumeOptionsToBackends(dataOptions(flags)), cacheGroup: group });
+    const metrics = await serveMetricsIfAsked(flags);
+    const backends = await openBackends(metaUrl, { ...volumeOptionsToBackends(dataOptions(flags)), cacheGroup: group }).catch(async (err: unknown) => {
+      await metrics?.close();
+      throw err;
+    });
     const g = backends.group!;
     process.stdout.write(`serving cache group "${group.name}" of ${redactUrl(metaUrl)} at ${g.address} (member ${g.id}${group.backup ? ', backup on' : ''})\n`);
     if (process.send) process.send({ listening: g.address, member: g.id });
@@ -37,5 +43,6 @@ export function registerCacheServer(program: Command): void {
     });
     process.stderr.write(`${signal}: leaving cache group "${group.name}"\n`);
     await backends.close();
+    await metrics?.close();
   });
 }

@@ -6,31 +6,11 @@ import { DEFAULT_LIMITS, startGateway } from '../../gateway/server.js';
 import { addMirrorFlags, mirrorOptions, replicateIfAsked, type MirrorFlags } from '../mirror-flags.js';
 import { addGroupFlags, groupOptions, type GroupFlags } from '../group-flags.js';
 import { redactUrl } from '../../config/urls.js';
+import { parseAddress } from '../address.js';
+import { addMetricsFlag, serveMetricsIfAsked, type MetricsFlags } from '../metrics-flag.js';
 
 export const ACCESS_KEY_ENV = 'STRATA_GATEWAY_ACCESS_KEY';
 export const SECRET_KEY_ENV = 'STRATA_GATEWAY_SECRET_KEY';
-
-/** "HOST:PORT", "[IPV6]:PORT", ":PORT" or "PORT"; the host defaults to 127.0.0.1 (listening on
- * other interfaces is asked for explicitly, e.g. 0.0.0.0:9000). */
-export function parseAddress(value: string): { host: string; port: number } {
-  const bad = () => new InvalidArgumentError(`ADDRESS must be HOST:PORT, [IPV6]:PORT, :PORT or PORT, got "${value}".`);
-  const v = value.trim();
-  let host: string;
-  let port: string;
-  const v6 = /^\[([0-9a-fA-F:.]+)\]:(.*)$/.exec(v);
-  if (v6) {
-    [host, port] = [v6[1], v6[2]];
-  } else if (/^\d+$/.test(v)) {
-    [host, port] = ['127.0.0.1', v];
-  } else {
-    const colon = v.lastIndexOf(':');
-    if (colon < 0) throw bad();
-    [host, port] = [v.slice(0, colon) || '127.0.0.1', v.slice(colon + 1)];
-    if (host.includes(':') || /\s/.test(host)) throw bad();
-  }
-  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw bad();
-  return { host, port: Number(port) };
-}
 
 function hours(flag: string) {
   return (value: string): number => {
@@ -46,7 +26,7 @@ function connections(value: string): number {
   return n;
 }
 
-interface GatewayFlags extends MirrorFlags, GroupFlags {
+interface GatewayFlags extends MirrorFlags, GroupFlags, MetricsFlags {
   accessKey?: string;
   secretKey?: string;
   readOnly?: boolean;
@@ -80,7 +60,7 @@ export function registerGateway(program: Command): void {
     .option('--upload-expiry <hours>', 'remove multipart uploads not completed within this many hours', hours('--upload-expiry'), 24 * 7)
     .option('--max-connections <n>', 'refuse connections beyond this many (keep it below the open-file limit)', connections, DEFAULT_LIMITS.maxConnections)
     .option('--trusted-proxy <cidr>', 'a TLS-terminating proxy whose X-Forwarded-For/-Proto set aws:SourceIp and aws:SecureTransport; repeatable', proxyRange, [] as string[]);
-  addGroupFlags(addMirrorFlags(gateway))
+  addMetricsFlag(addGroupFlags(addMirrorFlags(gateway)))
     .action(async (metaUrl: string, address: { host: string; port: number }, flags: GatewayFlags) => {
       const cacheGroup = groupOptions(flags);
       const accessKey = flags.accessKey ?? process.env[ACCESS_KEY_ENV];
@@ -88,6 +68,7 @@ export function registerGateway(program: Command): void {
       if (!accessKey || !secretKey) {
         throw Object.assign(new Error(`the gateway needs root credentials: --access-key and --secret-key, or $${ACCESS_KEY_ENV} and $${SECRET_KEY_ENV}`), { exitCode: 2 });
       }
+      const metrics = await serveMetricsIfAsked(flags);
       let gw;
       try {
         gw = await startGateway({
@@ -96,6 +77,7 @@ export function registerGateway(program: Command): void {
           volume: { ...mirrorOptions(flags), cacheGroup },
         });
       } catch (err) {
+        await metrics?.close();
         if (err instanceof RangeError) throw Object.assign(new Error(err.message), { exitCode: 2 });
         throw err;
       }
@@ -112,6 +94,7 @@ export function registerGateway(program: Command): void {
       process.stderr.write(`${signal}: finishing requests in flight and closing the volume\n`);
       await stopReplicating();
       await gw.close();
+      await metrics?.close();
       process.stderr.write('gateway closed\n');
     });
 }

@@ -10,6 +10,7 @@ import { addDataFlags, dataOptions, type DataFlags } from '../data-flags.js';
 import { addMirrorFlags, mirrorOptions, replicateIfAsked, type MirrorFlags } from '../mirror-flags.js';
 import { addGroupFlags, groupOptions, type GroupFlags } from '../group-flags.js';
 import { redactUrl } from '../../config/urls.js';
+import { addMetricsFlag, serveMetricsIfAsked, type MetricsFlags } from '../metrics-flag.js';
 
 const run = promisify(execFile);
 
@@ -23,7 +24,7 @@ function seconds(flag: string) {
   };
 }
 
-interface MountFlags extends DataFlags, MirrorFlags, GroupFlags {
+interface MountFlags extends DataFlags, MirrorFlags, GroupFlags, MetricsFlags {
   background?: boolean;
   log?: string;
   readOnly?: boolean;
@@ -54,6 +55,7 @@ export function registerMount(program: Command): void {
     .option('-o <options>', 'extra libfuse mount options, comma-separated', (v: string, prev: string[]) => prev.concat(v.split(',').filter(Boolean)), [] as string[]);
   addMirrorFlags(mount);
   addGroupFlags(mount);
+  addMetricsFlag(mount);
   addDataFlags(mount)
     .action(async (metaUrl: string, mountpoint: string, flags: MountFlags) => {
       const cacheGroup = groupOptions(flags);
@@ -71,9 +73,13 @@ export function registerMount(program: Command): void {
           // Logging must never take the mount down.
         }
       };
+      const metrics = await serveMetricsIfAsked(flags, log);
       const mounted = await mountVolume(metaUrl, mountpoint, {
         readOnly: flags.readOnly, allowOther: flags.allowOther, writebackCache: flags.writebackCache, bufferSize: flags.bufferSize,
         timeouts: { attr: flags.attrCache, entry: flags.entryCache, dirEntry: flags.dirEntryCache }, options: flags.o, log, volume: { ...dataOptions(flags), ...mirrorOptions(flags), cacheGroup },
+      }).catch(async (err: unknown) => {
+        await metrics?.close();
+        throw err;
       });
       log(`mounted ${redactUrl(metaUrl)} at ${mountpoint}`);
       const stopReplicating = await replicateIfAsked(metaUrl, flags, log).catch(async (err: unknown) => {
@@ -96,6 +102,7 @@ export function registerMount(program: Command): void {
       });
       await stopReplicating();
       await mounted.unmount();
+      await metrics?.close();
       log(`unmounted ${mountpoint}; everything flushed`);
     });
 

@@ -1,12 +1,17 @@
-// strata stats MOUNTPOINT: the mount's live counters once a second, as rates since the previous
-// sample (top-style on a terminal: the screen is redrawn; otherwise one line per sample).
+// strata stats MOUNTPOINT: the mount's live metrics once a second, as rates and latency
+// percentiles of the interval since the previous sample, columns grouped by layer (FUSE, metadata,
+// object store, block cache). On a terminal: a table whose header repeats every screenful;
+// otherwise one key=value line per sample. --verbose adds each op's own rate and percentiles.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { StatsSnapshot } from '../../fuse/stats.js';
+import { merged, quantile, since, type HistogramData } from '../../metrics/histogram-data.js';
 import { wholeNumber } from '../parse.js';
 
 const MiB = 1024 * 1024;
+const LAYERS = ['fuse', 'meta', 'object', 'blockcache'] as const;
+const HEADER_EVERY = 20;
 
 async function sample(mountpoint: string): Promise<StatsSnapshot> {
   let text: string;
@@ -23,90 +28,143 @@ async function sample(mountpoint: string): Promise<StatsSnapshot> {
   }
 }
 
-interface Rates {
-  ops: number;
-  readMiBs: number;
-  writeMiBs: number;
-  avgLatencyMs: number;
-  busiest: { op: string; perS: number; avgMs: number }[];
+/** Rate and percentiles (ms) of one series over an interval. */
+interface Latency {
+  perS: number;
+  p50: number;
+  p95: number;
+  p99: number;
 }
 
-function rates(prev: StatsSnapshot, cur: StatsSnapshot): Rates {
-  const dt = Math.max(0.001, (cur.time - prev.time) / 1000);
-  let ops = 0;
-  let micros = 0;
-  const busiest: Rates['busiest'] = [];
-  for (const [op, c] of Object.entries(cur.ops)) {
-    const p = prev.ops[op] ?? { count: 0, micros: 0, errors: 0 };
-    const n = c.count - p.count;
-    if (n <= 0) continue;
-    ops += n;
-    micros += c.micros - p.micros;
-    busiest.push({ op, perS: n / dt, avgMs: (c.micros - p.micros) / n / 1000 });
+function latencyOf(h: HistogramData, seconds: number): Latency {
+  return { perS: h.count / seconds, p50: quantile(h, 0.5) * 1000, p95: quantile(h, 0.95) * 1000, p99: quantile(h, 0.99) * 1000 };
+}
+
+interface Interval {
+  seconds: number;
+  readMiBs: number;
+  writeMiBs: number;
+  layers: Record<string, Latency>;
+  /** Each layer's series (op, call, tier+op) that saw requests, busiest first. */
+  series: Record<string, { name: string; latency: Latency }[]>;
+}
+
+function interval(prev: StatsSnapshot, cur: StatsSnapshot): Interval {
+  const seconds = Math.max(0.001, (cur.time - prev.time) / 1000);
+  const layers: Interval['layers'] = {};
+  const series: Interval['series'] = {};
+  for (const layer of LAYERS) {
+    const now = cur.latency?.[layer] ?? {};
+    const before = prev.latency?.[layer] ?? {};
+    const deltas = Object.entries(now).map(([name, h]) => ({ name, h: since(h, before[name]) }));
+    layers[layer] = latencyOf(merged(deltas.map((d) => d.h)), seconds);
+    series[layer] = deltas.filter((d) => d.h.count > 0).map((d) => ({ name: d.name, latency: latencyOf(d.h, seconds) })).sort((a, b) => b.latency.perS - a.latency.perS);
   }
-  busiest.sort((a, b) => b.perS - a.perS);
-  return {
-    ops: ops / dt,
-    readMiBs: (cur.readBytes - prev.readBytes) / MiB / dt,
-    writeMiBs: (cur.writeBytes - prev.writeBytes) / MiB / dt,
-    avgLatencyMs: ops > 0 ? micros / ops / 1000 : 0,
-    busiest: busiest.slice(0, 8),
+  return { seconds, readMiBs: (cur.readBytes - prev.readBytes) / MiB / seconds, writeMiBs: (cur.writeBytes - prev.writeBytes) / MiB / seconds, layers, series };
+}
+
+/** A latency in ms, in at most 6 characters ('-' when nothing was measured). */
+function ms(v: number): string {
+  if (!Number.isFinite(v)) return '-';
+  if (v < 1) return v.toFixed(3);
+  if (v < 10) return v.toFixed(2);
+  if (v < 1000) return v.toFixed(1);
+  return v.toFixed(0);
+}
+
+function rate(v: number): string {
+  return v >= 10 ? v.toFixed(0) : v.toFixed(1);
+}
+
+const COL = 7;
+const LAYER_COLS = ['ops/s', 'p50', 'p95', 'p99'];
+const TAIL_COLS = ['read', 'write', 'buf', 'hits'];
+
+/** The two header lines: layer names over their columns (latencies in ms), juicefs-stats style. */
+function header(): string {
+  const group = (name: string, cols: number) => {
+    const width = cols * COL;
+    const label = ` ${name} `;
+    const left = Math.floor((width - label.length) / 2);
+    return `${'-'.repeat(left)}${label}${'-'.repeat(width - left - label.length)}`;
   };
+  const groups = [...LAYERS.map((l) => group(`${l} (ms)`, LAYER_COLS.length)), group('MiB/s, MiB, cache', TAIL_COLS.length)];
+  const cols = [...LAYERS.flatMap(() => LAYER_COLS), ...TAIL_COLS].map((c) => c.padStart(COL)).join('');
+  return `${'time'.padEnd(9)}${groups.join('')}\n${''.padEnd(9)}${cols}`;
+}
+
+function row(cur: StatsSnapshot, iv: Interval): string {
+  const cells = LAYERS.flatMap((l) => {
+    const x = iv.layers[l];
+    return [rate(x.perS), ms(x.p50), ms(x.p95), ms(x.p99)];
+  });
+  cells.push(iv.readMiBs.toFixed(1), iv.writeMiBs.toFixed(1), ((cur.store.bufferedBytes ?? 0) / MiB).toFixed(0), String((cur.store.memoryCacheHits ?? 0) + (cur.store.cacheHits ?? 0)));
+  return `${new Date(cur.time).toTimeString().slice(0, 8).padEnd(9)}${cells.map((c) => c.padStart(COL)).join('')}`;
 }
 
 /** The cache-group counters, when the mount is in a group (release name remotecache.peers). */
-function remote(cur: StatsSnapshot, sep: string): string | null {
+function remote(cur: StatsSnapshot): string | null {
   const s = cur.store;
   if (s.peers === undefined) return null;
-  return [`remotecache.peers${sep}${s.peers}`, `remote_hits${sep}${s.remoteHits ?? 0}`, `remote_fills${sep}${s.remoteFills ?? 0}`, `remote_misses${sep}${s.remoteMisses ?? 0}`,
-    `remote_corrupt${sep}${s.remoteCorrupt ?? 0}`, `remote_errors${sep}${s.remoteErrors ?? 0}`, `remote_read_avg_ms${sep}${(s.remoteReadMsAvg ?? 0).toFixed(2)}`,
-    `remote_read_max_ms${sep}${(s.remoteReadMsMax ?? 0).toFixed(2)}`].join(sep === '=' ? ' ' : '   ');
+  return [`remotecache.peers=${s.peers}`, `remote_hits=${s.remoteHits ?? 0}`, `remote_fills=${s.remoteFills ?? 0}`, `remote_misses=${s.remoteMisses ?? 0}`,
+    `remote_corrupt=${s.remoteCorrupt ?? 0}`, `remote_errors=${s.remoteErrors ?? 0}`].join(' ');
 }
 
-function screen(mountpoint: string, cur: StatsSnapshot, r: Rates): string {
-  const s = cur.store;
-  const group = remote(cur, ' ');
-  const lines = [
-    `strata stats ${mountpoint}   up ${Math.round(cur.uptimeS)} s   RSS ${(cur.rssBytes / MiB).toFixed(0)} MiB   in flight ${cur.inFlight}`,
-    '',
-    `ops/s ${r.ops.toFixed(0).padStart(8)}   read ${r.readMiBs.toFixed(1).padStart(8)} MiB/s   write ${r.writeMiBs.toFixed(1).padStart(8)} MiB/s   avg latency ${r.avgLatencyMs.toFixed(3)} ms`,
-    `buffer ${((s.bufferedBytes ?? 0) / MiB).toFixed(1)} MiB in use   uploads pending ${s.pendingUploads ?? 0}   memory cache ${((s.memoryCacheBytes ?? 0) / MiB).toFixed(0)} MiB, hits ${s.memoryCacheHits ?? 0}   checksum errors ${s.checksumErrors}`,
-    ...(group ? [group] : []),
-    '',
-    `${'op'.padEnd(12)}${'per s'.padStart(10)}${'avg ms'.padStart(10)}`,
-    ...r.busiest.map((b) => `${b.op.padEnd(12)}${b.perS.toFixed(0).padStart(10)}${b.avgMs.toFixed(3).padStart(10)}`),
-  ];
-  return lines.join('\n');
+function line(cur: StatsSnapshot, iv: Interval): string {
+  const ops = iv.layers.fuse.perS;
+  const layers = LAYERS.map((l) => {
+    const x = iv.layers[l];
+    return `${l}_ops/s=${rate(x.perS)} ${l}_p50_ms=${ms(x.p50)} ${l}_p95_ms=${ms(x.p95)} ${l}_p99_ms=${ms(x.p99)}`;
+  }).join(' ');
+  const group = remote(cur);
+  return `${new Date(cur.time).toISOString()} ops/s=${ops.toFixed(0)} read_MiB/s=${iv.readMiBs.toFixed(1)} write_MiB/s=${iv.writeMiBs.toFixed(1)} ${layers} buffered_MiB=${((cur.store.bufferedBytes ?? 0) / MiB).toFixed(1)} cache_hits=${cur.store.memoryCacheHits ?? 0} checksum_errors=${cur.store.checksumErrors}${group ? ` ${group}` : ''}`;
 }
 
-function line(cur: StatsSnapshot, r: Rates): string {
-  return `${new Date(cur.time).toISOString()} ops/s=${r.ops.toFixed(0)} read_MiB/s=${r.readMiBs.toFixed(1)} write_MiB/s=${r.writeMiBs.toFixed(1)} avg_ms=${r.avgLatencyMs.toFixed(3)} buffered_MiB=${((cur.store.bufferedBytes ?? 0) / MiB).toFixed(1)} cache_hits=${cur.store.memoryCacheHits ?? 0} checksum_errors=${cur.store.checksumErrors}${remote(cur, '=') ? ` ${remote(cur, '=')}` : ''}`;
+/** --verbose: every series that saw requests in the interval, by layer. */
+function perOp(iv: Interval): string[] {
+  const out: string[] = [];
+  for (const layer of LAYERS) {
+    for (const { name, latency: x } of iv.series[layer]) {
+      out.push(`  ${`${layer}.${name.replace(' ', '.')}`.padEnd(28)}${rate(x.perS).padStart(COL)}${ms(x.p50).padStart(COL)}${ms(x.p95).padStart(COL)}${ms(x.p99).padStart(COL)}`);
+    }
+  }
+  return out;
 }
 
 export function registerStats(program: Command): void {
   program
     .command('stats')
-    .description("show a mount's live counters once a second: ops, throughput, latency, buffer use, cache hits")
+    .description("show a mount's live metrics once a second: rate and P50/P95/P99 latency per layer (FUSE, metadata, object store, block cache), throughput, buffer, cache hits")
     .argument('<mountpoint>', 'where a volume is mounted with strata mount')
     .option('--interval <s>', 'seconds between samples', wholeNumber('--interval', 3600), 1)
     .option('--count <n>', 'stop after this many samples (default: until Ctrl-C)', wholeNumber('--count'))
+    .option('--verbose', 'also show each op (FUSE op, metadata call, object request, cache tier) with its own rate and percentiles')
     .option('--json', 'print the raw counters once and exit')
-    .action(async (mountpoint: string, flags: { interval: number; count?: number; json?: boolean }) => {
+    .action(async (mountpoint: string, flags: { interval: number; count?: number; json?: boolean; verbose?: boolean }) => {
       let prev = await sample(mountpoint);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(prev, null, 2)}\n`);
         return;
       }
       const tty = process.stdout.isTTY === true;
-      const interval = Math.max(1, flags.interval) * 1000;
+      const periodMs = Math.max(1, flags.interval) * 1000;
       let stop = false;
       process.once('SIGINT', () => { stop = true; });
       for (let n = 0; !stop && (flags.count === undefined || n < flags.count); n++) {
-        await new Promise((r) => setTimeout(r, interval));
+        await new Promise((r) => setTimeout(r, periodMs));
         const cur = await sample(mountpoint);
-        const r = rates(prev, cur);
-        if (tty) process.stdout.write(`\x1b[H\x1b[2J${screen(mountpoint, cur, r)}\n`);
-        else process.stdout.write(`${line(cur, r)}\n`);
+        const iv = interval(prev, cur);
+        const lines: string[] = [];
+        if (tty) {
+          if (n % HEADER_EVERY === 0 || flags.verbose) lines.push(header());
+          lines.push(row(cur, iv));
+          const group = remote(cur);
+          if (group && flags.verbose) lines.push(`  ${group}`);
+        } else {
+          lines.push(line(cur, iv));
+        }
+        if (flags.verbose) lines.push(...perOp(iv));
+        process.stdout.write(`${lines.join('\n')}\n`);
         prev = cur;
       }
     });
