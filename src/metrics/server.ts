@@ -2,7 +2,10 @@
 // text format. Read-only and unauthenticated, as Prometheus scrapes it, so it listens on loopback
 // unless told otherwise, and nothing secret is ever a label value.
 import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics } from 'prom-client';
 import { registry } from './registry.js';
+
+let processMetrics = false;
 
 export interface MetricsEndpoint {
   /** http://HOST:PORT/metrics */
@@ -11,6 +14,12 @@ export interface MetricsEndpoint {
 }
 
 export async function serveMetrics(host: string, port: number): Promise<MetricsEndpoint> {
+  // The process's own CPU, memory, heap and event-loop delay, once per process, and only in a
+  // process that is scraped (the event-loop monitor costs a little).
+  if (!processMetrics) {
+    processMetrics = true;
+    collectDefaultMetrics({ register: registry });
+  }
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {

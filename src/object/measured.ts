@@ -26,7 +26,8 @@ export class MeasuredObjectStore implements ObjectStore {
   /** `inner` measured, or `inner` itself when metrics are not recorded. */
   static wrap(inner: ObjectStore, volume: string): ObjectStore {
     if (!recording) return inner;
-    return new MeasuredObjectStore(inner, volume, inner.describe().split(':')[0] || 'unknown');
+    const scheme = inner.describe().split(':')[0];
+    return new MeasuredObjectStore(inner, volume, scheme === 'http' || scheme === 'https' ? 's3' : scheme || 'unknown');
   }
 
   async #measure<T>(op: Op, run: () => Promise<T>): Promise<T> {

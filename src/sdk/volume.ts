@@ -166,6 +166,11 @@ export class Volume extends PathApi {
     return this.#backends.group;
   }
 
+  /** The volume's name, as formatted. */
+  get name(): string {
+    return this.#backends.volumeName;
+  }
+
   /** Open an existing, formatted volume. */
   static async open(metaUrl: string, options: VolumeOptions = {}): Promise<Volume> {
     if (typeof metaUrl !== 'string') throw invalidArgType('metaUrl', 'of type string', metaUrl);

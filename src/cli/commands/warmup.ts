@@ -13,6 +13,7 @@ import { addDataFlags, dataOptions, type DataFlags } from '../data-flags.js';
 import { humanSize, printRows } from '../output.js';
 import { newProgress } from '../progress.js';
 import { wholeNumber } from '../parse.js';
+import { totalsLine, warmupCounters } from '../../metrics/jobs.js';
 
 interface WarmupFlags extends DataFlags {
   threads: number;
@@ -75,6 +76,7 @@ async function resolveTargets(paths: string[], meta: string | undefined): Promis
 async function blocksOf(vol: Volume, path: string, keys: Set<string>): Promise<number> {
   const st = await vol.lstat(path);
   if (st.isDirectory()) {
+    warmupCounters.dirs.inc({ volume: vol.name });
     let files = 0;
     for (const d of await vol.readdir(path, { withFileTypes: true })) files += await blocksOf(vol, `${path === '/' ? '' : path}/${d.name}`, keys);
     return files;
@@ -82,6 +84,7 @@ async function blocksOf(vol: Volume, path: string, keys: Set<string>): Promise<n
   if (!st.isFile()) return 0;
   const info = await vol.info(path);
   for (const c of info.chunks) for (const s of c.slices) for (const k of s.keys) keys.add(k);
+  warmupCounters.files.inc({ volume: vol.name });
   return 1;
 }
 
@@ -97,7 +100,7 @@ const blockBytes = (key: string) => parseBlockKey(key)?.blockLength ?? 0;
 /** What warmup fills: this host's disk cache, or a cache group's members. */
 type WarmTarget = Pick<BlockCacheControl, 'warm'>;
 
-async function warm(cache: WarmTarget, keys: string[], threads: number): Promise<void> {
+async function warm(cache: WarmTarget, keys: string[], threads: number, volume: string): Promise<void> {
   const bar = newProgress('warming up', keys.length);
   let done = 0;
   let fetched = 0;
@@ -109,9 +112,14 @@ async function warm(cache: WarmTarget, keys: string[], threads: number): Promise
       if ((await cache.warm(key)) === 'fetched') {
         fetched++;
         fetchedBytes += blockBytes(key);
+        warmupCounters.blocks.inc({ volume, result: 'fetched' });
+        warmupCounters.bytes.inc({ volume }, blockBytes(key));
+      } else {
+        warmupCounters.blocks.inc({ volume, result: 'cached' });
       }
     } catch (err) {
       failures.push(`${key}: ${(err as Error).message}`);
+      warmupCounters.blocks.inc({ volume, result: 'failed' });
     }
     bar.update(++done);
   });
@@ -119,6 +127,7 @@ async function warm(cache: WarmTarget, keys: string[], threads: number): Promise
   const s = (Date.now() - started) / 1000;
   process.stdout.write(`Warmed up ${keys.length} blocks: ${fetched} fetched (${humanSize(fetchedBytes)}), ${keys.length - fetched - failures.length} already cached, ` +
     `${failures.length} failed, in ${s.toFixed(1)} s${fetched ? ` (${humanSize(fetchedBytes / Math.max(s, 0.001))}/s)` : ''}\n`);
+  process.stdout.write(`metrics: ${await totalsLine('strata_warmup_')}\n`);
   if (failures.length > 0) {
     for (const f of failures.slice(0, 10)) process.stderr.write(`strata: ${f}\n`);
     throw new Error(`${failures.length} block${failures.length === 1 ? '' : 's'} could not be cached`);
@@ -226,10 +235,10 @@ export function registerWarmup(program: Command): void {
       const members = group ? group.members().length : 0;
       process.stdout.write(`${files} file${files === 1 ? '' : 's'}, ${list.length} block${list.length === 1 ? '' : 's'} (${humanSize(list.reduce((n, k) => n + blockBytes(k), 0))})` +
         `${group ? `, cache group "${flags.cacheGroup}" of ${members} member${members === 1 ? '' : 's'}` : ''}\n`);
-      if (group) await (flags.check ? checkGroup(group, list, flags.threads) : warm(group, list, flags.threads));
+      if (group) await (flags.check ? checkGroup(group, list, flags.threads) : warm(group, list, flags.threads, vol.name));
       else if (flags.check) await check(cache!, list, flags.threads);
       else if (flags.evict) await evict(cache!, list, flags.threads);
-      else await warm(cache!, list, flags.threads);
+      else await warm(cache!, list, flags.threads, vol.name);
     } finally {
       await vol.close();
     }
