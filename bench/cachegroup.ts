@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   const wrong = Object.values(results).reduce((t, o) => t + o.wrong, 0);
   const met = backupRate >= 0.95 && wrong === 0 && results.twoReaders!.storeGets <= BLOCKS * 1.05;
   console.log(`\nTarget (hit rate >= 95% with backup after losing 1 of 2 members; GETs ~1 per block for 2 readers; 0 wrong bytes): ${met ? 'met' : 'MISSED'}`);
-  const file = writeJson(packageRoot(), 'cachegroup', { blocks: BLOCKS, blockBytes: BLOCK, results, rows, met });
+  const file = await writeJson(packageRoot(), 'cachegroup', { blocks: BLOCKS, blockBytes: BLOCK, results, rows, met });
   console.log(`results: ${file}`);
 }
 

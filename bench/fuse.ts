@@ -540,7 +540,7 @@ async function main(): Promise<void> {
     `so its write figures are no FUSE ceiling (its reads are).`);
   printTable('Targets', targetRows);
 
-  const file = writeJson(ROOT, 'fuse', {
+  const file = await writeJson(ROOT, 'fuse', {
     when: new Date().toISOString(), dir: root, fioVersion, isRoot, bigMib: BIG_MIB, jobs: JOBS, jobMib: JOB_MIB, randMib: RAND_MIB, randSeconds: RAND_SECONDS,
     smallCount: SMALL_COUNT, pageCacheDrops: dropCount,
     readAheadKb: { strata: strata.readAheadKb, pureC: cfs.readAheadKb, strataNoCache: strataNc.readAheadKb, pureCNoCache: cNc.readAheadKb },

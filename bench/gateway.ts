@@ -292,7 +292,7 @@ async function main(): Promise<void> {
       console.log(`bench/gateway policy cost: ${POLICY_USERS} users x ${POLICIES_PER_USER} policies (5 statements each) and a bucket policy; ${SMALL_COUNT} x 4 KiB per run, ${CONCURRENCY} clients`);
       const rows = await policyCost(gw, client, sides[0]!.target!);
       printTable('Cost of policy evaluation: small objects as an IAM user vs root, ops/s', rows);
-      const file = writeJson(packageRoot(), 'gateway-policy', { when: new Date().toISOString(), users: POLICY_USERS, policiesPerUser: POLICIES_PER_USER, smallCount: SMALL_COUNT, concurrency: CONCURRENCY, rows });
+      const file = await writeJson(packageRoot(), 'gateway-policy', { when: new Date().toISOString(), users: POLICY_USERS, policiesPerUser: POLICIES_PER_USER, smallCount: SMALL_COUNT, concurrency: CONCURRENCY, rows });
       const missed = rows.filter((r) => r.status === 'missed').length;
       console.log(`\nsummary: ${rows.length - missed}/${rows.length} targets met. JSON: ${file}`);
     } finally {
@@ -378,7 +378,7 @@ async function main(): Promise<void> {
     printTable('Large objects, MiB/s (whole-object PUT and GET; the SDK side writes/reads the same bytes in-process)', largeRows);
     printTable(`Small objects (4 KiB), ops/s (${SMALL_COUNT.toLocaleString('en-US')} objects per run)`, smallRows);
     printTable(`Cost of policy evaluation: ${POLICY_USERS} users x ${POLICIES_PER_USER} policies; small objects as an IAM user vs root, ops/s`, policyRows);
-    const file = writeJson(packageRoot(), 'gateway', {
+    const file = await writeJson(packageRoot(), 'gateway', {
       when: new Date().toISOString(), dir: root, hugeMib: HUGE_MIB, smallCount: SMALL_COUNT, concurrency: CONCURRENCY, large: largeRows, small: smallRows, policy: policyRows,
     });
     const all = [...largeRows, ...smallRows, ...policyRows];

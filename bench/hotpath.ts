@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   printTable('Checksums (median of rounds; ratio vs native = Strata throughput / native throughput)', checksumRows);
   printTable('Slice resolution (newest-wins over one 64 MiB chunk, 4 MiB blocks)', sliceRows);
   printTable('Read-ahead planning', plannerRows);
-  const file = writeJson(packageRoot(), 'hotpath', { when: new Date().toISOString(), rounds: ROUNDS, checksums: checksumRows, slices: sliceRows, planner: plannerRows });
+  const file = await writeJson(packageRoot(), 'hotpath', { when: new Date().toISOString(), rounds: ROUNDS, checksums: checksumRows, slices: sliceRows, planner: plannerRows });
   console.log(`\nsummary: XXH3 ${checksumRows[0]['ratio vs native'] as number >= 0.85 ? 'meets' : 'misses'} 0.85x native; ` +
     `CRC32C ${checksumRows[1]['ratio vs native'] as number >= 0.5 ? 'meets' : 'misses'} 0.5x native; ` +
     `1,000 slices resolve in ${(sliceRows[2]['ms per resolve'] as number).toFixed(3)} ms. JSON: ${file}`);

@@ -210,7 +210,7 @@ async function main(): Promise<void> {
   });
   printTable('Sequential I/O through the SDK (the metadata engine is the only difference)', seqRows);
   console.log('For scale: JuiceFS publishes 1,410 creates/s and 5,023 stats/s (mdtest).');
-  const file = writeJson(packageRoot(), 'meta', { files: FILES, mib: MIB, results, rows, scaling, seq: seqRows, met, missed });
+  const file = await writeJson(packageRoot(), 'meta', { files: FILES, mib: MIB, results, rows, scaling, seq: seqRows, met, missed });
   console.log(`\nsummary: ${met.length}/${met.length + missed.length} targets met${missed.length ? `; missed: ${missed.join(', ')}` : ''}. JSON: ${file}`);
 }
 

@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   printTable(`Replication lag: a primary client writing ${RATE} small files/s for ${SECONDS} s; commit on the primary to applied on the mirror`, lagRows);
   printTable(`Write latency of a small file (${N} files, one at a time): through a mirror client (returns once the mirror shows it) vs a client of the primary`, latRows);
   printTable(`Reading a ${MIB} MiB file (best of two), each region from its own store`, readRows);
-  const file = writeJson(packageRoot(), 'mirror', { seconds: SECONDS, rate: RATE, mib: MIB, n: N, results, lagRows, latRows, readRows, met, missed });
+  const file = await writeJson(packageRoot(), 'mirror', { seconds: SECONDS, rate: RATE, mib: MIB, n: N, results, lagRows, latRows, readRows, met, missed });
   console.log(`\nsummary: ${met.length}/${met.length + missed.length} targets met${missed.length ? `; missed: ${missed.join(', ')}` : ''}. JSON: ${file}`);
 }
 

@@ -591,7 +591,7 @@ async function main(): Promise<void> {
       console.log(`\nStrata vs s3fs: ${why}`);
     }
 
-    const file = writeJson(packageRoot(), 'object', {
+    const file = await writeJson(packageRoot(), 'object', {
       when: new Date().toISOString(), cpus: cpus().length, loadavgBefore: loadBefore, loadavgAfter: loadavg()[0], dir: root, endpoint: server.endpoint, bigMib: BIG_MIB, smallCount: SMALL_COUNT, s3fsSmallCount: S3FS_SMALL_COUNT,
       rounds: ROUNDS, blockSize: DEFAULT_BLOCK_SIZE, blocks: blocks.length, readConcurrency: READ_CONCURRENCY, strataReadAhead: STRATA_READ_AHEAD,
       writeConcurrency: WRITE_CONCURRENCY, verifyCacheChecksum: VERIFY_CACHE, cacheFillPasses: fillPasses, writeback, s3fs: { ...s3fsResult, note: s3fs.note },

@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     printTable(`Small files in one directory, ops/s (${SMALL_COUNT.toLocaleString('en-US')} files, one at a time)`, smallRows);
     printTable(`Peak RSS streaming through Strata (sampled every 50 ms${note ? '; ' + note : ''})`, rssRows);
 
-    const file = writeJson(packageRoot(), 'sdk', {
+    const file = await writeJson(packageRoot(), 'sdk', {
       when: new Date().toISOString(), dir: root, bigMib: BIG_MIB, concurrent: CONCURRENT, smallCount: SMALL_COUNT,
       streamMibAsked: STREAM_MIB_ASKED, streamMib, bufferSize, skipTrash: isRoot, note,
       sequential: seqRows, smallFiles: smallRows, rss: rssRows,

@@ -2,11 +2,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
+import { renderTablesSvg, type ChartTable } from '../src/charts/table-chart.js';
 
 export type Row = Record<string, string | number>;
 
+/** The tables printed so far: writeJson charts them. */
+const printed: ChartTable[] = [];
+
 export function printTable(title: string, rows: Row[]): void {
   if (rows.length === 0) return;
+  printed.push({ title, rows });
   const cols = Object.keys(rows[0]);
   const cell = (v: string | number | undefined) => (v === undefined ? '' : typeof v === 'number' ? fmt(v) : v);
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
@@ -25,11 +30,18 @@ function fmt(v: number): string {
   return v.toFixed(2);
 }
 
-export function writeJson(root: string, name: string, data: unknown): string {
+/** Write `data` as bench/results/NAME.json and, next to it, NAME.svg: a chart of the tables
+ * printed since the last call. Returns the JSON's path. */
+export async function writeJson(root: string, name: string, data: unknown): Promise<string> {
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+  const svg = await renderTablesSvg(printed.splice(0), `bench ${name}: ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`);
+  if (svg) {
+    writeFileSync(join(dir, `${name}.svg`), svg);
+    console.log(`chart: ${join(dir, `${name}.svg`)}`);
+  }
   return file;
 }
 

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     opRows.push({ op: 'lookup answered natively', 'reached JS': stats.native?.entryHits ?? 0, 'JS s': 0, 'avg us': 0 });
     opRows.push({ op: 'getattr answered natively', 'reached JS': stats.native?.attrHits ?? 0, 'JS s': 0, 'avg us': 0 });
     printTable('The mount\'s requests during the untar', opRows);
-    console.log(`\nresults: ${writeJson(packageRoot(), 'untar', { entries, bytes, localS, mountS, ratio: mountS / localS, clone: { files, localS: cloneLocalS, mountS: cloneMountS, ratio: cloneMountS / cloneLocalS }, ops: stats.ops, native: stats.native })}`);
+    console.log(`\nresults: ${await writeJson(packageRoot(), 'untar', { entries, bytes, localS, mountS, ratio: mountS / localS, clone: { files, localS: cloneLocalS, mountS: cloneMountS, ratio: cloneMountS / cloneLocalS }, ops: stats.ops, native: stats.native })}`);
   } finally {
     if (child && child.exitCode === null) {
       const exited = new Promise((r) => child!.once('exit', r));

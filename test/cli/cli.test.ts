@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Volume } from '../../src/index.js';
+import { need } from '../helpers/require.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
@@ -181,6 +182,33 @@ describe('strata CLI', () => {
     const missing = strata('bench', join(dir, 'nope'));
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/no such directory/);
+  });
+
+  it('bench compares directories: each against the first, with the numbers as JSON and an SVG chart that renders', async () => {
+    const fs = await import('node:fs/promises');
+    const [a, b] = [join(dir, 'bench-a'), join(dir, 'bench-b')];
+    await fs.mkdir(a, { recursive: true });
+    await fs.mkdir(b, { recursive: true });
+    const chart = join(dir, 'bench.svg');
+    const json = join(dir, 'bench.json');
+    const r = strata('bench', a, b, '--big-file-size', '2M', '--small-file-count', '10', '--small-file-size', '4K', '--chart', chart, '--json', json);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`Each against ${a}`);
+    const results = JSON.parse(await fs.readFile(json, 'utf8')) as { runs: { path: string; rows: { item: string; value: number }[] }[] };
+    expect(results.runs.map((x) => x.path)).toEqual([a, b]);
+    expect(results.runs[1].rows.map((x) => x.item)).toEqual(['Write big file', 'Read big file', 'Write small file', 'Read small file', 'Stat small file']);
+    const svg = await fs.readFile(chart, 'utf8');
+    // A bar per item and directory, and one per ratio; the items and directories are named.
+    expect(svg.match(/aria-roledescription="bar"/g)?.length).toBe(5 * 2 + 5);
+    for (const text of ['Write big file', 'Stat small file', a, b]) expect(svg).toContain(text);
+    // It is an image a browser or rsvg draws (Debian's rsvg-convert).
+    need('rsvg-convert (apt-get install librsvg2-bin)', spawnSync('rsvg-convert', ['--version']).status === 0 ? null : 'rsvg-convert').check();
+    const png = spawnSync('rsvg-convert', [chart, '-o', join(dir, 'bench.png')]);
+    expect(png.status, png.stderr?.toString()).toBe(0);
+    expect((await fs.stat(join(dir, 'bench.png'))).size).toBeGreaterThan(10_000);
+    const unwritable = strata('bench', a, '--chart', join(dir, 'no', 'such', 'x.svg'));
+    expect(unwritable.code).toBe(2);
+    expect(unwritable.err).toMatch(/cannot write .*x\.svg: its directory does not exist/);
   });
 
   it('demo writes, verifies and prints status', () => {
