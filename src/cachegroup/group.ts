@@ -226,7 +226,8 @@ export class CacheGroup implements BlockPeers {
       if (this.#down.has(m.id)) continue;
       const started = performance.now();
       const got = await m.peer!.fetchInto(key, blockLength, target, sums, fill);
-      this.#readTime.observe((performance.now() - started) / 1000);
+      // As on the local tier, a read's latency is a hit's: misses and timeouts are counted apart.
+      if (got === 'hit' || got === 'via-group' || got === 'via-store') this.#readTime.observe((performance.now() - started) / 1000);
       if (got === 'hit' || got === 'via-group' || got === 'via-store' || got === 'forged') {
         if (got === 'forged' || !piecesMatch(key, target.subarray(0, blockLength), sums)) {
           // A damaged copy: counted, dropped there, and the block comes from elsewhere.

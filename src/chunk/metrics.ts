@@ -14,9 +14,10 @@ const levels = {
   bufferSize: new Sampled('gauge', 'strata_buffer_size_bytes', 'Write-buffer memory available in all', vol),
   uploadsPending: new Sampled('gauge', 'strata_uploads_pending', 'Block uploads running or waiting for a slot', vol),
   memBytes: new Sampled('gauge', 'strata_memcache_bytes', 'Verified blocks kept in memory (read cache and read-ahead)', vol),
-  cacheBytes: new Sampled('gauge', 'strata_blockcache_bytes', 'Bytes of blocks on a cache disk, per cache directory', perDir),
-  cacheEntries: new Sampled('gauge', 'strata_blockcache_entries', 'Blocks on a cache disk, per cache directory', perDir),
-  peers: new Sampled('gauge', 'strata_remotecache_peers', 'Cache-group members this process reaches now', vol),
+  // Two clients of one volume in a process (a gateway's) see the same directories and members.
+  cacheBytes: new Sampled('gauge', 'strata_blockcache_bytes', 'Bytes of blocks on a cache disk, per cache directory', perDir, 'max'),
+  cacheEntries: new Sampled('gauge', 'strata_blockcache_entries', 'Blocks on a cache disk, per cache directory', perDir, 'max'),
+  peers: new Sampled('gauge', 'strata_remotecache_peers', 'Cache-group members this process reaches now', vol, 'max'),
 };
 const totals = {
   memHits: new Sampled('counter', 'strata_memcache_hits_total', 'Block reads served from verified memory', vol),

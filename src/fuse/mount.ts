@@ -134,6 +134,7 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
     }
   } catch (err) {
     stopWatching();
+    bridge?.stats.close();
     await volume.close().catch(() => undefined);
     throw err;
   }
@@ -155,7 +156,13 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
     unmount(): Promise<void> {
       closing ??= (async () => {
         stopWatching();
-        await live.unmount();
+        try {
+          await live.unmount();
+        } catch (err) {
+          // Still mounted (busy): a later unmount may try again.
+          closing = null;
+          throw err;
+        }
         liveBridge.stats.close();
         await volume.close();
       })();

@@ -4,12 +4,11 @@
 import type { NativeState } from './native.js';
 import type { Attr } from '../vfs/attr.js';
 import type { ChunkStoreStats } from '../chunk/store.js';
-import type { Histogram } from 'prom-client';
 import { blockCacheLatency } from '../chunk/metrics.js';
 import { metaLatency } from '../meta/metrics.js';
 import { objectLatency } from '../object/measured.js';
 import { readBytes, writtenBytes } from '../vfs/metrics.js';
-import { histogramsOf, type HistogramData } from '../metrics/histogram-data.js';
+import { histogramsOf, type HistogramData, type HistogramSource } from '../metrics/histogram-data.js';
 import { counter, incrementer, latencyHistogram, observer, Sampled, type Incrementer, type Observer } from '../metrics/registry.js';
 
 export const STATS_NAME = '.stats';
@@ -60,11 +59,11 @@ const opErrors = counter('strata_fuse_op_errors_total', 'FUSE requests answered 
 const inFlightGauge = new Sampled('gauge', 'strata_fuse_requests_in_flight', 'FUSE requests received and not yet answered', ['volume']);
 
 /** The latency histograms `.stats` carries, by layer: metric, and the labels that key a series. */
-const LAYERS: Record<string, { metric: Histogram<string>; by: readonly string[] }> = {
-  fuse: { metric: opLatency as Histogram<string>, by: ['op'] },
-  meta: { metric: metaLatency as Histogram<string>, by: ['call'] },
-  object: { metric: objectLatency as Histogram<string>, by: ['op'] },
-  blockcache: { metric: blockCacheLatency as Histogram<string>, by: ['tier', 'op'] },
+const LAYERS: Record<string, { metric: HistogramSource; by: readonly string[] }> = {
+  fuse: { metric: opLatency, by: ['op'] },
+  meta: { metric: metaLatency, by: ['call'] },
+  object: { metric: objectLatency, by: ['op'] },
+  blockcache: { metric: blockCacheLatency, by: ['tier', 'op'] },
 };
 
 export class MountStats {

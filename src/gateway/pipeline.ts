@@ -62,7 +62,7 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     }
     refuseUnimplementedHeaders(req, auth.payload.kind === 'chunked');
     const rt = route(req);
-    operation = req.method === 'HEAD' ? (req.key === null ? 'HeadBucket' : 'HeadObject') : rt.action.replace(/^s3:/, '');
+    operation = rt.operation;
     const s3req = req;
     const authorizeAs = async (identity: Identity, action: string, bucket: string | null, key: string | null, write: boolean, creating = false, context?: Record<string, string>) => {
       // What the authorizer may want to know of the object (its tags, its ACL), read once if at all.

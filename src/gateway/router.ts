@@ -23,13 +23,19 @@ import type { S3Request } from './request.js';
 export interface Route {
   /** The IAM action name the authorizer is asked about. */
   action: string;
+  /** The S3 operation (metrics label): several operations share an action (DeleteObjects and
+   * DeleteObject, UploadPart and PutObject, DeleteBucketTagging and PutBucketTagging). */
+  operation: string;
   write: boolean;
   /** The operation asks the authorizer itself (per key, or to filter what it lists). */
   authorizesItself?: boolean;
   run(ctx: OpContext): Promise<void>;
 }
 
-const r = (action: string, write: boolean, run: (ctx: OpContext) => Promise<void>): Route => ({ action: `s3:${action}`, write, run });
+// Each operation's handler is named after it (uploadPart, deleteBucketTagging, ...).
+const r = (action: string, write: boolean, run: (ctx: OpContext) => Promise<void>): Route => ({
+  action: `s3:${action}`, operation: run.name ? `${run.name[0].toUpperCase()}${run.name.slice(1)}` : action, write, run,
+});
 const self = (route: Route): Route => ({ ...route, authorizesItself: true });
 
 /** Sub-resources S3 has that this gateway does not serve (answered NotImplemented, not

@@ -93,7 +93,7 @@ export function grafanaDashboard(): Dashboard {
   ], 'Calls per second and failures by call; live client sessions of the volume.', 8);
 
   l.row('Object store');
-  l.graph('Object-store latency by op', 's', percentiles('strata_object_request_seconds', 'op, backend'), 'Requests to object storage, retries included.', 16);
+  l.graph('Object-store latency by op', 's', percentiles('strata_object_request_seconds', 'op, store'), 'Requests to object storage, retries included.', 16);
   l.graph('Object-store traffic', 'Bps', [
     rate('strata_object_bytes_total', 'direction', '{{direction}}'),
     rate('strata_object_request_errors_total', 'op', '{{op}} errors/s'),

@@ -1,6 +1,5 @@
 // Latency histograms as plain data, for what reads them outside Prometheus: the mount's `.stats`
 // and `strata stats`, which shows percentiles of the interval between two samples.
-import type { Histogram } from 'prom-client';
 import { LATENCY_BUCKETS } from './registry.js';
 
 export interface HistogramData {
@@ -13,9 +12,14 @@ export interface HistogramData {
 
 const empty = (): HistogramData => ({ count: 0, sum: 0, buckets: LATENCY_BUCKETS.map(() => 0) });
 
+/** What a histogram gives the registry (prom-client's Histogram, or fast.ts's). */
+export interface HistogramSource {
+  get(): Promise<{ values: { labels: object; value: number; metricName?: string }[] }>;
+}
+
 /** The series of `metric` whose labels include `match`, summed by the labels in `by` (joined
  * with ' ' as the key; '' when `by` is empty). */
-export async function histogramsOf(metric: Histogram<string>, match: Record<string, string>, by: readonly string[]): Promise<Record<string, HistogramData>> {
+export async function histogramsOf(metric: HistogramSource, match: Record<string, string>, by: readonly string[]): Promise<Record<string, HistogramData>> {
   const out: Record<string, HistogramData> = {};
   const bound = new Map(LATENCY_BUCKETS.map((b, i) => [b, i]));
   for (const v of (await metric.get()).values) {
@@ -23,7 +27,7 @@ export async function histogramsOf(metric: Histogram<string>, match: Record<stri
     if (Object.entries(match).some(([k, want]) => labels[k] !== want)) continue;
     const key = by.map((k) => String(labels[k] ?? '')).join(' ');
     const h = (out[key] ??= empty());
-    const name = (v as { metricName?: string }).metricName ?? '';
+    const name = v.metricName ?? '';
     if (name.endsWith('_count')) h.count += v.value;
     else if (name.endsWith('_sum')) h.sum += v.value;
     else if (name.endsWith('_bucket')) {

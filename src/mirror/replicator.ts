@@ -88,8 +88,8 @@ export class Replicator {
       const applied = await version(driver);
       let stores: CopierStores | null = null;
       if (settings.mirror.storage !== undefined) {
-        const own = await openVolumeObjects({ name: settings.name, storage: settings.mirror.storage, storageCredentials: settings.mirror.storageCredentials }, { keyFile: options.keyFile });
-        const primary = await openVolumeObjects(primaryStoreSpec(settings), { keyFile: options.keyFile }).catch(async (err: unknown) => { await own.close(); throw err; });
+        const own = await openVolumeObjects({ name: settings.name, storage: settings.mirror.storage, storageCredentials: settings.mirror.storageCredentials }, { keyFile: options.keyFile, store: 'replicate-mirror' });
+        const primary = await openVolumeObjects(primaryStoreSpec(settings), { keyFile: options.keyFile, store: 'replicate-primary' }).catch(async (err: unknown) => { await own.close(); throw err; });
         stores = { own, primary };
       }
       return new Replicator(driver, settings, applied, stores, options);

@@ -3,9 +3,9 @@
 import { counter, incrementer, latencyHistogram, observer, recording, type Incrementer, type Observer } from '../metrics/registry.js';
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './store.js';
 
-export const objectLatency = latencyHistogram('strata_object_request_seconds', 'Object-store requests from start to answer (retries included), by op and backend', ['volume', 'backend', 'op']);
-const failures = counter('strata_object_request_errors_total', 'Object-store requests that failed after their retries', ['volume', 'backend', 'op']);
-const bytes = counter('strata_object_bytes_total', 'Bytes moved to and from the object store, by direction', ['volume', 'backend', 'direction']);
+export const objectLatency = latencyHistogram('strata_object_request_seconds', 'Object-store requests from start to answer (retries included), by op and backend', ['volume', 'store', 'backend', 'op']);
+const failures = counter('strata_object_request_errors_total', 'Object-store requests that failed after their retries (a mirror\'s miss in its own store included)', ['volume', 'store', 'backend', 'op']);
+const bytes = counter('strata_object_bytes_total', 'Bytes moved to and from the object store, by direction', ['volume', 'store', 'backend', 'direction']);
 
 type Op = 'get' | 'put' | 'delete' | 'head' | 'list';
 
@@ -15,19 +15,19 @@ export class MeasuredObjectStore implements ObjectStore {
   readonly #in: Incrementer;
   readonly #out: Incrementer;
 
-  constructor(private readonly inner: ObjectStore, volume: string, backend: string) {
+  constructor(private readonly inner: ObjectStore, volume: string, store: string, backend: string) {
     const ops: Op[] = ['get', 'put', 'delete', 'head', 'list'];
-    this.#time = Object.fromEntries(ops.map((op) => [op, observer(objectLatency, { volume, backend, op })])) as Record<Op, Observer>;
-    this.#failed = Object.fromEntries(ops.map((op) => [op, incrementer(failures, { volume, backend, op })])) as Record<Op, Incrementer>;
-    this.#in = incrementer(bytes, { volume, backend, direction: 'download' });
-    this.#out = incrementer(bytes, { volume, backend, direction: 'upload' });
+    this.#time = Object.fromEntries(ops.map((op) => [op, observer(objectLatency, { volume, store, backend, op })])) as Record<Op, Observer>;
+    this.#failed = Object.fromEntries(ops.map((op) => [op, incrementer(failures, { volume, store, backend, op })])) as Record<Op, Incrementer>;
+    this.#in = incrementer(bytes, { volume, store, backend, direction: 'download' });
+    this.#out = incrementer(bytes, { volume, store, backend, direction: 'upload' });
   }
 
   /** `inner` measured, or `inner` itself when metrics are not recorded. */
-  static wrap(inner: ObjectStore, volume: string): ObjectStore {
+  static wrap(inner: ObjectStore, volume: string, store: string): ObjectStore {
     if (!recording) return inner;
     const scheme = inner.describe().split(':')[0];
-    return new MeasuredObjectStore(inner, volume, scheme === 'http' || scheme === 'https' ? 's3' : scheme || 'unknown');
+    return new MeasuredObjectStore(inner, volume, store, scheme === 'http' || scheme === 'https' ? 's3' : scheme || 'unknown');
   }
 
   async #measure<T>(op: Op, run: () => Promise<T>): Promise<T> {

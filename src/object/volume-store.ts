@@ -21,9 +21,11 @@ export function primaryStoreSpec(settings: VolumeStoreSpec & { mirror?: { primar
   return { name: settings.name, storage: settings.mirror?.primaryStorage ?? settings.storage, storageCredentials: settings.storageCredentials };
 }
 
-export async function openVolumeObjects(spec: VolumeStoreSpec, options: Omit<OpenStoreOptions, 'accessKey' | 'secretKey'> & { keyFile?: string } = {}): Promise<ObjectStore> {
-  const { keyFile, ...open } = options;
+/** `store` labels its metrics: 'primary' (a volume's store; a mirror reads through to it),
+ * 'mirror' (a mirror region's own), and the replicator's 'replicate-primary' / 'replicate-mirror'. */
+export async function openVolumeObjects(spec: VolumeStoreSpec, options: Omit<OpenStoreOptions, 'accessKey' | 'secretKey'> & { keyFile?: string; store?: string } = {}): Promise<ObjectStore> {
+  const { keyFile, store, ...open } = options;
   const credentials = spec.storageCredentials === undefined ? undefined
     : readStoredCredentials(spec.storageCredentials, spec.name, () => loadSealingKey({ keyFile }));
-  return MeasuredObjectStore.wrap(new PrefixedObjectStore(await openObjectStore(spec.storage, { ...open, ...credentials }), spec.name), spec.name);
+  return MeasuredObjectStore.wrap(new PrefixedObjectStore(await openObjectStore(spec.storage, { ...open, ...credentials }), spec.name), spec.name, store ?? 'primary');
 }

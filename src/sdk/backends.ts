@@ -163,7 +163,7 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
     let objects = await openVolumeObjects(primaryStoreSpec(settings), storeOptions);
     const mirrorStorage = settings.mirror?.storage;
     if (mirrorStorage !== undefined) {
-      const own = await openVolumeObjects({ name: settings.name, storage: mirrorStorage, storageCredentials: settings.mirror!.storageCredentials }, storeOptions)
+      const own = await openVolumeObjects({ name: settings.name, storage: mirrorStorage, storageCredentials: settings.mirror!.storageCredentials }, { ...storeOptions, store: 'mirror' })
         .catch(async (err: unknown) => { await objects.close(); throw err; });
       objects = new MirrorObjectStore(own, objects);
     }

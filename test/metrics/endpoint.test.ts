@@ -224,7 +224,7 @@ describe('metrics of an S3 gateway', () => {
       expect(count('GetObject', '200')).toBe(5);
       expect(count('GetObject', '404')).toBe(1);
       expect(count('HeadObject', '200')).toBe(1);
-      expect(count('ListBucket', '200')).toBe(1);
+      expect(count('ListObjectsV2', '200')).toBe(1);
       expect(value(m, 'strata_write_bytes_total', { ...volume, entrypoint: 'gateway' })).toBeGreaterThanOrEqual(5 * 50_000);
       expect(value(m, 'strata_read_bytes_total', { ...volume, entrypoint: 'gateway' })).toBeGreaterThanOrEqual(5 * 50_000);
       expect(histogram(m, 'strata_object_request_seconds', { ...volume, backend: 'file', op: 'put' }).count).toBeGreaterThanOrEqual(5);

@@ -72,4 +72,20 @@ describe('sampled metrics', () => {
     for (const stop of [...stops, failing, stopAgain]) stop();
     expect(await read('test_sampled_sum')).toEqual({});
   });
+
+  it('never let a counter go down when one of its sources closes; a source that throws is left out', async () => {
+    const total = new Sampled('counter', 'test_sampled_total', 'test', ['volume']);
+    let a = 100;
+    const stopA = total.add({ volume: 'v' }, () => a);
+    const stopB = total.add({ volume: 'v' }, () => 50);
+    const throwing = total.add({ volume: 'v' }, () => { throw new Error('closed'); });
+    const read = async () => (await registry.getSingleMetric('test_sampled_total')!.get()).values.find((v) => v.labels.volume === 'v')?.value;
+    expect(await read()).toBe(150);
+    a = 120;
+    stopA();
+    expect(await read()).toBe(170);
+    stopB();
+    throwing();
+    expect(await read()).toBe(170);
+  });
 });

@@ -84,6 +84,7 @@ export function registerGateway(program: Command): void {
       process.stdout.write(`serving ${redactUrl(metaUrl)} over S3 at ${gw.url}${flags.readOnly ? ' (read-only)' : ''}\n`);
       const stopReplicating = await replicateIfAsked(metaUrl, flags, (line) => process.stderr.write(`${line}\n`)).catch(async (err: unknown) => {
         await gw.close();
+        await metrics?.close();
         throw err;
       });
       if (process.send) process.send({ listening: gw.url });

@@ -11,6 +11,7 @@ import { addMirrorFlags, mirrorOptions, replicateIfAsked, type MirrorFlags } fro
 import { addGroupFlags, groupOptions, type GroupFlags } from '../group-flags.js';
 import { redactUrl } from '../../config/urls.js';
 import { addMetricsFlag, serveMetricsIfAsked, type MetricsFlags } from '../metrics-flag.js';
+import { serveMetrics } from '../../metrics/server.js';
 
 const run = promisify(execFile);
 
@@ -60,6 +61,9 @@ export function registerMount(program: Command): void {
     .action(async (metaUrl: string, mountpoint: string, flags: MountFlags) => {
       const cacheGroup = groupOptions(flags);
       if (flags.background) {
+        // The detached child binds the metrics address; a taken one must fail here, where its
+        // message reaches the user.
+        if (flags.metrics) await (await serveMetrics(flags.metrics.host, flags.metrics.port)).close();
         await detach(flags.log);
         return;
       }
@@ -84,6 +88,7 @@ export function registerMount(program: Command): void {
       log(`mounted ${redactUrl(metaUrl)} at ${mountpoint}`);
       const stopReplicating = await replicateIfAsked(metaUrl, flags, log).catch(async (err: unknown) => {
         await mounted.unmount();
+        await metrics?.close();
         throw err;
       });
       if (process.send) process.send({ mounted: true });

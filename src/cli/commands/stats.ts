@@ -49,7 +49,15 @@ interface Interval {
   series: Record<string, { name: string; latency: Latency }[]>;
 }
 
-function interval(prev: StatsSnapshot, cur: StatsSnapshot): Interval {
+/** An empty reading: what came before a restarted mount (its counters start again from zero). */
+function restartOf(cur: StatsSnapshot): StatsSnapshot {
+  return { ...cur, time: cur.time - cur.uptimeS * 1000, readBytes: 0, writeBytes: 0, latency: {} };
+}
+
+export function interval(last: StatsSnapshot, cur: StatsSnapshot): Interval {
+  // A mount that restarted between two samples counts from zero: compare with nothing, as
+  // Prometheus does when a counter resets.
+  const prev = cur.uptimeS < last.uptimeS || cur.readBytes < last.readBytes || cur.writeBytes < last.writeBytes ? restartOf(cur) : last;
   const seconds = Math.max(0.001, (cur.time - prev.time) / 1000);
   const layers: Interval['layers'] = {};
   const series: Interval['series'] = {};
