@@ -70,17 +70,19 @@ function groupedBars(t: ChartTable, c: Columns): TopLevelSpec | null {
   const values: Point[] = [];
   for (const row of t.rows) for (const m of c.measures) if (finite(row[m])) values.push({ row: labelOf(row, c.label), series: m, value: row[m] });
   if (values.length === 0) return null;
+  // Panels in the table's order (vega-lite sorts facets by name otherwise).
+  const order = [...new Set(values.map((v) => String(v.row)))];
   return {
     title: { text: t.title, anchor: 'start', fontSize: 13, limit: 900 },
     data: { values },
-    facet: { field: 'row', type: 'nominal', title: null, sort: null, header: { labelLimit: WIDTH + 60, labelFontSize: 10 } },
+    facet: { field: 'row', type: 'nominal', title: null, sort: order, header: { labelLimit: WIDTH + 60, labelFontSize: 10 } },
     columns: 3,
     spec: {
       width: WIDTH, height: HEIGHT,
       mark: { type: 'bar', tooltip: true },
       encoding: {
         x: { field: 'series', type: 'nominal', title: null, sort: c.measures, axis: { labels: false, ticks: false } },
-        y: { field: 'value', type: 'quantitative', title: null, axis: { format: '~s' } },
+        y: { field: 'value', type: 'quantitative', title: null, axis: { format: ',.3~g' } },
         color: { field: 'series', type: 'nominal', title: null, sort: c.measures, legend: { orient: 'top', labelLimit: 480 } },
       },
     },

@@ -31,6 +31,14 @@ function bucketOf(h: { count: number; le: Map<number, number> }, q: number): num
   return Infinity;
 }
 
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 function metricsUrl(log: string): string {
   const m = /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(log);
   if (!m) throw new Error(`the process did not say where its metrics are:\n${log}`);
@@ -46,6 +54,7 @@ describe('metrics of a FUSE mount', () => {
   let mount: Awaited<ReturnType<typeof mountAgain>>;
   let mnt: string;
   let cacheDir: string;
+  let memberMetrics: number;
 
   beforeAll(async () => {
     fuse.check();
@@ -55,7 +64,8 @@ describe('metrics of a FUSE mount', () => {
     s3 = await startS3rver({ buckets: ['metrics'] });
     link = await startDelayProxy({ targetPort: s3.port, delayMs: DELAY_MS });
     await Volume.format(metaUrl, { name: 'metered', storage: `http://127.0.0.1:${link.port}/metrics`, accessKey: S3RVER_ACCESS_KEY, secretKey: S3RVER_SECRET_KEY, blockSize: 64 * 1024, trashDays: 0 });
-    member = await startCacheMember({ metaUrl, group: 'watch', cacheDir: join(dir, 'member-cache') });
+    memberMetrics = await freePort();
+    member = await startCacheMember({ metaUrl, group: 'watch', cacheDir: join(dir, 'member-cache'), args: ['--metrics', `127.0.0.1:${memberMetrics}`] });
     mnt = join(dir, 'mnt');
     cacheDir = join(dir, 'cache');
     mount = await mountAgain(metaUrl, mnt, ['--metrics', '127.0.0.1:0', '--cache-dir', cacheDir, '--cache-group', 'watch', '--group-listen', '127.0.0.1:0', '--group-heartbeat', '0.2']);
@@ -128,6 +138,10 @@ describe('metrics of a FUSE mount', () => {
     // No label carries a secret.
     const text = await (await fetch(url)).text();
     expect(text).not.toContain(S3RVER_SECRET_KEY);
+    // The cache server serves its own: the blocks the mount sent it were written to its disk.
+    const memberUrl = `http://127.0.0.1:${memberMetrics}/metrics`;
+    await expect.poll(async () => histogram(await scrape(memberUrl), 'strata_blockcache_seconds', { ...volume, tier: 'local', op: 'write' }).count, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(value(await scrape(memberUrl), 'strata_blockcache_entries', { ...volume, dir: join(dir, 'member-cache') })).toBeGreaterThan(0);
   }, 120_000);
 
   it('counts a failing cache directory in blockcache_errors_total, per directory', async () => {
