@@ -12,6 +12,7 @@ import { registerGateway } from './commands/gateway.js';
 import { registerBench } from './commands/bench.js';
 import { registerObjbench } from './commands/objbench.js';
 import { registerWarmup } from './commands/warmup.js';
+import { registerGc } from './commands/gc.js';
 import { registerRmr } from './commands/rmr.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrash } from './commands/trash.js';
@@ -50,6 +51,7 @@ function build(): Command {
   registerBench(program);
   registerObjbench(program);
   registerWarmup(program);
+  registerGc(program);
   registerCacheServer(program);
   // Sub-commands report errors the same way as the top level.
   const override = (c: Command): void => {

@@ -29,3 +29,12 @@ export function blockSize(flag: string) {
     }
   };
 }
+
+/** A duration: a number with s, m, h or d ("90s", "30m", "1h", "7d"); 0 only with its unit. */
+export function duration(flag: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(value.trim());
+    if (!m) throw new InvalidArgumentError(`${flag} takes a duration such as 90s, 30m, 1h or 7d, got "${value}".`);
+    return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  };
+}

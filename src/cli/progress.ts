@@ -17,3 +17,16 @@ export function newProgress(label: string, total: number): Progress {
   bar.start(total, 0);
   return { update: (done) => bar.update(done), stop: () => bar.stop() };
 }
+
+/** Progress of work whose size is not known up front (a store listing): a running count. */
+export function newCountProgress(label: string, unit: string): Progress {
+  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar({
+    format: `${label} {value} ${unit} {duration_formatted}`,
+    stream: process.stderr,
+    hideCursor: true,
+    clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(0, 0);
+  return { update: (done) => bar.update(done), stop: () => bar.stop() };
+}

@@ -207,6 +207,14 @@ export interface RangeLock {
   pid: number;
 }
 
+export interface KnownSlice {
+  id: number;
+  size: number;
+  refs: number;
+  /** When its last reference went (ms since the epoch); null while referenced. */
+  pendingSinceMs: number | null;
+}
+
 export interface TrashEntry {
   /** Name inside the trash directory (`HOUR/parent-ino-name`). */
   path: string;
@@ -302,6 +310,11 @@ export interface Meta {
   pendingSliceDeletes(limit: number): Promise<{ id: number; size: number }[]>;
   /** The objects of these slices are gone: forget them. */
   confirmSliceDeletes(ids: number[]): Promise<void>;
+  /** Every slice the volume knows with an id above `afterId`, by id, at most `limit`: referenced
+   * ones (refs > 0, pendingSinceMs null) and ones waiting for their objects' deletion (refs 0).
+   * A stored block whose slice is not here was never committed (gc); a referenced slice's blocks
+   * must all exist (fsck). */
+  knownSlices(afterId: number, limit: number): Promise<KnownSlice[]>;
 
   // ---- sessions and open files ----
   newSession(info: Record<string, unknown>): Promise<number>;

@@ -29,7 +29,7 @@ type MetaCall = Exclude<{ [K in keyof Meta]: Meta[K] extends (...args: never[]) 
 const ROUTES: Record<MetaCall, Route> = {
   settings: 'mirror', getattr: 'mirror', lookup: 'mirror', lookupPath: 'mirror', readlink: 'mirror', readdir: 'mirror',
   getxattr: 'mirror', listxattr: 'mirror', statfs: 'mirror', usage: 'mirror', readChunk: 'mirror', chunks: 'mirror',
-  listTrash: 'mirror', version: 'mirror', changes: 'mirror', oldestVersion: 'mirror', consumers: 'mirror',
+  listTrash: 'mirror', knownSlices: 'mirror', version: 'mirror', changes: 'mirror', oldestVersion: 'mirror', consumers: 'mirror',
   configure: 'change', setattr: 'change', truncate: 'change', punchHole: 'change', fallocate: 'change', mknod: 'change',
   createFile: 'change', mkdir: 'change', symlink: 'change', link: 'change', unlink: 'change', rmdir: 'change',
   rename: 'change', setxattr: 'change', removexattr: 'change', commitSlice: 'change', appendSlice: 'change',

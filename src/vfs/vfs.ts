@@ -19,6 +19,7 @@ import { nameProblem } from './path.js';
 import { chmodResult, inGroup, inheritedOwnership, isRoot, modeAfterWrite, ownsOrRoot, permits, withoutPrivileges, type Caller } from './permissions.js';
 import type { Walkable } from './resolve.js';
 import { readBytes, writtenBytes } from './metrics.js';
+import { reclaimSlices } from './reclaim.js';
 import { NO_COUNT, incrementer, type Incrementer } from '../metrics/registry.js';
 
 export interface VfsOptions {
@@ -69,7 +70,6 @@ export type StatFs = PortStatFs;
 
 const DEFAULT_HEARTBEAT_MS = 10_000;
 const DEFAULT_RECLAIM_MS = 2_000;
-const RECLAIM_BATCH = 256;
 const DEFAULT_STALE_SESSION_MS = 5 * 60_000;
 const DEFAULT_ATTR_CACHE_MS = 1000;
 const DEFAULT_HOUSEKEEPING_MS = 60_000;
@@ -190,13 +190,7 @@ export class Vfs implements Walkable {
   reclaim(): Promise<void> {
     this.#reclaiming ??= (async () => {
       try {
-        for (;;) {
-          const batch = await this.meta.pendingSliceDeletes(RECLAIM_BATCH);
-          if (batch.length === 0) return;
-          for (const s of batch) await this.store.deleteSlice(s.id, s.size);
-          await this.meta.confirmSliceDeletes(batch.map((s) => s.id));
-          if (batch.length < RECLAIM_BATCH) return;
-        }
+        await reclaimSlices(this.meta, this.store);
       } finally {
         this.#reclaiming = null;
       }

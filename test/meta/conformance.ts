@@ -963,6 +963,38 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect((await pendingIds(meta)).has(s.id)).toBe(true);
       });
 
+      it('knownSlices lists referenced slices with their reference counts and freed ones with when they were freed, by id, in pages', async () => {
+        const { meta } = v;
+        const f = await meta.mknod(ROOT_INODE, 'known', reg());
+        const a = await write(meta, f.ino, 0, 0, 1000);
+        const b = await write(meta, f.ino, 0, 1000, 500);
+        const copy = await meta.mknod(ROOT_INODE, 'known-copy', reg());
+        await meta.cloneRanges(copy.ino, [{ src: f.ino, srcOffset: 0, dstOffset: 0, length: 1000 }]);
+        const all = async () => {
+          const out = [];
+          for (let after = 0; ;) {
+            const page = await meta.knownSlices(after, 2);
+            out.push(...page);
+            if (page.length < 2) return out;
+            expect(page[0].id).toBeLessThan(page[1].id);
+            after = page[1].id;
+          }
+        };
+        const byId = async () => new Map((await all()).map((k) => [k.id, k]));
+        expect((await byId()).get(a.id)).toEqual({ id: a.id, size: 1000, refs: 2, pendingSinceMs: null });
+        expect((await byId()).get(b.id)).toEqual({ id: b.id, size: 500, refs: 1, pendingSinceMs: null });
+        const t = Date.now();
+        await meta.unlink(ROOT_INODE, 'known', 0);
+        const freed = (await byId()).get(b.id)!;
+        expect(freed.refs).toBe(0);
+        expect(freed.pendingSinceMs).toBeGreaterThanOrEqual(t - 60_000);
+        expect((await byId()).get(a.id)?.refs).toBe(1);
+        await meta.confirmSliceDeletes([b.id]);
+        expect((await byId()).has(b.id)).toBe(false);
+        expect(await codeOf(meta.knownSlices(-1, 10))).toBe('EINVAL');
+        expect(await codeOf(meta.knownSlices(0, 0))).toBe('EINVAL');
+      });
+
       it('createFile creates a file already holding its slice in one version; a taken name is EEXIST and queues the slice', async () => {
         const { meta } = v;
         const before = await meta.version();

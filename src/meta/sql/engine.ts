@@ -13,6 +13,7 @@ import {
   type AttrChanges, type ChangeEntry, type CloneRange, type CreateExtras, type DirEntry, type FallocateMode, type FormatRequest,
   type GroupMember, type LockKind, type Meta, type NewNode, type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord,
   type MirrorSettings, type StatFs, type TrashEntry, type Usage, type VolumeSettings,
+  type KnownSlice,
 } from '../meta.js';
 import type { SqlConn, SqlDriver, SqlRow, SqlValue } from './driver.js';
 import { SCHEMA_VERSION } from './schema.js';
@@ -1397,6 +1398,16 @@ export class SqlMeta implements Meta {
     await this.#write('reclaim', async (tx) => {
       for (const id of ids) await tx.c.run('DELETE FROM pending_slices WHERE id = ?', [id]);
     });
+  }
+
+  async knownSlices(afterId: number, limit: number): Promise<KnownSlice[]> {
+    this.#live('gc');
+    if (!Number.isSafeInteger(afterId) || afterId < 0) fail('EINVAL', 'gc');
+    if (!Number.isSafeInteger(limit) || limit < 1) fail('EINVAL', 'gc');
+    return this.#read(async (c) => (await c.all(
+      `SELECT id, size, refs, NULL AS since_ms FROM slice_refs WHERE id > ?
+       UNION ALL SELECT id, size, 0 AS refs, since_ms FROM pending_slices WHERE id > ? ORDER BY id LIMIT ?`, [afterId, afterId, limit]))
+      .map((r) => ({ id: Number(r.id), size: Number(r.size), refs: Number(r.refs), pendingSinceMs: r.since_ms === null || r.since_ms === undefined ? null : Number(r.since_ms) })));
   }
 
   // ---- sessions ----

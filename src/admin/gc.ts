@@ -1,0 +1,133 @@
+// Garbage collection of a volume's store: blocks no slice of the metadata knows (left by a client
+// that died between upload and commit, or by a failed upload), slice deletions no client
+// finished, and trash entries past their time. Without `delete` it only reports.
+//
+// Safety: a block is leaked only if its slice is unknown to the metadata AND the object is older
+// than `minAgeMs`. A writer uploads a slice's blocks before it commits the slice, so a young
+// unknown block may be an upload in flight; the known slices are read before the listing starts,
+// so a slice committed during the listing is at worst an unknown *young* block, never deleted
+// unless the window is shorter than an upload.
+import type { ChunkStore } from '../chunk/store.js';
+import { parseBlockKey } from '../chunk/keys.js';
+import type { KnownSlice, Meta } from '../meta/meta.js';
+import type { ObjectStore } from '../object/store.js';
+import { reclaimSlices } from '../vfs/reclaim.js';
+
+export interface GcOptions {
+  /** Unknown blocks younger than this are left alone (ms; default one hour). */
+  minAgeMs?: number;
+  /** Delete what is found (default: only report). */
+  delete?: boolean;
+  /** Deletions at once. */
+  threads?: number;
+  /** Days a trash entry is kept (the volume's setting). */
+  trashDays: number;
+  /** After each listed page: objects seen so far. */
+  progress?: (scanned: number) => void;
+  /** True once the run should stop (Ctrl-C): it ends after the page at hand. */
+  stopped?: () => boolean;
+}
+
+export interface GcReport {
+  scannedObjects: number;
+  scannedBytes: number;
+  /** Blocks of slices the metadata knows. */
+  knownBlocks: number;
+  /** Blocks of no known slice, older than the window: leaked. */
+  leakedObjects: number;
+  leakedBytes: number;
+  /** Of those, deleted (with `delete`). */
+  deletedObjects: number;
+  /** Blocks of no known slice inside the window: perhaps an upload in flight, left alone. */
+  youngObjects: number;
+  /** Objects under chunks/ that are not block names: not Strata's, left alone. */
+  foreignObjects: number;
+  /** Slices waiting for deletion since before the window (no client reclaimed them). */
+  stalePendingSlices: number;
+  /** Of the pending slices, deleted and forgotten (with `delete`). */
+  reclaimedSlices: number;
+  /** Trash entries past the volume's trash days, and how many were removed (with `delete`). */
+  expiredTrash: number;
+  removedTrash: number;
+  /** A few leaked keys, for the report. */
+  examples: string[];
+  interrupted: boolean;
+}
+
+const DAY_MS = 86_400_000;
+const PAGE = 1000;
+export const DEFAULT_GC_MIN_AGE_MS = 3_600_000;
+
+async function knownSlices(meta: Pick<Meta, 'knownSlices'>): Promise<Map<number, KnownSlice>> {
+  const known = new Map<number, KnownSlice>();
+  for (let after = 0; ;) {
+    const page = await meta.knownSlices(after, 10_000);
+    for (const s of page) known.set(s.id, s);
+    if (page.length < 10_000) return known;
+    after = page[page.length - 1].id;
+  }
+}
+
+async function eachLimited<T>(items: T[], threads: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(threads, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]);
+  }));
+}
+
+export async function collectGarbage(meta: Meta, objects: ObjectStore, store: Pick<ChunkStore, 'deleteSlice'>, options: GcOptions): Promise<GcReport> {
+  const minAgeMs = options.minAgeMs ?? DEFAULT_GC_MIN_AGE_MS;
+  const stopped = options.stopped ?? (() => false);
+  const r: GcReport = {
+    scannedObjects: 0, scannedBytes: 0, knownBlocks: 0, leakedObjects: 0, leakedBytes: 0, deletedObjects: 0, youngObjects: 0, foreignObjects: 0,
+    stalePendingSlices: 0, reclaimedSlices: 0, expiredTrash: 0, removedTrash: 0, examples: [], interrupted: false,
+  };
+  const started = Date.now();
+  const known = await knownSlices(meta);
+  for (const s of known.values()) if (s.refs === 0 && s.pendingSinceMs !== null && started - s.pendingSinceMs > minAgeMs) r.stalePendingSlices++;
+
+  let startAfter: string | undefined;
+  for (;;) {
+    if (stopped()) {
+      r.interrupted = true;
+      break;
+    }
+    const page = await objects.list({ prefix: 'chunks/', startAfter, limit: PAGE });
+    const leaked: string[] = [];
+    for (const o of page.objects) {
+      r.scannedObjects++;
+      r.scannedBytes += o.size;
+      const block = parseBlockKey(o.key);
+      if (!block) {
+        r.foreignObjects++;
+      } else if (known.has(block.sliceId)) {
+        r.knownBlocks++;
+      } else if (started - o.mtime.getTime() < minAgeMs) {
+        r.youngObjects++;
+      } else {
+        r.leakedObjects++;
+        r.leakedBytes += o.size;
+        if (r.examples.length < 10) r.examples.push(o.key);
+        leaked.push(o.key);
+      }
+    }
+    if (options.delete && leaked.length > 0) {
+      await eachLimited(leaked, options.threads ?? 10, async (key) => {
+        await objects.delete(key);
+        r.deletedObjects++;
+      });
+    }
+    options.progress?.(r.scannedObjects);
+    if (!page.truncated || page.objects.length === 0) break;
+    startAfter = page.next ?? page.objects[page.objects.length - 1].key;
+  }
+
+  const cutoff = options.trashDays > 0 ? started - options.trashDays * DAY_MS : Number.POSITIVE_INFINITY;
+  r.expiredTrash = (await meta.listTrash()).filter((t) => t.deletedMs < cutoff).length;
+  if (options.delete && !r.interrupted) {
+    if (r.expiredTrash > 0) r.removedTrash = await meta.emptyTrash(options.trashDays * DAY_MS);
+    // What the trash freed and what no client reclaimed: deleted as every client would.
+    r.reclaimedSlices = await reclaimSlices(meta, store, stopped);
+  }
+  return r;
+}
