@@ -13,6 +13,7 @@ import { registerBench } from './commands/bench.js';
 import { registerObjbench } from './commands/objbench.js';
 import { registerWarmup } from './commands/warmup.js';
 import { registerGc } from './commands/gc.js';
+import { registerFsck } from './commands/fsck.js';
 import { registerRmr } from './commands/rmr.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrash } from './commands/trash.js';
@@ -52,6 +53,7 @@ function build(): Command {
   registerObjbench(program);
   registerWarmup(program);
   registerGc(program);
+  registerFsck(program);
   registerCacheServer(program);
   // Sub-commands report errors the same way as the top level.
   const override = (c: Command): void => {

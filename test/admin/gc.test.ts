@@ -187,6 +187,6 @@ describe('strata gc', () => {
     expect(bad.err).toMatch(/--min-age takes a duration such as 90s/);
     const none = strata('gc', `sqlite3://${join(dir, 'nothing.db')}`);
     expect(none.code).not.toBe(0);
-    expect(none.err).toMatch(/holds no Strata volume|no such/);
+    expect(none.err).toMatch(/no Strata volume at sqlite3:/);
   });
 });

@@ -1,0 +1,74 @@
+// strata fsck META_URL [PATH]: check that every block the files reference is in the store with the
+// right size (--check-checksums: and the right bytes) and that link counts agree with the names.
+// Exit status 1 when anything is wrong, with each problem named by its file's path.
+import type { Command } from 'commander';
+import { checkVolume, type FsckReport } from '../../admin/fsck.js';
+import { redactUrl } from '../../config/urls.js';
+import { errnoError } from '../../errors/errno.js';
+import { openBackends } from '../../sdk/backends.js';
+import { humanSize } from '../output.js';
+import { newProgress } from '../progress.js';
+import { wholeNumber } from '../parse.js';
+
+interface FsckFlags {
+  checkChecksums?: boolean;
+  threads: number;
+  json?: boolean;
+}
+
+function summary(r: FsckReport, checksums: boolean): string {
+  const lines = [`Checked ${r.files} files in ${r.directories} directories: ${r.blocks} blocks (${humanSize(r.bytes)})${checksums ? ', every checksum read and verified' : ', existence and size'}.`];
+  for (const p of r.problems) lines.push(`  ${p.kind.padEnd(14)} ${p.path} (inode ${p.ino}): ${p.detail}`);
+  const damaged = [...new Set(r.problems.filter((p) => p.kind !== 'link-count').map((p) => p.path))];
+  if (damaged.length > 0) lines.push(`Files with missing or damaged data (${damaged.length}): ${damaged.slice(0, 20).join(', ')}${damaged.length > 20 ? ', ...' : ''}`);
+  if (!r.fileLinksChecked) lines.push('Link counts of files were not checked: only a check from / sees every name.');
+  lines.push(r.problems.length === 0 ? 'No problems found.' : `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found.`);
+  if (r.interrupted) lines.push('Interrupted: not everything was checked. Nothing was changed.');
+  return lines.join('\n');
+}
+
+export function registerFsck(program: Command): void {
+  program
+    .command('fsck')
+    .description('check that every block files reference is in the store (with the right size; --check-checksums: the right bytes) and that link counts agree with the names; exit 1 on problems')
+    .argument('<meta-url>', 'metadata URL of the volume')
+    .argument('[path]', 'check only this directory or file of the volume', '/')
+    .option('--check-checksums', 'read every block and verify its checksum (reads all the data)')
+    .option('--threads <n>', 'files checked at once', wholeNumber('--threads', 256), 10)
+    .option('--json', 'print the report as JSON')
+    .action(async (metaUrl: string, path: string, flags: FsckFlags) => {
+      if (flags.threads < 1) throw Object.assign(new Error('--threads must be at least 1'), { exitCode: 2 });
+      const names = path.split('/').filter(Boolean);
+      const backends = await openBackends(metaUrl, {});
+      try {
+        const settings = await backends.meta.settings();
+        const found = await backends.meta.lookupPath(1, names);
+        if (found.length !== names.length + 1) throw errnoError('ENOENT', 'fsck', path, `${path}: no such file or directory in ${redactUrl(metaUrl)}`);
+        const target = found[found.length - 1];
+        let stop = false;
+        const onInt = () => { stop = true; };
+        process.on('SIGINT', onInt);
+        let bar: ReturnType<typeof newProgress> | null = null;
+        let report: FsckReport;
+        try {
+          report = await checkVolume(backends.meta, backends.objects, {
+            blockSize: settings.blockSize, start: { ino: target.ino, path: names.length === 0 ? '/' : `/${names.join('/')}` }, checksums: flags.checkChecksums === true,
+            threads: flags.threads, stopped: () => stop,
+            progress: (files, total) => {
+              if (files === 0) return;
+              bar ??= newProgress('fsck: files', total);
+              bar.update(files);
+            },
+          });
+        } finally {
+          (bar as ReturnType<typeof newProgress> | null)?.stop();
+          process.off('SIGINT', onInt);
+        }
+        process.stdout.write(flags.json ? `${JSON.stringify({ volume: settings.name, path, ...report }, null, 2)}\n` : `${summary(report, flags.checkChecksums === true)}\n`);
+        if (report.interrupted) process.exitCode = 130;
+        else if (report.problems.length > 0) process.exitCode = 1;
+      } finally {
+        await backends.close();
+      }
+    });
+}

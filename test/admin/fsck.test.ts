@@ -1,0 +1,122 @@
+// strata fsck, run as users run it, against damage made on purpose to real files: a block
+// object deleted, one truncated, one with its bytes changed (found only with --check-checksums),
+// link counts changed in the SQLite file. Each is named by the file's path; a clean volume
+// passes; a subtree can be checked alone.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Volume } from '../../src/index.js';
+import { packageRoot } from '../../src/hotpath/locate.js';
+
+const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+const BLOCK = 64 * 1024;
+let dir: string;
+let url: string;
+let objects: string;
+
+function strata(...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+interface Report { files: number; blocks: number; problems: { kind: string; path: string; key?: string }[] }
+const fsck = (...args: string[]) => {
+  const r = strata('fsck', url, ...args, '--json');
+  return { code: r.code, err: r.err, report: JSON.parse(r.out || '{}') as Report };
+};
+
+/** The object file of block `n` of the file at `path` (file-store layout: {storage}/{volume}/{key}). */
+async function blockFile(path: string, n = 0): Promise<string> {
+  const vol = await Volume.open(url);
+  try {
+    const info = await vol.info(path);
+    const keys = info.chunks.flatMap((c) => c.slices.flatMap((s) => s.keys));
+    return join(objects, 'fsckvol', keys[n]);
+  } finally {
+    await vol.close();
+  }
+}
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(join(tmpdir(), 'strata-fsck-'));
+  url = `sqlite3://${join(dir, 'meta.db')}`;
+  objects = join(dir, 'objects');
+  await Volume.format(url, { name: 'fsckvol', storage: `file://${objects}`, blockSize: BLOCK, trashDays: 0 });
+  const vol = await Volume.open(url);
+  for (const d of ['a', 'b', 'c', 'c/deep']) await vol.mkdir(`/${d}`);
+  await vol.writeFile('/a/one', Buffer.alloc(BLOCK * 3, 1));
+  await vol.writeFile('/b/two', Buffer.alloc(BLOCK * 2 + 10, 2));
+  await vol.writeFile('/c/three', Buffer.alloc(BLOCK + 5, 3));
+  await vol.writeFile('/c/deep/four', Buffer.alloc(1000, 4));
+  await vol.link('/c/three', '/c/deep/three-again');
+  await vol.close();
+});
+
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('strata fsck', () => {
+  it('passes a healthy volume, with and without reading every block', () => {
+    const plain = fsck();
+    expect(plain.code, plain.err).toBe(0);
+    expect(plain.report.files).toBe(4);
+    expect(plain.report.blocks).toBe(3 + 3 + 2 + 1);
+    expect(plain.report.problems).toEqual([]);
+    expect(fsck('--check-checksums').code).toBe(0);
+    expect(strata('fsck', url).out).toMatch(/No problems found/);
+  });
+
+  it('names a deleted block, a truncated block and changed bytes by file; the last only with --check-checksums', async () => {
+    await fs.rm(await blockFile('/a/one', 1));
+    const truncated = await blockFile('/b/two', 0);
+    await fs.truncate(truncated, 1000);
+    const changed = await blockFile('/c/three', 0);
+    const bytes = await fs.readFile(changed);
+    bytes[100] ^= 0xff;
+    await fs.writeFile(changed, bytes);
+
+    const plain = fsck();
+    expect(plain.code).toBe(1);
+    expect(plain.report.problems.map((p) => [p.kind, p.path])).toEqual([['missing-block', '/a/one'], ['wrong-size', '/b/two']]);
+    const deep = fsck('--check-checksums');
+    expect(deep.code).toBe(1);
+    // A file with two names is reported under the one the walk met first.
+    expect(deep.report.problems.map((p) => [p.kind, p.path.replace('/c/deep/three-again', '/c/three')]).sort()).toEqual([['bad-checksum', '/c/three'], ['missing-block', '/a/one'], ['wrong-size', '/b/two']].sort());
+    const text = strata('fsck', url, '--check-checksums');
+    expect(text.out).toMatch(/missing-block +\/a\/one \(inode \d+\): block chunks\/\S+ is not in the store/);
+    expect(text.out).toMatch(/Files with missing or damaged data \(3\)/);
+    // Checking a subtree looks at it alone.
+    const sub = fsck('/b');
+    expect(sub.report.problems.map((p) => p.path)).toEqual(['/b/two']);
+  }, 60_000);
+
+  it('names link counts that disagree with the names, for directories and files', async () => {
+    const vol = await Volume.open(url);
+    const [four, deep] = [(await vol.stat('/c/deep/four')).ino, (await vol.stat('/c/deep')).ino];
+    await vol.close();
+    const db = new Database(join(dir, 'meta.db'));
+    try {
+      db.prepare('UPDATE inodes SET nlink = 5 WHERE ino = ?').run(four);
+      db.prepare('UPDATE inodes SET nlink = 9 WHERE ino = ?').run(deep);
+    } finally {
+      db.close();
+    }
+    const r = fsck();
+    const links = r.report.problems.filter((p) => p.kind === 'link-count').map((p) => p.path).sort();
+    expect(links).toEqual(['/c/deep', '/c/deep/four']);
+    expect(strata('fsck', url).out).toMatch(/link-count +\/c\/deep\/four \(inode \d+\): file has link count 5, but 1 name points at it/);
+  });
+
+  it('refuses a path that is not in the volume and a URL that holds no volume', () => {
+    const none = strata('fsck', url, '/no/such');
+    expect(none.code).not.toBe(0);
+    expect(none.err).toMatch(/\/no\/such: no such file or directory/);
+    const empty = strata('fsck', `sqlite3://${join(dir, 'nothing.db')}`);
+    expect(empty.code).not.toBe(0);
+    expect(empty.err).toMatch(/no Strata volume at sqlite3:/);
+  });
+});
