@@ -51,6 +51,17 @@ interface FileToCheck {
   path: string;
 }
 
+const isGone = (err: unknown) => (err as { code?: string }).code === 'ENOENT';
+/** `read()`, or null when what it reads was removed while the check ran. */
+async function unlessGone<T>(read: () => Promise<T>): Promise<T | null> {
+  try {
+    return await read();
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw err;
+  }
+}
+
 async function eachLimited<T>(items: T[], threads: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(threads, items.length) }, async () => {
@@ -71,43 +82,58 @@ async function storedBlocks(objects: ObjectStore, stopped: () => boolean): Promi
   }
 }
 
+/** Read directory `dir`: its subdirectories go on `dirs`, its regular files into `names` (one
+ * more name seen each). Returns how many subdirectories it holds. */
+async function listDirectory(meta: Meta, dir: FileToCheck, names: Map<number, FileToCheck & { seen: number }>, dirs: FileToCheck[]): Promise<number> {
+  const join = (name: string) => (dir.path === '/' ? `/${name}` : `${dir.path}/${name}`);
+  let subdirs = 0;
+  for (let cookie = 0; ;) {
+    const page = await meta.readdir(dir.ino, cookie, 1000);
+    for (const e of page) {
+      cookie = e.cookie;
+      if (e.name === '.' || e.name === '..') continue;
+      const type = e.mode & S_IFMT;
+      if (type === S_IFDIR) {
+        subdirs++;
+        dirs.push({ ino: e.ino, path: join(e.name) });
+      } else if (type === S_IFREG) {
+        const known = names.get(e.ino);
+        if (known) known.seen++;
+        else names.set(e.ino, { ino: e.ino, path: join(e.name), seen: 1 });
+      }
+    }
+    if (page.length < 1000) return subdirs;
+  }
+}
+
 export async function checkVolume(meta: Meta, objects: ObjectStore, options: FsckOptions): Promise<FsckReport> {
   const stopped = options.stopped ?? (() => false);
   const start = options.start ?? { ino: 1, path: '/' };
   const report: FsckReport = { directories: 0, files: 0, blocks: 0, bytes: 0, problems: [], fileLinksChecked: start.ino === 1, interrupted: false };
-  const join = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
   // The walk: directories' link counts as it goes, regular files collected with every name seen.
   const names = new Map<number, FileToCheck & { seen: number }>();
-  const dirs: FileToCheck[] = [start];
+  const first = await meta.getattr(start.ino);
+  const dirs: FileToCheck[] = [];
+  if ((first.mode & S_IFMT) === S_IFDIR) dirs.push(start);
+  else if ((first.mode & S_IFMT) === S_IFREG) names.set(start.ino, { ...start, seen: 1 });
   while (dirs.length > 0) {
     if (stopped()) {
       report.interrupted = true;
       return report;
     }
     const dir = dirs.pop()!;
+    const subdirs = await unlessGone(() => listDirectory(meta, dir, names, dirs));
+    if (subdirs === null) continue;
     report.directories++;
-    let subdirs = 0;
-    for (let cookie = 0; ;) {
-      const page = await meta.readdir(dir.ino, cookie, 1000);
-      for (const e of page) {
-        cookie = e.cookie;
-        if (e.name === '.' || e.name === '..') continue;
-        const type = e.mode & S_IFMT;
-        if (type === S_IFDIR) {
-          subdirs++;
-          dirs.push({ ino: e.ino, path: join(dir.path, e.name) });
-        } else if (type === S_IFREG) {
-          const known = names.get(e.ino);
-          if (known) known.seen++;
-          else names.set(e.ino, { ino: e.ino, path: join(dir.path, e.name), seen: 1 });
-        }
+    const attr = await unlessGone(() => meta.getattr(dir.ino));
+    if (attr && attr.nlink !== 2 + subdirs) {
+      // Changed while it was read (a mkdir, a rename)? Counted again before it is reported.
+      const again = await unlessGone(() => listDirectory(meta, dir, new Map(), []));
+      const attrAgain = await unlessGone(() => meta.getattr(dir.ino));
+      if (again !== null && attrAgain && attrAgain.nlink !== 2 + again) {
+        report.problems.push({ kind: 'link-count', path: dir.path, ino: dir.ino, detail: `directory has link count ${attrAgain.nlink}, but 2 + ${again} subdirectories = ${2 + again}` });
       }
-      if (page.length < 1000) break;
-    }
-    const attr = await meta.getattr(dir.ino);
-    if (attr.nlink !== 2 + subdirs) {
-      report.problems.push({ kind: 'link-count', path: dir.path, ino: dir.ino, detail: `directory has link count ${attr.nlink}, but 2 + ${subdirs} subdirectories = ${2 + subdirs}` });
     }
     options.progress?.(0, names.size);
   }
@@ -119,18 +145,28 @@ export async function checkVolume(meta: Meta, objects: ObjectStore, options: Fsc
       report.interrupted = true;
       return;
     }
-    const attr = await meta.getattr(f.ino).catch(() => null);
-    if (!attr) return; // removed while the check ran
+    const attr = await unlessGone(() => meta.getattr(f.ino));
+    const chunks = await unlessGone(() => meta.chunks(f.ino));
+    if (!attr || !chunks) return; // removed while the check ran
     if (report.fileLinksChecked && attr.nlink !== f.seen) {
-      report.problems.push({ kind: 'link-count', path: f.path, ino: f.ino, detail: `file has link count ${attr.nlink}, but ${f.seen} name${f.seen === 1 ? '' : 's'} point${f.seen === 1 ? 's' : ''} at it` });
+      // A link or unlink since the walk shows as a moved link count: only a steady one is wrong.
+      const again = await unlessGone(() => meta.getattr(f.ino));
+      if (again && again.nlink === attr.nlink && again.ctimeNs === attr.ctimeNs) {
+        report.problems.push({ kind: 'link-count', path: f.path, ino: f.ino, detail: `file has link count ${attr.nlink}, but ${f.seen} name${f.seen === 1 ? '' : 's'} point${f.seen === 1 ? 's' : ''} at it` });
+      }
     }
     const slices = new Map<number, number>();
-    for (const c of await meta.chunks(f.ino)) for (const s of c.slices) if (s.id !== 0) slices.set(s.id, s.size);
+    for (const c of chunks) for (const s of c.slices) if (s.id !== 0) slices.set(s.id, s.size);
     for (const [id, size] of slices) {
       for (const key of sliceBlockKeys(id, size, options.blockSize)) {
+        if (stopped()) {
+          report.interrupted = true;
+          return;
+        }
         const blockLength = parseBlockKey(key)!.blockLength;
         report.blocks++;
-        const found = stored.get(key);
+        // Not in the listing: written since, or (on a mirror) still read from the primary's store.
+        const found = stored.get(key) ?? (await objects.head(key))?.size;
         if (found === undefined) {
           report.problems.push({ kind: 'missing-block', path: f.path, ino: f.ino, key, detail: `block ${key} is not in the store` });
           continue;

@@ -3,12 +3,15 @@
 // finished, and trash entries past their time. Without `delete` it only reports.
 //
 // Safety: a block is leaked only if its slice is unknown to the metadata AND the object is older
-// than `minAgeMs`. A writer uploads a slice's blocks before it commits the slice, so a young
-// unknown block may be an upload in flight; the known slices are read before the listing starts,
-// so a slice committed during the listing is at worst an unknown *young* block, never deleted
-// unless the window is shorter than an upload.
+// than `minAgeMs`. A writer uploads a slice's blocks as they fill and commits the slice at flush
+// or close, so an unknown block may belong to a file still open for writing: the window must be
+// longer than any client keeps written data unflushed (default a day). The known slices are read
+// before the listing starts, so a slice committed during the listing is at worst unknown and
+// young. A leaked slice is not deleted directly: it is abandoned (queued for deletion in the
+// metadata, which a commit of it then refuses, and which does nothing if it was committed after
+// all) and its blocks go the way every freed slice's go.
 import type { ChunkStore } from '../chunk/store.js';
-import { parseBlockKey } from '../chunk/keys.js';
+import { blockKey, parseBlockKey } from '../chunk/keys.js';
 import type { KnownSlice, Meta } from '../meta/meta.js';
 import type { ObjectStore } from '../object/store.js';
 import { reclaimSlices } from '../vfs/reclaim.js';
@@ -18,8 +21,10 @@ export interface GcOptions {
   minAgeMs?: number;
   /** Delete what is found (default: only report). */
   delete?: boolean;
-  /** Deletions at once. */
+  /** Slices abandoned at once. */
   threads?: number;
+  /** Keys per listing request (tests page with small ones). */
+  pageSize?: number;
   /** Days a trash entry is kept (the volume's setting). */
   trashDays: number;
   /** After each listed page: objects seen so far. */
@@ -38,6 +43,8 @@ export interface GcReport {
   leakedBytes: number;
   /** Of those, deleted (with `delete`). */
   deletedObjects: number;
+  /** Leaked blocks whose deletion failed (the store refused; tried again by the next run). */
+  failedObjects: number;
   /** Blocks of no known slice inside the window: perhaps an upload in flight, left alone. */
   youngObjects: number;
   /** Objects under chunks/ that are not block names: not Strata's, left alone. */
@@ -56,7 +63,7 @@ export interface GcReport {
 
 const DAY_MS = 86_400_000;
 const PAGE = 1000;
-export const DEFAULT_GC_MIN_AGE_MS = 3_600_000;
+export const DEFAULT_GC_MIN_AGE_MS = 86_400_000;
 
 async function knownSlices(meta: Pick<Meta, 'knownSlices'>): Promise<Map<number, KnownSlice>> {
   const known = new Map<number, KnownSlice>();
@@ -75,30 +82,33 @@ async function eachLimited<T>(items: T[], threads: number, work: (item: T) => Pr
   }));
 }
 
-export async function collectGarbage(meta: Meta, objects: ObjectStore, store: Pick<ChunkStore, 'deleteSlice'>, options: GcOptions): Promise<GcReport> {
+export async function collectGarbage(meta: Meta, objects: ObjectStore, store: Pick<ChunkStore, 'deleteSlice' | 'blockSize'>, options: GcOptions): Promise<GcReport> {
+  const blockSize = store.blockSize;
   const minAgeMs = options.minAgeMs ?? DEFAULT_GC_MIN_AGE_MS;
   const stopped = options.stopped ?? (() => false);
   const r: GcReport = {
-    scannedObjects: 0, scannedBytes: 0, knownBlocks: 0, leakedObjects: 0, leakedBytes: 0, deletedObjects: 0, youngObjects: 0, foreignObjects: 0,
+    scannedObjects: 0, scannedBytes: 0, knownBlocks: 0, leakedObjects: 0, leakedBytes: 0, deletedObjects: 0, failedObjects: 0, youngObjects: 0, foreignObjects: 0,
     stalePendingSlices: 0, reclaimedSlices: 0, expiredTrash: 0, removedTrash: 0, examples: [], interrupted: false,
   };
   const started = Date.now();
   const known = await knownSlices(meta);
   for (const s of known.values()) if (s.refs === 0 && s.pendingSinceMs !== null && started - s.pendingSinceMs > minAgeMs) r.stalePendingSlices++;
 
+  // Leaked blocks by slice: each slice is abandoned whole, as big as its last block found says.
+  const leaked = new Map<number, { size: number; keys: string[]; committed?: boolean }>();
   let startAfter: string | undefined;
   for (;;) {
     if (stopped()) {
       r.interrupted = true;
       break;
     }
-    const page = await objects.list({ prefix: 'chunks/', startAfter, limit: PAGE });
-    const leaked: string[] = [];
+    const page = await objects.list({ prefix: 'chunks/', startAfter, limit: options.pageSize ?? PAGE });
     for (const o of page.objects) {
       r.scannedObjects++;
       r.scannedBytes += o.size;
       const block = parseBlockKey(o.key);
-      if (!block) {
+      // Only a block's exact name: "chunks/x/chunks/0/0/5_0_3" is somebody else's object.
+      if (!block || blockKey(block.sliceId, block.blockIndex, block.blockLength) !== o.key) {
         r.foreignObjects++;
       } else if (known.has(block.sliceId)) {
         r.knownBlocks++;
@@ -108,26 +118,44 @@ export async function collectGarbage(meta: Meta, objects: ObjectStore, store: Pi
         r.leakedObjects++;
         r.leakedBytes += o.size;
         if (r.examples.length < 10) r.examples.push(o.key);
-        leaked.push(o.key);
+        const slice = leaked.get(block.sliceId) ?? { size: 0, keys: [] };
+        slice.size = Math.max(slice.size, block.blockIndex * blockSize + block.blockLength);
+        slice.keys.push(o.key);
+        leaked.set(block.sliceId, slice);
       }
-    }
-    if (options.delete && leaked.length > 0) {
-      await eachLimited(leaked, options.threads ?? 10, async (key) => {
-        await objects.delete(key);
-        r.deletedObjects++;
-      });
     }
     options.progress?.(r.scannedObjects);
     if (!page.truncated || page.objects.length === 0) break;
     startAfter = page.next ?? page.objects[page.objects.length - 1].key;
   }
 
+  if (options.delete && !r.interrupted) {
+    await eachLimited([...leaked], options.threads ?? 10, async ([id, slice]) => {
+      if (stopped()) return;
+      await meta.abandonSlice({ id, size: slice.size });
+      // Committed after the snapshot after all (a writer slower than the window): left alone.
+      const now = (await meta.knownSlices(id - 1, 1))[0];
+      slice.committed = now?.id === id && now.refs > 0;
+    });
+  }
   const cutoff = options.trashDays > 0 ? started - options.trashDays * DAY_MS : Number.POSITIVE_INFINITY;
   r.expiredTrash = (await meta.listTrash()).filter((t) => t.deletedMs < cutoff).length;
   if (options.delete && !r.interrupted) {
     if (r.expiredTrash > 0) r.removedTrash = await meta.emptyTrash(options.trashDays * DAY_MS);
-    // What the trash freed and what no client reclaimed: deleted as every client would.
-    r.reclaimedSlices = await reclaimSlices(meta, store, stopped);
+    // What was abandoned, what the trash freed and what no client reclaimed: deleted as every
+    // client deletes freed slices (a store that refuses leaves them queued for the next run).
+    r.reclaimedSlices = await reclaimSlices(meta, store, stopped).catch(() => 0);
+  }
+  if (stopped()) r.interrupted = true;
+  // Count what is gone: a leaked slice committed meanwhile after all was left alone.
+  if (options.delete) {
+    for (const slice of leaked.values()) {
+      if (slice.committed !== false) continue;
+      for (const key of slice.keys) {
+        if (await objects.head(key).catch(() => 'unknown')) r.failedObjects++;
+        else r.deletedObjects++;
+      }
+    }
   }
   return r;
 }

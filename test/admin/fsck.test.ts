@@ -89,9 +89,12 @@ describe('strata fsck', () => {
     const text = strata('fsck', url, '--check-checksums');
     expect(text.out).toMatch(/missing-block +\/a\/one \(inode \d+\): block chunks\/\S+ is not in the store/);
     expect(text.out).toMatch(/Files with missing or damaged data \(3\)/);
-    // Checking a subtree looks at it alone.
+    // Checking a subtree, or one file, looks at it alone.
     const sub = fsck('/b');
     expect(sub.report.problems.map((p) => p.path)).toEqual(['/b/two']);
+    const one = fsck('/a/one');
+    expect(one.report.files).toBe(1);
+    expect(one.report.problems.map((p) => [p.kind, p.path])).toEqual([['missing-block', '/a/one']]);
   }, 60_000);
 
   it('names link counts that disagree with the names, for directories and files', async () => {

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Volume } from '../../src/index.js';
 import { packageRoot } from '../../src/hotpath/locate.js';
+import { collectGarbage } from '../../src/admin/gc.js';
+import { openBackends } from '../../src/sdk/backends.js';
 
 const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 const INDEX = join(packageRoot(), 'dist', 'src', 'index.js');
@@ -96,7 +98,7 @@ describe('strata gc', () => {
     const after = await storeFiles();
     const leaked = [...after.keys()].filter((k) => !before.has(k));
     expect(leaked.length).toBe(3);
-    await age(2 * 3_600_000);
+    await age(2 * 86_400_000);
 
     const report = strata('gc', url, '--json');
     expect(report.code, report.err).toBe(0);
@@ -139,7 +141,7 @@ describe('strata gc', () => {
   it('removes nothing a file references while a writer keeps writing, and finishes deletions no client did', async () => {
     // Old referenced blocks, old leaked blocks, and a writer adding new ones while gc runs.
     await killedWriter(2);
-    await age(2 * 3_600_000);
+    await age(2 * 86_400_000);
     const vol = await Volume.open(url, { reclaimMs: 3_600_000 });
     let writing = true;
     const written = new Map<string, Buffer>();
@@ -180,6 +182,27 @@ describe('strata gc', () => {
       await check.close();
     }
   }, 120_000);
+
+  it('pages through the listing, and leaves objects that only look like blocks alone', async () => {
+    // Somebody else's object whose name ends like a block's.
+    const foreign = join(objects, 'gcvol', 'chunks', 'x', 'chunks', '0', '0', '5_0_3');
+    await fs.mkdir(join(foreign, '..'), { recursive: true });
+    await fs.writeFile(foreign, 'not ours');
+    await killedWriter(2);
+    await age(2 * 86_400_000);
+    const files = await storeFiles();
+    const backends = await openBackends(url, {});
+    try {
+      const r = await collectGarbage(backends.meta, backends.objects, backends.store, { pageSize: 2, trashDays: 0, delete: true });
+      expect(r.scannedObjects).toBe(files.size);
+      expect(r.foreignObjects).toBe(1);
+      expect(r.leakedObjects).toBe(2);
+      expect(r.deletedObjects).toBe(2);
+    } finally {
+      await backends.close();
+    }
+    expect(await fs.readFile(foreign, 'utf8')).toBe('not ours');
+  }, 60_000);
 
   it('refuses bad flags and a URL that holds no volume', () => {
     const bad = strata('gc', url, '--min-age', '5');

@@ -46,7 +46,11 @@ export function registerFsck(program: Command): void {
         if (found.length !== names.length + 1) throw errnoError('ENOENT', 'fsck', path, `${path}: no such file or directory in ${redactUrl(metaUrl)}`);
         const target = found[found.length - 1];
         let stop = false;
-        const onInt = () => { stop = true; };
+        // The first Ctrl-C stops after the block at hand and reports; a second one leaves at once.
+        const onInt = () => {
+          if (stop) process.exit(130);
+          stop = true;
+        };
         process.on('SIGINT', onInt);
         let bar: ReturnType<typeof newProgress> | null = null;
         let report: FsckReport;

@@ -20,7 +20,7 @@ interface GcFlags {
 function summary(r: GcReport, deleting: boolean, minAgeMs: number): string {
   const lines = [
     `Scanned ${r.scannedObjects} objects (${humanSize(r.scannedBytes)}): ${r.knownBlocks} blocks of known slices.`,
-    `Leaked: ${r.leakedObjects} blocks (${humanSize(r.leakedBytes)}) no slice references, older than ${Math.round(minAgeMs / 1000)} s${deleting ? `; deleted ${r.deletedObjects}` : ''}.`,
+    `Leaked: ${r.leakedObjects} blocks (${humanSize(r.leakedBytes)}) no slice references, older than ${Math.round(minAgeMs / 1000)} s${deleting ? `; deleted ${r.deletedObjects}${r.failedObjects ? `, ${r.failedObjects} still there (queued for the next run)` : ''}` : ''}.`,
     `Left alone: ${r.youngObjects} unreferenced blocks younger than that (uploads perhaps in flight), ${r.foreignObjects} objects that are not Strata blocks.`,
     `Pending deletions no client finished: ${r.stalePendingSlices} slices; expired trash entries: ${r.expiredTrash}.`,
   ];
@@ -37,7 +37,7 @@ export function registerGc(program: Command): void {
     .description('find blocks no metadata references (left by crashed writers), unfinished deletions and expired trash; --delete removes them')
     .argument('<meta-url>', 'metadata URL of the volume')
     .option('--delete', 'delete what is found (without it, only report)')
-    .option('--min-age <duration>', 'leave unreferenced blocks younger than this alone: an upload may be in flight (e.g. 30m, 2h)', duration('--min-age'), DEFAULT_GC_MIN_AGE_MS)
+    .option('--min-age <duration>', 'leave unreferenced blocks younger than this alone (default 1d): longer than any client keeps written data unflushed, e.g. a file open for slow appends', duration('--min-age'), DEFAULT_GC_MIN_AGE_MS)
     .option('--threads <n>', 'deletions at once', wholeNumber('--threads', 256), 10)
     .option('--json', 'print the report as JSON')
     .action(async (metaUrl: string, flags: GcFlags) => {
@@ -47,7 +47,11 @@ export function registerGc(program: Command): void {
         const settings = await backends.meta.settings();
         if (settings.mirror) throw errnoError('EINVAL', 'gc', undefined, `${redactUrl(metaUrl)} is a mirror of ${settings.mirror.primary}: its store is filled by replication; run gc on the primary`);
         let stop = false;
-        const onInt = () => { stop = true; };
+        // The first Ctrl-C finishes the step at hand and reports; a second one leaves at once.
+        const onInt = () => {
+          if (stop) process.exit(130);
+          stop = true;
+        };
         process.on('SIGINT', onInt);
         const bar = newCountProgress('gc: listing', 'objects');
         let report: GcReport;
