@@ -3,9 +3,9 @@
 // finished, and trash entries past their time. Without `delete` it only reports.
 //
 // Safety: a block is leaked only if its slice is unknown to the metadata AND the object is older
-// than `minAgeMs`. A writer uploads a slice's blocks as they fill and commits the slice at flush
-// or close, so an unknown block may belong to a file still open for writing: the window must be
-// longer than any client keeps written data unflushed (default a day). The known slices are read
+// than `minAgeMs`. A writer uploads a slice's blocks as they fill and commits the slice at flush,
+// close, or at the latest after ten minutes (vfs commitAfterMs), so an unknown block younger than
+// the window (default a day) may belong to a file still open for writing. The known slices are read
 // before the listing starts, so a slice committed during the listing is at worst unknown and
 // young. A leaked slice is not deleted directly: it is abandoned (queued for deletion in the
 // metadata, which a commit of it then refuses, and which does nothing if it was committed after

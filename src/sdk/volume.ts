@@ -92,6 +92,8 @@ export interface VolumeOptions {
   housekeepingMs?: number;
   /** Period of the background loop deleting freed data (ms). */
   reclaimMs?: number;
+  /** Bytes written to a file kept open are committed after this long (ms; default 10 minutes). */
+  commitAfterMs?: number;
   /** Reads of an open file reuse its size and layout this long (ms, default 1000): another
    * client's writes show within it, this client's own changes, a new open and a stat at once.
    * 0: every read asks the metadata engine. */
@@ -193,6 +195,7 @@ export class Volume extends PathApi {
       const vfs = await Vfs.start(backends.meta, backends.store, {
         heartbeatMs: options.heartbeatMs,
         reclaimMs: options.reclaimMs,
+        commitAfterMs: options.commitAfterMs,
         staleSessionMs: options.staleSessionMs,
         housekeepingMs: options.housekeepingMs,
         attrCacheMs: options.attrCacheMs,

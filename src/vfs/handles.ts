@@ -23,6 +23,9 @@ export interface InodeState {
   writer: FileWriter | null;
   /** When this process last wrote to it (ns), for the times of buffered, uncommitted writes. */
   lastWriteNs: bigint;
+  /** Since when (ms) its writer holds bytes not committed (0: none): committed after a while
+   * even if the file stays open, so no uploaded block stays unknown to the metadata for long. */
+  dirtySinceMs: number;
   /** Chunk slice lists that reads fetched while the file's attributes read `stamp`. */
   slices: { stamp: string; chunks: Map<number, Promise<Slice[]>> } | null;
   /** Moves with every change this process makes to the file's data. */
@@ -51,7 +54,7 @@ export class HandleTable {
     let state = this.#inodes.get(ino);
     const first = state === undefined;
     if (!state) {
-      state = { ino, handles: 0, writer: null, lastWriteNs: 0n, slices: null, changes: 0, attrSeen: null, fresh: false, held: null };
+      state = { ino, handles: 0, writer: null, lastWriteNs: 0n, dirtySinceMs: 0, slices: null, changes: 0, attrSeen: null, fresh: false, held: null };
       this.#inodes.set(ino, state);
     }
     state.handles++;

@@ -41,6 +41,9 @@ export interface VfsOptions {
   attrCacheMs?: number;
   /** Labels of the bytes this client reads and writes (strata_read_bytes_total and _write_). */
   metrics?: { volume: string; entrypoint: string };
+  /** Bytes written to a file that stays open are committed after this long (ms; default 10
+   * minutes): its uploaded blocks never stay unknown to the metadata longer (gc's window). */
+  commitAfterMs?: number;
 }
 
 /** Changes setattr may make; times in ns since the epoch or 'now'. */
@@ -72,6 +75,7 @@ const DEFAULT_HEARTBEAT_MS = 10_000;
 const DEFAULT_RECLAIM_MS = 2_000;
 const DEFAULT_STALE_SESSION_MS = 5 * 60_000;
 const DEFAULT_ATTR_CACHE_MS = 1000;
+const DEFAULT_COMMIT_AFTER_MS = 10 * 60_000;
 const DEFAULT_HOUSEKEEPING_MS = 60_000;
 const DAY_MS = 86_400_000;
 
@@ -139,6 +143,10 @@ export class Vfs implements Walkable {
     const beat = setInterval(() => { void vfs.#asSession((id) => meta.heartbeat(id)).catch(() => undefined); }, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     const reclaim = setInterval(() => { void vfs.reclaim().catch(() => undefined); }, options.reclaimMs ?? DEFAULT_RECLAIM_MS);
     const staleMs = options.staleSessionMs ?? DEFAULT_STALE_SESSION_MS;
+    const commitAfterMs = options.commitAfterMs ?? DEFAULT_COMMIT_AFTER_MS;
+    const commit = setInterval(() => vfs.#commitOlderThan(Date.now() - commitAfterMs), Math.max(10, Math.min(60_000, Math.floor(commitAfterMs / 2))));
+    commit.unref();
+    vfs.#timers.push(commit);
     const housekeeping = setInterval(() => { void vfs.housekeeping(staleMs).catch(() => undefined); }, options.housekeepingMs ?? DEFAULT_HOUSEKEEPING_MS);
     beat.unref();
     reclaim.unref();
@@ -415,6 +423,20 @@ export class Vfs implements Walkable {
       }).catch(() => undefined);
     }
     if (holding) this.#armHoldTimer();
+  }
+
+  /** Commit what files still open hold uncommitted since `cutoff` (ms) or earlier. A failure
+   * stays with the writer, for the next flush or close to report. */
+  #commitOlderThan(cutoff: number): void {
+    for (const ino of this.#table.inodes()) {
+      const state = this.#table.inode(ino);
+      if (!state?.writer?.dirty || state.dirtySinceMs === 0 || state.dirtySinceMs > cutoff) continue;
+      this.#table.queue.run(ino, async () => {
+        const now = this.#table.inode(ino);
+        if (now?.writer?.dirty && now.dirtySinceMs <= cutoff) await this.#settle(ino);
+        if (now) now.dirtySinceMs = now.writer?.dirty ? Date.now() : 0;
+      }).catch(() => undefined);
+    }
   }
 
   /** Commit `ino`'s buffered writes and held attribute changes, in one transaction when both are
@@ -906,6 +928,7 @@ export class Vfs implements Walkable {
       // kernel has already asked for it; then the bits are gone and this only looks).
       if (!isRoot(file.caller) && !state.writer?.dirty) await this.#dropPrivileges(ino, file.caller);
       state.writer ??= this.store.openWriter(ino, this.meta);
+      if (!state.writer.dirty) state.dirtySinceMs = Date.now();
       state.lastWriteNs = nowNs();
       // A write after utimes: the file's mtime is the write's again (its commit sets it).
       if (state.held?.changes.mtimeNs !== undefined) {

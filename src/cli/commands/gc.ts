@@ -37,7 +37,7 @@ export function registerGc(program: Command): void {
     .description('find blocks no metadata references (left by crashed writers), unfinished deletions and expired trash; --delete removes them')
     .argument('<meta-url>', 'metadata URL of the volume')
     .option('--delete', 'delete what is found (without it, only report)')
-    .option('--min-age <duration>', 'leave unreferenced blocks younger than this alone (default 1d): longer than any client keeps written data unflushed, e.g. a file open for slow appends', duration('--min-age'), DEFAULT_GC_MIN_AGE_MS)
+    .option('--min-age <duration>', 'leave unreferenced blocks younger than this alone (default 1d; clients commit what they wrote within 10 minutes, even to files kept open)', duration('--min-age'), DEFAULT_GC_MIN_AGE_MS)
     .option('--threads <n>', 'deletions at once', wholeNumber('--threads', 256), 10)
     .option('--json', 'print the report as JSON')
     .action(async (metaUrl: string, flags: GcFlags) => {
