@@ -6,6 +6,7 @@ import { sliceBlockKeys, parseBlockKey } from '../chunk/keys.js';
 import { releaseBuffer } from '../hotpath/index.js';
 import type { Meta } from '../meta/meta.js';
 import type { ObjectStore } from '../object/store.js';
+import { chunkPages, eachLimited } from './batch.js';
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -62,24 +63,11 @@ async function unlessGone<T>(read: () => Promise<T>): Promise<T | null> {
   }
 }
 
-async function eachLimited<T>(items: T[], threads: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(threads, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]);
-  }));
-}
-
 /** Every block key under chunks/ with its stored size: one listing instead of a HEAD per block. */
 async function storedBlocks(objects: ObjectStore, stopped: () => boolean): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
-  let startAfter: string | undefined;
-  for (;;) {
-    if (stopped()) return sizes;
-    const page = await objects.list({ prefix: 'chunks/', startAfter, limit: 1000 });
-    for (const o of page.objects) if (parseBlockKey(o.key)) sizes.set(o.key, o.size);
-    if (!page.truncated || page.objects.length === 0) return sizes;
-    startAfter = page.next ?? page.objects[page.objects.length - 1].key;
-  }
+  for await (const page of chunkPages(objects, 1000, stopped)) for (const o of page.objects) if (parseBlockKey(o.key)) sizes.set(o.key, o.size);
+  return sizes;
 }
 
 /** Read directory `dir`: its subdirectories go on `dirs`, its regular files into `names` (one

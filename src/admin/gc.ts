@@ -15,6 +15,7 @@ import { blockKey, parseBlockKey } from '../chunk/keys.js';
 import type { KnownSlice, Meta } from '../meta/meta.js';
 import type { ObjectStore } from '../object/store.js';
 import { reclaimSlices } from '../vfs/reclaim.js';
+import { chunkPages, eachLimited } from './batch.js';
 
 export interface GcOptions {
   /** Unknown blocks younger than this are left alone (ms; default one hour). */
@@ -75,13 +76,6 @@ async function knownSlices(meta: Pick<Meta, 'knownSlices'>): Promise<Map<number,
   }
 }
 
-async function eachLimited<T>(items: T[], threads: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(threads, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]);
-  }));
-}
-
 export async function collectGarbage(meta: Meta, objects: ObjectStore, store: Pick<ChunkStore, 'deleteSlice' | 'blockSize'>, options: GcOptions): Promise<GcReport> {
   const blockSize = store.blockSize;
   const minAgeMs = options.minAgeMs ?? DEFAULT_GC_MIN_AGE_MS;
@@ -96,13 +90,7 @@ export async function collectGarbage(meta: Meta, objects: ObjectStore, store: Pi
 
   // Leaked blocks by slice: each slice is abandoned whole, as big as its last block found says.
   const leaked = new Map<number, { size: number; keys: string[]; committed?: boolean }>();
-  let startAfter: string | undefined;
-  for (;;) {
-    if (stopped()) {
-      r.interrupted = true;
-      break;
-    }
-    const page = await objects.list({ prefix: 'chunks/', startAfter, limit: options.pageSize ?? PAGE });
+  for await (const page of chunkPages(objects, options.pageSize ?? PAGE, stopped)) {
     for (const o of page.objects) {
       r.scannedObjects++;
       r.scannedBytes += o.size;
@@ -125,9 +113,8 @@ export async function collectGarbage(meta: Meta, objects: ObjectStore, store: Pi
       }
     }
     options.progress?.(r.scannedObjects);
-    if (!page.truncated || page.objects.length === 0) break;
-    startAfter = page.next ?? page.objects[page.objects.length - 1].key;
   }
+  if (stopped()) r.interrupted = true;
 
   if (options.delete && !r.interrupted) {
     await eachLimited([...leaked], options.threads ?? 10, async ([id, slice]) => {

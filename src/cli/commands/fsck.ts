@@ -7,6 +7,7 @@ import { redactUrl } from '../../config/urls.js';
 import { errnoError } from '../../errors/errno.js';
 import { openBackends } from '../../sdk/backends.js';
 import { humanSize } from '../output.js';
+import { interruptible } from '../interrupt.js';
 import { newProgress } from '../progress.js';
 import { wholeNumber } from '../parse.js';
 
@@ -45,19 +46,13 @@ export function registerFsck(program: Command): void {
         const found = await backends.meta.lookupPath(1, names);
         if (found.length !== names.length + 1) throw errnoError('ENOENT', 'fsck', path, `${path}: no such file or directory in ${redactUrl(metaUrl)}`);
         const target = found[found.length - 1];
-        let stop = false;
-        // The first Ctrl-C stops after the block at hand and reports; a second one leaves at once.
-        const onInt = () => {
-          if (stop) process.exit(130);
-          stop = true;
-        };
-        process.on('SIGINT', onInt);
+        const interrupt = interruptible();
         let bar: ReturnType<typeof newProgress> | null = null;
         let report: FsckReport;
         try {
           report = await checkVolume(backends.meta, backends.objects, {
             blockSize: settings.blockSize, start: { ino: target.ino, path: names.length === 0 ? '/' : `/${names.join('/')}` }, checksums: flags.checkChecksums === true,
-            threads: flags.threads, stopped: () => stop,
+            threads: flags.threads, stopped: interrupt.stopped,
             progress: (files, total) => {
               if (files === 0) return;
               bar ??= newProgress('fsck: files', total);
@@ -66,7 +61,7 @@ export function registerFsck(program: Command): void {
           });
         } finally {
           (bar as ReturnType<typeof newProgress> | null)?.stop();
-          process.off('SIGINT', onInt);
+          interrupt.dispose();
         }
         process.stdout.write(flags.json ? `${JSON.stringify({ volume: settings.name, path, ...report }, null, 2)}\n` : `${summary(report, flags.checkChecksums === true)}\n`);
         if (report.interrupted) process.exitCode = 130;

@@ -7,6 +7,7 @@ import { redactUrl } from '../../config/urls.js';
 import { errnoError } from '../../errors/errno.js';
 import { openBackends } from '../../sdk/backends.js';
 import { humanSize } from '../output.js';
+import { interruptible } from '../interrupt.js';
 import { newCountProgress } from '../progress.js';
 import { duration, wholeNumber } from '../parse.js';
 
@@ -46,23 +47,17 @@ export function registerGc(program: Command): void {
       try {
         const settings = await backends.meta.settings();
         if (settings.mirror) throw errnoError('EINVAL', 'gc', undefined, `${redactUrl(metaUrl)} is a mirror of ${settings.mirror.primary}: its store is filled by replication; run gc on the primary`);
-        let stop = false;
-        // The first Ctrl-C finishes the step at hand and reports; a second one leaves at once.
-        const onInt = () => {
-          if (stop) process.exit(130);
-          stop = true;
-        };
-        process.on('SIGINT', onInt);
+        const interrupt = interruptible();
         const bar = newCountProgress('gc: listing', 'objects');
         let report: GcReport;
         try {
           report = await collectGarbage(backends.meta, backends.objects, backends.store, {
             delete: flags.delete === true, minAgeMs: flags.minAge, threads: flags.threads, trashDays: settings.trashDays,
-            progress: (n) => bar.update(n), stopped: () => stop,
+            progress: (n) => bar.update(n), stopped: interrupt.stopped,
           });
         } finally {
           bar.stop();
-          process.off('SIGINT', onInt);
+          interrupt.dispose();
         }
         process.stdout.write(flags.json ? `${JSON.stringify({ volume: settings.name, delete: flags.delete === true, minAgeMs: flags.minAge, ...report }, null, 2)}\n` : `${summary(report, flags.delete === true, flags.minAge)}\n`);
         if (report.interrupted) process.exitCode = 130;

@@ -14,6 +14,7 @@ import { humanSize, printRows } from '../output.js';
 import { newProgress } from '../progress.js';
 import { wholeNumber } from '../parse.js';
 import { totalsLine, warmupCounters } from '../../metrics/jobs.js';
+import { eachLimited } from '../../admin/batch.js';
 
 interface WarmupFlags extends DataFlags {
   threads: number;
@@ -86,13 +87,6 @@ async function blocksOf(vol: Volume, path: string, keys: Set<string>): Promise<n
   for (const c of info.chunks) for (const s of c.slices) for (const k of s.keys) keys.add(k);
   warmupCounters.files.inc({ volume: vol.name });
   return 1;
-}
-
-async function eachLimited<T>(items: T[], threads: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(threads, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]);
-  }));
 }
 
 const blockBytes = (key: string) => parseBlockKey(key)?.blockLength ?? 0;
