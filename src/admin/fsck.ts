@@ -7,10 +7,7 @@ import { releaseBuffer } from '../hotpath/index.js';
 import type { Meta } from '../meta/meta.js';
 import type { ObjectStore } from '../object/store.js';
 import { chunkPages, eachLimited } from './batch.js';
-
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
+import { listDirectory, unlessGone, walkTree } from './walk.js';
 
 export type FsckKind = 'missing-block' | 'wrong-size' | 'bad-checksum' | 'link-count';
 
@@ -47,51 +44,11 @@ export interface FsckReport {
   interrupted: boolean;
 }
 
-interface FileToCheck {
-  ino: number;
-  path: string;
-}
-
-const isGone = (err: unknown) => (err as { code?: string }).code === 'ENOENT';
-/** `read()`, or null when what it reads was removed while the check ran. */
-async function unlessGone<T>(read: () => Promise<T>): Promise<T | null> {
-  try {
-    return await read();
-  } catch (err) {
-    if (isGone(err)) return null;
-    throw err;
-  }
-}
-
 /** Every block key under chunks/ with its stored size: one listing instead of a HEAD per block. */
 async function storedBlocks(objects: ObjectStore, stopped: () => boolean): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
   for await (const page of chunkPages(objects, 1000, stopped)) for (const o of page.objects) if (parseBlockKey(o.key)) sizes.set(o.key, o.size);
   return sizes;
-}
-
-/** Read directory `dir`: its subdirectories go on `dirs`, its regular files into `names` (one
- * more name seen each). Returns how many subdirectories it holds. */
-async function listDirectory(meta: Meta, dir: FileToCheck, names: Map<number, FileToCheck & { seen: number }>, dirs: FileToCheck[]): Promise<number> {
-  const join = (name: string) => (dir.path === '/' ? `/${name}` : `${dir.path}/${name}`);
-  let subdirs = 0;
-  for (let cookie = 0; ;) {
-    const page = await meta.readdir(dir.ino, cookie, 1000);
-    for (const e of page) {
-      cookie = e.cookie;
-      if (e.name === '.' || e.name === '..') continue;
-      const type = e.mode & S_IFMT;
-      if (type === S_IFDIR) {
-        subdirs++;
-        dirs.push({ ino: e.ino, path: join(e.name) });
-      } else if (type === S_IFREG) {
-        const known = names.get(e.ino);
-        if (known) known.seen++;
-        else names.set(e.ino, { ino: e.ino, path: join(e.name), seen: 1 });
-      }
-    }
-    if (page.length < 1000) return subdirs;
-  }
 }
 
 export async function checkVolume(meta: Meta, objects: ObjectStore, options: FsckOptions): Promise<FsckReport> {
@@ -100,31 +57,26 @@ export async function checkVolume(meta: Meta, objects: ObjectStore, options: Fsc
   const report: FsckReport = { directories: 0, files: 0, blocks: 0, bytes: 0, problems: [], fileLinksChecked: start.ino === 1, interrupted: false };
 
   // The walk: directories' link counts as it goes, regular files collected with every name seen.
-  const names = new Map<number, FileToCheck & { seen: number }>();
-  const first = await meta.getattr(start.ino);
-  const dirs: FileToCheck[] = [];
-  if ((first.mode & S_IFMT) === S_IFDIR) dirs.push(start);
-  else if ((first.mode & S_IFMT) === S_IFREG) names.set(start.ino, { ...start, seen: 1 });
-  while (dirs.length > 0) {
-    if (stopped()) {
-      report.interrupted = true;
-      return report;
-    }
-    const dir = dirs.pop()!;
-    const subdirs = await unlessGone(() => listDirectory(meta, dir, names, dirs));
-    if (subdirs === null) continue;
-    report.directories++;
-    const attr = await unlessGone(() => meta.getattr(dir.ino));
-    if (attr && attr.nlink !== 2 + subdirs) {
+  const walk = await walkTree(meta, start, {
+    stopped,
+    progress: (found) => options.progress?.(0, found),
+    visit: async (dir, subdirs) => {
+      const attr = await unlessGone(() => meta.getattr(dir.ino));
+      if (!attr || attr.nlink === 2 + subdirs) return;
       // Changed while it was read (a mkdir, a rename)? Counted again before it is reported.
       const again = await unlessGone(() => listDirectory(meta, dir, new Map(), []));
       const attrAgain = await unlessGone(() => meta.getattr(dir.ino));
       if (again !== null && attrAgain && attrAgain.nlink !== 2 + again) {
         report.problems.push({ kind: 'link-count', path: dir.path, ino: dir.ino, detail: `directory has link count ${attrAgain.nlink}, but 2 + ${again} subdirectories = ${2 + again}` });
       }
-    }
-    options.progress?.(0, names.size);
+    },
+  });
+  report.directories = walk.directories;
+  if (walk.interrupted) {
+    report.interrupted = true;
+    return report;
   }
+  const names = walk.files;
 
   const stored = await storedBlocks(objects, stopped);
   const files = [...names.values()];

@@ -74,6 +74,21 @@ export class ChunkReader {
     if (n === 0) return 0;
 
     const plans = await this.plan(inode, offset, n, meta);
+    try {
+      await this.fill(plans, target);
+    } catch (err) {
+      // A block that is gone may belong to slices replaced (compacted, overwritten) after this
+      // read learned the chunk's slices, and deleted since: learn them again, once.
+      if (!isMissingObject(err)) throw err;
+      for (const { c } of plans) meta.forget?.(inode, c.index);
+      const again = await this.plan(inode, offset, n, meta);
+      if (blockKeysOf(again) === blockKeysOf(plans)) throw err;
+      await this.fill(again, target);
+    }
+    return n;
+  }
+
+  private async fill(plans: { c: RangePiece; pieces: ReadPiece[] }[], target: Uint8Array): Promise<void> {
     const fetches = new Map<string, BlockFetch>();
     for (const { c, pieces } of plans) {
       for (const p of pieces) this.place(p, c.srcOffset + (p.pos - c.offset), target, fetches);
@@ -85,7 +100,6 @@ export class ChunkReader {
       target.fill(0);
       throw err;
     }
-    return n;
   }
 
   /**
@@ -108,7 +122,8 @@ export class ChunkReader {
             return await this.memory.with(key, only.blockLength, n < only.blockLength, (data) => use(data.subarray(only.blockOffset, only.blockOffset + n)));
           } catch (err) {
             if (isChecksumError(err)) this.counters.checksumErrors++;
-            throw err;
+            // read() below learns the slices again when the block is gone.
+            if (!isMissingObject(err)) throw err;
           }
         }
       }
@@ -210,4 +225,17 @@ export class ChunkReader {
       throw err;
     }
   }
+}
+
+/** True when a block read failed because its object does not exist (anywhere in the cause chain). */
+function isMissingObject(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === 'ENOENT') return true;
+  }
+  return false;
+}
+
+/** The blocks a read plan fetches, as one comparable string. */
+function blockKeysOf(plans: { pieces: ReadPiece[] }[]): string {
+  return plans.map(({ pieces }) => pieces.filter((p) => p.sliceId !== 0).map((p) => blockKey(p.sliceId, p.blockIndex, p.blockLength)).join(',')).join(';');
 }

@@ -27,8 +27,9 @@ export interface SliceMeta {
   abandonSlice(slice: { id: number; size: number }): Promise<void>;
 }
 
-/** Where reads learn a chunk's slices. */
-export type SliceSource = Pick<SliceMeta, 'readChunk'>;
+/** Where reads learn a chunk's slices. `forget`: a list it gave named a block that is gone (its
+ * slices were replaced and deleted since): the next readChunk of that chunk must ask again. */
+export type SliceSource = Pick<SliceMeta, 'readChunk'> & { forget?(inode: number, chunkIndex: number): void };
 
 /** Buffers writes of one open file and turns them into stored slices. */
 export interface FileWriter {

@@ -14,6 +14,7 @@ import { registerObjbench } from './commands/objbench.js';
 import { registerWarmup } from './commands/warmup.js';
 import { registerGc } from './commands/gc.js';
 import { registerFsck } from './commands/fsck.js';
+import { registerCompact } from './commands/compact.js';
 import { registerRmr } from './commands/rmr.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrash } from './commands/trash.js';
@@ -54,6 +55,7 @@ function build(): Command {
   registerWarmup(program);
   registerGc(program);
   registerFsck(program);
+  registerCompact(program);
   registerCacheServer(program);
   // Sub-commands report errors the same way as the top level.
   const override = (c: Command): void => {

@@ -303,6 +303,13 @@ export interface Meta {
    * (holes in the source read as zeros there too). `dst`'s length becomes at least the end of
    * every range. Sources and `dst` must be regular files; a range past its source's end is EINVAL. */
   cloneRanges(dst: number, ranges: readonly CloneRange[]): Promise<NodeAttr>;
+  /** Compaction's swap: if chunk `chunkIndex` of `inode` still begins with exactly `replaced` (its
+   * oldest slices, as readChunk listed them), those are replaced by `replacement` — the pieces of
+   * one stored slice showing the same bytes — and slices appended after them stay on top.
+   * Attributes do not change. Returns the slices whose last reference went (queued for deletion),
+   * or null when the chunk changed meanwhile (nothing is changed then; the caller abandons its
+   * slice). */
+  compactChunk(inode: number, chunkIndex: number, replaced: readonly SliceRecord[], replacement: readonly SliceRecord[]): Promise<{ id: number; size: number }[] | null>;
   /** A stored slice that its writer will never commit: queued for deletion unless something
    * references it. */
   abandonSlice(slice: { id: number; size: number }): Promise<void>;

@@ -7,13 +7,16 @@ const BATCH = 256;
 
 /** Delete what is pending, batch by batch; returns how many slices went. `stop` ends it between
  * batches (nothing is left half-done: a slice is confirmed only once all its blocks are gone). */
-export async function reclaimSlices(meta: Pick<Meta, 'pendingSliceDeletes' | 'confirmSliceDeletes'>, store: Pick<ChunkStore, 'deleteSlice'>, stop?: () => boolean): Promise<number> {
+export async function reclaimSlices(meta: Pick<Meta, 'pendingSliceDeletes' | 'confirmSliceDeletes'>, store: Pick<ChunkStore, 'deleteSlice'>, stop?: () => boolean, deleted?: (slice: { id: number; size: number }) => void): Promise<number> {
   let done = 0;
   for (;;) {
     if (stop?.()) return done;
     const batch = await meta.pendingSliceDeletes(BATCH);
     if (batch.length === 0) return done;
-    for (const s of batch) await store.deleteSlice(s.id, s.size);
+    for (const s of batch) {
+      await store.deleteSlice(s.id, s.size);
+      deleted?.(s);
+    }
     await meta.confirmSliceDeletes(batch.map((s) => s.id));
     done += batch.length;
     if (batch.length < BATCH) return done;

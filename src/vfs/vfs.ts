@@ -880,6 +880,7 @@ export class Vfs implements Walkable {
         }
         return list;
       },
+      forget: (_ino, index) => { chunks.delete(index); },
     };
   }
 

@@ -2,25 +2,18 @@
 // object deleted, one truncated, one with its bytes changed (found only with --check-checksums),
 // link counts changed in the SQLite file. Each is named by the file's path; a clean volume
 // passes; a subtree can be checked alone.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Volume } from '../../src/index.js';
-import { packageRoot } from '../../src/hotpath/locate.js';
+import { strata } from '../helpers/cli.js';
 
-const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 const BLOCK = 64 * 1024;
 let dir: string;
 let url: string;
 let objects: string;
-
-function strata(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 interface Report { files: number; blocks: number; problems: { kind: string; path: string; key?: string }[] }
 const fsck = (...args: string[]) => {

@@ -1,39 +1,22 @@
 // strata gc, run as users run it: blocks a writer uploaded and never committed (it was SIGKILLed)
 // are reported, then deleted with --delete; nothing a file references is ever touched, even with
 // a writer at work during gc; a second run finds nothing; bad flags are refused.
-import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Volume } from '../../src/index.js';
+import { strata, strataAsync } from '../helpers/cli.js';
 import { packageRoot } from '../../src/hotpath/locate.js';
 import { collectGarbage } from '../../src/admin/gc.js';
 import { openBackends } from '../../src/sdk/backends.js';
 
-const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 const INDEX = join(packageRoot(), 'dist', 'src', 'index.js');
 const BLOCK = 64 * 1024;
 let dir: string;
 let url: string;
 let objects: string;
-
-/** strata without blocking this process (its own writer keeps running meanwhile). */
-function strataAsync(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-    child.once('exit', (code) => resolve({ code, out, err }));
-  });
-}
-
-function strata(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 /** Every object file of the volume's store, with its size. */
 async function storeFiles(): Promise<Map<string, number>> {

@@ -963,6 +963,52 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect((await pendingIds(meta)).has(s.id)).toBe(true);
       });
 
+      it('compactChunk swaps a chunk\'s oldest slices for one that shows the same bytes, keeps later slices on top, and changes nothing when the chunk moved on', async () => {
+        const { meta } = v;
+        const f = await meta.mknod(ROOT_INODE, 'compact-me', reg());
+        const a = await write(meta, f.ino, 0, 0, 1000);
+        const b = await write(meta, f.ino, 0, 500, 1000);
+        const gap = await write(meta, f.ino, 0, 3000, 100);
+        const before = await meta.readChunk(f.ino, 0);
+        const id = await meta.newSliceId();
+        // Bytes 0..1500 and 3000..3100 are data: one slice of 1600 bytes shown as two pieces.
+        const pieces = [{ id, size: 1600, pos: 0, off: 0, len: 1500 }, { id, size: 1600, pos: 3000, off: 1500, len: 100 }];
+        // Malformed replacements are refused before anything changes.
+        expect(await codeOf(meta.compactChunk(f.ino, 0, before, [{ ...pieces[0], len: 1400 }, { ...pieces[1], off: 1400 }]))).toBe('EINVAL');
+        expect(await codeOf(meta.compactChunk(f.ino, 0, before, [pieces[1], pieces[0]]))).toBe('EINVAL');
+        expect(await codeOf(meta.compactChunk(f.ino, 0, before, []))).toBe('EINVAL');
+        // A view the chunk does not start with (read before something changed it) is refused.
+        expect(await meta.compactChunk(f.ino, 0, [b, a], [{ id, size: 1500, pos: 0, off: 0, len: 1500 }])).toBeNull();
+        expect(await meta.readChunk(f.ino, 0)).toEqual(before);
+
+        const top = await write(meta, f.ino, 0, 200, 10); // written after the compactor read the chunk
+        const attr = await meta.getattr(f.ino);
+        const v0 = await meta.version();
+        const released = await meta.compactChunk(f.ino, 0, before, pieces);
+        expect(new Set(released!.map((s) => s.id))).toEqual(new Set([a.id, b.id, gap.id]));
+        expect(await meta.version()).toBeGreaterThan(v0);
+        expect(await meta.readChunk(f.ino, 0)).toEqual([...pieces, top]);
+        // What a file shows does not change: not its size, stored bytes or times.
+        expect(await meta.getattr(f.ino)).toEqual(attr);
+        const pending = await pendingIds(meta);
+        for (const s of [a, b, gap]) expect(pending.has(s.id)).toBe(true);
+        expect((await meta.knownSlices(id - 1, 1))[0]).toEqual({ id, size: 1600, refs: 2, pendingSinceMs: null });
+        // A shared slice keeps its other reference.
+        const other = await meta.mknod(ROOT_INODE, 'compact-shared', reg());
+        const s1 = await write(meta, other.ino, 0, 0, 100);
+        const copy = await meta.mknod(ROOT_INODE, 'compact-copy', reg());
+        await meta.cloneRanges(copy.ino, [{ src: other.ino, srcOffset: 0, dstOffset: 0, length: 100 }]);
+        const s2 = await write(meta, other.ino, 0, 50, 100);
+        const id2 = await meta.newSliceId();
+        expect(await meta.compactChunk(other.ino, 0, [s1, s2], [{ id: id2, size: 150, pos: 0, off: 0, len: 150 }])).toEqual([{ id: s2.id, size: 100 }]);
+        expect((await meta.knownSlices(s1.id - 1, 1))[0].refs).toBe(1);
+        // A slice already given up cannot be the replacement.
+        const given = await meta.newSliceId();
+        await meta.abandonSlice({ id: given, size: 160 });
+        const now = await meta.readChunk(other.ino, 0);
+        expect(await codeOf(meta.compactChunk(other.ino, 0, now, [{ id: given, size: 150, pos: 0, off: 0, len: 150 }]))).toBe('EIO');
+      });
+
       it('knownSlices lists referenced slices with their reference counts and freed ones with when they were freed, by id, in pages', async () => {
         const { meta } = v;
         const f = await meta.mknod(ROOT_INODE, 'known', reg());

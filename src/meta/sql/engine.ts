@@ -663,9 +663,9 @@ export class SqlMeta implements Meta {
     tx.put('slice_refs', { id, size, refs });
   }
 
-  /** One reference fewer; the last one queues the slice's objects for deletion. */
-  async #unref(tx: Tx, id: number): Promise<void> {
-    if (id === 0) return;
+  /** One reference fewer; the last one queues the slice's objects for deletion (then true). */
+  async #unref(tx: Tx, id: number): Promise<boolean> {
+    if (id === 0) return false;
     let r: { size: unknown; refs: unknown } | undefined;
     if (tx.dialect.returning) {
       r = await tx.c.get('UPDATE slice_refs SET refs = refs - 1 WHERE id = ? RETURNING size, refs', [id]);
@@ -676,16 +676,17 @@ export class SqlMeta implements Meta {
         await tx.c.run('UPDATE slice_refs SET refs = ? WHERE id = ?', [r.refs as number, id]);
       }
     }
-    if (!r) return;
+    if (!r) return false;
     const refs = Number(r.refs);
     const size = Number(r.size);
     if (refs > 0) {
       tx.put('slice_refs', { id, size, refs });
-      return;
+      return false;
     }
     await tx.c.run('DELETE FROM slice_refs WHERE id = ?', [id]);
     tx.delete('slice_refs', { id });
     await tx.c.run(tx.dialect.insertIgnore('pending_slices', ['id', 'size', 'since_ms']), [id, size, Date.now()]);
+    return true;
   }
 
   /** The file's stored bytes become `n.stored + delta`: the used-space counter follows, after the
@@ -1370,6 +1371,39 @@ export class SqlMeta implements Meta {
     return out;
   }
 
+  async compactChunk(inode: number, chunkIndex: number, replaced: readonly SliceRecord[], replacement: readonly SliceRecord[]): Promise<{ id: number; size: number }[] | null> {
+    this.#live('compact');
+    checkReplacement(chunkIndex, replaced, replacement);
+    const { id, size } = replacement[0]!;
+    return this.#write('compact', async (tx) => {
+      await this.#notAbandoned(tx.c, id);
+      const n = await this.#node(tx.c, inode, 'compact', true);
+      if (!isRegMode(n.mode)) fail('EINVAL', 'compact');
+      const rows = (await tx.c.all('SELECT seq, id, size, pos, off, len FROM slices WHERE ino = ? AND chunk = ? ORDER BY seq LIMIT ?', [inode, chunkIndex, replaced.length]))
+        .map((r) => ({ seq: Number(r.seq), id: Number(r.id), size: Number(r.size), pos: Number(r.pos), off: Number(r.off), len: Number(r.len) }));
+      // Written, truncated or compacted since the caller read it: its slice shows the wrong bytes.
+      const same = rows.length === replaced.length && rows.every((r, i) => {
+        const w = replaced[i]!;
+        return r.id === w.id && r.size === w.size && r.pos === w.pos && r.off === w.off && r.len === w.len;
+      });
+      if (!same) return null;
+      for (const r of rows) {
+        await tx.c.run('DELETE FROM slices WHERE ino = ? AND chunk = ? AND seq = ?', [inode, chunkIndex, r.seq]);
+        tx.delete('slices', { ino: inode, chunk: chunkIndex, seq: r.seq });
+      }
+      // The replaced slices' lowest sequence numbers keep the new pieces under every later slice.
+      for (const [i, piece] of replacement.entries()) {
+        const row = { ino: inode, chunk: chunkIndex, seq: rows[i]!.seq, id, size, pos: piece.pos, off: piece.off, len: piece.len };
+        await tx.c.run('INSERT INTO slices (ino, chunk, seq, id, size, pos, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', Object.values(row));
+        tx.put('slices', row);
+        await this.#ref(tx, id, size);
+      }
+      const released: { id: number; size: number }[] = [];
+      for (const r of rows) if (await this.#unref(tx, r.id)) released.push({ id: r.id, size: r.size });
+      return released;
+    });
+  }
+
   async abandonSlice(slice: { id: number; size: number }): Promise<void> {
     this.#live('write');
     await this.#write('abandon-slice', async (tx) => {
@@ -1778,4 +1812,29 @@ export class SqlMeta implements Meta {
     this.#closed = true;
     await this.#db.close();
   }
+}
+
+/** A compaction's replacement must be the pieces of one stored slice, in order, side by side with
+ * no overlap, using all of it, and showing exactly as many data bytes as `replaced` does: then
+ * the swap cannot change what a file reads or its stored bytes (EINVAL before anything changes). */
+function checkReplacement(chunkIndex: number, replaced: readonly SliceRecord[], replacement: readonly SliceRecord[]): void {
+  const bad = (why: string): never => fail('EINVAL', 'compact', `malformed compaction of chunk ${chunkIndex}: ${why}`);
+  if (!Number.isSafeInteger(chunkIndex) || chunkIndex < 0) bad('invalid chunk index');
+  if (replacement.length === 0 || replacement.length > replaced.length) bad('the replacement must have between 1 and as many pieces as the slices it replaces');
+  const { id, size } = replacement[0]!;
+  if (!Number.isSafeInteger(id) || id <= 0 || !Number.isSafeInteger(size) || size <= 0) bad('the replacement must be a stored slice');
+  let off = 0;
+  let end = 0;
+  for (const p of replacement) {
+    const ints = [p.pos, p.off, p.len].every((v) => Number.isSafeInteger(v) && v >= 0);
+    if (!ints || p.id !== id || p.size !== size || p.len === 0 || p.off !== off || p.pos < end || p.pos + p.len > CHUNK_SIZE) bad(`piece ${JSON.stringify(p)} is out of place`);
+    off += p.len;
+    end = p.pos + p.len;
+  }
+  if (off !== size) bad(`the pieces show ${off} of the slice's ${size} bytes`);
+  for (const s of replaced) {
+    const ints = [s.id, s.size, s.pos, s.off, s.len].every((v) => Number.isSafeInteger(v) && v >= 0);
+    if (!ints || s.id === id) bad(`replaced slice ${JSON.stringify(s)} is malformed`);
+  }
+  if (dataBytesIn(replaced, 0, CHUNK_SIZE) !== size) bad(`the replaced slices show ${dataBytesIn(replaced, 0, CHUNK_SIZE)} data bytes, the replacement ${size}`);
 }
