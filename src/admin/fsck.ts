@@ -4,12 +4,12 @@
 import { CHECKSUM_BYTES, getVerifiedBlock } from '../chunk/blocks.js';
 import { sliceBlockKeys, parseBlockKey } from '../chunk/keys.js';
 import { releaseBuffer } from '../hotpath/index.js';
-import type { Meta } from '../meta/meta.js';
+import type { Meta, VolumeProblem } from '../meta/meta.js';
 import type { ObjectStore } from '../object/store.js';
 import { chunkPages, eachLimited } from './batch.js';
 import { listDirectory, unlessGone, walkTree } from './walk.js';
 
-export type FsckKind = 'missing-block' | 'wrong-size' | 'bad-checksum' | 'link-count';
+export type FsckKind = 'missing-block' | 'wrong-size' | 'bad-checksum' | 'link-count' | 'counter' | 'orphan';
 
 export interface FsckProblem {
   kind: FsckKind;
@@ -18,6 +18,8 @@ export interface FsckProblem {
   /** The block, for block problems. */
   key?: string;
   detail: string;
+  /** Fixed by --repair. */
+  repaired?: boolean;
 }
 
 export interface FsckOptions {
@@ -26,6 +28,8 @@ export interface FsckOptions {
   start?: { ino: number; path: string };
   /** Read every block and verify its checksum (default: only existence and size). */
   checksums?: boolean;
+  /** Fix link counts, the volume's counters and orphaned inodes (from the root only). */
+  repair?: boolean;
   threads?: number;
   /** Files checked so far, and how many the walk has found. */
   progress?: (files: number, found: number) => void;
@@ -128,6 +132,23 @@ export async function checkVolume(meta: Meta, objects: ObjectStore, options: Fsc
     report.files++;
     options.progress?.(report.files, files.length);
   });
+  // From the root, what the metadata's own rows say about counts, counters and orphans: the
+  // walk named link-count problems by path; the rest are named by inode.
+  if (report.fileLinksChecked && !report.interrupted) {
+    const byIno = new Map(report.problems.filter((p) => p.kind === 'link-count').map((p) => [p.ino, p]));
+    for (const v of await meta.checkVolume(options.repair === true)) {
+      const named = v.kind === 'link-count' ? byIno.get(v.ino!) : undefined;
+      if (named) named.repaired = v.repaired;
+      else report.problems.push(volumeProblem(v));
+    }
+  }
   report.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return report;
+}
+
+function volumeProblem(v: VolumeProblem): FsckProblem {
+  const repaired = v.repaired;
+  if (v.kind === 'counter') return { kind: 'counter', path: '(volume)', ino: 0, detail: `counter ${v.name} is ${v.recorded}, but the inodes add up to ${v.actual}`, repaired };
+  if (v.kind === 'orphan') return { kind: 'orphan', path: `(inode ${v.ino})`, ino: v.ino!, detail: `inode ${v.ino} (link count ${v.recorded}) has no name and no session keeps it open`, repaired };
+  return { kind: 'link-count', path: `(inode ${v.ino})`, ino: v.ino!, detail: `link count ${v.recorded}, but the names say ${v.actual}`, repaired };
 }

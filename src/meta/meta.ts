@@ -215,6 +215,21 @@ export interface KnownSlice {
   pendingSinceMs: number | null;
 }
 
+/** Something fsck's whole-volume check found in the metadata (Meta.checkVolume). */
+export interface VolumeProblem {
+  /** link-count: an inode's nlink is not the names (files) or 2 + subdirectories (directories) it
+   * has; counter: a volume counter (used_bytes, inodes) is not what the inodes add up to; orphan:
+   * an inode no name reaches that is not kept for a session that has it open. */
+  kind: 'link-count' | 'counter' | 'orphan';
+  ino?: number;
+  /** The counter's name. */
+  name?: string;
+  recorded: number;
+  actual: number;
+  /** Fixed by this call (with repair). */
+  repaired: boolean;
+}
+
 export interface TrashEntry {
   /** Name inside the trash directory (`HOUR/parent-ino-name`). */
   path: string;
@@ -322,6 +337,13 @@ export interface Meta {
    * A stored block whose slice is not here was never committed (gc); a referenced slice's blocks
    * must all exist (fsck). */
   knownSlices(afterId: number, limit: number): Promise<KnownSlice[]>;
+
+  /** Check link counts, the used-space and inode counters, and orphaned inodes against the
+   * volume's rows. With `repair`, each problem is fixed in a transaction of its own that checks it
+   * again first (what changed meanwhile is left alone): counts and counters are set to what the
+   * rows say, an orphan that no session keeps is freed as an unlink frees a file, one that a
+   * session keeps open is recorded as an orphan. */
+  checkVolume(repair: boolean): Promise<VolumeProblem[]>;
 
   // ---- sessions and open files ----
   newSession(info: Record<string, unknown>): Promise<number>;

@@ -1401,6 +1401,30 @@ export function metaConformance(name: string, factory: MetaFactory): void {
     describe('sessions, open files and deferred deletion', () => {
       const v = volume({ trashDays: 0 });
 
+      it('checkVolume finds nothing wrong after everyday work, with an open unlinked file kept for its session, and its repair then changes nothing', async () => {
+        const { meta } = v;
+        const s = await meta.newSession({ host: 'h9', pid: 9 });
+        const d = await meta.mkdir(ROOT_INODE, 'cv-dir', dirn());
+        const sub = await meta.mkdir(d.ino, 'sub', dirn());
+        const a = await meta.mknod(d.ino, 'a', reg());
+        await write(meta, a.ino, 0, 0, 5000);
+        await meta.link(a.ino, sub.ino, 'a-again');
+        const kept = await meta.mknod(d.ino, 'kept', reg());
+        await write(meta, kept.ino, 0, 100, 3000);
+        await meta.opened(s, kept.ino);
+        await meta.unlink(d.ino, 'kept', 0);
+        await meta.rename(d.ino, 'a', ROOT_INODE, 'a-moved', 0, 0);
+        await meta.mkdir(sub.ino, 'gone', dirn());
+        await meta.rmdir(sub.ino, 'gone', 0);
+        await meta.truncate(a.ino, 1000);
+        const version = await meta.version();
+        expect(await meta.checkVolume(false)).toEqual([]);
+        expect(await meta.checkVolume(true)).toEqual([]);
+        expect(await meta.version()).toBe(version);
+        await meta.closeSession(s);
+        expect(await meta.checkVolume(false)).toEqual([]);
+      });
+
       it('a file unlinked while open lives (nlink 0) until released, then is freed', async () => {
         const { meta } = v;
         const base = await meta.usage();

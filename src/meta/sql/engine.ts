@@ -13,7 +13,7 @@ import {
   type AttrChanges, type ChangeEntry, type CloneRange, type CreateExtras, type DirEntry, type FallocateMode, type FormatRequest,
   type GroupMember, type LockKind, type Meta, type NewNode, type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord,
   type MirrorSettings, type StatFs, type TrashEntry, type Usage, type VolumeSettings,
-  type KnownSlice,
+  type KnownSlice, type VolumeProblem,
 } from '../meta.js';
 import type { SqlConn, SqlDriver, SqlRow, SqlValue } from './driver.js';
 import { SCHEMA_VERSION } from './schema.js';
@@ -1442,6 +1442,87 @@ export class SqlMeta implements Meta {
       `SELECT id, size, refs, NULL AS since_ms FROM slice_refs WHERE id > ?
        UNION ALL SELECT id, size, 0 AS refs, since_ms FROM pending_slices WHERE id > ? ORDER BY id LIMIT ?`, [afterId, afterId, limit]))
       .map((r) => ({ id: Number(r.id), size: Number(r.size), refs: Number(r.refs), pendingSinceMs: r.since_ms === null || r.since_ms === undefined ? null : Number(r.since_ms) })));
+  }
+
+  // ---- checking ----
+
+  async checkVolume(repair: boolean): Promise<VolumeProblem[]> {
+    this.#live('fsck');
+    const found = await this.#read((c) => this.#volumeProblems(c));
+    if (!repair || found.length === 0) return found;
+    if (this.#settings.mirror) fail('EROFS', 'fsck', `this volume is a mirror of ${this.#settings.mirror.primary}: repair the primary`);
+    for (const p of found) p.repaired = await this.#write('repair', (tx) => this.#repair(tx, p));
+    return found;
+  }
+
+  /** Every problem, or (with `only`) the current state of that one inode's or counter's. */
+  async #volumeProblems(c: SqlConn, only?: VolumeProblem): Promise<VolumeProblem[]> {
+    const out: VolumeProblem[] = [];
+    const one = only?.ino !== undefined ? ' AND i.ino = ?' : '';
+    const args = only?.ino !== undefined ? [only.ino] : [];
+    if (!only || only.kind === 'counter') {
+      // Space charged per regular file: its stored bytes rounded up to 4 KiB (charged()).
+      const sums = await c.get(`SELECT count(*) AS inodes,
+        coalesce(sum(CASE WHEN (mode & ${S_IFMT}) = ${S_IFREG} THEN stored + 4095 - ((stored + 4095) % 4096) ELSE 0 END), 0) AS used_bytes FROM inodes`);
+      const counters = await this.#counters(c);
+      for (const name of ['used_bytes', 'inodes'] as const) {
+        if (only?.name !== undefined && only.name !== name) continue;
+        const actual = Number(sums?.[name] ?? 0);
+        if (counters[name] !== actual) out.push({ kind: 'counter', name, recorded: counters[name], actual, repaired: false });
+      }
+    }
+    if (!only || only.kind !== 'counter') {
+      // Inodes no name reaches (the root excepted), and whether a session keeps them.
+      const unnamed = await c.all(`SELECT i.ino, i.nlink, (SELECT count(*) FROM open_files o WHERE o.ino = i.ino) AS open FROM inodes i
+        WHERE i.ino <> ${ROOT_INODE}${one} AND NOT EXISTS (SELECT 1 FROM dentries d WHERE d.ino = i.ino)`, args);
+      const kept = new Set((await c.all('SELECT ino FROM orphans')).map((r) => Number(r.ino)));
+      const nameless = new Set<number>();
+      for (const r of unnamed) {
+        const ino = Number(r.ino);
+        nameless.add(ino);
+        const open = Number(r.open) > 0;
+        // Kept for a session: fine once it is recorded as such with no link left.
+        if (open && kept.has(ino) && Number(r.nlink) === 0) continue;
+        if (!only || only.kind === 'orphan') out.push({ kind: 'orphan', ino, recorded: Number(r.nlink), actual: 0, repaired: false });
+      }
+      if (!only || only.kind === 'link-count') {
+        const files = await c.all(`SELECT i.ino, i.nlink, count(d.ino) AS names FROM inodes i JOIN dentries d ON d.ino = i.ino
+          WHERE (i.mode & ${S_IFMT}) <> ${S_IFDIR}${one} GROUP BY i.ino, i.nlink HAVING count(d.ino) <> i.nlink`, args);
+        for (const r of files) out.push({ kind: 'link-count', ino: Number(r.ino), recorded: Number(r.nlink), actual: Number(r.names), repaired: false });
+        const dirs = await c.all(`SELECT i.ino, i.nlink, (SELECT count(*) FROM dentries d WHERE d.parent = i.ino AND d.type = ${S_IFDIR}) AS subdirs
+          FROM inodes i WHERE (i.mode & ${S_IFMT}) = ${S_IFDIR}${one}`, args);
+        for (const r of dirs) {
+          const ino = Number(r.ino);
+          const actual = 2 + Number(r.subdirs);
+          if (!nameless.has(ino) && Number(r.nlink) !== actual) out.push({ kind: 'link-count', ino, recorded: Number(r.nlink), actual, repaired: false });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Fix `p` if it is still there; true when something was changed. */
+  async #repair(tx: Tx, p: VolumeProblem): Promise<boolean> {
+    const now = (await this.#volumeProblems(tx.c, p)).find((q) => q.kind === p.kind);
+    if (!now) return false;
+    if (now.kind === 'counter') {
+      tx.count(now.name!, now.actual - now.recorded);
+      return true;
+    }
+    const n = await this.#node(tx.c, now.ino!, 'fsck', true);
+    if (now.kind === 'link-count') {
+      await SqlMeta.#saveNode(tx, { ...n, nlink: now.actual });
+      return true;
+    }
+    if (await this.#isOpen(tx.c, n.ino)) {
+      await SqlMeta.#saveNode(tx, { ...n, nlink: 0 });
+      await tx.c.run(tx.dialect.insertIgnore('orphans', ['ino', 'since_ms']), [n.ino, Date.now()]);
+      return true;
+    }
+    // A directory holding entries that nothing reaches is left for a person to look at.
+    if (isDirMode(n.mode) && await tx.c.get('SELECT 1 AS x FROM dentries WHERE parent = ? LIMIT 1', [n.ino])) return false;
+    await this.#destroy(tx, n);
+    return true;
   }
 
   // ---- sessions ----
