@@ -94,6 +94,9 @@ export interface VolumeOptions {
   reclaimMs?: number;
   /** Bytes written to a file kept open are committed after this long (ms; default 10 minutes). */
   commitAfterMs?: number;
+  /** A chunk this client commits this many slices to is compacted in the background once it holds
+   * that many (default 100; 0: never). */
+  compactThreshold?: number;
   /** Reads of an open file reuse its size and layout this long (ms, default 1000): another
    * client's writes show within it, this client's own changes, a new open and a stat at once.
    * 0: every read asks the metadata engine. */
@@ -190,12 +193,15 @@ export class Volume extends PathApi {
     if (!Number.isInteger(umask) || umask < 0 || umask > 0o777) throw new RangeError(`options.umask must be an integer in 0..0o777, got ${String(umask)}`);
     const cacheMs = options.attrCacheMs;
     if (cacheMs !== undefined && !(typeof cacheMs === 'number' && Number.isFinite(cacheMs) && cacheMs >= 0)) throw new RangeError(`options.attrCacheMs must be a number of milliseconds >= 0, got ${String(cacheMs)}`);
+    const threshold = options.compactThreshold;
+    if (threshold !== undefined && !(Number.isSafeInteger(threshold) && threshold >= 0)) throw new RangeError(`options.compactThreshold must be a whole number of slices >= 0, got ${String(threshold)}`);
     const backends = await openBackends(metaUrl, volumeOptionsToBackends(options));
     try {
       const vfs = await Vfs.start(backends.meta, backends.store, {
         heartbeatMs: options.heartbeatMs,
         reclaimMs: options.reclaimMs,
         commitAfterMs: options.commitAfterMs,
+        compactThreshold: options.compactThreshold,
         staleSessionMs: options.staleSessionMs,
         housekeepingMs: options.housekeepingMs,
         attrCacheMs: options.attrCacheMs,

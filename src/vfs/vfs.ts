@@ -1,7 +1,7 @@
 // The POSIX core: inode-level operations with permission checks, a file-handle table, shared
 // per-inode writers (read-your-writes, close-to-open) and the session that keeps unlinked-but-open
 // files alive. The SDK calls it with paths resolved by resolve.ts; the FUSE bridge with inodes.
-import type { ChunkStore, SliceSource } from '../chunk/store.js';
+import type { ChunkStore, SliceMeta, SliceSource } from '../chunk/store.js';
 import { errnoError } from '../errors/errno.js';
 import type { Attr } from './attr.js';
 import { isDir, isRegular, isSymlink } from './attr.js';
@@ -20,6 +20,7 @@ import { chmodResult, inGroup, inheritedOwnership, isRoot, modeAfterWrite, ownsO
 import type { Walkable } from './resolve.js';
 import { readBytes, writtenBytes } from './metrics.js';
 import { reclaimSlices } from './reclaim.js';
+import { AutoCompactor, DEFAULT_COMPACT_THRESHOLD } from './auto-compact.js';
 import { NO_COUNT, incrementer, type Incrementer } from '../metrics/registry.js';
 
 export interface VfsOptions {
@@ -44,6 +45,9 @@ export interface VfsOptions {
   /** Bytes written to a file that stays open are committed after this long (ms; default 10
    * minutes): its uploaded blocks never stay unknown to the metadata longer (gc's window). */
   commitAfterMs?: number;
+  /** A chunk this client commits this many slices to is compacted in the background once it
+   * holds that many (default 100; 0: never — `strata compact` still can). */
+  compactThreshold?: number;
 }
 
 /** Changes setattr may make; times in ns since the epoch or 'now'. */
@@ -112,6 +116,7 @@ export class Vfs implements Walkable {
   #attrCacheMs = DEFAULT_ATTR_CACHE_MS;
   /** Commits attribute changes held back too long (armed while any are held). */
   #holdTimer: NodeJS.Timeout | null = null;
+  #compactor: AutoCompactor | null = null;
   #bytesRead: Incrementer = NO_COUNT;
   #bytesWritten: Incrementer = NO_COUNT;
 
@@ -137,6 +142,7 @@ export class Vfs implements Walkable {
     vfs.#sessionInfo = info;
     vfs.#attrCacheMs = options.attrCacheMs ?? DEFAULT_ATTR_CACHE_MS;
     vfs.#skipTrash = options.skipTrash ?? false;
+    vfs.#compactor = new AutoCompactor(vfs.meta, store, options.compactThreshold ?? DEFAULT_COMPACT_THRESHOLD);
     const labels = options.metrics ?? { volume: 'default', entrypoint: 'sdk' };
     vfs.#bytesRead = incrementer(readBytes, labels);
     vfs.#bytesWritten = incrementer(writtenBytes, labels);
@@ -860,6 +866,27 @@ export class Vfs implements Walkable {
     });
   }
 
+  /** What a file's writer commits through: the metadata, with each commit counted for background
+   * compaction. */
+  #writerMeta(): SliceMeta {
+    const meta = this.meta;
+    const compactor = this.#compactor;
+    return {
+      readChunk: (ino, index) => meta.readChunk(ino, index),
+      newSliceId: () => meta.newSliceId(),
+      abandonSlice: (slice) => meta.abandonSlice(slice),
+      commitSlice: async (ino, index, slice, fileEnd, then) => {
+        await meta.commitSlice(ino, index, slice, fileEnd, then);
+        compactor?.committed(ino, index);
+      },
+      appendSlice: async (ino, slice, then) => {
+        const at = await meta.appendSlice(ino, slice, then);
+        compactor?.appended(ino, at);
+        return at;
+      },
+    };
+  }
+
   /** Where a read of an open file finds its chunks' slices: lists fetched earlier are reused while
    * the file's attributes are exactly as they were then. Every change to a file's data (a write
    * from any client, truncate, fallocate, clone) moves its ctime, so a list is never used after
@@ -928,7 +955,7 @@ export class Vfs implements Walkable {
       // A write by anyone but root drops setuid/setgid first, as on Linux (through a mount the
       // kernel has already asked for it; then the bits are gone and this only looks).
       if (!isRoot(file.caller) && !state.writer?.dirty) await this.#dropPrivileges(ino, file.caller);
-      state.writer ??= this.store.openWriter(ino, this.meta);
+      state.writer ??= this.store.openWriter(ino, this.#writerMeta());
       if (!state.writer.dirty) state.dirtySinceMs = Date.now();
       state.lastWriteNs = nowNs();
       // A write after utimes: the file's mtime is the write's again (its commit sets it).
@@ -1055,6 +1082,7 @@ export class Vfs implements Walkable {
       await this.release(fh).catch((err: unknown) => { firstError ??= err; });
     }
     await this.flushReleases().catch((err: unknown) => { firstError ??= err; });
+    await this.#compactor?.close();
     await this.reclaim().catch(() => undefined);
     await this.meta.closeSession(this.#session).catch((err: unknown) => { firstError ??= err; });
     if (firstError) throw firstError;
