@@ -15,6 +15,7 @@ import { registerWarmup } from './commands/warmup.js';
 import { registerGc } from './commands/gc.js';
 import { registerFsck } from './commands/fsck.js';
 import { registerCompact } from './commands/compact.js';
+import { registerImport } from './commands/import.js';
 import { registerRmr } from './commands/rmr.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrash } from './commands/trash.js';
@@ -56,6 +57,7 @@ function build(): Command {
   registerGc(program);
   registerFsck(program);
   registerCompact(program);
+  registerImport(program);
   registerCacheServer(program);
   // Sub-commands report errors the same way as the top level.
   const override = (c: Command): void => {

@@ -1,0 +1,198 @@
+// Importing the objects of a store (a bucket, a prefix of one, a local directory) as files: each
+// key becomes a path under the destination, its prefixes directories. Copy mode stores each
+// object's bytes as the file's own blocks. A file appears whole or not at all: it is written
+// under a hidden name next to its place and renamed into it, with what it was made from (size,
+// mtime) recorded in an xattr, so an interrupted run is simply run again (the hidden name is the
+// same every time, so nothing is duplicated) and --update knows what changed.
+import picomatch from 'picomatch';
+import type { StorageUrl } from '../config/urls.js';
+import type { ObjectInfo, ObjectStore } from '../object/store.js';
+import type { Volume } from '../sdk/volume.js';
+import { eachLimited, listPages } from './batch.js';
+
+/** The xattr recording an imported file's source: JSON `{ size, mtimeMs }`. */
+export const IMPORT_XATTR = 'user.strata.import';
+/** Bytes read from the source per request. */
+const PART = 8 * 1024 * 1024;
+const PAGE = 1000;
+
+export interface ImportOptions {
+  /** Destination directory in the volume (made if missing). */
+  dst: string;
+  /** Re-import objects whose size or mtime changed since they were imported. */
+  update?: boolean;
+  /** Re-import every object. */
+  forceUpdate?: boolean;
+  /** Glob patterns on keys (relative to the source): only keys matching one of `include`, and
+   * none of `exclude`, are imported. */
+  include?: string[];
+  exclude?: string[];
+  /** Keys under this prefix are the volume's own blocks: never imported, counted. */
+  ownPrefix?: string | null;
+  threads?: number;
+  /** Report what would be done, change nothing. */
+  dryRun?: boolean;
+  /** Objects looked at so far. */
+  progress?: (seen: number) => void;
+  stopped?: () => boolean;
+}
+
+export interface ImportReport {
+  /** Objects listed. */
+  objects: number;
+  /** Files made from objects not imported before, and files re-imported (--update, --force-update). */
+  imported: number;
+  updated: number;
+  /** Already imported and unchanged, or a file of the same name not made by import (left alone). */
+  unchanged: number;
+  existing: number;
+  /** Bytes stored. */
+  bytes: number;
+  /** The volume's own block objects, skipped. */
+  skippedOwn: number;
+  /** Left out by --include / --exclude. */
+  excluded: number;
+  directories: number;
+  failures: { key: string; error: string }[];
+  dryRun: boolean;
+  interrupted: boolean;
+}
+
+interface Recorded {
+  size: number;
+  mtimeMs: number;
+}
+
+const join = (dir: string, rel: string) => (dir === '/' ? `/${rel}` : `${dir}/${rel}`);
+
+function parentOf(path: string): string {
+  const at = path.lastIndexOf('/');
+  return at <= 0 ? '/' : path.slice(0, at);
+}
+
+async function recorded(vol: Volume, path: string): Promise<Recorded | null | 'none'> {
+  try {
+    await vol.lstat(path);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return 'none';
+    throw err;
+  }
+  try {
+    const r = JSON.parse((await vol.getxattr(path, IMPORT_XATTR)).toString('utf8')) as Recorded;
+    return typeof r.size === 'number' && typeof r.mtimeMs === 'number' ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function importObjects(vol: Volume, source: ObjectStore, options: ImportOptions): Promise<ImportReport> {
+  const stopped = options.stopped ?? (() => false);
+  const r: ImportReport = {
+    objects: 0, imported: 0, updated: 0, unchanged: 0, existing: 0, bytes: 0, skippedOwn: 0, excluded: 0, directories: 0,
+    failures: [], dryRun: options.dryRun === true, interrupted: false,
+  };
+  const include = options.include?.length ? picomatch(options.include, { dot: true }) : () => true;
+  const exclude = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : () => false;
+  const made = new Map<string, Promise<void>>();
+  // mkdir -p once per directory, shared by the objects under it.
+  const directory = (path: string): Promise<void> => {
+    let p = made.get(path);
+    if (!p) {
+      p = (async () => {
+        if (path === '/') return;
+        await directory(parentOf(path));
+        if (options.dryRun) return;
+        try {
+          await vol.mkdir(path);
+          r.directories++;
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'EEXIST') throw err;
+        }
+      })();
+      made.set(path, p);
+    }
+    return p;
+  };
+
+  const one = async (o: ObjectInfo): Promise<void> => {
+    r.objects++;
+    if (options.ownPrefix && o.key.startsWith(options.ownPrefix)) {
+      r.skippedOwn++;
+      return;
+    }
+    if (!include(o.key) || exclude(o.key)) {
+      r.excluded++;
+      return;
+    }
+    const path = join(options.dst, o.key);
+    const was = await recorded(vol, path);
+    const changed = was !== 'none' && was !== null && (was.size !== o.size || was.mtimeMs !== o.mtime.getTime());
+    if (was !== 'none' && !options.forceUpdate) {
+      // A file not made by import is someone's: only --force-update replaces it.
+      if (was === null) r.existing++;
+      else if (!(options.update && changed)) r.unchanged++;
+      if (was === null || !(options.update && changed)) return;
+    }
+    if (was === 'none') r.imported++;
+    else r.updated++;
+    r.bytes += o.size;
+    if (options.dryRun) return;
+    await directory(parentOf(path));
+    await copyObject(vol, source, o, path);
+  };
+
+  for await (const page of listPages(source, '', PAGE, stopped)) {
+    await eachLimited(page.objects, options.threads ?? 10, async (o) => {
+      if (stopped()) return;
+      try {
+        await one(o);
+      } catch (err) {
+        r.failures.push({ key: o.key, error: (err as Error).message });
+      }
+    });
+    options.progress?.(r.objects);
+  }
+  r.interrupted = stopped();
+  return r;
+}
+
+/** Copy object `o` to `path` whole: written under a hidden name beside it, then renamed in. */
+async function copyObject(vol: Volume, source: ObjectStore, o: ObjectInfo, path: string): Promise<void> {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const hidden = join(parentOf(path), `.${name}.strata-import`);
+  const fh = await vol.open(hidden, 'w');
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(PART, Math.max(o.size, 1)));
+    for (let at = 0; at < o.size;) {
+      const got = await source.getInto(o.key, at, buf.subarray(0, Math.min(PART, o.size - at)));
+      // The object changed size under the import: better no file than a wrong one.
+      if (got === 0) throw new Error(`object ${o.key} ended at ${at} bytes, listed as ${o.size}: it changed while it was imported; run again`);
+      await fh.write(buf, 0, got, at);
+      at += got;
+    }
+  } finally {
+    await fh.close();
+  }
+  await vol.setxattr(hidden, IMPORT_XATTR, JSON.stringify({ size: o.size, mtimeMs: o.mtime.getTime() } satisfies Recorded));
+  await vol.utimes(hidden, o.mtime, o.mtime);
+  await vol.rename(hidden, path);
+}
+
+/** Where the volume's own blocks are, as a key prefix of the source (null when the source cannot
+ * hold them): a source at or above the volume's storage location holds `{volume}/chunks/`. */
+export function ownBlocksPrefix(src: StorageUrl, storage: StorageUrl, volume: string): string | null {
+  let srcBase: string;
+  let volBase: string;
+  if (src.kind === 'file' && storage.kind === 'file') {
+    srcBase = src.path.replace(/\/+$/, '');
+    volBase = storage.path.replace(/\/+$/, '');
+  } else if (src.kind === 's3' && storage.kind === 's3' && src.bucket === storage.bucket && src.endpoint === storage.endpoint) {
+    srcBase = src.prefix;
+    volBase = storage.prefix;
+  } else {
+    return null;
+  }
+  const chunks = `${volBase === '' ? '' : `${volBase}/`}${volume}/chunks/`;
+  const from = srcBase === '' ? '' : `${srcBase}/`;
+  return chunks.startsWith(from) ? chunks.slice(from.length) : null;
+}
