@@ -4,7 +4,7 @@
 // the primary's metadata points at, and to its own as well so that local reads need not wait
 // for the replicator.
 import { errnoError } from '../errors/errno.js';
-import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from '../object/store.js';
+import type { ByteRange, GetIntoOptions, ListOptions, ListPage, ObjectInfo, ObjectStore } from '../object/store.js';
 
 const missing = (err: unknown) => (err as { code?: string }).code === 'ENOENT';
 
@@ -20,12 +20,12 @@ export class MirrorObjectStore implements ObjectStore {
     }
   }
 
-  async getInto(key: string, offset: number, target: Uint8Array): Promise<number> {
+  async getInto(key: string, offset: number, target: Uint8Array, options?: GetIntoOptions): Promise<number> {
     try {
-      return await this.own.getInto(key, offset, target);
+      return await this.own.getInto(key, offset, target, options);
     } catch (err) {
       if (!missing(err)) throw err;
-      return this.primary.getInto(key, offset, target);
+      return this.primary.getInto(key, offset, target, options);
     }
   }
 

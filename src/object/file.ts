@@ -14,6 +14,7 @@ import {
   compareKeys,
   partsOf,
   type ByteRange,
+  type GetIntoOptions,
   type ListOptions,
   type ListPage,
   type ObjectInfo,
@@ -147,11 +148,11 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
-  async getInto(key: string, offset: number, target: Uint8Array): Promise<number> {
+  async getInto(key: string, offset: number, target: Uint8Array, options?: GetIntoOptions): Promise<number> {
     const path = this.#check(key, 'get');
     if (!(target instanceof Uint8Array)) throw new TypeError(`getInto target for ${JSON.stringify(key)} must be a Uint8Array`);
     checkRange(key, { offset, length: target.byteLength }, 'get');
-    if (target.byteLength <= SMALL_GET_BYTES) return this.#getSmall(key, path, offset, target);
+    if (target.byteLength <= SMALL_GET_BYTES && options?.etag === undefined) return this.#getSmall(key, path, offset, target);
     // Only the bulk read goes to the thread pool; open and close of a local file take microseconds.
     let fd: number;
     try {
@@ -165,6 +166,9 @@ export class FileObjectStore implements ObjectStore {
       const st = fstatSync(fd);
       // A directory is where a key's "folder" is, never an object.
       if (!st.isFile()) throw Object.assign(new Error('EISDIR: not an object'), { code: 'EISDIR' });
+      if (options?.etag !== undefined && fileEtag(st) !== options.etag) {
+        throw errnoError('ESTALE', 'get', key, `the object is not the version expected (${options.etag}): it changed`);
+      }
       const want = Math.min(target.byteLength, Math.max(0, st.size - offset));
       let done = 0;
       while (done < want) {
@@ -321,7 +325,7 @@ export class FileObjectStore implements ObjectStore {
     const path = this.#check(key, 'head');
     try {
       const st = await stat(path);
-      return st.isFile() ? { key, size: st.size, mtime: st.mtime } : undefined;
+      return st.isFile() ? { key, size: st.size, mtime: st.mtime, etag: fileEtag(st) } : undefined;
     } catch (err) {
       if (isAbsent(err)) return undefined;
       throw fromSystemError(err, 'head', key);
@@ -357,7 +361,7 @@ export class FileObjectStore implements ObjectStore {
         try {
           const st = await stat(c.path);
           if (!st.isFile()) continue;
-          info = { key: c.key, size: st.size, mtime: st.mtime };
+          info = { key: c.key, size: st.size, mtime: st.mtime, etag: fileEtag(st) };
         } catch (err) {
           if (isAbsent(err)) continue; // deleted while we listed
           throw fromSystemError(err, 'list', c.key);
@@ -460,4 +464,9 @@ function readAt(fd: number, target: Uint8Array, at: number, length: number, posi
   return new Promise((resolve, reject) => {
     read(fd, target, at, length, position, (err, n) => (err ? reject(err) : resolve(n)));
   });
+}
+
+/** A local file's version: its size and modification time (ns), as an ETag stands for an S3 object's. */
+function fileEtag(st: { size: number; mtimeMs: number }): string {
+  return `${st.size.toString(16)}-${Math.round(st.mtimeMs * 1e6).toString(16)}`;
 }

@@ -1,7 +1,7 @@
 // Latency of object-store requests, by op and backend (strata_object_request_seconds), measured
 // around the store a volume opened: what the data path waits for, retries included.
 import { counter, incrementer, latencyHistogram, observer, recording, type Incrementer, type Observer } from '../metrics/registry.js';
-import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './store.js';
+import type { ByteRange, GetIntoOptions, ListOptions, ListPage, ObjectInfo, ObjectStore } from './store.js';
 
 export const objectLatency = latencyHistogram('strata_object_request_seconds', 'Object-store requests from start to answer (retries included), by op and backend', ['volume', 'store', 'backend', 'op']);
 const failures = counter('strata_object_request_errors_total', 'Object-store requests that failed after their retries (a mirror\'s miss in its own store included)', ['volume', 'store', 'backend', 'op']);
@@ -48,8 +48,8 @@ export class MeasuredObjectStore implements ObjectStore {
     return got;
   }
 
-  async getInto(key: string, offset: number, target: Uint8Array): Promise<number> {
-    const n = await this.#measure('get', () => this.inner.getInto(key, offset, target));
+  async getInto(key: string, offset: number, target: Uint8Array, options?: GetIntoOptions): Promise<number> {
+    const n = await this.#measure('get', () => this.inner.getInto(key, offset, target, options));
     this.#in.inc(n);
     return n;
   }

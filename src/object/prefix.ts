@@ -6,6 +6,7 @@ import {
   checkListOptions,
   keyProblem,
   type ByteRange,
+  type GetIntoOptions,
   type ListOptions,
   type ListPage,
   type ObjectInfo,
@@ -44,8 +45,8 @@ export class PrefixedObjectStore implements ObjectStore {
     return this.#call('get', key, (k) => this.inner.get(k, range));
   }
 
-  getInto(key: string, offset: number, target: Uint8Array): Promise<number> {
-    return this.#call('get', key, (k) => this.inner.getInto(k, offset, target));
+  getInto(key: string, offset: number, target: Uint8Array, options?: GetIntoOptions): Promise<number> {
+    return this.#call('get', key, (k) => this.inner.getInto(k, offset, target, options));
   }
 
   put(key: string, data: Uint8Array | Uint8Array[]): Promise<void> {

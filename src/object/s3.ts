@@ -24,6 +24,7 @@ import {
   checkRange,
   partsOf,
   type ByteRange,
+  type GetIntoOptions,
   type ListOptions,
   type ListPage,
   type ObjectInfo,
@@ -132,12 +133,12 @@ export class S3ObjectStore implements ObjectStore {
     return n === buf.length ? buf : buf.subarray(0, n);
   }
 
-  async getInto(key: string, offset: number, target: Uint8Array): Promise<number> {
+  async getInto(key: string, offset: number, target: Uint8Array, options?: GetIntoOptions): Promise<number> {
     this.#check(key, 'get');
     if (!(target instanceof Uint8Array)) throw new TypeError(`getInto target for ${JSON.stringify(key)} must be a Uint8Array`);
     checkRange(key, { offset, length: target.byteLength }, 'get');
     if (target.byteLength === 0) return this.#exists(key, 'get').then(() => 0);
-    return this.#retry('get', key, (a) => this.#fetch(key, { offset, length: target.byteLength }, a, () => target));
+    return this.#retry('get', key, (a) => this.#fetch(key, { offset, length: target.byteLength }, a, () => target, options?.etag));
   }
 
   /** ENOENT unless `key` exists (reads of zero bytes cannot be asked for as a Range). */
@@ -150,16 +151,23 @@ export class S3ObjectStore implements ObjectStore {
    * Nothing is written once the attempt is aborted, so a timed-out attempt cannot scribble on the
    * caller's memory while the next one fills it.
    */
-  async #fetch(key: string, range: ByteRange | undefined, { signal }: Attempt, sink: (size: number) => Uint8Array): Promise<number> {
+  async #fetch(key: string, range: ByteRange | undefined, { signal }: Attempt, sink: (size: number) => Uint8Array, etag?: string): Promise<number> {
     let res;
     try {
+      // If-Match where the service honours it; the answer's ETag is checked below either way.
       res = await this.#client.send(new GetObjectCommand({
         Bucket: this.bucket, Key: key, ...(range ? { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {}),
+        ...(etag !== undefined ? { IfMatch: `"${etag}"` } : {}),
       }), { abortSignal: signal });
     } catch (err) {
+      if (etag !== undefined && statusOf(err) === 412) throw changedObject(key, etag);
       // Starts at or past the end: the object exists and has no bytes there.
       if (range && statusOf(err) === 416) return 0;
       throw err;
+    }
+    if (etag !== undefined && unquote(res.ETag) !== etag) {
+      (res.Body as Readable | undefined)?.destroy();
+      throw changedObject(key, etag);
     }
     const body = res.Body as Readable | undefined;
     const onAbort = () => body?.destroy();
@@ -222,7 +230,7 @@ export class S3ObjectStore implements ObjectStore {
     return this.#retry(op, key, async ({ signal }) => {
       try {
         const res = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
-        return { key, size: res.ContentLength ?? 0, mtime: res.LastModified ?? new Date(0) };
+        return { key, size: res.ContentLength ?? 0, mtime: res.LastModified ?? new Date(0), etag: unquote(res.ETag) };
       } catch (err) {
         if (statusOf(err) === 404) return undefined;
         throw err;
@@ -246,7 +254,7 @@ export class S3ObjectStore implements ObjectStore {
     // Keys that XML cannot carry come back %-escaped when the service honours EncodingType.
     const decode = res.EncodingType === 'url' ? urlDecode : (s: string) => s;
     return {
-      objects: (res.Contents ?? []).map((c) => ({ key: decode(c.Key ?? ''), size: c.Size ?? 0, mtime: c.LastModified ?? new Date(0) })),
+      objects: (res.Contents ?? []).map((c) => ({ key: decode(c.Key ?? ''), size: c.Size ?? 0, mtime: c.LastModified ?? new Date(0), etag: unquote(c.ETag) })),
       prefixes: (res.CommonPrefixes ?? []).map((p) => decode(p.Prefix ?? '')),
       truncated: res.IsTruncated === true,
     };
@@ -264,4 +272,13 @@ function urlDecode(s: string): string {
 /** The bytes of a Uint8Array as a Buffer, without copying. */
 function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/** An ETag as S3 sends it ("abc" with the quotes), without them. */
+function unquote(etag: string | undefined): string | undefined {
+  return etag === undefined ? undefined : etag.replace(/^(W\/)?"(.*)"$/, '$2');
+}
+
+function changedObject(key: string, etag: string): Error {
+  return errnoError('ESTALE', 'get', key, `the object is not the version expected (ETag ${etag}): it changed`);
 }

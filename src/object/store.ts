@@ -14,6 +14,15 @@ export interface ObjectInfo {
   key: string;
   size: number;
   mtime: Date;
+  /** What identifies this version of the object (S3's ETag without quotes; a local directory's is
+   * made of the file's size and mtime): another version has another one. */
+  etag?: string;
+}
+
+export interface GetIntoOptions {
+  /** The version the caller expects (ObjectInfo.etag): the read fails with ESTALE, naming the
+   * key, when the object is another one now. */
+  etag?: string;
 }
 
 export interface ListOptions {
@@ -55,7 +64,7 @@ export interface ObjectStore {
    * Returns the number of bytes read: less than `target.byteLength` only at the end of the object.
    * Lets the data path read straight into buffers that live in WebAssembly memory.
    */
-  getInto(key: string, offset: number, target: Uint8Array): Promise<number>;
+  getInto(key: string, offset: number, target: Uint8Array, options?: GetIntoOptions): Promise<number>;
   /** Store `data` (concatenated, when given parts) atomically: readers see the old object or the whole new one. */
   put(key: string, data: Uint8Array | Uint8Array[]): Promise<void>;
   /** Remove the object; a missing key is success. */

@@ -7,7 +7,7 @@
 // that stage elsewhere) see the metadata before they can read the bytes.
 import { errnoError } from '../errors/errno.js';
 import { FileObjectStore } from './file.js';
-import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './store.js';
+import type { ByteRange, GetIntoOptions, ListOptions, ListPage, ObjectInfo, ObjectStore } from './store.js';
 
 export interface WritebackOptions {
   /** Uploads running at once (default 20). */
@@ -83,13 +83,13 @@ export class WritebackObjectStore implements ObjectStore {
     return this.#inner.get(key, range);
   }
 
-  async getInto(key: string, offset: number, target: Uint8Array): Promise<number> {
+  async getInto(key: string, offset: number, target: Uint8Array, options?: GetIntoOptions): Promise<number> {
     try {
-      return await this.#staged.getInto(key, offset, target);
+      return await this.#staged.getInto(key, offset, target, options);
     } catch (err) {
       if (!isAbsent(err)) throw err;
     }
-    return this.#inner.getInto(key, offset, target);
+    return this.#inner.getInto(key, offset, target, options);
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

@@ -153,6 +153,24 @@ export function objectStoreConformance(name: string, make: () => Promise<StoreUn
       expect(await store.getInto('into', 0, new Uint8Array(0))).toBe(0);
     });
 
+    it('names each version of an object with an etag (head and list agree); getInto with an old one is ESTALE, with the current one reads', async () => {
+      await store.put('versioned', randomBytes(5000));
+      const first = await store.head('versioned');
+      expect(first?.etag).toMatch(/\S/);
+      const listed = (await store.list({ prefix: 'versioned' })).objects.find((o) => o.key === 'versioned');
+      expect(listed?.etag).toBe(first!.etag);
+      const view = Buffer.alloc(100);
+      expect(await store.getInto('versioned', 10, view, { etag: first!.etag })).toBe(100);
+      // A new version (a different size, so even a clock too coarse to move tells it apart).
+      await store.put('versioned', randomBytes(6000));
+      const second = await store.head('versioned');
+      expect(second?.etag).not.toBe(first!.etag);
+      const err = await store.getInto('versioned', 10, view, { etag: first!.etag }).then(() => null, (e: unknown) => e as { code?: string; message?: string });
+      expect(err?.code).toBe('ESTALE');
+      expect(err?.message).toContain('versioned');
+      expect(await store.getInto('versioned', 0, Buffer.alloc(6000), { etag: second!.etag })).toBe(6000);
+    });
+
     it('reports a missing key as ENOENT naming the key, from get and getInto', async () => {
       await store.put('present', Buffer.from('x'));
       for (const read of [() => store.get('missing/key'), () => store.get('missing/key', { offset: 0, length: 1 }), () => store.getInto('missing/key', 0, new Uint8Array(4))]) {
