@@ -66,6 +66,20 @@ export interface StatFs {
   bsize: number;
 }
 
+/** Where an imported slice's bytes are: bytes [off, off + the slice's size) of `object` (a key
+ * of the volume's storage location, outside the volume's own prefix), in version `etag`. */
+export interface ExternalRef {
+  object: string;
+  off: number;
+  etag: string;
+}
+
+/** A slice attachObject makes: `size` bytes of an object (ExternalRef) under slice id `id`. */
+export interface ExternalPart extends ExternalRef {
+  id: number;
+  size: number;
+}
+
 /** One slice of a chunk, as the data layout defines it (see chunk/store.ts). */
 export interface SliceRecord {
   /** 0 for a hole (reads as zeros). */
@@ -77,6 +91,8 @@ export interface SliceRecord {
   /** Offset of the visible bytes inside the stored slice. */
   off: number;
   len: number;
+  /** An imported slice: its bytes are part of an existing object, not blocks of its own. */
+  ext?: ExternalRef;
 }
 
 export interface VolumeSettings {
@@ -325,6 +341,11 @@ export interface Meta {
    * or null when the chunk changed meanwhile (nothing is changed then; the caller abandons its
    * slice). */
   compactChunk(inode: number, chunkIndex: number, replaced: readonly SliceRecord[], replacement: readonly SliceRecord[]): Promise<{ id: number; size: number }[] | null>;
+  /** Make an empty regular file hold `parts`, one after the other from offset 0 (import's link
+   * mode): each an imported slice (ExternalRef) with a fresh id, in one transaction. EINVAL when
+   * the file is not empty. When its last reference goes, an imported slice's row goes; the
+   * object itself is never deleted. */
+  attachObject(ino: number, parts: readonly ExternalPart[]): Promise<NodeAttr>;
   /** A stored slice that its writer will never commit: queued for deletion unless something
    * references it. */
   abandonSlice(slice: { id: number; size: number }): Promise<void>;

@@ -42,10 +42,15 @@ class NotThereYet extends Error {
 export function blockWork(entry: Pick<ChangeEntry, 'rows'>, blockSize: number): { copy: string[]; drop: number[] } {
   const copy: string[] = [];
   const drop: number[] = [];
+  // Imported slices are parts of objects, not blocks: nothing to copy.
+  const imported = new Set(entry.rows.filter((r) => r.table === 'external_slices' && r.kind === 'put').map((r) => Number(r.row.id)));
   for (const { table, kind, row } of entry.rows) {
     if (table !== 'slice_refs') continue;
-    if (kind === 'put') copy.push(...sliceBlockKeys(Number(row.id), Number(row.size), blockSize));
-    else drop.push(Number(row.id));
+    if (kind === 'put') {
+      if (!imported.has(Number(row.id))) copy.push(...sliceBlockKeys(Number(row.id), Number(row.size), blockSize));
+    } else {
+      drop.push(Number(row.id));
+    }
   }
   return { copy, drop };
 }
@@ -77,7 +82,7 @@ export class BlockCopier {
   async backfill(): Promise<CopyPass> {
     const out: CopyPass = { copied: 0, removed: 0, copiedVersion: this.#copiedVersion };
     if (!this.backfillPending) return out;
-    const page = (await this.mirror.read((c) => c.all('SELECT id, size FROM slice_refs WHERE id > ? AND id <= ? ORDER BY id LIMIT ?', [this.#backfilled, this.#backfillTo, PAGE])))
+    const page = (await this.mirror.read((c) => c.all('SELECT id, size FROM slice_refs WHERE id > ? AND id <= ? AND id NOT IN (SELECT id FROM external_slices) ORDER BY id LIMIT ?', [this.#backfilled, this.#backfillTo, PAGE])))
       .map((r) => ({ id: Number(r.id), size: Number(r.size) }));
     try {
       out.copied += await this.#copyAll(page.flatMap((s) => sliceBlockKeys(s.id, s.size, this.blockSize)));
@@ -162,7 +167,7 @@ export class BlockCopier {
       if ((err as { code?: string }).code !== 'ENOENT') throw err;
       // Gone from the primary: fine if no file uses it any more (deleted since), not otherwise.
       const id = Number(/(\d+)_\d+_\d+$/.exec(key)?.[1]);
-      const used = await this.mirror.read((c) => c.get('SELECT 1 AS x FROM slice_refs WHERE id = ?', [id]));
+      const used = await this.mirror.read((c) => c.get('SELECT 1 AS x FROM slice_refs WHERE id = ? AND id NOT IN (SELECT id FROM external_slices)', [id]));
       if (used === undefined) return false;
       throw new NotThereYet(key);
     }

@@ -33,7 +33,7 @@ const ROUTES: Record<MetaCall, Route> = {
   configure: 'change', setattr: 'change', truncate: 'change', punchHole: 'change', fallocate: 'change', mknod: 'change',
   createFile: 'change', mkdir: 'change', symlink: 'change', link: 'change', unlink: 'change', rmdir: 'change',
   rename: 'change', setxattr: 'change', removexattr: 'change', commitSlice: 'change', appendSlice: 'change',
-  cloneRanges: 'change', compactChunk: 'change', checkVolume: 'change', restoreTrash: 'change', emptyTrash: 'change',
+  cloneRanges: 'change', compactChunk: 'change', checkVolume: 'change', attachObject: 'change', restoreTrash: 'change', emptyTrash: 'change',
   newSliceId: 'primary', abandonSlice: 'primary', pendingSliceDeletes: 'primary', confirmSliceDeletes: 'primary',
   newSession: 'primary', heartbeat: 'primary', closeSession: 'primary', sessions: 'primary', cleanStaleSessions: 'primary',
   opened: 'primary', released: 'primary', flock: 'primary', getlk: 'primary', setlk: 'primary',

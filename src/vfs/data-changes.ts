@@ -4,7 +4,7 @@
 import type { MetaPort } from './meta-port.js';
 
 /** Meta methods whose first argument is an inode whose data they change. */
-const DATA_CHANGES: ReadonlySet<PropertyKey> = new Set<keyof MetaPort>(['setattr', 'truncate', 'punchHole', 'fallocate', 'commitSlice', 'appendSlice', 'cloneRanges']);
+const DATA_CHANGES: ReadonlySet<PropertyKey> = new Set<keyof MetaPort>(['setattr', 'truncate', 'punchHole', 'fallocate', 'commitSlice', 'appendSlice', 'cloneRanges', 'attachObject', 'compactChunk']);
 
 /** `meta`, calling `changed(ino)` as each data change starts and again once it has settled (a
  * read that overlapped it must not keep what it saw). */

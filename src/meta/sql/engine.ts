@@ -13,7 +13,7 @@ import {
   type AttrChanges, type ChangeEntry, type CloneRange, type CreateExtras, type DirEntry, type FallocateMode, type FormatRequest,
   type GroupMember, type LockKind, type Meta, type NewNode, type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord,
   type MirrorSettings, type StatFs, type TrashEntry, type Usage, type VolumeSettings,
-  type KnownSlice, type VolumeProblem,
+  type KnownSlice, type VolumeProblem, type ExternalPart, type ExternalRef,
 } from '../meta.js';
 import type { SqlConn, SqlDriver, SqlRow, SqlValue } from './driver.js';
 import { SCHEMA_VERSION } from './schema.js';
@@ -685,6 +685,11 @@ export class SqlMeta implements Meta {
     }
     await tx.c.run('DELETE FROM slice_refs WHERE id = ?', [id]);
     tx.delete('slice_refs', { id });
+    // An imported slice has no blocks to delete: its row goes, the object it names stays.
+    if (await tx.c.run('DELETE FROM external_slices WHERE id = ?', [id]) > 0) {
+      tx.delete('external_slices', { id });
+      return true;
+    }
     await tx.c.run(tx.dialect.insertIgnore('pending_slices', ['id', 'size', 'since_ms']), [id, size, Date.now()]);
     return true;
   }
@@ -1218,8 +1223,8 @@ export class SqlMeta implements Meta {
   async readChunk(inode: number, chunkIndex: number): Promise<SliceRecord[]> {
     this.#live('read');
     const slices = await this.#cached(`c${inode}:${chunkIndex}`, () => this.#read(async (c) =>
-      (await c.all('SELECT id, size, pos, off, len FROM slices WHERE ino = ? AND chunk = ? ORDER BY seq', [inode, chunkIndex]))
-        .map((r) => ({ id: Number(r.id), size: Number(r.size), pos: Number(r.pos), off: Number(r.off), len: Number(r.len) }))));
+      (await c.all(`SELECT ${SLICE_SELECT} FROM slices s LEFT JOIN external_slices e ON e.id = s.id WHERE s.ino = ? AND s.chunk = ? ORDER BY s.seq`, [inode, chunkIndex]))
+        .map(toSlice)));
     return slices.map((r) => ({ ...r }));
   }
 
@@ -1227,12 +1232,12 @@ export class SqlMeta implements Meta {
     this.#live('info');
     return this.#read(async (c) => {
       await this.#node(c, inode, 'info');
-      const rows = await c.all('SELECT chunk, id, size, pos, off, len FROM slices WHERE ino = ? ORDER BY chunk, seq', [inode]);
+      const rows = await c.all(`SELECT s.chunk, ${SLICE_SELECT} FROM slices s LEFT JOIN external_slices e ON e.id = s.id WHERE s.ino = ? ORDER BY s.chunk, s.seq`, [inode]);
       const out: { index: number; slices: SliceRecord[] }[] = [];
       for (const r of rows) {
         const chunk = Number(r.chunk);
         if (out.length === 0 || out[out.length - 1]!.index !== chunk) out.push({ index: chunk, slices: [] });
-        out[out.length - 1]!.slices.push({ id: Number(r.id), size: Number(r.size), pos: Number(r.pos), off: Number(r.off), len: Number(r.len) });
+        out[out.length - 1]!.slices.push(toSlice(r));
       }
       return out;
     });
@@ -1369,6 +1374,42 @@ export class SqlMeta implements Meta {
       out.push({ from: lo - r.srcOffset, id: row.id, size: row.size, off: row.off + (lo - base - row.pos), len: hi - lo });
     }
     return out;
+  }
+
+  async attachObject(ino: number, parts: readonly ExternalPart[]): Promise<NodeAttr> {
+    this.#live('import');
+    for (const p of parts) {
+      const ok = [p.id, p.off, p.size].every((v) => Number.isSafeInteger(v) && v >= 0) && p.id > 0 && p.size > 0 && p.size <= CHUNK_SIZE
+        && typeof p.object === 'string' && p.object.length > 0 && typeof p.etag === 'string' && p.etag.length > 0;
+      if (!ok) fail('EINVAL', 'import', `malformed part ${JSON.stringify(p)}`);
+    }
+    return this.#write('import', async (tx) => {
+      const n = await this.#node(tx.c, ino, 'import', true);
+      if (!isRegMode(n.mode)) fail(isDirMode(n.mode) ? 'EISDIR' : 'EINVAL', 'import');
+      if (n.length !== 0 || await tx.c.get('SELECT 1 AS x FROM slices WHERE ino = ? LIMIT 1', [ino])) fail('EINVAL', 'import', `inode ${ino} is not empty`);
+      let at = 0;
+      let delta = 0;
+      for (const p of parts) {
+        await this.#notAbandoned(tx.c, p.id);
+        const ext = { id: p.id, object: p.object, off: p.off, size: p.size, etag: p.etag };
+        await tx.c.run('INSERT INTO external_slices (id, object, off, size, etag) VALUES (?, ?, ?, ?, ?)', Object.values(ext));
+        tx.put('external_slices', ext);
+        // A part lands where the previous one ended; it may straddle a chunk boundary.
+        for (let off = 0; off < p.size;) {
+          const pos = (at + off) % CHUNK_SIZE;
+          const len = Math.min(p.size - off, CHUNK_SIZE - pos);
+          delta += await this.#insertSlice(tx, ino, Math.floor((at + off) / CHUNK_SIZE), { id: p.id, size: p.size, pos, off, len });
+          await this.#ref(tx, p.id, p.size);
+          off += len;
+        }
+        at += p.size;
+      }
+      const stored = await this.#restore(tx, n, delta, 'import');
+      const t = nowNs();
+      const next = { ...n, length: at, stored, mtime: t, ctime: t };
+      await SqlMeta.#saveNode(tx, next);
+      return toAttr(next);
+    });
   }
 
   async compactChunk(inode: number, chunkIndex: number, replaced: readonly SliceRecord[], replacement: readonly SliceRecord[]): Promise<{ id: number; size: number }[] | null> {
@@ -1918,4 +1959,13 @@ function checkReplacement(chunkIndex: number, replaced: readonly SliceRecord[], 
     if (!ints || s.id === id) bad(`replaced slice ${JSON.stringify(s)} is malformed`);
   }
   if (dataBytesIn(replaced, 0, CHUNK_SIZE) !== size) bad(`the replaced slices show ${dataBytesIn(replaced, 0, CHUNK_SIZE)} data bytes, the replacement ${size}`);
+}
+
+/** The columns of a slice row (s) and of its import row (e, absent for a slice of blocks). */
+const SLICE_SELECT = 's.id, s.size, s.pos, s.off, s.len, e.object AS ext_object, e.off AS ext_off, e.etag AS ext_etag';
+
+function toSlice(r: SqlRow): SliceRecord {
+  const s: SliceRecord = { id: Number(r.id), size: Number(r.size), pos: Number(r.pos), off: Number(r.off), len: Number(r.len) };
+  if (r.ext_object !== null && r.ext_object !== undefined) s.ext = { object: String(r.ext_object), off: Number(r.ext_off), etag: String(r.ext_etag) } satisfies ExternalRef;
+  return s;
 }

@@ -9,7 +9,7 @@ import type { SqlConn, SqlDriver } from './driver.js';
 import { MysqlDriver } from './drivers/mysql.js';
 import { PostgresDriver } from './drivers/postgres.js';
 import { SqliteDriver } from './drivers/sqlite.js';
-import { MYSQL_NO_PAD_COLLATIONS, mysqlCollationUpgrade, SCHEMA_VERSION, serverSchema, TABLES } from './schema.js';
+import { MYSQL_NO_PAD_COLLATIONS, mysqlCollationUpgrade, SCHEMA_VERSION, serverSchema, serverUpgrade, TABLES } from './schema.js';
 
 export interface OpenOptions {
   /** Create the database (SQLite) or the schema (servers) if there is none. */
@@ -65,6 +65,14 @@ async function ensureServerSchema(driver: SqlDriver, create: boolean): Promise<b
   if (found > SCHEMA_VERSION) {
     throw errnoError('EINVAL', 'open', undefined,
       `the volume at ${driver.url} has metadata schema version ${found}, newer than this build of Strata understands (${SCHEMA_VERSION}); upgrade Strata`);
+  }
+  if (found < SCHEMA_VERSION) {
+    const collation = dialect === 'mysql' ? await noPadCollation(driver) ?? 'utf8mb4_bin' : undefined;
+    // Another client may be upgrading too: what it made first is taken as made.
+    for (const sql of serverUpgrade(dialect, found, collation)) await driver.transaction((c) => c.run(sql)).catch(() => undefined);
+    tables.push(...await driver.read((c) => tablesIn(c, dialect)));
+    const now = Number((await driver.read((c) => c.get<{ version: unknown }>('SELECT version FROM schema_info')))?.version ?? 0);
+    if (now < SCHEMA_VERSION) throw errnoError('EIO', 'open', undefined, `could not upgrade the metadata schema of ${driver.url} from version ${found} to ${SCHEMA_VERSION}; check that the user may create tables`);
   }
   const missing = Object.keys(TABLES).filter((t) => !tables.includes(t));
   if (missing.length > 0) throw errnoError('EIO', 'open', undefined, `${driver.url} lacks the tables ${missing.join(', ')}: the metadata is damaged`);

@@ -4,7 +4,7 @@
 // database is created at the current version and records it in `schema_info`.
 import type { DialectName } from './driver.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 type ColumnType = 'int' | 'text' | 'longtext' | 'blob' | 'serial';
 
@@ -47,6 +47,9 @@ export const TABLES: Readonly<Record<string, TableSpec>> = {
     logged: {},
   },
   slice_refs: { columns: { id: 'int', size: 'int', refs: 'int' }, key: ['id'], logged: {} },
+  // Slices that are bytes [off, off+size) of an existing object (import's link mode) rather than
+  // blocks of their own; etag is the version imported (a read of another one is an error).
+  external_slices: { columns: { id: 'int', object: 'longtext', off: 'int', size: 'int', etag: 'text' }, key: ['id'], logged: {} },
   xattrs: { columns: { ino: 'int', name: 'text', value: 'blob' }, key: ['ino', 'name'], logged: { blobs: ['value'] } },
   trash: { columns: { ino: 'int', parent: 'int', name: 'text', deleted_ms: 'int', hour: 'text' }, key: ['ino'], logged: {} },
   // Slices with no reference left; their objects are deleted in the background, then the row goes.
@@ -121,26 +124,41 @@ export function mysqlCollationUpgrade(collation: string): string[] {
   return out;
 }
 
+/** What a server database at `version` lacks of SCHEMA_VERSION: statements that bring it there. */
+export function serverUpgrade(dialect: Exclude<DialectName, 'sqlite'>, version: number, collation = 'utf8mb4_bin'): string[] {
+  const out: string[] = [];
+  // 4: slices that are parts of existing objects (import --mode link).
+  if (version < 4) out.push(...tableSql(dialect, 'external_slices', collation));
+  if (out.length > 0) out.push(`UPDATE schema_info SET version = ${SCHEMA_VERSION}`);
+  return out;
+}
+
 /** CREATE statements for a fresh server database at SCHEMA_VERSION. */
 export function serverSchema(dialect: Exclude<DialectName, 'sqlite'>, collation = 'utf8mb4_bin'): string[] {
-  const typeOf = types(dialect, collation);
   const out: string[] = [];
-  for (const [name, t] of Object.entries(TABLES)) {
-    const cols = Object.entries(t.columns).map(([c, type]) => {
-      const serialKey = type === 'serial' && t.key.length === 1 && t.key[0] === c;
-      const def = t.defaults?.[c] !== undefined ? ` DEFAULT ${t.defaults[c]}` : '';
-      return `${c} ${typeOf[type]}${type === 'serial' ? '' : ' NOT NULL'}${def}${serialKey ? ' PRIMARY KEY' : ''}`;
-    });
-    const serialInKey = t.key.length === 1 && t.columns[t.key[0]!] === 'serial';
-    if (t.key.length > 0 && !serialInKey) cols.push(`PRIMARY KEY (${t.key.join(', ')})`);
-    // The dentry cookie is a serial column but not the key: it needs a key of its own.
-    for (const [c, type] of Object.entries(t.columns)) if (type === 'serial' && !serialInKey) cols.push(`UNIQUE (${c})`);
-    for (const u of t.unique ?? []) if (u.join() !== t.key.join()) cols.push(`UNIQUE (${u.join(', ')})`);
-    out.push(`CREATE TABLE ${name} (${cols.join(', ')})${dialect === 'mysql' ? ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4' : ''}`);
-    for (const idx of t.indexes ?? []) out.push(`CREATE INDEX ${name}_by_${idx.join('_')} ON ${name} (${idx.join(', ')})`);
-  }
+  for (const name of Object.keys(TABLES)) out.push(...tableSql(dialect, name, collation));
   out.push('CREATE TABLE schema_info (version BIGINT NOT NULL)');
   out.push(`INSERT INTO schema_info (version) VALUES (${SCHEMA_VERSION})`);
   out.push('INSERT INTO vstate (version) VALUES (0)');
   return out;
+}
+
+/** CREATE TABLE (and its indexes) for table `name` on a server. */
+function tableSql(dialect: Exclude<DialectName, 'sqlite'>, name: string, collation: string): string[] {
+  const typeOf = types(dialect, collation);
+  const t = TABLES[name]!;
+  const cols = Object.entries(t.columns).map(([c, type]) => {
+    const serialKey = type === 'serial' && t.key.length === 1 && t.key[0] === c;
+    const def = t.defaults?.[c] !== undefined ? ` DEFAULT ${t.defaults[c]}` : '';
+    return `${c} ${typeOf[type]}${type === 'serial' ? '' : ' NOT NULL'}${def}${serialKey ? ' PRIMARY KEY' : ''}`;
+  });
+  const serialInKey = t.key.length === 1 && t.columns[t.key[0]!] === 'serial';
+  if (t.key.length > 0 && !serialInKey) cols.push(`PRIMARY KEY (${t.key.join(', ')})`);
+  // The dentry cookie is a serial column but not the key: it needs a key of its own.
+  for (const [c, type] of Object.entries(t.columns)) if (type === 'serial' && !serialInKey) cols.push(`UNIQUE (${c})`);
+  for (const u of t.unique ?? []) if (u.join() !== t.key.join()) cols.push(`UNIQUE (${u.join(', ')})`);
+  return [
+    `CREATE TABLE ${name} (${cols.join(', ')})${dialect === 'mysql' ? ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4' : ''}`,
+    ...(t.indexes ?? []).map((idx) => `CREATE INDEX ${name}_by_${idx.join('_')} ON ${name} (${idx.join(', ')})`),
+  ];
 }

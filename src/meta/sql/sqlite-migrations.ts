@@ -98,5 +98,7 @@ export const MIGRATIONS: readonly Migration[] = [
       rewrite.run(JSON.stringify(rows), c.version);
     }
   },
+  // 4: slices that are parts of existing objects (import --mode link).
+  'CREATE TABLE external_slices (id INTEGER PRIMARY KEY, object TEXT NOT NULL, off INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL);',
 ];
 
