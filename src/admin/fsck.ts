@@ -4,12 +4,12 @@
 import { CHECKSUM_BYTES, getVerifiedBlock } from '../chunk/blocks.js';
 import { sliceBlockKeys, parseBlockKey } from '../chunk/keys.js';
 import { releaseBuffer } from '../hotpath/index.js';
-import type { Meta, VolumeProblem } from '../meta/meta.js';
+import type { Meta, SliceRecord, VolumeProblem } from '../meta/meta.js';
 import type { ObjectStore } from '../object/store.js';
 import { chunkPages, eachLimited } from './batch.js';
 import { listDirectory, unlessGone, walkTree } from './walk.js';
 
-export type FsckKind = 'missing-block' | 'wrong-size' | 'bad-checksum' | 'link-count' | 'counter' | 'orphan';
+export type FsckKind = 'missing-block' | 'wrong-size' | 'bad-checksum' | 'missing-object' | 'changed-object' | 'link-count' | 'counter' | 'orphan';
 
 export interface FsckProblem {
   kind: FsckKind;
@@ -30,6 +30,8 @@ export interface FsckOptions {
   checksums?: boolean;
   /** Fix link counts, the volume's counters and orphaned inodes (from the root only). */
   repair?: boolean;
+  /** Where imported files' objects are (each is asked whether it is still the version imported). */
+  linked?: () => Promise<ObjectStore>;
   threads?: number;
   /** Files checked so far, and how many the walk has found. */
   progress?: (files: number, found: number) => void;
@@ -100,7 +102,22 @@ export async function checkVolume(meta: Meta, objects: ObjectStore, options: Fsc
       }
     }
     const slices = new Map<number, number>();
-    for (const c of chunks) for (const s of c.slices) if (s.id !== 0) slices.set(s.id, s.size);
+    const imported = new Map<number, SliceRecord>();
+    for (const c of chunks) {
+      for (const s of c.slices) {
+        if (s.ext) imported.set(s.id, s);
+        else if (s.id !== 0) slices.set(s.id, s.size);
+      }
+    }
+    for (const s of imported.values()) {
+      const ext = s.ext!;
+      const found = options.linked ? await (await options.linked()).head(ext.object) : undefined;
+      if (!found) {
+        report.problems.push({ kind: 'missing-object', path: f.path, ino: f.ino, key: ext.object, detail: `the object ${ext.object} it was imported from is not there` });
+      } else if ((found.etag !== undefined && found.etag !== ext.etag) || found.size < ext.off + s.size) {
+        report.problems.push({ kind: 'changed-object', path: f.path, ino: f.ino, key: ext.object, detail: `the object ${ext.object} it was imported from changed since (ETag ${found.etag ?? '?'}, was ${ext.etag})` });
+      }
+    }
     for (const [id, size] of slices) {
       for (const key of sliceBlockKeys(id, size, options.blockSize)) {
         if (stopped()) {

@@ -1,16 +1,19 @@
 // Importing the objects of a store (a bucket, a prefix of one, a local directory) as files: each
-// key becomes a path under the destination, its prefixes directories. Copy mode stores each
-// object's bytes as the file's own blocks. A file appears whole or not at all: it is written
-// under a hidden name next to its place and renamed into it, with what it was made from (size,
-// mtime) recorded in an xattr, so an interrupted run is simply run again (the hidden name is the
-// same every time, so nothing is duplicated) and --update knows what changed.
+// key becomes a path under the destination, its prefixes directories. Link mode makes each file's
+// bytes the object itself (imported slices: nothing is copied; reads fetch ranges of the object
+// and insist on the version imported); copy mode stores the bytes as the file's own blocks. A
+// file appears whole or not at all: it is made under a hidden name next to its place and renamed
+// into it, with what it was made from (size, mtime, ETag) recorded in an xattr, so an interrupted
+// run is simply run again (the hidden name is the same every time, so nothing is duplicated) and
+// --update knows what changed.
 import picomatch from 'picomatch';
 import type { StorageUrl } from '../config/urls.js';
 import type { ObjectInfo, ObjectStore } from '../object/store.js';
 import type { Volume } from '../sdk/volume.js';
 import { eachLimited, listPages } from './batch.js';
+import { CHUNK_SIZE } from '../meta/meta.js';
 
-/** The xattr recording an imported file's source: JSON `{ size, mtimeMs }`. */
+/** The xattr recording an imported file's source: JSON `{ size, mtimeMs, etag? }`. */
 export const IMPORT_XATTR = 'user.strata.import';
 /** Bytes read from the source per request. */
 const PART = 8 * 1024 * 1024;
@@ -19,6 +22,9 @@ const PAGE = 1000;
 export interface ImportOptions {
   /** Destination directory in the volume (made if missing). */
   dst: string;
+  /** Link mode: files are the objects themselves; `linkPrefix` turns a source key into a key of the
+   * volume's storage location (the source must be inside it). Copy mode when absent. */
+  linkPrefix?: string;
   /** Re-import objects whose size or mtime changed since they were imported. */
   update?: boolean;
   /** Re-import every object. */
@@ -61,6 +67,7 @@ export interface ImportReport {
 interface Recorded {
   size: number;
   mtimeMs: number;
+  etag?: string;
 }
 
 const join = (dir: string, rel: string) => (dir === '/' ? `/${rel}` : `${dir}/${rel}`);
@@ -126,7 +133,8 @@ export async function importObjects(vol: Volume, source: ObjectStore, options: I
     }
     const path = join(options.dst, o.key);
     const was = await recorded(vol, path);
-    const changed = was !== 'none' && was !== null && (was.size !== o.size || was.mtimeMs !== o.mtime.getTime());
+    const changed = was !== 'none' && was !== null
+      && (was.size !== o.size || was.mtimeMs !== o.mtime.getTime() || (was.etag !== undefined && o.etag !== undefined && was.etag !== o.etag));
     if (was !== 'none' && !options.forceUpdate) {
       // A file not made by import is someone's: only --force-update replaces it.
       if (was === null) r.existing++;
@@ -138,7 +146,8 @@ export async function importObjects(vol: Volume, source: ObjectStore, options: I
     r.bytes += o.size;
     if (options.dryRun) return;
     await directory(parentOf(path));
-    await copyObject(vol, source, o, path);
+    if (options.linkPrefix !== undefined) await linkObject(vol, o, `${options.linkPrefix}${o.key}`, path);
+    else await copyObject(vol, source, o, path);
   };
 
   for await (const page of listPages(source, '', PAGE, stopped)) {
@@ -156,10 +165,37 @@ export async function importObjects(vol: Volume, source: ObjectStore, options: I
   return r;
 }
 
+/** Where a file is made before it is renamed into `path`: the same name on every run. */
+function hiddenBeside(path: string): string {
+  return join(parentOf(path), `.${path.slice(path.lastIndexOf('/') + 1)}.strata-import`);
+}
+
+/** Record the source, take its mtime, and move the finished file into place. */
+async function finish(vol: Volume, o: ObjectInfo, hidden: string, path: string): Promise<void> {
+  const recorded: Recorded = { size: o.size, mtimeMs: o.mtime.getTime(), ...(o.etag !== undefined ? { etag: o.etag } : {}) };
+  await vol.setxattr(hidden, IMPORT_XATTR, JSON.stringify(recorded));
+  await vol.utimes(hidden, o.mtime, o.mtime);
+  await vol.rename(hidden, path);
+}
+
+/** Make `path` a file whose bytes are object `key` of the volume's storage location: one imported
+ * slice per chunk, no byte copied. */
+async function linkObject(vol: Volume, o: ObjectInfo, key: string, path: string): Promise<void> {
+  if (o.etag === undefined) throw new Error(`the source store tells no version (ETag) of ${o.key}: it cannot be linked; use --mode copy`);
+  const hidden = hiddenBeside(path);
+  await (await vol.open(hidden, 'w')).close();
+  const meta = vol.vfs.meta;
+  const parts = [];
+  for (let off = 0; off < o.size; off += CHUNK_SIZE) {
+    parts.push({ id: await meta.newSliceId(), object: key, off, size: Math.min(CHUNK_SIZE, o.size - off), etag: o.etag });
+  }
+  await meta.attachObject((await vol.stat(hidden)).ino, parts);
+  await finish(vol, o, hidden, path);
+}
+
 /** Copy object `o` to `path` whole: written under a hidden name beside it, then renamed in. */
 async function copyObject(vol: Volume, source: ObjectStore, o: ObjectInfo, path: string): Promise<void> {
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  const hidden = join(parentOf(path), `.${name}.strata-import`);
+  const hidden = hiddenBeside(path);
   const fh = await vol.open(hidden, 'w');
   try {
     const buf = Buffer.allocUnsafe(Math.min(PART, Math.max(o.size, 1)));
@@ -173,25 +209,33 @@ async function copyObject(vol: Volume, source: ObjectStore, o: ObjectInfo, path:
   } finally {
     await fh.close();
   }
-  await vol.setxattr(hidden, IMPORT_XATTR, JSON.stringify({ size: o.size, mtimeMs: o.mtime.getTime() } satisfies Recorded));
-  await vol.utimes(hidden, o.mtime, o.mtime);
-  await vol.rename(hidden, path);
+  await finish(vol, o, hidden, path);
+}
+
+/** What a source key is prefixed with to be a key of the volume's storage location, or null when
+ * the source is not inside it (link mode reads imported objects through the volume's store). */
+export function linkPrefixOf(src: StorageUrl, storage: StorageUrl): string | null {
+  const bases = sameLocation(src, storage);
+  if (!bases) return null;
+  const [srcBase, volBase] = bases;
+  if (volBase === '') return srcBase === '' ? '' : `${srcBase}/`;
+  if (srcBase === volBase) return '';
+  return srcBase.startsWith(`${volBase}/`) ? `${srcBase.slice(volBase.length + 1)}/` : null;
+}
+
+/** The key prefixes (no trailing '/') of two URLs of one bucket or one filesystem, else null. */
+function sameLocation(src: StorageUrl, storage: StorageUrl): [string, string] | null {
+  if (src.kind === 'file' && storage.kind === 'file') return [src.path.replace(/\/+$/, '').replace(/^\//, ''), storage.path.replace(/\/+$/, '').replace(/^\//, '')];
+  if (src.kind === 's3' && storage.kind === 's3' && src.bucket === storage.bucket && src.endpoint === storage.endpoint) return [src.prefix, storage.prefix];
+  return null;
 }
 
 /** Where the volume's own blocks are, as a key prefix of the source (null when the source cannot
  * hold them): a source at or above the volume's storage location holds `{volume}/chunks/`. */
 export function ownBlocksPrefix(src: StorageUrl, storage: StorageUrl, volume: string): string | null {
-  let srcBase: string;
-  let volBase: string;
-  if (src.kind === 'file' && storage.kind === 'file') {
-    srcBase = src.path.replace(/\/+$/, '');
-    volBase = storage.path.replace(/\/+$/, '');
-  } else if (src.kind === 's3' && storage.kind === 's3' && src.bucket === storage.bucket && src.endpoint === storage.endpoint) {
-    srcBase = src.prefix;
-    volBase = storage.prefix;
-  } else {
-    return null;
-  }
+  const bases = sameLocation(src, storage);
+  if (!bases) return null;
+  const [srcBase, volBase] = bases;
   const chunks = `${volBase === '' ? '' : `${volBase}/`}${volume}/chunks/`;
   const from = srcBase === '' ? '' : `${srcBase}/`;
   return chunks.startsWith(from) ? chunks.slice(from.length) : null;

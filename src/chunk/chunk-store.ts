@@ -61,7 +61,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     this.cache = o.cache ? new DiskCache(o.cache, o.cacheNamespace, o.volume) : null;
     this.blockCache = this.cache ? this.cacheControl(this.cache) : null;
     this.peers = o.peers;
-    this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters, o.memoryCacheSize, this.cache, this.peers);
+    this.reader = new ChunkReader(objects, this.blockSize, this.reads, this.counters, o.memoryCacheSize, this.cache, this.peers, o.linked);
     this.readAheadWindow = Math.floor(this.reader.readAheadRoom / this.blockSize) * this.blockSize;
     this.stopSampling = sampleChunkStore(this, o.volume, o.bufferSize);
   }

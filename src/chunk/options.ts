@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import type { CacheVerify, DiskCacheOptions } from './disk-cache.js';
 import type { BlockPeers } from './peers.js';
+import type { ObjectStore } from '../object/store.js';
 
 export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_BUFFER_SIZE = 300 * 1024 * 1024;
@@ -32,9 +33,12 @@ export interface ChunkStoreOptions {
   peers?: BlockPeers;
   /** The volume's name, which labels the store's metrics (default 'default'). */
   volume?: string;
+  /** Where imported slices' objects are read from (the volume's storage location, above its own
+   * prefix); without it a read of an imported file is EIO. */
+  linked?: () => Promise<ObjectStore>;
 }
 
-export type ResolvedOptions = Required<Omit<ChunkStoreOptions, 'cache' | 'peers'>> & { cache: DiskCacheOptions | null; peers: BlockPeers | null };
+export type ResolvedOptions = Required<Omit<ChunkStoreOptions, 'cache' | 'peers' | 'linked'>> & { cache: DiskCacheOptions | null; peers: BlockPeers | null; linked: (() => Promise<ObjectStore>) | null };
 
 const VERIFY_LEVELS: readonly CacheVerify[] = ['none', 'full', 'partial'];
 
@@ -73,5 +77,5 @@ export function resolveOptions(options: ChunkStoreOptions = {}): ResolvedOptions
   const cache = resolveCache(options.cache);
   const cacheNamespace = options.cacheNamespace ?? 'default';
   if (typeof cacheNamespace !== 'string' || !/^[A-Za-z0-9._-]+$/.test(cacheNamespace)) throw new TypeError(`cacheNamespace must be a plain name, got ${String(cacheNamespace)}`);
-  return { blockSize, bufferSize, maxUploads, maxReads, memoryCacheSize, cache, cacheNamespace, peers: options.peers ?? null, volume: options.volume ?? 'default' };
+  return { blockSize, bufferSize, maxUploads, maxReads, memoryCacheSize, cache, cacheNamespace, peers: options.peers ?? null, volume: options.volume ?? 'default', linked: options.linked ?? null };
 }

@@ -13,6 +13,8 @@ import type { BlockPeers } from './peers.js';
 import { settleAll, type Limiter } from './limiter.js';
 import { CHUNK_SIZE, type SliceSource } from './store.js';
 import type { ObjectStore } from '../object/store.js';
+import type { ExternalRef } from '../meta/meta.js';
+import { errnoError } from '../errors/errno.js';
 
 export interface ReadCounters {
   blocksRead: number;
@@ -35,6 +37,8 @@ function checkUint(name: string, v: unknown): asserts v is number {
 
 export class ChunkReader {
   private readonly memory: BlockMemory;
+  /** Imported slices met in chunk lists, by id: where their bytes are. */
+  private readonly imported = new Map<number, ExternalRef>();
 
   constructor(
     private readonly objects: ObjectStore,
@@ -44,8 +48,44 @@ export class ChunkReader {
     memoryCacheSize: number,
     private readonly cache: DiskCache | null = null,
     private readonly peers: BlockPeers | null = null,
+    private readonly linked: (() => Promise<ObjectStore>) | null = null,
   ) {
     this.memory = new BlockMemory(memoryCacheSize, (key, length) => this.loadBlock(key, length));
+  }
+
+  /** The memory's name for a piece's block: a block key, or for an imported slice a name of its own
+   * (the bytes are a range of the object, read by loadImported). */
+  private keyOf(p: ReadPiece): string {
+    return this.imported.has(p.sliceId) ? `${IMPORTED_PREFIX}${p.sliceId}:${p.blockIndex}:${p.blockLength}` : blockKey(p.sliceId, p.blockIndex, p.blockLength);
+  }
+
+  /** A block-sized range of an imported object, only from the version imported: a changed or
+   * deleted object is EIO naming it, never other bytes. Kept in memory like blocks, never on the
+   * cache disk (no checksum of their own to verify it by). */
+  private async loadImported(key: string, blockLength: number): Promise<Buffer> {
+    const [id, blockIndex] = key.slice(IMPORTED_PREFIX.length).split(':').map(Number) as [number, number];
+    const ext = this.imported.get(id);
+    if (!ext) throw errnoError('EIO', 'read', key, `imported slice ${id} is not known here any more; read again`);
+    if (!this.linked) throw errnoError('EIO', 'read', ext.object, 'this client has no access to the objects imported files are made of');
+    const buf = allocBuffer(blockLength + BLOCK_BUFFER_EXTRA);
+    try {
+      const objects = await this.linked();
+      let got: number;
+      try {
+        got = await objects.getInto(ext.object, ext.off + blockIndex * this.blockSize, buf.subarray(0, blockLength), { etag: ext.etag });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        const why = code === 'ENOENT' ? 'was deleted' : code === 'ESTALE' ? 'changed' : `could not be read (${(err as Error).message})`;
+        throw errnoError('EIO', 'read', ext.object, `the object ${ext.object} this file was imported from ${why} since the import; import it again (strata import --update)`, err);
+      }
+      if (got !== blockLength) throw errnoError('EIO', 'read', ext.object, `the object this file was imported from is shorter than when it was imported (${got} of ${blockLength} bytes at ${ext.off + blockIndex * this.blockSize})`);
+      this.counters.blocksRead++;
+      this.counters.bytesRead += blockLength;
+      return buf;
+    } catch (err) {
+      releaseBuffer(buf);
+      throw err;
+    }
   }
 
   /** Bytes of prefetched blocks the memory holds for their readers: what read-ahead may plan. */
@@ -114,9 +154,9 @@ export class ChunkReader {
       const plans = await this.plan(inode, offset, n, meta);
       const only = plans.length === 1 && plans[0].pieces.length === 1 ? plans[0].pieces[0] : undefined;
       if (only && only.sliceId !== 0 && only.length === n) {
-        const key = blockKey(only.sliceId, only.blockIndex, only.blockLength);
+        const key = this.keyOf(only);
         // A part that the cache disk can serve alone is not worth loading its whole block for.
-        const partialFromCache = this.cache?.partialReads && n < only.blockLength && !this.memory.has(key);
+        const partialFromCache = this.cache?.partialReads && !isImportedKey(key) && n < only.blockLength && !this.memory.has(key);
         if (!partialFromCache) {
           try {
             return await this.memory.with(key, only.blockLength, n < only.blockLength, (data) => use(data.subarray(only.blockOffset, only.blockOffset + n)));
@@ -138,6 +178,11 @@ export class ChunkReader {
     return Promise.all(
       splitRange(offset, n, CHUNK_SIZE).map(async (c) => {
         const slices = await meta.readChunk(inode, c.index);
+        for (const s of slices) {
+          if (!s.ext) continue;
+          if (this.imported.size >= IMPORTED_KEPT) this.imported.clear();
+          this.imported.set(s.id, s.ext);
+        }
         return { c, pieces: resolveSlices(slices, c.offset, c.length, this.blockSize) };
       }),
     );
@@ -151,7 +196,7 @@ export class ChunkReader {
       for (const { pieces } of plans) {
         for (const p of pieces) {
           if (p.sliceId === 0) continue;
-          const key = blockKey(p.sliceId, p.blockIndex, p.blockLength);
+          const key = this.keyOf(p);
           if (seen.has(key)) continue;
           seen.add(key);
           this.memory.prefetch(key, p.blockLength);
@@ -165,7 +210,7 @@ export class ChunkReader {
       target.fill(0, at, at + p.length);
       return;
     }
-    const key = blockKey(p.sliceId, p.blockIndex, p.blockLength);
+    const key = this.keyOf(p);
     let f = fetches.get(key);
     if (!f) fetches.set(key, (f = { key, blockLength: p.blockLength, parts: [], needed: 0 }));
     f.parts.push({ blockOffset: p.blockOffset, length: p.length, at });
@@ -175,7 +220,7 @@ export class ChunkReader {
   private async fetch(f: BlockFetch, target: Uint8Array): Promise<void> {
     // A part of a block that is on the cache disk and not in memory is read alone, its pieces
     // verified by their own checksums.
-    if (this.cache?.partialReads && f.needed < f.blockLength && !this.memory.has(f.key) && await this.fromCache(f, target)) return;
+    if (this.cache?.partialReads && !isImportedKey(f.key) && f.needed < f.blockLength && !this.memory.has(f.key) && await this.fromCache(f, target)) return;
     // Otherwise every block is read whole and verified before any byte of it is handed out; a
     // read that leaves part of it unread keeps it in memory for the reads that follow.
     try {
@@ -204,6 +249,7 @@ export class ChunkReader {
   /** One whole verified block (BlockMemory's loader): from the cache disk when it is there, else
    * from the store, and then kept on the cache disk. */
   private async loadBlock(key: string, blockLength: number): Promise<Buffer> {
+    if (isImportedKey(key)) return this.loadImported(key, blockLength);
     // Room after the block for its stored checksum, or for a cache file's piece checksums.
     const buf = allocBuffer(blockLength + Math.max(BLOCK_BUFFER_EXTRA, this.cache ? cacheSumsSize(blockLength) : 0));
     try {
@@ -238,4 +284,13 @@ function isMissingObject(err: unknown): boolean {
 /** The blocks a read plan fetches, as one comparable string. */
 function blockKeysOf(plans: { pieces: ReadPiece[] }[]): string {
   return plans.map(({ pieces }) => pieces.filter((p) => p.sliceId !== 0).map((p) => blockKey(p.sliceId, p.blockIndex, p.blockLength)).join(',')).join(';');
+}
+
+/** Memory names of imported ranges start with this (never a block key: those start with chunks/). */
+const IMPORTED_PREFIX = 'imported:';
+/** Imported slices remembered at once (forgotten wholesale past this; a read learns them again). */
+const IMPORTED_KEPT = 65_536;
+
+function isImportedKey(key: string): boolean {
+  return key.startsWith(IMPORTED_PREFIX);
 }

@@ -2,9 +2,11 @@
 // The data path knows slices, blocks and objects; it learns which slices make up a chunk,
 // and records new ones, only through SliceMeta, which vfs supplies on top of meta/.
 import type { Slice } from '../hotpath/index.js';
-import type { AttrChanges } from '../meta/meta.js';
+import type { AttrChanges, ExternalRef } from '../meta/meta.js';
 
 export type { Slice };
+/** A slice as a chunk lists it: blocks of its own, or (ext) part of an imported object. */
+export type ChunkSlice = Slice & { ext?: ExternalRef };
 /** Attribute changes a file's client made after writing bytes still buffered (chmod, chown,
  * utimes of a file it just created): they commit with the last slice, in its transaction. */
 export type HeldChanges = AttrChanges;
@@ -15,7 +17,7 @@ export const CHUNK_SIZE = 64 * 1024 * 1024;
 /** What the data path needs from metadata. */
 export interface SliceMeta {
   /** The slices of one chunk of a file, in append order (oldest first). */
-  readChunk(inode: number, chunkIndex: number): Promise<Slice[]>;
+  readChunk(inode: number, chunkIndex: number): Promise<ChunkSlice[]>;
   /** A fresh slice id (never reused, never 0). */
   newSliceId(): Promise<number>;
   /** Append a stored slice to a chunk; the file's length becomes at least `fileEnd`; `then` is

@@ -29,3 +29,26 @@ export async function openVolumeObjects(spec: VolumeStoreSpec, options: Omit<Ope
     : readStoredCredentials(spec.storageCredentials, spec.name, () => loadSealingKey({ keyFile }));
   return MeasuredObjectStore.wrap(new PrefixedObjectStore(await openObjectStore(spec.storage, { ...open, ...credentials }), spec.name), spec.name, store ?? 'primary');
 }
+
+/** The storage location itself, above the volume's own prefix: where the objects an import linked
+ * to live (their keys are relative to the storage URL). Opened on first use. */
+export function lazyStorageRoot(spec: VolumeStoreSpec, options: Omit<OpenStoreOptions, 'accessKey' | 'secretKey'> & { keyFile?: string } = {}): { get(): Promise<ObjectStore>; close(): Promise<void> } {
+  let opened: Promise<ObjectStore> | null = null;
+  return {
+    get() {
+      opened ??= (async () => {
+        const { keyFile, ...open } = options;
+        const credentials = spec.storageCredentials === undefined ? undefined
+          : readStoredCredentials(spec.storageCredentials, spec.name, () => loadSealingKey({ keyFile }));
+        return MeasuredObjectStore.wrap(await openObjectStore(spec.storage, { ...open, ...credentials }), spec.name, 'linked');
+      })();
+      // A failure is not kept: the next read tries again.
+      opened.catch(() => { opened = null; });
+      return opened;
+    },
+    async close() {
+      const store = await opened?.catch(() => null);
+      await store?.close();
+    },
+  };
+}

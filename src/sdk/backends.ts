@@ -14,7 +14,7 @@ import { canonicalStorageUrl, openObjectStore } from '../object/open.js';
 import type { ObjectStore } from '../object/store.js';
 import { WritebackObjectStore } from '../object/writeback.js';
 import { KEY_ENV, loadSealingKey, storeCredentials, type StorageCredentials } from '../object/s3-credentials.js';
-import { openVolumeObjects, primaryStoreSpec } from '../object/volume-store.js';
+import { openVolumeObjects, lazyStorageRoot, primaryStoreSpec } from '../object/volume-store.js';
 import { MirrorObjectStore } from '../mirror/object-store.js';
 import { CacheGroup, type CacheGroupOptions } from '../cachegroup/group.js';
 import { mirrorWritesMeta, type MirrorWritesOptions } from '../mirror/writes-meta.js';
@@ -58,6 +58,8 @@ export interface Backends {
   objects: ObjectStore;
   /** The cache group this process is in, if any. */
   group: CacheGroup | null;
+  /** The volume's storage location above its own prefix, where imported files' objects are. */
+  linked(): Promise<ObjectStore>;
   close(): Promise<void>;
 }
 
@@ -174,11 +176,12 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
       ? await CacheGroup.open(meta, objects, { ...opts.cacheGroup, volume: settings.name, sealingKey: opts.cacheGroup.sealingKey ?? loadSealingKey({ keyFile: opts.keyFile }) })
         .catch(async (err: unknown) => { await objects.close(); throw err; })
       : null;
+    const linked = lazyStorageRoot(primaryStoreSpec(settings), storeOptions);
     let store: ReturnType<typeof createChunkStore>;
     try {
       store = createChunkStore(objects, {
         blockSize: settings.blockSize, bufferSize: opts.bufferSize, maxUploads: opts.maxUploads, maxReads: opts.maxReads, memoryCacheSize: opts.memoryCacheSize,
-        cache, cacheNamespace: settings.uuid, peers: group ?? undefined, volume: settings.name,
+        cache, cacheNamespace: settings.uuid, peers: group ?? undefined, volume: settings.name, linked: linked.get,
       });
     } catch (err) {
       await group?.close().catch(() => undefined);
@@ -195,11 +198,12 @@ export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): 
     const stopSampling = sampleVolume(settings.name, meta, objects);
     meta = measuredMeta(meta, settings.name, parseMetaUrl(metaUrl).kind);
     return {
-      meta, store, volumeName: settings.name, objects, group,
+      meta, store, volumeName: settings.name, objects, group, linked: linked.get,
       async close() {
         stopSampling();
         let first: unknown = null;
         await store.close().catch((err: unknown) => { first ??= err; });
+        await linked.close().catch(() => undefined);
         // Write-back uploads what is staged here (what fails stays staged for the next open).
         await objects.close().catch((err: unknown) => { first ??= err; });
         await meta.close().catch((err: unknown) => { first ??= err; });

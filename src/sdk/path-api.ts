@@ -742,7 +742,7 @@ export class PathApi implements HandleOwner {
         if (slices.length === 0) continue;
         chunks.push({
           index,
-          slices: slices.map((s) => ({ ...s, keys: s.id === 0 ? [] : this.vfs.store.blockKeys(s.id, s.size) })),
+          slices: slices.map((s) => ({ ...s, keys: s.id === 0 || s.ext ? [] : this.vfs.store.blockKeys(s.id, s.size) })),
         });
       }
       return { inode: attr.ino, length: attr.size, chunks };

@@ -18,7 +18,7 @@ interface FsckFlags {
   json?: boolean;
 }
 
-const BLOCK_KINDS = new Set(['missing-block', 'wrong-size', 'bad-checksum']);
+const BLOCK_KINDS = new Set(['missing-block', 'wrong-size', 'bad-checksum', 'missing-object', 'changed-object']);
 
 function summary(r: FsckReport, checksums: boolean): string {
   const lines = [`Checked ${r.files} files in ${r.directories} directories: ${r.blocks} blocks (${humanSize(r.bytes)})${checksums ? ', every checksum read and verified' : ', existence and size'}.`];
@@ -58,7 +58,7 @@ export function registerFsck(program: Command): void {
         let report: FsckReport;
         try {
           report = await checkVolume(backends.meta, backends.objects, {
-            blockSize: settings.blockSize, start: { ino: target.ino, path: names.length === 0 ? '/' : `/${names.join('/')}` }, checksums: flags.checkChecksums === true, repair: flags.repair === true,
+            blockSize: settings.blockSize, start: { ino: target.ino, path: names.length === 0 ? '/' : `/${names.join('/')}` }, checksums: flags.checkChecksums === true, repair: flags.repair === true, linked: backends.linked,
             threads: flags.threads, stopped: interrupt.stopped,
             progress: (files, total) => {
               if (files === 0) return;

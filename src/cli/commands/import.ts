@@ -1,8 +1,10 @@
 // strata import META_URL SRC_URL [DST_PATH]: the objects of a bucket, a prefix of one, or a local
-// directory become files of the volume (key prefixes become directories). --update re-imports
-// what changed since, --force-update everything; the volume's own blocks are skipped.
+// directory become files of the volume (key prefixes become directories): linked (the files are
+// the objects; the default, for sources inside the volume's storage location) or copied.
+// --update re-imports what changed since, --force-update everything; the volume's own blocks are
+// skipped.
 import type { Command } from 'commander';
-import { importObjects, ownBlocksPrefix, type ImportReport } from '../../admin/import.js';
+import { importObjects, linkPrefixOf, ownBlocksPrefix, type ImportReport } from '../../admin/import.js';
 import { parseStorageUrl, redactUrl } from '../../config/urls.js';
 import { openObjectStore } from '../../object/open.js';
 import { loadSealingKey, readStoredCredentials } from '../../object/s3-credentials.js';
@@ -60,14 +62,13 @@ export function registerImport(program: Command): void {
     .option('--exclude <glob>', 'leave out keys matching this pattern (repeatable)', collect, [])
     .option('--threads <n>', 'objects imported at once', wholeNumber('--threads', 256), 10)
     .option('--dry-run', 'report what would be imported, change nothing')
-    .option('--mode <mode>', 'copy: store the bytes as the volume\'s own blocks', 'copy')
+    .option('--mode <mode>', 'link: files are the objects themselves (nothing is copied; the source must be inside the volume\'s storage location); copy: store the bytes as the volume\'s own blocks', 'link')
     .option('--access-key <key>', 'S3 access key for the source (default: the URL, AWS_* variables, or the volume\'s own when the source is its bucket)')
     .option('--secret-key <key>', 'S3 secret key for the source')
     .option('--json', 'print the report as JSON')
     .action(async (metaUrl: string, srcUrl: string, dstPath: string, flags: ImportFlags) => {
       if (flags.update && flags.forceUpdate) throw usage('--update and --force-update exclude each other: --force-update already re-imports everything');
-      if (flags.mode === 'link') throw usage('--mode link (files that reference the objects without copying them) is not available yet: use --mode copy');
-      if (flags.mode !== 'copy') throw usage(`--mode must be copy, got "${flags.mode}"`);
+      if (flags.mode !== 'copy' && flags.mode !== 'link') throw usage(`--mode must be link or copy, got "${flags.mode}"`);
       if (flags.threads < 1) throw usage('--threads must be at least 1');
       if (!dstPath.startsWith('/')) throw usage(`the destination is a path inside the volume and starts with "/", got "${dstPath}"`);
       const src = parseStorageUrl(srcUrl);
@@ -76,12 +77,18 @@ export function registerImport(program: Command): void {
       // the same bucket, its credentials.
       const backends = await openBackends(metaUrl, {});
       let ownPrefix: string | null;
+      let linkPrefix: string | undefined;
       let storedKeys: { accessKey?: string; secretKey?: string } = {};
       try {
         const settings = await backends.meta.settings();
         if (settings.mirror) throw errnoError('EROFS', 'import', undefined, `${redactUrl(metaUrl)} is a mirror of ${settings.mirror.primary}: import into the primary`);
         const storage = parseStorageUrl(settings.storage);
         ownPrefix = ownBlocksPrefix(src, storage, settings.name);
+        if (flags.mode === 'link') {
+          const prefix = linkPrefixOf(src, storage);
+          if (prefix === null) throw usage(`--mode link makes files of objects the volume reads through its own store, so the source must be inside ${settings.storage}; for ${srcUrl} use --mode copy`);
+          linkPrefix = prefix;
+        }
         if (src.kind === 's3' && storage.kind === 's3' && src.bucket === storage.bucket && src.endpoint === storage.endpoint) storedKeys = settings.storageCredentials === undefined ? {} : readStoredCredentials(settings.storageCredentials, settings.name, () => loadSealingKey());
       } finally {
         await backends.close();
@@ -93,7 +100,7 @@ export function registerImport(program: Command): void {
       let report: ImportReport;
       try {
         report = await importObjects(vol, source, {
-          dst, update: flags.update, forceUpdate: flags.forceUpdate, include: flags.include, exclude: flags.exclude, ownPrefix,
+          dst, linkPrefix, update: flags.update, forceUpdate: flags.forceUpdate, include: flags.include, exclude: flags.exclude, ownPrefix,
           threads: flags.threads, dryRun: flags.dryRun, progress: (n) => bar.update(n), stopped: interrupt.stopped,
         });
       } finally {
