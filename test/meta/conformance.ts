@@ -1009,6 +1009,38 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         expect(await codeOf(meta.compactChunk(other.ino, 0, now, [{ id: given, size: 150, pos: 0, off: 0, len: 150 }]))).toBe('EIO');
       });
 
+      it('attachObject makes an empty file parts of an object; the slices name it, the last reference drops them without queueing the object, a file not empty is refused', async () => {
+        const { meta } = v;
+        const f = await meta.mknod(ROOT_INODE, 'linked', reg());
+        const CH = 64 * 1024 * 1024;
+        const parts = [
+          { id: await meta.newSliceId(), object: 'data/big file', off: 0, size: CH, etag: 'e1' },
+          { id: await meta.newSliceId(), object: 'data/big file', off: CH, size: 1000, etag: 'e1' },
+        ];
+        const v0 = await meta.version();
+        const attr = await meta.attachObject(f.ino, parts);
+        expect(attr.size).toBe(CH + 1000);
+        expect(await meta.version()).toBe(v0 + 1);
+        expect(await meta.readChunk(f.ino, 0)).toEqual([{ id: parts[0].id, size: CH, pos: 0, off: 0, len: CH, ext: { object: 'data/big file', off: 0, etag: 'e1' } }]);
+        expect((await meta.chunks(f.ino)).map((c) => c.slices[0].ext?.off)).toEqual([0, CH]);
+        expect((await meta.getattr(f.ino)).blocks).toBe(Math.ceil((CH + 1000) / 4096) * 8);
+        // Not empty any more; malformed parts change nothing.
+        expect(await codeOf(meta.attachObject(f.ino, [{ ...parts[1], id: await meta.newSliceId() }]))).toBe('EINVAL');
+        const g = await meta.mknod(ROOT_INODE, 'linked-2', reg());
+        expect(await codeOf(meta.attachObject(g.ino, [{ id: await meta.newSliceId(), object: '', off: 0, size: 10, etag: 'x' }]))).toBe('EINVAL');
+        expect(await codeOf(meta.attachObject(g.ino, [{ id: await meta.newSliceId(), object: 'k', off: 0, size: CH + 1, etag: 'x' }]))).toBe('EINVAL');
+        expect((await meta.getattr(g.ino)).size).toBe(0);
+        // A clone shares them; the last of the two to go drops them, and nothing is queued for deletion.
+        await meta.cloneRanges(g.ino, [{ src: f.ino, srcOffset: 0, dstOffset: 0, length: 500 }]);
+        expect((await meta.readChunk(g.ino, 0))[0].ext?.object).toBe('data/big file');
+        await meta.unlink(ROOT_INODE, 'linked', 0);
+        expect((await meta.knownSlices(parts[0].id - 1, 1))[0]).toMatchObject({ id: parts[0].id, refs: 1 });
+        await meta.unlink(ROOT_INODE, 'linked-2', 0);
+        const known = new Set((await meta.knownSlices(0, 100_000)).map((k) => k.id));
+        for (const p of parts) expect(known.has(p.id)).toBe(false);
+        expect(await meta.checkVolume(false)).toEqual([]);
+      });
+
       it('knownSlices lists referenced slices with their reference counts and freed ones with when they were freed, by id, in pages', async () => {
         const { meta } = v;
         const f = await meta.mknod(ROOT_INODE, 'known', reg());

@@ -3,7 +3,7 @@
 import { databases } from '../helpers/databases.js';
 import mysql from 'mysql2/promise';
 import { formatMeta, openMeta, ROOT_INODE } from '../../src/meta/index.js';
-import { MYSQL_NO_PAD_COLLATIONS, mysqlCollationUpgrade } from '../../src/meta/sql/schema.js';
+import { MYSQL_NO_PAD_COLLATIONS, mysqlCollationUpgrade, SCHEMA_VERSION } from '../../src/meta/sql/schema.js';
 import { S_IFREG } from '../../src/vfs/constants.js';
 import { metaConformance, type MetaFactoryOptions } from './conformance.js';
 import { describe, beforeAll, expect, it } from 'vitest';
@@ -41,6 +41,32 @@ describe.skipIf(my.skip)('MariaDB (MySQL): names compare without padding', () =>
       } finally {
         await reopened.close();
       }
+    } finally {
+      await conn.end();
+    }
+  });
+});
+
+describe.skipIf(my.skip)('MariaDB (MySQL): a volume of an older schema', () => {
+  beforeAll(() => my.check());
+
+  it('a volume made at schema 3 gets the imported-slices table when opened, and works', async () => {
+    const url = await my.fresh('v3');
+    const { meta } = await formatMeta(url, { name: 't', storage: 'file:///tmp/x', blockSize: 4194304, trashDays: 0 });
+    await meta.close();
+    const conn = await mysql.createConnection(url);
+    try {
+      await conn.query('DROP TABLE external_slices');
+      await conn.query('UPDATE schema_info SET version = 3');
+      const reopened = await openMeta(url);
+      try {
+        const f = await reopened.mknod(ROOT_INODE, 'f', { mode: S_IFREG | 0o644, uid: 0, gid: 0 });
+        await reopened.attachObject(f.ino, [{ id: await reopened.newSliceId(), object: 'k', off: 0, size: 10, etag: 'e' }]);
+        expect((await reopened.readChunk(f.ino, 0))[0].ext?.object).toBe('k');
+      } finally {
+        await reopened.close();
+      }
+      expect(((await conn.query('SELECT version FROM schema_info'))[0] as { version: number }[])[0]!.version).toBe(SCHEMA_VERSION);
     } finally {
       await conn.end();
     }

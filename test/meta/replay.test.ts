@@ -129,6 +129,7 @@ describe('change-log replay', () => {
       fc.record({ k: fc.constant('xattr' as const), n: name, v: fc.uint8Array({ maxLength: 8 }) }),
       fc.record({ k: fc.constant('emptyTrash' as const) }),
       fc.record({ k: fc.constant('compact' as const), n: name }),
+      fc.record({ k: fc.constant('attach' as const), n: name, size: fc.integer({ min: 1, max: 9000 }) }),
     );
     let round = 0;
     await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 40 }), async (ops) => {
@@ -144,6 +145,7 @@ describe('change-log replay', () => {
           else if (o.k === 'truncate') await meta.truncate((await ino(o.n)) ?? -1, o.size);
           else if (o.k === 'xattr') await meta.setxattr((await ino(o.n)) ?? -1, 'user.x', o.v, 0);
           else if (o.k === 'compact') await compact((await ino(o.n)) ?? -1);
+          else if (o.k === 'attach') await meta.attachObject((await ino(o.n)) ?? -1, [{ id: await meta.newSliceId(), object: `src/${o.n}`, off: 7, size: o.size, etag: 'v1' }]);
           else await meta.emptyTrash(0);
         })().catch(() => undefined);
       }
