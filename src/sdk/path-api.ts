@@ -1,5 +1,6 @@
 // The path-level half of the SDK: node:fs/promises calls mapped onto vfs inode operations, with
 // Node's argument handling and Node-shaped errors. Volume (volume.ts) adds opening and closing.
+import type { ExternalRef } from '../meta/meta.js';
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { CHUNK_SIZE } from '../chunk/store.js';
@@ -30,7 +31,8 @@ export interface StatFs<T = number> { type: T; bsize: T; blocks: T; bfree: T; ba
 export interface FileInfo {
   inode: number;
   length: number;
-  chunks: { index: number; slices: { id: number; size: number; pos: number; off: number; len: number; keys: string[] }[] }[];
+  /** Each chunk's slices: their block keys, or for an imported slice (ext) the object it is part of. */
+  chunks: { index: number; slices: { id: number; size: number; pos: number; off: number; len: number; keys: string[]; ext?: ExternalRef }[] }[];
 }
 
 /** Strata's own statfs "type" magic (ASCII "STRA"). */
