@@ -9,7 +9,7 @@ import type { ObjectStore } from '../object/store.js';
 import { chunkPages, eachLimited } from './batch.js';
 import { listDirectory, unlessGone, walkTree } from './walk.js';
 
-export type FsckKind = 'missing-block' | 'wrong-size' | 'bad-checksum' | 'missing-object' | 'changed-object' | 'link-count' | 'counter' | 'orphan';
+export type FsckKind = 'missing-block' | 'wrong-size' | 'bad-checksum' | 'missing-object' | 'changed-object' | 'link-count' | 'counter' | 'orphan' | 'stale-orphan' | 'dangling';
 
 export interface FsckProblem {
   kind: FsckKind;
@@ -166,6 +166,8 @@ export async function checkVolume(meta: Meta, objects: ObjectStore, options: Fsc
 function volumeProblem(v: VolumeProblem): FsckProblem {
   const repaired = v.repaired;
   if (v.kind === 'counter') return { kind: 'counter', path: '(volume)', ino: 0, detail: `counter ${v.name} is ${v.recorded}, but the inodes add up to ${v.actual}`, repaired };
-  if (v.kind === 'orphan') return { kind: 'orphan', path: `(inode ${v.ino})`, ino: v.ino!, detail: `inode ${v.ino} (link count ${v.recorded}) has no name and no session keeps it open`, repaired };
+  if (v.kind === 'orphan') return { kind: 'orphan', path: `(inode ${v.ino})`, ino: v.ino!, detail: `inode ${v.ino} (link count ${v.recorded}) has no name and no session keeps it open${v.recorded > 0 ? ' (--repair names it /lost+found/#INODE)' : ''}`, repaired };
+  if (v.kind === 'stale-orphan') return { kind: 'stale-orphan', path: `(inode ${v.ino})`, ino: v.ino!, detail: `inode ${v.ino} is recorded as an orphan, but it has a name (or no longer exists): its release would free it`, repaired };
+  if (v.kind === 'dangling') return { kind: 'dangling', path: `(directory ${v.parent})`, ino: v.ino!, detail: `entry ${JSON.stringify(v.name)} names inode ${v.ino}, which does not exist`, repaired };
   return { kind: 'link-count', path: `(inode ${v.ino})`, ino: v.ino!, detail: `link count ${v.recorded}, but the names say ${v.actual}`, repaired };
 }

@@ -235,11 +235,14 @@ export interface KnownSlice {
 export interface VolumeProblem {
   /** link-count: an inode's nlink is not the names (files) or 2 + subdirectories (directories) it
    * has; counter: a volume counter (used_bytes, inodes) is not what the inodes add up to; orphan:
-   * an inode no name reaches that is not kept for a session that has it open. */
-  kind: 'link-count' | 'counter' | 'orphan';
+   * an inode no name reaches that is not kept for a session that has it open; stale-orphan: an
+   * orphan record of an inode that has a name (or no row); dangling: an entry whose inode is gone. */
+  kind: 'link-count' | 'counter' | 'orphan' | 'stale-orphan' | 'dangling';
   ino?: number;
-  /** The counter's name. */
+  /** The counter's name; for dangling (an entry naming an inode that does not exist), the entry's. */
   name?: string;
+  /** For dangling: the directory holding the entry. */
+  parent?: number;
   recorded: number;
   actual: number;
   /** Fixed by this call (with repair). */
@@ -362,8 +365,9 @@ export interface Meta {
   /** Check link counts, the used-space and inode counters, and orphaned inodes against the
    * volume's rows. With `repair`, each problem is fixed in a transaction of its own that checks it
    * again first (what changed meanwhile is left alone): counts and counters are set to what the
-   * rows say, an orphan that no session keeps is freed as an unlink frees a file, one that a
-   * session keeps open is recorded as an orphan. */
+   * rows say; an orphan a session keeps open is recorded as one, one with no link left is freed
+   * as an unlink frees a file, one still linked by its count is given the name
+   * /lost+found/#INODE; stale orphan records and dangling entries are removed. */
   checkVolume(repair: boolean): Promise<VolumeProblem[]>;
 
   // ---- sessions and open files ----

@@ -26,6 +26,8 @@ const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
+/** Where fsck --repair puts inodes it finds linked but unreachable. */
+const LOST_FOUND = 'lost+found';
 const S_ISVTX = 0o1000;
 const ID_BATCH = 1024;
 const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
@@ -1496,74 +1498,133 @@ export class SqlMeta implements Meta {
     return found;
   }
 
-  /** Every problem, or (with `only`) the current state of that one inode's or counter's. */
+  /** Every problem, or (with `only`) the current state of that one. Each check is one statement,
+   * so it sees one moment of a volume that others keep changing. */
   async #volumeProblems(c: SqlConn, only?: VolumeProblem): Promise<VolumeProblem[]> {
     const out: VolumeProblem[] = [];
+    const wants = (kind: VolumeProblem['kind']) => !only || only.kind === kind;
     const one = only?.ino !== undefined ? ' AND i.ino = ?' : '';
     const args = only?.ino !== undefined ? [only.ino] : [];
-    if (!only || only.kind === 'counter') {
+    if (wants('counter')) {
       // Space charged per regular file: its stored bytes rounded up to 4 KiB (charged()).
-      const sums = await c.get(`SELECT count(*) AS inodes,
-        coalesce(sum(CASE WHEN (mode & ${S_IFMT}) = ${S_IFREG} THEN stored + 4095 - ((stored + 4095) % 4096) ELSE 0 END), 0) AS used_bytes FROM inodes`);
-      const counters = await this.#counters(c);
+      const r = await c.get(`SELECT (SELECT count(*) FROM inodes) AS inodes,
+        (SELECT coalesce(sum(CASE WHEN (mode & ${S_IFMT}) = ${S_IFREG} THEN stored + 4095 - ((stored + 4095) % 4096) ELSE 0 END), 0) FROM inodes) AS used_bytes,
+        (SELECT value FROM counters WHERE name = 'inodes') AS rec_inodes, (SELECT value FROM counters WHERE name = 'used_bytes') AS rec_used_bytes`);
       for (const name of ['used_bytes', 'inodes'] as const) {
         if (only?.name !== undefined && only.name !== name) continue;
-        const actual = Number(sums?.[name] ?? 0);
-        if (counters[name] !== actual) out.push({ kind: 'counter', name, recorded: counters[name], actual, repaired: false });
+        const actual = Number(r?.[name] ?? 0);
+        const recorded = Number(r?.[`rec_${name}`] ?? 0);
+        if (recorded !== actual) out.push({ kind: 'counter', name, recorded, actual, repaired: false });
       }
     }
-    if (!only || only.kind !== 'counter') {
-      // Inodes no name reaches (the root excepted), and whether a session keeps them.
-      const unnamed = await c.all(`SELECT i.ino, i.nlink, (SELECT count(*) FROM open_files o WHERE o.ino = i.ino) AS open FROM inodes i
+    // Inodes no name reaches (the root excepted): fine only while a session keeps them open.
+    const nameless = new Set<number>();
+    if (wants('orphan') || wants('link-count')) {
+      const unnamed = await c.all(`SELECT i.ino, i.nlink, (SELECT count(*) FROM open_files o WHERE o.ino = i.ino) AS open,
+        (SELECT count(*) FROM orphans r WHERE r.ino = i.ino) AS kept FROM inodes i
         WHERE i.ino <> ${ROOT_INODE}${one} AND NOT EXISTS (SELECT 1 FROM dentries d WHERE d.ino = i.ino)`, args);
-      const kept = new Set((await c.all('SELECT ino FROM orphans')).map((r) => Number(r.ino)));
-      const nameless = new Set<number>();
       for (const r of unnamed) {
         const ino = Number(r.ino);
         nameless.add(ino);
-        const open = Number(r.open) > 0;
-        // Kept for a session: fine once it is recorded as such with no link left.
-        if (open && kept.has(ino) && Number(r.nlink) === 0) continue;
-        if (!only || only.kind === 'orphan') out.push({ kind: 'orphan', ino, recorded: Number(r.nlink), actual: 0, repaired: false });
+        if (Number(r.open) > 0 && Number(r.kept) > 0 && Number(r.nlink) === 0) continue;
+        if (wants('orphan')) out.push({ kind: 'orphan', ino, recorded: Number(r.nlink), actual: 0, repaired: false });
       }
-      if (!only || only.kind === 'link-count') {
-        const files = await c.all(`SELECT i.ino, i.nlink, count(d.ino) AS names FROM inodes i JOIN dentries d ON d.ino = i.ino
-          WHERE (i.mode & ${S_IFMT}) <> ${S_IFDIR}${one} GROUP BY i.ino, i.nlink HAVING count(d.ino) <> i.nlink`, args);
-        for (const r of files) out.push({ kind: 'link-count', ino: Number(r.ino), recorded: Number(r.nlink), actual: Number(r.names), repaired: false });
-        const dirs = await c.all(`SELECT i.ino, i.nlink, (SELECT count(*) FROM dentries d WHERE d.parent = i.ino AND d.type = ${S_IFDIR}) AS subdirs
-          FROM inodes i WHERE (i.mode & ${S_IFMT}) = ${S_IFDIR}${one}`, args);
-        for (const r of dirs) {
-          const ino = Number(r.ino);
-          const actual = 2 + Number(r.subdirs);
-          if (!nameless.has(ino) && Number(r.nlink) !== actual) out.push({ kind: 'link-count', ino, recorded: Number(r.nlink), actual, repaired: false });
-        }
+    }
+    if (wants('stale-orphan')) {
+      // An orphan record of an inode that has a name again, or none at all: its release would free a named file.
+      const rows = await c.all(`SELECT r.ino FROM orphans r WHERE 1 = 1${one.replace('i.ino', 'r.ino')}
+        AND (EXISTS (SELECT 1 FROM dentries d WHERE d.ino = r.ino) OR NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ino = r.ino))`, args);
+      for (const r of rows) out.push({ kind: 'stale-orphan', ino: Number(r.ino), recorded: 1, actual: 0, repaired: false });
+    }
+    if (wants('dangling')) {
+      const where = only?.parent !== undefined ? ' AND d.parent = ? AND d.name = ?' : '';
+      const rows = await c.all(`SELECT d.parent, d.name, d.ino, d.type FROM dentries d WHERE NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ino = d.ino)${where}`,
+        only?.parent !== undefined ? [only.parent, only.name!] : []);
+      for (const r of rows) out.push({ kind: 'dangling', ino: Number(r.ino), parent: Number(r.parent), name: String(r.name), recorded: 1, actual: 0, repaired: false });
+    }
+    if (wants('link-count')) {
+      const files = await c.all(`SELECT i.ino, i.nlink, count(d.ino) AS names FROM inodes i JOIN dentries d ON d.ino = i.ino
+        WHERE (i.mode & ${S_IFMT}) <> ${S_IFDIR}${one} GROUP BY i.ino, i.nlink HAVING count(d.ino) <> i.nlink`, args);
+      for (const r of files) out.push({ kind: 'link-count', ino: Number(r.ino), recorded: Number(r.nlink), actual: Number(r.names), repaired: false });
+      const dirs = await c.all(`SELECT i.ino, i.nlink, (SELECT count(*) FROM dentries d WHERE d.parent = i.ino AND d.type = ${S_IFDIR}) AS subdirs
+        FROM inodes i WHERE (i.mode & ${S_IFMT}) = ${S_IFDIR}${one}`, args);
+      for (const r of dirs) {
+        const ino = Number(r.ino);
+        const actual = 2 + Number(r.subdirs);
+        if (!nameless.has(ino) && Number(r.nlink) !== actual) out.push({ kind: 'link-count', ino, recorded: Number(r.nlink), actual, repaired: false });
       }
     }
     return out;
   }
 
-  /** Fix `p` if it is still there; true when something was changed. */
+  /** Fix `p` if it is still there; true when something was changed. What it fixes is locked
+   * before it is looked at again, so a link, unlink or rename meanwhile is counted in. */
   async #repair(tx: Tx, p: VolumeProblem): Promise<boolean> {
+    if (p.kind === 'dangling') await this.#node(tx.c, p.parent!, 'fsck', true).catch(() => undefined);
+    else if (p.kind !== 'counter' && p.kind !== 'stale-orphan') await this.#node(tx.c, p.ino!, 'fsck', true);
     const now = (await this.#volumeProblems(tx.c, p)).find((q) => q.kind === p.kind);
     if (!now) return false;
-    if (now.kind === 'counter') {
-      tx.count(now.name!, now.actual - now.recorded);
-      return true;
+    const t = nowNs();
+    switch (now.kind) {
+      case 'counter':
+        tx.count(now.name!, now.actual - now.recorded);
+        return true;
+      case 'stale-orphan':
+        await tx.c.run('DELETE FROM orphans WHERE ino = ?', [now.ino!]);
+        return true;
+      case 'dangling': {
+        const entry = await this.#entry(tx.c, now.parent!, now.name!, true);
+        await this.#deleteEntry(tx, now.parent!, now.name!);
+        // A directory's entry counted as one of its parent's links.
+        if (entry?.type === S_IFDIR) {
+          const parent = await this.#node(tx.c, now.parent!, 'fsck', true).catch(() => null);
+          if (parent) await SqlMeta.#saveNode(tx, { ...parent, nlink: Math.max(2, parent.nlink - 1), mtime: t, ctime: t });
+        }
+        return true;
+      }
+      case 'link-count': {
+        const n = await this.#node(tx.c, now.ino!, 'fsck', true);
+        await SqlMeta.#saveNode(tx, { ...n, nlink: now.actual });
+        return true;
+      }
+      case 'orphan': {
+        const n = await this.#node(tx.c, now.ino!, 'fsck', true);
+        if (await this.#isOpen(tx.c, n.ino)) {
+          await SqlMeta.#saveNode(tx, { ...n, nlink: 0 });
+          await tx.c.run(tx.dialect.insertIgnore('orphans', ['ino', 'since_ms']), [n.ino, Date.now()]);
+          return true;
+        }
+        if (n.nlink === 0) {
+          // On its way out when whatever freed it stopped: finished now. A directory holding
+          // entries that nothing reaches is left for a person to look at.
+          if (isDirMode(n.mode) && await tx.c.get('SELECT 1 AS x FROM dentries WHERE parent = ? LIMIT 1', [n.ino])) return false;
+          await this.#destroy(tx, n);
+          return true;
+        }
+        // Still linked, by its count: its data is kept, under /lost+found/#INODE.
+        const lf = await this.#lostFound(tx, t);
+        await SqlMeta.#insertEntry(tx, lf, `#${n.ino}`, n.ino, n.mode & S_IFMT);
+        await SqlMeta.#saveNode(tx, { ...n, nlink: isDirMode(n.mode) ? n.nlink : 1, parent: lf, ctime: t });
+        await tx.c.run('DELETE FROM orphans WHERE ino = ?', [n.ino]);
+        return true;
+      }
     }
-    const n = await this.#node(tx.c, now.ino!, 'fsck', true);
-    if (now.kind === 'link-count') {
-      await SqlMeta.#saveNode(tx, { ...n, nlink: now.actual });
-      return true;
+  }
+
+  /** The root's lost+found directory (made, root-only, when missing). */
+  async #lostFound(tx: Tx, t: bigint): Promise<number> {
+    const found = await this.#entry(tx.c, ROOT_INODE, LOST_FOUND);
+    if (found) {
+      if (found.type !== S_IFDIR) fail('EEXIST', 'fsck', `/${LOST_FOUND} is not a directory: move it away so that fsck can put unreachable files there`);
+      return found.ino;
     }
-    if (await this.#isOpen(tx.c, n.ino)) {
-      await SqlMeta.#saveNode(tx, { ...n, nlink: 0 });
-      await tx.c.run(tx.dialect.insertIgnore('orphans', ['ino', 'since_ms']), [n.ino, Date.now()]);
-      return true;
-    }
-    // A directory holding entries that nothing reaches is left for a person to look at.
-    if (isDirMode(n.mode) && await tx.c.get('SELECT 1 AS x FROM dentries WHERE parent = ? LIMIT 1', [n.ino])) return false;
-    await this.#destroy(tx, n);
-    return true;
+    const root = await this.#node(tx.c, ROOT_INODE, 'fsck', true);
+    const ino = await this.#take(tx, this.#inodes, 'inode');
+    await SqlMeta.#insertNode(tx, { ino, mode: S_IFDIR | 0o700, uid: 0, gid: 0, rdev: 0, nlink: 2, length: 0, atime: t, mtime: t, ctime: t, btime: t, parent: ROOT_INODE, stored: 0 });
+    await SqlMeta.#insertEntry(tx, ROOT_INODE, LOST_FOUND, ino, S_IFDIR);
+    await SqlMeta.#saveNode(tx, { ...root, nlink: root.nlink + 1, mtime: t, ctime: t });
+    tx.count('inodes', 1);
+    return ino;
   }
 
   // ---- sessions ----
