@@ -55,11 +55,15 @@ export async function compactTree(meta: Meta, store: ChunkStore, options: Compac
   const files = [...walk.files.values()];
   if (!walk.interrupted) {
     await eachLimited(files, options.threads ?? 4, async (f) => {
-      try {
-        const chunks = await meta.chunks(f.ino);
-        for (const c of chunks) {
-          if (stopped()) return;
-          r.chunks++;
+      const chunks = await meta.chunks(f.ino).catch((err: unknown) => {
+        // Removed while the run went: nothing to compact.
+        if (!isGone(err)) r.failures.push({ path: f.path, error: (err as Error).message });
+        return [];
+      });
+      for (const c of chunks) {
+        if (stopped()) return;
+        r.chunks++;
+        try {
           const done = await compactChunk(meta, store, f.ino, c.index, c.slices);
           if (done.outcome === 'changed') r.changedChunks++;
           if (done.outcome !== 'compacted') continue;
@@ -69,10 +73,10 @@ export async function compactTree(meta: Meta, store: ChunkStore, options: Compac
           r.bytesWritten += done.written;
           r.releasedSlices += done.released.length;
           r.releasedBytes += done.released.reduce((sum, s) => sum + s.size, 0);
+        } catch (err) {
+          if (isGone(err)) break;
+          r.failures.push({ path: `${f.path} (chunk ${c.index})`, error: (err as Error).message });
         }
-      } catch (err) {
-        // Removed while the run went: nothing to compact.
-        if (!isGone(err)) r.failures.push({ path: f.path, error: (err as Error).message });
       }
       r.files++;
       options.progress?.(r.files, files.length);

@@ -8,7 +8,9 @@
 // --update knows what changed.
 import picomatch from 'picomatch';
 import type { StorageUrl } from '../config/urls.js';
-import type { ObjectInfo, ObjectStore } from '../object/store.js';
+import { keyProblem, type ObjectInfo, type ObjectStore } from '../object/store.js';
+import { parseBlockKey } from '../chunk/keys.js';
+import type { FileHandle } from '../sdk/file-handle.js';
 import type { Volume } from '../sdk/volume.js';
 import { eachLimited, listPages } from './batch.js';
 import { CHUNK_SIZE } from '../meta/meta.js';
@@ -18,6 +20,7 @@ export const IMPORT_XATTR = 'user.strata.import';
 /** Bytes read from the source per request. */
 const PART = 8 * 1024 * 1024;
 const PAGE = 1000;
+const HIDDEN_SUFFIX = '.strata-import';
 
 export interface ImportOptions {
   /** Destination directory in the volume (made if missing). */
@@ -56,7 +59,7 @@ export interface ImportReport {
   bytes: number;
   /** The volume's own block objects, skipped. */
   skippedOwn: number;
-  /** Left out by --include / --exclude. */
+  /** Left out by --include / --exclude, and folder markers ("a/b/"). */
   excluded: number;
   directories: number;
   failures: { key: string; error: string }[];
@@ -84,8 +87,15 @@ async function recorded(vol: Volume, path: string): Promise<Recorded | null | 'n
     if ((err as { code?: string }).code === 'ENOENT') return 'none';
     throw err;
   }
+  let raw: Buffer;
   try {
-    const r = JSON.parse((await vol.getxattr(path, IMPORT_XATTR)).toString('utf8')) as Recorded;
+    raw = await vol.getxattr(path, IMPORT_XATTR);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENODATA') return null;
+    throw err;
+  }
+  try {
+    const r = JSON.parse(raw.toString('utf8')) as Recorded;
     return typeof r.size === 'number' && typeof r.mtimeMs === 'number' ? r : null;
   } catch {
     return null;
@@ -101,7 +111,8 @@ export async function importObjects(vol: Volume, source: ObjectStore, options: I
   const include = options.include?.length ? picomatch(options.include, { dot: true }) : () => true;
   const exclude = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : () => false;
   const made = new Map<string, Promise<void>>();
-  // mkdir -p once per directory, shared by the objects under it.
+  // mkdir -p once per directory, shared by the objects under it. Every component must be a real
+  // directory: a symlink planted in the destination would lead the import elsewhere.
   const directory = (path: string): Promise<void> => {
     let p = made.get(path);
     if (!p) {
@@ -114,6 +125,7 @@ export async function importObjects(vol: Volume, source: ObjectStore, options: I
           r.directories++;
         } catch (err) {
           if ((err as { code?: string }).code !== 'EEXIST') throw err;
+          if (!(await vol.lstat(path)).isDirectory()) throw new Error(`${path} is in the way: it is not a directory`);
         }
       })();
       made.set(path, p);
@@ -123,10 +135,18 @@ export async function importObjects(vol: Volume, source: ObjectStore, options: I
 
   const one = async (o: ObjectInfo): Promise<void> => {
     r.objects++;
-    if (options.ownPrefix && o.key.startsWith(options.ownPrefix)) {
+    if (isOwnBlock(o.key, options.ownPrefix)) {
       r.skippedOwn++;
       return;
     }
+    // "a/b/": a folder marker some tools leave; its directory comes from the keys under it.
+    if (o.key.endsWith('/')) {
+      r.excluded++;
+      return;
+    }
+    const problem = keyProblem(o.key);
+    if (problem !== null) throw new Error(`not imported: ${problem}`);
+    if (o.key.endsWith(HIDDEN_SUFFIX)) throw new Error(`not imported: names ending in ${HIDDEN_SUFFIX} are where import makes files`);
     if (!include(o.key) || exclude(o.key)) {
       r.excluded++;
       return;
@@ -141,13 +161,14 @@ export async function importObjects(vol: Volume, source: ObjectStore, options: I
       else if (!(options.update && changed)) r.unchanged++;
       if (was === null || !(options.update && changed)) return;
     }
+    if (!options.dryRun) {
+      await directory(parentOf(path));
+      if (options.linkPrefix !== undefined) await linkObject(vol, o, `${options.linkPrefix}${o.key}`, path);
+      else await copyObject(vol, source, o, path);
+    }
     if (was === 'none') r.imported++;
     else r.updated++;
     r.bytes += o.size;
-    if (options.dryRun) return;
-    await directory(parentOf(path));
-    if (options.linkPrefix !== undefined) await linkObject(vol, o, `${options.linkPrefix}${o.key}`, path);
-    else await copyObject(vol, source, o, path);
   };
 
   for await (const page of listPages(source, '', PAGE, stopped)) {
@@ -167,15 +188,36 @@ export async function importObjects(vol: Volume, source: ObjectStore, options: I
 
 /** Where a file is made before it is renamed into `path`: the same name on every run. */
 function hiddenBeside(path: string): string {
-  return join(parentOf(path), `.${path.slice(path.lastIndexOf('/') + 1)}.strata-import`);
+  return join(parentOf(path), `.${path.slice(path.lastIndexOf('/') + 1)}${HIDDEN_SUFFIX}`);
 }
 
-/** Record the source, take its mtime, and move the finished file into place. */
-async function finish(vol: Volume, o: ObjectInfo, hidden: string, path: string): Promise<void> {
-  const recorded: Recorded = { size: o.size, mtimeMs: o.mtime.getTime(), ...(o.etag !== undefined ? { etag: o.etag } : {}) };
-  await vol.setxattr(hidden, IMPORT_XATTR, JSON.stringify(recorded));
-  await vol.utimes(hidden, o.mtime, o.mtime);
-  await vol.rename(hidden, path);
+/** A fresh file at `hidden`, created by this call (a leftover of a killed run, or whatever else
+ * is there, is removed first: O_EXCL never follows a symlink planted there). */
+async function createHidden(vol: Volume, hidden: string): Promise<FileHandle> {
+  await vol.unlink(hidden).catch((err: { code?: string }) => { if (err.code !== 'ENOENT') throw err; });
+  return vol.open(hidden, 'wx');
+}
+
+/** Record the source and its mtime on the open file, close it, and move it into place (only the
+ * file this import made: its inode is checked first). On failure the hidden name goes. */
+async function finish(vol: Volume, fh: FileHandle, o: ObjectInfo, hidden: string, path: string, work: (ino: number) => Promise<void>): Promise<void> {
+  let ino = 0;
+  try {
+    try {
+      ino = Number((await fh.stat()).ino);
+      await work(ino);
+      const recorded: Recorded = { size: o.size, mtimeMs: o.mtime.getTime(), ...(o.etag !== undefined ? { etag: o.etag } : {}) };
+      await vol.vfs.meta.setxattr(ino, IMPORT_XATTR, Buffer.from(JSON.stringify(recorded)), 0);
+      await fh.utimes(o.mtime, o.mtime);
+    } finally {
+      await fh.close();
+    }
+    if (Number((await vol.lstat(hidden)).ino) !== ino) throw new Error(`${hidden} was replaced while it was imported`);
+    await vol.rename(hidden, path);
+  } catch (err) {
+    if (ino !== 0 && Number((await vol.lstat(hidden).catch(() => ({ ino: -1 }))).ino) === ino) await vol.unlink(hidden).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Make `path` a file whose bytes are object `key` of the volume's storage location: one imported
@@ -183,33 +225,37 @@ async function finish(vol: Volume, o: ObjectInfo, hidden: string, path: string):
 async function linkObject(vol: Volume, o: ObjectInfo, key: string, path: string): Promise<void> {
   if (o.etag === undefined) throw new Error(`the source store tells no version (ETag) of ${o.key}: it cannot be linked; use --mode copy`);
   const hidden = hiddenBeside(path);
-  await (await vol.open(hidden, 'w')).close();
   const meta = vol.vfs.meta;
-  const parts = [];
-  for (let off = 0; off < o.size; off += CHUNK_SIZE) {
-    parts.push({ id: await meta.newSliceId(), object: key, off, size: Math.min(CHUNK_SIZE, o.size - off), etag: o.etag });
-  }
-  await meta.attachObject((await vol.stat(hidden)).ino, parts);
-  await finish(vol, o, hidden, path);
+  await finish(vol, await createHidden(vol, hidden), o, hidden, path, async (ino) => {
+    const parts = [];
+    for (let off = 0; off < o.size; off += CHUNK_SIZE) {
+      parts.push({ id: await meta.newSliceId(), object: key, off, size: Math.min(CHUNK_SIZE, o.size - off), etag: o.etag! });
+    }
+    await meta.attachObject(ino, parts);
+  });
 }
 
-/** Copy object `o` to `path` whole: written under a hidden name beside it, then renamed in. */
+/** Copy object `o` to `path` whole (in the version listed, when the store names versions). */
 async function copyObject(vol: Volume, source: ObjectStore, o: ObjectInfo, path: string): Promise<void> {
   const hidden = hiddenBeside(path);
-  const fh = await vol.open(hidden, 'w');
-  try {
+  const fh = await createHidden(vol, hidden);
+  await finish(vol, fh, o, hidden, path, async () => {
     const buf = Buffer.allocUnsafe(Math.min(PART, Math.max(o.size, 1)));
     for (let at = 0; at < o.size;) {
-      const got = await source.getInto(o.key, at, buf.subarray(0, Math.min(PART, o.size - at)));
+      const got = await source.getInto(o.key, at, buf.subarray(0, Math.min(PART, o.size - at)), o.etag !== undefined ? { etag: o.etag } : undefined);
       // The object changed size under the import: better no file than a wrong one.
       if (got === 0) throw new Error(`object ${o.key} ended at ${at} bytes, listed as ${o.size}: it changed while it was imported; run again`);
       await fh.write(buf, 0, got, at);
       at += got;
     }
-  } finally {
-    await fh.close();
-  }
-  await finish(vol, o, hidden, path);
+  });
+}
+
+/** A key of the volume's own blocks: under `ownPrefix`, or (however the source was spelled) a
+ * block name under some `{volume}/chunks/`. */
+function isOwnBlock(key: string, ownPrefix: string | null | undefined): boolean {
+  if (ownPrefix !== null && ownPrefix !== undefined && key.startsWith(ownPrefix)) return true;
+  return /(^|\/)chunks\/\d+\/\d+\/\d+_\d+_\d+$/.test(key) && parseBlockKey(key.slice(key.lastIndexOf('chunks/'))) !== null;
 }
 
 /** What a source key is prefixed with to be a key of the volume's storage location, or null when
@@ -238,5 +284,7 @@ export function ownBlocksPrefix(src: StorageUrl, storage: StorageUrl, volume: st
   const [srcBase, volBase] = bases;
   const chunks = `${volBase === '' ? '' : `${volBase}/`}${volume}/chunks/`;
   const from = srcBase === '' ? '' : `${srcBase}/`;
-  return chunks.startsWith(from) ? chunks.slice(from.length) : null;
+  if (chunks.startsWith(from)) return chunks.slice(from.length);
+  // The source is inside the volume's blocks: all of it is.
+  return from.startsWith(chunks) ? '' : null;
 }

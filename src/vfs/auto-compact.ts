@@ -39,12 +39,20 @@ export class AutoCompactor {
     }
     this.#commits.delete(key);
     this.#due.set(key, { ino, index });
-    this.#running ??= this.#drain().finally(() => { this.#running = null; });
+    this.#kick();
   }
 
-  /** A committed slice placed at file `offset` (an append): the chunk it starts in. */
-  appended(ino: number, offset: number): void {
-    this.committed(ino, Math.floor(offset / CHUNK_SIZE));
+  /** A committed slice of `size` bytes placed at file `offset` (an append): the chunks it touches. */
+  appended(ino: number, offset: number, size: number): void {
+    for (let c = Math.floor(offset / CHUNK_SIZE); c <= Math.floor((offset + Math.max(size, 1) - 1) / CHUNK_SIZE); c++) this.committed(ino, c);
+  }
+
+  #kick(): void {
+    // A chunk that fell due while the last drain was finishing is picked up by the next one.
+    this.#running ??= this.#drain().finally(() => {
+      this.#running = null;
+      if (!this.#closed && this.#due.size > 0) this.#kick();
+    });
   }
 
   async #drain(): Promise<void> {

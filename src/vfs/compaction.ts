@@ -14,15 +14,18 @@ export interface CompactionPlan {
   size: number;
 }
 
-/** What compacting a chunk would write, or null when it is not worth it: one stored slice shown
- * without overlaps already (a slice shared with a clone, or one that spans two chunks, is left
- * alone), or nothing but holes. */
+/** Slices side by side with nothing hidden are left as they are up to this many: they may be
+ * shared (clones, CopyObject, multipart parts) and rewriting them would store the bytes twice. */
+export const SIDE_BY_SIDE_KEPT = 16;
+
+/** What compacting a chunk would write, or null when it is not worth it: nothing of it hidden by
+ * later writes and at most SIDE_BY_SIDE_KEPT slices, or nothing but holes. */
 export function compactionPlan(slices: readonly Slice[], blockSize: number): CompactionPlan | null {
   const ids = new Set(slices.filter((s) => s.id !== 0).map((s) => s.id));
   if (ids.size === 0) return null;
   const covered = dataBytesIn(slices.map((s) => ({ id: 1, pos: s.pos, len: s.len })), 0, CHUNK_SIZE);
   const shown = slices.reduce((sum, s) => sum + s.len, 0);
-  if (ids.size === 1 && shown === covered) return null;
+  if (shown === covered && (ids.size === 1 || slices.length <= SIDE_BY_SIDE_KEPT)) return null;
   const runs: { pos: number; len: number }[] = [];
   for (const p of resolveSlices([...slices], 0, CHUNK_SIZE, blockSize)) {
     if (p.sliceId === 0) continue;
@@ -49,9 +52,15 @@ export async function compactChunk(meta: CompactionMeta, store: Pick<ChunkStore,
   const source = { readChunk: async () => slices };
   const data = Buffer.allocUnsafe(plan.size);
   let at = 0;
-  for (const run of plan.runs) {
-    await store.read(inode, base + run.pos, data.subarray(at, at + run.len), base + CHUNK_SIZE, source);
-    at += run.len;
+  try {
+    for (const run of plan.runs) {
+      await store.read(inode, base + run.pos, data.subarray(at, at + run.len), base + CHUNK_SIZE, source);
+      at += run.len;
+    }
+  } catch (err) {
+    // A block gone: the chunk was rewritten meanwhile and its old slices freed. Left for later.
+    if (causedBy(err, 'ENOENT')) return { outcome: 'changed' };
+    throw err;
   }
   const stored = await store.storeSlice(data, meta);
   let off = 0;
@@ -73,4 +82,11 @@ export async function compactChunk(meta: CompactionMeta, store: Pick<ChunkStore,
     return { outcome: 'changed' };
   }
   return { outcome: 'compacted', before: slices.length, after: replacement.length, written: stored.size, released };
+}
+
+function causedBy(err: unknown, code: string): boolean {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === code) return true;
+  }
+  return false;
 }

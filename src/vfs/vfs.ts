@@ -881,7 +881,7 @@ export class Vfs implements Walkable {
       },
       appendSlice: async (ino, slice, then) => {
         const at = await meta.appendSlice(ino, slice, then);
-        compactor?.appended(ino, at);
+        compactor?.appended(ino, at, slice.size);
         return at;
       },
     };

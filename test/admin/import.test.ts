@@ -248,3 +248,48 @@ describe('strata import --mode copy', () => {
     expect(strata('import', '--help').out).toMatch(/--force-update/);
   });
 });
+
+describe('import keeps to its destination', () => {
+  it('a symlink planted at the hidden name, a key with "..", a folder marker and a reserved name change nothing outside the destination', async () => {
+    const { importObjects } = await import('../../src/admin/import.js');
+    const local = await fs.mkdtemp(join(tmpdir(), 'strata-import-src-'));
+    await fs.writeFile(join(local, 'ok'), 'the object');
+    const files = await openObjectStore(`file://${local}`);
+    // A listing that names keys no honest store would: a fault to inject, so the store is wrapped.
+    const crafted = ['a/../../escape', 'folder/', 'x.strata-import'];
+    const source: ObjectStore = {
+      get: (k, r) => files.get(k, r),
+      getInto: (k, o, t, opt) => files.getInto(k, o, t, opt),
+      put: (k, d) => files.put(k, d),
+      delete: (k) => files.delete(k),
+      head: (k) => files.head(k),
+      describe: () => files.describe(),
+      close: () => files.close(),
+      list: async (o) => {
+        const page = await files.list(o);
+        const extra = o?.startAfter === undefined ? crafted.map((key) => ({ key, size: 0, mtime: new Date(), etag: 'x' })) : [];
+        return { ...page, objects: [...extra, ...page.objects] };
+      },
+    };
+    const vol = await Volume.open(url);
+    try {
+      await vol.mkdir('/guarded');
+      await vol.writeFile('/victim', 'root only');
+      await vol.symlink('/victim', '/guarded/.ok.strata-import');
+      const r = await importObjects(vol, source, { dst: '/guarded' });
+      expect(r.failures.filter((f) => f.key === 'ok')).toEqual([]);
+      expect(r.imported).toBe(1);
+      expect(r.failures.map((f) => f.key).sort()).toEqual(['a/../../escape', 'x.strata-import']);
+      expect(r.excluded).toBe(1);
+      expect((await vol.readFile('/victim')).toString()).toBe('root only');
+      expect((await vol.lstat('/guarded/ok')).isFile()).toBe(true);
+      expect((await vol.readFile('/guarded/ok')).toString()).toBe('the object');
+      await expect(vol.stat('/escape')).rejects.toMatchObject({ code: 'ENOENT' });
+      expect((await vol.readdir('/guarded')).sort()).toEqual(['ok']);
+    } finally {
+      await vol.close();
+      await files.close();
+      await fs.rm(local, { recursive: true, force: true });
+    }
+  });
+});

@@ -39,7 +39,7 @@ function summary(r: ImportReport): string {
   const verb = r.dryRun ? 'would import' : 'imported';
   const lines = [
     `Listed ${r.objects} objects: ${verb} ${r.imported} new and ${r.updated} changed (${humanSize(r.bytes)}), ${r.unchanged} already imported and unchanged.`,
-    `Skipped: ${r.skippedOwn} objects of the volume's own blocks, ${r.excluded} left out by --include/--exclude, ${r.existing} whose path holds a file not made by import (--force-update replaces them).`,
+    `Skipped: ${r.skippedOwn} Strata block objects (the volume's own data), ${r.excluded} left out by --include/--exclude, ${r.existing} whose path holds a file not made by import (--force-update replaces them).`,
   ];
   if (!r.dryRun) lines.push(`Made ${r.directories} directories.`);
   for (const f of r.failures.slice(0, 20)) lines.push(`  failed: ${f.key}: ${f.error}`);
@@ -64,12 +64,13 @@ export function registerImport(program: Command): void {
     .option('--dry-run', 'report what would be imported, change nothing')
     .option('--mode <mode>', 'link: files are the objects themselves (nothing is copied; the source must be inside the volume\'s storage location); copy: store the bytes as the volume\'s own blocks', 'link')
     .option('--access-key <key>', 'S3 access key for the source (default: the URL, AWS_* variables, or the volume\'s own when the source is its bucket)')
-    .option('--secret-key <key>', 'S3 secret key for the source')
+    .option('--secret-key <key>', 'S3 secret key for the source (AWS_SECRET_ACCESS_KEY keeps it out of the process list)')
     .option('--json', 'print the report as JSON')
     .action(async (metaUrl: string, srcUrl: string, dstPath: string, flags: ImportFlags) => {
       if (flags.update && flags.forceUpdate) throw usage('--update and --force-update exclude each other: --force-update already re-imports everything');
       if (flags.mode !== 'copy' && flags.mode !== 'link') throw usage(`--mode must be link or copy, got "${flags.mode}"`);
       if (flags.threads < 1) throw usage('--threads must be at least 1');
+      if ((flags.accessKey === undefined) !== (flags.secretKey === undefined)) throw usage('--access-key and --secret-key go together (or leave both out: the URL, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or the volume\'s own for its bucket)');
       if (!dstPath.startsWith('/')) throw usage(`the destination is a path inside the volume and starts with "/", got "${dstPath}"`);
       const src = parseStorageUrl(srcUrl);
       const dst = `/${dstPath.split('/').filter(Boolean).join('/')}`;

@@ -665,7 +665,8 @@ export class SqlMeta implements Meta {
     tx.put('slice_refs', { id, size, refs });
   }
 
-  /** One reference fewer; the last one queues the slice's objects for deletion (then true). */
+  /** One reference fewer; the last one queues the slice's objects for deletion (then true; an
+   * imported slice has none: its row just goes). */
   async #unref(tx: Tx, id: number): Promise<boolean> {
     if (id === 0) return false;
     let r: { size: unknown; refs: unknown } | undefined;
@@ -690,7 +691,7 @@ export class SqlMeta implements Meta {
     // An imported slice has no blocks to delete: its row goes, the object it names stays.
     if (await tx.c.run('DELETE FROM external_slices WHERE id = ?', [id]) > 0) {
       tx.delete('external_slices', { id });
-      return true;
+      return false;
     }
     await tx.c.run(tx.dialect.insertIgnore('pending_slices', ['id', 'size', 'since_ms']), [id, size, Date.now()]);
     return true;
