@@ -109,9 +109,23 @@ export async function checkVolume(meta: Meta, objects: ObjectStore, options: Fsc
         else if (s.id !== 0) slices.set(s.id, s.size);
       }
     }
+    // One question per object (a 1 GiB file is 16 slices of one object).
+    const byObject = new Map<string, SliceRecord>();
     for (const s of imported.values()) {
+      const seen = byObject.get(s.ext!.object);
+      if (!seen || seen.ext!.off + seen.size < s.ext!.off + s.size) byObject.set(s.ext!.object, s);
+    }
+    for (const s of byObject.values()) {
+      if (stopped()) break;
       const ext = s.ext!;
-      const found = options.linked ? await (await options.linked()).head(ext.object) : undefined;
+      if (!options.linked) continue;
+      let found;
+      try {
+        found = await (await options.linked()).head(ext.object);
+      } catch (err) {
+        report.problems.push({ kind: 'missing-object', path: f.path, ino: f.ino, key: ext.object, detail: `the object ${ext.object} it was imported from could not be asked after: ${(err as Error).message}` });
+        continue;
+      }
       if (!found) {
         report.problems.push({ kind: 'missing-object', path: f.path, ino: f.ino, key: ext.object, detail: `the object ${ext.object} it was imported from is not there` });
       } else if ((found.etag !== undefined && found.etag !== ext.etag) || found.size < ext.off + s.size) {

@@ -37,8 +37,6 @@ function checkUint(name: string, v: unknown): asserts v is number {
 
 export class ChunkReader {
   private readonly memory: BlockMemory;
-  /** Imported slices met in chunk lists, by id: where their bytes are. */
-  private readonly imported = new Map<number, ExternalRef>();
 
   constructor(
     private readonly objects: ObjectStore,
@@ -53,19 +51,21 @@ export class ChunkReader {
     this.memory = new BlockMemory(memoryCacheSize, (key, length) => this.loadBlock(key, length));
   }
 
-  /** The memory's name for a piece's block: a block key, or for an imported slice a name of its own
-   * (the bytes are a range of the object, read by loadImported). */
-  private keyOf(p: ReadPiece): string {
-    return this.imported.has(p.sliceId) ? `${IMPORTED_PREFIX}${p.sliceId}:${p.blockIndex}:${p.blockLength}` : blockKey(p.sliceId, p.blockIndex, p.blockLength);
+  /** The memory's name for a piece's block: a block key, or for an imported slice a name that
+   * carries where its bytes are (a range of the object, read by loadImported), so no state
+   * outside the name is needed to load it. */
+  private keyOf(p: ReadPiece, imported: ImportedOf): string {
+    const ext = imported.get(p.sliceId);
+    return ext ? `${IMPORTED_PREFIX}${p.sliceId}:${p.blockIndex}:${p.blockLength}:${ext.off}:${encodeURIComponent(ext.etag)}:${ext.object}` : blockKey(p.sliceId, p.blockIndex, p.blockLength);
   }
 
   /** A block-sized range of an imported object, only from the version imported: a changed or
    * deleted object is EIO naming it, never other bytes. Kept in memory like blocks, never on the
    * cache disk (no checksum of their own to verify it by). */
   private async loadImported(key: string, blockLength: number): Promise<Buffer> {
-    const [id, blockIndex] = key.slice(IMPORTED_PREFIX.length).split(':').map(Number) as [number, number];
-    const ext = this.imported.get(id);
-    if (!ext) throw errnoError('EIO', 'read', key, `imported slice ${id} is not known here any more; read again`);
+    const fields = key.slice(IMPORTED_PREFIX.length).split(':');
+    const blockIndex = Number(fields[1]);
+    const ext: ExternalRef = { off: Number(fields[3]), etag: decodeURIComponent(fields[4]!), object: fields.slice(5).join(':') };
     if (!this.linked) throw errnoError('EIO', 'read', ext.object, 'this client has no access to the objects imported files are made of');
     const buf = allocBuffer(blockLength + BLOCK_BUFFER_EXTRA);
     try {
@@ -128,10 +128,10 @@ export class ChunkReader {
     return n;
   }
 
-  private async fill(plans: { c: RangePiece; pieces: ReadPiece[] }[], target: Uint8Array): Promise<void> {
+  private async fill(plans: ChunkPlan[], target: Uint8Array): Promise<void> {
     const fetches = new Map<string, BlockFetch>();
-    for (const { c, pieces } of plans) {
-      for (const p of pieces) this.place(p, c.srcOffset + (p.pos - c.offset), target, fetches);
+    for (const { c, pieces, imported } of plans) {
+      for (const p of pieces) this.place(p, c.srcOffset + (p.pos - c.offset), target, fetches, imported);
     }
     try {
       await settleAll([...fetches.values()].map((f) => () => this.fetch(f, target)), this.limiter);
@@ -154,7 +154,7 @@ export class ChunkReader {
       const plans = await this.plan(inode, offset, n, meta);
       const only = plans.length === 1 && plans[0].pieces.length === 1 ? plans[0].pieces[0] : undefined;
       if (only && only.sliceId !== 0 && only.length === n) {
-        const key = this.keyOf(only);
+        const key = this.keyOf(only, plans[0].imported);
         // A part that the cache disk can serve alone is not worth loading its whole block for.
         const partialFromCache = this.cache?.partialReads && !isImportedKey(key) && n < only.blockLength && !this.memory.has(key);
         if (!partialFromCache) {
@@ -174,16 +174,13 @@ export class ChunkReader {
   }
 
   /** The pieces of blocks that make up file bytes [offset, offset+n), chunk by chunk. */
-  private plan(inode: number, offset: number, n: number, meta: SliceSource): Promise<{ c: RangePiece; pieces: ReadPiece[] }[]> {
+  private plan(inode: number, offset: number, n: number, meta: SliceSource): Promise<ChunkPlan[]> {
     return Promise.all(
       splitRange(offset, n, CHUNK_SIZE).map(async (c) => {
         const slices = await meta.readChunk(inode, c.index);
-        for (const s of slices) {
-          if (!s.ext) continue;
-          if (this.imported.size >= IMPORTED_KEPT) this.imported.clear();
-          this.imported.set(s.id, s.ext);
-        }
-        return { c, pieces: resolveSlices(slices, c.offset, c.length, this.blockSize) };
+        const ext = slices.filter((s) => s.ext);
+        const imported: ImportedOf = ext.length === 0 ? NONE_IMPORTED : new Map(ext.map((s) => [s.id, s.ext!]));
+        return { c, pieces: resolveSlices(slices, c.offset, c.length, this.blockSize), imported };
       }),
     );
   }
@@ -193,10 +190,10 @@ export class ChunkReader {
   prefetch(inode: number, offset: number, n: number, meta: SliceSource): void {
     this.plan(inode, offset, n, meta).then((plans) => {
       const seen = new Set<string>();
-      for (const { pieces } of plans) {
+      for (const { pieces, imported } of plans) {
         for (const p of pieces) {
           if (p.sliceId === 0) continue;
-          const key = this.keyOf(p);
+          const key = this.keyOf(p, imported);
           if (seen.has(key)) continue;
           seen.add(key);
           this.memory.prefetch(key, p.blockLength);
@@ -205,12 +202,12 @@ export class ChunkReader {
     }, () => undefined);
   }
 
-  private place(p: ReadPiece, at: number, target: Uint8Array, fetches: Map<string, BlockFetch>): void {
+  private place(p: ReadPiece, at: number, target: Uint8Array, fetches: Map<string, BlockFetch>, imported: ImportedOf): void {
     if (p.sliceId === 0) {
       target.fill(0, at, at + p.length);
       return;
     }
-    const key = this.keyOf(p);
+    const key = this.keyOf(p, imported);
     let f = fetches.get(key);
     if (!f) fetches.set(key, (f = { key, blockLength: p.blockLength, parts: [], needed: 0 }));
     f.parts.push({ blockOffset: p.blockOffset, length: p.length, at });
@@ -281,15 +278,19 @@ function isMissingObject(err: unknown): boolean {
   return false;
 }
 
-/** The blocks a read plan fetches, as one comparable string. */
-function blockKeysOf(plans: { pieces: ReadPiece[] }[]): string {
-  return plans.map(({ pieces }) => pieces.filter((p) => p.sliceId !== 0).map((p) => blockKey(p.sliceId, p.blockIndex, p.blockLength)).join(',')).join(';');
+/** The blocks a read plan fetches (and where imported ones come from), as one comparable string. */
+function blockKeysOf(plans: ChunkPlan[]): string {
+  return plans.map(({ pieces, imported }) => pieces.filter((p) => p.sliceId !== 0)
+    .map((p) => `${blockKey(p.sliceId, p.blockIndex, p.blockLength)}${imported.has(p.sliceId) ? `@${imported.get(p.sliceId)!.etag}` : ''}`).join(',')).join(';');
 }
 
 /** Memory names of imported ranges start with this (never a block key: those start with chunks/). */
 const IMPORTED_PREFIX = 'imported:';
-/** Imported slices remembered at once (forgotten wholesale past this; a read learns them again). */
-const IMPORTED_KEPT = 65_536;
+/** The imported slices of a chunk list, by id. */
+type ImportedOf = ReadonlyMap<number, ExternalRef>;
+const NONE_IMPORTED: ImportedOf = new Map();
+/** A chunk's part of a read: the block pieces, and where imported ones are. */
+type ChunkPlan = { c: RangePiece; pieces: ReadPiece[]; imported: ImportedOf };
 
 function isImportedKey(key: string): boolean {
   return key.startsWith(IMPORTED_PREFIX);

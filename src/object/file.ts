@@ -166,9 +166,8 @@ export class FileObjectStore implements ObjectStore {
       const st = fstatSync(fd);
       // A directory is where a key's "folder" is, never an object.
       if (!st.isFile()) throw Object.assign(new Error('EISDIR: not an object'), { code: 'EISDIR' });
-      if (options?.etag !== undefined && fileEtag(st) !== options.etag) {
-        throw errnoError('ESTALE', 'get', key, `the object is not the version expected (${options.etag}): it changed`);
-      }
+      const stale = () => errnoError('ESTALE', 'get', key, `the object is not the version expected (${options!.etag}): it changed`);
+      if (options?.etag !== undefined && fileEtag(fstatSync(fd, { bigint: true })) !== options.etag) throw stale();
       const want = Math.min(target.byteLength, Math.max(0, st.size - offset));
       let done = 0;
       while (done < want) {
@@ -176,6 +175,8 @@ export class FileObjectStore implements ObjectStore {
         if (n === 0) break;
         done += n;
       }
+      // Written to while it was read: the bytes may mix two versions.
+      if (options?.etag !== undefined && fileEtag(fstatSync(fd, { bigint: true })) !== options.etag) throw stale();
       return done;
     } catch (err) {
       // Reading a directory fails with EISDIR, which #readError reports as a missing object.
@@ -324,8 +325,8 @@ export class FileObjectStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     const path = this.#check(key, 'head');
     try {
-      const st = await stat(path);
-      return st.isFile() ? { key, size: st.size, mtime: st.mtime, etag: fileEtag(st) } : undefined;
+      const st = await stat(path, { bigint: true });
+      return st.isFile() ? { key, size: Number(st.size), mtime: st.mtime, etag: fileEtag(st) } : undefined;
     } catch (err) {
       if (isAbsent(err)) return undefined;
       throw fromSystemError(err, 'head', key);
@@ -359,9 +360,9 @@ export class FileObjectStore implements ObjectStore {
       } else {
         let info: ObjectInfo;
         try {
-          const st = await stat(c.path);
+          const st = await stat(c.path, { bigint: true });
           if (!st.isFile()) continue;
-          info = { key: c.key, size: st.size, mtime: st.mtime, etag: fileEtag(st) };
+          info = { key: c.key, size: Number(st.size), mtime: st.mtime, etag: fileEtag(st) };
         } catch (err) {
           if (isAbsent(err)) continue; // deleted while we listed
           throw fromSystemError(err, 'list', c.key);
@@ -466,7 +467,8 @@ function readAt(fd: number, target: Uint8Array, at: number, length: number, posi
   });
 }
 
-/** A local file's version: its size and modification time (ns), as an ETag stands for an S3 object's. */
-function fileEtag(st: { size: number; mtimeMs: number }): string {
-  return `${st.size.toString(16)}-${Math.round(st.mtimeMs * 1e6).toString(16)}`;
+/** A local file's version, as an ETag stands for an S3 object's: its inode, size, and
+ * modification and change times (ns). Any write moves the ctime, which no one can set back. */
+function fileEtag(st: { ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint }): string {
+  return `${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}-${st.ctimeNs.toString(16)}`;
 }

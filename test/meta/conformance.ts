@@ -1029,6 +1029,10 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         const g = await meta.mknod(ROOT_INODE, 'linked-2', reg());
         expect(await codeOf(meta.attachObject(g.ino, [{ id: await meta.newSliceId(), object: '', off: 0, size: 10, etag: 'x' }]))).toBe('EINVAL');
         expect(await codeOf(meta.attachObject(g.ino, [{ id: await meta.newSliceId(), object: 'k', off: 0, size: CH + 1, etag: 'x' }]))).toBe('EINVAL');
+        // An id that stores blocks already is refused (its readers would be sent to the object).
+        const keep = await meta.mknod(ROOT_INODE, 'linked-keep', reg());
+        const kept = await write(meta, keep.ino, 0, 0, 10);
+        expect(await codeOf(meta.attachObject(g.ino, [{ id: kept.id, object: 'k', off: 0, size: 10, etag: 'x' }]))).toBe('EINVAL');
         expect((await meta.getattr(g.ino)).size).toBe(0);
         // A clone shares them; the last of the two to go drops them, and nothing is queued for deletion.
         await meta.cloneRanges(g.ino, [{ src: f.ino, srcOffset: 0, dstOffset: 0, length: 500 }]);

@@ -87,7 +87,7 @@ export function registerImport(program: Command): void {
         ownPrefix = ownBlocksPrefix(src, storage, settings.name);
         if (flags.mode === 'link') {
           const prefix = linkPrefixOf(src, storage);
-          if (prefix === null) throw usage(`--mode link makes files of objects the volume reads through its own store, so the source must be inside ${settings.storage}; for ${srcUrl} use --mode copy`);
+          if (prefix === null) throw usage(`--mode link makes files of objects the volume reads through its own store, so the source must be inside ${settings.storage}; for ${redactUrl(srcUrl)} use --mode copy`);
           linkPrefix = prefix;
         }
         if (src.kind === 's3' && storage.kind === 's3' && src.bucket === storage.bucket && src.endpoint === storage.endpoint) storedKeys = settings.storageCredentials === undefined ? {} : readStoredCredentials(settings.storageCredentials, settings.name, () => loadSealingKey());

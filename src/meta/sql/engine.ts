@@ -1394,6 +1394,8 @@ export class SqlMeta implements Meta {
       let delta = 0;
       for (const p of parts) {
         await this.#notAbandoned(tx.c, p.id);
+        // A slice id that stores blocks already would send its readers to the object.
+        if (await tx.c.get('SELECT 1 AS x FROM slice_refs WHERE id = ?', [p.id])) fail('EINVAL', 'import', `slice ${p.id} is in use: give a fresh id`);
         const ext = { id: p.id, object: p.object, off: p.off, size: p.size, etag: p.etag };
         await tx.c.run('INSERT INTO external_slices (id, object, off, size, etag) VALUES (?, ?, ?, ?, ?)', Object.values(ext));
         tx.put('external_slices', ext);
@@ -1590,8 +1592,7 @@ export class SqlMeta implements Meta {
       }
       case 'orphan': {
         const n = await this.#node(tx.c, now.ino!, 'fsck', true);
-        if (await this.#isOpen(tx.c, n.ino)) {
-          await SqlMeta.#saveNode(tx, { ...n, nlink: 0 });
+        if (n.nlink === 0 && await this.#isOpen(tx.c, n.ino)) {
           await tx.c.run(tx.dialect.insertIgnore('orphans', ['ino', 'since_ms']), [n.ino, Date.now()]);
           return true;
         }
@@ -1606,6 +1607,10 @@ export class SqlMeta implements Meta {
         const lf = await this.#lostFound(tx, t);
         await SqlMeta.#insertEntry(tx, lf, `#${n.ino}`, n.ino, n.mode & S_IFMT);
         await SqlMeta.#saveNode(tx, { ...n, nlink: isDirMode(n.mode) ? n.nlink : 1, parent: lf, ctime: t });
+        if (isDirMode(n.mode)) {
+          const dir = await this.#node(tx.c, lf, 'fsck', true);
+          await SqlMeta.#saveNode(tx, { ...dir, nlink: dir.nlink + 1, mtime: t, ctime: t });
+        }
         await tx.c.run('DELETE FROM orphans WHERE ino = ?', [n.ino]);
         return true;
       }

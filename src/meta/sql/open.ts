@@ -68,11 +68,16 @@ async function ensureServerSchema(driver: SqlDriver, create: boolean): Promise<b
   }
   if (found < SCHEMA_VERSION) {
     const collation = dialect === 'mysql' ? await noPadCollation(driver) ?? 'utf8mb4_bin' : undefined;
-    // Another client may be upgrading too: what it made first is taken as made.
-    for (const sql of serverUpgrade(dialect, found, collation)) await driver.transaction((c) => c.run(sql)).catch(() => undefined);
+    // Another client may be upgrading too: what it made first is taken as made, and the new
+    // version is recorded only once every table is there.
+    let failure: unknown = null;
+    for (const sql of serverUpgrade(dialect, found, collation)) await driver.transaction((c) => c.run(sql)).catch((err: unknown) => { failure ??= err; });
     tables.push(...await driver.read((c) => tablesIn(c, dialect)));
-    const now = Number((await driver.read((c) => c.get<{ version: unknown }>('SELECT version FROM schema_info')))?.version ?? 0);
-    if (now < SCHEMA_VERSION) throw errnoError('EIO', 'open', undefined, `could not upgrade the metadata schema of ${driver.url} from version ${found} to ${SCHEMA_VERSION}; check that the user may create tables`);
+    const lacking = Object.keys(TABLES).filter((t) => !tables.includes(t));
+    if (lacking.length > 0) {
+      throw errnoError('EIO', 'open', undefined, `could not upgrade the metadata schema of ${driver.url} from version ${found} to ${SCHEMA_VERSION} (${(failure as Error | null)?.message ?? 'tables missing'}); check that the user may create tables`);
+    }
+    await driver.transaction((c) => c.run('UPDATE schema_info SET version = ? WHERE version < ?', [SCHEMA_VERSION, SCHEMA_VERSION]));
   }
   const missing = Object.keys(TABLES).filter((t) => !tables.includes(t));
   if (missing.length > 0) throw errnoError('EIO', 'open', undefined, `${driver.url} lacks the tables ${missing.join(', ')}: the metadata is damaged`);

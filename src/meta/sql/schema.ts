@@ -124,12 +124,12 @@ export function mysqlCollationUpgrade(collation: string): string[] {
   return out;
 }
 
-/** What a server database at `version` lacks of SCHEMA_VERSION: statements that bring it there. */
+/** What a server database at `version` lacks of SCHEMA_VERSION: the statements that make it (the
+ * caller records the new version once every table is there). */
 export function serverUpgrade(dialect: Exclude<DialectName, 'sqlite'>, version: number, collation = 'utf8mb4_bin'): string[] {
   const out: string[] = [];
   // 4: slices that are parts of existing objects (import --mode link).
   if (version < 4) out.push(...tableSql(dialect, 'external_slices', collation));
-  if (out.length > 0) out.push(`UPDATE schema_info SET version = ${SCHEMA_VERSION}`);
   return out;
 }
 
