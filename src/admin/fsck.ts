@@ -4,7 +4,7 @@
 import { CHECKSUM_BYTES, getVerifiedBlock } from '../chunk/blocks.js';
 import { sliceBlockKeys, parseBlockKey } from '../chunk/keys.js';
 import { releaseBuffer } from '../hotpath/index.js';
-import type { Meta, SliceRecord, VolumeProblem } from '../meta/meta.js';
+import type { Meta, VolumeProblem } from '../meta/meta.js';
 import type { ObjectStore } from '../object/store.js';
 import { chunkPages, eachLimited } from './batch.js';
 import { listDirectory, unlessGone, walkTree } from './walk.js';
@@ -102,34 +102,20 @@ export async function checkVolume(meta: Meta, objects: ObjectStore, options: Fsc
       }
     }
     const slices = new Map<number, number>();
-    const imported = new Map<number, SliceRecord>();
+    // Imported slices: one question per object (a 1 GiB file is 16 slices of one object), about
+    // the furthest byte any of them needs.
+    const objectEnds = new Map<string, { etag: string; end: number }>();
     for (const c of chunks) {
       for (const s of c.slices) {
-        if (s.ext) imported.set(s.id, s);
+        if (s.ext) objectEnds.set(s.ext.object, { etag: s.ext.etag, end: Math.max(objectEnds.get(s.ext.object)?.end ?? 0, s.ext.off + s.size) });
         else if (s.id !== 0) slices.set(s.id, s.size);
       }
     }
-    // One question per object (a 1 GiB file is 16 slices of one object).
-    const byObject = new Map<string, SliceRecord>();
-    for (const s of imported.values()) {
-      const seen = byObject.get(s.ext!.object);
-      if (!seen || seen.ext!.off + seen.size < s.ext!.off + s.size) byObject.set(s.ext!.object, s);
-    }
-    for (const s of byObject.values()) {
-      if (stopped()) break;
-      const ext = s.ext!;
-      if (!options.linked) continue;
-      let found;
-      try {
-        found = await (await options.linked()).head(ext.object);
-      } catch (err) {
-        report.problems.push({ kind: 'missing-object', path: f.path, ino: f.ino, key: ext.object, detail: `the object ${ext.object} it was imported from could not be asked after: ${(err as Error).message}` });
-        continue;
-      }
-      if (!found) {
-        report.problems.push({ kind: 'missing-object', path: f.path, ino: f.ino, key: ext.object, detail: `the object ${ext.object} it was imported from is not there` });
-      } else if ((found.etag !== undefined && found.etag !== ext.etag) || found.size < ext.off + s.size) {
-        report.problems.push({ kind: 'changed-object', path: f.path, ino: f.ino, key: ext.object, detail: `the object ${ext.object} it was imported from changed since (ETag ${found.etag ?? '?'}, was ${ext.etag})` });
+    if (options.linked) {
+      for (const [object, need] of objectEnds) {
+        if (stopped()) break;
+        const problem = await importedObjectProblem(await options.linked(), object, need);
+        if (problem) report.problems.push({ ...problem, path: f.path, ino: f.ino, key: object });
       }
     }
     for (const [id, size] of slices) {
@@ -175,6 +161,21 @@ export async function checkVolume(meta: Meta, objects: ObjectStore, options: Fsc
   }
   report.problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return report;
+}
+
+/** What is wrong with the object an imported file is made of, if anything. */
+async function importedObjectProblem(linked: ObjectStore, object: string, need: { etag: string; end: number }): Promise<{ kind: FsckKind; detail: string } | null> {
+  let found;
+  try {
+    found = await linked.head(object);
+  } catch (err) {
+    return { kind: 'missing-object', detail: `the object ${object} it was imported from could not be asked after: ${(err as Error).message}` };
+  }
+  if (!found) return { kind: 'missing-object', detail: `the object ${object} it was imported from is not there` };
+  if ((found.etag !== undefined && found.etag !== need.etag) || found.size < need.end) {
+    return { kind: 'changed-object', detail: `the object ${object} it was imported from changed since (ETag ${found.etag ?? '?'}, was ${need.etag})` };
+  }
+  return null;
 }
 
 function volumeProblem(v: VolumeProblem): FsckProblem {

@@ -6,6 +6,7 @@
 // into it, with what it was made from (size, mtime, ETag) recorded in an xattr, so an interrupted
 // run is simply run again (the hidden name is the same every time, so nothing is duplicated) and
 // --update knows what changed.
+import { posix } from 'node:path';
 import picomatch from 'picomatch';
 import type { StorageUrl } from '../config/urls.js';
 import { keyProblem, type ObjectInfo, type ObjectStore } from '../object/store.js';
@@ -73,12 +74,7 @@ interface Recorded {
   etag?: string;
 }
 
-const join = (dir: string, rel: string) => (dir === '/' ? `/${rel}` : `${dir}/${rel}`);
-
-function parentOf(path: string): string {
-  const at = path.lastIndexOf('/');
-  return at <= 0 ? '/' : path.slice(0, at);
-}
+const { join, dirname: parentOf, basename } = posix;
 
 async function recorded(vol: Volume, path: string): Promise<Recorded | null | 'none'> {
   try {
@@ -188,7 +184,7 @@ export async function importObjects(vol: Volume, source: ObjectStore, options: I
 
 /** Where a file is made before it is renamed into `path`: the same name on every run. */
 function hiddenBeside(path: string): string {
-  return join(parentOf(path), `.${path.slice(path.lastIndexOf('/') + 1)}${HIDDEN_SUFFIX}`);
+  return join(parentOf(path), `.${basename(path)}${HIDDEN_SUFFIX}`);
 }
 
 /** A fresh file at `hidden`, created by this call (a leftover of a killed run, or whatever else

@@ -14,7 +14,7 @@ import { settleAll, type Limiter } from './limiter.js';
 import { CHUNK_SIZE, type SliceSource } from './store.js';
 import type { ObjectStore } from '../object/store.js';
 import type { ExternalRef } from '../meta/meta.js';
-import { errnoError } from '../errors/errno.js';
+import { causedBy, errnoError } from '../errors/errno.js';
 
 export interface ReadCounters {
   blocksRead: number;
@@ -119,7 +119,7 @@ export class ChunkReader {
     } catch (err) {
       // A block that is gone may belong to slices replaced (compacted, overwritten) after this
       // read learned the chunk's slices, and deleted since: learn them again, once.
-      if (!isMissingObject(err)) throw err;
+      if (!causedBy(err, 'ENOENT')) throw err;
       for (const { c } of plans) meta.forget?.(inode, c.index);
       const again = await this.plan(inode, offset, n, meta);
       if (blockKeysOf(again) === blockKeysOf(plans)) throw err;
@@ -163,7 +163,7 @@ export class ChunkReader {
           } catch (err) {
             if (isChecksumError(err)) this.counters.checksumErrors++;
             // read() below learns the slices again when the block is gone.
-            if (!isMissingObject(err)) throw err;
+            if (!causedBy(err, 'ENOENT')) throw err;
           }
         }
       }
@@ -268,14 +268,6 @@ export class ChunkReader {
       throw err;
     }
   }
-}
-
-/** True when a block read failed because its object does not exist (anywhere in the cause chain). */
-function isMissingObject(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === 'ENOENT') return true;
-  }
-  return false;
 }
 
 /** The blocks a read plan fetches (and where imported ones come from), as one comparable string. */

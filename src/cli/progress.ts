@@ -30,3 +30,17 @@ export function newCountProgress(label: string, unit: string): Progress {
   bar.start(0, 0);
   return { update: (done) => bar.update(done), stop: () => bar.stop() };
 }
+
+/** Progress of work whose total is known only once it starts (a tree walk's files): the bar
+ * appears at the first unit done, sized to the total then. */
+export function newLateProgress(label: string): { update(done: number, total: number): void; stop(): void } {
+  let bar: Progress | null = null;
+  return {
+    update(done, total) {
+      if (done === 0) return;
+      bar ??= newProgress(label, total);
+      bar.update(done);
+    },
+    stop: () => bar?.stop(),
+  };
+}

@@ -120,3 +120,11 @@ export function fromSystemError(e: unknown, syscall: string, path?: string, deta
   const why = detail ?? (code === 'EIO' && e instanceof Error ? e.message : undefined);
   return errnoError(code, syscall, path, why, e);
 }
+
+/** True when `e`, or an error in its cause chain, has errno code `code`. */
+export function causedBy(e: unknown, code: AnyCode): boolean {
+  for (let err = e, depth = 0; err && depth < 8; err = (err as { cause?: unknown }).cause, depth++) {
+    if ((err as { code?: unknown }).code === code) return true;
+  }
+  return false;
+}

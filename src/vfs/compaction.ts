@@ -3,6 +3,7 @@
 // the same bytes before and after; the replaced slices lose a reference each and their objects go
 // the way every freed slice's go. `strata compact` runs it over a tree, clients on chunks that
 // their own writes fragmented.
+import { causedBy } from '../errors/errno.js';
 import { resolveSlices, type Slice } from '../hotpath/index.js';
 import { CHUNK_SIZE, type ChunkStore } from '../chunk/store.js';
 import { dataBytesIn } from '../meta/coverage.js';
@@ -82,11 +83,4 @@ export async function compactChunk(meta: CompactionMeta, store: Pick<ChunkStore,
     return { outcome: 'changed' };
   }
   return { outcome: 'compacted', before: slices.length, after: replacement.length, written: stored.size, released };
-}
-
-function causedBy(err: unknown, code: string): boolean {
-  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === code) return true;
-  }
-  return false;
 }

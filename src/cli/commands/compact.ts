@@ -7,7 +7,8 @@ import { errnoError } from '../../errors/errno.js';
 import { openBackends } from '../../sdk/backends.js';
 import { humanSize } from '../output.js';
 import { interruptible } from '../interrupt.js';
-import { newProgress } from '../progress.js';
+import { newLateProgress } from '../progress.js';
+import { volumePath } from '../volume-path.js';
 import { wholeNumber } from '../parse.js';
 
 interface CompactFlags {
@@ -38,28 +39,18 @@ export function registerCompact(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (metaUrl: string, path: string, flags: CompactFlags) => {
       if (flags.threads < 1) throw Object.assign(new Error('--threads must be at least 1'), { exitCode: 2 });
-      const names = path.split('/').filter(Boolean);
       const backends = await openBackends(metaUrl, {});
       try {
         const settings = await backends.meta.settings();
         if (settings.mirror) throw errnoError('EROFS', 'compact', undefined, `${redactUrl(metaUrl)} is a mirror of ${settings.mirror.primary}: compact the primary, the mirror follows`);
-        const found = await backends.meta.lookupPath(1, names);
-        if (found.length !== names.length + 1) throw errnoError('ENOENT', 'compact', path, `${path}: no such file or directory in ${redactUrl(metaUrl)}`);
-        const target = found[found.length - 1];
+        const start = await volumePath(backends.meta, metaUrl, path, 'compact');
         const interrupt = interruptible();
-        let bar: ReturnType<typeof newProgress> | null = null;
+        const bar = newLateProgress('compact: files');
         let report: CompactReport;
         try {
-          report = await compactTree(backends.meta, backends.store, {
-            start: { ino: target.ino, path: names.length === 0 ? '/' : `/${names.join('/')}` }, threads: flags.threads, stopped: interrupt.stopped,
-            progress: (files, total) => {
-              if (files === 0) return;
-              bar ??= newProgress('compact: files', total);
-              bar.update(files);
-            },
-          });
+          report = await compactTree(backends.meta, backends.store, { start, threads: flags.threads, stopped: interrupt.stopped, progress: bar.update });
         } finally {
-          (bar as ReturnType<typeof newProgress> | null)?.stop();
+          bar.stop();
           interrupt.dispose();
         }
         process.stdout.write(flags.json ? `${JSON.stringify({ volume: settings.name, path, ...report }, null, 2)}\n` : `${summary(report)}\n`);

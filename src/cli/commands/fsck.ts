@@ -3,12 +3,11 @@
 // Exit status 1 when anything is wrong, with each problem named by its file's path.
 import type { Command } from 'commander';
 import { checkVolume, type FsckReport } from '../../admin/fsck.js';
-import { redactUrl } from '../../config/urls.js';
-import { errnoError } from '../../errors/errno.js';
 import { openBackends } from '../../sdk/backends.js';
 import { humanSize } from '../output.js';
 import { interruptible } from '../interrupt.js';
-import { newProgress } from '../progress.js';
+import { newLateProgress } from '../progress.js';
+import { volumePath } from '../volume-path.js';
 import { wholeNumber } from '../parse.js';
 
 interface FsckFlags {
@@ -45,29 +44,21 @@ export function registerFsck(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (metaUrl: string, path: string, flags: FsckFlags) => {
       if (flags.threads < 1) throw Object.assign(new Error('--threads must be at least 1'), { exitCode: 2 });
-      const names = path.split('/').filter(Boolean);
-      if (flags.repair && names.length > 0) throw Object.assign(new Error('--repair checks the whole volume: leave out the path'), { exitCode: 2 });
+      if (flags.repair && path.split('/').some(Boolean)) throw Object.assign(new Error('--repair checks the whole volume: leave out the path'), { exitCode: 2 });
       const backends = await openBackends(metaUrl, {});
       try {
         const settings = await backends.meta.settings();
-        const found = await backends.meta.lookupPath(1, names);
-        if (found.length !== names.length + 1) throw errnoError('ENOENT', 'fsck', path, `${path}: no such file or directory in ${redactUrl(metaUrl)}`);
-        const target = found[found.length - 1];
+        const start = await volumePath(backends.meta, metaUrl, path, 'fsck');
         const interrupt = interruptible();
-        let bar: ReturnType<typeof newProgress> | null = null;
+        const bar = newLateProgress('fsck: files');
         let report: FsckReport;
         try {
           report = await checkVolume(backends.meta, backends.objects, {
-            blockSize: settings.blockSize, start: { ino: target.ino, path: names.length === 0 ? '/' : `/${names.join('/')}` }, checksums: flags.checkChecksums === true, repair: flags.repair === true, linked: backends.linked,
-            threads: flags.threads, stopped: interrupt.stopped,
-            progress: (files, total) => {
-              if (files === 0) return;
-              bar ??= newProgress('fsck: files', total);
-              bar.update(files);
-            },
+            blockSize: settings.blockSize, start, checksums: flags.checkChecksums === true, repair: flags.repair === true, linked: backends.linked,
+            threads: flags.threads, stopped: interrupt.stopped, progress: bar.update,
           });
         } finally {
-          (bar as ReturnType<typeof newProgress> | null)?.stop();
+          bar.stop();
           interrupt.dispose();
         }
         process.stdout.write(flags.json ? `${JSON.stringify({ volume: settings.name, path, ...report }, null, 2)}\n` : `${summary(report, flags.checkChecksums === true)}\n`);
