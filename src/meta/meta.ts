@@ -195,8 +195,53 @@ export interface ChangeEntry {
   rows: ChangeRow[];
 }
 
+/** A bucket event notification queued for delivery to one target, in the same transaction as the
+ * change it describes (or alone). */
+export interface QueuedEvent {
+  /** The notification target's id. */
+  target: string;
+  /** What delivery keeps in order: the object's "bucket/key" (the bucket's name for bucket events). */
+  key: string;
+  /** The S3 event record, JSON, without its sequencer (the queue's seq becomes it). */
+  body: string;
+}
+
+/** An event waiting in the queue. */
+export interface PendingEvent extends QueuedEvent {
+  /** Increases with every event queued: the order of delivery and the record's sequencer. */
+  seq: number;
+  createdMs: number;
+}
+
+/** One notification target's queue and totals (Meta.eventStats). */
+export interface EventTargetStats {
+  target: string;
+  /** Events waiting. */
+  depth: number;
+  /** When the oldest waiting event was queued (null: none waiting). */
+  oldestMs: number | null;
+  delivered: number;
+  /** Delivery attempts that failed. */
+  failed: number;
+  /** Events dropped because the queue was full. */
+  dropped: number;
+  /** Which gateway delivers for the target, until when (ms since the epoch). */
+  holder: string;
+  untilMs: number;
+}
+
+/** A change-log consumer's step, taken in the same transaction as the events derived from it. */
+export interface ConsumerStep {
+  consumer: string;
+  /** The position the consumer must still be at (otherwise another reader took the step). */
+  from: number;
+  to: number;
+}
+
 /** More that createFile sets in the same transaction. */
 export interface CreateExtras {
+  /** Event notifications queued with the new file. */
+  events?: readonly QueuedEvent[];
   /** Extended attributes of the new file. */
   xattrs?: Record<string, Uint8Array>;
   /** atime, mtime, ctime and birth time (ns), instead of the commit's clock (so a caller can
@@ -294,16 +339,21 @@ export interface Meta {
    * taken; on any failure the slice is queued for deletion, as commitSlice does.
    */
   createFile(dir: number, name: string, node: NewNode, content: { id: number; size: number } | null, extras?: CreateExtras): Promise<NodeAttr>;
-  mkdir(dir: number, name: string, node: NewNode): Promise<NodeAttr>;
+  /** `events`, here and on unlink, rmdir and rename: notifications queued in the same transaction,
+   * so a change is never committed without them. */
+  mkdir(dir: number, name: string, node: NewNode, events?: readonly QueuedEvent[]): Promise<NodeAttr>;
   symlink(dir: number, name: string, target: string, node: NewNode): Promise<NodeAttr>;
   readlink(ino: number): Promise<string>;
   link(ino: number, dir: number, name: string): Promise<NodeAttr>;
   /** `uid` is the caller's, for the sticky-bit check made inside the transaction. With
    * `skipTrash` false and trash enabled, a file losing its last name moves to the trash. */
-  unlink(dir: number, name: string, uid: number, skipTrash?: boolean): Promise<void>;
-  rmdir(dir: number, name: string, uid: number): Promise<void>;
+  unlink(dir: number, name: string, uid: number, skipTrash?: boolean, events?: readonly QueuedEvent[]): Promise<void>;
+  rmdir(dir: number, name: string, uid: number, events?: readonly QueuedEvent[]): Promise<void>;
   /** renameat2(2): flags RENAME_NOREPLACE (1), RENAME_EXCHANGE (2). */
-  rename(dir: number, name: string, newDir: number, newName: string, flags: number, uid: number): Promise<void>;
+  rename(dir: number, name: string, newDir: number, newName: string, flags: number, uid: number, events?: readonly QueuedEvent[]): Promise<void>;
+  /** One path from the root to `ino` ("/a/b"), following the first name found at each step; null
+   * when no name reaches it. */
+  pathOf(ino: number): Promise<string | null>;
   readdir(ino: number, cookie: number, limit: number): Promise<DirEntry[]>;
 
   getxattr(ino: number, name: string): Promise<Uint8Array>;
@@ -403,6 +453,20 @@ export interface Meta {
   consumers(): Promise<{ name: string; applied: number }[]>;
   /** Oldest version still in the change log (0 when empty). */
   oldestVersion(): Promise<number>;
+
+  // ---- event notifications (rows of this engine only: never logged, dumped or replicated) ----
+  /** Queue events on their own (reads, tags). With `step`, the consumer moves in the same
+   * transaction; false, and nothing queued, when it is no longer at `step.from`. */
+  queueEvents(events: readonly QueuedEvent[], step?: ConsumerStep): Promise<boolean>;
+  /** The oldest `limit` events of `target`, if `holder` holds the target's delivery lease or takes
+   * it (free, or lapsed): it is held for `leaseMs` more. null: another holder has it. */
+  claimEvents(target: string, holder: string, leaseMs: number, limit: number): Promise<PendingEvent[] | null>;
+  /** Delivery's outcome: `delivered` events leave the queue and count; `failed` attempts count. */
+  settleEvents(target: string, delivered: readonly number[], failed: number): Promise<void>;
+  /** Drop the oldest events of `target` beyond `max`, counting them; returns how many. */
+  trimEvents(target: string, max: number): Promise<number>;
+  /** Every target that has queued events or a delivery record, by name. */
+  eventStats(): Promise<EventTargetStats[]>;
 
   // ---- cache groups (rows of this engine only: never logged, dumped or replicated) ----
   /** Register member `m` of cache group `group`, or refresh its registration; its heartbeat is now. */

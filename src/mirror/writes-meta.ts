@@ -37,7 +37,9 @@ const ROUTES: Record<MetaCall, Route> = {
   newSliceId: 'primary', abandonSlice: 'primary', pendingSliceDeletes: 'primary', confirmSliceDeletes: 'primary',
   newSession: 'primary', heartbeat: 'primary', closeSession: 'primary', sessions: 'primary', cleanStaleSessions: 'primary',
   opened: 'primary', released: 'primary', flock: 'primary', getlk: 'primary', setlk: 'primary',
-  registerConsumer: 'primary', dropConsumer: 'primary',
+  registerConsumer: 'primary', dropConsumer: 'primary', pathOf: 'mirror',
+  // The event queue is the primary's: events are queued in its transactions.
+  queueEvents: 'primary', claimEvents: 'primary', settleEvents: 'primary', trimEvents: 'primary', eventStats: 'primary',
   // A region's cache groups are its own (rows of the mirror's engine, never replicated).
   groupBeat: 'mirror', groupMembers: 'mirror', groupLeave: 'mirror', groupNames: 'mirror', groupSecret: 'mirror',
 };

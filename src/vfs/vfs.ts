@@ -11,7 +11,7 @@ import {
   S_IFSOCK, S_ISGID, S_ISUID, S_ISVTX, W_OK, X_OK,
 } from './constants.js';
 import { HandleTable, type InodeState, type OpenFile } from './handles.js';
-import type { AttrChanges, CloneRange, CreateExtras, LockKind, RangeLock } from '../meta/meta.js';
+import type { AttrChanges, CloneRange, CreateExtras, LockKind, QueuedEvent, RangeLock } from '../meta/meta.js';
 import { watchDataChanges } from './data-changes.js';
 import { hold, withHeld, type HeldAttrs } from './held-attrs.js';
 import type { MetaPort, PortDirEntry, PortStatFs } from './meta-port.js';
@@ -571,11 +571,12 @@ export class Vfs implements Walkable {
     return this.meta.mknod(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid, rdev: type === S_IFCHR || type === S_IFBLK ? rdev : 0 });
   }
 
-  async mkdir(caller: Caller, dir: number, name: string, mode: number): Promise<Attr> {
+  /** `events`, here and on unlink, rmdir and rename: notifications committed with the change. */
+  async mkdir(caller: Caller, dir: number, name: string, mode: number, events?: readonly QueuedEvent[]): Promise<Attr> {
     this.#live('mkdir');
     // mkdir(2) keeps only the permission and sticky bits of `mode`; setgid comes from the parent.
     const n = await this.#newNode(caller, dir, name, S_IFDIR, mode & 0o1777, 'mkdir');
-    return this.meta.mkdir(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid });
+    return this.meta.mkdir(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, events);
   }
 
   async symlink(caller: Caller, dir: number, name: string, target: string): Promise<Attr> {
@@ -603,23 +604,23 @@ export class Vfs implements Walkable {
 
   /** `known`: the directory's attributes as the caller's path walk just read them. Meta checks the
    * entry itself (ENOENT, EISDIR, the sticky bit) in its transaction. */
-  async unlink(caller: Caller, dir: number, name: string, known?: Attr): Promise<void> {
+  async unlink(caller: Caller, dir: number, name: string, known?: Attr, events?: readonly QueuedEvent[]): Promise<void> {
     this.#live('unlink');
     this.#checkName(name, 'unlink');
     await this.#writableDir(caller, dir, 'unlink', known);
-    await this.meta.unlink(dir, name, caller.uid, this.#skipTrash);
+    await this.meta.unlink(dir, name, caller.uid, this.#skipTrash, events);
   }
 
-  async rmdir(caller: Caller, dir: number, name: string, known?: Attr): Promise<void> {
+  async rmdir(caller: Caller, dir: number, name: string, known?: Attr, events?: readonly QueuedEvent[]): Promise<void> {
     this.#live('rmdir');
     if (name === '.') fail('EINVAL', 'rmdir');
     if (name === '..') fail('ENOTEMPTY', 'rmdir');
     this.#checkName(name, 'rmdir');
     await this.#writableDir(caller, dir, 'rmdir', known);
-    await this.meta.rmdir(dir, name, caller.uid);
+    await this.meta.rmdir(dir, name, caller.uid, events);
   }
 
-  async rename(caller: Caller, dir: number, name: string, newDir: number, newName: string, flags = 0): Promise<void> {
+  async rename(caller: Caller, dir: number, name: string, newDir: number, newName: string, flags = 0, events?: readonly QueuedEvent[]): Promise<void> {
     this.#live('rename');
     if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0) fail('EINVAL', 'rename');
     if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) fail('EINVAL', 'rename');
@@ -632,7 +633,7 @@ export class Vfs implements Walkable {
     const src = await this.meta.lookup(dir, name);
     // Moving a directory to another parent rewrites its '..': that needs write access to it.
     if (isDir(src) && newDir !== dir && !permits(src, caller, W_OK)) fail('EACCES', 'rename');
-    await this.meta.rename(dir, name, newDir, newName, flags, caller.uid);
+    await this.meta.rename(dir, name, newDir, newName, flags, caller.uid, events);
   }
 
   async readdir(caller: Caller, ino: number, cookie: number, limit: number): Promise<DirEntry[]> {

@@ -1735,6 +1735,79 @@ export function metaConformance(name: string, factory: MetaFactory): void {
       });
     });
 
+    describe('event notification queue', () => {
+      const v = volume({ trashDays: 0 });
+      const ev = (target: string, key: string, n: number) => ({ target, key, body: JSON.stringify({ n }) });
+
+      it('events given with a change commit with it, and only if it commits; its log entry is marked', async () => {
+        const { meta } = v;
+        const dir = await meta.mkdir(ROOT_INODE, 'b', dirn(), [ev('t1', 'b', 0)]);
+        await meta.createFile(dir.ino, 'tmp', reg(), null);
+        await meta.rename(dir.ino, 'tmp', dir.ino, 'k', 0, 0, [ev('t1', 'b/k', 1), ev('t2', 'b/k', 1)]);
+        expect(await codeOf(meta.rename(dir.ino, 'missing', dir.ino, 'k2', 0, 0, [ev('t1', 'b/k2', 2)]))).toBe('ENOENT');
+        expect(await codeOf(meta.unlink(dir.ino, 'missing', 0, false, [ev('t1', 'b/missing', 3)]))).toBe('ENOENT');
+        await meta.unlink(dir.ino, 'k', 0, false, [ev('t1', 'b/k', 4)]);
+        const made = await meta.createFile(dir.ino, 'whole', reg(), null, { events: [ev('t1', 'b/whole', 5)] });
+        expect(made.size).toBe(0);
+        await meta.rmdir(ROOT_INODE, 'empty-not', 0, [ev('t1', 'x', 6)]).catch(() => undefined);
+        const got = await meta.claimEvents('t1', 'g1', 60_000, 100);
+        expect(got!.map((e) => [e.key, JSON.parse(e.body).n])).toEqual([['b', 0], ['b/k', 1], ['b/k', 4], ['b/whole', 5]]);
+        expect(got!.map((e) => e.seq)).toEqual([...got!.map((e) => e.seq)].sort((a, b) => a - b));
+        const log = await meta.changes(0, 100);
+        expect(log.filter((e) => e.op.endsWith('+events')).map((e) => e.op)).toEqual(['mkdir+events', 'rename+events', 'unlink+events', 'create+events']);
+        expect(log.find((e) => e.op === 'create')).toBeDefined();
+      });
+
+      it('one holder at a time delivers a target, until its lease lapses; delivered events leave, failures and drops are counted', async () => {
+        const { meta } = v;
+        const before = await meta.version();
+        expect(await meta.queueEvents([ev('t', 'b/a', 1), ev('t', 'b/b', 2), ev('t', 'b/a', 3), ev('u', 'b/a', 9)])).toBe(true);
+        const a = await meta.claimEvents('t', 'A', 300, 2);
+        expect(a!.map((e) => JSON.parse(e.body).n)).toEqual([1, 2]);
+        expect(await meta.claimEvents('t', 'B', 300, 2)).toBeNull();
+        // Another target's lease is its own.
+        expect((await meta.claimEvents('u', 'B', 300, 10))!.length).toBe(1);
+        await meta.settleEvents('t', [a![0]!.seq], 2);
+        await sleep(400);
+        const b = await meta.claimEvents('t', 'B', 60_000, 10);
+        expect(b!.map((e) => JSON.parse(e.body).n)).toEqual([2, 3]);
+        expect(await meta.claimEvents('t', 'A', 60_000, 10)).toBeNull();
+        expect(await meta.queueEvents([1, 2, 3, 4, 5].map((n) => ev('t', 'b/c', 10 + n)))).toBe(true);
+        expect(await meta.trimEvents('t', 3)).toBe(4);
+        expect(await meta.trimEvents('t', 3)).toBe(0);
+        const left = await meta.claimEvents('t', 'B', 60_000, 10);
+        expect(left!.map((e) => JSON.parse(e.body).n)).toEqual([13, 14, 15]);
+        const stats = await meta.eventStats();
+        expect(stats.map((s) => [s.target, s.depth, s.delivered, s.failed, s.dropped, s.holder])).toEqual([['t', 3, 1, 2, 4, 'B'], ['u', 1, 0, 0, 0, 'B']]);
+        expect(stats[0]!.oldestMs).toBeGreaterThan(Date.now() - 60_000);
+        // Bookkeeping of this engine only: no version, no change-log entry.
+        expect(await meta.version()).toBe(before);
+      });
+
+      it('a change-log consumer moves with the events derived from its step, once', async () => {
+        const { meta } = v;
+        await meta.registerConsumer('events', 0);
+        expect(await meta.queueEvents([ev('t', 'b/x', 1)], { consumer: 'events', from: 0, to: 5 })).toBe(true);
+        // A second reader that read from the same position finds it moved: nothing is queued twice.
+        expect(await meta.queueEvents([ev('t', 'b/x', 1)], { consumer: 'events', from: 0, to: 5 })).toBe(false);
+        expect((await meta.consumers()).find((c) => c.name === 'events')!.applied).toBe(5);
+        expect((await meta.claimEvents('t', 'A', 1000, 10))!.length).toBe(1);
+      });
+
+      it('pathOf names an inode by its path from the root, or null when nothing names it', async () => {
+        const { meta } = v;
+        const a = await meta.mkdir(ROOT_INODE, 'a', dirn());
+        const b = await meta.mkdir(a.ino, 'b c', dirn());
+        const f = await meta.createFile(b.ino, 'f', reg(), null);
+        expect(await meta.pathOf(f.ino)).toBe('/a/b c/f');
+        expect(await meta.pathOf(ROOT_INODE)).toBe('/');
+        await meta.rename(a.ino, 'b c', ROOT_INODE, 'd', 0, 0);
+        expect(await meta.pathOf(f.ino)).toBe('/d/f');
+        await meta.unlink(b.ino, 'f', 0);
+        expect(await meta.pathOf(f.ino)).toBeNull();
+      });
+    });
+
     describe('versions and the change log', () => {
       const v = volume({ trashDays: 0 });
 

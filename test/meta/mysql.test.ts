@@ -50,19 +50,23 @@ describe.skipIf(my.skip)('MariaDB (MySQL): names compare without padding', () =>
 describe.skipIf(my.skip)('MariaDB (MySQL): a volume of an older schema', () => {
   beforeAll(() => my.check());
 
-  it('a volume made at schema 3 gets the imported-slices table when opened, and works', async () => {
+  it('a volume made at schema 3 gets the imported-slices and event-queue tables when opened, and works', async () => {
     const url = await my.fresh('v3');
     const { meta } = await formatMeta(url, { name: 't', storage: 'file:///tmp/x', blockSize: 4194304, trashDays: 0 });
     await meta.close();
     const conn = await mysql.createConnection(url);
     try {
       await conn.query('DROP TABLE external_slices');
+      await conn.query('DROP TABLE event_queue');
+      await conn.query('DROP TABLE event_targets');
       await conn.query('UPDATE schema_info SET version = 3');
       const reopened = await openMeta(url);
       try {
         const f = await reopened.mknod(ROOT_INODE, 'f', { mode: S_IFREG | 0o644, uid: 0, gid: 0 });
         await reopened.attachObject(f.ino, [{ id: await reopened.newSliceId(), object: 'k', off: 0, size: 10, etag: 'e' }]);
         expect((await reopened.readChunk(f.ino, 0))[0].ext?.object).toBe('k');
+        expect(await reopened.queueEvents([{ target: 't', key: 'b/k', body: '{}' }])).toBe(true);
+        expect((await reopened.eventStats()).map((s) => s.depth)).toEqual([1]);
       } finally {
         await reopened.close();
       }

@@ -229,6 +229,8 @@ describe('SqliteMeta: opening and formatting', () => {
     db.exec('ALTER TABLE plocks RENAME COLUMN stop TO "end"');
     db.exec('DROP TABLE consumers');
     db.exec('DROP TABLE external_slices');
+    db.exec('DROP TABLE event_queue');
+    db.exec('DROP TABLE event_targets');
     db.exec("UPDATE counters SET value = 671092736 WHERE name = 'used_bytes'");
     db.pragma('user_version = 1');
     db.close();

@@ -14,6 +14,7 @@ import {
   type GroupMember, type LockKind, type Meta, type NewNode, type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord,
   type MirrorSettings, type StatFs, type TrashEntry, type Usage, type VolumeSettings,
   type KnownSlice, type VolumeProblem, type ExternalPart, type ExternalRef,
+  type QueuedEvent, type PendingEvent, type EventTargetStats, type ConsumerStep,
 } from '../meta.js';
 import type { SqlConn, SqlDriver, SqlRow, SqlValue } from './driver.js';
 import { SCHEMA_VERSION } from './schema.js';
@@ -49,6 +50,8 @@ const MIRROR_CLOCK_SKEW_MS = 5_000;
 const MIRROR_HOLD_MS = 3_600_000;
 /** Settings read from a server are reused this long (SQLite knows when they changed). */
 const SETTINGS_TTL_MS = 1000;
+/** Events per INSERT or DELETE statement (bound parameters stay well under every server's limit). */
+const EVENT_INSERT_BATCH = 200;
 /** Entries of the read cache before it starts over. */
 const READ_CACHE_ENTRIES = 4096;
 
@@ -161,7 +164,13 @@ interface WriteOptions {
   /** Running it twice does what running it once does (a replayed log entry): retried even when
    * a lost connection left its commit unknown. */
   idempotent?: boolean;
+  /** Event notifications queued in the transaction (its change-log entry is marked, so readers
+   * deriving events from the log know these were told already). */
+  events?: readonly QueuedEvent[];
 }
+
+/** Marks the change-log entry of a transaction that queued its own event notifications. */
+export const EVENTS_QUEUED_MARK = '+events';
 
 /** Inodes per statement when releases come in a batch. */
 const RELEASE_SLICE = 500;
@@ -285,7 +294,9 @@ export class SqlMeta implements Meta {
       const result = await this.#db.transaction(async (c) => {
         const tx = new Tx(c, this.#db.dialect);
         const value = await body(tx);
-        const version = await SqlMeta.#finish(tx, op, this.#settings.changelogRetention, this.#pruneDue());
+        const events = options.events ?? [];
+        if (events.length > 0) await SqlMeta.#queue(tx.c, events);
+        const version = await SqlMeta.#finish(tx, events.length > 0 ? op + EVENTS_QUEUED_MARK : op, this.#settings.changelogRetention, this.#pruneDue());
         return { value, version };
       });
       if (result.version > this.#committed) this.#committed = result.version;
@@ -807,7 +818,7 @@ export class SqlMeta implements Meta {
       }
       tx.count('inodes', 1);
       return toAttr(row);
-    });
+    }, extras?.events ? { events: extras.events } : {});
   }
 
   async createFile(dir: number, name: string, node: NewNode, content: { id: number; size: number } | null, extras?: CreateExtras): Promise<NodeAttr> {
@@ -836,8 +847,8 @@ export class SqlMeta implements Meta {
     return this.#create('mknod', dir, name, { ...node, mode: (node.mode & S_IFMT) === 0 ? node.mode | S_IFREG : node.mode }, undefined, openedBy);
   }
 
-  async mkdir(dir: number, name: string, node: NewNode): Promise<NodeAttr> {
-    return this.#create('mkdir', dir, name, { ...node, mode: S_IFDIR | (node.mode & 0o7777) });
+  async mkdir(dir: number, name: string, node: NewNode, events?: readonly QueuedEvent[]): Promise<NodeAttr> {
+    return this.#create('mkdir', dir, name, { ...node, mode: S_IFDIR | (node.mode & 0o7777) }, undefined, undefined, undefined, events ? { events } : undefined);
   }
 
   async symlink(dir: number, name: string, target: string, node: NewNode): Promise<NodeAttr> {
@@ -973,7 +984,7 @@ export class SqlMeta implements Meta {
     return false;
   }
 
-  async unlink(dir: number, name: string, uid: number, skipTrash = false): Promise<void> {
+  async unlink(dir: number, name: string, uid: number, skipTrash = false, events?: readonly QueuedEvent[]): Promise<void> {
     this.#live('unlink');
     await this.#reserve(this.#inodes, 'inode', 1);
     await this.#write('unlink', async (tx) => {
@@ -991,10 +1002,10 @@ export class SqlMeta implements Meta {
         await this.#deleteEntry(tx, dir, name);
         await this.#dropLink(tx, child, t);
       }
-    });
+    }, { events });
   }
 
-  async rmdir(dir: number, name: string, uid: number): Promise<void> {
+  async rmdir(dir: number, name: string, uid: number, events?: readonly QueuedEvent[]): Promise<void> {
     this.#live('rmdir');
     await this.#write('rmdir', async (tx) => {
       const t = nowNs();
@@ -1008,7 +1019,7 @@ export class SqlMeta implements Meta {
       await this.#sticky(parent, child, uid, 'rmdir');
       await this.#deleteEntry(tx, dir, name);
       await this.#dropDir(tx, child, t);
-    });
+    }, { events });
   }
 
   /** An empty directory lost its name: free it, or — while a session has it open — keep it with
@@ -1018,6 +1029,21 @@ export class SqlMeta implements Meta {
     if (!(await this.#isOpen(tx.c, n.ino))) return this.#destroy(tx, n);
     await SqlMeta.#saveNode(tx, { ...n, nlink: 0, ctime: t });
     await tx.c.run(tx.dialect.insertIgnore('orphans', ['ino', 'since_ms']), [n.ino, Date.now()]);
+  }
+
+  async pathOf(ino: number): Promise<string | null> {
+    this.#live('path');
+    return this.#read(async (c) => {
+      const names: string[] = [];
+      for (let cur = ino, hops = 0; cur !== ROOT_INODE; hops++) {
+        if (hops > 100_000) fail('EIO', 'path', 'directory parents form a loop: the metadata is damaged');
+        const e = await c.get('SELECT parent, name FROM dentries WHERE ino = ? ORDER BY cookie LIMIT 1', [cur]);
+        if (!e) return null;
+        names.push(String(e.name));
+        cur = Number(e.parent);
+      }
+      return '/' + names.reverse().join('/');
+    });
   }
 
   async #hasEntries(c: SqlConn, ino: number): Promise<boolean> {
@@ -1036,7 +1062,7 @@ export class SqlMeta implements Meta {
     fail('EIO', 'rename', 'directory parents form a loop: the metadata is damaged');
   }
 
-  async rename(dir: number, name: string, newDir: number, newName: string, flags: number, uid: number): Promise<void> {
+  async rename(dir: number, name: string, newDir: number, newName: string, flags: number, uid: number, events?: readonly QueuedEvent[]): Promise<void> {
     this.#live('rename');
     await this.#reserve(this.#inodes, 'inode', 1);
     await this.#write('rename', async (tx) => {
@@ -1120,7 +1146,7 @@ export class SqlMeta implements Meta {
         await SqlMeta.#saveNode(tx, { ...moved, parent: isDirMode(src.mode) && dir !== newDir ? newDir : moved.parent, ctime: t });
       }
       for (const [d, delta] of nlinks) await this.#lockAndTouchDir(tx, d, 'rename', t, delta);
-    }, { duplicate: 'retry' });
+    }, { duplicate: 'retry', events });
   }
 
   async readdir(ino: number, cookie: number, limit: number): Promise<DirEntry[]> {
@@ -1849,6 +1875,96 @@ export class SqlMeta implements Meta {
   async consumers(): Promise<{ name: string; applied: number }[]> {
     this.#live('consumer');
     return this.#read(async (c) => (await c.all('SELECT name, applied FROM consumers ORDER BY name')).map((r) => ({ name: String(r.name), applied: Number(r.applied) })));
+  }
+
+  // ---- event notifications ----
+
+  static async #queue(c: SqlConn, events: readonly QueuedEvent[]): Promise<void> {
+    const now = Date.now();
+    for (let i = 0; i < events.length; i += EVENT_INSERT_BATCH) {
+      const part = events.slice(i, i + EVENT_INSERT_BATCH);
+      for (const e of part) {
+        if (!e.target || typeof e.key !== 'string' || typeof e.body !== 'string') fail('EINVAL', 'events', `malformed event ${JSON.stringify(e).slice(0, 200)}`);
+      }
+      await c.run(`INSERT INTO event_queue (target, okey, body, created_ms) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')}`,
+        part.flatMap((e) => [e.target, e.key, e.body, now]));
+    }
+  }
+
+  async queueEvents(events: readonly QueuedEvent[], step?: ConsumerStep): Promise<boolean> {
+    this.#live('events');
+    if (events.length === 0 && !step) return true;
+    return this.#write('events', async (tx) => {
+      if (step) {
+        const moved = await tx.c.run('UPDATE consumers SET applied = ? WHERE name = ? AND applied = ?', [step.to, step.consumer, step.from]);
+        if (moved === 0) return false;
+      }
+      await SqlMeta.#queue(tx.c, events);
+      return true;
+    });
+  }
+
+  static async #targetRow(tx: Tx, target: string): Promise<SqlRow> {
+    await tx.c.run(tx.dialect.insertIgnore('event_targets', ['target', 'holder', 'until_ms', 'delivered', 'failed', 'dropped']), [target, '', 0, 0, 0, 0]);
+    return (await tx.c.get(`SELECT holder, until_ms FROM event_targets WHERE target = ?${tx.dialect.forUpdate}`, [target]))!;
+  }
+
+  async claimEvents(target: string, holder: string, leaseMs: number, limit: number): Promise<PendingEvent[] | null> {
+    this.#live('events');
+    return this.#write('events', async (tx) => {
+      const lease = await SqlMeta.#targetRow(tx, target);
+      const now = Date.now();
+      if (String(lease.holder) !== holder && String(lease.holder) !== '' && Number(lease.until_ms) > now) return null;
+      await tx.c.run('UPDATE event_targets SET holder = ?, until_ms = ? WHERE target = ?', [holder, now + leaseMs, target]);
+      const rows = await tx.c.all('SELECT seq, okey, body, created_ms FROM event_queue WHERE target = ? ORDER BY seq LIMIT ?', [target, limit]);
+      return rows.map((r) => ({ seq: Number(r.seq), target, key: String(r.okey), body: String(r.body), createdMs: Number(r.created_ms) }));
+    });
+  }
+
+  async settleEvents(target: string, delivered: readonly number[], failed: number): Promise<void> {
+    this.#live('events');
+    await this.#write('events', async (tx) => {
+      await SqlMeta.#targetRow(tx, target);
+      let gone = 0;
+      for (let i = 0; i < delivered.length; i += EVENT_INSERT_BATCH) {
+        const part = delivered.slice(i, i + EVENT_INSERT_BATCH);
+        gone += (await tx.c.run(`DELETE FROM event_queue WHERE target = ? AND seq IN (${part.map(() => '?').join(', ')})`, [target, ...part]));
+      }
+      await tx.c.run('UPDATE event_targets SET delivered = delivered + ?, failed = failed + ? WHERE target = ?', [gone, failed, target]);
+    });
+  }
+
+  async trimEvents(target: string, max: number): Promise<number> {
+    this.#live('events');
+    if (!Number.isSafeInteger(max) || max < 0) fail('EINVAL', 'events', `bad queue bound ${max}`);
+    return this.#write('events', async (tx) => {
+      const count = Number((await tx.c.get('SELECT count(*) AS n FROM event_queue WHERE target = ?', [target]))!.n);
+      if (count <= max) return 0;
+      const cut = await tx.c.get('SELECT seq FROM event_queue WHERE target = ? ORDER BY seq LIMIT 1 OFFSET ?', [target, count - max - 1]);
+      const dropped = (await tx.c.run('DELETE FROM event_queue WHERE target = ? AND seq <= ?', [target, Number(cut!.seq)]));
+      await SqlMeta.#targetRow(tx, target);
+      await tx.c.run('UPDATE event_targets SET dropped = dropped + ? WHERE target = ?', [dropped, target]);
+      return dropped;
+    });
+  }
+
+  async eventStats(): Promise<EventTargetStats[]> {
+    this.#live('events');
+    return this.#read(async (c) => {
+      const queued = await c.all('SELECT target, count(*) AS depth, min(created_ms) AS oldest FROM event_queue GROUP BY target');
+      const records = await c.all('SELECT target, holder, until_ms, delivered, failed, dropped FROM event_targets');
+      const out = new Map<string, EventTargetStats>();
+      const of = (target: string) => {
+        let s = out.get(target);
+        if (!s) out.set(target, s = { target, depth: 0, oldestMs: null, delivered: 0, failed: 0, dropped: 0, holder: '', untilMs: 0 });
+        return s;
+      };
+      for (const r of records) {
+        Object.assign(of(String(r.target)), { delivered: Number(r.delivered), failed: Number(r.failed), dropped: Number(r.dropped), holder: String(r.holder), untilMs: Number(r.until_ms) });
+      }
+      for (const r of queued) Object.assign(of(String(r.target)), { depth: Number(r.depth), oldestMs: r.oldest === null ? null : Number(r.oldest) });
+      return [...out.values()].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+    });
   }
 
   // ---- cache groups ----

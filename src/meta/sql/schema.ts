@@ -4,7 +4,7 @@
 // database is created at the current version and records it in `schema_info`.
 import type { DialectName } from './driver.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 type ColumnType = 'int' | 'text' | 'longtext' | 'blob' | 'serial';
 
@@ -70,6 +70,14 @@ export const TABLES: Readonly<Record<string, TableSpec>> = {
   vstate: { columns: { version: 'int' }, key: [] },
   // Readers of the change log (mirrors): the log is not pruned past what they applied.
   consumers: { columns: { name: 'text', applied: 'int' }, key: ['name'] },
+  // Bucket event notifications waiting for delivery, per target in seq order (okey: the object's
+  // "bucket/key", which delivery keeps in order); body is the S3 event record without its sequencer.
+  event_queue: { columns: { seq: 'serial', target: 'text', okey: 'longtext', body: 'longtext', created_ms: 'int' }, key: ['seq'], indexes: [['target', 'seq']] },
+  // One row per notification target: which gateway delivers for it until when, and its totals.
+  event_targets: {
+    columns: { target: 'text', holder: 'text', until_ms: 'int', delivered: 'int', failed: 'int', dropped: 'int' },
+    key: ['target'],
+  },
   // body: JSON array of {table, kind: 'put'|'delete', row} in the order the changes were made.
   changes: { columns: { version: 'int', op: 'text', time_ms: 'int', body: 'longtext' }, key: ['version'] },
 };
@@ -130,6 +138,8 @@ export function serverUpgrade(dialect: Exclude<DialectName, 'sqlite'>, version: 
   const out: string[] = [];
   // 4: slices that are parts of existing objects (import --mode link).
   if (version < 4) out.push(...tableSql(dialect, 'external_slices', collation));
+  // 5: the durable queue of bucket event notifications.
+  if (version < 5) out.push(...tableSql(dialect, 'event_queue', collation), ...tableSql(dialect, 'event_targets', collation));
   return out;
 }
 

@@ -100,5 +100,14 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   // 4: slices that are parts of existing objects (import --mode link).
   'CREATE TABLE external_slices (id INTEGER PRIMARY KEY, object TEXT NOT NULL, off INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL);',
+  // 5: the durable queue of bucket event notifications.
+  `
+  CREATE TABLE event_queue (seq INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, okey TEXT NOT NULL, body TEXT NOT NULL, created_ms INTEGER NOT NULL);
+  CREATE INDEX event_queue_by_target_seq ON event_queue (target, seq);
+  CREATE TABLE event_targets (
+    target TEXT PRIMARY KEY, holder TEXT NOT NULL, until_ms INTEGER NOT NULL,
+    delivered INTEGER NOT NULL, failed INTEGER NOT NULL, dropped INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
