@@ -23,6 +23,7 @@ import { registerIam } from './commands/iam.js';
 import { registerDump, registerLoad } from './commands/dump.js';
 import { registerMirror } from './commands/mirror.js';
 import { registerCacheServer } from './commands/cache-server.js';
+import { registerEvents } from './commands/events.js';
 import { closePool } from '../hotpath/pool.js';
 
 const EXIT_FAILED = 1;
@@ -51,6 +52,7 @@ function build(): Command {
   registerStats(program);
   registerGateway(program);
   registerIam(program);
+  registerEvents(program);
   registerBench(program);
   registerObjbench(program);
   registerWarmup(program);

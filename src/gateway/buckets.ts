@@ -1,5 +1,6 @@
 // Buckets are the top-level directories of the volume. The trash and the gateway's reserved
 // directory are never buckets, nor is any directory whose name S3 would not accept.
+import { ROOT_INODE, type QueuedEvent } from '../meta/meta.js';
 import { errorCode } from '../errors/errno.js';
 import type { Attr } from '../vfs/attr.js';
 import { isDir } from '../vfs/attr.js';
@@ -44,10 +45,11 @@ export class Buckets {
     return attr;
   }
 
-  async create(name: string): Promise<void> {
+  async create(name: string, events?: readonly QueuedEvent[]): Promise<void> {
     checkBucketName(name);
     try {
-      await this.gv.system.vol.mkdir(`/${name}`, { mode: 0o755 });
+      const sys = this.gv.system;
+      await sys.vfs.mkdir(sys.caller, ROOT_INODE, name, 0o755, events);
     } catch (err) {
       if (errorCode(err) !== 'EEXIST') throw fromCoreError(err);
       const existing = await this.gv.resolve(`/${name}`);
@@ -56,10 +58,11 @@ export class Buckets {
     }
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string, events?: readonly QueuedEvent[]): Promise<void> {
     await this.get(name);
     try {
-      await this.gv.user.vol.rmdir(`/${name}`);
+      const user = this.gv.user;
+      await user.vfs.rmdir(user.caller, ROOT_INODE, name, undefined, events);
     } catch (err) {
       const code = errorCode(err);
       if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new S3Error('BucketNotEmpty', undefined, { BucketName: name });

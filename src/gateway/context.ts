@@ -9,6 +9,8 @@ import type { BucketAccess } from './bucket-access.js';
 import type { Buckets } from './buckets.js';
 import { S3Error } from './errors.js';
 import type { GatewayEvent } from './hooks.js';
+import type { QueuedEvent } from '../meta/meta.js';
+import type { Notifications } from './notifications.js';
 import type { DirectoryIndex } from './listing.js';
 import type { Uploads } from './multipart.js';
 import { objectTarget, type Objects, type ObjectTarget } from './objects.js';
@@ -33,9 +35,14 @@ export interface GatewayCore {
   access: AccessControl;
   /** Secrets of access keys (for signatures made outside the headers: browser form uploads). */
   credentials: CredentialStore;
+  /** Bucket notification configurations and the queue rows of events. */
+  notifications: Notifications;
 }
 
-export type PendingEvent = Omit<GatewayEvent, 'accessKey' | 'requestId' | 'time'>;
+export type PendingEvent = Omit<GatewayEvent, 'accessKey' | 'requestId' | 'time'> & {
+  /** Its notifications were committed with the change (otherwise they are queued after it). */
+  queued?: boolean;
+};
 
 export interface OpContext {
   core: GatewayCore;
@@ -45,6 +52,8 @@ export interface OpContext {
   identity: Identity;
   /** Changes to announce once the operation succeeded. */
   events: PendingEvent[];
+  /** The notifications of an event this request is about to cause, to commit with the change. */
+  queued(e: PendingEvent): Promise<QueuedEvent[]>;
   /** Ask the authorizer about a further resource the operation touches (a copy's source). */
   authorize(action: string, bucket: string, key: string | null, write: boolean): Promise<void>;
   /** Ask about another identity than the request's (a browser form's signer). */

@@ -2,6 +2,7 @@
 // reserved (root-only) directory, holding the upload's record and one file per part. Completion
 // joins the parts' slices into one file in a single metadata transaction (no byte is copied),
 // then moves it to the key; abandoned uploads are swept after a configurable age.
+import type { QueuedEvent } from '../meta/meta.js';
 import { createHash } from 'node:crypto';
 import { errorCode } from '../errors/errno.js';
 import type { Attr } from '../vfs/attr.js';
@@ -202,7 +203,9 @@ export class Uploads {
 
   /** Join the parts (sharing their slices) into a new object at the upload's key. */
   /** `stated`: the whole object's checksum as the client gave it with the request, if it did. */
-  async complete(upload: Upload, t: ObjectTarget, requested: RequestedPart[], stated?: string): Promise<{ etag: string; size: number; checksums: Partial<Record<ChecksumAlgorithm, string>> }> {
+  /** `events`: the notifications of the new object, committed with it. */
+  async complete(upload: Upload, t: ObjectTarget, requested: RequestedPart[], stated?: string,
+    events?: (done: { etag: string; size: number }) => Promise<readonly QueuedEvent[]>): Promise<{ etag: string; size: number; checksums: Partial<Record<ChecksumAlgorithm, string>> }> {
     const parts = this.validate(await this.parts(upload), requested);
     const etag = multipartEtag(parts.map((p) => p.etag));
     const checksums = uploadChecksums(upload.record, parts);
@@ -226,7 +229,7 @@ export class Uploads {
       }));
       // The upload may have been completed or aborted by another request meanwhile.
       await this.get(upload.id, t);
-      await this.objects.place(temp, t);
+      await this.objects.place(temp, t, undefined, await events?.({ etag, size: attr.size }));
       await this.remove(upload.id);
       return { etag, size: attr.size, checksums };
     } catch (err) {

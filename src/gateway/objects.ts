@@ -1,6 +1,7 @@
 // Objects are files below a bucket's directory. This module finds them, reads them, puts staged
 // files in place (making the directories a key implies) and deletes them (removing directories the
 // deletion left empty, so prefixes disappear with their last object, as in S3).
+import type { QueuedEvent } from '../meta/meta.js';
 import { errorCode } from '../errors/errno.js';
 import type { Attr } from '../vfs/attr.js';
 import { isDir, isRegular, isSymlink } from '../vfs/attr.js';
@@ -122,13 +123,13 @@ export class Objects {
 
   /** Move a sealed temp file to where the key says, replacing any object there. `bucket` is the
    * bucket's directory when the caller already looked it up. */
-  async place(temp: TempFile, t: ObjectTarget, bucket?: Attr): Promise<void> {
+  async place(temp: TempFile, t: ObjectTarget, bucket?: Attr, events?: readonly QueuedEvent[]): Promise<void> {
     const { vfs, caller } = this.gv.system;
     const name = t.kp.segments[t.kp.segments.length - 1];
     for (let attempt = 1; ; attempt++) {
       const parent = t.kp.segments.length === 1 ? bucket ?? await this.buckets.get(t.bucket) : await this.#makeParents(t, bucket);
       try {
-        await vfs.rename(caller, temp.dir, temp.name, parent.ino, name);
+        await vfs.rename(caller, temp.dir, temp.name, parent.ino, name, 0, events);
         return;
       } catch (err) {
         const code = errorCode(err);
@@ -147,14 +148,14 @@ export class Objects {
 
   /** Create the object of a key that holds nothing yet, with its bytes and its record (whose
    * mtime is the file's own) in one metadata transaction. False when something is at the key. */
-  async createWhole(t: ObjectTarget, body: Buffer, record: (timeNs: bigint) => ObjectRecord): Promise<boolean> {
+  async createWhole(t: ObjectTarget, body: Buffer, record: (timeNs: bigint) => ObjectRecord, events?: readonly QueuedEvent[]): Promise<boolean> {
     const { vfs, caller } = this.gv.system;
     const name = t.kp.segments[t.kp.segments.length - 1];
     const timeNs = BigInt(Date.now()) * 1_000_000n;
     for (let attempt = 1; ; attempt++) {
       const parent = await this.#makeParents(t);
       try {
-        const made = await vfs.createFile(caller, parent.ino, name, 0o644, body, false, { timeNs, xattrs: { [RECORD_XATTR]: encodeRecord(record(timeNs)) } });
+        const made = await vfs.createFile(caller, parent.ino, name, 0o644, body, false, { timeNs, xattrs: { [RECORD_XATTR]: encodeRecord(record(timeNs)) }, ...(events ? { events } : {}) });
         return made !== null;
       } catch (err) {
         const code = errorCode(err);
@@ -243,7 +244,7 @@ export class Objects {
   }
 
   /** Delete what a key names; a key with nothing there is already deleted (S3 answers 204). */
-  async delete(t: ObjectTarget): Promise<boolean> {
+  async delete(t: ObjectTarget, events?: readonly QueuedEvent[]): Promise<boolean> {
     const user = this.gv.user;
     const name = t.kp.segments[t.kp.segments.length - 1]!;
     const dirs = await this.#walk(user, t, t.kp.segments.slice(0, -1), false);
@@ -256,10 +257,10 @@ export class Objects {
         const dir = await this.#entry(user, parent, name);
         if (!dir || !isDir(dir) || !(await this.gv.record(dir.ino))) return false;
         await this.gv.system.vfs.removexattr(this.gv.system.caller, dir.ino, RECORD_XATTR).catch(() => undefined);
-        await user.vfs.rmdir(user.caller, parent.ino, name).catch(() => undefined);
+        await user.vfs.rmdir(user.caller, parent.ino, name, undefined, events).catch(() => undefined);
       } else {
         // The entry itself goes, whatever it is (a symbolic link is not followed).
-        await user.vfs.unlink(user.caller, parent.ino, name);
+        await user.vfs.unlink(user.caller, parent.ino, name, undefined, events);
       }
       deleted = true;
     } catch (err) {

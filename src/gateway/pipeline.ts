@@ -13,6 +13,7 @@ import { refuseUnimplementedHeaders, route } from './router.js';
 import { queryServiceOf, sendQueryError, serveQueryApi } from './iam-api/query.js';
 import { objectTarget, type FoundObject } from './objects.js';
 import { timeRequest } from './metrics.js';
+import type { EventOrigin } from './notifications.js';
 
 export interface PipelineOptions {
   core: GatewayCore;
@@ -83,8 +84,14 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     // Tags or an ACL set with the object are tagging and ACL changes, which a policy may allow
     // apart from writing; so are an ACL and an ownership given to a new bucket.
     for (const extra of alsoAuthorized(rt.action, req)) await authorize(extra, req.bucket, req.key, true, rt.action === 's3:CreateBucket');
+    const origin: EventOrigin = {
+      principalId: auth.identity.userId ?? (auth.identity.accessKey || 'anonymous'),
+      sourceIp: raw.socket.remoteAddress ?? '',
+      requestId: id,
+    };
     const ctx: OpContext = {
       core: p.core, req, res, body, identity: auth.identity, events: [], authorize: (a, b, k, w) => authorize(a, b, k, w),
+      queued: (e) => p.core.notifications.queued(e, origin),
       authorizeAs: (identity, a, b, k, w, context) => authorizeAs(identity, a, b, k, w, false, context),
       allowed: (action, bucket, key) => authorize(action, bucket, key, false).then(() => true, (err: unknown) => {
         if (err instanceof S3Error && err.code === 'AccessDenied') return false;
@@ -92,9 +99,15 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
       }),
     };
     await rt.run(ctx);
+    // Events that are no change of the volume's (reads, a folder's or a copy's new record) are
+    // queued after the operation; the others were committed with it.
+    if (ctx.events.some((e) => e.queued)) p.core.notifications.onQueued();
+    const after = ctx.events.filter((e) => !e.queued);
+    if (after.length > 0) await p.core.notifications.queueAfter(after, origin).catch((err: unknown) => p.log(`events of request ${id} were not queued: ${(err as Error).message}`));
     for (const e of ctx.events) {
+      const { queued: _queued, ...told } = e;
       Promise.resolve()
-        .then(() => p.events({ ...e, accessKey: auth.identity.accessKey, requestId: id, time: new Date() }))
+        .then(() => p.events({ ...told, accessKey: auth.identity.accessKey, requestId: id, time: new Date() }))
         .catch((err: unknown) => p.log(`event ${e.name} for ${e.bucket}/${e.key ?? ''} was not delivered: ${(err as Error).message}`));
     }
   } catch (err) {

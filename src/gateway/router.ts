@@ -1,5 +1,6 @@
 // Which S3 operation a request is: from its method, whether it names a bucket and a key, its
 // sub-resource query parameters and (for PUT) x-amz-copy-source.
+import { getBucketNotification, putBucketNotification } from './ops/bucket-notification.js';
 import type { OpContext } from './context.js';
 import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './ops/acl.js';
 import {
@@ -83,11 +84,12 @@ export function route(req: S3Request): Route {
     throw new S3Error('MethodNotAllowed', `${m} is not allowed on the service; only GET (ListBuckets) is.`);
   }
   if (req.key === null) {
-    unsupported(req, ['acl', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', ...(m === 'GET' ? ['versions'] : [])]);
+    unsupported(req, ['acl', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', ...(m === 'GET' || m === 'PUT' ? ['notification'] : []), ...(m === 'GET' ? ['versions'] : [])]);
     switch (m) {
       case 'GET':
         if (q.has('acl')) return r('GetBucketAcl', false, getBucketAcl);
         if (q.has('policy')) return r('GetBucketPolicy', false, getBucketPolicy);
+        if (q.has('notification')) return r('GetBucketNotification', false, getBucketNotification);
         if (q.has('policyStatus')) return r('GetBucketPolicyStatus', false, getBucketPolicyStatus);
         if (q.has('publicAccessBlock')) return r('GetBucketPublicAccessBlock', false, getPublicAccessBlock);
         if (q.has('ownershipControls')) return r('GetBucketOwnershipControls', false, getOwnershipControls);
@@ -106,6 +108,7 @@ export function route(req: S3Request): Route {
         if (q.has('tagging')) return r('PutBucketTagging', true, putBucketTagging);
         if (q.has('acl')) return r('PutBucketAcl', true, putBucketAcl);
         if (q.has('policy')) return r('PutBucketPolicy', true, putBucketPolicy);
+        if (q.has('notification')) return r('PutBucketNotification', true, putBucketNotification);
         if (q.has('publicAccessBlock')) return r('PutBucketPublicAccessBlock', true, putPublicAccessBlock);
         if (q.has('ownershipControls')) return r('PutBucketOwnershipControls', true, putOwnershipControls);
         if (q.has('policyStatus')) throw new S3Error('MethodNotAllowed', 'The policy status is read-only.');

@@ -1,7 +1,14 @@
 // The S3 gateway: an HTTP/1.1 server (node:http, keep-alive) over a volume. startGateway() opens
 // the volume, prepares the staging area, listens, and sweeps leftovers in the background;
 // close() stops listening, lets requests in flight finish, and closes the volume.
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { DEFAULT_QUEUE_MAX, EventDelivery } from '../events/delivery.js';
+import { openTarget } from '../events/targets/index.js';
+import type { TargetSpec } from '../events/targets/target.js';
+import { VolumeEvents } from '../events/volume-events.js';
+import { Notifications } from './notifications.js';
 import type { AddressInfo, Socket } from 'node:net';
 import type { VolumeOptions } from '../sdk/volume.js';
 import { rootPrincipal } from '../iam/principals.js';
@@ -43,6 +50,12 @@ export interface GatewayOptions {
   authorizer?: Authorizer;
   /** Told of every change (default: nobody). */
   events?: EventSink;
+  /** Where bucket event notifications go (--notify TYPE:ID=URL); rules name them by ARN. */
+  notify?: TargetSpec[];
+  /** Also publish changes made through mounts and SDK clients, from the volume's change log. */
+  eventsFromVolume?: boolean;
+  /** Events a target's queue keeps at most; beyond, the oldest are dropped (default 1,000,000). */
+  eventQueueMax?: number;
   /** Multipart uploads not completed within this long are removed (default 7 days). */
   uploadExpiryMs?: number;
   /** Period of the sweep of abandoned uploads and temp files (default 1 hour). */
@@ -122,6 +135,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const gv = await GatewayVolume.open(options.metaUrl, options.volume);
   let server: Server | null = null;
   let timer: NodeJS.Timeout | null = null;
+  let delivery: EventDelivery | null = null;
+  let volumeEvents: VolumeEvents | null = null;
   try {
     // A mirror without mirror writes serves reads only, from the gateway store its primary made.
     const { mirror, name: volumeName } = await gv.user.vfs.meta.settings();
@@ -143,12 +158,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const credentials: CredentialStore = gatewayCredentials({ accessKey: options.accessKey, secretKey: options.secretKey }, iam);
     const bucketAccess = new BucketAccess(gv, options.now);
     const access = new AccessControl({ store: iam, buckets: bucketAccess, now: options.now, proxies: trustedProxies(options.trustedProxies ?? []) });
+    const region = options.region ?? 'us-east-1';
+    const owner = { id: ownerOf(rootPrincipal(iam, options.accessKey), iam.account).id, displayName: 'root' };
+    const eventTargets = readOnlyMirror ? [] : (options.notify ?? []).map(openTarget);
+    if (readOnlyMirror && (options.notify?.length || options.eventsFromVolume)) log('this gateway serves a mirror read-only: it sends no event notifications (the primary\'s gateways do)');
+    const notifications = new Notifications(gv, eventTargets.map((t) => ({ id: t.id, arn: t.arn })), region, owner.id, options.now);
     const core: GatewayCore = {
-      gv, buckets, objects, staging, uploads, index: new DirectoryIndex(gv),
-      region: options.region ?? 'us-east-1',
-      owner: { id: ownerOf(rootPrincipal(iam, options.accessKey), iam.account).id, displayName: 'root' },
-      iam, bucketAccess, access, credentials,
+      gv, buckets, objects, staging, uploads, index: new DirectoryIndex(gv), region, owner,
+      iam, bucketAccess, access, credentials, notifications,
     };
+    delivery = eventTargets.length === 0 ? null : new EventDelivery({
+      meta: gv.system.vfs.meta, targets: eventTargets, holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+      queueMax: options.eventQueueMax ?? DEFAULT_QUEUE_MAX, log,
+    });
+    notifications.onQueued = () => delivery?.poke();
+    delivery?.start();
+    for (const t of eventTargets) log(`event notifications to ${t.arn}: ${t.describe}`);
+    if (options.eventsFromVolume && !readOnlyMirror) {
+      volumeEvents = new VolumeEvents({ meta: gv.system.vfs.meta, queued: (e, o) => notifications.queued(e, o), onQueued: () => delivery?.poke(), log });
+      await volumeEvents.start();
+    }
     const base = options.authorizer ?? access.authorize;
     const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...options.limits };
     const pipeline = {
@@ -234,6 +263,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           await closed;
           clearTimeout(grace);
           await sweeping;
+          await volumeEvents?.close();
+          await delivery?.close();
           await iam.close();
           await gv.close();
         })();
@@ -243,6 +274,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   } catch (err) {
     if (timer) clearInterval(timer);
     server?.close();
+    await volumeEvents?.close().catch(() => undefined);
+    await delivery?.close().catch(() => undefined);
     await gv.close().catch(() => undefined);
     throw err;
   }

@@ -8,6 +8,7 @@ import { addGroupFlags, groupOptions, type GroupFlags } from '../group-flags.js'
 import { redactUrl } from '../../config/urls.js';
 import { parseAddress } from '../address.js';
 import { addMetricsFlag, serveMetricsIfAsked, type MetricsFlags } from '../metrics-flag.js';
+import { addNotifyFlags, notifyOptions, type NotifyFlags } from '../notify-flags.js';
 
 export const ACCESS_KEY_ENV = 'STRATA_GATEWAY_ACCESS_KEY';
 export const SECRET_KEY_ENV = 'STRATA_GATEWAY_SECRET_KEY';
@@ -26,7 +27,7 @@ function connections(value: string): number {
   return n;
 }
 
-interface GatewayFlags extends MirrorFlags, GroupFlags, MetricsFlags {
+interface GatewayFlags extends MirrorFlags, GroupFlags, MetricsFlags, NotifyFlags {
   accessKey?: string;
   secretKey?: string;
   readOnly?: boolean;
@@ -60,9 +61,10 @@ export function registerGateway(program: Command): void {
     .option('--upload-expiry <hours>', 'remove multipart uploads not completed within this many hours', hours('--upload-expiry'), 24 * 7)
     .option('--max-connections <n>', 'refuse connections beyond this many (keep it below the open-file limit)', connections, DEFAULT_LIMITS.maxConnections)
     .option('--trusted-proxy <cidr>', 'a TLS-terminating proxy whose X-Forwarded-For/-Proto set aws:SourceIp and aws:SecureTransport; repeatable', proxyRange, [] as string[]);
-  addMetricsFlag(addGroupFlags(addMirrorFlags(gateway)))
+  addNotifyFlags(addMetricsFlag(addGroupFlags(addMirrorFlags(gateway))))
     .action(async (metaUrl: string, address: { host: string; port: number }, flags: GatewayFlags) => {
       const cacheGroup = groupOptions(flags);
+      const events = notifyOptions(flags);
       const accessKey = flags.accessKey ?? process.env[ACCESS_KEY_ENV];
       const secretKey = flags.secretKey ?? process.env[SECRET_KEY_ENV];
       if (!accessKey || !secretKey) {
@@ -74,7 +76,7 @@ export function registerGateway(program: Command): void {
         gw = await startGateway({
           metaUrl, host: address.host, port: address.port, accessKey, secretKey, readOnly: flags.readOnly, region: flags.region,
           domains: flags.domain, uploadExpiryMs: flags.uploadExpiry * 3_600_000, limits: { maxConnections: flags.maxConnections }, trustedProxies: flags.trustedProxy,
-          volume: { ...mirrorOptions(flags), cacheGroup },
+          volume: { ...mirrorOptions(flags), cacheGroup }, ...events,
         });
       } catch (err) {
         await metrics?.close();

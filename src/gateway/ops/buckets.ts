@@ -87,7 +87,7 @@ export async function createBucket(ctx: OpContext): Promise<void> {
   }
   const record = await creationRecord(ctx);
   try {
-    await ctx.core.buckets.create(bucket);
+    await ctx.core.buckets.create(bucket, await ctx.queued({ name: 's3:BucketCreated', bucket }));
     // The user who creates a bucket owns it (root owns what has no owner recorded). A bucket
     // whose owner or ACL could not be recorded is removed again rather than left to nobody.
     if (Object.keys(record).length > 0) {
@@ -98,7 +98,7 @@ export async function createBucket(ctx: OpContext): Promise<void> {
         throw err;
       }
     }
-    ctx.events.push({ name: 's3:BucketCreated', bucket });
+    ctx.events.push({ name: 's3:BucketCreated', bucket, queued: true });
   } catch (err) {
     if (!(err instanceof S3Error && err.code === 'BucketAlreadyOwnedByYou')) throw err;
     if (!(await ownsBucket(ctx, bucket))) throw new S3Error('BucketAlreadyExists', undefined, { BucketName: bucket });
@@ -110,11 +110,11 @@ export async function createBucket(ctx: OpContext): Promise<void> {
 
 export async function deleteBucket(ctx: OpContext): Promise<void> {
   const bucket = bucketOf(ctx);
-  await ctx.core.buckets.delete(bucket);
+  await ctx.core.buckets.delete(bucket, await ctx.queued({ name: 's3:BucketRemoved', bucket }));
   ctx.core.bucketAccess.forget(bucket);
   // Uploads in progress into the bucket cannot complete any more.
   await ctx.core.uploads.abortAllIn(bucket);
-  ctx.events.push({ name: 's3:BucketRemoved', bucket });
+  ctx.events.push({ name: 's3:BucketRemoved', bucket, queued: true });
   sendEmpty(ctx.res, 204);
 }
 

@@ -1,5 +1,6 @@
 // CopyObject: the copy shares the source's slices (no data is copied); its metadata is the
 // source's (COPY) or the request's (REPLACE).
+import type { QueuedEvent } from '../../meta/meta.js';
 import { requestAcl } from '../acl/for-write.js';
 import { copySourceOf, findCopySource } from '../copy-source.js';
 import { targetOf, type OpContext } from '../context.js';
@@ -43,19 +44,21 @@ export async function copyObject(ctx: OpContext): Promise<void> {
     checksums: i.checksums, checksumType: i.checksumType, parts: i.parts, tags: newTags ?? i.tags, ...(acl ? { acl } : {}),
   });
   let mtimeNs: bigint;
+  const event = { name: 's3:ObjectCreated:Copy', bucket: t.bucket, key: t.key, size: i.size, etag: i.etag };
   if (same) {
-    // Only the metadata changes: the bytes stay where they are.
+    // Only the metadata changes: the bytes stay where they are (its notifications follow it).
     await core.objects.rewriteRecord(found, record(i.size, i.mtimeNs));
     mtimeNs = i.mtimeNs;
+    ctx.events.push(event);
   } else {
-    mtimeNs = await cloneInto(ctx, found, (a) => record(a.size, a.mtimeNs), t);
+    mtimeNs = await cloneInto(ctx, found, (a) => record(a.size, a.mtimeNs), t, await ctx.queued(event));
+    ctx.events.push({ ...event, queued: true });
   }
-  ctx.events.push({ name: 's3:ObjectCreated:Copy', bucket: t.bucket, key: t.key, size: i.size, etag: i.etag });
   sendXml(ctx.res, 200, el('CopyObjectResult', el('LastModified', isoTime(nsToMs(mtimeNs))), el('ETag', quoteEtag(i.etag))));
 }
 
 /** A new object at `t` sharing all of `found`'s slices; returns its mtime. */
-async function cloneInto(ctx: OpContext, found: FoundObject, record: (a: { size: number; mtimeNs: bigint }) => ObjectRecord, t: ReturnType<typeof targetOf>): Promise<bigint> {
+async function cloneInto(ctx: OpContext, found: FoundObject, record: (a: { size: number; mtimeNs: bigint }) => ObjectRecord, t: ReturnType<typeof targetOf>, events: readonly QueuedEvent[]): Promise<bigint> {
   const { core } = ctx;
   const sys = core.gv.system;
   const temp = await core.staging.createTemp();
@@ -64,7 +67,7 @@ async function cloneInto(ctx: OpContext, found: FoundObject, record: (a: { size:
       await sys.vfs.cloneRanges(sys.caller, temp.ino, [{ src: found.attr.ino, srcOffset: 0, dstOffset: 0, length: found.info.size }]);
     }
     const attr = await temp.seal(record);
-    await core.objects.place(temp, t);
+    await core.objects.place(temp, t, undefined, events);
     return attr.mtimeNs;
   } catch (err) {
     await temp.discard();

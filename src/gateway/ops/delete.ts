@@ -18,7 +18,8 @@ export async function deleteObject(ctx: OpContext): Promise<void> {
     const found = await ctx.core.objects.find(t);
     if (!etagMatches(ifMatch, found.info.etag)) throw new S3Error('PreconditionFailed', 'The object\'s ETag does not match If-Match.', { Condition: 'If-Match' });
   }
-  if (await ctx.core.objects.delete(t)) ctx.events.push({ name: 's3:ObjectRemoved:Delete', bucket: t.bucket, key: t.key });
+  const event = { name: 's3:ObjectRemoved:Delete', bucket: t.bucket, key: t.key };
+  if (await ctx.core.objects.delete(t, await ctx.queued(event))) ctx.events.push({ ...event, queued: true });
   sendEmpty(ctx.res, 204);
 }
 
@@ -51,7 +52,8 @@ export async function deleteObjects(ctx: OpContext): Promise<void> {
       const t = objectTarget(bucket, key);
       // Each key is authorized on its own, as S3 does: a policy may allow deleting some keys only.
       await ctx.authorize('s3:DeleteObject', bucket, key, true);
-      if (await ctx.core.objects.delete(t)) ctx.events.push({ name: 's3:ObjectRemoved:Delete', bucket, key });
+      const event = { name: 's3:ObjectRemoved:Delete', bucket, key };
+      if (await ctx.core.objects.delete(t, await ctx.queued(event))) ctx.events.push({ ...event, queued: true });
       if (!quiet) results.push(el('Deleted', el('Key', key)));
     } catch (err) {
       const e = fromCoreError(err);

@@ -77,6 +77,7 @@ async function serve(ctx: OpContext, withBody: boolean): Promise<void> {
   headers['Content-Length'] = String(end - start);
   if (range) headers['Content-Range'] = `bytes ${start}-${end - 1}/${info.size}`;
   res.writeHead(range ? 206 : 200, headers);
+  ctx.events.push({ name: withBody ? 's3:ObjectAccessed:Get' : 's3:ObjectAccessed:Head', bucket: t.bucket, key: t.key, size: info.size, etag: info.etag });
   if (!withBody || end === start) {
     res.end();
     return;

@@ -184,8 +184,9 @@ export async function completeMultipartUpload(ctx: OpContext): Promise<void> {
   await checkWriteConditions(ctx, t);
   // The client may state the whole object's checksum: S3 checks it against the one it joins.
   const stated = upload.record.checksumAlgorithm ? header(ctx.req, `x-amz-checksum-${upload.record.checksumAlgorithm}`) : undefined;
-  const done = await core.uploads.complete(upload, t, requested, stated);
-  ctx.events.push({ name: 's3:ObjectCreated:CompleteMultipartUpload', bucket: t.bucket, key: t.key, size: done.size, etag: done.etag });
+  const done = await core.uploads.complete(upload, t, requested, stated,
+    (d) => ctx.queued({ name: 's3:ObjectCreated:CompleteMultipartUpload', bucket: t.bucket, key: t.key, size: d.size, etag: d.etag }));
+  ctx.events.push({ name: 's3:ObjectCreated:CompleteMultipartUpload', bucket: t.bucket, key: t.key, size: done.size, etag: done.etag, queued: true });
   sendCompleted(ctx, t, done.etag, done.checksums, upload.record.checksumType);
 }
 

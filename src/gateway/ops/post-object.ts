@@ -191,7 +191,7 @@ async function store(ctx: OpContext, form: Form, u: Upload): Promise<Digests> {
     await temp.discard();
     throw err;
   }
-  await placeTemp(ctx, u.t, temp, d, u.record, u.bucketDir);
+  await placeTemp(ctx, u.t, temp, d, u.record, u.bucketDir, 's3:ObjectCreated:Post');
   return d;
 }
 
@@ -222,7 +222,8 @@ function redirectTarget(value: string | undefined, t: ObjectTarget, etag: string
 
 function answer(ctx: OpContext, u: Upload, d: Digests): void {
   const { res } = ctx;
-  ctx.events.push({ name: 's3:ObjectCreated:Post', bucket: u.t.bucket, key: u.t.key, size: d.size, etag: d.md5 });
+  // A folder object's record is a change of its own: its notifications are queued after it.
+  ctx.events.push({ name: 's3:ObjectCreated:Post', bucket: u.t.bucket, key: u.t.key, size: d.size, etag: d.md5, queued: !u.t.kp.directory });
   const etag = quoteEtag(d.md5);
   const location = objectUrl(ctx, u.t);
   const redirect = redirectTarget(u.fields.get('success_action_redirect') ?? u.fields.get('redirect'), u.t, etag);

@@ -79,12 +79,13 @@ export async function putObject(ctx: OpContext): Promise<void> {
 }
 
 /** Record the object's description on a received temp file and move it to the key. */
-export async function placeTemp(ctx: OpContext, t: ObjectTarget, temp: TempFile, d: Digests, r: Stored, bucket?: Attr): Promise<void> {
+export async function placeTemp(ctx: OpContext, t: ObjectTarget, temp: TempFile, d: Digests, r: Stored, bucket?: Attr, eventName = 's3:ObjectCreated:Put'): Promise<void> {
   try {
     await temp.seal((a) => ({ etag: d.md5, size: a.size, mtimeNs: String(a.mtimeNs), checksums: d.checksums, ...r }));
     // Another writer may have created the key while this body came in.
     await checkWriteConditions(ctx, t);
-    await ctx.core.objects.place(temp, t, bucket);
+    const events = await ctx.queued({ name: eventName, bucket: t.bucket, key: t.key, size: d.size, etag: d.md5 });
+    await ctx.core.objects.place(temp, t, bucket, events);
   } catch (err) {
     await temp.discard();
     throw err;
@@ -92,7 +93,7 @@ export async function placeTemp(ctx: OpContext, t: ObjectTarget, temp: TempFile,
 }
 
 function answerPut(ctx: OpContext, t: ObjectTarget, d: Digests): void {
-  ctx.events.push({ name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: d.size, etag: d.md5 });
+  ctx.events.push({ name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: d.size, etag: d.md5, queued: true });
   ctx.res.writeHead(200, { ETag: quoteEtag(d.md5), 'Content-Length': '0', ...checksumHeaders(d.checksums) });
   ctx.res.end();
 }
@@ -123,9 +124,10 @@ async function putWhole(ctx: OpContext, t: ObjectTarget, integrity: ReturnType<t
   const d = await integrity.finish(ctx.body.trailers);
   const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
   await checkWriteConditions(ctx, t);
+  const events = await ctx.queued({ name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: body.length, etag: d.md5 });
   const created = await core.objects.createWhole(t, body, (timeNs) => ({
     etag: d.md5, size: body.length, mtimeNs: String(timeNs), checksums: d.checksums, ...r,
-  }));
+  }), events);
   if (!created) {
     // Someone's object is there: replace it the ordinary way, from a temp file.
     const temp = await core.staging.createTemp();

@@ -1,0 +1,158 @@
+// Delivery of queued event notifications: one loop per target takes the oldest events of its
+// queue (in the volume's metadata) while it holds the target's lease, so among several gateways
+// one delivers at a time and events keep their order; publishes them; and only then removes them
+// from the queue. A target that fails is retried with exponential backoff while its events wait;
+// a crash between publishing and removing sends them again (at least once, never zero times).
+import type { Meta, PendingEvent } from '../meta/meta.js';
+import { counter, incrementer } from '../metrics/registry.js';
+import { withSequencer, type S3EventRecord } from './record.js';
+import type { DeliveredEvent, EventTarget } from './targets/target.js';
+
+export interface DeliveryOptions {
+  meta: Meta;
+  targets: readonly EventTarget[];
+  /** This gateway, as the lease names it. */
+  holder: string;
+  /** Events a target's queue keeps at most: beyond, the oldest are dropped (counted, logged). */
+  queueMax: number;
+  log: (message: string) => void;
+  /** How long a lease lasts without renewal (another gateway takes over after). */
+  leaseMs?: number;
+  batch?: number;
+  /** How often an idle loop looks at its queue when nothing pokes it. */
+  pollMs?: number;
+  firstBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export const DEFAULT_QUEUE_MAX = 1_000_000;
+const TRIM_EVERY_MS = 2_000;
+/** A target that keeps failing is reported at most this often. */
+const REPORT_EVERY_MS = 60_000;
+
+const delivered = counter('strata_events_delivered_total', 'Event notifications delivered, by target', ['target']);
+const failures = counter('strata_events_failed_total', 'Failed deliveries of event notifications, by target', ['target']);
+const drops = counter('strata_events_dropped_total', 'Event notifications dropped because the queue was full, by target', ['target']);
+
+export class EventDelivery {
+  #closed = false;
+  readonly #wakers = new Set<() => void>();
+  readonly #loops: Promise<void>[] = [];
+  readonly #sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+
+  constructor(private readonly o: DeliveryOptions) {}
+
+  start(): void {
+    for (const t of this.o.targets) this.#loops.push(this.#run(t));
+  }
+
+  /** Events were queued: look now rather than at the next poll. */
+  poke(): void {
+    for (const wake of [...this.#wakers]) wake();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.poke();
+    for (const s of [...this.#sleepers]) {
+      clearTimeout(s.timer);
+      s.resolve();
+    }
+    await Promise.all(this.#loops);
+    await Promise.all(this.o.targets.map((t) => t.close().catch(() => undefined)));
+  }
+
+  /** Wait `ms`, or less when poked (if `pokable`) or closed. */
+  #wait(ms: number, pokable: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => done(), ms),
+        resolve: () => done(),
+      };
+      const done = () => {
+        clearTimeout(entry.timer);
+        this.#sleepers.delete(entry);
+        this.#wakers.delete(done);
+        resolve();
+      };
+      this.#sleepers.add(entry);
+      if (pokable) this.#wakers.add(done);
+    });
+  }
+
+  async #run(t: EventTarget): Promise<void> {
+    const o = this.o;
+    const leaseMs = o.leaseMs ?? 10_000;
+    const first = o.firstBackoffMs ?? 200;
+    const max = o.maxBackoffMs ?? 30_000;
+    const counted = { delivered: incrementer(delivered, { target: t.id }), failed: incrementer(failures, { target: t.id }), dropped: incrementer(drops, { target: t.id }) };
+    let backoff = first;
+    let lastTrim = 0;
+    let failingSince: number | null = null;
+    let lastReport = 0;
+    let failedMeanwhile = 0;
+    while (!this.#closed) {
+      try {
+        if (Date.now() - lastTrim >= TRIM_EVERY_MS) {
+          lastTrim = Date.now();
+          const dropped = await o.meta.trimEvents(t.id, o.queueMax);
+          if (dropped > 0) {
+            counted.dropped.inc(dropped);
+            o.log(`EVENTS DROPPED: the queue of target ${t.arn} (${t.describe}) is over its bound of ${o.queueMax}: the oldest ${dropped} event(s) were dropped and will never be delivered; raise --events-queue-max or bring the target back`);
+          }
+        }
+        const batch = await o.meta.claimEvents(t.id, o.holder, leaseMs, o.batch ?? 100);
+        if (batch === null) {
+          // Another gateway delivers for this target; take over if its lease lapses.
+          await this.#wait(leaseMs / 2, false);
+          continue;
+        }
+        if (batch.length === 0) {
+          await this.#wait(o.pollMs ?? 1_000, true);
+          continue;
+        }
+        try {
+          await t.publish(batch.map(toDelivered));
+        } catch (err) {
+          counted.failed.inc();
+          failedMeanwhile++;
+          await o.meta.settleEvents(t.id, [], 1).catch(() => undefined);
+          const now = Date.now();
+          failingSince ??= now;
+          if (now - lastReport >= REPORT_EVERY_MS) {
+            lastReport = now;
+            o.log(`events for target ${t.arn} (${t.describe}) are not delivered (${failedMeanwhile} failed attempt(s) since ${new Date(failingSince).toISOString()}); they stay queued and are retried: ${(err as Error).message}`);
+            failedMeanwhile = 0;
+          }
+          await this.#wait(backoff, false);
+          backoff = Math.min(backoff * 2, max);
+          continue;
+        }
+        await o.meta.settleEvents(t.id, batch.map((e) => e.seq), 0);
+        counted.delivered.inc(batch.length);
+        if (failingSince !== null) {
+          o.log(`events for target ${t.arn} are delivered again (failing since ${new Date(failingSince).toISOString()})`);
+          failingSince = null;
+          lastReport = 0;
+          failedMeanwhile = 0;
+        }
+        backoff = first;
+      } catch (err) {
+        // The metadata engine itself failed: nothing is lost (the events stay queued); try again.
+        o.log(`event delivery for target ${t.arn} could not reach the volume's metadata: ${(err as Error).message}`);
+        await this.#wait(Math.min(backoff * 5, max), false);
+      }
+    }
+  }
+}
+
+export function toDelivered(e: PendingEvent): DeliveredEvent {
+  const record = withSequencer(JSON.parse(e.body) as S3EventRecord, e.seq);
+  return {
+    key: e.key,
+    object: record.s3.object !== undefined,
+    eventName: `s3:${String(record.eventName)}`,
+    record,
+    time: new Date(String(record.eventTime)),
+  };
+}
