@@ -89,12 +89,26 @@ export class VolumeEvents {
       return true;
     }
     if (entries.length === 0) return false;
-    const rows: QueuedEvent[] = [];
+    // A file written through a mount is created, then written, maybe in several commits: one
+    // event for what a batch did to a key, unless something else happened to it in between.
+    const batch: { e: EventOf; origin: EventOrigin }[] = [];
+    const last = new Map<string, number>();
     for (const entry of entries) {
       if (entry.op.endsWith(EVENTS_QUEUED_MARK)) continue;
       const origin: EventOrigin = { principalId: 'strata-volume', sourceIp: '', requestId: `v${entry.version}` };
-      for (const e of await this.#eventsOf(entry)) rows.push(...await this.o.queued(e, origin));
+      for (const e of await this.#eventsOf(entry)) {
+        const id = `${e.bucket}/${e.key ?? ''}`;
+        const before = last.get(id);
+        if (before !== undefined && e.name === 's3:ObjectCreated:Put' && batch[before]!.e.name === e.name) {
+          batch[before] = { e, origin };
+          continue;
+        }
+        last.set(id, batch.length);
+        batch.push({ e, origin });
+      }
     }
+    const rows: QueuedEvent[] = [];
+    for (const { e, origin } of batch) rows.push(...await this.o.queued(e, origin));
     const to = entries[entries.length - 1]!.version;
     if (await m.queueEvents(rows, { consumer: VOLUME_EVENTS_CONSUMER, from, to }) && rows.length > 0) this.o.onQueued();
     return entries.length === BATCH;

@@ -58,7 +58,8 @@ export interface GatewayEvent {
   time: Date;
 }
 
-/** Told of every change after it succeeded; failures here never fail the request. */
+/** Told of every change and read (s3:ObjectAccessed:*) after it succeeded; failures here never
+ * fail the request. Durable delivery to targets is the notification queue's (gateway --notify). */
 export type EventSink = (event: GatewayEvent) => void | Promise<void>;
 
 export const noEvents: EventSink = () => undefined;

@@ -99,7 +99,7 @@ describe(`${CLIENTS} concurrent clients`, () => {
 });
 
 describe('pipeline hooks', () => {
-  it('the authorizer sees every request after authentication; the event sink every change', async () => {
+  it('the authorizer sees every request after authentication; the event sink every change and read', async () => {
     const asked: AuthorizationRequest[] = [];
     const events: GatewayEvent[] = [];
     const g = await startTestGateway({
@@ -131,6 +131,7 @@ describe('pipeline hooks', () => {
       expect(events.map((e) => [e.name, e.bucket, e.key])).toEqual([
         ['s3:BucketCreated', 'hooks', undefined],
         ['s3:ObjectCreated:Put', 'hooks', 'public/a'],
+        ['s3:ObjectAccessed:Get', 'hooks', 'public/a'],
         ['s3:ObjectRemoved:Delete', 'hooks', 'public/a'],
       ]);
       expect(events[1]).toMatchObject({ size: 3, etag: md5Hex('abc') });
