@@ -21,6 +21,10 @@ export interface DeliveryOptions {
   batch?: number;
   /** How often an idle loop looks at its queue when nothing pokes it. */
   pollMs?: number;
+  /** How long an idle loop, once poked, lets events gather before taking them: one claim and
+   * one settle then serve many changes instead of each (they share the metadata engine with the
+   * requests that make them). */
+  gatherMs?: number;
   firstBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -109,6 +113,7 @@ export class EventDelivery {
         }
         if (batch.length === 0) {
           await this.#wait(o.pollMs ?? 1_000, true);
+          if (!this.#closed) await this.#wait(o.gatherMs ?? 200, false);
           continue;
         }
         try {
