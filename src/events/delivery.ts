@@ -4,7 +4,7 @@
 // from the queue. A target that fails is retried with exponential backoff while its events wait;
 // a crash between publishing and removing sends them again (at least once, never zero times).
 import type { Meta, PendingEvent } from '../meta/meta.js';
-import { counter, incrementer } from '../metrics/registry.js';
+import { counter, incrementer, Sampled } from '../metrics/registry.js';
 import { withSequencer, type S3EventRecord } from './record.js';
 import type { DeliveredEvent, EventTarget } from './targets/target.js';
 
@@ -37,6 +37,9 @@ const REPORT_EVERY_MS = 60_000;
 const delivered = counter('strata_events_delivered_total', 'Event notifications delivered, by target', ['target']);
 const failures = counter('strata_events_failed_total', 'Failed deliveries of event notifications, by target', ['target']);
 const drops = counter('strata_events_dropped_total', 'Event notifications dropped because the queue was full, by target', ['target']);
+// Levels of the volume's queue, read when scraped (every gateway of the volume reports the same).
+const queued = new Sampled<'target'>('gauge', 'strata_events_queued', 'Event notifications waiting in the volume\'s queue, by target', ['target'], 'max');
+const oldest = new Sampled<'target'>('gauge', 'strata_events_oldest_pending_seconds', 'Age of the oldest event notification waiting, by target', ['target'], 'max');
 
 export class EventDelivery {
   #closed = false;
@@ -46,8 +49,20 @@ export class EventDelivery {
 
   constructor(private readonly o: DeliveryOptions) {}
 
+  readonly #unsample: (() => void)[] = [];
+
   start(): void {
-    for (const t of this.o.targets) this.#loops.push(this.#run(t));
+    for (const t of this.o.targets) {
+      this.#loops.push(this.#run(t));
+      const stats = async () => (await this.o.meta.eventStats()).find((s) => s.target === t.id);
+      this.#unsample.push(
+        queued.add({ target: t.id }, async () => (await stats())?.depth ?? 0),
+        oldest.add({ target: t.id }, async () => {
+          const at = (await stats())?.oldestMs;
+          return at === null || at === undefined ? 0 : (Date.now() - at) / 1000;
+        }),
+      );
+    }
   }
 
   /** Events were queued: look now rather than at the next poll. */
@@ -57,6 +72,7 @@ export class EventDelivery {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const stop of this.#unsample.splice(0)) stop();
     this.poke();
     for (const s of [...this.#sleepers]) {
       clearTimeout(s.timer);
