@@ -18,12 +18,8 @@ function queueMax(value: string): number {
   return n;
 }
 
+/** Checked by notifyOptions, not here: commander would repeat the whole argument, password and all. */
 function spec(value: string, previous: string[]): string[] {
-  try {
-    parseTargetSpec(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
   return previous.concat(value);
 }
 
