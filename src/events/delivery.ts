@@ -52,6 +52,7 @@ export class EventDelivery {
   readonly #unsample: (() => void)[] = [];
 
   start(): void {
+    this.#loops.push(this.#trimAll());
     for (const t of this.o.targets) {
       this.#loops.push(this.#run(t));
       const stats = async () => (await this.o.meta.eventStats()).find((s) => s.target === t.id);
@@ -78,12 +79,14 @@ export class EventDelivery {
       clearTimeout(s.timer);
       s.resolve();
     }
-    await Promise.all(this.#loops);
+    // Closing the targets ends publishes in flight (their events stay queued for the next holder).
     await Promise.all(this.o.targets.map((t) => t.close().catch(() => undefined)));
+    await Promise.all(this.#loops);
   }
 
   /** Wait `ms`, or less when poked (if `pokable`) or closed. */
   #wait(ms: number, pokable: boolean): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const entry = {
         timer: setTimeout(() => done(), ms),
@@ -105,22 +108,13 @@ export class EventDelivery {
     const leaseMs = o.leaseMs ?? 10_000;
     const first = o.firstBackoffMs ?? 200;
     const max = o.maxBackoffMs ?? 30_000;
-    const counted = { delivered: incrementer(delivered, { target: t.id }), failed: incrementer(failures, { target: t.id }), dropped: incrementer(drops, { target: t.id }) };
+    const counted = { delivered: incrementer(delivered, { target: t.id }), failed: incrementer(failures, { target: t.id }) };
     let backoff = first;
-    let lastTrim = 0;
     let failingSince: number | null = null;
     let lastReport = 0;
     let failedMeanwhile = 0;
     while (!this.#closed) {
       try {
-        if (Date.now() - lastTrim >= TRIM_EVERY_MS) {
-          lastTrim = Date.now();
-          const dropped = await o.meta.trimEvents(t.id, o.queueMax);
-          if (dropped > 0) {
-            counted.dropped.inc(dropped);
-            o.log(`EVENTS DROPPED: the queue of target ${t.arn} (${t.describe}) is over its bound of ${o.queueMax}: the oldest ${dropped} event(s) were dropped and will never be delivered; raise --events-queue-max or bring the target back`);
-          }
-        }
         const batch = await o.meta.claimEvents(t.id, o.holder, leaseMs, o.batch ?? 100);
         if (batch === null) {
           // Another gateway delivers for this target; take over if its lease lapses.
@@ -132,6 +126,9 @@ export class EventDelivery {
           if (!this.#closed) await this.#wait(o.gatherMs ?? 200, false);
           continue;
         }
+        // The lease is renewed while the target takes its time, so no other gateway starts on the
+        // same events meanwhile (which would deliver them twice and out of order).
+        const renew = setInterval(() => void o.meta.claimEvents(t.id, o.holder, leaseMs, 0).catch(() => undefined), leaseMs / 3);
         try {
           await t.publish(batch.map(toDelivered));
         } catch (err) {
@@ -148,6 +145,8 @@ export class EventDelivery {
           await this.#wait(backoff, false);
           backoff = Math.min(backoff * 2, max);
           continue;
+        } finally {
+          clearInterval(renew);
         }
         await o.meta.settleEvents(t.id, batch.map((e) => e.seq), 0);
         counted.delivered.inc(batch.length);
@@ -163,6 +162,26 @@ export class EventDelivery {
         o.log(`event delivery for target ${t.arn} could not reach the volume's metadata: ${(err as Error).message}`);
         await this.#wait(Math.min(backoff * 5, max), false);
       }
+    }
+  }
+
+  /** Every queue of the volume stays within its bound, whichever gateway delivers it, if any
+   * does (a rule may name a target no running gateway was started with). */
+  async #trimAll(): Promise<void> {
+    const o = this.o;
+    while (!this.#closed) {
+      try {
+        for (const { target } of await o.meta.eventStats()) {
+          const dropped = await o.meta.trimEvents(target, o.queueMax);
+          if (dropped === 0) continue;
+          incrementer(drops, { target }).inc(dropped);
+          const served = o.targets.find((t) => t.id === target);
+          o.log(`EVENTS DROPPED: the queue of target ${served ? `${served.arn} (${served.describe})` : `"${target}" (no target of this gateway)`} is over its bound of ${o.queueMax}: the oldest ${dropped} event(s) were dropped and will never be delivered; raise --events-queue-max or bring the target back`);
+        }
+      } catch (err) {
+        o.log(`the event queue could not be trimmed: ${(err as Error).message}`);
+      }
+      await this.#wait(TRIM_EVERY_MS, false);
     }
   }
 }

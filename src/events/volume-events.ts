@@ -9,11 +9,9 @@ import { ROOT_INODE, type ChangeEntry, type Meta, type QueuedEvent } from '../me
 import { bucketNameProblem } from '../gateway/names.js';
 import type { EventOf, EventOrigin } from '../gateway/notifications.js';
 import { derivedEtag, decodeRecord, RECORD_XATTR } from '../gateway/record.js';
+import { S_IFDIR, S_IFMT, S_IFREG } from '../vfs/constants.js';
 
 export const VOLUME_EVENTS_CONSUMER = 'events';
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
 /** Changes of an existing file's bytes (what makes it a new version of its object). */
 const CONTENT_OPS = new Set(['write', 'truncate', 'clone', 'zero-range', 'allocate', 'import']);
 const BATCH = 500;
@@ -97,6 +95,7 @@ export class VolumeEvents {
       if (entry.op.endsWith(EVENTS_QUEUED_MARK)) continue;
       const origin: EventOrigin = { principalId: 'strata-volume', sourceIp: '', requestId: `v${entry.version}` };
       for (const e of await this.#eventsOf(entry)) {
+        e.time = new Date(entry.timeMs);
         const id = `${e.bucket}/${e.key ?? ''}`;
         const before = last.get(id);
         if (before !== undefined && e.name === 's3:ObjectCreated:Put' && batch[before]!.e.name === e.name) {
@@ -151,24 +150,32 @@ export class VolumeEvents {
       }
       if (p.type !== S_IFREG) continue;
       const where = await this.#keyOf(p.parent, p.name);
-      if (where) out.push({ name: 's3:ObjectCreated:Put', ...where, ...await this.#describe(p.ino!) });
+      if (where) {
+        const now = await this.#describe(p.ino!);
+        out.push({ name: 's3:ObjectCreated:Put', ...where, size: now.size, etag: now.etag });
+      }
       contents.delete(p.ino!);
     }
     for (const ino of contents) {
       const path = await this.o.meta.pathOf(ino).catch(() => null);
       const where = path === null ? null : splitKey(path);
-      if (where) out.push({ name: 's3:ObjectCreated:Put', ...where, ...await this.#describe(ino) });
+      if (!where) continue;
+      const now = await this.#describe(ino);
+      // Bytes a gateway wrote into a staging file before renaming it to its key: that rename
+      // queued the object's event already (its record describes the file as it is).
+      if (now.byGateway) continue;
+      out.push({ name: 's3:ObjectCreated:Put', ...where, size: now.size, etag: now.etag });
     }
     return out;
   }
 
   /** Size and ETag of the object as it is now (a later change has events of its own). */
-  async #describe(ino: number): Promise<{ size?: number; etag?: string }> {
+  async #describe(ino: number): Promise<{ size?: number; etag?: string; byGateway?: boolean }> {
     try {
       const attr = await this.o.meta.getattr(ino);
       const record = decodeRecord(await this.o.meta.getxattr(ino, RECORD_XATTR).catch(() => null));
       const current = record !== null && record.size === attr.size && record.mtimeNs === String(attr.mtimeNs);
-      return { size: attr.size, etag: current ? record.etag : derivedEtag(ino, attr.size, attr.mtimeNs) };
+      return { size: attr.size, etag: current ? record.etag : derivedEtag(ino, attr.size, attr.mtimeNs), byGateway: current };
     } catch {
       // Gone already (deleted since): its deletion has an event of its own.
       return {};

@@ -95,6 +95,7 @@ const OBJECT_ACL_PERMISSION: Readonly<Record<string, Permission>> = {
 const OWNER_ONLY: ReadonlySet<string> = new Set([
   's3:PutBucketPolicy', 's3:DeleteBucketPolicy', 's3:GetBucketPolicy', 's3:PutBucketPublicAccessBlock', 's3:GetBucketPublicAccessBlock',
   's3:PutBucketOwnershipControls', 's3:PutBucketAcl', 's3:DeleteBucket', 's3:PutBucketTagging', 's3:CreateBucket',
+  's3:PutBucketNotification', 's3:GetBucketNotification',
 ]);
 
 export interface AccessDeps {

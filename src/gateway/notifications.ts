@@ -24,6 +24,8 @@ export interface EventOf {
   key?: string;
   size?: number;
   etag?: string;
+  /** When it happened (default: now). */
+  time?: Date;
 }
 
 /** Who asked for it. */
@@ -72,6 +74,11 @@ export class Notifications {
     }
   }
 
+  /** The bucket is gone: a bucket made under its name starts with no configuration. */
+  forget(bucket: string): void {
+    this.#cache.delete(bucket);
+  }
+
   async setConfig(bucket: string, ino: number, config: NotificationConfig): Promise<void> {
     const { vfs, caller } = this.gv.system;
     try {
@@ -88,7 +95,6 @@ export class Notifications {
 
   /** Queue the notifications of events that already happened, in a transaction of their own. */
   async queueAfter(events: readonly EventOf[], origin: EventOrigin): Promise<void> {
-    if (this.targets.length === 0) return;
     const rows = (await Promise.all(events.map((e) => this.queued(e, origin)))).flat();
     if (rows.length === 0) return;
     await this.gv.system.vfs.meta.queueEvents(rows);
@@ -97,17 +103,17 @@ export class Notifications {
 
   /** The queue rows for `e` (none when no rule asks for it). */
   async queued(e: EventOf, origin: EventOrigin): Promise<QueuedEvent[]> {
-    if (this.targets.length === 0) return [];
-    const time = new Date(this.now());
+    const time = e.time ?? new Date(this.now());
     const facts = { ...e, time, region: this.region, ...origin, ownerId: this.ownerId };
     if (e.key === undefined) {
+      // Bucket events belong to no bucket's rules: this gateway's targets get them.
       return this.targets.map((t) => ({ target: t.id, key: e.bucket, body: JSON.stringify(s3EventRecord({ ...facts, configurationId: BUCKET_EVENTS_RULE })) }));
     }
     const config = await this.config(e.bucket);
     const out: QueuedEvent[] = [];
     for (const rule of matchingRules(config, e.name, e.key)) {
-      // Queued by the ARN's id even when this gateway was not started with that target: another
-      // gateway of the volume may deliver to it.
+      // Queued by the ARN's id even when this gateway was not started with that target (or with
+      // none): another gateway of the volume may deliver to it.
       const target = this.#byArn.get(rule.arn) ?? { id: rule.arn.split(':')[4] ?? rule.arn };
       out.push({ target: target.id, key: `${e.bucket}/${e.key}`, body: JSON.stringify(s3EventRecord({ ...facts, configurationId: rule.id })) });
     }

@@ -257,7 +257,7 @@ export class Objects {
         const dir = await this.#entry(user, parent, name);
         if (!dir || !isDir(dir) || !(await this.gv.record(dir.ino))) return false;
         await this.gv.system.vfs.removexattr(this.gv.system.caller, dir.ino, RECORD_XATTR).catch(() => undefined);
-        await user.vfs.rmdir(user.caller, parent.ino, name, undefined, events).catch(() => undefined);
+        await user.vfs.rmdir(user.caller, parent.ino, name).catch(() => undefined);
       } else {
         // The entry itself goes, whatever it is (a symbolic link is not followed).
         await user.vfs.unlink(user.caller, parent.ino, name, undefined, events);

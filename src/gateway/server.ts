@@ -167,7 +167,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       gv, buckets, objects, staging, uploads, index: new DirectoryIndex(gv), region, owner,
       iam, bucketAccess, access, credentials, notifications,
     };
-    delivery = eventTargets.length === 0 ? null : new EventDelivery({
+    // Even with no target of its own, a gateway keeps the volume's queues within their bound.
+    delivery = readOnlyMirror ? null : new EventDelivery({
       meta: gv.system.vfs.meta, targets: eventTargets, holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
       queueMax: options.eventQueueMax ?? DEFAULT_QUEUE_MAX, log,
     });

@@ -2,7 +2,7 @@
 // through a gateway whose targets are real servers (Redis, PostgreSQL, MariaDB, an HTTP webhook);
 // each target then holds exactly the records S3 would have sent, field by field, filters honoured.
 import {
-  CreateBucketCommand, GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigurationCommand,
+  CreateBucketCommand, GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigurationCommand, PutBucketPolicyCommand,
   type Event, type FilterRuleName, type S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
@@ -189,6 +189,11 @@ describe.skipIf(parts.skip)('gateway event notifications to Redis, PostgreSQL, M
     expect(stats.map((x) => [x.target, x.depth, x.failed, x.dropped])).toEqual(specs.map((s) => s.id).sort().map((id) => [id, 0, 0, 0]));
   }, 120_000);
 
+  const signedGet = (path: string) => signHeaders({
+    method: 'GET', path, query: 'notification=', host: new URL(t.gw.url).host, headers: {},
+    payloadHash: createHash('sha256').update('').digest('hex'), accessKey: ACCESS_KEY, secretKey: SECRET_KEY,
+  }).headers;
+
   it('the configuration reads back as it was put; a bad one gets S3\'s error and changes nothing', async () => {
     const bucket = 'config-checks';
     await t.s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -235,6 +240,11 @@ describe.skipIf(parts.skip)('gateway event notifications to Redis, PostgreSQL, M
     expect((await read()).QueueConfigurations?.map((q) => q.Id)).toEqual(['a', 'b']);
     await t.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket: bucket, NotificationConfiguration: {} }));
     expect((await read()).QueueConfigurations).toBeUndefined();
-    expect(errorCodeOf((await rawRequest(t.gw.url, 'GET', '/no-such-bucket-here?notification')).body)).toBe('NoSuchBucket');
+    expect(errorCodeOf((await rawRequest(t.gw.url, 'GET', '/no-such-bucket-here?notification', signedGet('/no-such-bucket-here'))).body)).toBe('NoSuchBucket');
+    // Even a bucket whose policy lets everyone do everything keeps its configuration to its owner.
+    await t.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] }] }) }));
+    expect((await rawRequest(t.gw.url, 'GET', `/${bucket}?notification`)).status).toBe(403);
+    const anonymous = await rawRequest(t.gw.url, 'PUT', `/${bucket}?notification`, {}, '<NotificationConfiguration/>');
+    expect(errorCodeOf(anonymous.body)).toBe('AccessDenied');
   });
 });

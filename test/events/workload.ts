@@ -94,11 +94,9 @@ export async function runWorkload(s3: S3Client, bucket: string, spare: string, a
 export function namespaceAfter(objects: readonly ExpectedEvent[]): Map<string, ExpectedEvent> {
   const out = new Map<string, ExpectedEvent>();
   for (const e of objects) {
-    if (e.eventName.startsWith('ObjectAccessed')) {
-      // A read is an event like any other: the entry shows the object's last event.
-      out.set(`${e.bucket}/${e.key}`, e);
-    } else if (e.eventName.startsWith('ObjectRemoved')) out.delete(`${e.bucket}/${e.key}`);
-    else out.set(`${e.bucket}/${e.key}`, e);
+    // Reads change no entry: one arriving after a deletion must not bring the entry back.
+    if (e.eventName.startsWith('ObjectRemoved')) out.delete(`${e.bucket}/${e.key}`);
+    else if (e.eventName.startsWith('ObjectCreated')) out.set(`${e.bucket}/${e.key}`, e);
   }
   return out;
 }

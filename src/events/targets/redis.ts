@@ -1,7 +1,7 @@
 // Events into Redis: access format appends to a list (RPUSH), namespace format keeps a hash of
 // "bucket/key" → the object's last event. A batch is one MULTI, so it lands whole or not at all.
 import { Redis } from 'ioredis';
-import { DEFAULT_REDIS_KEY, publishFailure, recordsDocument, removesObject, targetArn, type DeliveredEvent, type EventTarget, type TargetSpec } from './target.js';
+import { DEFAULT_REDIS_KEY, publishFailure, namespaceChange, recordsDocument, targetArn, type DeliveredEvent, type EventTarget, type TargetSpec } from './target.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
 const COMMAND_TIMEOUT_MS = 10_000;
@@ -56,12 +56,10 @@ export class RedisTarget implements EventTarget {
       for (const event of events) {
         if (this.#spec.format === 'access') {
           commands.push(['rpush', this.#key, JSON.stringify({ Event: [event.record], EventTime: event.time.toISOString() })]);
-        } else if (!event.object) {
-          continue; // a namespace mirrors objects; a bucket has no entry
-        } else if (removesObject(event)) {
-          commands.push(['hdel', this.#key, event.key]);
         } else {
-          commands.push(['hset', this.#key, event.key, recordsDocument(event)]);
+          const change = namespaceChange(event);
+          if (change === 'remove') commands.push(['hdel', this.#key, event.key]);
+          else if (change === 'set') commands.push(['hset', this.#key, event.key, recordsDocument(event)]);
         }
       }
       if (commands.length === 0) return;

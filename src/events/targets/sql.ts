@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { DEFAULT_TABLE, publishFailure, recordsDocument, removesObject, targetArn, type DeliveredEvent, type EventTarget, type TargetFormat, type TargetSpec } from './target.js';
+import { DEFAULT_TABLE, publishFailure, namespaceChange, recordsDocument, targetArn, type DeliveredEvent, type EventTarget, type TargetFormat, type TargetSpec } from './target.js';
 
 /** Two connections at most: batches to one target go one at a time anyway. */
 const POOL_SIZE = 2;
@@ -150,8 +150,9 @@ export class SqlTarget implements EventTarget {
   #statements(event: DeliveredEvent): Statement[] {
     const d = this.#dialect;
     if (this.#format === 'access') return [d.append(this.#table, event.time, recordsDocument(event))];
-    if (!event.object) return []; // a namespace mirrors objects; a bucket has no row
-    return [removesObject(event) ? d.remove(this.#table, event.key) : d.upsert(this.#table, event.key, recordsDocument(event))];
+    const change = namespaceChange(event);
+    if (change === null) return [];
+    return [change === 'remove' ? d.remove(this.#table, event.key) : d.upsert(this.#table, event.key, recordsDocument(event))];
   }
 
   #createTable(): Promise<void> {

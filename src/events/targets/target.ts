@@ -1,5 +1,7 @@
 // Where bucket event notifications go: what a target is, and the gateway's --notify spec that
 // names one ("TYPE:ID=URL").
+import { redactUrl as redactPassword } from '../../config/urls.js';
+
 export type TargetType = 'redis' | 'postgres' | 'mysql' | 'webhook';
 
 /** access: every event appended, in order (a log); namespace: one entry per object, its last
@@ -119,7 +121,8 @@ export function parseTargetSpec(spec: string, env: NodeJS.ProcessEnv = process.e
   try {
     url = new URL(expanded);
   } catch {
-    return fail(`"${redactUrl(expanded)}" is not a URL`, type);
+    // Not the expanded text: a variable's value (a password holding "/" or "#") would show.
+    return fail('the URL does not parse (after ${VAR}s are put in: percent-encode "/", "#", "?" and "@" in their values)', type);
   }
   if (!SCHEMES[type].includes(url.protocol)) {
     fail(`a ${type} target needs a ${SCHEMES[type].map((s) => `${s}//`).join(' or ')} URL, not ${url.protocol}//`, type);
@@ -169,16 +172,19 @@ function expandVariables(text: string, env: NodeJS.ProcessEnv): string {
   });
 }
 
+/** Query options shown as they are; any other value (token=, a driver's password=) is hidden. */
+const SHOWN_OPTIONS = ['format', 'key', 'table', 'sslmode'];
+
 function describeUrl(url: URL): string {
   const shown = new URL(url);
   if (shown.password !== '') shown.password = '***';
-  if (shown.searchParams.has('token')) shown.searchParams.set('token', '***');
+  for (const name of [...shown.searchParams.keys()]) if (!SHOWN_OPTIONS.includes(name)) shown.searchParams.set(name, '***');
   return shown.toString();
 }
 
-/** A URL that did not parse, with what looks like a password hidden. */
+/** A URL as typed, with its password and every query value but SHOWN_OPTIONS' hidden. */
 function redactUrl(text: string): string {
-  return text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:@/?#]*):[^/?#]*@/, '$1:***@').replace(/([?&]token=)[^&#]*/g, '$1***');
+  return redactPassword(text).replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, name: string) => (SHOWN_OPTIONS.includes(name) ? whole : `${sep}${name}=***`));
 }
 
 /** The spec as typed, with any password or token in it hidden (it goes into error messages). */
@@ -187,9 +193,14 @@ function redactSpec(spec: string): string {
   return equals < 0 ? spec : spec.slice(0, equals + 1) + redactUrl(spec.slice(equals + 1));
 }
 
-/** Namespace format: the event removes its object's entry (any s3:ObjectRemoved:*). */
-export function removesObject(event: DeliveredEvent): boolean {
-  return event.eventName.startsWith('s3:ObjectRemoved:');
+/** What an event does to a namespace-format target, which mirrors the objects there are: a
+ * removal drops the object's entry, a creation sets it; reads, tags and buckets change nothing
+ * (a read arriving after a deletion must not bring the entry back). */
+export function namespaceChange(event: DeliveredEvent): 'set' | 'remove' | null {
+  if (!event.object) return null;
+  if (event.eventName.startsWith('s3:ObjectRemoved:')) return 'remove';
+  if (event.eventName.startsWith('s3:ObjectCreated:')) return 'set';
+  return null;
 }
 
 /** The stored document of one event, as S3 sends it: {"Records":[record]}. */

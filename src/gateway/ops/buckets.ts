@@ -112,6 +112,7 @@ export async function deleteBucket(ctx: OpContext): Promise<void> {
   const bucket = bucketOf(ctx);
   await ctx.core.buckets.delete(bucket, await ctx.queued({ name: 's3:BucketRemoved', bucket }));
   ctx.core.bucketAccess.forget(bucket);
+  ctx.core.notifications.forget(bucket);
   // Uploads in progress into the bucket cannot complete any more.
   await ctx.core.uploads.abortAllIn(bucket);
   ctx.events.push({ name: 's3:BucketRemoved', bucket, queued: true });

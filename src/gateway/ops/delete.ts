@@ -1,7 +1,7 @@
 // DeleteObject and DeleteObjects. Deleting a key with nothing there succeeds, as in S3.
 import { bucketOf, targetOf, type OpContext } from '../context.js';
 import { S3Error, fromCoreError } from '../errors.js';
-import { objectTarget } from '../objects.js';
+import { objectTarget, type ObjectTarget } from '../objects.js';
 import { sendEmpty, sendXml } from '../respond.js';
 import { header } from '../request.js';
 import { etagMatches } from '../conditions.js';
@@ -18,8 +18,7 @@ export async function deleteObject(ctx: OpContext): Promise<void> {
     const found = await ctx.core.objects.find(t);
     if (!etagMatches(ifMatch, found.info.etag)) throw new S3Error('PreconditionFailed', 'The object\'s ETag does not match If-Match.', { Condition: 'If-Match' });
   }
-  const event = { name: 's3:ObjectRemoved:Delete', bucket: t.bucket, key: t.key };
-  if (await ctx.core.objects.delete(t, await ctx.queued(event))) ctx.events.push({ ...event, queued: true });
+  await deleteWithEvent(ctx, t);
   sendEmpty(ctx.res, 204);
 }
 
@@ -29,6 +28,14 @@ export async function deleteNoVersion(ctx: OpContext): Promise<void> {
   const t = targetOf(ctx);
   await ctx.core.buckets.get(t.bucket);
   sendEmpty(ctx.res, 204, { 'x-amz-version-id': ctx.req.query.get('versionId')! });
+}
+
+/** Delete what `t` names and announce it. A file's deletion commits its events; a folder object's
+ * is its record's removal (its directory may stay, holding other keys), so they follow it. */
+async function deleteWithEvent(ctx: OpContext, t: ObjectTarget): Promise<void> {
+  const event = { name: 's3:ObjectRemoved:Delete', bucket: t.bucket, key: t.key };
+  const queued = t.kp.directory ? [] : await ctx.queued(event);
+  if (await ctx.core.objects.delete(t, queued)) ctx.events.push({ ...event, queued: !t.kp.directory });
 }
 
 export async function deleteObjects(ctx: OpContext): Promise<void> {
@@ -52,8 +59,7 @@ export async function deleteObjects(ctx: OpContext): Promise<void> {
       const t = objectTarget(bucket, key);
       // Each key is authorized on its own, as S3 does: a policy may allow deleting some keys only.
       await ctx.authorize('s3:DeleteObject', bucket, key, true);
-      const event = { name: 's3:ObjectRemoved:Delete', bucket, key };
-      if (await ctx.core.objects.delete(t, await ctx.queued(event))) ctx.events.push({ ...event, queued: true });
+      await deleteWithEvent(ctx, t);
       if (!quiet) results.push(el('Deleted', el('Key', key)));
     } catch (err) {
       const e = fromCoreError(err);

@@ -1938,11 +1938,14 @@ export class SqlMeta implements Meta {
     this.#live('events');
     if (!Number.isSafeInteger(max) || max < 0) fail('EINVAL', 'events', `bad queue bound ${max}`);
     return this.#write('events', async (tx) => {
+      // The target's row first, as settleEvents takes it: trims and settles of one target queue
+      // up behind each other instead of deadlocking or counting one drop twice.
+      await SqlMeta.#targetRow(tx, target);
       const count = Number((await tx.c.get('SELECT count(*) AS n FROM event_queue WHERE target = ?', [target]))!.n);
       if (count <= max) return 0;
       const cut = await tx.c.get('SELECT seq FROM event_queue WHERE target = ? ORDER BY seq LIMIT 1 OFFSET ?', [target, count - max - 1]);
-      const dropped = (await tx.c.run('DELETE FROM event_queue WHERE target = ? AND seq <= ?', [target, Number(cut!.seq)]));
-      await SqlMeta.#targetRow(tx, target);
+      if (!cut) return 0;
+      const dropped = (await tx.c.run('DELETE FROM event_queue WHERE target = ? AND seq <= ?', [target, Number(cut.seq)]));
       await tx.c.run('UPDATE event_targets SET dropped = dropped + ? WHERE target = ?', [dropped, target]);
       return dropped;
     });
