@@ -14,6 +14,8 @@ import { queryServiceOf, sendQueryError, serveQueryApi } from './iam-api/query.j
 import { objectTarget, type FoundObject } from './objects.js';
 import { timeRequest } from './metrics.js';
 import type { EventOrigin } from './notifications.js';
+import { clientAddress } from './client-address.js';
+import type { IpRange } from '../iam/policy/ip-address.js';
 
 export interface PipelineOptions {
   core: GatewayCore;
@@ -29,6 +31,8 @@ export interface PipelineOptions {
   drainMs?: number;
   /** The volume's name, which labels the gateway's metrics. */
   volume?: string;
+  /** TLS-terminating proxies whose X-Forwarded-For names the client (events' source address). */
+  proxies?: readonly IpRange[];
 }
 
 /** Bodies up to this size are read and dropped after an error so the connection stays usable,
@@ -86,7 +90,7 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     for (const extra of alsoAuthorized(rt.action, req)) await authorize(extra, req.bucket, req.key, true, rt.action === 's3:CreateBucket');
     const origin: EventOrigin = {
       principalId: auth.identity.userId ?? (auth.identity.accessKey || 'anonymous'),
-      sourceIp: raw.socket.remoteAddress ?? '',
+      sourceIp: clientAddress(req, p.proxies ?? []).sourceIp ?? '',
       requestId: id,
     };
     const ctx: OpContext = {

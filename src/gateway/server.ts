@@ -157,7 +157,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     iam.report = log;
     const credentials: CredentialStore = gatewayCredentials({ accessKey: options.accessKey, secretKey: options.secretKey }, iam);
     const bucketAccess = new BucketAccess(gv, options.now);
-    const access = new AccessControl({ store: iam, buckets: bucketAccess, now: options.now, proxies: trustedProxies(options.trustedProxies ?? []) });
+    const proxies = trustedProxies(options.trustedProxies ?? []);
+    const access = new AccessControl({ store: iam, buckets: bucketAccess, now: options.now, proxies });
     const region = options.region ?? 'us-east-1';
     const owner = { id: ownerOf(rootPrincipal(iam, options.accessKey), iam.account).id, displayName: 'root' };
     const eventTargets = readOnlyMirror ? [] : (options.notify ?? []).map(openTarget);
@@ -182,7 +183,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const base = options.authorizer ?? access.authorize;
     const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...options.limits };
     const pipeline = {
-      core, credentials, log, now: options.now, volume: volumeName,
+      core, credentials, log, now: options.now, volume: volumeName, proxies,
       bodyProgress: { windowMs: limits.bodyWindowMs, minBytes: limits.bodyMinBytes }, drainMs: limits.drainMs,
       authorize: options.readOnly || readOnlyMirror ? readOnly(base) : base,
       events: options.events ?? noEvents,
