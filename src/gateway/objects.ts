@@ -168,11 +168,11 @@ export class Objects {
   }
 
   /** A "folder" object: the directory, made if needed, carrying the record. */
-  async placeDirectory(t: ObjectTarget, record: ObjectRecord): Promise<Attr> {
+  async placeDirectory(t: ObjectTarget, record: ObjectRecord, events?: readonly QueuedEvent[]): Promise<Attr> {
     const sys = this.gv.system;
     const dirs = await this.#walk(sys, t, t.kp.segments, true);
     const attr = dirs[dirs.length - 1]!;
-    await sys.vfs.setxattr(sys.caller, attr.ino, RECORD_XATTR, encodeRecord(record));
+    await sys.vfs.setxattr(sys.caller, attr.ino, RECORD_XATTR, encodeRecord(record), 0, events);
     return attr;
   }
 
@@ -238,9 +238,9 @@ export class Objects {
   }
 
   /** Replace the record of an existing object (tags, or metadata of a copy onto itself). */
-  async rewriteRecord(found: FoundObject, record: ObjectRecord): Promise<void> {
+  async rewriteRecord(found: FoundObject, record: ObjectRecord, events?: readonly QueuedEvent[]): Promise<void> {
     const sys = this.gv.system;
-    await sys.vfs.setxattr(sys.caller, found.attr.ino, RECORD_XATTR, encodeRecord(record)).catch((err: unknown) => { throw fromCoreError(err); });
+    await sys.vfs.setxattr(sys.caller, found.attr.ino, RECORD_XATTR, encodeRecord(record), 0, events).catch((err: unknown) => { throw fromCoreError(err); });
   }
 
   /** Delete what a key names; a key with nothing there is already deleted (S3 answers 204). */
@@ -256,7 +256,13 @@ export class Objects {
       if (t.kp.directory) {
         const dir = await this.#entry(user, parent, name);
         if (!dir || !isDir(dir) || !(await this.gv.record(dir.ino))) return false;
-        await this.gv.system.vfs.removexattr(this.gv.system.caller, dir.ino, RECORD_XATTR).catch(() => undefined);
+        try {
+          await this.gv.system.vfs.removexattr(this.gv.system.caller, dir.ino, RECORD_XATTR, events);
+        } catch (err) {
+          // Deleted by another request meanwhile.
+          if (errorCode(err) === 'ENODATA') return false;
+          throw err;
+        }
         await user.vfs.rmdir(user.caller, parent.ino, name).catch(() => undefined);
       } else {
         // The entry itself goes, whatever it is (a symbolic link is not followed).

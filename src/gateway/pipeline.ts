@@ -103,8 +103,8 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
       }),
     };
     await rt.run(ctx);
-    // Events that are no change of the volume's (reads, a folder's or a copy's new record) are
-    // queued after the operation; the others were committed with it.
+    // Reads change nothing to commit their events with: they are queued after the operation;
+    // every change's were committed with it.
     if (ctx.events.some((e) => e.queued)) p.core.notifications.onQueued();
     const after = ctx.events.filter((e) => !e.queued);
     if (after.length > 0) await p.core.notifications.queueAfter(after, origin).catch((err: unknown) => p.log(`events of request ${id} were not queued: ${(err as Error).message}`));

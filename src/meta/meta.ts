@@ -339,8 +339,8 @@ export interface Meta {
    * taken; on any failure the slice is queued for deletion, as commitSlice does.
    */
   createFile(dir: number, name: string, node: NewNode, content: { id: number; size: number } | null, extras?: CreateExtras): Promise<NodeAttr>;
-  /** `events`, here and on unlink, rmdir and rename: notifications queued in the same transaction,
-   * so a change is never committed without them. */
+  /** `events`, here and on unlink, rmdir, rename, setxattr and removexattr: notifications queued
+   * in the same transaction, so a change is never committed without them. */
   mkdir(dir: number, name: string, node: NewNode, events?: readonly QueuedEvent[]): Promise<NodeAttr>;
   symlink(dir: number, name: string, target: string, node: NewNode): Promise<NodeAttr>;
   readlink(ino: number): Promise<string>;
@@ -358,9 +358,9 @@ export interface Meta {
 
   getxattr(ino: number, name: string): Promise<Uint8Array>;
   /** flags: XATTR_CREATE (1), XATTR_REPLACE (2). */
-  setxattr(ino: number, name: string, value: Uint8Array, flags: number): Promise<void>;
+  setxattr(ino: number, name: string, value: Uint8Array, flags: number, events?: readonly QueuedEvent[]): Promise<void>;
   listxattr(ino: number): Promise<string[]>;
-  removexattr(ino: number, name: string): Promise<void>;
+  removexattr(ino: number, name: string, events?: readonly QueuedEvent[]): Promise<void>;
   statfs(): Promise<StatFs>;
   usage(): Promise<Usage>;
 

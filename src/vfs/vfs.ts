@@ -674,19 +674,19 @@ export class Vfs implements Walkable {
     return this.meta.getxattr(ino, name);
   }
 
-  async setxattr(caller: Caller, ino: number, name: string, value: Uint8Array, flags = 0): Promise<void> {
+  async setxattr(caller: Caller, ino: number, name: string, value: Uint8Array, flags = 0, events?: readonly QueuedEvent[]): Promise<void> {
     this.#xattrAccess(caller, await this.#current(ino), name, W_OK, 'setxattr');
     if (value.length > 65536) fail('E2BIG', 'setxattr');
-    await this.meta.setxattr(ino, name, value, flags);
+    await this.meta.setxattr(ino, name, value, flags, events);
   }
 
   async listxattr(_caller: Caller, ino: number): Promise<string[]> {
     return this.meta.listxattr(ino);
   }
 
-  async removexattr(caller: Caller, ino: number, name: string): Promise<void> {
+  async removexattr(caller: Caller, ino: number, name: string, events?: readonly QueuedEvent[]): Promise<void> {
     this.#xattrAccess(caller, await this.#current(ino), name, W_OK, 'removexattr');
-    await this.meta.removexattr(ino, name);
+    await this.meta.removexattr(ino, name, events);
   }
 
   async statfs(_caller: Caller, _ino: number): Promise<StatFs> {

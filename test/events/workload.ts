@@ -3,7 +3,7 @@
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand,
   DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutBucketNotificationConfigurationCommand,
-  PutObjectCommand, UploadPartCommand, type Event, type S3Client,
+  DeleteObjectTaggingCommand, PutObjectCommand, PutObjectTaggingCommand, UploadPartCommand, type Event, type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 
@@ -29,7 +29,7 @@ export async function configureBucket(s3: S3Client, bucket: string, arn: string)
       QueueConfigurations: [
         { Id: 'data', QueueArn: arn, Events: ['s3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'data/' }] } } },
         { Id: 'png', QueueArn: arn, Events: ['s3:ObjectCreated:Put', 's3:ObjectCreated:Copy'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'img/' }, { Name: 'suffix', Value: '.png' }] } } },
-        { Id: 'gone-and-read', QueueArn: arn, Events: ['s3:ObjectRemoved:*', ...ACCESSED] },
+        { Id: 'gone-and-read', QueueArn: arn, Events: ['s3:ObjectRemoved:*', 's3:ObjectTagging:*' as Event, ...ACCESSED] },
       ],
     },
   }));
@@ -73,6 +73,15 @@ export async function runWorkload(s3: S3Client, bucket: string, spare: string, a
   }));
   objects.push({ eventName: 'ObjectCreated:CompleteMultipartUpload', bucket, key: 'data/mp', size: partA.length + partB.length, eTag: done.ETag!.replace(/"/g, ''), configurationId: 'data' });
 
+  // A folder object, and a key below it that keeps its directory when the folder object goes.
+  await put('data/folder/', '', 'data');
+  await put('data/folder/inner', 'inner', 'data');
+
+  await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'img/x.jpg', Tagging: { TagSet: [{ Key: 'stage', Value: 'raw' }] } }));
+  objects.push({ eventName: 'ObjectTagging:Put', bucket, key: 'img/x.jpg', configurationId: 'gone-and-read' });
+  await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'img/x.jpg' }));
+  objects.push({ eventName: 'ObjectTagging:Delete', bucket, key: 'img/x.jpg', configurationId: 'gone-and-read' });
+
   const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'data/a b+c.txt' }));
   await got.Body!.transformToByteArray();
   objects.push({ eventName: 'ObjectAccessed:Get', bucket, key: 'data/a b+c.txt', size: 12, eTag: md5('small object'), configurationId: 'gone-and-read' });
@@ -84,6 +93,9 @@ export async function runWorkload(s3: S3Client, bucket: string, spare: string, a
   await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'data/copy' }, { Key: 'other/z' }] } }));
   objects.push({ eventName: 'ObjectRemoved:Delete', bucket, key: 'data/copy', configurationId: 'gone-and-read' });
   objects.push({ eventName: 'ObjectRemoved:Delete', bucket, key: 'other/z', configurationId: 'gone-and-read' });
+
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'data/folder/' }));
+  objects.push({ eventName: 'ObjectRemoved:Delete', bucket, key: 'data/folder/', configurationId: 'gone-and-read' });
 
   await s3.send(new DeleteBucketCommand({ Bucket: spare }));
   buckets.push({ eventName: 'BucketRemoved', bucket: spare, configurationId: bucketRule });

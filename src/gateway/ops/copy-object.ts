@@ -46,14 +46,13 @@ export async function copyObject(ctx: OpContext): Promise<void> {
   let mtimeNs: bigint;
   const event = { name: 's3:ObjectCreated:Copy', bucket: t.bucket, key: t.key, size: i.size, etag: i.etag };
   if (same) {
-    // Only the metadata changes: the bytes stay where they are (its notifications follow it).
-    await core.objects.rewriteRecord(found, record(i.size, i.mtimeNs));
+    // Only the metadata changes: the bytes stay where they are.
+    await core.objects.rewriteRecord(found, record(i.size, i.mtimeNs), await ctx.queued(event));
     mtimeNs = i.mtimeNs;
-    ctx.events.push(event);
   } else {
     mtimeNs = await cloneInto(ctx, found, (a) => record(a.size, a.mtimeNs), t, await ctx.queued(event));
-    ctx.events.push({ ...event, queued: true });
   }
+  ctx.events.push({ ...event, queued: true });
   sendXml(ctx.res, 200, el('CopyObjectResult', el('LastModified', isoTime(nsToMs(mtimeNs))), el('ETag', quoteEtag(i.etag))));
 }
 

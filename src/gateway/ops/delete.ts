@@ -30,12 +30,11 @@ export async function deleteNoVersion(ctx: OpContext): Promise<void> {
   sendEmpty(ctx.res, 204, { 'x-amz-version-id': ctx.req.query.get('versionId')! });
 }
 
-/** Delete what `t` names and announce it. A file's deletion commits its events; a folder object's
- * is its record's removal (its directory may stay, holding other keys), so they follow it. */
+/** Delete what `t` names, its events committed with the deletion (a folder object's with its
+ * record's removal: its directory may stay, holding other keys). */
 async function deleteWithEvent(ctx: OpContext, t: ObjectTarget): Promise<void> {
   const event = { name: 's3:ObjectRemoved:Delete', bucket: t.bucket, key: t.key };
-  const queued = t.kp.directory ? [] : await ctx.queued(event);
-  if (await ctx.core.objects.delete(t, queued)) ctx.events.push({ ...event, queued: !t.kp.directory });
+  if (await ctx.core.objects.delete(t, await ctx.queued(event))) ctx.events.push({ ...event, queued: true });
 }
 
 export async function deleteObjects(ctx: OpContext): Promise<void> {

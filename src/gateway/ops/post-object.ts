@@ -168,7 +168,8 @@ async function store(ctx: OpContext, form: Form, u: Upload): Promise<Digests> {
     await form.end();
     const md5Raw = createHash('md5').digest();
     const d: Digests = { md5: md5Raw.toString('hex'), md5Raw, size: 0, checksums: {} };
-    await ctx.core.objects.placeDirectory(u.t, { etag: d.md5, size: 0, mtimeNs: '0', checksums: {}, ...u.record });
+    const events = await ctx.queued({ name: 's3:ObjectCreated:Post', bucket: u.t.bucket, key: u.t.key, size: 0, etag: d.md5 });
+    await ctx.core.objects.placeDirectory(u.t, { etag: d.md5, size: 0, mtimeNs: '0', checksums: {}, ...u.record }, events);
     return d;
   }
   const md5 = md5For(ctx.body.declaredLength());
@@ -222,8 +223,7 @@ function redirectTarget(value: string | undefined, t: ObjectTarget, etag: string
 
 function answer(ctx: OpContext, u: Upload, d: Digests): void {
   const { res } = ctx;
-  // A folder object's record is a change of its own: its notifications are queued after it.
-  ctx.events.push({ name: 's3:ObjectCreated:Post', bucket: u.t.bucket, key: u.t.key, size: d.size, etag: d.md5, queued: !u.t.kp.directory });
+  ctx.events.push({ name: 's3:ObjectCreated:Post', bucket: u.t.bucket, key: u.t.key, size: d.size, etag: d.md5, queued: true });
   const etag = quoteEtag(d.md5);
   const location = objectUrl(ctx, u.t);
   const redirect = redirectTarget(u.fields.get('success_action_redirect') ?? u.fields.get('redirect'), u.t, etag);

@@ -64,8 +64,9 @@ export async function putObject(ctx: OpContext): Promise<void> {
       if (c.length > 0) throw new S3Error('InvalidRequest', `"${t.key}" ends in "/": it names a directory, which holds no data. Send an empty body.`);
     }
     const d = await integrity.finish(ctx.body.trailers);
-    await core.objects.placeDirectory(t, { etag: d.md5, size: 0, mtimeNs: '0', headers, meta, checksums: d.checksums, tags, ...(acl ? { acl } : {}) });
-    ctx.events.push({ name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: 0, etag: d.md5 });
+    const event = { name: 's3:ObjectCreated:Put', bucket: t.bucket, key: t.key, size: 0, etag: d.md5 };
+    await core.objects.placeDirectory(t, { etag: d.md5, size: 0, mtimeNs: '0', headers, meta, checksums: d.checksums, tags, ...(acl ? { acl } : {}) }, await ctx.queued(event));
+    ctx.events.push({ ...event, queued: true });
     res.writeHead(200, { ETag: quoteEtag(d.md5), 'Content-Length': '0', ...checksumHeaders(d.checksums) });
     res.end();
     return;

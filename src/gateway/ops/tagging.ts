@@ -19,16 +19,18 @@ export async function putObjectTagging(ctx: OpContext): Promise<void> {
   const t = targetOf(ctx);
   const tags = tagsFromXml(parseBody(await ctx.body.readAll(MAX_TAGGING_BODY), 'Tagging'));
   const found = await ctx.core.objects.find(t);
-  await ctx.core.objects.rewriteRecord(found, recordWith(found.info, { tags }));
-  ctx.events.push({ name: 's3:ObjectTagging:Put', bucket: t.bucket, key: t.key });
+  const event = { name: 's3:ObjectTagging:Put', bucket: t.bucket, key: t.key };
+  await ctx.core.objects.rewriteRecord(found, recordWith(found.info, { tags }), await ctx.queued(event));
+  ctx.events.push({ ...event, queued: true });
   sendEmpty(ctx.res, 200);
 }
 
 export async function deleteObjectTagging(ctx: OpContext): Promise<void> {
   const t = targetOf(ctx);
   const found = await ctx.core.objects.find(t);
-  await ctx.core.objects.rewriteRecord(found, recordWith(found.info, { tags: [] }));
-  ctx.events.push({ name: 's3:ObjectTagging:Delete', bucket: t.bucket, key: t.key });
+  const event = { name: 's3:ObjectTagging:Delete', bucket: t.bucket, key: t.key };
+  await ctx.core.objects.rewriteRecord(found, recordWith(found.info, { tags: [] }), await ctx.queued(event));
+  ctx.events.push({ ...event, queued: true });
   sendEmpty(ctx.res, 204);
 }
 

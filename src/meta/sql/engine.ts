@@ -1183,7 +1183,7 @@ export class SqlMeta implements Meta {
     });
   }
 
-  async setxattr(ino: number, name: string, value: Uint8Array, flags: number): Promise<void> {
+  async setxattr(ino: number, name: string, value: Uint8Array, flags: number, events?: readonly QueuedEvent[]): Promise<void> {
     this.#live('setxattr');
     await this.#write('setxattr', async (tx) => {
       const n = await this.#node(tx.c, ino, 'setxattr', true);
@@ -1195,7 +1195,7 @@ export class SqlMeta implements Meta {
       else await tx.c.run('INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?)', [ino, name, v]);
       tx.put('xattrs', { ino, name, value: v });
       await SqlMeta.#saveNode(tx, { ...n, ctime: nowNs() });
-    });
+    }, { events });
   }
 
   async listxattr(ino: number): Promise<string[]> {
@@ -1206,14 +1206,14 @@ export class SqlMeta implements Meta {
     });
   }
 
-  async removexattr(ino: number, name: string): Promise<void> {
+  async removexattr(ino: number, name: string, events?: readonly QueuedEvent[]): Promise<void> {
     this.#live('removexattr');
     await this.#write('removexattr', async (tx) => {
       const n = await this.#node(tx.c, ino, 'removexattr', true);
       if (await tx.c.run('DELETE FROM xattrs WHERE ino = ? AND name = ?', [ino, name]) === 0) fail('ENODATA', 'removexattr');
       tx.delete('xattrs', { ino, name });
       await SqlMeta.#saveNode(tx, { ...n, ctime: nowNs() });
-    });
+    }, { events });
   }
 
   async statfs(): Promise<StatFs> {
