@@ -6,8 +6,8 @@
 //     this process, one whose bucket sends every event to Redis and one with none, in alternating
 //     rounds; p50/p95 latencies and their ratio (target: at most 10% more at p50).
 // Run: node dist/bench/events.js (after `npm run build`); writes bench/results/events.json.
-// Env: STRATA_BENCH_EVENTS (20000 events per target), STRATA_BENCH_EVENTS_PUTS (1000 PUTs per
-//      round), STRATA_BENCH_EVENTS_ROUNDS (4).
+// Env: STRATA_BENCH_EVENTS (20000 events per target), STRATA_BENCH_EVENTS_PUTS (400 PUTs per
+//      round), STRATA_BENCH_EVENTS_ROUNDS (10).
 import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as fs from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -28,8 +28,8 @@ import { startMariadb, startPostgres } from './servers.js';
 import { envInt, printTable, progressBar, writeJson, type Row } from './table.js';
 
 const EVENTS = envInt('STRATA_BENCH_EVENTS', 20_000);
-const PUTS = envInt('STRATA_BENCH_EVENTS_PUTS', 1000);
-const ROUNDS = envInt('STRATA_BENCH_EVENTS_ROUNDS', 4);
+const PUTS = envInt('STRATA_BENCH_EVENTS_PUTS', 400);
+const ROUNDS = envInt('STRATA_BENCH_EVENTS_ROUNDS', 10);
 const KEY = 'bench';
 const SECRET = 'bench-secret-key';
 
