@@ -21,13 +21,25 @@ export interface NotificationConfig {
   rules: NotificationRule[];
 }
 
-/** Every event name a rule may ask for, by family (the family's "*" takes them all). */
+/** Every event name a rule may ask for, by family (the family's "*" takes them all). S3's whole
+ * list is accepted, so configurations written for S3 apply unchanged; Strata has no versions,
+ * restores, lifecycle, replication or intelligent tiering, so those never happen here. */
 const FAMILIES: Readonly<Record<string, readonly string[]>> = {
   ObjectCreated: ['Put', 'Post', 'Copy', 'CompleteMultipartUpload'],
   ObjectRemoved: ['Delete', 'DeleteMarkerCreated'],
   ObjectAccessed: ['Get', 'Head'],
   ObjectTagging: ['Put', 'Delete'],
+  ObjectAcl: ['Put'],
+  ObjectRestore: ['Post', 'Completed', 'Delete'],
+  LifecycleExpiration: ['Delete', 'DeleteMarkerCreated'],
+  LifecycleTransition: [''],
+  Replication: ['OperationFailedReplication', 'OperationMissedThreshold', 'OperationReplicatedAfterThreshold', 'OperationNotTracked'],
+  IntelligentTiering: [''],
+  ReducedRedundancyLostObject: [''],
 };
+
+/** The elements S3 knows inside one configuration; anything else is MalformedXML, as there. */
+const RULE_ELEMENTS = new Set(['Id', 'Event', 'Filter']);
 
 const KINDS = ['Queue', 'Topic', 'CloudFunction'] as const;
 const MAX_RULES = 100;
@@ -35,11 +47,14 @@ const MAX_FILTER_VALUE = 1024;
 
 /** The concrete event names a pattern stands for (empty: not a pattern S3 knows). */
 export function expandEventPattern(pattern: string): string[] {
-  const m = /^s3:([A-Za-z]+):([A-Za-z*]+)$/.exec(pattern);
+  // "s3:Family:Name", "s3:Family:*", or for the families of one event "s3:Family".
+  const m = /^s3:([A-Za-z]+)(?::([A-Za-z*]+))?$/.exec(pattern);
   const family = m ? FAMILIES[m[1]!] : undefined;
   if (!m || !family) return [];
-  if (m[2] === '*') return family.map((n) => `s3:${m[1]}:${n}`);
-  return family.includes(m[2]!) ? [pattern] : [];
+  const name = (n: string) => (n === '' ? `s3:${m[1]}` : `s3:${m[1]}:${n}`);
+  if (m[2] === undefined) return family.length === 1 && family[0] === '' ? [pattern] : [];
+  if (m[2] === '*') return family.map(name);
+  return family.includes(m[2]) ? [pattern] : [];
 }
 
 function invalid(message: string, name: string, value: string): S3Error {
@@ -49,7 +64,7 @@ function invalid(message: string, name: string, value: string): S3Error {
 /** The configuration in a PutBucketNotificationConfiguration body. `knownArns` are the targets
  * this gateway delivers to; anything else is refused, as S3 refuses a destination it cannot
  * validate. Throws S3Error (MalformedXML, InvalidArgument) and changes nothing. */
-export function parseNotificationConfig(root: XmlNode, knownArns: ReadonlySet<string>): NotificationConfig {
+export function parseNotificationConfig(root: XmlNode, knownArns: ReadonlySet<string>, skipDestinationValidation = false): NotificationConfig {
   const rules: NotificationRule[] = [];
   for (const child of root.children) {
     const kind = KINDS.find((k) => child.name === `${k}Configuration`);
@@ -57,7 +72,7 @@ export function parseNotificationConfig(root: XmlNode, knownArns: ReadonlySet<st
       if (child.name === 'EventBridgeConfiguration') throw new S3Error('NotImplemented', 'EventBridge destinations are not supported; use a queue (--notify target) ARN.');
       throw new S3Error('MalformedXML', `Unexpected element <${child.name}> in NotificationConfiguration.`);
     }
-    rules.push(parseRule(child, kind, knownArns));
+    rules.push(parseRule(child, kind, knownArns, skipDestinationValidation));
   }
   if (rules.length > MAX_RULES) throw invalid(`At most ${MAX_RULES} notification configurations are allowed on a bucket.`, 'NotificationConfiguration', String(rules.length));
   const ids = new Set<string>();
@@ -75,10 +90,16 @@ export function parseNotificationConfig(root: XmlNode, knownArns: ReadonlySet<st
   return { rules };
 }
 
-function parseRule(node: XmlNode, kind: NotificationRule['kind'], knownArns: ReadonlySet<string>): NotificationRule {
+function parseRule(node: XmlNode, kind: NotificationRule['kind'], knownArns: ReadonlySet<string>, skipDestinationValidation: boolean): NotificationRule {
+  for (const c of node.children) {
+    if (c.name !== kind && !RULE_ELEMENTS.has(c.name)) throw new S3Error('MalformedXML', `Unexpected element <${c.name}> in ${kind}Configuration.`);
+  }
   const arn = childText(node, kind)?.trim();
   if (!arn) throw new S3Error('MalformedXML', `${kind}Configuration needs a <${kind}> ARN.`);
-  if (!knownArns.has(arn)) {
+  // x-amz-skip-destination-validation: a target another gateway of the volume delivers to; it
+  // must still be one of Strata's ARNs, whose id names the queue.
+  const skipped = skipDestinationValidation && /^arn:strata:sqs::[A-Za-z0-9_-]{1,64}:(redis|postgres|mysql|webhook)$/.test(arn);
+  if (!knownArns.has(arn) && !skipped) {
     const known = [...knownArns].join(', ') || 'none: start the gateway with --notify';
     throw invalid(`Unable to validate the following destination configurations: ${arn} is not a target of this gateway (known: ${known}).`, arn, 'Destination ARN is not configured');
   }

@@ -5,6 +5,7 @@ import { notificationConfigXml, parseNotificationConfig } from '../../events/con
 import { bucketOf, type OpContext } from '../context.js';
 import { sendEmpty, sendXml } from '../respond.js';
 import { parseBody } from '../xml.js';
+import { header } from '../request.js';
 
 const MAX_NOTIFICATION_BODY = 64 * 1024;
 
@@ -18,7 +19,8 @@ export async function putBucketNotification(ctx: OpContext): Promise<void> {
   const bucket = bucketOf(ctx);
   const dir = await ctx.core.buckets.get(bucket);
   const root = parseBody(await ctx.body.readAll(MAX_NOTIFICATION_BODY), 'NotificationConfiguration');
-  const config = parseNotificationConfig(root, ctx.core.notifications.arns);
+  const skip = (header(ctx.req, 'x-amz-skip-destination-validation') ?? '').toLowerCase() === 'true';
+  const config = parseNotificationConfig(root, ctx.core.notifications.arns, skip);
   await ctx.core.notifications.setConfig(bucket, dir.ino, config);
   sendEmpty(ctx.res, 200);
 }
