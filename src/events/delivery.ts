@@ -134,7 +134,10 @@ export class EventDelivery {
         } catch (err) {
           counted.failed.inc();
           failedMeanwhile++;
-          await o.meta.settleEvents(t.id, [], 1).catch(() => undefined);
+          // What the target took before it failed is not sent again (fewer duplicates).
+          const took = batch.slice(0, Math.min((err as { delivered?: number }).delivered ?? 0, batch.length)).map((e) => e.seq);
+          await o.meta.settleEvents(t.id, took, 1).catch(() => undefined);
+          counted.delivered.inc(took.length);
           const now = Date.now();
           failingSince ??= now;
           if (now - lastReport >= REPORT_EVERY_MS) {

@@ -103,9 +103,11 @@ describe.skipIf(redis.skip)('Redis target', () => {
       await server.stop();
       try {
         const started = Date.now();
-        // The first may find the connection still open on this side and lose it; the next is refused.
-        await expect(target.publish(BATCH.slice(2, 4))).rejects.toThrow(/^event target redis:outage \(redis:\/\/127\.0\.0\.1:\d+\/0\?key=outage\): (the connection to Redis was lost|.*ECONNREFUSED)/);
-        await expect(target.publish(BATCH.slice(2, 4))).rejects.toThrow(/^event target redis:outage \(.*\): connect ECONNREFUSED/);
+        // The first may find the connection still open on this side and lose it (so may the next,
+        // on a busy machine, before the close is seen); later ones are refused.
+        const down = /^event target redis:outage \(redis:\/\/127\.0\.0\.1:\d+\/0\?key=outage\): (the connection to Redis was lost|.*ECONNREFUSED)/;
+        await expect(target.publish(BATCH.slice(2, 4))).rejects.toThrow(down);
+        await expect(target.publish(BATCH.slice(2, 4))).rejects.toThrow(down);
         expect(Date.now() - started).toBeLessThan(5000);
       } finally {
         await server.start();
@@ -329,6 +331,20 @@ describe('webhook target', () => {
         await target.publish(BATCH);
       });
       expect(hook.received).toHaveLength(1 + BATCH.length);
+    } finally {
+      await shut(hook.server);
+    }
+  });
+
+  it('a failure partway through a batch says how many events the receiver took before it', async () => {
+    const hook = await receiver();
+    hook.server.prependListener('request', () => { if (hook.received.length >= 2) hook.status.code = 500; });
+    try {
+      await closing(openTarget(parseTargetSpec(`webhook:half=http://127.0.0.1:${hook.port}/`)), async (target) => {
+        const err = await target.publish(BATCH).then(() => null, (e: unknown) => e as { delivered: number; message: string });
+        expect(err?.message).toMatch(/HTTP 500/);
+        expect(err?.delivered).toBe(2);
+      });
     } finally {
       await shut(hook.server);
     }

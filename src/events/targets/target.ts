@@ -44,8 +44,8 @@ export interface EventTarget {
   readonly arn: string;
   /** The URL with any password and token replaced by "***", for logs and status output. */
   readonly describe: string;
-  /** Store these events, in order. Resolves once all are stored; rejects (with an Error naming
-   * the target and the cause) otherwise — the caller retries the whole batch later, so a partial
+  /** Store these events, in order. Resolves once all are stored; rejects (with a PublishError naming
+   * the target and the cause, and how many of the first events it did store) otherwise — the caller retries the whole batch later, so a partial
    * write is fine (duplicates are allowed, losses are not). Never throws synchronously; connects
    * again by itself after the server was down. */
   publish(events: readonly DeliveredEvent[]): Promise<void>;
@@ -209,9 +209,13 @@ export function recordsDocument(event: DeliveredEvent): string {
 }
 
 /** Why a publish failed, naming the target (the caller logs it and retries later). */
-export function publishFailure(target: Pick<EventTarget, 'type' | 'id' | 'describe'>, cause: unknown): Error {
-  return new Error(`event target ${target.type}:${target.id} (${target.describe}): ${reason(cause)}`, { cause });
+/** `delivered`: how many of the batch's first events the target took before it failed (they need
+ * not be sent again). */
+export function publishFailure(target: Pick<EventTarget, 'type' | 'id' | 'describe'>, cause: unknown, delivered = 0): PublishError {
+  return Object.assign(new Error(`event target ${target.type}:${target.id} (${target.describe}): ${reason(cause)}`, { cause }), { delivered });
 }
+
+export type PublishError = Error & { delivered: number };
 
 function reason(err: unknown): string {
   if (!(err instanceof Error)) return String(err);

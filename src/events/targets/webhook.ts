@@ -35,11 +35,15 @@ export class WebhookTarget implements EventTarget {
   }
 
   async publish(events: readonly DeliveredEvent[]): Promise<void> {
+    let posted = 0;
     try {
       if (this.#closed) throw new Error('the target is closed');
-      for (const event of events) await this.#post(event);
+      for (const event of events) {
+        await this.#post(event);
+        posted++;
+      }
     } catch (err) {
-      throw publishFailure(this, err);
+      throw publishFailure(this, err, posted);
     }
   }
 
