@@ -75,7 +75,9 @@ beforeAll(async () => {
   await vol.close();
   bucket = await openObjectStore(at('data'), creds);
   const keys = Array.from({ length: COUNT }, (_, i) => `set/${i % 20}/${Math.floor(i / 20) % 5}/obj-${i}.bin`);
-  await eachLimited(keys, 64, (key) => put(key, randomBytes(Math.floor(Math.random() * 2000))));
+  // At least a byte each: an empty object links nothing (an empty file has no slice), so the check
+  // that a changed object is found would miss one now and then. set/empty is the empty one.
+  await eachLimited(keys, 64, (key) => put(key, randomBytes(1 + Math.floor(Math.random() * 2000))));
   await put('set/with space/a b.txt', Buffer.from('spaces'));
   await put('set/ünïcødé/日本語 ファイル.txt', Buffer.from('unicode'));
   await put('set/empty', Buffer.alloc(0));
@@ -149,8 +151,12 @@ describe('strata import --mode link (the default)', () => {
     }
     const fsck = strata('fsck', url, '--json');
     expect(fsck.code).toBe(1);
-    const kinds = (JSON.parse(fsck.out) as { problems: { kind: string }[] }).problems.map((p) => p.kind);
-    expect(kinds.filter((k) => k === 'changed-object').length).toBe(100);
+    const problems = (JSON.parse(fsck.out) as { problems: { kind: string; path: string; detail: string }[] }).problems;
+    const kinds = problems.map((p) => p.kind);
+    // Which changed object fsck did not call changed, and what it said of it instead (a CI run
+    // once counted 99 of the 100 and said nothing more).
+    const unnamed = keys.slice(0, 100).filter((k) => !problems.some((p) => p.kind === 'changed-object' && p.path.endsWith(`/${k}`)));
+    expect(kinds.filter((k) => k === 'changed-object').length, JSON.stringify({ unnamed, said: problems.filter((p) => unnamed.some((k) => p.path.endsWith(`/${k}`))), files: JSON.parse(fsck.out).files })).toBe(100);
     expect(kinds.filter((k) => k === 'missing-object').length).toBe(10);
 
     expect(importJson(at('data', 'set'), '/imported/set').report).toMatchObject({ imported: 0, updated: 0 });
