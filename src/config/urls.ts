@@ -102,10 +102,14 @@ const REDIS_HINT = 'Use e.g. redis://:password@redis.example.com:6379/1';
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s;
 
-/** `input` with any password in it replaced by `****` (for messages and logs). */
-export function redactUrl(input: string): string {
+/** `input` with any password in it replaced by `****` (for messages and logs). With `showQuery`,
+ * the values of query options not named there are hidden too (`***`): options that may carry a
+ * secret (a token, a driver's password=). */
+export function redactUrl(input: string, showQuery?: readonly string[]): string {
   // The password runs to the last "@" before the path: one may hold "@" unescaped.
-  return input.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^:@/?#]*):([^/?#]*)@/, (_m, scheme: string, user: string) => `${scheme}${user}:****@`);
+  const out = input.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^:@/?#]*):([^/?#]*)@/, (_m, scheme: string, user: string) => `${scheme}${user}:****@`);
+  if (!showQuery) return out;
+  return out.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, name: string) => (showQuery.includes(name) ? whole : `${sep}${name}=***`));
 }
 
 function fail(what: string, input: string, problem: string, hint: string): never {

@@ -3,8 +3,9 @@
 // one delivers at a time and events keep their order; publishes them; and only then removes them
 // from the queue. A target that fails is retried with exponential backoff while its events wait;
 // a crash between publishing and removing sends them again (at least once, never zero times).
-import type { Meta, PendingEvent } from '../meta/meta.js';
+import type { EventTargetStats, Meta, PendingEvent } from '../meta/meta.js';
 import { counter, incrementer, Sampled } from '../metrics/registry.js';
+import { Naps } from './naps.js';
 import { withSequencer, type S3EventRecord } from './record.js';
 import type { DeliveredEvent, EventTarget } from './targets/target.js';
 
@@ -42,20 +43,25 @@ const queued = new Sampled<'target'>('gauge', 'strata_events_queued', 'Event not
 const oldest = new Sampled<'target'>('gauge', 'strata_events_oldest_pending_seconds', 'Age of the oldest event notification waiting, by target', ['target'], 'max');
 
 export class EventDelivery {
-  #closed = false;
-  readonly #wakers = new Set<() => void>();
+  readonly #naps = new Naps();
   readonly #loops: Promise<void>[] = [];
-  readonly #sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
   constructor(private readonly o: DeliveryOptions) {}
 
   readonly #unsample: (() => void)[] = [];
+  /** One read of the queue serves every gauge of a scrape. */
+  #scraped: { at: number; stats: Promise<EventTargetStats[]> } | null = null;
+
+  #scrapedStats(): Promise<EventTargetStats[]> {
+    if (!this.#scraped || Date.now() - this.#scraped.at > 1000) this.#scraped = { at: Date.now(), stats: this.o.meta.eventStats() };
+    return this.#scraped.stats;
+  }
 
   start(): void {
     this.#loops.push(this.#trimAll());
     for (const t of this.o.targets) {
       this.#loops.push(this.#run(t));
-      const stats = async () => (await this.o.meta.eventStats()).find((s) => s.target === t.id);
+      const stats = async () => (await this.#scrapedStats()).find((s) => s.target === t.id);
       this.#unsample.push(
         queued.add({ target: t.id }, async () => (await stats())?.depth ?? 0),
         oldest.add({ target: t.id }, async () => {
@@ -68,39 +74,15 @@ export class EventDelivery {
 
   /** Events were queued: look now rather than at the next poll. */
   poke(): void {
-    for (const wake of [...this.#wakers]) wake();
+    this.#naps.poke();
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#naps.close();
     for (const stop of this.#unsample.splice(0)) stop();
-    this.poke();
-    for (const s of [...this.#sleepers]) {
-      clearTimeout(s.timer);
-      s.resolve();
-    }
     // Closing the targets ends publishes in flight (their events stay queued for the next holder).
     await Promise.all(this.o.targets.map((t) => t.close().catch(() => undefined)));
     await Promise.all(this.#loops);
-  }
-
-  /** Wait `ms`, or less when poked (if `pokable`) or closed. */
-  #wait(ms: number, pokable: boolean): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const entry = {
-        timer: setTimeout(() => done(), ms),
-        resolve: () => done(),
-      };
-      const done = () => {
-        clearTimeout(entry.timer);
-        this.#sleepers.delete(entry);
-        this.#wakers.delete(done);
-        resolve();
-      };
-      this.#sleepers.add(entry);
-      if (pokable) this.#wakers.add(done);
-    });
   }
 
   async #run(t: EventTarget): Promise<void> {
@@ -113,17 +95,17 @@ export class EventDelivery {
     let failingSince: number | null = null;
     let lastReport = 0;
     let failedMeanwhile = 0;
-    while (!this.#closed) {
+    while (!this.#naps.closed) {
       try {
         const batch = await o.meta.claimEvents(t.id, o.holder, leaseMs, o.batch ?? 100);
         if (batch === null) {
           // Another gateway delivers for this target; take over if its lease lapses.
-          await this.#wait(leaseMs / 2, false);
+          await this.#naps.nap(leaseMs / 2);
           continue;
         }
         if (batch.length === 0) {
-          await this.#wait(o.pollMs ?? 1_000, true);
-          if (!this.#closed) await this.#wait(o.gatherMs ?? 200, false);
+          await this.#naps.nap(o.pollMs ?? 1_000, true);
+          await this.#naps.nap(o.gatherMs ?? 200);
           continue;
         }
         // The lease is renewed while the target takes its time, so no other gateway starts on the
@@ -145,7 +127,7 @@ export class EventDelivery {
             o.log(`events for target ${t.arn} (${t.describe}) are not delivered (${failedMeanwhile} failed attempt(s) since ${new Date(failingSince).toISOString()}); they stay queued and are retried: ${(err as Error).message}`);
             failedMeanwhile = 0;
           }
-          await this.#wait(backoff, false);
+          await this.#naps.nap(backoff);
           backoff = Math.min(backoff * 2, max);
           continue;
         } finally {
@@ -163,7 +145,7 @@ export class EventDelivery {
       } catch (err) {
         // The metadata engine itself failed: nothing is lost (the events stay queued); try again.
         o.log(`event delivery for target ${t.arn} could not reach the volume's metadata: ${(err as Error).message}`);
-        await this.#wait(Math.min(backoff * 5, max), false);
+        await this.#naps.nap(Math.min(backoff * 5, max));
       }
     }
   }
@@ -172,7 +154,7 @@ export class EventDelivery {
    * does (a rule may name a target no running gateway was started with). */
   async #trimAll(): Promise<void> {
     const o = this.o;
-    while (!this.#closed) {
+    while (!this.#naps.closed) {
       try {
         for (const { target } of await o.meta.eventStats()) {
           const dropped = await o.meta.trimEvents(target, o.queueMax);
@@ -184,7 +166,7 @@ export class EventDelivery {
       } catch (err) {
         o.log(`the event queue could not be trimmed: ${(err as Error).message}`);
       }
-      await this.#wait(TRIM_EVERY_MS, false);
+      await this.#naps.nap(TRIM_EVERY_MS);
     }
   }
 }

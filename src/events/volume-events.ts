@@ -4,12 +4,12 @@
 // transaction that queues them, so each change becomes its events once, even with several
 // gateways reading. Changes a gateway made queued their own events (their log entries are marked)
 // and are skipped here.
-import { EVENTS_QUEUED_MARK } from '../meta/sql/engine.js';
-import { ROOT_INODE, type ChangeEntry, type Meta, type QueuedEvent } from '../meta/meta.js';
+import { EVENTS_QUEUED_MARK, ROOT_INODE, type ChangeEntry, type Meta, type QueuedEvent } from '../meta/meta.js';
 import { bucketNameProblem } from '../gateway/names.js';
 import type { EventOf, EventOrigin } from '../gateway/notifications.js';
-import { derivedEtag, decodeRecord, RECORD_XATTR } from '../gateway/record.js';
+import { decodeRecord, describeObject, RECORD_XATTR, recordIsCurrent } from '../gateway/record.js';
 import { S_IFDIR, S_IFMT, S_IFREG } from '../vfs/constants.js';
+import { Naps } from './naps.js';
 
 export const VOLUME_EVENTS_CONSUMER = 'events';
 /** Changes of an existing file's bytes (what makes it a new version of its object). */
@@ -30,9 +30,8 @@ export interface VolumeEventsOptions {
 interface Dentry { parent: number; name: string; ino?: number; type?: number }
 
 export class VolumeEvents {
-  #closed = false;
   #loop: Promise<void> | null = null;
-  #timer: { t: NodeJS.Timeout; resolve: () => void } | null = null;
+  readonly #naps = new Naps();
   readonly #dirPaths = new Map<number, string>();
 
   constructor(private readonly o: VolumeEventsOptions) {}
@@ -47,27 +46,19 @@ export class VolumeEvents {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer) {
-      clearTimeout(this.#timer.t);
-      this.#timer.resolve();
-    }
+    this.#naps.close();
     await this.#loop;
   }
 
   async #run(): Promise<void> {
-    while (!this.#closed) {
+    while (!this.#naps.closed) {
       let busy = false;
       try {
         busy = await this.step();
       } catch (err) {
         this.o.log(`events from the volume's change log: ${(err as Error).message}`);
       }
-      if (!busy && !this.#closed) {
-        await new Promise<void>((resolve) => {
-          this.#timer = { t: setTimeout(resolve, this.o.pollMs ?? 250), resolve };
-        });
-      }
+      if (!busy) await this.#naps.nap(this.o.pollMs ?? 250);
     }
   }
 
@@ -174,8 +165,8 @@ export class VolumeEvents {
     try {
       const attr = await this.o.meta.getattr(ino);
       const record = decodeRecord(await this.o.meta.getxattr(ino, RECORD_XATTR).catch(() => null));
-      const current = record !== null && record.size === attr.size && record.mtimeNs === String(attr.mtimeNs);
-      return { size: attr.size, etag: current ? record.etag : derivedEtag(ino, attr.size, attr.mtimeNs), byGateway: current };
+      const { size, etag } = describeObject(attr, record);
+      return { size, etag, byGateway: recordIsCurrent(attr, record) };
     } catch {
       // Gone already (deleted since): its deletion has an event of its own.
       return {};

@@ -88,14 +88,16 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     // Tags or an ACL set with the object are tagging and ACL changes, which a policy may allow
     // apart from writing; so are an ACL and an ownership given to a new bucket.
     for (const extra of alsoAuthorized(rt.action, req)) await authorize(extra, req.bucket, req.key, true, rt.action === 's3:CreateBucket');
-    const origin: EventOrigin = {
+    // Worked out only for a request that has events (most have none to queue).
+    let known: EventOrigin | undefined;
+    const origin = (): EventOrigin => (known ??= {
       principalId: auth.identity.userId ?? (auth.identity.accessKey || 'anonymous'),
-      sourceIp: clientAddress(req, p.proxies ?? []).sourceIp ?? '',
+      sourceIp: clientAddress(s3req, p.proxies ?? []).sourceIp ?? '',
       requestId: id,
-    };
+    });
     const ctx: OpContext = {
       core: p.core, req, res, body, identity: auth.identity, events: [], authorize: (a, b, k, w) => authorize(a, b, k, w),
-      queued: (e) => p.core.notifications.queued(e, origin),
+      queued: (e) => p.core.notifications.queued(e, origin()),
       authorizeAs: (identity, a, b, k, w, context) => authorizeAs(identity, a, b, k, w, false, context),
       allowed: (action, bucket, key) => authorize(action, bucket, key, false).then(() => true, (err: unknown) => {
         if (err instanceof S3Error && err.code === 'AccessDenied') return false;
@@ -107,7 +109,7 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     // every change's were committed with it.
     if (ctx.events.some((e) => e.queued)) p.core.notifications.onQueued();
     const after = ctx.events.filter((e) => !e.queued);
-    if (after.length > 0) await p.core.notifications.queueAfter(after, origin).catch((err: unknown) => p.log(`events of request ${id} were not queued: ${(err as Error).message}`));
+    if (after.length > 0) await p.core.notifications.queueAfter(after, origin()).catch((err: unknown) => p.log(`events of request ${id} were not queued: ${(err as Error).message}`));
     for (const e of ctx.events) {
       const { queued: _queued, ...told } = e;
       Promise.resolve()

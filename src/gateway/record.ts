@@ -102,8 +102,13 @@ export function derivedEtag(ino: number, size: number, mtimeNs: bigint): string 
   return createHash('md5').update(`strata:${ino}:${size}:${mtimeNs}`).digest('hex');
 }
 
+/** Does the gateway's record still describe the file (nothing changed it since, through any entrypoint)? */
+export function recordIsCurrent(attr: { size: number; mtimeNs: bigint }, record: ObjectRecord | null): record is ObjectRecord {
+  return record !== null && record.size === attr.size && record.mtimeNs === String(attr.mtimeNs);
+}
+
 export function describeObject(attr: { ino: number; size: number; mtimeNs: bigint }, record: ObjectRecord | null): ObjectInfo {
-  const current = record !== null && record.size === attr.size && record.mtimeNs === String(attr.mtimeNs);
+  const current = recordIsCurrent(attr, record);
   return {
     ino: attr.ino,
     size: attr.size,

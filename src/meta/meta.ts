@@ -206,6 +206,10 @@ export interface QueuedEvent {
   body: string;
 }
 
+/** Ends the op of a change-log entry whose transaction queued its own event notifications (a
+ * reader deriving events from the log skips it). */
+export const EVENTS_QUEUED_MARK = '+events';
+
 /** An event waiting in the queue. */
 export interface PendingEvent extends QueuedEvent {
   /** Increases with every event queued: the order of delivery and the record's sequencer. */

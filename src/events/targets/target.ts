@@ -1,6 +1,6 @@
 // Where bucket event notifications go: what a target is, and the gateway's --notify spec that
 // names one ("TYPE:ID=URL").
-import { redactUrl as redactPassword } from '../../config/urls.js';
+import { redactUrl } from '../../config/urls.js';
 
 export type TargetType = 'redis' | 'postgres' | 'mysql' | 'webhook';
 
@@ -182,15 +182,10 @@ function describeUrl(url: URL): string {
   return shown.toString();
 }
 
-/** A URL as typed, with its password and every query value but SHOWN_OPTIONS' hidden. */
-function redactUrl(text: string): string {
-  return redactPassword(text).replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, name: string) => (SHOWN_OPTIONS.includes(name) ? whole : `${sep}${name}=***`));
-}
-
 /** The spec as typed, with any password or token in it hidden (it goes into error messages). */
 function redactSpec(spec: string): string {
   const equals = spec.indexOf('=');
-  return equals < 0 ? spec : spec.slice(0, equals + 1) + redactUrl(spec.slice(equals + 1));
+  return equals < 0 ? spec : spec.slice(0, equals + 1) + redactUrl(spec.slice(equals + 1), SHOWN_OPTIONS);
 }
 
 /** What an event does to a namespace-format target, which mirrors the objects there are: a

@@ -14,7 +14,7 @@ import {
   type GroupMember, type LockKind, type Meta, type NewNode, type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord,
   type MirrorSettings, type StatFs, type TrashEntry, type Usage, type VolumeSettings,
   type KnownSlice, type VolumeProblem, type ExternalPart, type ExternalRef,
-  type QueuedEvent, type PendingEvent, type EventTargetStats, type ConsumerStep,
+  type QueuedEvent, type PendingEvent, type EventTargetStats, type ConsumerStep, EVENTS_QUEUED_MARK,
 } from '../meta.js';
 import type { SqlConn, SqlDriver, SqlRow, SqlValue } from './driver.js';
 import { SCHEMA_VERSION } from './schema.js';
@@ -168,9 +168,6 @@ interface WriteOptions {
    * deriving events from the log know these were told already). */
   events?: readonly QueuedEvent[];
 }
-
-/** Marks the change-log entry of a transaction that queued its own event notifications. */
-export const EVENTS_QUEUED_MARK = '+events';
 
 /** Inodes per statement when releases come in a batch. */
 const RELEASE_SLICE = 500;
