@@ -4,7 +4,8 @@
 // Run: node dist/bench/gateway.js   (after `npm run build`); writes bench/results/gateway.json.
 // Env: BENCH_DIR (parent of the temp dirs, default os.tmpdir()), BENCH_GW_HUGE_MIB (1024: the
 //      single huge object; 0 skips it), BENCH_GW_SMALL_COUNT (2000 small objects per run),
-//      BENCH_GW_CONCURRENCY (16), BENCH_GW_POLICY_ONLY (1: only the cost of policy evaluation).
+//      BENCH_GW_CONCURRENCY (16), BENCH_GW_POLICY_ONLY (1: only the cost of policy evaluation),
+//      BENCH_GW_LARGE_ONLY (1: only the large objects).
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import * as nodefs from 'node:fs/promises';
@@ -19,6 +20,8 @@ import { canonicalHeaders, canonicalRequest, signatureOf, signingKey, stringToSi
 import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
 import { printTable, progressBar, writeJson, type Row, envInt } from './table.js';
+import { checkCurl, curlTransfer, makeUploadFile } from './curl-s3.js';
+import { existsSync } from 'node:fs';
 
 const MiB = 1024 * 1024;
 const SMALL = 4096;
@@ -28,6 +31,7 @@ const HUGE_MIB = envInt('BENCH_GW_HUGE_MIB', 1024, 0);
 const SMALL_COUNT = envInt('BENCH_GW_SMALL_COUNT', 2000);
 const CONCURRENCY = envInt('BENCH_GW_CONCURRENCY', 16);
 const POLICY_ONLY = process.env.BENCH_GW_POLICY_ONLY === '1';
+const LARGE_ONLY = process.env.BENCH_GW_LARGE_ONLY === '1';
 const POLICY_USERS = 50;
 const POLICIES_PER_USER = 20;
 
@@ -311,8 +315,13 @@ async function main(): Promise<void> {
     { label: '64 MiB', size: 64 * MiB, count: 4 },
   ];
   if (HUGE_MIB > 0) large.push({ label: `${HUGE_MIB} MiB`, size: HUGE_MIB * MiB, count: 1 });
-  const steps = progressBar('bench/gateway', (large.length * 2 * 2 + 4 * 2) * sides.length);
-  console.log(`bench/gateway: ${root} (one volume: SQLite + file:// objects; s3rver on the same disk; HTTP client in a child process)`);
+  checkCurl();
+  // Upload sources in memory where there is a tmpfs, so the disk's writeback stays out of the PUTs.
+  const sourceDir = await nodefs.mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : root, 'strata-bench-gw-src-'));
+  const sourceOf = (size: number) => join(sourceDir, `${size}.bin`);
+  for (const l of large) await makeUploadFile(sourceOf(l.size), l.size);
+  const steps = progressBar('bench/gateway', (large.length * 2 * 2 + (LARGE_ONLY ? 0 : 4 * 2)) * sides.length);
+  console.log(`bench/gateway: ${root} (one volume: SQLite + file:// objects; s3rver on the same disk; large objects moved by curl, small ones by a Node client in a child process)`);
   console.log(`objects: ${large.map((l) => `${l.count} x ${l.label}`).join(', ')}; ${SMALL_COUNT} x 4 KiB; concurrency 1 and ${CONCURRENCY}`);
 
   try {
@@ -325,9 +334,9 @@ async function main(): Promise<void> {
         const keys = Array.from({ length: count }, (_, i) => `big/${l.label.replace(' ', '')}-${conc}-${i}`);
         const bytes = count * l.size;
         for (const s of sides) {
-          const put = s.target ? await client.run({ target: s.target, op: 'put', keys, size: l.size, concurrency: conc }) : await sdkLarge(vol, 'put', keys, l.size, conc);
+          const put = s.target ? await curlTransfer(s.target, 'put', keys, l.size, conc, sourceOf(l.size)) : await sdkLarge(vol, 'put', keys, l.size, conc);
           steps.tick();
-          const get = s.target ? await client.run({ target: s.target, op: 'get', keys, size: l.size, concurrency: conc }) : await sdkLarge(vol, 'get', keys, l.size, conc);
+          const get = s.target ? await curlTransfer(s.target, 'get', keys, l.size, conc, '') : await sdkLarge(vol, 'get', keys, l.size, conc);
           steps.tick();
           if (s.target) await client.run({ target: s.target, op: 'delete', keys, size: 0, concurrency: 1 });
           else for (const k of keys) await vol.unlink(`/sdk/${k}`);
@@ -336,7 +345,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const conc of [1, CONCURRENCY]) {
+    for (const conc of LARGE_ONLY ? [] : [1, CONCURRENCY]) {
       // Flat keys: s3rver's concurrent deletes race on removing shared parent directories.
       const keys = Array.from({ length: SMALL_COUNT }, (_, i) => `small-${conc}-k${i}`);
       for (const s of sides) {
@@ -364,7 +373,7 @@ async function main(): Promise<void> {
       }
     }
     const smallRows: Row[] = [];
-    for (const conc of [1, CONCURRENCY]) {
+    for (const conc of LARGE_ONLY ? [] : [1, CONCURRENCY]) {
       for (const op of ['put', 'get', 'head', 'delete'] as const) {
         const key = `${op} 4KiB x${conc}`;
         const g = results.gateway[key];
@@ -374,7 +383,7 @@ async function main(): Promise<void> {
         });
       }
     }
-    const policyRows = await policyCost(gw, client, sides[0]!.target!);
+    const policyRows = LARGE_ONLY ? [] : await policyCost(gw, client, sides[0]!.target!);
     printTable('Large objects, MiB/s (whole-object PUT and GET; the SDK side writes/reads the same bytes in-process)', largeRows);
     printTable(`Small objects (4 KiB), ops/s (${SMALL_COUNT.toLocaleString('en-US')} objects per run)`, smallRows);
     printTable(`Cost of policy evaluation: ${POLICY_USERS} users x ${POLICIES_PER_USER} policies; small objects as an IAM user vs root, ops/s`, policyRows);
@@ -391,6 +400,7 @@ async function main(): Promise<void> {
     await vol.close().catch(() => undefined);
     await closePool();
     await nodefs.rm(root, { recursive: true, force: true });
+    await nodefs.rm(sourceDir, { recursive: true, force: true });
   }
 }
 
