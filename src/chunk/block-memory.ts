@@ -79,15 +79,16 @@ export class BlockMemory {
   }
 
   /** Call `use` with the verified bytes of block `key`; `keep` says whether it is worth caching
-   * (a read that consumes the whole block will not come back for it). `use` runs synchronously
-   * while the block is pinned. */
+   * (a read that consumes the whole block will not come back for it). `use` runs while the block
+   * is pinned; when it returns a promise the pin lasts until that settles, so a caller may hand
+   * the bytes to something asynchronous (a socket) without copying them. */
   async with<T>(key: string, blockLength: number, keep: boolean, use: (data: Buffer) => T): Promise<T> {
     const hit = this.#lru?.get(key) ?? this.#takeAhead(key, keep);
     if (hit) {
       this.#hits++;
       hit.pins++;
       try {
-        return use(hit.buf.subarray(0, blockLength));
+        return await use(hit.buf.subarray(0, blockLength));
       } finally {
         this.#unpin(hit);
       }
@@ -100,7 +101,7 @@ export class BlockMemory {
     loading.waiters++;
     const entry = await loading.promise;
     try {
-      return use(entry.buf.subarray(0, blockLength));
+      return await use(entry.buf.subarray(0, blockLength));
     } finally {
       this.#unpin(entry);
     }

@@ -143,9 +143,10 @@ export class ChunkReader {
   }
 
   /**
-   * Hand file bytes [offset, offset + length) (cut at fileLength) to `use`, once, synchronously;
-   * the view is valid only during the call. A range inside one block comes straight from the
-   * verified block in memory (no copy); anything else is read into a buffer of its own first.
+   * Hand file bytes [offset, offset + length) (cut at fileLength) to `use`, once; the view is valid
+   * during the call, or until the promise `use` returns settles. A range inside one block comes
+   * straight from the verified block in memory (no copy, the block pinned meanwhile); anything
+   * else is read into a buffer of its own first.
    */
   async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T): Promise<T> {
     checkUint('length', length);
@@ -158,9 +159,15 @@ export class ChunkReader {
         // A part that the cache disk can serve alone is not worth loading its whole block for.
         const partialFromCache = this.cache?.partialReads && !isImportedKey(key) && n < only.blockLength && !this.memory.has(key);
         if (!partialFromCache) {
+          let used = false;
           try {
-            return await this.memory.with(key, only.blockLength, n < only.blockLength, (data) => use(data.subarray(only.blockOffset, only.blockOffset + n)));
+            return await this.memory.with(key, only.blockLength, n < only.blockLength, (data) => {
+              used = true;
+              return use(data.subarray(only.blockOffset, only.blockOffset + n));
+            });
           } catch (err) {
+            // The caller's own failure: its bytes were handed over already, never twice.
+            if (used) throw err;
             if (isChecksumError(err)) this.counters.checksumErrors++;
             // read() below learns the slices again when the block is gone.
             if (!causedBy(err, 'ENOENT')) throw err;

@@ -90,8 +90,9 @@ export interface ChunkStore {
   /** Store `data` (at most one chunk) as the blocks of a new slice and return it, uncommitted:
    * for content known whole in advance, which the caller commits with the file's creation. */
   storeSlice(data: Uint8Array, meta: Pick<SliceMeta, 'newSliceId'>): Promise<{ id: number; size: number }>;
-  /** read() that hands the bytes to `use` (once, synchronously; the view is valid only during the
-   * call), straight from verified block memory when it can: for replies that copy anyway. */
+  /** read() that hands the bytes to `use` (once; the view is valid during the call, or until the
+   * promise `use` returns settles), straight from verified block memory when it can: for replies
+   * and sockets that copy anyway. */
   readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T): Promise<T>;
   /** Remove a slice's blocks from object storage (its last reference is gone). */
   deleteSlice(id: number, size: number): Promise<void>;

@@ -33,21 +33,32 @@ export interface FoundObject {
   info: ObjectInfo;
 }
 
-/** Largest single read from the volume while streaming an object out. */
-const READ_PIECE = 4 * 1024 * 1024;
-// Read buffers kept for reuse once the socket is done with them: a fresh 4 MiB buffer per piece
-// cost more in page faults and GC than the copy into it (measured: ~30% of a 1 GiB GET's CPU).
-const SPARE_PIECES = 8;
+/** Smallest piece of an object streamed out: volumes with smaller blocks send several at once. */
+const MIN_PIECE = 1024 * 1024;
 const PLACE_ATTEMPTS = 4;
 
 /** Hands a streamed piece to the client; resolves once more may be sent (false: stop, the client
- * is gone). `release` must be called once the piece's bytes are no longer needed (after the socket
- * has written them): the buffer is then reused. Never calling it is safe, only slower. */
+ * is gone). `release` must be called once the piece's bytes are no longer needed (the socket has
+ * written them, or the response is gone): until then the block it views is held in memory. */
 export type PieceSink = (piece: Buffer, release: () => void) => Promise<boolean>;
 
-export class Objects {
-  readonly #spare: Buffer[] = [];
+/** A piece of an object and how to let go of the memory it is a view of. */
+interface HeldPiece {
+  piece: Buffer;
+  release: () => void;
+}
 
+/** `f`, callable any number of times, acting only the first. */
+function once(f: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    f();
+  };
+}
+
+export class Objects {
   constructor(private readonly gv: GatewayVolume, private readonly buckets: Buckets) {}
 
   /** The object a key names; NoSuchKey when nothing (or a plain directory) is there. */
@@ -75,50 +86,40 @@ export class Objects {
     return { attr, info: describeObject(attr, await this.gv.record(attr.ino)) };
   }
 
-  /** Stream [start, end) of an object into `sink`. The next piece is read while the sink sends
-   * this one. */
+  /** Stream [start, end) of an object into `sink`: block by block, each piece a view of the
+   * verified block in memory (pinned until the sink releases it), so the bytes go from the block
+   * to the socket with no copy of ours. The next piece is read while the sink sends this one. */
   async read(ino: number, start: number, end: number, sink: PieceSink): Promise<void> {
     if (end <= start) return;
     const { vfs, caller } = this.gv.user;
     const { fh } = await vfs.open(caller, ino, O_RDONLY);
-    const readAt = async (at: number): Promise<{ piece: Buffer; buf: Buffer }> => {
-      const buf = this.#spare.pop() ?? Buffer.allocUnsafe(READ_PIECE);
-      try {
-        const piece = buf.subarray(0, Math.min(READ_PIECE, end - at));
-        const n = await vfs.read(fh, at, piece);
+    // Pieces end at block boundaries, so each lies in one block; small blocks go several at once
+    // (a read across blocks is copied into a buffer of its own).
+    const step = Math.max(vfs.store.blockSize, MIN_PIECE);
+    const readAt = (at: number): Promise<HeldPiece> => new Promise<HeldPiece>((resolve, reject) => {
+      const length = Math.min(end - at, step - (at % step));
+      vfs.readView(fh, at, length, (bytes) => {
         // The file shrank since it was looked at: what was promised can no longer be sent.
-        if (n === 0) throw new Error(`object inode ${ino} ended at ${at}, before ${end}`);
-        return { piece: n === piece.length ? piece : piece.subarray(0, n), buf };
-      } catch (err) {
-        this.#giveBack(buf);
-        throw err;
-      }
-    };
-    let next: Promise<{ piece: Buffer; buf: Buffer }> | null = readAt(start);
+        if (bytes.length === 0) throw new Error(`object inode ${ino} ended at ${at}, before ${end}`);
+        const piece = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        return new Promise<void>((release) => resolve({ piece, release }));
+      }).catch(reject);
+    });
+    let next: Promise<HeldPiece> | null = readAt(start);
     try {
       for (let at = start; next;) {
-        const { piece, buf } = await next;
+        const { piece, release } = await next;
         at += piece.length;
         next = at < end ? readAt(at) : null;
         // Failures of the read ahead surface when it is awaited, not as unhandled rejections.
         next?.catch(() => undefined);
-        let released = false;
-        const release = () => {
-          if (released) return;
-          released = true;
-          this.#giveBack(buf);
-        };
-        if (!(await sink(piece, release))) return;
+        if (!(await sink(piece, once(release)))) return;
       }
     } finally {
       const last = await next?.catch(() => undefined);
-      if (last) this.#giveBack(last.buf);
+      last?.release();
       await vfs.release(fh).catch(() => undefined);
     }
-  }
-
-  #giveBack(buf: Buffer): void {
-    if (this.#spare.length < SPARE_PIECES) this.#spare.push(buf);
   }
 
   /** Move a sealed temp file to where the key says, replacing any object there. `bucket` is the

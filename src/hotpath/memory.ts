@@ -34,6 +34,7 @@ export class WasmMemory {
   private readonly live = new Map<number, number>();
   private readonly buffers = new Set<ArrayBufferLike>();
   private bytes: Uint8Array;
+  #liveBytes = 0;
   /** What the heap calls to make room up to an address. */
   private readonly grow = (end: number): void => this.ensure(end);
 
@@ -56,10 +57,12 @@ export class WasmMemory {
       const cls = smallClass(Math.max(size, 1));
       addr = this.small.get(cls)?.pop() ?? this.heap.take(cls, this.grow);
       this.live.set(addr, cls);
+      this.#liveBytes += cls;
     } else {
       const taken = Math.ceil(size / LARGE_ALIGN) * LARGE_ALIGN;
       addr = this.heap.take(taken, this.grow);
       this.live.set(addr, -taken);
+      this.#liveBytes += taken;
     }
     return addr;
   }
@@ -68,6 +71,7 @@ export class WasmMemory {
     const cls = this.live.get(addr);
     if (cls === undefined) throw new RangeError(`address ${addr} is not a live hot-path allocation (double free?)`);
     this.live.delete(addr);
+    this.#liveBytes -= Math.abs(cls);
     if (cls < 0) {
       this.heap.give(addr, -cls);
       return;
@@ -105,6 +109,11 @@ export class WasmMemory {
   dataView(): DataView {
     const u8 = this.u8();
     return new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  }
+
+  /** Bytes allocated and not yet released (for leak checks). */
+  get liveBytes(): number {
+    return this.#liveBytes;
   }
 
   /** End of the heap's space in use or held for reuse (for leak checks and stats). */

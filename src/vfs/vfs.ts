@@ -856,8 +856,9 @@ export class Vfs implements Walkable {
     return n;
   }
 
-  /** read() for callers that only pass the bytes on (FUSE replies): `use` gets them once, as a
-   * view valid during the call — straight from verified block memory when possible. */
+  /** read() for callers that only pass the bytes on (FUSE replies, sockets): `use` gets them once,
+   * as a view valid during the call or until the promise it returns settles — straight from
+   * verified block memory when possible. */
   async readView<T>(fh: number, offset: number, length: number, use: (bytes: Uint8Array) => T): Promise<T> {
     const found = await this.#readable(fh, offset, length);
     if (!found) return use(EMPTY);

@@ -25,11 +25,11 @@ export interface TestGateway {
   cleanup(): Promise<void>;
 }
 
-export async function startTestGateway(options: Partial<GatewayOptions> = {}, format: { trashDays?: number } = {}): Promise<TestGateway> {
+export async function startTestGateway(options: Partial<GatewayOptions> = {}, format: { trashDays?: number; blockSize?: number } = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-gw-'));
   const metaUrl = `sqlite3://${join(dir, 'meta.db')}`;
   const storageDir = join(dir, 'objects');
-  await Volume.format(metaUrl, { name: 'gwtest', storage: `file://${storageDir}`, trashDays: format.trashDays ?? 0 });
+  await Volume.format(metaUrl, { name: 'gwtest', storage: `file://${storageDir}`, trashDays: format.trashDays ?? 0, blockSize: format.blockSize });
   const logs: string[] = [];
   const gw = await startGateway({ metaUrl, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, log: (m) => logs.push(m), ...options });
   const clients: S3Client[] = [];

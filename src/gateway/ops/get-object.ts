@@ -82,11 +82,25 @@ async function serve(ctx: OpContext, withBody: boolean): Promise<void> {
     res.end();
     return;
   }
+  // Pieces are views of block memory, held until the socket has written them. A response that
+  // goes away (a failed read destroys it) lets go of what it still holds only once it is closed:
+  // before that the socket may still be sending those bytes.
+  const held = new Set<() => void>();
+  const releaseAll = () => {
+    for (const release of held) release();
+    held.clear();
+  };
+  res.once('close', releaseAll);
   await ctx.core.objects.read(info.ino, start, end, (piece, release) => new Promise<boolean>((resolve) => {
-    if (res.destroyed) return resolve(false);
-    // The callback runs once the socket has the bytes (or the response failed): either way the
-    // buffer is free for the next piece.
-    res.write(piece, () => release());
+    if (res.destroyed) {
+      release();
+      return resolve(false);
+    }
+    held.add(release);
+    res.write(piece, () => {
+      held.delete(release);
+      release();
+    });
     // Up to SEND_AHEAD bytes wait in the response so the socket never runs dry between pieces.
     if (res.writableLength < SEND_AHEAD) return resolve(true);
     const done = (ok: boolean) => {
