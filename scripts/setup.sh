@@ -13,12 +13,12 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # Debian packages: a compiler toolchain for native modules, FUSE for mounts, tools the tests
-# compare against (attr, rsync, awscli for the S3 gateway; tmux to watch strata stats in a terminal,
+# compare against (attr, rsync, awscli for the S3 gateway; curl moves bench/gateway's large objects; tmux to watch strata stats in a terminal,
 # rsvg-convert to render bench charts, the Prometheus client's text-format parser to read /metrics),
 # the SQL servers metadata can live on (PostgreSQL, MariaDB) and Redis, a target of bucket event
 # notifications (tests start throwaway instances of all three).
 apt_missing=()
-for pkg in build-essential python3 pkg-config fuse3 libfuse3-dev attr rsync awscli postgresql mariadb-server mariadb-client redis-server tmux librsvg2-bin python3-prometheus-client; do
+for pkg in build-essential python3 pkg-config fuse3 libfuse3-dev attr rsync awscli curl postgresql mariadb-server mariadb-client redis-server tmux librsvg2-bin python3-prometheus-client; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || apt_missing+=("$pkg")
 done
 if [ ${#apt_missing[@]} -gt 0 ]; then
