@@ -91,8 +91,15 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     return result;
   }
 
-  async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T): Promise<T> {
+  async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T, upToBlockEnd = false): Promise<T> {
     this.checkOpen('read');
+    if (upToBlockEnd) {
+      // How much is read is known only once it is: read-ahead must see the stream as it is.
+      return this.reader.readView(inode, offset, length, fileLength, meta, (bytes) => {
+        this.readAhead(inode, offset, bytes.length, fileLength, meta);
+        return use(bytes);
+      }, true);
+    }
     const result = this.reader.readView(inode, offset, length, fileLength, meta, use);
     try {
       this.readAhead(inode, offset, length, fileLength, meta);

@@ -146,24 +146,28 @@ export class ChunkReader {
    * Hand file bytes [offset, offset + length) (cut at fileLength) to `use`, once; the view is valid
    * during the call, or until the promise `use` returns settles. A range inside one block comes
    * straight from the verified block in memory (no copy, the block pinned meanwhile); anything
-   * else is read into a buffer of its own first.
+   * else is read into a buffer of its own first. With `upToBlockEnd`, a range that starts in a
+   * block and goes past it is cut at that block's end, so it too comes without a copy: the caller
+   * asks again for the rest.
    */
-  async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T): Promise<T> {
+  async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T, upToBlockEnd = false): Promise<T> {
     checkUint('length', length);
     const n = Math.max(0, Math.min(length, fileLength - offset));
     if (n > 0) {
       const plans = await this.plan(inode, offset, n, meta);
-      const only = plans.length === 1 && plans[0].pieces.length === 1 ? plans[0].pieces[0] : undefined;
-      if (only && only.sliceId !== 0 && only.length === n) {
+      const first = plans[0].pieces[0];
+      const only = upToBlockEnd || (plans.length === 1 && plans[0].pieces.length === 1) ? first : undefined;
+      if (only && only.sliceId !== 0 && only.pos === plans[0].c.offset) {
+        const m = only.length;
         const key = this.keyOf(only, plans[0].imported);
         // A part that the cache disk can serve alone is not worth loading its whole block for.
-        const partialFromCache = this.cache?.partialReads && !isImportedKey(key) && n < only.blockLength && !this.memory.has(key);
+        const partialFromCache = this.cache?.partialReads && !isImportedKey(key) && m < only.blockLength && !this.memory.has(key);
         if (!partialFromCache) {
           let used = false;
           try {
-            return await this.memory.with(key, only.blockLength, n < only.blockLength, (data) => {
+            return await this.memory.with(key, only.blockLength, m < only.blockLength, (data) => {
               used = true;
-              return use(data.subarray(only.blockOffset, only.blockOffset + n));
+              return use(data.subarray(only.blockOffset, only.blockOffset + m));
             });
           } catch (err) {
             // The caller's own failure: its bytes were handed over already, never twice.

@@ -92,8 +92,9 @@ export interface ChunkStore {
   storeSlice(data: Uint8Array, meta: Pick<SliceMeta, 'newSliceId'>): Promise<{ id: number; size: number }>;
   /** read() that hands the bytes to `use` (once; the view is valid during the call, or until the
    * promise `use` returns settles), straight from verified block memory when it can: for replies
-   * and sockets that copy anyway. */
-  readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T): Promise<T>;
+   * and sockets that copy anyway. With `upToBlockEnd` the view may stop at the end of the block
+   * the range starts in (callers that stream ask again for the rest). */
+  readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T, upToBlockEnd?: boolean): Promise<T>;
   /** Remove a slice's blocks from object storage (its last reference is gone). */
   deleteSlice(id: number, size: number): Promise<void>;
   /** The object keys of a slice's blocks, as ARCHITECTURE.md names them. */

@@ -93,17 +93,19 @@ export class Objects {
     if (end <= start) return;
     const { vfs, caller } = this.gv.user;
     const { fh } = await vfs.open(caller, ino, O_RDONLY);
-    // Pieces end at block boundaries, so each lies in one block; small blocks go several at once
-    // (a read across blocks is copied into a buffer of its own).
-    const step = Math.max(vfs.store.blockSize, MIN_PIECE);
+    // A piece is what one block holds of the object (pieces end where the blocks of its slices
+    // do, wherever the slices lie in the file); small blocks go several at once, copied into a
+    // buffer of their own.
+    const { blockSize } = vfs.store;
+    const byBlock = blockSize >= MIN_PIECE;
     const readAt = (at: number): Promise<HeldPiece> => new Promise<HeldPiece>((resolve, reject) => {
-      const length = Math.min(end - at, step - (at % step));
+      const length = byBlock ? Math.min(end - at, blockSize) : Math.min(end - at, MIN_PIECE - (at % MIN_PIECE));
       vfs.readView(fh, at, length, (bytes) => {
         // The file shrank since it was looked at: what was promised can no longer be sent.
         if (bytes.length === 0) throw new Error(`object inode ${ino} ended at ${at}, before ${end}`);
         const piece = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         return new Promise<void>((release) => resolve({ piece, release }));
-      }).catch(reject);
+      }, byBlock).catch(reject);
     });
     let next: Promise<HeldPiece> | null = readAt(start);
     try {

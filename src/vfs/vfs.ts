@@ -858,14 +858,15 @@ export class Vfs implements Walkable {
 
   /** read() for callers that only pass the bytes on (FUSE replies, sockets): `use` gets them once,
    * as a view valid during the call or until the promise it returns settles — straight from
-   * verified block memory when possible. */
-  async readView<T>(fh: number, offset: number, length: number, use: (bytes: Uint8Array) => T): Promise<T> {
+   * verified block memory when possible. With `upToBlockEnd` the view may end at the end of the
+   * block it starts in, short of `length`. */
+  async readView<T>(fh: number, offset: number, length: number, use: (bytes: Uint8Array) => T, upToBlockEnd = false): Promise<T> {
     const found = await this.#readable(fh, offset, length);
     if (!found) return use(EMPTY);
     return this.store.readView(found.ino, offset, Math.min(length, found.size - offset), found.size, this.#sliceSource(found.attr), (bytes) => {
       this.#bytesRead.inc(bytes.length);
       return use(bytes);
-    });
+    }, upToBlockEnd);
   }
 
   /** What a file's writer commits through: the metadata, with each commit counted for background
