@@ -112,7 +112,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
   /** The hot path's planner watches each file's reads; sequential streams get their next blocks
    * loaded into memory while the caller is still busy with this read. */
   private readAhead(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource): void {
-    if (this.readAheadWindow < this.blockSize || offset >= fileLength || length === 0) return;
+    if (this.closed || this.readAheadWindow < this.blockSize || offset >= fileLength || length === 0) return;
     let planner = this.planners.get(inode);
     if (!planner) this.planners.set(inode, (planner = new ReadAheadPlanner(this.blockSize, this.readAheadWindow)));
     const n = Math.min(length, fileLength - offset, 0xffff_ffff);

@@ -152,12 +152,15 @@ export class ChunkReader {
    */
   async readView<T>(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource, use: (bytes: Uint8Array) => T, upToBlockEnd = false): Promise<T> {
     checkUint('length', length);
-    const n = Math.max(0, Math.min(length, fileLength - offset));
+    let n = Math.max(0, Math.min(length, fileLength - offset));
     if (n > 0) {
       const plans = await this.plan(inode, offset, n, meta);
+      // Pieces come in file order, holes included: the first starts at `offset`.
       const first = plans[0].pieces[0];
+      // Whatever serves the rest, a stream stays on its blocks' boundaries.
+      if (upToBlockEnd) n = first.length;
       const only = upToBlockEnd || (plans.length === 1 && plans[0].pieces.length === 1) ? first : undefined;
-      if (only && only.sliceId !== 0 && only.pos === plans[0].c.offset) {
+      if (only && only.sliceId !== 0) {
         const m = only.length;
         const key = this.keyOf(only, plans[0].imported);
         // A part that the cache disk can serve alone is not worth loading its whole block for.

@@ -33,8 +33,6 @@ export interface FoundObject {
   info: ObjectInfo;
 }
 
-/** Smallest piece of an object streamed out: volumes with smaller blocks send several at once. */
-const MIN_PIECE = 1024 * 1024;
 const PLACE_ATTEMPTS = 4;
 
 /** Hands a streamed piece to the client; resolves once more may be sent (false: stop, the client
@@ -59,7 +57,9 @@ function once(f: () => void): () => void {
 }
 
 export class Objects {
-  constructor(private readonly gv: GatewayVolume, private readonly buckets: Buckets) {}
+  #pinned = 0;
+  /** `pinnedMax`: bytes of block memory all GETs together may keep pinned (ConnectionLimits). */
+  constructor(private readonly gv: GatewayVolume, private readonly buckets: Buckets, private readonly pinnedMax: number) {}
 
   /** The object a key names; NoSuchKey when nothing (or a plain directory) is there. */
   async find(t: ObjectTarget): Promise<FoundObject> {
@@ -93,19 +93,29 @@ export class Objects {
     if (end <= start) return;
     const { vfs, caller } = this.gv.user;
     const { fh } = await vfs.open(caller, ino, O_RDONLY);
-    // A piece is what one block holds of the object (pieces end where the blocks of its slices
-    // do, wherever the slices lie in the file); small blocks go several at once, copied into a
-    // buffer of their own.
+    // A piece is what one block holds of the object: pieces end where the blocks of its slices
+    // do, wherever the slices lie in the file.
     const { blockSize } = vfs.store;
-    const byBlock = blockSize >= MIN_PIECE;
     const readAt = (at: number): Promise<HeldPiece> => new Promise<HeldPiece>((resolve, reject) => {
-      const length = byBlock ? Math.min(end - at, blockSize) : Math.min(end - at, MIN_PIECE - (at % MIN_PIECE));
-      vfs.readView(fh, at, length, (bytes) => {
+      vfs.readView(fh, at, Math.min(end - at, blockSize), (bytes) => {
         // The file shrank since it was looked at: what was promised can no longer be sent.
         if (bytes.length === 0) throw new Error(`object inode ${ino} ended at ${at}, before ${end}`);
-        const piece = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        return new Promise<void>((release) => resolve({ piece, release }));
-      }, byBlock).catch(reject);
+        const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        if (this.#pinned + view.length > this.pinnedMax) {
+          // Slow clients hold enough block memory already: this one gets a copy and the block
+          // goes back at once.
+          resolve({ piece: Buffer.from(view), release: () => undefined });
+          return;
+        }
+        this.#pinned += view.length;
+        return new Promise<void>((unpin) => resolve({
+          piece: view,
+          release: once(() => {
+            this.#pinned -= view.length;
+            unpin();
+          }),
+        }));
+      }, true).catch(reject);
     });
     let next: Promise<HeldPiece> | null = readAt(start);
     try {
@@ -115,7 +125,7 @@ export class Objects {
         next = at < end ? readAt(at) : null;
         // Failures of the read ahead surface when it is awaited, not as unhandled rejections.
         next?.catch(() => undefined);
-        if (!(await sink(piece, once(release)))) return;
+        if (!(await sink(piece, release))) return;
       }
     } finally {
       const last = await next?.catch(() => undefined);

@@ -101,10 +101,14 @@ export interface ConnectionLimits {
   drainMs: number;
   /** Connections beyond this many are refused. */
   maxConnections: number;
+  /** Bytes of block memory all GETs together may keep pinned while their sockets send them; past
+   * it pieces are copied, so stalled clients cannot fill the hot-path heap every block load needs. */
+  pinnedBytes: number;
 }
 
 export const DEFAULT_LIMITS: ConnectionLimits = {
   headersMs: 30_000, idleMs: 120_000, bodyWindowMs: 30_000, bodyMinBytes: 16 * 1024, drainMs: 5_000, maxConnections: 1024,
+  pinnedBytes: 256 * 1024 * 1024,
 };
 
 const DAY_MS = 86_400_000;
@@ -152,7 +156,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       throw err;
     });
     const buckets = new Buckets(gv);
-    const objects = new Objects(gv, buckets);
+    const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...options.limits };
+    const objects = new Objects(gv, buckets, limits.pinnedBytes);
     const uploads = new Uploads(gv, staging, objects, buckets);
     iam.report = log;
     const credentials: CredentialStore = gatewayCredentials({ accessKey: options.accessKey, secretKey: options.secretKey }, iam);
@@ -181,7 +186,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await volumeEvents.start();
     }
     const base = options.authorizer ?? access.authorize;
-    const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...options.limits };
     const pipeline = {
       core, credentials, log, now: options.now, volume: volumeName, proxies,
       bodyProgress: { windowMs: limits.bodyWindowMs, minBytes: limits.bodyMinBytes }, drainMs: limits.drainMs,

@@ -84,36 +84,55 @@ async function serve(ctx: OpContext, withBody: boolean): Promise<void> {
   }
   // Pieces are views of block memory, held until the socket has written them. A response that
   // goes away (a failed read destroys it) lets go of what it still holds only once it is closed:
-  // before that the socket may still be sending those bytes.
+  // before that the socket may still be sending those bytes. A pipelined response still waiting
+  // for its connection hears neither its writes' callbacks nor its own 'close' when the client
+  // hangs up: the connection's 'close' covers it.
+  const connection = res.req.socket;
   const held = new Set<() => void>();
-  const releaseAll = () => {
+  let wake: (() => void) | null = null;
+  let streaming = true;
+  const gone = () => res.destroyed || connection.destroyed;
+  const onGone = () => {
     for (const release of held) release();
     held.clear();
+    wake?.();
+    stopListening();
   };
-  res.once('close', releaseAll);
-  await ctx.core.objects.read(info.ino, start, end, (piece, release) => new Promise<boolean>((resolve) => {
-    if (res.destroyed) {
-      release();
-      return resolve(false);
-    }
-    held.add(release);
-    res.write(piece, () => {
-      held.delete(release);
-      release();
-    });
-    // Up to SEND_AHEAD bytes wait in the response so the socket never runs dry between pieces.
-    if (res.writableLength < SEND_AHEAD) return resolve(true);
-    const done = (ok: boolean) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.once('drain', onDrain);
-    res.once('close', onClose);
-  }));
-  res.end();
+  // The connection outlives this response (keep-alive): its listener goes once nothing is held.
+  const stopListening = () => {
+    if (streaming || held.size > 0) return;
+    res.off('close', onGone);
+    connection.off('close', onGone);
+  };
+  res.once('close', onGone);
+  connection.once('close', onGone);
+  try {
+    await ctx.core.objects.read(info.ino, start, end, (piece, release) => new Promise<boolean>((resolve) => {
+      if (gone()) {
+        release();
+        return resolve(false);
+      }
+      held.add(release);
+      res.write(piece, () => {
+        held.delete(release);
+        release();
+        stopListening();
+      });
+      // Up to SEND_AHEAD bytes wait in the response so the socket never runs dry between pieces.
+      if (res.writableLength < SEND_AHEAD) return resolve(true);
+      const done = () => {
+        res.off('drain', done);
+        wake = null;
+        resolve(!gone());
+      };
+      wake = done;
+      res.once('drain', done);
+    }));
+  } finally {
+    streaming = false;
+    stopListening();
+  }
+  if (!gone()) res.end();
 }
 
 export const getObject = (ctx: OpContext) => serve(ctx, true);
