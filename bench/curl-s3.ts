@@ -49,7 +49,7 @@ export async function curlTransfer(t: CurlTarget, op: 'put' | 'get', keys: strin
     child.stdout.on('data', (c: Buffer) => { stdout += c; });
     child.stderr.on('data', (c: Buffer) => { stderr += c; });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`curl ${op.toUpperCase()} on ${t.url} exited ${code}: ${stderr.trim()}`))));
+    child.on('close', (code, signal) => (code === 0 ? resolve(stdout) : reject(new Error(`curl ${op.toUpperCase()} on ${t.url} ${signal ? `was killed by ${signal}` : `exited ${code}`}: ${stderr.trim()}`))));
   });
   const ms = performance.now() - start;
   const lines = out.trim().split('\n');

@@ -5,7 +5,8 @@
 // Env: BENCH_DIR (parent of the temp dirs, default os.tmpdir()), BENCH_GW_HUGE_MIB (1024: the
 //      single huge object; 0 skips it), BENCH_GW_SMALL_COUNT (2000 small objects per run),
 //      BENCH_GW_CONCURRENCY (16), BENCH_GW_POLICY_ONLY (1: only the cost of policy evaluation),
-//      BENCH_GW_LARGE_ONLY (1: only the large objects).
+//      BENCH_GW_LARGE_ONLY (1: only the large objects), BENCH_GW_ROUNDS (3: rounds of each large-object
+//      row; the median is reported).
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import * as nodefs from 'node:fs/promises';
@@ -21,7 +22,6 @@ import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
 import { printTable, progressBar, writeJson, type Row, envInt } from './table.js';
 import { checkCurl, curlTransfer, makeUploadFile } from './curl-s3.js';
-import { existsSync } from 'node:fs';
 
 const MiB = 1024 * 1024;
 const SMALL = 4096;
@@ -32,6 +32,7 @@ const SMALL_COUNT = envInt('BENCH_GW_SMALL_COUNT', 2000);
 const CONCURRENCY = envInt('BENCH_GW_CONCURRENCY', 16);
 const POLICY_ONLY = process.env.BENCH_GW_POLICY_ONLY === '1';
 const LARGE_ONLY = process.env.BENCH_GW_LARGE_ONLY === '1';
+const ROUNDS = envInt('BENCH_GW_ROUNDS', 3);
 const POLICY_USERS = 50;
 const POLICIES_PER_USER = 20;
 
@@ -136,6 +137,7 @@ class Client {
 
 const mibps = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
 const opsps = (n: number, ms: number) => n / (ms / 1000);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const met = (ok: boolean) => (ok ? 'met' : 'missed');
 
 interface Side { name: string; target: Target | null }
@@ -270,6 +272,8 @@ async function policyCost(gw: Awaited<ReturnType<typeof startGateway>>, client: 
 }
 
 async function main(): Promise<void> {
+  // Before anything is started that would need stopping.
+  if (!POLICY_ONLY) checkCurl();
   const parent = process.env.BENCH_DIR || tmpdir();
   const root = await nodefs.mkdtemp(join(parent, 'strata-bench-gw-'));
   const metaUrl = `sqlite3://${join(root, 'vol', 'meta.db')}`;
@@ -315,16 +319,18 @@ async function main(): Promise<void> {
     { label: '64 MiB', size: 64 * MiB, count: 4 },
   ];
   if (HUGE_MIB > 0) large.push({ label: `${HUGE_MIB} MiB`, size: HUGE_MIB * MiB, count: 1 });
-  checkCurl();
-  // Upload sources in memory where there is a tmpfs, so the disk's writeback stays out of the PUTs.
-  const sourceDir = await nodefs.mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : root, 'strata-bench-gw-src-'));
+  // Upload sources in memory where a tmpfs has room, so the disk's writeback stays out of the PUTs.
+  const sourceBytes = large.reduce((sum, l) => sum + l.size, 0);
+  const shm = await nodefs.statfs('/dev/shm').catch(() => null);
+  const sourceDir = join(shm && shm.bavail * shm.bsize > sourceBytes * 1.25 ? '/dev/shm' : root, `strata-bench-gw-src-${process.pid}`);
   const sourceOf = (size: number) => join(sourceDir, `${size}.bin`);
-  for (const l of large) await makeUploadFile(sourceOf(l.size), l.size);
-  const steps = progressBar('bench/gateway', (large.length * 2 * 2 + (LARGE_ONLY ? 0 : 4 * 2)) * sides.length);
+  const steps = progressBar('bench/gateway', (large.length * 2 * 2 * ROUNDS + (LARGE_ONLY ? 0 : 4 * 2)) * sides.length);
   console.log(`bench/gateway: ${root} (one volume: SQLite + file:// objects; s3rver on the same disk; large objects moved by curl, small ones by a Node client in a child process)`);
   console.log(`objects: ${large.map((l) => `${l.count} x ${l.label}`).join(', ')}; ${SMALL_COUNT} x 4 KiB; concurrency 1 and ${CONCURRENCY}`);
 
   try {
+    await nodefs.mkdir(sourceDir, { mode: 0o700 });
+    for (const l of large) await makeUploadFile(sourceOf(l.size), l.size);
     const results: Record<string, Record<string, number>> = {};
     for (const s of sides) results[s.name] = {};
     for (const l of large) {
@@ -333,15 +339,25 @@ async function main(): Promise<void> {
         const count = conc === 1 ? l.count : Math.max(l.count, l.size >= 256 * MiB ? 2 : conc);
         const keys = Array.from({ length: count }, (_, i) => `big/${l.label.replace(' ', '')}-${conc}-${i}`);
         const bytes = count * l.size;
+        // Rounds alternate the sides' order (ABC, CBA, ...) and each side reports its median:
+        // one run of a side swings by a third on this kind of machine.
+        const runs: Record<string, { put: number[]; get: number[] }> = {};
+        for (const s of sides) runs[s.name] = { put: [], get: [] };
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const s of round % 2 === 0 ? sides : [...sides].reverse()) {
+            const put = s.target ? await curlTransfer(s.target, 'put', keys, l.size, conc, sourceOf(l.size)) : await sdkLarge(vol, 'put', keys, l.size, conc);
+            steps.tick();
+            const get = s.target ? await curlTransfer(s.target, 'get', keys, l.size, conc, '') : await sdkLarge(vol, 'get', keys, l.size, conc);
+            steps.tick();
+            if (s.target) await client.run({ target: s.target, op: 'delete', keys, size: 0, concurrency: 1 });
+            else for (const k of keys) await vol.unlink(`/sdk/${k}`);
+            runs[s.name].put.push(mibps(bytes, put));
+            runs[s.name].get.push(mibps(bytes, get));
+          }
+        }
         for (const s of sides) {
-          const put = s.target ? await curlTransfer(s.target, 'put', keys, l.size, conc, sourceOf(l.size)) : await sdkLarge(vol, 'put', keys, l.size, conc);
-          steps.tick();
-          const get = s.target ? await curlTransfer(s.target, 'get', keys, l.size, conc, '') : await sdkLarge(vol, 'get', keys, l.size, conc);
-          steps.tick();
-          if (s.target) await client.run({ target: s.target, op: 'delete', keys, size: 0, concurrency: 1 });
-          else for (const k of keys) await vol.unlink(`/sdk/${k}`);
-          results[s.name][`put ${l.label} x${conc}`] = mibps(bytes, put);
-          results[s.name][`get ${l.label} x${conc}`] = mibps(bytes, get);
+          results[s.name][`put ${l.label} x${conc}`] = median(runs[s.name].put);
+          results[s.name][`get ${l.label} x${conc}`] = median(runs[s.name].get);
         }
       }
     }
@@ -384,7 +400,7 @@ async function main(): Promise<void> {
       }
     }
     const policyRows = LARGE_ONLY ? [] : await policyCost(gw, client, sides[0]!.target!);
-    printTable('Large objects, MiB/s (whole-object PUT and GET; the SDK side writes/reads the same bytes in-process)', largeRows);
+    printTable(`Large objects, MiB/s, median of ${ROUNDS} rounds (whole-object PUT and GET; the SDK side writes/reads the same bytes in-process)`, largeRows);
     printTable(`Small objects (4 KiB), ops/s (${SMALL_COUNT.toLocaleString('en-US')} objects per run)`, smallRows);
     printTable(`Cost of policy evaluation: ${POLICY_USERS} users x ${POLICIES_PER_USER} policies; small objects as an IAM user vs root, ops/s`, policyRows);
     const file = await writeJson(packageRoot(), 'gateway', {
