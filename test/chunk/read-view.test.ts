@@ -1,6 +1,8 @@
 // readView hands file bytes to a callback without a copy when they lie in one verified block
-// (FUSE replies): the bytes must be exactly what read() returns, for every shape of range — inside
-// a block, across blocks and slices, over holes and past the end — and a damaged block is EIO.
+// (FUSE replies, the gateway's GET): the bytes must be exactly what read() returns, for every shape
+// of range — inside a block, across blocks and slices, over holes and past the end — and a damaged
+// block is EIO. A stream of views up to each block's end reassembles the file; a view the callback
+// holds (its promise pending) stays intact while other reads churn the block memory.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createChunkStore, type ObjectChunkStore } from '../../src/chunk/index.js';
@@ -80,5 +82,81 @@ describe('readView', () => {
     expect(called).toBe(false);
     expect(store.stats().checksumErrors).toBe(1);
     expect((await view(meta, 0, 4 * KiB)).equals(data.subarray(0, 4 * KiB))).toBe(true);
+  });
+
+  /** A file of two slices (one overwriting across a block boundary), a hole and a tail. */
+  async function layered(): Promise<{ meta: MemorySliceMeta; model: Buffer }> {
+    const meta = new MemorySliceMeta();
+    const model = Buffer.alloc(5 * BS + 300);
+    const a = Buffer.alloc(3 * BS + 100);
+    fillPattern(a, 4);
+    const b = Buffer.alloc(BS + 77);
+    fillPattern(b, 5);
+    let w = store.openWriter(1, meta);
+    await w.write(0, a);
+    await w.close();
+    w = store.openWriter(1, meta);
+    await w.write(BS / 4 + 3, b);
+    await w.write(5 * BS, Buffer.alloc(300, 9));
+    await w.close();
+    a.copy(model, 0);
+    b.copy(model, BS / 4 + 3);
+    model.fill(9, 5 * BS);
+    return { meta, model };
+  }
+
+  it('views up to each block end, asked again for the rest, reassemble any range', async () => {
+    const { meta, model } = await layered();
+    for (const [start, end] of [[0, model.length], [BS / 4 + 1, 2 * BS + 5], [3 * BS + 20, model.length], [7, 8]]) {
+      const parts: Buffer[] = [];
+      for (let at = start; at < end;) {
+        let calls = 0;
+        const got = await store.readView(1, at, Math.min(end - at, BS), meta.length(1), meta, (bytes) => {
+          calls++;
+          return Buffer.from(bytes);
+        }, true);
+        expect(calls).toBe(1);
+        expect(got.length, `view at ${at}`).toBeGreaterThan(0);
+        expect(got.length, `view at ${at}`).toBeLessThanOrEqual(BS);
+        parts.push(got);
+        at += got.length;
+      }
+      expect(Buffer.concat(parts).equals(model.subarray(start, end)), `${start}-${end}`).toBe(true);
+    }
+  });
+
+  it('a view held by a pending promise keeps its bytes while other reads evict its block', async () => {
+    const { meta, model } = await layered();
+    // Another file of the same volume (slice ids from the same source).
+    const big = Buffer.alloc(32 * BS);
+    fillPattern(big, 6);
+    const w = store.openWriter(2, meta);
+    await w.write(0, big);
+    await w.close();
+    let held: Uint8Array | null = null;
+    let letGo!: () => void;
+    const viewing = store.readView(1, 2 * BS, BS, meta.length(1), meta, (bytes) => {
+      held = bytes;
+      return new Promise<void>((r) => { letGo = r; });
+    }, true);
+    while (!held) await new Promise((r) => setImmediate(r));
+    expect(Buffer.from(held!).equals(model.subarray(2 * BS, 3 * BS)), 'before').toBe(true);
+    // Four times the block memory, block by block: every free buffer gets reused.
+    const scratch = Buffer.alloc(BS);
+    for (let at = 0; at < big.length; at += BS) await store.read(2, at, scratch, meta.length(2), meta);
+    expect(Buffer.from(held!).equals(model.subarray(2 * BS, 3 * BS))).toBe(true);
+    letGo();
+    await viewing;
+  });
+
+  it('a failing callback is not called again, even with an error that looks like a vanished block', async () => {
+    const { meta } = await layered();
+    let calls = 0;
+    const gone = Object.assign(new Error('not found'), { code: 'ENOENT' });
+    await expect(store.readView(1, 0, 4 * KiB, meta.length(1), meta, () => {
+      calls++;
+      throw gone;
+    })).rejects.toBe(gone);
+    expect(calls).toBe(1);
   });
 });
