@@ -32,6 +32,8 @@ export interface BridgeOptions {
   log: (message: string) => void;
   /** The volume's name, which labels the mount's metrics. */
   volume?: string;
+  /** Told when a request arrives and when it is answered (busy polling). */
+  activity?: () => void;
 }
 
 const S_IFMT = 0o170000;
@@ -120,6 +122,7 @@ export class FuseBridge {
 
   /** The native session's callback: `op` with its request id, the caller, and the op's arguments. */
   handle(op: string, req: number, ctx: RequestContext, ...args: unknown[]): void {
+    this.options.activity?.();
     const started = this.stats.begin();
     const handler = this.#handlers[op];
     if (!handler) {
@@ -136,10 +139,14 @@ export class FuseBridge {
       return;
     }
     (handler as (req: number, caller: Caller, ...rest: unknown[]) => Promise<void>)(req, caller, ...args).then(
-      () => this.stats.end(op, started, false),
+      () => {
+        this.stats.end(op, started, false);
+        this.options.activity?.();
+      },
       (err: unknown) => {
         this.stats.end(op, started, true);
         this.#fail(op, req, err);
+        this.options.activity?.();
       },
     );
   }

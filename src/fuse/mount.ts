@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { errnoError } from '../errors/errno.js';
 import { parseMetaUrl, redactUrl } from '../config/urls.js';
 import { Volume, type VolumeOptions } from '../sdk/volume.js';
+import { BusyPoll, DEFAULT_BUSY_POLL_US } from './busy-poll.js';
 import { FuseBridge, type CacheTimeouts } from './bridge.js';
 import { fuseUnavailable, loadFuse } from './native.js';
 import { watchVolumeChanges } from './volume-changes.js';
@@ -24,6 +25,9 @@ export interface MountOptions {
   options?: string[];
   /** Kernel read-ahead for the mount, KiB (0 leaves the kernel's default). */
   readAheadKb?: number;
+  /** Microseconds the event loop stays awake after a request for the next one (0: sleep at once;
+   * default 100, see busy-poll.ts). */
+  busyPollUs?: number;
   log?: (message: string) => void;
   /** Data-path options of the volume (disk cache, concurrency, retries, ...). */
   volume?: Pick<VolumeOptions, 'cacheDir' | 'cacheSize' | 'freeSpaceRatio' | 'verifyCacheChecksum' | 'cacheLargeWrite' | 'cachePartialOnly' | 'maxUploads' | 'maxDownloads' | 'ioRetries' | 'requestTimeoutMs' | 'keyFile' | 'writeback' | 'heartbeatMs' | 'cacheGroup'>;
@@ -108,6 +112,7 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
   fsOptions.push(...(options.options ?? []));
   let bridge: FuseBridge | null = null;
   let session;
+  const busy = new BusyPoll(options.busyPollUs ?? DEFAULT_BUSY_POLL_US);
   let stopWatching = (): void => undefined;
   let announceEnd: (code: number) => void = () => undefined;
   const ended = new Promise<number>((resolve) => { announceEnd = resolve; });
@@ -121,7 +126,7 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
       onExit: (code) => announceEnd(code),
       onError: (err, op) => log(`fuse ${op}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
     });
-    bridge = new FuseBridge(volume.vfs, session, { timeouts, readOnly: options.readOnly === true, keepCache: true, log, volume: name });
+    bridge = new FuseBridge(volume.vfs, session, { timeouts, readOnly: options.readOnly === true, keepCache: true, log, volume: name, activity: () => busy.touch() });
     // Absent security.* xattrs are answered natively for as long as the kernel trusts attributes:
     // another client's setxattr shows within the same time as its other changes.
     session.setAbsentXattrTtl(timeouts.attr * 1000);
@@ -156,6 +161,7 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
     unmount(): Promise<void> {
       closing ??= (async () => {
         stopWatching();
+        busy.stop();
         try {
           await live.unmount();
         } catch (err) {
