@@ -3,7 +3,7 @@
 // Run: npm run bench:fuse   (after `npm run build`; as root: drops the page cache, raises
 // read-ahead, installs fio with apt-get if missing); writes bench/results/fuse.json.
 // Env: BENCH_DIR (parent of the temp dirs, default os.tmpdir()), BENCH_BIG_MIB (1024),
-//      BENCH_SMALL_COUNT (10000).
+//      BENCH_SMALL_COUNT (10000), BENCH_MOUNT_ARGS (extra flags for the Strata mount, e.g. "--busy-poll 0").
 //
 // Every mount here is served by a child process (`strata mount`, build/bench-memfs), so this
 // process never waits on itself; it still uses async fs calls only.
@@ -18,6 +18,7 @@ import { Volume } from '../src/index.js';
 import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
 import { printTable, writeJson, progressBar, type Row, envInt, type BenchFs } from './table.js';
+import { mountArgs } from './mount-args.js';
 import { timed } from './big-files.js';
 
 const run = promisify(execFile);
@@ -183,7 +184,7 @@ function collect(child: ChildProcess): () => string {
 async function mountStrata(label: string, metaUrl: string, mountpoint: string, cacheSeconds: number): Promise<Served> {
   if (interrupted) throw new Error('interrupted');
   const c = String(cacheSeconds);
-  const child = spawn(process.execPath, [CLI, 'mount', metaUrl, mountpoint, '--attr-cache', c, '--entry-cache', c, '--dir-entry-cache', c],
+  const child = spawn(process.execPath, [CLI, 'mount', metaUrl, mountpoint, '--attr-cache', c, '--entry-cache', c, '--dir-entry-cache', c, ...mountArgs()],
     { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const log = collect(child);
   try {

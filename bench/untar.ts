@@ -3,7 +3,8 @@
 // first on a new mount (issue: untar within 3x of local); then a git clone of a local repository
 // of over 1,000 files (node_modules/@smithy committed once) onto each. Also what the mount's
 // requests were during the untar: per op, how many reached JS, and what the native core answered.
-// Run: npm run bench:untar; writes bench/results/untar.json. Env: BENCH_DIR (parent of temp dirs).
+// Run: npm run bench:untar; writes bench/results/untar.json. Env: BENCH_DIR (parent of temp dirs),
+// BENCH_MOUNT_ARGS (extra flags for the Strata mount).
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { packageRoot } from '../src/hotpath/locate.js';
 import type { StatsSnapshot } from '../src/fuse/stats.js';
 import { Volume } from '../src/index.js';
 import { printTable, writeJson, type Row } from './table.js';
+import { mountArgs } from './mount-args.js';
 
 const run = promisify(execFile);
 const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
     const bytes = (await fs.stat(tarball)).size;
     const metaUrl = `sqlite3://${join(root, 'meta.db')}`;
     await Volume.format(metaUrl, { name: 'untar', storage: `file://${join(root, 'data')}` });
-    child = spawn(process.execPath, [CLI, 'mount', metaUrl, mnt], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    child = spawn(process.execPath, [CLI, 'mount', metaUrl, mnt, ...mountArgs()], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     await new Promise<void>((resolve, reject) => {
       child!.once('message', () => resolve());
       child!.once('exit', (code) => reject(new Error(`the mount exited (${code}) before mounting`)));
