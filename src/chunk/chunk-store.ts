@@ -96,7 +96,11 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     if (upToBlockEnd) {
       // How much is read is known only once it is: read-ahead must see the stream as it is.
       return this.reader.readView(inode, offset, length, fileLength, meta, (bytes) => {
-        this.readAhead(inode, offset, bytes.length, fileLength, meta);
+        try {
+          this.readAhead(inode, offset, bytes.length, fileLength, meta);
+        } catch {
+          // As in read(): read-ahead never fails the read.
+        }
         return use(bytes);
       }, true);
     }
@@ -207,7 +211,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     if (this.closed) return;
     this.closed = true;
     this.stopSampling();
-    this.reader.clearMemory();
+    this.reader.close();
     this.planners.clear();
     const results = await Promise.allSettled([...this.writers].map((w) => w.close()));
     await this.peers?.close();

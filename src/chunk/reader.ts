@@ -37,6 +37,7 @@ function checkUint(name: string, v: unknown): asserts v is number {
 
 export class ChunkReader {
   private readonly memory: BlockMemory;
+  #closed = false;
 
   constructor(
     private readonly objects: ObjectStore,
@@ -97,7 +98,9 @@ export class ChunkReader {
     return this.memory.stats();
   }
 
-  clearMemory(): void {
+  /** The store is closing: what is in memory goes, and read-ahead planned before starts nothing. */
+  close(): void {
+    this.#closed = true;
     this.memory.clear();
   }
 
@@ -203,6 +206,7 @@ export class ChunkReader {
    * (read-ahead). Failures are left for the read that needs the block to report and count. */
   prefetch(inode: number, offset: number, n: number, meta: SliceSource): void {
     this.plan(inode, offset, n, meta).then((plans) => {
+      if (this.#closed) return;
       const seen = new Set<string>();
       for (const { pieces, imported } of plans) {
         for (const p of pieces) {

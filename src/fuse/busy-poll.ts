@@ -8,6 +8,8 @@
 import { performance } from 'node:perf_hooks';
 
 export const DEFAULT_BUSY_POLL_US = 100;
+/** Longer windows would only burn the CPU a sleeping loop gives to everything else. */
+export const MAX_BUSY_POLL_US = 10_000;
 
 export class BusyPoll {
   readonly #windowMs: number;
@@ -17,7 +19,9 @@ export class BusyPoll {
 
   /** `windowUs` 0 turns it off. */
   constructor(windowUs: number) {
-    if (!Number.isFinite(windowUs) || windowUs < 0) throw new RangeError(`busy-poll window must be a non-negative number of microseconds, got ${windowUs}`);
+    if (!Number.isFinite(windowUs) || windowUs < 0 || windowUs > MAX_BUSY_POLL_US) {
+      throw new RangeError(`busy-poll window must be 0 to ${MAX_BUSY_POLL_US} microseconds, got ${windowUs}`);
+    }
     this.#windowMs = windowUs / 1000;
   }
 

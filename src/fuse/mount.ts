@@ -26,7 +26,7 @@ export interface MountOptions {
   /** Kernel read-ahead for the mount, KiB (0 leaves the kernel's default). */
   readAheadKb?: number;
   /** Microseconds the event loop stays awake after a request for the next one (0: sleep at once;
-   * default 100, see busy-poll.ts). */
+   * default 100, at most 10,000; see busy-poll.ts). */
   busyPollUs?: number;
   log?: (message: string) => void;
   /** Data-path options of the volume (disk cache, concurrency, retries, ...). */
@@ -161,7 +161,6 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
     unmount(): Promise<void> {
       closing ??= (async () => {
         stopWatching();
-        busy.stop();
         try {
           await live.unmount();
         } catch (err) {
@@ -169,6 +168,7 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
           closing = null;
           throw err;
         }
+        busy.stop();
         liveBridge.stats.close();
         await volume.close();
       })();

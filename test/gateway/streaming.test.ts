@@ -144,10 +144,13 @@ describe('gateway GET abandoned midway', () => {
       socket.on('error', () => undefined);
       await new Promise((r) => socket.once('connect', r));
       // The second waits behind the first: its response has no connection of its own yet.
+      const live = hot().liveBytes;
       socket.write(head + head);
       await new Promise((r) => socket.once('data', r));
       socket.pause();
-      await new Promise((r) => setTimeout(r, 300));
+      // Until both responses hold blocks (the first's in its socket, the second's queued).
+      const deadline = Date.now() + 10_000;
+      while (hot().liveBytes - live < 12 * MiB && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       const closed = new Promise((r) => socket.once('close', r));
       socket.destroy();
       await closed;
@@ -174,7 +177,12 @@ describe('gateway GETs held up by slow clients', () => {
         const body = r.Body as Readable;
         return { i, body, head: await firstChunk(body) };
       }));
-      await new Promise((r) => setTimeout(r, 500));
+      // Until the loads under way have settled (the same figure twice, 200 ms apart).
+      let last = -1;
+      for (const deadline = Date.now() + 10_000; hot().liveBytes !== last && Date.now() < deadline;) {
+        last = hot().liveBytes;
+        await new Promise((r) => setTimeout(r, 200));
+      }
       // Unbounded, each would hold two or three 4 MiB blocks (64 MiB and more); bounded, the pins
       // (8 MiB) and the read-ahead half of the block memory (4 MiB).
       expect(hot().liveBytes - before).toBeLessThanOrEqual(16 * MiB);

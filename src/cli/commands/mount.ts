@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { InvalidArgumentError, type Command } from 'commander';
 import { mountVolume } from '../../fuse/mount.js';
 import { size, wholeNumber } from '../parse.js';
-import { DEFAULT_BUSY_POLL_US } from '../../fuse/busy-poll.js';
+import { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from '../../fuse/busy-poll.js';
 import { addDataFlags, dataOptions, type DataFlags } from '../data-flags.js';
 import { addMirrorFlags, mirrorOptions, replicateIfAsked, type MirrorFlags } from '../mirror-flags.js';
 import { addGroupFlags, groupOptions, type GroupFlags } from '../group-flags.js';
@@ -55,7 +55,7 @@ export function registerMount(program: Command): void {
     .option('--dir-entry-cache <s>', 'seconds the kernel keeps directory names', seconds('--dir-entry-cache'), 1)
     .option('--writeback-cache', 'let the kernel merge small writes (close-to-open between clients still holds)')
     .option('--buffer-size <MiB>', 'write-buffer memory, MiB', (v: string) => size('--buffer-size')(`${v}M`))
-    .option('--busy-poll <us>', 'microseconds to stay awake for the next request after each one (faster one-at-a-time stat, read, tar; 0: sleep at once)', wholeNumber('--busy-poll', 10_000), DEFAULT_BUSY_POLL_US)
+    .option('--busy-poll <us>', `microseconds (0-${MAX_BUSY_POLL_US}) to stay awake for the next request after each one (faster one-at-a-time stat, read, tar; 0: sleep at once)`, wholeNumber('--busy-poll', MAX_BUSY_POLL_US), DEFAULT_BUSY_POLL_US)
     .option('-o <options>', 'extra libfuse mount options, comma-separated', (v: string, prev: string[]) => prev.concat(v.split(',').filter(Boolean)), [] as string[]);
   addMirrorFlags(mount);
   addGroupFlags(mount);
