@@ -18,6 +18,7 @@ export interface DataFlags {
   keyFile?: string;
   writeback?: boolean;
   heartbeat?: number;
+  memoryCache?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -62,6 +63,7 @@ export function addDataFlags(cmd: Command): Command {
     .option('--request-timeout <s>', 'seconds before an unanswered storage request is retried (default 60)', positive('--request-timeout', 3600))
     .option('--writeback', 'stage written blocks in the cache directory and upload them in the background (metadata commits at once; only this host can read them until uploaded)')
     .option('--key-file <file>', 'key that unseals storage credentials stored with --encrypt-keys (default: $STRATA_KEY or $STRATA_KEY_FILE)')
+    .option('--memory-cache <MiB>', 'verified blocks kept in memory, MiB (default 64): half for read-ahead, half for blocks read in parts (random reads of a file this holds need no block load)', wholeNumber('--memory-cache', 2048))
     .option('--heartbeat <s>', 'seconds between this client\'s heartbeats in the volume\'s metadata (default 10; other clients take one silent for 5 minutes for dead)', seconds('--heartbeat'));
 }
 
@@ -90,5 +92,6 @@ export function dataOptions(f: DataFlags): VolumeOptions {
     keyFile: f.keyFile,
     writeback: f.writeback,
     heartbeatMs: f.heartbeat === undefined ? undefined : f.heartbeat * 1000,
+    memoryCacheSize: f.memoryCache === undefined ? undefined : f.memoryCache * MiB,
   };
 }

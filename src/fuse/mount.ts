@@ -30,7 +30,7 @@ export interface MountOptions {
   busyPollUs?: number;
   log?: (message: string) => void;
   /** Data-path options of the volume (disk cache, concurrency, retries, ...). */
-  volume?: Pick<VolumeOptions, 'cacheDir' | 'cacheSize' | 'freeSpaceRatio' | 'verifyCacheChecksum' | 'cacheLargeWrite' | 'cachePartialOnly' | 'maxUploads' | 'maxDownloads' | 'ioRetries' | 'requestTimeoutMs' | 'keyFile' | 'writeback' | 'heartbeatMs' | 'cacheGroup'>;
+  volume?: Pick<VolumeOptions, 'cacheDir' | 'cacheSize' | 'freeSpaceRatio' | 'verifyCacheChecksum' | 'cacheLargeWrite' | 'cachePartialOnly' | 'maxUploads' | 'maxDownloads' | 'ioRetries' | 'requestTimeoutMs' | 'keyFile' | 'writeback' | 'heartbeatMs' | 'cacheGroup' | 'memoryCacheSize'>;
 }
 
 export interface Mounted {
