@@ -20,7 +20,7 @@ import { startGateway } from '../src/gateway/server.js';
 import { canonicalHeaders, canonicalRequest, signatureOf, signingKey, stringToSign, toAmzDate, uriEncode } from '../src/gateway/sigv4.js';
 import { closePool } from '../src/hotpath/pool.js';
 import { packageRoot } from '../src/hotpath/locate.js';
-import { printTable, progressBar, writeJson, type Row, envInt } from './table.js';
+import { median, printTable, progressBar, writeJson, type Row, envInt } from './table.js';
 import { checkCurl, curlTransfer, makeUploadFile } from './curl-s3.js';
 
 const MiB = 1024 * 1024;
@@ -137,7 +137,6 @@ class Client {
 
 const mibps = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
 const opsps = (n: number, ms: number) => n / (ms / 1000);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const met = (ok: boolean) => (ok ? 'met' : 'missed');
 
 interface Side { name: string; target: Target | null }

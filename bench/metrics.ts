@@ -14,7 +14,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:http';
 import { Volume } from '../src/index.js';
 import { packageRoot } from '../src/hotpath/locate.js';
-import { envInt, printTable, progressBar, writeJson, type Row } from './table.js';
+import { envInt, median, printTable, progressBar, writeJson, type Row } from './table.js';
 
 const ROOT = packageRoot();
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -59,7 +59,6 @@ function start(args: string[], mode: Mode, ready: ((out: string) => boolean) | '
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p50 = median;
 
 /** A workload's one round: its throughput (per second, in `unit`) and its per-call latencies (ms). */

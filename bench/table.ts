@@ -54,8 +54,12 @@ export async function medianMs(rounds: number, fn: () => unknown | Promise<unkno
     await fn();
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return median(times);
+}
+
+/** The middle value (the upper of the two middle ones for an even count). */
+export function median(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 }
 
 /** A progress bar on stderr (plain lines when stderr is not a terminal, e.g. in CI logs). */

@@ -83,11 +83,8 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
   async read(inode: number, offset: number, target: Uint8Array, fileLength: number, meta: SliceSource): Promise<number> {
     this.checkOpen('read');
     const result = this.reader.read(inode, offset, target, fileLength, meta);
-    try {
-      this.readAhead(inode, offset, target.byteLength, fileLength, meta);
-    } catch {
-      // Arguments the read itself refuses (it reports them); read-ahead just does nothing.
-    }
+    // A target the read refuses (and reports) plans nothing.
+    this.readAhead(inode, offset, target instanceof Uint8Array ? target.byteLength : 0, fileLength, meta);
     return result;
   }
 
@@ -96,33 +93,30 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
     if (upToBlockEnd) {
       // How much is read is known only once it is: read-ahead must see the stream as it is.
       return this.reader.readView(inode, offset, length, fileLength, meta, (bytes) => {
-        try {
-          this.readAhead(inode, offset, bytes.length, fileLength, meta);
-        } catch {
-          // As in read(): read-ahead never fails the read.
-        }
+        this.readAhead(inode, offset, bytes.length, fileLength, meta);
         return use(bytes);
       }, true);
     }
     const result = this.reader.readView(inode, offset, length, fileLength, meta, use);
-    try {
-      this.readAhead(inode, offset, length, fileLength, meta);
-    } catch {
-      // As in read().
-    }
+    this.readAhead(inode, offset, length, fileLength, meta);
     return result;
   }
 
   /** The hot path's planner watches each file's reads; sequential streams get their next blocks
-   * loaded into memory while the caller is still busy with this read. */
+   * loaded into memory while the caller is still busy with this read. It never fails a read:
+   * arguments the read itself refuses (and reports) plan nothing. */
   private readAhead(inode: number, offset: number, length: number, fileLength: number, meta: SliceSource): void {
     if (this.closed || this.readAheadWindow < this.blockSize || offset >= fileLength || length === 0) return;
-    let planner = this.planners.get(inode);
-    if (!planner) this.planners.set(inode, (planner = new ReadAheadPlanner(this.blockSize, this.readAheadWindow)));
-    const n = Math.min(length, fileLength - offset, 0xffff_ffff);
-    for (const run of planner.onRead(offset, n, fileLength)) {
-      const start = run.block * this.blockSize;
-      this.reader.prefetch(inode, start, Math.min(run.count * this.blockSize, fileLength - start), meta);
+    try {
+      let planner = this.planners.get(inode);
+      if (!planner) this.planners.set(inode, (planner = new ReadAheadPlanner(this.blockSize, this.readAheadWindow)));
+      const n = Math.min(length, fileLength - offset, 0xffff_ffff);
+      for (const run of planner.onRead(offset, n, fileLength)) {
+        const start = run.block * this.blockSize;
+        this.reader.prefetch(inode, start, Math.min(run.count * this.blockSize, fileLength - start), meta);
+      }
+    } catch {
+      // Read-ahead just does nothing.
     }
   }
 

@@ -7,7 +7,7 @@ import type { EventTargetStats, Meta, PendingEvent } from '../meta/meta.js';
 import { counter, incrementer, Sampled } from '../metrics/registry.js';
 import { Naps } from './naps.js';
 import { withSequencer, type S3EventRecord } from './record.js';
-import type { DeliveredEvent, EventTarget } from './targets/target.js';
+import type { DeliveredEvent, EventTarget, PublishError } from './targets/target.js';
 
 export interface DeliveryOptions {
   meta: Meta;
@@ -117,7 +117,7 @@ export class EventDelivery {
           counted.failed.inc();
           failedMeanwhile++;
           // What the target took before it failed is not sent again (fewer duplicates).
-          const took = batch.slice(0, Math.min((err as { delivered?: number }).delivered ?? 0, batch.length)).map((e) => e.seq);
+          const took = batch.slice(0, (err as Partial<PublishError>).delivered ?? 0).map((e) => e.seq);
           await o.meta.settleEvents(t.id, took, 1).catch(() => undefined);
           counted.delivered.inc(took.length);
           const now = Date.now();
@@ -156,7 +156,9 @@ export class EventDelivery {
     const o = this.o;
     while (!this.#naps.closed) {
       try {
-        for (const { target } of await o.meta.eventStats()) {
+        // Only queues over their bound take a trim's write transaction.
+        for (const { target, depth } of await o.meta.eventStats()) {
+          if (depth <= o.queueMax) continue;
           const dropped = await o.meta.trimEvents(target, o.queueMax);
           if (dropped === 0) continue;
           incrementer(drops, { target }).inc(dropped);

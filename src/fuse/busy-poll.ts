@@ -1,10 +1,10 @@
 // After each FUSE request the event loop keeps turning (setImmediate, so libuv polls without
 // sleeping) for a short window, and the next request of a caller that works one request at a time
 // (stat loops, tar, git, random reads) is picked up without the kernel having to wake the JS
-// thread. Measured on a 2-core VM: a cached 4 KiB random read took ~90 µs with the thread asleep
-// between requests and ~45 µs with a 100 µs window (IOPS doubled); stats right after creates and
-// stats of lapsed kernel entries gained 10-30%. Once no request has come for a window, the loop
-// sleeps again: an idle mount burns nothing.
+// thread. Measured on a 2-core VM: a cached 4 KiB random read took ~80-110 µs with the thread
+// asleep between requests and ~45-50 µs with a 100 µs window (IOPS doubled); stats right after
+// creates gained 20-70%. Once no request has come for a window, the loop sleeps again: an idle
+// mount burns nothing.
 import { performance } from 'node:perf_hooks';
 
 export const DEFAULT_BUSY_POLL_US = 100;

@@ -95,9 +95,15 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
       sourceIp: clientAddress(s3req, p.proxies ?? []).sourceIp ?? '',
       requestId: id,
     });
+    // Delivery is woken only when a change did put rows in the queue (a rule matched).
+    let queuedRows = false;
     const ctx: OpContext = {
       core: p.core, req, res, body, identity: auth.identity, events: [], authorize: (a, b, k, w) => authorize(a, b, k, w),
-      queued: (e) => p.core.notifications.queued(e, origin()),
+      queued: async (e) => {
+        const rows = await p.core.notifications.queued(e, origin());
+        if (rows.length > 0) queuedRows = true;
+        return rows;
+      },
       authorizeAs: (identity, a, b, k, w, context) => authorizeAs(identity, a, b, k, w, false, context),
       allowed: (action, bucket, key) => authorize(action, bucket, key, false).then(() => true, (err: unknown) => {
         if (err instanceof S3Error && err.code === 'AccessDenied') return false;
@@ -107,7 +113,7 @@ export async function handleRequest(raw: IncomingMessage, res: ServerResponse, p
     await rt.run(ctx);
     // Reads change nothing to commit their events with: they are queued after the operation;
     // every change's were committed with it.
-    if (ctx.events.some((e) => e.queued)) p.core.notifications.onQueued();
+    if (queuedRows && ctx.events.some((e) => e.queued)) p.core.notifications.onQueued();
     const after = ctx.events.filter((e) => !e.queued);
     if (after.length > 0) await p.core.notifications.queueAfter(after, origin()).catch((err: unknown) => p.log(`events of request ${id} were not queued: ${(err as Error).message}`));
     for (const e of ctx.events) {

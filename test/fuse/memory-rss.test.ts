@@ -6,13 +6,14 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fuseUnavailable } from '../../src/fuse/native.js';
+import { DEFAULT_MEMORY_CACHE_SIZE } from '../../src/chunk/options.js';
 import { need } from '../helpers/require.js';
 import { mountForSuite } from './mounted.js';
 
 const fuse = need('FUSE', fuseUnavailable());
 const BUFFER_MIB = 32;
-/** The mount's block memory (the SDK's default memoryCacheSize). */
-const BLOCK_MEMORY_MIB = 64;
+/** The mount's block memory (the default memoryCacheSize). */
+const BLOCK_MEMORY_MIB = DEFAULT_MEMORY_CACHE_SIZE / 2 ** 20;
 /** V8's heap growing under the load, the addon's request buffers, allocator alignment. */
 const OVERHEAD_MIB = 64;
 
