@@ -1,21 +1,32 @@
 // Attributes and names as JS last answered them, for the kernel's next asks once its own cache
 // lapses (a stat of a file looked at more than a second ago, the next walk of a path): answered
-// here on the FUSE thread, without a trip through the event loop and the metadata engine.
+// here on the FUSE threads, without a trip through the event loop and the metadata engine.
 //
-// An answer is kept only while nothing can have changed it. One epoch covers the whole table:
-// every request of this mount that may change anything moves it when it arrives and again when
-// it is answered, and so does JS when the volume's version shows another client's change. What
-// was recorded at an older epoch is never given out, and an answer JS computed while the epoch
-// moved is not recorded. Answers go to the kernel with their timeout shortened by how stale the
-// epoch may be (JS's polling period), so another client's change still shows within the timeout;
-// when JS has not confirmed the epoch within that time, nothing is answered here.
-// FORGET drops an inode; records of older epochs are dropped when a new epoch records, and the
-// table is cleared when it reaches its cap.
+// An answer is kept only while nothing can have changed it, tracked per inode and per name
+// rather than for the whole table: a tar unpacking into one directory must not throw away what
+// is known about every other file. Every mark takes the next number of one sequence and stamps
+// the keys it names (an inode, or a directory and a name; keys share stamps by hash, which only
+// costs misses). A record carries the sequence number at which its answer was asked for, and is
+// given out only while every key it depends on, and the whole table, is stamped at or below it.
+//
+// Who marks what:
+// - this mount's requests that may change something mark their keys when they arrive and again
+//   when they are answered (Touch, below); one whose targets the table cannot name (an unlink of
+//   a name it holds no valid entry for) marks the whole table;
+// - JS marks the keys of the volume's change log as it reads them: another client's change with
+//   a fresh number, one of this mount's own with the number taken right after it committed, so
+//   that what was recorded since survives;
+// - JS marks the whole table when it cannot tell what changed (the log was pruned or too long).
+// Answers go to the kernel with their timeout shortened by how late JS may see another client's
+// change (its polling period); when JS has not confirmed within that time, nothing is answered
+// here. FORGET drops an inode; the table is cleared when it reaches its cap or after a mark of
+// the whole table.
 #pragma once
 
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -26,74 +37,130 @@
 #include <utility>
 #include <vector>
 
+/** The keys one request may change: inodes (attributes) and names (directory, name). */
+struct Touch {
+  bool all = false;
+  int inos = 0;
+  uint64_t ino[4] = {0, 0, 0, 0};
+  int names = 0;
+  uint64_t parent[2] = {0, 0};
+  std::string name[2];
+
+  void Ino(uint64_t i) { if (i != 0 && inos < 4) ino[inos++] = i; }
+  void Name(uint64_t p, const std::string& n) {
+    if (names < 2) { parent[names] = p; name[names] = n; names++; }
+  }
+  bool Empty() const { return !all && inos == 0 && names == 0; }
+};
+
 class AttrCache {
  public:
-  /** On when slackMs >= 0 (the most the epoch may lag another client's change); off when < 0. */
+  /** What an entry lookup found: a valid record naming an inode, one saying there is none, or nothing usable. */
+  enum class Found { kInode, kAbsent, kUnknown };
+
+  /** On when slackMs >= 0 (the most a mark may lag another client's change); off when < 0. */
   void Configure(int64_t slackMs) {
     std::lock_guard<std::mutex> lock(mu_);
     slackMs_ = slackMs;
     Clear();
-    epoch_.fetch_add(1, std::memory_order_acq_rel);
+    all_ = ++seq_;
   }
 
-  uint64_t Epoch() const { return epoch_.load(std::memory_order_acquire); }
+  /** The sequence number a read asks at (recorded with its answer). */
+  uint64_t Ask() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seq_;
+  }
 
-  /** Something may have changed: nothing recorded so far may be given out. */
-  void Bump() { epoch_.fetch_add(1, std::memory_order_acq_rel); }
+  /** Anything may have changed: nothing recorded so far may be given out. */
+  void MarkAll() {
+    std::lock_guard<std::mutex> lock(mu_);
+    all_ = ++seq_;
+  }
 
-  /** JS has just checked that no other client changed anything unseen. Without a check within
+  /** Stamp `t`'s keys with the next number (or all); returns it. */
+  uint64_t Mark(const Touch& t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t at = ++seq_;
+    StampLocked(t, at);
+    return at;
+  }
+
+  /** Stamp `t`'s keys with `at` where they are stamped lower: records asked before `at` (a
+   * commit JS saw) are no longer given out; records asked since stay. at 0: the next number. */
+  void MarkAt(const Touch& t, uint64_t at) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (at == 0 || at > seq_) at = ++seq_;
+    StampLocked(t, at);
+  }
+
+  /** A change marked at `arrived` is answered: mark its keys again, and return the number they
+   * are stamped with now. Returns 0 instead when `carried` (the keys the answer's own attributes or
+   * name depend on, all among `t`'s) was marked by anything else in between: then the answer may
+   * not be their state now and must not be recorded. */
+  uint64_t Answered(const Touch& t, uint64_t arrived, const Touch& carried) {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool alone = !t.all && all_ <= arrived;
+    for (int i = 0; i < carried.inos && alone; i++) alone = stamps_[InoSlot(carried.ino[i])] == arrived;
+    for (int i = 0; i < carried.names && alone; i++) alone = stamps_[NameSlot(carried.parent[i], carried.name[i])] == arrived;
+    uint64_t at = ++seq_;
+    StampLocked(t, at);
+    return alone ? at : 0;
+  }
+
+  /** JS has just checked that no other client changed anything unmarked. Without a check within
    * the slack (JS stalled, the metadata engine slow or gone) nothing is answered here. */
   void Confirm() { confirmedMs_.store(NowMs(), std::memory_order_release); }
 
-  /** A getattr or lookup asked at `epoch` was answered with `st`. */
-  void RecordAttr(uint64_t epoch, const struct stat& st, double timeout) {
+  /** A getattr asked at `asked` was answered with `st`. */
+  void RecordAttr(uint64_t asked, const struct stat& st, double timeout) {
     if (timeout <= 0) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (slackMs_ < 0 || epoch != Epoch()) return;
-    Room(epoch);
-    AttrRec& rec = attrs_[st.st_ino];
-    rec.st = st;
-    rec.timeout = timeout;
-    rec.epoch = epoch;
+    if (slackMs_ < 0 || !FreshLocked(asked, InoSlot(st.st_ino))) return;
+    Room();
+    PutAttrLocked(asked, st, timeout);
   }
 
-  /** A lookup of `name` in `parent` asked at `epoch` was answered with `e`. */
-  void RecordEntry(uint64_t epoch, uint64_t parent, const std::string& name, const fuse_entry_param& e) {
-    if (e.entry_timeout <= 0 || e.attr_timeout <= 0 || e.ino == 0) return;
+  /** A lookup of `name` in `parent` asked at `asked` was answered with `e` (ino 0: no such name). */
+  void RecordEntry(uint64_t asked, uint64_t parent, const std::string& name, const fuse_entry_param& e) {
+    if (e.ino != 0 && (e.entry_timeout <= 0 || e.attr_timeout <= 0)) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (slackMs_ < 0 || epoch != Epoch()) return;
-    Room(epoch);
-    AttrRec& rec = attrs_[e.ino];
-    rec.st = e.attr;
-    rec.timeout = e.attr_timeout;
-    rec.epoch = epoch;
+    if (slackMs_ < 0 || !FreshLocked(asked, NameSlot(parent, name))) return;
+    if (e.ino != 0 && !FreshLocked(asked, InoSlot(e.ino))) return;
+    Room();
+    if (e.ino != 0) PutAttrLocked(asked, e.attr, e.attr_timeout);
     Key key{parent, name};
-    auto [it, added] = entries_.insert_or_assign(key, EntryRec{e.ino, e.generation, e.entry_timeout, epoch});
+    auto [it, added] = entries_.insert_or_assign(key, EntryRec{e.ino, e.generation, e.entry_timeout, asked});
     (void)it;
-    if (added) rec.names.push_back(std::move(key));
+    if (added && e.ino != 0) attrs_[e.ino].names.push_back(std::move(key));
   }
 
-  /** The attributes of `ino`, if known at the current epoch. */
+  /** The attributes of `ino`, if a valid record holds them. */
   bool Attr(uint64_t ino, struct stat* st, double* timeout) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!Current()) return false;
     auto it = attrs_.find(ino);
-    if (it == attrs_.end() || it->second.epoch != Epoch()) return false;
+    if (it == attrs_.end() || !it->second.timeout || !FreshLocked(it->second.asked, InoSlot(ino))) return false;
     *st = it->second.st;
     *timeout = Shortened(it->second.timeout);
     attrHits_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
 
-  /** The entry `name` in `parent`, if it and its inode's attributes are known at the current epoch. */
-  bool Entry(uint64_t parent, const char* name, fuse_entry_param* e) {
+  /** The entry `name` in `parent`: kInode with `e` filled when it and its inode's attributes are
+   * validly held, kAbsent when a valid record says there is no such name. */
+  Found Entry(uint64_t parent, const char* name, fuse_entry_param* e) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!Current()) return false;
-    uint64_t now = Epoch();
-    auto it = entries_.find(Key{parent, name});
-    if (it == entries_.end() || it->second.epoch != now) return false;
+    if (!Current()) return Found::kUnknown;
+    Key key{parent, name};
+    auto it = entries_.find(key);
+    if (it == entries_.end() || !FreshLocked(it->second.asked, NameSlot(parent, key.name))) return Found::kUnknown;
+    if (it->second.ino == 0) {
+      negativeHits_.fetch_add(1, std::memory_order_relaxed);
+      return Found::kAbsent;
+    }
     auto at = attrs_.find(it->second.ino);
-    if (at == attrs_.end() || at->second.epoch != now) return false;
+    if (at == attrs_.end() || !at->second.timeout || !FreshLocked(at->second.asked, InoSlot(it->second.ino))) return Found::kUnknown;
     *e = {};
     e->ino = it->second.ino;
     e->generation = it->second.generation;
@@ -101,7 +168,17 @@ class AttrCache {
     e->attr_timeout = Shortened(at->second.timeout);
     e->entry_timeout = Shortened(it->second.timeout);
     entryHits_.fetch_add(1, std::memory_order_relaxed);
-    return true;
+    return Found::kInode;
+  }
+
+  /** Which inode `name` in `parent` names, by a valid record (kUnknown: none; the answer may
+   * come from a record of a name whose inode's attributes lapsed). */
+  Found Target(uint64_t parent, const std::string& name, uint64_t* ino) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(Key{parent, name});
+    if (it == entries_.end() || !FreshLocked(it->second.asked, NameSlot(parent, name))) return Found::kUnknown;
+    *ino = it->second.ino;
+    return it->second.ino == 0 ? Found::kAbsent : Found::kInode;
   }
 
   /** The kernel dropped `ino`: so does the table, with the names that led to it. */
@@ -122,11 +199,16 @@ class AttrCache {
   }
   uint64_t AttrHits() const { return attrHits_.load(std::memory_order_relaxed); }
   uint64_t EntryHits() const { return entryHits_.load(std::memory_order_relaxed); }
+  uint64_t NegativeHits() const { return negativeHits_.load(std::memory_order_relaxed); }
 
  private:
   // Each record holds a struct stat and, for names, the name twice (key and the inode's list):
   // at most some tens of MiB.
   static constexpr size_t kMaxRecords = 1 << 16;
+  // Stamps shared by hash (2 MiB): a key's record is lost to another key's mark with odds of
+  // about one in kSlots per mark (at 1 << 14 a third of a directory's creates were lost so).
+  static constexpr int kSlotBits = 18;
+  static constexpr size_t kSlots = size_t{1} << kSlotBits;
 
   struct Key {
     uint64_t parent;
@@ -138,19 +220,46 @@ class AttrCache {
   };
   struct AttrRec {
     struct stat st {};
-    double timeout = 0;
-    uint64_t epoch = 0;
+    double timeout = 0;     // 0: only the names below are known (no attributes recorded)
+    uint64_t asked = 0;
     std::vector<Key> names;  // entries recorded for this inode (dropped with it)
   };
   struct EntryRec {
-    uint64_t ino;
+    uint64_t ino;            // 0: no such name
     uint64_t generation;
     double timeout;
-    uint64_t epoch;
+    uint64_t asked;
   };
 
   static int64_t NowMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+
+  static size_t InoSlot(uint64_t ino) { return (ino * 0x9E3779B97F4A7C15ull) >> (64 - kSlotBits); }
+  static size_t NameSlot(uint64_t parent, const std::string& name) {
+    return (KeyHash()(Key{parent, name}) * 0x9E3779B97F4A7C15ull) >> (64 - kSlotBits);
+  }
+
+  void StampLocked(const Touch& t, uint64_t at) {
+    if (t.all) {
+      if (at > all_) all_ = at;
+      return;
+    }
+    for (int i = 0; i < t.inos; i++) Raise(InoSlot(t.ino[i]), at);
+    for (int i = 0; i < t.names; i++) Raise(NameSlot(t.parent[i], t.name[i]), at);
+  }
+
+  void Raise(size_t slot, uint64_t at) {
+    if (stamps_[slot] < at) stamps_[slot] = at;
+  }
+
+  bool FreshLocked(uint64_t asked, size_t slot) const { return all_ <= asked && stamps_[slot] <= asked; }
+
+  void PutAttrLocked(uint64_t asked, const struct stat& st, double timeout) {
+    AttrRec& rec = attrs_[st.st_ino];
+    rec.st = st;
+    rec.timeout = timeout;
+    rec.asked = asked;
   }
 
   bool Current() const {
@@ -162,24 +271,28 @@ class AttrCache {
     return t > 0 ? t : 0;
   }
 
-  // Records of older epochs are never given out again: the first record of a new epoch drops them.
-  void Room(uint64_t epoch) {
-    if (filled_ != epoch || attrs_.size() + entries_.size() >= kMaxRecords) Clear();
-    filled_ = epoch;
+  // Nothing recorded before a mark of the whole table is given out again: the first record
+  // after one drops them all.
+  void Room() {
+    if (cleared_ < all_ || attrs_.size() + entries_.size() >= kMaxRecords) Clear();
   }
 
   void Clear() {
     attrs_.clear();
     entries_.clear();
+    cleared_ = seq_;
   }
 
   std::mutex mu_;
   int64_t slackMs_ = -1;
-  uint64_t filled_ = 0;
+  uint64_t seq_ = 1;
+  uint64_t all_ = 1;          // stamp of the whole table
+  uint64_t cleared_ = 1;
+  std::vector<uint64_t> stamps_ = std::vector<uint64_t>(kSlots, 0);
   std::unordered_map<uint64_t, AttrRec> attrs_;
   std::unordered_map<Key, EntryRec, KeyHash> entries_;
-  std::atomic<uint64_t> epoch_{1};
   std::atomic<int64_t> confirmedMs_{0};
   std::atomic<uint64_t> attrHits_{0};
   std::atomic<uint64_t> entryHits_{0};
+  std::atomic<uint64_t> negativeHits_{0};
 };

@@ -52,7 +52,7 @@ struct Msg {
   bool hasFh = false;
   uint64_t off = 0;       // read/write/readdir/fallocate offset
   uint64_t size = 0;      // read/readdir/getxattr/listxattr size, fallocate length
-  uint64_t epoch = 0;     // getxattr: AbsentXattrs epoch when asked; getattr/lookup: AttrCache's
+  uint64_t epoch = 0;     // getxattr: AbsentXattrs epoch when asked; getattr/lookup: AttrCache's Ask()
   uint64_t u2 = 0;        // newparent (rename/link), rdev (mknod), lock owner (flush/release/locks)
   // getlk/setlk: the lock as the kernel sent it (l_len 0 = to the end of the file).
   int16_t lkType = 0;
@@ -67,7 +67,8 @@ struct Msg {
   char* data = nullptr;   // write payload / xattr value (malloc'd; ownership may move to a Buffer)
   size_t dataLen = 0;
   int err = 0;            // DetachDone: errno of the detach, 0 on success
-  bool mayChange = false; // see Core::ChangesSomething
+  Touch touch;            // what it may change (Core::ChangesOf), marked when it arrived...
+  uint64_t arrived = 0;   // ...with this number
   ~Msg();
 };
 
@@ -76,10 +77,11 @@ struct Pending {
   fuse_req_t req;
   Op op;
   uint32_t size;
-  uint64_t epoch;    // getattr/lookup: AttrCache epoch when the kernel asked
-  uint64_t parent;   // lookup: the directory and name asked for
+  uint64_t epoch;    // getattr/lookup: AttrCache's Ask() when the kernel asked
+  uint64_t parent;   // the request's inode; for lookup, create, mknod, mkdir, symlink the directory of `name`
   std::string name;
-  bool mayChange;    // see Core::ChangesSomething
+  Touch touch;       // what it may change, marked when it arrived with `arrived`: marked again
+  uint64_t arrived;  // when answered
   int32_t openFlags; // open/create: the flags asked for
 };
 
@@ -114,10 +116,11 @@ struct Core : std::enable_shared_from_this<Core> {
   AbsentXattrs absentXattrs;
   AttrCache attrCache;
 
-  // FUSE threads: whether a request may change anything a getattr or lookup answers (the
-  // AttrCache moves its epoch when one arrives and when it is answered). A flush or fsync
-  // changes nothing through a handle opened read-only, a release nothing at all.
-  bool ChangesSomething(const Msg* m);
+  // FUSE threads: the inodes and names a request may change, for what getattr and lookup answer
+  // (the AttrCache marks them when it arrives and when it is answered). A flush or fsync changes
+  // nothing through a handle opened read-only, a release nothing at all; an unlink or rename
+  // whose target the AttrCache cannot name touches everything.
+  Touch ChangesOf(const Msg* m);
   // JS thread: a handle was opened with these flags.
   void Opened(uint64_t fh, int32_t flags);
 

@@ -54,8 +54,8 @@ bool CopyData(Msg* m, const char* src, size_t len) {
 
 void Send(Msg* m) {
   Core* core = CoreOf(m->req);
-  m->mayChange = core->ChangesSomething(m);
-  if (m->mayChange) core->attrCache.Bump();
+  m->touch = core->ChangesOf(m);
+  if (!m->touch.Empty()) m->arrived = core->attrCache.Mark(m->touch);
   core->Dispatch(m);
 }
 
@@ -102,11 +102,12 @@ void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Core* core = CoreOf(req);
-  uint64_t epoch = core->attrCache.Epoch();
+  uint64_t epoch = core->attrCache.Ask();
   fuse_entry_param e;
-  if (core->attrCache.Entry(parent, name, &e)) {
-    fuse_reply_entry(req, &e);
-    return;
+  switch (core->attrCache.Entry(parent, name, &e)) {
+    case AttrCache::Found::kInode: fuse_reply_entry(req, &e); return;
+    case AttrCache::Found::kAbsent: fuse_reply_err(req, ENOENT); return;
+    case AttrCache::Found::kUnknown: break;
   }
   Msg* m = NewMsg(req, Op::Lookup, parent);
   m->name = name;
@@ -116,7 +117,7 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Core* core = CoreOf(req);
-  uint64_t epoch = core->attrCache.Epoch();
+  uint64_t epoch = core->attrCache.Ask();
   struct stat st;
   double timeout;
   if (core->attrCache.Attr(ino, &st, &timeout)) {
@@ -456,28 +457,73 @@ const char* OpName(Op op) {
   return i < static_cast<size_t>(Op::Count) ? kOpNames[i] : "?";
 }
 
-bool Core::ChangesSomething(const Msg* m) {
+namespace {
+
+// The inode `name` in `parent` names, into `t`; everything when the AttrCache cannot tell.
+void TouchTarget(AttrCache& cache, uint64_t parent, const std::string& name, Touch* t) {
+  uint64_t ino = 0;
+  if (cache.Target(parent, name, &ino) == AttrCache::Found::kUnknown) t->all = true;
+  else t->Ino(ino);
+}
+
+}  // namespace
+
+Touch Core::ChangesOf(const Msg* m) {
+  Touch t;
   switch (m->op) {
     case Op::Lookup: case Op::Getattr: case Op::Readlink: case Op::Read: case Op::Opendir:
     case Op::Readdir: case Op::Releasedir: case Op::Statfs: case Op::Getxattr: case Op::Listxattr:
     case Op::Access: case Op::Getlk: case Op::Setlk: case Op::Flock:
-      return false;
+      return t;
     case Op::Open:
-      return (m->flags & O_TRUNC) != 0;
+      if (m->flags & O_TRUNC) t.Ino(m->ino);
+      return t;
     case Op::Flush: case Op::Fsync: {
       std::lock_guard<std::mutex> lock(fhMu);
-      return writableFhs.count(m->fh) != 0;
+      if (writableFhs.count(m->fh) != 0) t.Ino(m->ino);
+      return t;
     }
     case Op::Release: {
       // Every close(2) was flushed first, and writes through mappings arrive as WRITEs: a release
-      // commits nothing new (one retrying a failed flush's commit shows as another client's).
+      // commits nothing new (one retrying a failed flush's commit shows in the change log).
       std::lock_guard<std::mutex> lock(fhMu);
       writableFhs.erase(m->fh);
-      return false;
+      return t;
     }
+    case Op::Setattr: case Op::Write: case Op::Fallocate: case Op::Setxattr: case Op::Removexattr:
+      t.Ino(m->ino);
+      return t;
+    case Op::Create:
+      // The name may be an existing file (no LOOKUP came first), opened and perhaps truncated.
+      t.Ino(m->ino);
+      t.Name(m->ino, m->name);
+      TouchTarget(attrCache, m->ino, m->name, &t);
+      return t;
+    case Op::Mknod: case Op::Mkdir: case Op::Symlink:
+      t.Ino(m->ino);
+      t.Name(m->ino, m->op == Op::Symlink ? m->name2 : m->name);  // symlink: name is the target
+      return t;
+    case Op::Link:  // ino -> (newparent, name)
+      t.Ino(m->ino);
+      t.Ino(m->u2);
+      t.Name(m->u2, m->name);
+      return t;
+    case Op::Unlink: case Op::Rmdir:
+      t.Ino(m->ino);
+      t.Name(m->ino, m->name);
+      TouchTarget(attrCache, m->ino, m->name, &t);
+      return t;
+    case Op::Rename:  // (parent, name) -> (newparent, name2): the moved inode and any it replaces
+      t.Ino(m->ino);
+      t.Ino(m->u2);
+      t.Name(m->ino, m->name);
+      t.Name(m->u2, m->name2);
+      TouchTarget(attrCache, m->ino, m->name, &t);
+      TouchTarget(attrCache, m->u2, m->name2, &t);
+      return t;
     default:
-      // Everything else changes attributes or names.
-      return true;
+      t.all = true;
+      return t;
   }
 }
 
@@ -545,8 +591,9 @@ void CallJs(Napi::Env env, Napi::Function, Core* core, Msg* m) {
   }
 
   uint64_t id = core->nextId++;
-  core->table.emplace(id, Pending{m->req, m->op, SizeLimit(m), m->epoch, m->ino,
-                              m->op == Op::Lookup ? m->name : std::string(), m->mayChange, m->flags});
+  bool named = m->op == Op::Lookup || m->op == Op::Create || m->op == Op::Mknod || m->op == Op::Mkdir || m->op == Op::Symlink;
+  core->table.emplace(id, Pending{m->req, m->op, SizeLimit(m), m->epoch, m->ino, !named ? std::string() : m->op == Op::Symlink ? m->name2 : m->name,
+                              std::move(m->touch), m->arrived, m->flags});
 
   try {
     Napi::Object ctx = Napi::Object::New(env);

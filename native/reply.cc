@@ -82,14 +82,35 @@ const Pending& FuseSession::Find(const Napi::CallbackInfo& info, uint32_t kind, 
   return it->second;
 }
 
-fuse_req_t FuseSession::Consume(const Napi::CallbackInfo& info) {
+fuse_req_t FuseSession::Consume(const Napi::CallbackInfo& info, const Touch* carried, uint64_t* recordAt) {
   auto it = core_->table.find(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
   fuse_req_t req = it->second.req;
   // A change is done (or failed) now: what was asked meanwhile may predate it.
-  if (it->second.mayChange) core_->attrCache.Bump();
+  uint64_t at = 0;
+  if (!it->second.touch.Empty()) at = core_->attrCache.Answered(it->second.touch, it->second.arrived, carried ? *carried : Touch{});
+  if (recordAt) *recordAt = carried ? at : 0;
   core_->table.erase(it);
   return req;
 }
+
+namespace {
+
+// The keys an answer naming (parent, name) carries.
+Touch NameKey(uint64_t parent, const std::string& name) {
+  Touch t;
+  t.Name(parent, name);
+  return t;
+}
+
+Touch InoKey(uint64_t ino) {
+  Touch t;
+  t.Ino(ino);
+  return t;
+}
+
+bool MakesName(Op op) { return op == Op::Create || op == Op::Mknod || op == Op::Mkdir || op == Op::Symlink; }
+
+}  // namespace
 
 Napi::Value FuseSession::ReplyErr(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -104,13 +125,28 @@ Napi::Value FuseSession::ReplyErr(const Napi::CallbackInfo& info) {
   if (err == 0 && !(AllowedReplies(p.op) & kOk))
     ThrowCode(env, std::string("replyErr(req, 0) cannot answer a ") + OpName(p.op) + " request",
               "ERR_FUSE_WRONG_REPLY");
+  if (p.op == Op::Lookup && err == ENOENT) {
+    fuse_entry_param none{};
+    core_->attrCache.RecordEntry(p.epoch, p.parent, p.name, none);
+  }
   return Result(env, fuse_reply_err(Consume(info), err));
 }
 
 Napi::Value FuseSession::ReplyNone(const Napi::CallbackInfo& info) {
   // Success without data. FORGET, the one op libfuse answers with no reply at all, never reaches
-  // JS, so "none" here always means "errno 0".
-  Find(info, kOk, "replyNone");
+  // JS, so "none" here always means "errno 0". A flush or fsync may carry the file's attributes
+  // as they are now (info[1], timeout info[2]), for the AttrCache.
+  const Pending& p = Find(info, kOk, "replyNone");
+  if ((p.op == Op::Flush || p.op == Op::Fsync) && info.Length() > 2 && info[1].IsObject()) {
+    struct stat st;
+    StatFromJs(info[1], &st);
+    double timeout = ToSeconds(info[2], "attrTimeout");
+    Touch key = InoKey(p.parent);
+    uint64_t at = 0;
+    fuse_req_t req = Consume(info, &key, &at);
+    if (at != 0 && static_cast<uint64_t>(st.st_ino) == key.ino[0]) core_->attrCache.RecordAttr(at, st, timeout);
+    return Result(info.Env(), fuse_reply_err(req, 0));
+  }
   return Result(info.Env(), fuse_reply_err(Consume(info), 0));
 }
 
@@ -127,6 +163,15 @@ Napi::Value FuseSession::ReplyEntry(const Napi::CallbackInfo& info) {
   } else {
     EntryFromJs(info, 1, &e);
     if (p.op == Op::Lookup) core_->attrCache.RecordEntry(p.epoch, p.parent, p.name, e);
+    if (MakesName(p.op)) {
+      uint64_t parent = p.parent;
+      std::string name = p.name;
+      Touch key = NameKey(parent, name);
+      uint64_t at = 0;
+      fuse_req_t req = Consume(info, &key, &at);
+      if (at != 0) core_->attrCache.RecordEntry(at, parent, name, e);
+      return Result(env, fuse_reply_entry(req, &e));
+    }
   }
   return Result(env, fuse_reply_entry(Consume(info), &e));
 }
@@ -157,6 +202,13 @@ Napi::Value FuseSession::ReplyAttr(const Napi::CallbackInfo& info) {
   StatFromJs(info[1], &st);
   double timeout = ToSeconds(info[2], "attrTimeout");
   if (p.op == Op::Getattr) core_->attrCache.RecordAttr(p.epoch, st, timeout);
+  if (p.op == Op::Setattr) {
+    Touch key = InoKey(p.parent);
+    uint64_t at = 0;
+    fuse_req_t req = Consume(info, &key, &at);
+    if (at != 0 && static_cast<uint64_t>(st.st_ino) == key.ino[0]) core_->attrCache.RecordAttr(at, st, timeout);
+    return Result(info.Env(), fuse_reply_attr(req, &st, timeout));
+  }
   return Result(info.Env(), fuse_reply_attr(Consume(info), &st, timeout));
 }
 
@@ -183,9 +235,16 @@ Napi::Value FuseSession::ReplyCreate(const Napi::CallbackInfo& info) {
   fuse_file_info fi;
   FileInfoFromJs(info, 4, &fi);
   core_->Opened(fi.fh, p.openFlags);
-  if (info.Length() > 5 && info[5].IsObject() && info[5].As<Napi::Object>().Get("created").ToBoolean().Value())
-    core_->absentXattrs.Created(e.ino);
-  return Result(info.Env(), fuse_reply_create(Consume(info), &e, &fi));
+  bool created = info.Length() > 5 && info[5].IsObject() && info[5].As<Napi::Object>().Get("created").ToBoolean().Value();
+  if (created) core_->absentXattrs.Created(e.ino);
+  uint64_t parent = p.parent;
+  std::string name = p.name;
+  Touch key = NameKey(parent, name);
+  uint64_t at = 0;
+  fuse_req_t req = Consume(info, &key, &at);
+  // An existing file opened this way may be written through another handle meanwhile.
+  if (at != 0 && created) core_->attrCache.RecordEntry(at, parent, name, e);
+  return Result(info.Env(), fuse_reply_create(req, &e, &fi));
 }
 
 Napi::Value FuseSession::ReplyWrite(const Napi::CallbackInfo& info) {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -249,6 +250,8 @@ Napi::Function FuseSession::Define(Napi::Env env) {
     InstanceMethod<&FuseSession::SetAttrCache>("setAttrCache"),
     InstanceMethod<&FuseSession::AttrCacheChanged>("attrCacheChanged"),
     InstanceMethod<&FuseSession::AttrCacheCurrent>("attrCacheCurrent"),
+    InstanceMethod<&FuseSession::AttrCacheSeq>("attrCacheSeq"),
+    InstanceMethod<&FuseSession::AttrCacheMark>("attrCacheMark"),
     InstanceMethod<&FuseSession::Ref>("ref"),
     InstanceMethod<&FuseSession::Unref>("unref"),
     InstanceAccessor<&FuseSession::GetMounted>("mounted"),
@@ -419,6 +422,7 @@ Napi::Value FuseSession::NativeState(const Napi::CallbackInfo& info) {
   out.Set("inodeEntries", Napi::Number::New(env, static_cast<double>(core_->attrCache.Size())));
   out.Set("attrHits", Napi::Number::New(env, static_cast<double>(core_->attrCache.AttrHits())));
   out.Set("entryHits", Napi::Number::New(env, static_cast<double>(core_->attrCache.EntryHits())));
+  out.Set("negativeHits", Napi::Number::New(env, static_cast<double>(core_->attrCache.NegativeHits())));
   out.Set("requestTable", Napi::Number::New(env, static_cast<double>(core_->table.size())));
   out.Set("absentXattrEntries", Napi::Number::New(env, static_cast<double>(core_->absentXattrs.Entries())));
   out.Set("absentXattrHits", Napi::Number::New(env, static_cast<double>(core_->absentXattrs.Hits())));
@@ -451,8 +455,40 @@ Napi::Value FuseSession::SetAttrCache(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value FuseSession::AttrCacheChanged(const Napi::CallbackInfo& info) {
-  core_->attrCache.Bump();
+  core_->attrCache.MarkAll();
   return info.Env().Undefined();
+}
+
+Napi::Value FuseSession::AttrCacheSeq(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(core_->attrCache.Ask()));
+}
+
+Napi::Value FuseSession::AttrCacheMark(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray())
+    throw Napi::TypeError::New(env, "strata fuse: attrCacheMark(at, inos, parents, names)");
+  uint64_t at = static_cast<uint64_t>(std::max(0.0, info[0].As<Napi::Number>().DoubleValue()));
+  Napi::Array inos = info[1].As<Napi::Array>();
+  Napi::Array parents = info[2].As<Napi::Array>();
+  Napi::Array names = info[3].As<Napi::Array>();
+  if (parents.Length() != names.Length())
+    throw Napi::TypeError::New(env, "strata fuse: attrCacheMark: parents and names differ in length");
+  // Touch holds a few keys: mark in groups.
+  Touch t;
+  auto flush = [&]() {
+    if (!t.Empty()) core_->attrCache.MarkAt(t, at);
+    t = Touch{};
+  };
+  for (uint32_t i = 0; i < inos.Length(); i++) {
+    if (t.inos == 4) flush();
+    t.Ino(static_cast<uint64_t>(inos.Get(i).ToNumber().DoubleValue()));
+  }
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    if (t.names == 2) flush();
+    t.Name(static_cast<uint64_t>(parents.Get(i).ToNumber().DoubleValue()), names.Get(i).ToString().Utf8Value());
+  }
+  flush();
+  return env.Undefined();
 }
 
 Napi::Value FuseSession::AttrCacheCurrent(const Napi::CallbackInfo& info) {

@@ -26,6 +26,8 @@ class FuseSession : public Napi::ObjectWrap<FuseSession> {
   Napi::Value SetAttrCache(const Napi::CallbackInfo& info);
   Napi::Value AttrCacheChanged(const Napi::CallbackInfo& info);
   Napi::Value AttrCacheCurrent(const Napi::CallbackInfo& info);
+  Napi::Value AttrCacheSeq(const Napi::CallbackInfo& info);
+  Napi::Value AttrCacheMark(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value GetMounted(const Napi::CallbackInfo& info);
@@ -52,8 +54,10 @@ class FuseSession : public Napi::ObjectWrap<FuseSession> {
   // The pending request `info[0]` names, checked against the reply kind; not yet removed, so a
   // reply whose arguments fail to convert leaves the request answerable.
   const Pending& Find(const Napi::CallbackInfo& info, uint32_t kind, const char* method);
-  // Removes it; the caller must answer the returned request right away.
-  fuse_req_t Consume(const Napi::CallbackInfo& info);
+  // Removes it; the caller must answer the returned request right away. A change is marked
+  // answered in the AttrCache; when `carried` names the keys the answer's own attributes or name
+  // depend on, *recordAt gets the number to record them at (0: they must not be recorded).
+  fuse_req_t Consume(const Napi::CallbackInfo& info, const Touch* carried = nullptr, uint64_t* recordAt = nullptr);
 
   std::shared_ptr<Core> core_;
 };

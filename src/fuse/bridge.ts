@@ -109,6 +109,8 @@ export class FuseBridge {
    * on flush / release (which otherwise cost no metadata transaction). */
   readonly #recordLockOwners = new Set<string>();
   readonly #flockOwners = new Set<string>();
+  /** Handles opened for writing: their flush answers with the file's attributes. */
+  readonly #writableFhs = new Set<number>();
   #nextStatsFh = STATS_FH_BASE;
 
   constructor(
@@ -306,12 +308,14 @@ export class FuseBridge {
         }
         if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC)) this.#writable();
         const { fh, attr } = await vfs.open(caller, ino, flags);
+        if ((flags & O_ACCMODE) !== 0) this.#writableFhs.add(fh);
         reply.replyOpen(req, fh, { keepCache: this.#unchanged(attr) });
       },
       create: async (req, caller, parent: number, name: string, mode: number, flags: number) => {
         this.#writable();
         this.#reserved(parent, name);
         const { fh, attr, created } = await vfs.create(caller, parent, name, mode, flags);
+        if ((flags & O_ACCMODE) !== 0) this.#writableFhs.add(fh);
         reply.replyCreate(req, toFuseAttr(attr), t.entry, t.attr, fh, { keepCache: this.#unchanged(attr), created });
       },
       read: async (req, _caller, _ino: number, fh: number, size: number, offset: number) => {
@@ -333,12 +337,22 @@ export class FuseBridge {
           await vfs.flush(fh);
           // close(2) of any descriptor drops the closing process's record locks on the file.
           if (this.#recordLockOwners.delete(`${ino}:${owner}`)) await vfs.setlk(fh, owner, { kind: 'unlock', start: 0, end: -1, pid: 0 });
+          if (this.#writableFhs.has(fh) && t.attr > 0) {
+            // The file as written so far: the native core gives it to the stat that often follows
+            // a close, where it would otherwise have to ask here.
+            const attr = await vfs.getattr(ino).catch(() => null);
+            if (attr) {
+              reply.replyNone(req, toFuseAttr(attr), t.attr);
+              return;
+            }
+          }
         }
         reply.replyNone(req);
       },
       release: async (req, _caller, ino: number, fh: number, _flags: number, owner: string, flockRelease: boolean) => {
         // The kernel ignores a release's answer: answer at once, finish in the background.
         reply.replyNone(req);
+        this.#writableFhs.delete(fh);
         if (this.#statsReads.delete(fh)) return;
         try {
           if (this.#flockOwners.delete(`${ino}:${owner}`) || flockRelease) await vfs.flock(fh, owner, 'unlock');

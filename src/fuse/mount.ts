@@ -132,10 +132,15 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
     session.setAbsentXattrTtl(timeouts.attr * 1000);
     if (timeouts.attr > 0 && timeouts.entry > 0) {
       // Attributes and names answered natively until anything may have changed them: this
-      // mount's own requests move the native epoch; other clients' changes reach it here.
+      // mount's own requests mark what they change; the change log names the rest.
       const live = session;
       live.setAttrCache(VOLUME_POLL_MS + VOLUME_POLL_SLACK_MS);
-      stopWatching = watchVolumeChanges(volume.vfs.meta, VOLUME_POLL_MS, { changed: () => live.attrCacheChanged(), current: () => live.attrCacheCurrent() });
+      stopWatching = watchVolumeChanges(volume.vfs.meta, VOLUME_POLL_MS, {
+        changed: () => live.attrCacheChanged(),
+        marked: (at, inos, parents, names) => live.attrCacheMark(at, inos, parents, names),
+        current: () => live.attrCacheCurrent(),
+        seq: () => live.attrCacheSeq(),
+      });
     }
   } catch (err) {
     stopWatching();

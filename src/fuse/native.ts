@@ -168,6 +168,8 @@ export interface NativeState {
   /** getattr and lookup requests the native attribute cache answered (they never reached JS). */
   attrHits: number;
   entryHits: number;
+  /** lookups of absent names it answered ENOENT. */
+  negativeHits: number;
   requestTable: number;
   /** Extended-attribute names known absent, and getxattr requests answered from them natively. */
   absentXattrEntries: number;
@@ -199,9 +201,15 @@ export interface FuseSession {
    * changed; `slackMs` is how late attrCacheChanged() may come after another client's change
    * (native answers go to the kernel with their timeout shortened by it). < 0: off (default). */
   setAttrCache(slackMs: number): void;
-  /** Something may have changed that no request of this mount did (another client's change): the
+  /** Something may have changed that no request of this mount did and that cannot be named: the
    * native attribute cache answers nothing it recorded before. */
   attrCacheChanged(): void;
+  /** The native attribute cache's sequence number now (taken right after a commit, for
+   * attrCacheMark). */
+  attrCacheSeq(): number;
+  /** These inodes and names (parents[i], names[i]) changed: what the native attribute cache
+   * recorded for them from asks before `at` (from attrCacheSeq; 0: now) is not answered again. */
+  attrCacheMark(at: number, inos: number[], parents: number[], names: string[]): void;
   /** JS just checked that nothing changed unseen: without such a check within the slack, the
    * native attribute cache answers nothing. */
   attrCacheCurrent(): void;
@@ -213,6 +221,9 @@ export interface FuseSession {
   /** Success without data (errno 0): unlink, rmdir, rename, flush, release, fsync, releasedir,
    * setxattr, removexattr, access. */
   replyNone(req: FuseRequest): number;
+  /** A flush or fsync answered with the file's attributes as they are now, which the native
+   * attribute cache may then give out for `attrTimeout` seconds. */
+  replyNone(req: FuseRequest, attr: FuseAttr, attrTimeout: number): number;
   /** attr null: a negative lookup entry cached for entryTimeoutS. */
   replyEntry(req: FuseRequest, attr: FuseAttr | null, entryTimeoutS: number, attrTimeoutS?: number): number;
   replyAttr(req: FuseRequest, attr: FuseAttr, attrTimeoutS: number): number;

@@ -76,6 +76,38 @@ describe.skipIf(fuse.skip)('native attribute cache', () => {
     }
   }, 60_000);
 
+  it('files just written here are stat\'ed natively once the kernel cache lapses, without a round through JS', async () => {
+    // Each change marks only what it touches: writing one file keeps what was recorded for the
+    // others (the create's answer, and the attributes its last flush left).
+    await fs.mkdir(join(m.mountpoint, 'fresh'));
+    const paths = Array.from({ length: FILES }, (_, i) => join(m.mountpoint, 'fresh', `f${i}`));
+    for (const [i, p] of paths.entries()) await fs.writeFile(p, 'y'.repeat(i));
+    await sleep(1200);
+    const before = await snapshot(m.mountpoint);
+    const seen = [];
+    for (const p of paths) seen.push(shown(await fs.stat(p)));
+    const after = await snapshot(m.mountpoint);
+    expect((after.ops.lookup?.count ?? 0) - (before.ops.lookup?.count ?? 0)).toBeLessThan(FILES / 10);
+    expect(after.native!.entryHits - before.native!.entryHits).toBeGreaterThanOrEqual(FILES * 0.9);
+    expect(seen.map((s) => s.size)).toEqual(paths.map((_, i) => i));
+  }, 60_000);
+
+  it('a name looked up and found absent is answered absent natively until it is made, here or elsewhere', async () => {
+    const here = join(m.mountpoint, 'tree', 'not-yet');
+    const there = join(otherMnt, 'tree', 'not-there-yet');
+    await expect(fs.stat(here)).rejects.toMatchObject({ code: 'ENOENT' });
+    const before = await snapshot(m.mountpoint);
+    await expect(fs.stat(here)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(fs.stat(join(m.mountpoint, 'tree', 'not-there-yet'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(fs.stat(join(m.mountpoint, 'tree', 'not-there-yet'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const after = await snapshot(m.mountpoint);
+    expect(after.native!.negativeHits - before.native!.negativeHits).toBeGreaterThanOrEqual(2);
+    await fs.writeFile(here, 'now');
+    expect((await fs.stat(here)).size).toBe(3);
+    await fs.writeFile(there, 'made elsewhere');
+    await within(1000 + 400, () => fs.stat(join(m.mountpoint, 'tree', 'not-there-yet')).then(() => true, () => false));
+  });
+
   it('this mount\'s own changes show at once, even on names and inodes the cache holds', async () => {
     const p = join(m.mountpoint, 'tree', 'f7');
     await fs.stat(p);
@@ -88,6 +120,25 @@ describe.skipIf(fuse.skip)('native attribute cache', () => {
     await fs.rename(p, join(m.mountpoint, 'tree', 'moved'));
     await expect(fs.stat(p)).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await fs.stat(join(m.mountpoint, 'tree', 'moved'))).size).toBe(11);
+    // Link counts of names the cache holds, through a link, an unlink of an open file and a
+    // rename over one.
+    const a = join(m.mountpoint, 'tree', 'f20');
+    const b = join(m.mountpoint, 'tree', 'f21');
+    for (const q of [a, b]) await fs.stat(q);
+    await sleep(1100);
+    for (const q of [a, b]) await fs.stat(q);
+    await fs.link(a, join(m.mountpoint, 'tree', 'f20-link'));
+    expect((await fs.stat(a)).nlink).toBe(2);
+    const held = await fs.open(b, 'r');
+    try {
+      await fs.rename(a, b);
+      expect((await held.stat()).nlink).toBe(0);
+      expect((await fs.stat(b)).nlink).toBe(2);
+      await fs.unlink(join(m.mountpoint, 'tree', 'f20-link'));
+      expect((await fs.stat(b)).nlink).toBe(1);
+    } finally {
+      await held.close();
+    }
   });
 
   it('another mount\'s chmod, write, unlink and create show within the attribute-cache time', async () => {

@@ -186,6 +186,7 @@ export class SqlMeta implements Meta {
   #sinceprune = 0;
   #closed = false;
   #committed = 0;
+  readonly #commitListeners = new Set<(version: number) => void>();
   readonly #connectionRetryMs: number;
 
   private constructor(db: SqlDriver, settings: VolumeSettings, options: SqlMetaOptions) {
@@ -297,6 +298,7 @@ export class SqlMeta implements Meta {
         return { value, version };
       });
       if (result.version > this.#committed) this.#committed = result.version;
+      if (result.version > 0) for (const listener of this.#commitListeners) listener(result.version);
       return result.value;
     }, options);
   }
@@ -1822,6 +1824,11 @@ export class SqlMeta implements Meta {
   }
 
   // ---- versions ----
+
+  watchOwnCommits(listener: (version: number) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => { this.#commitListeners.delete(listener); };
+  }
 
   async version(): Promise<number> {
     this.#live('version');
