@@ -39,18 +39,27 @@
 
 /** The keys one request may change: inodes (attributes) and names (directory, name). */
 struct Touch {
-  bool all = false;
+  bool all = false;       // anything may have changed
+  bool anyInode = false;  // some inode nobody could name may have changed (names did not)
+  bool unknownTarget = false;  // a name's inode the cache could not name: JS names it when answered
   int inos = 0;
   uint64_t ino[4] = {0, 0, 0, 0};
+  std::vector<uint64_t> more;  // inodes past the first four
   int names = 0;
   uint64_t parent[2] = {0, 0};
   std::string name[2];
+  std::vector<std::pair<uint64_t, std::string>> moreNames;  // names past the first two
 
-  void Ino(uint64_t i) { if (i != 0 && inos < 4) ino[inos++] = i; }
+  void Ino(uint64_t i) {
+    if (i == 0) return;
+    if (inos < 4) ino[inos++] = i;
+    else more.push_back(i);
+  }
   void Name(uint64_t p, const std::string& n) {
     if (names < 2) { parent[names] = p; name[names] = n; names++; }
+    else moreNames.emplace_back(p, n);
   }
-  bool Empty() const { return !all && inos == 0 && names == 0; }
+  bool Empty() const { return !all && !anyInode && !unknownTarget && inos == 0 && names == 0; }
 };
 
 class AttrCache {
@@ -72,10 +81,18 @@ class AttrCache {
     return seq_;
   }
 
+  /** The next number: everything asked so far is below it (taken right after a commit, so that
+   * a record asked before the commit is below the number its keys are later marked with). */
+  uint64_t Next() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ++seq_;
+  }
+
   /** Anything may have changed: nothing recorded so far may be given out. */
   void MarkAll() {
     std::lock_guard<std::mutex> lock(mu_);
     all_ = ++seq_;
+    wholeMarks_.fetch_add(1, std::memory_order_relaxed);
   }
 
   /** Stamp `t`'s keys with the next number (or all); returns it. */
@@ -99,24 +116,39 @@ class AttrCache {
    * name depend on, all among `t`'s) was marked by anything else in between: then the answer may
    * not be their state now and must not be recorded. */
   uint64_t Answered(const Touch& t, uint64_t arrived, const Touch& carried) {
+    bool alone = false;
+    uint64_t at = Answered(t, arrived, &carried, 1, &alone);
+    return alone ? at : 0;
+  }
+
+  /** The same for `n` sets of carried keys, each with its own answer in alone[i]; returns the
+   * number the keys are stamped with now. */
+  uint64_t Answered(const Touch& t, uint64_t arrived, const Touch* carried, int n, bool* alone) {
     std::lock_guard<std::mutex> lock(mu_);
-    bool alone = !t.all && all_ <= arrived;
-    for (int i = 0; i < carried.inos && alone; i++) alone = stamps_[InoSlot(carried.ino[i])] == arrived;
-    for (int i = 0; i < carried.names && alone; i++) alone = stamps_[NameSlot(carried.parent[i], carried.name[i])] == arrived;
+    for (int c = 0; c < n; c++) {
+      bool ok = !t.all && !t.anyInode && all_ <= arrived && anyInode_ <= arrived;
+      for (int i = 0; i < carried[c].inos && ok; i++) ok = stamps_[InoSlot(carried[c].ino[i])] == arrived;
+      for (int i = 0; i < carried[c].names && ok; i++) ok = stamps_[NameSlot(carried[c].parent[i], carried[c].name[i])] == arrived;
+      alone[c] = ok;
+    }
     uint64_t at = ++seq_;
     StampLocked(t, at);
-    return alone ? at : 0;
+    return at;
   }
 
   /** JS has just checked that no other client changed anything unmarked. Without a check within
    * the slack (JS stalled, the metadata engine slow or gone) nothing is answered here. */
-  void Confirm() { confirmedMs_.store(NowMs(), std::memory_order_release); }
+  void Confirm() { confirmedMs_.store(checkingMs_.load(std::memory_order_acquire), std::memory_order_release); }
+
+  /** JS starts a check: a Confirm() that follows counts from now, not from when the check ended
+   * (another client's change committed while it ran may not be in it). */
+  void Checking() { checkingMs_.store(NowMs(), std::memory_order_release); }
 
   /** A getattr asked at `asked` was answered with `st`. */
   void RecordAttr(uint64_t asked, const struct stat& st, double timeout) {
     if (timeout <= 0) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (slackMs_ < 0 || !FreshLocked(asked, InoSlot(st.st_ino))) return;
+    if (slackMs_ < 0 || !FreshInoLocked(asked, st.st_ino)) return;
     Room();
     PutAttrLocked(asked, st, timeout);
   }
@@ -125,8 +157,8 @@ class AttrCache {
   void RecordEntry(uint64_t asked, uint64_t parent, const std::string& name, const fuse_entry_param& e) {
     if (e.ino != 0 && (e.entry_timeout <= 0 || e.attr_timeout <= 0)) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (slackMs_ < 0 || !FreshLocked(asked, NameSlot(parent, name))) return;
-    if (e.ino != 0 && !FreshLocked(asked, InoSlot(e.ino))) return;
+    if (slackMs_ < 0 || !FreshNameLocked(asked, parent, name)) return;
+    if (e.ino != 0 && !FreshInoLocked(asked, e.ino)) return;
     Room();
     if (e.ino != 0) PutAttrLocked(asked, e.attr, e.attr_timeout);
     Key key{parent, name};
@@ -140,7 +172,7 @@ class AttrCache {
     std::lock_guard<std::mutex> lock(mu_);
     if (!Current()) return false;
     auto it = attrs_.find(ino);
-    if (it == attrs_.end() || !it->second.timeout || !FreshLocked(it->second.asked, InoSlot(ino))) return false;
+    if (it == attrs_.end() || !it->second.timeout || !FreshInoLocked(it->second.asked, ino)) return false;
     *st = it->second.st;
     *timeout = Shortened(it->second.timeout);
     attrHits_.fetch_add(1, std::memory_order_relaxed);
@@ -154,13 +186,13 @@ class AttrCache {
     if (!Current()) return Found::kUnknown;
     Key key{parent, name};
     auto it = entries_.find(key);
-    if (it == entries_.end() || !FreshLocked(it->second.asked, NameSlot(parent, key.name))) return Found::kUnknown;
+    if (it == entries_.end() || !FreshNameLocked(it->second.asked, parent, key.name)) return Found::kUnknown;
     if (it->second.ino == 0) {
       negativeHits_.fetch_add(1, std::memory_order_relaxed);
       return Found::kAbsent;
     }
     auto at = attrs_.find(it->second.ino);
-    if (at == attrs_.end() || !at->second.timeout || !FreshLocked(at->second.asked, InoSlot(it->second.ino))) return Found::kUnknown;
+    if (at == attrs_.end() || !at->second.timeout || !FreshInoLocked(at->second.asked, it->second.ino)) return Found::kUnknown;
     *e = {};
     e->ino = it->second.ino;
     e->generation = it->second.generation;
@@ -176,7 +208,7 @@ class AttrCache {
   Found Target(uint64_t parent, const std::string& name, uint64_t* ino) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(Key{parent, name});
-    if (it == entries_.end() || !FreshLocked(it->second.asked, NameSlot(parent, name))) return Found::kUnknown;
+    if (it == entries_.end() || !FreshNameLocked(it->second.asked, parent, name)) return Found::kUnknown;
     *ino = it->second.ino;
     return it->second.ino == 0 ? Found::kAbsent : Found::kInode;
   }
@@ -200,6 +232,10 @@ class AttrCache {
   uint64_t AttrHits() const { return attrHits_.load(std::memory_order_relaxed); }
   uint64_t EntryHits() const { return entryHits_.load(std::memory_order_relaxed); }
   uint64_t NegativeHits() const { return negativeHits_.load(std::memory_order_relaxed); }
+  /** Marks of the whole table (each drops every record). */
+  uint64_t WholeMarks() const { return wholeMarks_.load(std::memory_order_relaxed); }
+  /** Marks of every inode's attributes (a change to an inode it could not name). */
+  uint64_t InodeMarks() const { return inodeMarks_.load(std::memory_order_relaxed); }
 
  private:
   // Each record holds a struct stat and, for names, the name twice (key and the inode's list):
@@ -243,17 +279,29 @@ class AttrCache {
   void StampLocked(const Touch& t, uint64_t at) {
     if (t.all) {
       if (at > all_) all_ = at;
+      wholeMarks_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    if (t.anyInode) {
+      if (at > anyInode_) anyInode_ = at;
+      inodeMarks_.fetch_add(1, std::memory_order_relaxed);
+    }
     for (int i = 0; i < t.inos; i++) Raise(InoSlot(t.ino[i]), at);
+    for (uint64_t i : t.more) Raise(InoSlot(i), at);
     for (int i = 0; i < t.names; i++) Raise(NameSlot(t.parent[i], t.name[i]), at);
+    for (const auto& [p, n] : t.moreNames) Raise(NameSlot(p, n), at);
   }
 
   void Raise(size_t slot, uint64_t at) {
     if (stamps_[slot] < at) stamps_[slot] = at;
   }
 
-  bool FreshLocked(uint64_t asked, size_t slot) const { return all_ <= asked && stamps_[slot] <= asked; }
+  bool FreshInoLocked(uint64_t asked, uint64_t ino) const {
+    return all_ <= asked && anyInode_ <= asked && stamps_[InoSlot(ino)] <= asked;
+  }
+  bool FreshNameLocked(uint64_t asked, uint64_t parent, const std::string& name) const {
+    return all_ <= asked && stamps_[NameSlot(parent, name)] <= asked;
+  }
 
   void PutAttrLocked(uint64_t asked, const struct stat& st, double timeout) {
     AttrRec& rec = attrs_[st.st_ino];
@@ -287,12 +335,16 @@ class AttrCache {
   int64_t slackMs_ = -1;
   uint64_t seq_ = 1;
   uint64_t all_ = 1;          // stamp of the whole table
+  uint64_t anyInode_ = 1;     // stamp of every inode's attributes (names stay)
   uint64_t cleared_ = 1;
   std::vector<uint64_t> stamps_ = std::vector<uint64_t>(kSlots, 0);
   std::unordered_map<uint64_t, AttrRec> attrs_;
   std::unordered_map<Key, EntryRec, KeyHash> entries_;
   std::atomic<int64_t> confirmedMs_{0};
+  std::atomic<int64_t> checkingMs_{0};
   std::atomic<uint64_t> attrHits_{0};
   std::atomic<uint64_t> entryHits_{0};
   std::atomic<uint64_t> negativeHits_{0};
+  std::atomic<uint64_t> wholeMarks_{0};
+  std::atomic<uint64_t> inodeMarks_{0};
 };

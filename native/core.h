@@ -83,6 +83,15 @@ struct Pending {
   Touch touch;       // what it may change, marked when it arrived with `arrived`: marked again
   uint64_t arrived;  // when answered
   int32_t openFlags; // open/create: the flags asked for
+  // A directory's attributes after this change (FuseSession::AlsoAttr), recorded with the answer
+  // if nothing else changed it meanwhile.
+  bool hasAlso = false;
+  struct stat also {};
+  double alsoTimeout = 0;
+  // The inodes the change touched, as JS found them (FuseSession::AlsoChanged); marked when
+  // answered. A change whose target the cache could not name marks every inode without them.
+  bool changedKnown = false;
+  Touch changed;
 };
 
 struct Core;

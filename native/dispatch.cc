@@ -459,10 +459,12 @@ const char* OpName(Op op) {
 
 namespace {
 
-// The inode `name` in `parent` names, into `t`; everything when the AttrCache cannot tell.
+// The inode `name` in `parent` names, into `t`; when the AttrCache cannot tell, JS names the
+// inodes the change touched when it answers (FuseSession::AlsoChanged), or else every inode is
+// marked then.
 void TouchTarget(AttrCache& cache, uint64_t parent, const std::string& name, Touch* t) {
   uint64_t ino = 0;
-  if (cache.Target(parent, name, &ino) == AttrCache::Found::kUnknown) t->all = true;
+  if (cache.Target(parent, name, &ino) == AttrCache::Found::kUnknown) t->unknownTarget = true;
   else t->Ino(ino);
 }
 

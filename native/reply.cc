@@ -86,9 +86,26 @@ fuse_req_t FuseSession::Consume(const Napi::CallbackInfo& info, const Touch* car
   auto it = core_->table.find(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
   fuse_req_t req = it->second.req;
   // A change is done (or failed) now: what was asked meanwhile may predate it.
-  uint64_t at = 0;
-  if (!it->second.touch.Empty()) at = core_->attrCache.Answered(it->second.touch, it->second.arrived, carried ? *carried : Touch{});
-  if (recordAt) *recordAt = carried ? at : 0;
+  Pending& p = it->second;
+  if (recordAt) *recordAt = 0;
+  if (p.changedKnown) {
+    for (int i = 0; i < p.changed.inos; i++) p.touch.Ino(p.changed.ino[i]);
+    for (uint64_t ino : p.changed.more) p.touch.Ino(ino);
+    for (int i = 0; i < p.changed.names; i++) p.touch.Name(p.changed.parent[i], p.changed.name[i]);
+    for (const auto& [parent, name] : p.changed.moreNames) p.touch.Name(parent, name);
+  } else if (p.touch.unknownTarget) {
+    p.touch.anyInode = true;
+  }
+  if (!p.touch.Empty()) {
+    Touch sets[2];
+    int n = 0;
+    if (carried) sets[n++] = *carried;
+    if (p.hasAlso) sets[n++].Ino(static_cast<uint64_t>(p.also.st_ino));
+    bool alone[2] = {false, false};
+    uint64_t at = core_->attrCache.Answered(p.touch, p.arrived, sets, n, alone);
+    if (recordAt && carried && alone[0]) *recordAt = at;
+    if (p.hasAlso && alone[n - 1]) core_->attrCache.RecordAttr(at, p.also, p.alsoTimeout);
+  }
   core_->table.erase(it);
   return req;
 }
@@ -111,6 +128,34 @@ Touch InoKey(uint64_t ino) {
 bool MakesName(Op op) { return op == Op::Create || op == Op::Mknod || op == Op::Mkdir || op == Op::Symlink; }
 
 }  // namespace
+
+Napi::Value FuseSession::AlsoAttr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Find(info, ~0u, "alsoAttr");
+  if (info.Length() < 3 || !info[1].IsObject()) throw Napi::TypeError::New(env, "strata fuse: alsoAttr(req, attr, attrTimeout)");
+  Pending& p = core_->table.find(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()))->second;
+  StatFromJs(info[1], &p.also);
+  p.alsoTimeout = ToSeconds(info[2], "attrTimeout");
+  p.hasAlso = p.alsoTimeout > 0;
+  return env.Undefined();
+}
+
+Napi::Value FuseSession::AlsoChanged(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Find(info, ~0u, "alsoChanged");
+  if (info.Length() < 4 || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray())
+    throw Napi::TypeError::New(env, "strata fuse: alsoChanged(req, inos, parents, names)");
+  Pending& p = core_->table.find(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()))->second;
+  Napi::Array inos = info[1].As<Napi::Array>();
+  Napi::Array parents = info[2].As<Napi::Array>();
+  Napi::Array names = info[3].As<Napi::Array>();
+  if (parents.Length() != names.Length()) throw Napi::TypeError::New(env, "strata fuse: alsoChanged: parents and names differ in length");
+  for (uint32_t i = 0; i < inos.Length(); i++) p.changed.Ino(static_cast<uint64_t>(inos.Get(i).ToNumber().DoubleValue()));
+  for (uint32_t i = 0; i < names.Length(); i++)
+    p.changed.Name(static_cast<uint64_t>(parents.Get(i).ToNumber().DoubleValue()), names.Get(i).ToString().Utf8Value());
+  p.changedKnown = true;
+  return env.Undefined();
+}
 
 Napi::Value FuseSession::ReplyErr(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

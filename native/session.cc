@@ -250,8 +250,11 @@ Napi::Function FuseSession::Define(Napi::Env env) {
     InstanceMethod<&FuseSession::SetAttrCache>("setAttrCache"),
     InstanceMethod<&FuseSession::AttrCacheChanged>("attrCacheChanged"),
     InstanceMethod<&FuseSession::AttrCacheCurrent>("attrCacheCurrent"),
+    InstanceMethod<&FuseSession::AttrCacheChecking>("attrCacheChecking"),
     InstanceMethod<&FuseSession::AttrCacheSeq>("attrCacheSeq"),
     InstanceMethod<&FuseSession::AttrCacheMark>("attrCacheMark"),
+    InstanceMethod<&FuseSession::AlsoAttr>("alsoAttr"),
+    InstanceMethod<&FuseSession::AlsoChanged>("alsoChanged"),
     InstanceMethod<&FuseSession::Ref>("ref"),
     InstanceMethod<&FuseSession::Unref>("unref"),
     InstanceAccessor<&FuseSession::GetMounted>("mounted"),
@@ -423,6 +426,8 @@ Napi::Value FuseSession::NativeState(const Napi::CallbackInfo& info) {
   out.Set("attrHits", Napi::Number::New(env, static_cast<double>(core_->attrCache.AttrHits())));
   out.Set("entryHits", Napi::Number::New(env, static_cast<double>(core_->attrCache.EntryHits())));
   out.Set("negativeHits", Napi::Number::New(env, static_cast<double>(core_->attrCache.NegativeHits())));
+  out.Set("wholeMarks", Napi::Number::New(env, static_cast<double>(core_->attrCache.WholeMarks())));
+  out.Set("inodeMarks", Napi::Number::New(env, static_cast<double>(core_->attrCache.InodeMarks())));
   out.Set("requestTable", Napi::Number::New(env, static_cast<double>(core_->table.size())));
   out.Set("absentXattrEntries", Napi::Number::New(env, static_cast<double>(core_->absentXattrs.Entries())));
   out.Set("absentXattrHits", Napi::Number::New(env, static_cast<double>(core_->absentXattrs.Hits())));
@@ -460,7 +465,7 @@ Napi::Value FuseSession::AttrCacheChanged(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value FuseSession::AttrCacheSeq(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(core_->attrCache.Ask()));
+  return Napi::Number::New(info.Env(), static_cast<double>(core_->attrCache.Next()));
 }
 
 Napi::Value FuseSession::AttrCacheMark(const Napi::CallbackInfo& info) {
@@ -473,22 +478,17 @@ Napi::Value FuseSession::AttrCacheMark(const Napi::CallbackInfo& info) {
   Napi::Array names = info[3].As<Napi::Array>();
   if (parents.Length() != names.Length())
     throw Napi::TypeError::New(env, "strata fuse: attrCacheMark: parents and names differ in length");
-  // Touch holds a few keys: mark in groups.
   Touch t;
-  auto flush = [&]() {
-    if (!t.Empty()) core_->attrCache.MarkAt(t, at);
-    t = Touch{};
-  };
-  for (uint32_t i = 0; i < inos.Length(); i++) {
-    if (t.inos == 4) flush();
-    t.Ino(static_cast<uint64_t>(inos.Get(i).ToNumber().DoubleValue()));
-  }
-  for (uint32_t i = 0; i < names.Length(); i++) {
-    if (t.names == 2) flush();
+  for (uint32_t i = 0; i < inos.Length(); i++) t.Ino(static_cast<uint64_t>(inos.Get(i).ToNumber().DoubleValue()));
+  for (uint32_t i = 0; i < names.Length(); i++)
     t.Name(static_cast<uint64_t>(parents.Get(i).ToNumber().DoubleValue()), names.Get(i).ToString().Utf8Value());
-  }
-  flush();
+  if (!t.Empty()) core_->attrCache.MarkAt(t, at);
   return env.Undefined();
+}
+
+Napi::Value FuseSession::AttrCacheChecking(const Napi::CallbackInfo& info) {
+  core_->attrCache.Checking();
+  return info.Env().Undefined();
 }
 
 Napi::Value FuseSession::AttrCacheCurrent(const Napi::CallbackInfo& info) {

@@ -26,7 +26,10 @@ class FuseSession : public Napi::ObjectWrap<FuseSession> {
   Napi::Value SetAttrCache(const Napi::CallbackInfo& info);
   Napi::Value AttrCacheChanged(const Napi::CallbackInfo& info);
   Napi::Value AttrCacheCurrent(const Napi::CallbackInfo& info);
+  Napi::Value AttrCacheChecking(const Napi::CallbackInfo& info);
   Napi::Value AttrCacheSeq(const Napi::CallbackInfo& info);
+  Napi::Value AlsoAttr(const Napi::CallbackInfo& info);
+  Napi::Value AlsoChanged(const Napi::CallbackInfo& info);
   Napi::Value AttrCacheMark(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);

@@ -9,10 +9,20 @@ import { callerOf, type RequestContext } from './callers.js';
 import { MountStats, STATS_INO, STATS_NAME } from './stats.js';
 import type { FuseAttr, FuseLock, FuseSession, FuseSetattr } from './native.js';
 import type { LockKind, RangeLock } from '../meta/meta.js';
+import type { OwnCommits } from './own-commits.js';
 
 /** The answering half of a session (what the bridge needs; tests may stand in for it). */
 export type FuseReplies = Pick<FuseSession, 'replyErr' | 'replyNone' | 'replyEntry' | 'replyAttr' | 'replyReadlink' | 'replyOpen'
-  | 'replyCreate' | 'replyWrite' | 'replyBuf' | 'replyReaddir' | 'replyStatfs' | 'replyXattr' | 'replyLock' | 'interrupted' | 'xattrAbsent'>;
+  | 'replyCreate' | 'replyWrite' | 'replyBuf' | 'replyReaddir' | 'replyStatfs' | 'replyXattr' | 'replyLock' | 'interrupted' | 'xattrAbsent'
+  | 'alsoAttr' | 'alsoChanged'>;
+
+/** This mount's own commits, for naming what a request's commits changed. */
+export interface CommitMarks {
+  own: Pick<OwnCommits, 'mark' | 'since'>;
+  /** Mark these in the native attribute cache now (changes committed after a request's answer). */
+  mark(inos: number[], parents: number[], names: string[]): void;
+  markAll(): void;
+}
 
 export interface CacheTimeouts {
   /** Seconds the kernel may keep attributes (0: ask every time). */
@@ -34,6 +44,8 @@ export interface BridgeOptions {
   volume?: string;
   /** Told when a request arrives and when it is answered (busy polling). */
   activity?: () => void;
+  /** This mount's own commits (with the native attribute cache on). */
+  commits?: CommitMarks;
 }
 
 const S_IFMT = 0o170000;
@@ -125,6 +137,7 @@ export class FuseBridge {
   /** The native session's callback: `op` with its request id, the caller, and the op's arguments. */
   handle(op: string, req: number, ctx: RequestContext, ...args: unknown[]): void {
     this.options.activity?.();
+    if (process.env.DBG_OPS && (op === 'lookup' || op === 'getattr' || op === 'unlink')) console.error('OP', op, args[0], args[1], Date.now() % 100000);
     const started = this.stats.begin();
     const handler = this.#handlers[op];
     if (!handler) {
@@ -185,6 +198,38 @@ export class FuseBridge {
       // Already answered (the handler failed after replying): nothing more to send.
       this.options.log(`fuse ${op}: could not answer request ${req}: ${(replyErr as Error).message}`);
     }
+  }
+
+  /** The kernel drops a directory's attributes whenever its entries change, and asks for them
+   * again before the next change in it (a permission check): they go with the answer, for the
+   * native core to give. */
+  async #dirAfter(req: number, dir: number): Promise<void> {
+    const t = this.options.timeouts;
+    if (t.attr <= 0) return;
+    const attr = await this.vfs.getattr(dir).catch(() => null);
+    if (attr) this.reply.alsoAttr(req, toFuseAttr(attr), t.attr);
+  }
+
+  /** Where this mount's commits stand before a request's metadata calls. */
+  #commitMark(): number | undefined {
+    return this.options.commits?.own.mark();
+  }
+
+  /** What the request's commits changed, for the native core to mark with the answer (without
+   * it, every inode whose name the native core could not resolve is marked). `evenNone`: say so
+   * also when nothing was committed (a failed unlink changed nothing). */
+  #changedSince(req: number, mark: number | undefined, evenNone: boolean): void {
+    if (mark === undefined) return;
+    const keys = this.options.commits!.own.since(mark);
+    if (keys && (evenNone || keys.inos.length > 0 || keys.names.length > 0)) this.reply.alsoChanged(req, keys.inos, keys.parents, keys.names);
+  }
+
+  /** Commits a request made after its answer (a release's): marked now. */
+  #committedAfter(mark: number | undefined): void {
+    if (mark === undefined) return;
+    const keys = this.options.commits!.own.since(mark);
+    if (keys === null) this.options.commits!.markAll();
+    else if (keys.inos.length > 0 || keys.names.length > 0) this.options.commits!.mark(keys.inos, keys.parents, keys.names);
   }
 
   #entry(req: number, attr: Attr): void {
@@ -262,34 +307,57 @@ export class FuseBridge {
       mknod: async (req, caller, parent: number, name: string, mode: number, rdev: number) => {
         this.#writable();
         this.#reserved(parent, name);
-        this.#entry(req, await vfs.mknod(caller, parent, name, mode, rdev));
+        const attr = await vfs.mknod(caller, parent, name, mode, rdev);
+        await this.#dirAfter(req, parent);
+        this.#entry(req, attr);
       },
       mkdir: async (req, caller, parent: number, name: string, mode: number) => {
         this.#writable();
         this.#reserved(parent, name);
-        this.#entry(req, await vfs.mkdir(caller, parent, name, mode));
+        const attr = await vfs.mkdir(caller, parent, name, mode);
+        await this.#dirAfter(req, parent);
+        this.#entry(req, attr);
       },
       unlink: async (req, caller, parent: number, name: string) => {
         this.#writable();
         this.#reserved(parent, name);
-        await vfs.unlink(caller, parent, name);
+        const mark = this.#commitMark();
+        try {
+          await vfs.unlink(caller, parent, name);
+        } finally {
+          this.#changedSince(req, mark, true);
+        }
+        await this.#dirAfter(req, parent);
         reply.replyNone(req);
       },
       rmdir: async (req, caller, parent: number, name: string) => {
         this.#writable();
-        await vfs.rmdir(caller, parent, name);
+        const mark = this.#commitMark();
+        try {
+          await vfs.rmdir(caller, parent, name);
+        } finally {
+          this.#changedSince(req, mark, true);
+        }
+        await this.#dirAfter(req, parent);
         reply.replyNone(req);
       },
       symlink: async (req, caller, target: string, parent: number, name: string) => {
         this.#writable();
         this.#reserved(parent, name);
-        this.#entry(req, await vfs.symlink(caller, parent, name, target));
+        const attr = await vfs.symlink(caller, parent, name, target);
+        await this.#dirAfter(req, parent);
+        this.#entry(req, attr);
       },
       rename: async (req, caller, parent: number, name: string, newParent: number, newName: string, flags: number) => {
         this.#writable();
         this.#reserved(parent, name);
         this.#reserved(newParent, newName);
-        await vfs.rename(caller, parent, name, newParent, newName, flags);
+        const mark = this.#commitMark();
+        try {
+          await vfs.rename(caller, parent, name, newParent, newName, flags);
+        } finally {
+          this.#changedSince(req, mark, true);
+        }
         reply.replyNone(req);
       },
       link: async (req, caller, ino: number, newParent: number, newName: string) => {
@@ -314,8 +382,16 @@ export class FuseBridge {
       create: async (req, caller, parent: number, name: string, mode: number, flags: number) => {
         this.#writable();
         this.#reserved(parent, name);
-        const { fh, attr, created } = await vfs.create(caller, parent, name, mode, flags);
+        const mark = this.#commitMark();
+        let made;
+        try {
+          made = await vfs.create(caller, parent, name, mode, flags);
+        } finally {
+          this.#changedSince(req, mark, true);
+        }
+        const { fh, attr, created } = made;
         if ((flags & O_ACCMODE) !== 0) this.#writableFhs.add(fh);
+        if (created) await this.#dirAfter(req, parent);
         reply.replyCreate(req, toFuseAttr(attr), t.entry, t.attr, fh, { keepCache: this.#unchanged(attr), created });
       },
       read: async (req, _caller, _ino: number, fh: number, size: number, offset: number) => {
@@ -325,8 +401,13 @@ export class FuseBridge {
           reply.replyBuf(req, part, part.length);
           return;
         }
-        // Replied straight from the verified block in memory when the range lies in one block.
-        await vfs.readView(fh, offset, size, (bytes) => reply.replyBuf(req, bytes, bytes.length));
+        // Replied straight from the verified block in memory when the range lies in one block. A
+        // read may first commit what was written through another handle.
+        const mark = this.#commitMark();
+        await vfs.readView(fh, offset, size, (bytes) => {
+          this.#changedSince(req, mark, false);
+          reply.replyBuf(req, bytes, bytes.length);
+        });
       },
       write: async (req, _caller, _ino: number, fh: number, data: Buffer, offset: number) => {
         this.#writable();
@@ -334,7 +415,10 @@ export class FuseBridge {
       },
       flush: async (req, _caller, ino: number, fh: number, owner: string) => {
         if (!this.#statsReads.has(fh)) {
+          // Through any handle: what other handles wrote is committed too.
+          const mark = this.#commitMark();
           await vfs.flush(fh);
+          this.#changedSince(req, mark, false);
           // close(2) of any descriptor drops the closing process's record locks on the file.
           if (this.#recordLockOwners.delete(`${ino}:${owner}`)) await vfs.setlk(fh, owner, { kind: 'unlock', start: 0, end: -1, pid: 0 });
           if (this.#writableFhs.has(fh) && t.attr > 0) {
@@ -359,7 +443,9 @@ export class FuseBridge {
         } catch (err) {
           this.options.log(`fuse release: dropping the flock of ${ino}: ${(err as Error).message}`);
         }
+        const mark = this.#commitMark();
         await vfs.release(fh).catch((err: unknown) => this.options.log(`fuse release: ${(err as Error).message}`));
+        this.#committedAfter(mark);
       },
       getlk: async (req, _caller, ino: number, fh: number, owner: string, lock: FuseLock) => {
         this.#notStats(ino);
@@ -390,7 +476,9 @@ export class FuseBridge {
         reply.replyNone(req);
       },
       fsync: async (req, _caller, _ino: number, fh: number, datasync: boolean) => {
+        const mark = this.#commitMark();
         await vfs.fsync(fh, datasync);
+        this.#changedSince(req, mark, false);
         reply.replyNone(req);
       },
       opendir: async (req, caller, ino: number) => {

@@ -11,6 +11,7 @@ import { BusyPoll, DEFAULT_BUSY_POLL_US } from './busy-poll.js';
 import { FuseBridge, type CacheTimeouts } from './bridge.js';
 import { fuseUnavailable, loadFuse } from './native.js';
 import { watchVolumeChanges } from './volume-changes.js';
+import { OwnCommits } from './own-commits.js';
 
 const run = promisify(execFile);
 
@@ -126,21 +127,32 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
       onExit: (code) => announceEnd(code),
       onError: (err, op) => log(`fuse ${op}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
     });
-    bridge = new FuseBridge(volume.vfs, session, { timeouts, readOnly: options.readOnly === true, keepCache: true, log, volume: name, activity: () => busy.touch() });
+    // Attributes and names answered natively until anything may have changed them: this
+    // mount's own requests mark what they change (with the inodes their commits name); the
+    // change log names the rest.
+    const nativeCache = timeouts.attr > 0 && timeouts.entry > 0;
+    const live = session;
+    const own = nativeCache ? new OwnCommits(volume.vfs.meta, () => live.attrCacheSeq()) : undefined;
+    const changes = {
+      mark: (inos: number[], parents: number[], names: string[]) => live.attrCacheMark(0, inos, parents, names),
+      markAll: () => live.attrCacheChanged(),
+    };
+    bridge = new FuseBridge(volume.vfs, session, { timeouts, readOnly: options.readOnly === true, keepCache: true, log, volume: name, activity: () => busy.touch(), commits: own && { own, ...changes } });
     // Absent security.* xattrs are answered natively for as long as the kernel trusts attributes:
     // another client's setxattr shows within the same time as its other changes.
     session.setAbsentXattrTtl(timeouts.attr * 1000);
-    if (timeouts.attr > 0 && timeouts.entry > 0) {
-      // Attributes and names answered natively until anything may have changed them: this
-      // mount's own requests mark what they change; the change log names the rest.
-      const live = session;
+    if (own) {
       live.setAttrCache(VOLUME_POLL_MS + VOLUME_POLL_SLACK_MS);
-      stopWatching = watchVolumeChanges(volume.vfs.meta, VOLUME_POLL_MS, {
+      const stopPolling = watchVolumeChanges(volume.vfs.meta, VOLUME_POLL_MS, {
         changed: () => live.attrCacheChanged(),
         marked: (at, inos, parents, names) => live.attrCacheMark(at, inos, parents, names),
+        checking: () => live.attrCacheChecking(),
         current: () => live.attrCacheCurrent(),
-        seq: () => live.attrCacheSeq(),
-      });
+      }, own);
+      stopWatching = () => {
+        stopPolling();
+        own.close();
+      };
     }
   } catch (err) {
     stopWatching();

@@ -170,6 +170,10 @@ export interface NativeState {
   entryHits: number;
   /** lookups of absent names it answered ENOENT. */
   negativeHits: number;
+  /** Marks of the whole cache (a change it could not name): each drops every record. */
+  wholeMarks: number;
+  /** Marks of every inode's attributes (an unlink or rename of a name it held no valid record of). */
+  inodeMarks: number;
   requestTable: number;
   /** Extended-attribute names known absent, and getxattr requests answered from them natively. */
   absentXattrEntries: number;
@@ -204,12 +208,23 @@ export interface FuseSession {
   /** Something may have changed that no request of this mount did and that cannot be named: the
    * native attribute cache answers nothing it recorded before. */
   attrCacheChanged(): void;
-  /** The native attribute cache's sequence number now (taken right after a commit, for
-   * attrCacheMark). */
+  /** The native attribute cache's next sequence number (taken right after a commit, for
+   * attrCacheMark: everything asked before it is below it). */
   attrCacheSeq(): number;
+  /** A check for other clients' changes starts: the attrCacheCurrent() that ends it counts from
+   * now. */
+  attrCacheChecking(): void;
   /** These inodes and names (parents[i], names[i]) changed: what the native attribute cache
    * recorded for them from asks before `at` (from attrCacheSeq; 0: now) is not answered again. */
   attrCacheMark(at: number, inos: number[], parents: number[], names: string[]): void;
+  /** Before answering a change to a directory's entries: the directory's attributes after it,
+   * which the native attribute cache gives to the kernel's next getattr of it (the kernel drops
+   * its own copy at every such change) if nothing else changed the directory meanwhile. */
+  alsoAttr(req: FuseRequest, attr: FuseAttr, attrTimeout: number): void;
+  /** Before answering an unlink, rmdir, rename or create: the inodes its commit changed (the
+   * native core marks them when the answer goes; without this it marks every inode whose name it
+   * could not resolve itself). */
+  alsoChanged(req: FuseRequest, inos: number[], parents: number[], names: string[]): void;
   /** JS just checked that nothing changed unseen: without such a check within the slack, the
    * native attribute cache answers nothing. */
   attrCacheCurrent(): void;

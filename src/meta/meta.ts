@@ -447,10 +447,10 @@ export interface Meta {
 
   // ---- versions and change log ----
   version(): Promise<number>;
-  /** Calls `listener` with the version of each change this client commits, right after the
-   * commit and before the call that made it returns. Returns a function that stops it. Optional:
-   * without it, a reader of the change log takes every entry for another client's. */
-  watchOwnCommits?(listener: (version: number) => void): () => void;
+  /** Calls `listener` with the version and rows of each change this client commits, right after
+   * the commit and before the call that made it returns. Returns a function that stops it.
+   * Optional: without it, a reader of the change log takes every entry for another client's. */
+  watchOwnCommits?(listener: (version: number, rows: readonly ChangeRow[]) => void): () => void;
   /** Change-log entries after `version`, oldest first. ESTALE ("resync needed") when the log no
    * longer holds the version right after `afterVersion`. */
   changes(afterVersion: number, limit: number): Promise<ChangeEntry[]>;

@@ -108,6 +108,33 @@ describe.skipIf(fuse.skip)('native attribute cache', () => {
     await within(1000 + 400, () => fs.stat(join(m.mountpoint, 'tree', 'not-there-yet')).then(() => true, () => false));
   });
 
+  it('a commit a read makes of data written through another descriptor shows at once', async () => {
+    // The written bytes wait in memory; a stat answered meanwhile (and kept natively) shows them
+    // with the times of the write. A read through another descriptor commits them first.
+    const p = join(m.mountpoint, 'tree', 'buffered');
+    const writer = await fs.open(p, 'w');
+    try {
+      await writer.write(Buffer.alloc(10_000, 7), 0, 10_000, 0);
+      await sleep(1100);
+      await fs.stat(p);
+      await sleep(20);
+      const reader = await fs.open(p, 'r');
+      await reader.read(Buffer.alloc(100), 0, 100, 0);
+      await reader.close();
+      const seen = shown(await fs.stat(p));
+      const vol = await Volume.open(m.metaUrl, { cacheDir: null });
+      try {
+        const { ino: _a, ...truth } = shown(await vol.stat('/tree/buffered'));
+        const { ino: _b, ...here } = seen;
+        expect(here).toEqual(truth);
+      } finally {
+        await vol.close();
+      }
+    } finally {
+      await writer.close();
+    }
+  });
+
   it('this mount\'s own changes show at once, even on names and inodes the cache holds', async () => {
     const p = join(m.mountpoint, 'tree', 'f7');
     await fs.stat(p);

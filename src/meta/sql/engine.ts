@@ -10,7 +10,7 @@ import { dataBytesIn, dataBytesInChunks, type Span } from '../coverage.js';
 import { applyOwnerLock, firstConflict, type HeldLock } from '../locks.js';
 import {
   CHUNK_SIZE, ROOT_INODE, TRASH_INODE, TRASH_NAME,
-  type AttrChanges, type ChangeEntry, type CloneRange, type CreateExtras, type DirEntry, type FallocateMode, type FormatRequest,
+  type AttrChanges, type ChangeEntry, type ChangeRow, type CloneRange, type CreateExtras, type DirEntry, type FallocateMode, type FormatRequest,
   type GroupMember, type LockKind, type Meta, type NewNode, type NodeAttr, type RangeLock, type SessionRecord, type SettingsChange, type SliceRecord,
   type MirrorSettings, type StatFs, type TrashEntry, type Usage, type VolumeSettings,
   type KnownSlice, type VolumeProblem, type ExternalPart, type ExternalRef,
@@ -186,7 +186,7 @@ export class SqlMeta implements Meta {
   #sinceprune = 0;
   #closed = false;
   #committed = 0;
-  readonly #commitListeners = new Set<(version: number) => void>();
+  readonly #commitListeners = new Set<(version: number, rows: readonly ChangeRow[]) => void>();
   readonly #connectionRetryMs: number;
 
   private constructor(db: SqlDriver, settings: VolumeSettings, options: SqlMetaOptions) {
@@ -295,10 +295,10 @@ export class SqlMeta implements Meta {
         const events = options.events ?? [];
         if (events.length > 0) await SqlMeta.#queue(tx.c, events);
         const version = await SqlMeta.#finish(tx, events.length > 0 ? op + EVENTS_QUEUED_MARK : op, this.#settings.changelogRetention, this.#pruneDue());
-        return { value, version };
+        return { value, version, rows: tx.rows };
       });
       if (result.version > this.#committed) this.#committed = result.version;
-      if (result.version > 0) for (const listener of this.#commitListeners) listener(result.version);
+      if (result.version > 0) for (const listener of this.#commitListeners) listener(result.version, result.rows);
       return result.value;
     }, options);
   }
@@ -1825,7 +1825,7 @@ export class SqlMeta implements Meta {
 
   // ---- versions ----
 
-  watchOwnCommits(listener: (version: number) => void): () => void {
+  watchOwnCommits(listener: (version: number, rows: readonly ChangeRow[]) => void): () => void {
     this.#commitListeners.add(listener);
     return () => { this.#commitListeners.delete(listener); };
   }
