@@ -224,6 +224,17 @@ export class FuseBridge {
     if (keys && (evenNone || keys.inos.length > 0 || keys.names.length > 0)) this.reply.alsoChanged(req, keys.inos, keys.parents, keys.names);
   }
 
+  /** Run `change` (a request's metadata calls) and hand what its commits changed to the native
+   * core with the answer, failed or not. */
+  async #naming<T>(req: number, change: () => Promise<T>): Promise<T> {
+    const mark = this.#commitMark();
+    try {
+      return await change();
+    } finally {
+      this.#changedSince(req, mark, true);
+    }
+  }
+
   /** Commits a request made after its answer (a release's): marked now. */
   #committedAfter(mark: number | undefined): void {
     if (mark === undefined) return;
@@ -321,23 +332,13 @@ export class FuseBridge {
       unlink: async (req, caller, parent: number, name: string) => {
         this.#writable();
         this.#reserved(parent, name);
-        const mark = this.#commitMark();
-        try {
-          await vfs.unlink(caller, parent, name);
-        } finally {
-          this.#changedSince(req, mark, true);
-        }
+        await this.#naming(req, () => vfs.unlink(caller, parent, name));
         await this.#dirAfter(req, parent);
         reply.replyNone(req);
       },
       rmdir: async (req, caller, parent: number, name: string) => {
         this.#writable();
-        const mark = this.#commitMark();
-        try {
-          await vfs.rmdir(caller, parent, name);
-        } finally {
-          this.#changedSince(req, mark, true);
-        }
+        await this.#naming(req, () => vfs.rmdir(caller, parent, name));
         await this.#dirAfter(req, parent);
         reply.replyNone(req);
       },
@@ -352,12 +353,7 @@ export class FuseBridge {
         this.#writable();
         this.#reserved(parent, name);
         this.#reserved(newParent, newName);
-        const mark = this.#commitMark();
-        try {
-          await vfs.rename(caller, parent, name, newParent, newName, flags);
-        } finally {
-          this.#changedSince(req, mark, true);
-        }
+        await this.#naming(req, () => vfs.rename(caller, parent, name, newParent, newName, flags));
         reply.replyNone(req);
       },
       link: async (req, caller, ino: number, newParent: number, newName: string) => {
@@ -382,14 +378,7 @@ export class FuseBridge {
       create: async (req, caller, parent: number, name: string, mode: number, flags: number) => {
         this.#writable();
         this.#reserved(parent, name);
-        const mark = this.#commitMark();
-        let made;
-        try {
-          made = await vfs.create(caller, parent, name, mode, flags);
-        } finally {
-          this.#changedSince(req, mark, true);
-        }
-        const { fh, attr, created } = made;
+        const { fh, attr, created } = await this.#naming(req, () => vfs.create(caller, parent, name, mode, flags));
         if ((flags & O_ACCMODE) !== 0) this.#writableFhs.add(fh);
         if (created) await this.#dirAfter(req, parent);
         reply.replyCreate(req, toFuseAttr(attr), t.entry, t.attr, fh, { keepCache: this.#unchanged(attr), created });
