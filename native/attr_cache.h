@@ -167,6 +167,15 @@ class AttrCache {
     if (added && e.ino != 0) attrs_[e.ino].names.push_back(std::move(key));
   }
 
+  /** Directory `ino` was made empty here, answered at `at`: a name in it that nothing has marked
+   * since is absent (a tar unpacking into new directories asks for every name before creating it). */
+  void RecordEmptyDir(uint64_t at, uint64_t ino) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (slackMs_ < 0 || all_ > at) return;
+    Room();
+    emptyDirs_[ino] = at;
+  }
+
   /** The attributes of `ino`, if a valid record holds them. */
   bool Attr(uint64_t ino, struct stat* st, double* timeout) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -186,7 +195,11 @@ class AttrCache {
     if (!Current()) return Found::kUnknown;
     Key key{parent, name};
     auto it = entries_.find(key);
-    if (it == entries_.end() || !FreshNameLocked(it->second.asked, parent, key.name)) return Found::kUnknown;
+    if (it == entries_.end() || !FreshNameLocked(it->second.asked, parent, key.name)) {
+      if (!AbsentFromEmptyLocked(parent, key.name)) return Found::kUnknown;
+      negativeHits_.fetch_add(1, std::memory_order_relaxed);
+      return Found::kAbsent;
+    }
     if (it->second.ino == 0) {
       negativeHits_.fetch_add(1, std::memory_order_relaxed);
       return Found::kAbsent;
@@ -208,7 +221,10 @@ class AttrCache {
   Found Target(uint64_t parent, const std::string& name, uint64_t* ino) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(Key{parent, name});
-    if (it == entries_.end() || !FreshNameLocked(it->second.asked, parent, name)) return Found::kUnknown;
+    if (it == entries_.end() || !FreshNameLocked(it->second.asked, parent, name)) {
+      *ino = 0;
+      return AbsentFromEmptyLocked(parent, name) ? Found::kAbsent : Found::kUnknown;
+    }
     *ino = it->second.ino;
     return it->second.ino == 0 ? Found::kAbsent : Found::kInode;
   }
@@ -216,6 +232,7 @@ class AttrCache {
   /** The kernel dropped `ino`: so does the table, with the names that led to it. */
   void Forget(uint64_t ino) {
     std::lock_guard<std::mutex> lock(mu_);
+    emptyDirs_.erase(ino);
     auto it = attrs_.find(ino);
     if (it == attrs_.end()) return;
     for (const Key& k : it->second.names) {
@@ -303,6 +320,12 @@ class AttrCache {
     return all_ <= asked && stamps_[NameSlot(parent, name)] <= asked;
   }
 
+  // A name in a directory recorded empty, not marked since: absent.
+  bool AbsentFromEmptyLocked(uint64_t parent, const std::string& name) const {
+    auto d = emptyDirs_.find(parent);
+    return d != emptyDirs_.end() && FreshNameLocked(d->second, parent, name);
+  }
+
   void PutAttrLocked(uint64_t asked, const struct stat& st, double timeout) {
     AttrRec& rec = attrs_[st.st_ino];
     rec.st = st;
@@ -322,12 +345,13 @@ class AttrCache {
   // Nothing recorded before a mark of the whole table is given out again: the first record
   // after one drops them all.
   void Room() {
-    if (cleared_ < all_ || attrs_.size() + entries_.size() >= kMaxRecords) Clear();
+    if (cleared_ < all_ || attrs_.size() + entries_.size() + emptyDirs_.size() >= kMaxRecords) Clear();
   }
 
   void Clear() {
     attrs_.clear();
     entries_.clear();
+    emptyDirs_.clear();
     cleared_ = seq_;
   }
 
@@ -340,6 +364,7 @@ class AttrCache {
   std::vector<uint64_t> stamps_ = std::vector<uint64_t>(kSlots, 0);
   std::unordered_map<uint64_t, AttrRec> attrs_;
   std::unordered_map<Key, EntryRec, KeyHash> entries_;
+  std::unordered_map<uint64_t, uint64_t> emptyDirs_;  // directory -> number it was empty at
   std::atomic<int64_t> confirmedMs_{0};
   std::atomic<int64_t> checkingMs_{0};
   std::atomic<uint64_t> attrHits_{0};

@@ -209,12 +209,14 @@ Napi::Value FuseSession::ReplyEntry(const Napi::CallbackInfo& info) {
     EntryFromJs(info, 1, &e);
     if (p.op == Op::Lookup) core_->attrCache.RecordEntry(p.epoch, p.parent, p.name, e);
     if (MakesName(p.op)) {
+      Op op = p.op;
       uint64_t parent = p.parent;
       std::string name = p.name;
       Touch key = NameKey(parent, name);
       uint64_t at = 0;
       fuse_req_t req = Consume(info, &key, &at);
       if (at != 0) core_->attrCache.RecordEntry(at, parent, name, e);
+      if (at != 0 && op == Op::Mkdir) core_->attrCache.RecordEmptyDir(at, e.ino);
       return Result(env, fuse_reply_entry(req, &e));
     }
   }
