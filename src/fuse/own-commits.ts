@@ -16,9 +16,12 @@ export class OwnCommits {
   readonly #keys: ChangedKeys[] = [];
   #count = 0;
   readonly #stop: () => void;
+  /** Whether the engine reports this client's commits at all (a mirror's writes do not). */
+  readonly #reported: boolean;
 
   /** `next`: the native cache's next sequence number. Without watchOwnCommits nothing is known. */
   constructor(meta: Pick<Meta, 'watchOwnCommits'>, next: () => number) {
+    this.#reported = meta.watchOwnCommits !== undefined;
     this.#stop = meta.watchOwnCommits?.((version, rows) => {
       this.#seqs.set(version, next());
       this.#keys.push(changedKeys(rows));
@@ -36,7 +39,7 @@ export class OwnCommits {
    * when they are no longer all kept. */
   since(mark: number): ChangedKeys | null {
     const n = this.#count - mark;
-    if (n > this.#keys.length) return null;
+    if (!this.#reported || n > this.#keys.length) return null;
     const out: ChangedKeys = { inos: [], parents: [], names: [] };
     for (const k of this.#keys.slice(this.#keys.length - n)) {
       out.inos.push(...k.inos);
