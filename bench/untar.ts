@@ -76,6 +76,7 @@ async function main(): Promise<void> {
       .map(([op, c]) => ({ op, 'reached JS': c.count, 'JS s': c.micros / 1e6, 'avg us': c.micros / c.count }));
     opRows.push({ op: 'getxattr answered natively', 'reached JS': stats.native?.absentXattrHits ?? 0, 'JS s': 0, 'avg us': 0 });
     opRows.push({ op: 'lookup answered natively', 'reached JS': stats.native?.entryHits ?? 0, 'JS s': 0, 'avg us': 0 });
+    opRows.push({ op: 'lookup answered ENOENT natively', 'reached JS': stats.native?.negativeHits ?? 0, 'JS s': 0, 'avg us': 0 });
     opRows.push({ op: 'getattr answered natively', 'reached JS': stats.native?.attrHits ?? 0, 'JS s': 0, 'avg us': 0 });
     printTable('The mount\'s requests during the untar', opRows);
     console.log(`\nresults: ${await writeJson(packageRoot(), 'untar', { entries, bytes, localS, mountS, ratio: mountS / localS, clone: { files, localS: cloneLocalS, mountS: cloneMountS, ratio: cloneMountS / cloneLocalS }, ops: stats.ops, native: stats.native })}`);
