@@ -210,13 +210,16 @@ Napi::Value FuseSession::ReplyEntry(const Napi::CallbackInfo& info) {
     if (p.op == Op::Lookup) core_->attrCache.RecordEntry(p.epoch, p.parent, p.name, e);
     if (MakesName(p.op)) {
       Op op = p.op;
+      uint64_t arrived = p.arrived;
       uint64_t parent = p.parent;
       std::string name = p.name;
       Touch key = NameKey(parent, name);
       uint64_t at = 0;
       fuse_req_t req = Consume(info, &key, &at);
       if (at != 0) core_->attrCache.RecordEntry(at, parent, name, e);
-      if (at != 0 && op == Op::Mkdir) core_->attrCache.RecordEmptyDir(at, e.ino);
+      // Empty as of the mkdir's arrival, when it did not exist: any name marked in it since
+      // (another client's create seen meanwhile) is not taken for absent.
+      if (at != 0 && op == Op::Mkdir) core_->attrCache.RecordEmptyDir(arrived, e.ino);
       return Result(env, fuse_reply_entry(req, &e));
     }
   }

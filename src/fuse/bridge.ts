@@ -137,7 +137,6 @@ export class FuseBridge {
   /** The native session's callback: `op` with its request id, the caller, and the op's arguments. */
   handle(op: string, req: number, ctx: RequestContext, ...args: unknown[]): void {
     this.options.activity?.();
-    if (process.env.DBG_OPS && (op === 'lookup' || op === 'getattr' || op === 'unlink')) console.error('OP', op, args[0], args[1], Date.now() % 100000);
     const started = this.stats.begin();
     const handler = this.#handlers[op];
     if (!handler) {
@@ -205,7 +204,7 @@ export class FuseBridge {
    * native core to give. */
   async #dirAfter(req: number, dir: number): Promise<void> {
     const t = this.options.timeouts;
-    if (t.attr <= 0) return;
+    if (t.attr <= 0 || !this.options.commits) return;
     const attr = await this.vfs.getattr(dir).catch(() => null);
     if (attr) this.reply.alsoAttr(req, toFuseAttr(attr), t.attr);
   }
@@ -228,10 +227,27 @@ export class FuseBridge {
    * core with the answer, failed or not. */
   async #naming<T>(req: number, change: () => Promise<T>): Promise<T> {
     const mark = this.#commitMark();
+    let result: T;
     try {
-      return await change();
+      result = await change();
+    } catch (err) {
+      // A commit whose outcome is unknown is not in the report: say nothing, so that the native
+      // core marks what it could not name.
+      if (!(err as { commitUnknown?: boolean }).commitUnknown) this.#changedSince(req, mark, true);
+      throw err;
+    }
+    this.#changedSince(req, mark, true);
+    return result;
+  }
+
+  /** Run `work` (which may commit what other handles wrote) and hand over what it committed,
+   * failed or not. */
+  async #committing<T>(req: number, work: () => Promise<T>): Promise<T> {
+    const mark = this.#commitMark();
+    try {
+      return await work();
     } finally {
-      this.#changedSince(req, mark, true);
+      this.#changedSince(req, mark, false);
     }
   }
 
@@ -393,10 +409,15 @@ export class FuseBridge {
         // Replied straight from the verified block in memory when the range lies in one block. A
         // read may first commit what was written through another handle.
         const mark = this.#commitMark();
-        await vfs.readView(fh, offset, size, (bytes) => {
-          this.#changedSince(req, mark, false);
-          reply.replyBuf(req, bytes, bytes.length);
-        });
+        try {
+          await vfs.readView(fh, offset, size, (bytes) => {
+            this.#changedSince(req, mark, false);
+            reply.replyBuf(req, bytes, bytes.length);
+          });
+        } catch (err) {
+          this.#committedAfter(mark);
+          throw err;
+        }
       },
       write: async (req, _caller, _ino: number, fh: number, data: Buffer, offset: number) => {
         this.#writable();
@@ -405,9 +426,7 @@ export class FuseBridge {
       flush: async (req, _caller, ino: number, fh: number, owner: string) => {
         if (!this.#statsReads.has(fh)) {
           // Through any handle: what other handles wrote is committed too.
-          const mark = this.#commitMark();
-          await vfs.flush(fh);
-          this.#changedSince(req, mark, false);
+          await this.#committing(req, () => vfs.flush(fh));
           // close(2) of any descriptor drops the closing process's record locks on the file.
           if (this.#recordLockOwners.delete(`${ino}:${owner}`)) await vfs.setlk(fh, owner, { kind: 'unlock', start: 0, end: -1, pid: 0 });
           if (this.#writableFhs.has(fh) && t.attr > 0) {
@@ -465,9 +484,7 @@ export class FuseBridge {
         reply.replyNone(req);
       },
       fsync: async (req, _caller, _ino: number, fh: number, datasync: boolean) => {
-        const mark = this.#commitMark();
-        await vfs.fsync(fh, datasync);
-        this.#changedSince(req, mark, false);
+        await this.#committing(req, () => vfs.fsync(fh, datasync));
         reply.replyNone(req);
       },
       opendir: async (req, caller, ino: number) => {

@@ -6,8 +6,9 @@
 import type { Meta } from '../meta/meta.js';
 import { changedKeys, type ChangedKeys } from './volume-changes.js';
 
-/** Commits kept for requests still running (a request that outlives more is told "unknown"). */
-const KEPT = 1024;
+/** Commits kept for requests still running (a request that outlives more is told "unknown"):
+ * a release under a busy untar spans hundreds. */
+const KEPT = 8192;
 
 export class OwnCommits {
   /** version -> native sequence number right after the commit. */

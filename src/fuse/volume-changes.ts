@@ -46,7 +46,8 @@ export function changedKeys(rows: readonly ChangeRow[]): ChangedKeys {
 
 /** Poll `meta` every `periodMs`; `own` tells this mount's own commits from others'. Returns a
  * function that stops polling. */
-export function watchVolumeChanges(meta: Pick<Meta, 'version' | 'changes'>, periodMs: number, listener: VolumeChangeListener, own?: OwnCommits): () => void {  // Unknown at first, and after a failed read: what was recorded meanwhile may be stale.
+export function watchVolumeChanges(meta: Pick<Meta, 'version' | 'changes'>, periodMs: number, listener: VolumeChangeListener, own?: OwnCommits): () => void {
+  // Unknown at first, and after a failed read: what was recorded meanwhile may be stale.
   let last: number | null = null;
   let busy = false;
   const poll = async (): Promise<void> => {
@@ -55,7 +56,7 @@ export function watchVolumeChanges(meta: Pick<Meta, 'version' | 'changes'>, peri
     if (last !== null && version !== last) {
       const entries = await meta.changes(last, MAX_ENTRIES_PER_POLL);
       const reached = entries.length > 0 ? entries[entries.length - 1].version : last;
-      if (reached < version) { console.error('VC short', last, version, reached, entries.length); listener.changed(); }
+      if (reached < version) listener.changed();
       else {
         for (const entry of entries) {
           const { inos, parents, names } = changedKeys(entry.rows);
@@ -70,7 +71,7 @@ export function watchVolumeChanges(meta: Pick<Meta, 'version' | 'changes'>, peri
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    poll().catch((e) => { console.error('VC err', e);
+    poll().catch(() => {
       last = null;
       listener.changed();
     }).finally(() => { busy = false; });

@@ -48,7 +48,7 @@ describe('own commits', () => {
     let report: ((version: number, rows: readonly never[]) => void) | undefined;
     const own = new OwnCommits({ watchOwnCommits: (l) => { report = l; return () => undefined; } }, () => 1);
     const mark = own.mark();
-    for (let v = 1; v <= 2000; v++) report!(v, []);
+    for (let v = 1; v <= 10_000; v++) report!(v, []);
     expect(own.since(mark)).toBeNull();
     expect(own.since(own.mark())).toEqual({ inos: [], parents: [], names: [] });
   });
