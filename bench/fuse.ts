@@ -20,6 +20,7 @@ import { packageRoot } from '../src/hotpath/locate.js';
 import { printTable, writeJson, progressBar, type Row, envInt, type BenchFs } from './table.js';
 import { mountArgs } from './mount-args.js';
 import { timed } from './big-files.js';
+import type { StatsSnapshot } from '../src/fuse/stats.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -323,25 +324,51 @@ async function readSeq(fs: Fs, path: string, mib: number): Promise<void> {
 
 interface SmallResult { create: number; stat: number; restat: number; delete: number }
 
+/** Requests of a Strata mount that reached JS, and those its native core answered, so far. */
+interface RequestCounts { js: number; native: number }
+
+async function requestCounts(mountpoint: string): Promise<RequestCounts> {
+  const s = JSON.parse(await nodefs.readFile(join(mountpoint, '.stats'), 'utf8')) as StatsSnapshot;
+  const js = Object.values(s.ops).reduce((n, o) => n + o.count, 0);
+  const n = s.native;
+  return { js, native: n ? n.attrHits + n.entryHits + n.negativeHits + n.absentXattrHits : 0 };
+}
+
+/** Per small-files phase: requests per file that reached JS / were answered natively. */
+type PhaseRequests = Record<keyof SmallResult, { js: number; native: number }>;
+
 /** create (writeFile 4 KiB) / stat / stat again once the kernel's 1 s caches lapsed / unlink of
- * SMALL_COUNT files in a fresh directory, one at a time. */
-async function smallFiles(fs: Fs, dir: string, tick: () => void): Promise<SmallResult> {
+ * SMALL_COUNT files in a fresh directory, one at a time. `requests`: a Strata mount's, counted
+ * per phase (the reading of .stats itself is two requests, counted too). */
+async function smallFiles(fs: Fs, dir: string, tick: () => void, requests?: { mountpoint: string; out: Partial<PhaseRequests> }): Promise<SmallResult> {
   const data = Buffer.alloc(SMALL);
   randomFillSync(data);
   await fs.mkdir(dir);
   const names = Array.from({ length: SMALL_COUNT }, (_, i) => join(dir, `f${i}`));
+  let before = requests ? await requestCounts(requests.mountpoint) : null;
+  const counted = async (phase: keyof SmallResult) => {
+    if (!requests || !before) return;
+    const now = await requestCounts(requests.mountpoint);
+    requests.out[phase] = { js: (now.js - before.js) / SMALL_COUNT, native: (now.native - before.native) / SMALL_COUNT };
+    before = await requestCounts(requests.mountpoint);
+  };
   const create = opsps(SMALL_COUNT, await timed(async () => { for (const p of names) await fs.writeFile(p, data); }));
+  await counted('create');
   tick();
   const stat = opsps(SMALL_COUNT, await timed(async () => {
     for (const p of names) if ((await fs.stat(p)).size !== SMALL) throw new Error(`stat ${p}: wrong size`);
   }));
+  await counted('stat');
   tick();
   await new Promise((r) => setTimeout(r, 1200));
+  before = requests ? await requestCounts(requests.mountpoint) : null;
   const restat = opsps(SMALL_COUNT, await timed(async () => {
     for (const p of names) if ((await fs.stat(p)).size !== SMALL) throw new Error(`stat ${p}: wrong size`);
   }));
+  await counted('restat');
   tick();
   const del = opsps(SMALL_COUNT, await timed(async () => { for (const p of names) await fs.unlink(p); }));
+  await counted('delete');
   tick();
   await fs.rmdir(dir);
   return { create, stat, restat, delete: del };
@@ -473,7 +500,8 @@ async function main(): Promise<void> {
   // ---- small files ----
   const tick = () => steps.tick();
   const small: Partial<Record<Col, SmallResult>> = {};
-  small.mount = await smallFiles(nodefs as unknown as Fs, join(mnt.strata, 'small'), tick);
+  const phaseRequests: Partial<PhaseRequests> = {};
+  small.mount = await smallFiles(nodefs as unknown as Fs, join(mnt.strata, 'small'), tick, { mountpoint: mnt.strata, out: phaseRequests });
   small.sdk = await smallFiles(sdk, '/small', tick);
   small.local = await smallFiles(nodefs as unknown as Fs, join(localDir, 'small'), tick);
   small.c = await smallFiles(nodefs as unknown as Fs, join(mnt.c, 'small'), tick);
@@ -539,13 +567,18 @@ async function main(): Promise<void> {
     `Small files: one at a time with fs/promises; stat runs right after create, so with 1 s kernel caches only names created in the last second are still cached.`);
   console.log(`       pure-C keeps data in malloc'd buffers: its writes land in fresh process memory, whose first touch is slow in this VM, ` +
     `so its write figures are no FUSE ceiling (its reads are).`);
+  const phaseLabels: Record<keyof SmallResult, string> = { create: 'create (writeFile)', stat: 'stat', restat: 'stat again, kernel caches lapsed', delete: 'delete (unlink)' };
+  const requestRows: Row[] = (Object.keys(phaseLabels) as (keyof SmallResult)[]).map((k) => ({
+    phase: phaseLabels[k], 'reached JS per file': phaseRequests[k]?.js ?? NaN, 'answered natively per file': phaseRequests[k]?.native ?? NaN,
+  }));
+  printTable('Small files on the Strata mount: FUSE requests per file, by phase (from its .stats; noise-free, unlike the rates)', requestRows);
   printTable('Targets', targetRows);
 
   const file = await writeJson(ROOT, 'fuse', {
     when: new Date().toISOString(), dir: root, fioVersion, isRoot, bigMib: BIG_MIB, jobs: JOBS, jobMib: JOB_MIB, randMib: RAND_MIB, randSeconds: RAND_SECONDS,
     smallCount: SMALL_COUNT, pageCacheDrops: dropCount,
     readAheadKb: { strata: strata.readAheadKb, pureC: cfs.readAheadKb, strataNoCache: strataNc.readAheadKb, pureCNoCache: cNc.readAheadKb },
-    rows, targets: targetRows, fioResults: fioRaw, smallFiles: small, smallFilesCachesOff: smallNc,
+    rows, targets: targetRows, fioResults: fioRaw, smallFiles: small, smallFilesCachesOff: smallNc, smallFileRequests: phaseRequests,
   });
   const missed = targetRows.filter((r) => r.status === 'missed').map((r) => String(r.target));
   const f = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
