@@ -127,4 +127,20 @@ Napi::Object SetattrToJs(Napi::Env env, const struct stat& st, int toSet) {
   return o;
 }
 
+Touch KeysFromJs(const Napi::CallbackInfo& info, size_t first, const char* usage) {
+  Napi::Env env = info.Env();
+  if (info.Length() < first + 3 || !info[first].IsArray() || !info[first + 1].IsArray() || !info[first + 2].IsArray())
+    throw Napi::TypeError::New(env, std::string("strata fuse: ") + usage);
+  Napi::Array inos = info[first].As<Napi::Array>();
+  Napi::Array parents = info[first + 1].As<Napi::Array>();
+  Napi::Array names = info[first + 2].As<Napi::Array>();
+  if (parents.Length() != names.Length())
+    throw Napi::TypeError::New(env, std::string("strata fuse: ") + usage + ": parents and names differ in length");
+  Touch t;
+  for (uint32_t i = 0; i < inos.Length(); i++) t.Ino(static_cast<uint64_t>(inos.Get(i).ToNumber().DoubleValue()));
+  for (uint32_t i = 0; i < names.Length(); i++)
+    t.Name(static_cast<uint64_t>(parents.Get(i).ToNumber().DoubleValue()), names.Get(i).ToString().Utf8Value());
+  return t;
+}
+
 }  // namespace strata_fuse

@@ -11,8 +11,8 @@
 //
 // Who marks what:
 // - this mount's requests that may change something mark their keys when they arrive and again
-//   when they are answered (Touch, below); one whose targets the table cannot name (an unlink of
-//   a name it holds no valid entry for) marks the whole table;
+//   when they are answered (Touch, below), with what JS found their commits changed; one whose
+//   target neither could name (an unlink of a name held by no valid entry) marks every inode;
 // - JS marks the keys of the volume's change log as it reads them: another client's change with
 //   a fresh number, one of this mount's own with the number taken right after it committed, so
 //   that what was recorded since survives;
@@ -26,7 +26,6 @@
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -60,6 +59,13 @@ struct Touch {
     else moreNames.emplace_back(p, n);
   }
   bool Empty() const { return !all && !anyInode && !unknownTarget && inos == 0 && names == 0; }
+  /** `o`'s inodes and names too. */
+  void Add(const Touch& o) {
+    for (int i = 0; i < o.inos; i++) Ino(o.ino[i]);
+    for (uint64_t i : o.more) Ino(i);
+    for (int i = 0; i < o.names; i++) Name(o.parent[i], o.name[i]);
+    for (const auto& [p, n] : o.moreNames) Name(p, n);
+  }
 };
 
 class AttrCache {
@@ -112,17 +118,9 @@ class AttrCache {
   }
 
   /** A change marked at `arrived` is answered: mark its keys again, and return the number they
-   * are stamped with now. Returns 0 instead when `carried` (the keys the answer's own attributes or
-   * name depend on, all among `t`'s) was marked by anything else in between: then the answer may
-   * not be their state now and must not be recorded. */
-  uint64_t Answered(const Touch& t, uint64_t arrived, const Touch& carried) {
-    bool alone = false;
-    uint64_t at = Answered(t, arrived, &carried, 1, &alone);
-    return alone ? at : 0;
-  }
-
-  /** The same for `n` sets of carried keys, each with its own answer in alone[i]; returns the
-   * number the keys are stamped with now. */
+   * are stamped with now. alone[i] says whether carried[i] (keys an answer's own attributes or
+   * name depend on, all among `t`'s) was marked by nothing else in between; when not, that answer
+   * may not be their state now and must not be recorded. */
   uint64_t Answered(const Touch& t, uint64_t arrived, const Touch* carried, int n, bool* alone) {
     std::lock_guard<std::mutex> lock(mu_);
     for (int c = 0; c < n; c++) {
@@ -181,7 +179,7 @@ class AttrCache {
     std::lock_guard<std::mutex> lock(mu_);
     if (!Current()) return false;
     auto it = attrs_.find(ino);
-    if (it == attrs_.end() || !it->second.timeout || !FreshInoLocked(it->second.asked, ino)) return false;
+    if (it == attrs_.end() || !FreshInoLocked(it->second.asked, ino)) return false;
     *st = it->second.st;
     *timeout = Shortened(it->second.timeout);
     attrHits_.fetch_add(1, std::memory_order_relaxed);
@@ -205,7 +203,7 @@ class AttrCache {
       return Found::kAbsent;
     }
     auto at = attrs_.find(it->second.ino);
-    if (at == attrs_.end() || !at->second.timeout || !FreshInoLocked(at->second.asked, it->second.ino)) return Found::kUnknown;
+    if (at == attrs_.end() || !FreshInoLocked(at->second.asked, it->second.ino)) return Found::kUnknown;
     *e = {};
     e->ino = it->second.ino;
     e->generation = it->second.generation;
@@ -273,7 +271,7 @@ class AttrCache {
   };
   struct AttrRec {
     struct stat st {};
-    double timeout = 0;     // 0: only the names below are known (no attributes recorded)
+    double timeout = 0;
     uint64_t asked = 0;
     std::vector<Key> names;  // entries recorded for this inode (dropped with it)
   };

@@ -126,9 +126,9 @@ struct Core : std::enable_shared_from_this<Core> {
   AttrCache attrCache;
 
   // FUSE threads: the inodes and names a request may change, for what getattr and lookup answer
-  // (the AttrCache marks them when it arrives and when it is answered). A flush or fsync changes
-  // nothing through a handle opened read-only, a release nothing at all; an unlink or rename
-  // whose target the AttrCache cannot name touches everything.
+  // (the AttrCache marks them when it arrives and when it is answered). A flush or fsync through
+  // a handle opened read-only, and a release, touch nothing here: JS names what they commit.
+  // An unlink or rename whose target the AttrCache cannot name leaves it to JS to name.
   Touch ChangesOf(const Msg* m);
   // JS thread: a handle was opened with these flags.
   void Opened(uint64_t fh, int32_t flags);

@@ -486,8 +486,7 @@ Touch Core::ChangesOf(const Msg* m) {
       return t;
     }
     case Op::Release: {
-      // Every close(2) was flushed first, and writes through mappings arrive as WRITEs: a release
-      // commits nothing new (one retrying a failed flush's commit shows in the change log).
+      // What a release commits (after its early answer) is marked by JS when it happens.
       std::lock_guard<std::mutex> lock(fhMu);
       writableFhs.erase(m->fh);
       return t;

@@ -89,10 +89,7 @@ fuse_req_t FuseSession::Consume(const Napi::CallbackInfo& info, const Touch* car
   Pending& p = it->second;
   if (recordAt) *recordAt = 0;
   if (p.changedKnown) {
-    for (int i = 0; i < p.changed.inos; i++) p.touch.Ino(p.changed.ino[i]);
-    for (uint64_t ino : p.changed.more) p.touch.Ino(ino);
-    for (int i = 0; i < p.changed.names; i++) p.touch.Name(p.changed.parent[i], p.changed.name[i]);
-    for (const auto& [parent, name] : p.changed.moreNames) p.touch.Name(parent, name);
+    p.touch.Add(p.changed);
   } else if (p.touch.unknownTarget) {
     p.touch.anyInode = true;
   }
@@ -143,16 +140,9 @@ Napi::Value FuseSession::AlsoAttr(const Napi::CallbackInfo& info) {
 Napi::Value FuseSession::AlsoChanged(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Find(info, ~0u, "alsoChanged");
-  if (info.Length() < 4 || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray())
-    throw Napi::TypeError::New(env, "strata fuse: alsoChanged(req, inos, parents, names)");
+  Touch changed = KeysFromJs(info, 1, "alsoChanged(req, inos, parents, names)");
   Pending& p = core_->table.find(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()))->second;
-  Napi::Array inos = info[1].As<Napi::Array>();
-  Napi::Array parents = info[2].As<Napi::Array>();
-  Napi::Array names = info[3].As<Napi::Array>();
-  if (parents.Length() != names.Length()) throw Napi::TypeError::New(env, "strata fuse: alsoChanged: parents and names differ in length");
-  for (uint32_t i = 0; i < inos.Length(); i++) p.changed.Ino(static_cast<uint64_t>(inos.Get(i).ToNumber().DoubleValue()));
-  for (uint32_t i = 0; i < names.Length(); i++)
-    p.changed.Name(static_cast<uint64_t>(parents.Get(i).ToNumber().DoubleValue()), names.Get(i).ToString().Utf8Value());
+  p.changed.Add(changed);
   p.changedKnown = true;
   return env.Undefined();
 }

@@ -3,6 +3,8 @@
 // that might still be blocked.
 #include "session.h"
 
+#include "attr.h"
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -470,18 +472,9 @@ Napi::Value FuseSession::AttrCacheSeq(const Napi::CallbackInfo& info) {
 
 Napi::Value FuseSession::AttrCacheMark(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray())
-    throw Napi::TypeError::New(env, "strata fuse: attrCacheMark(at, inos, parents, names)");
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "strata fuse: attrCacheMark(at, inos, parents, names)");
   uint64_t at = static_cast<uint64_t>(std::max(0.0, info[0].As<Napi::Number>().DoubleValue()));
-  Napi::Array inos = info[1].As<Napi::Array>();
-  Napi::Array parents = info[2].As<Napi::Array>();
-  Napi::Array names = info[3].As<Napi::Array>();
-  if (parents.Length() != names.Length())
-    throw Napi::TypeError::New(env, "strata fuse: attrCacheMark: parents and names differ in length");
-  Touch t;
-  for (uint32_t i = 0; i < inos.Length(); i++) t.Ino(static_cast<uint64_t>(inos.Get(i).ToNumber().DoubleValue()));
-  for (uint32_t i = 0; i < names.Length(); i++)
-    t.Name(static_cast<uint64_t>(parents.Get(i).ToNumber().DoubleValue()), names.Get(i).ToString().Utf8Value());
+  Touch t = KeysFromJs(info, 1, "attrCacheMark(at, inos, parents, names)");
   if (!t.Empty()) core_->attrCache.MarkAt(t, at);
   return env.Undefined();
 }

@@ -44,7 +44,8 @@ export interface BridgeOptions {
   volume?: string;
   /** Told when a request arrives and when it is answered (busy polling). */
   activity?: () => void;
-  /** This mount's own commits (with the native attribute cache on). */
+  /** This mount's own commits; given exactly when the native attribute cache is on (attribute
+   * and entry timeouts above 0). */
   commits?: CommitMarks;
 }
 
@@ -203,10 +204,9 @@ export class FuseBridge {
    * again before the next change in it (a permission check): they go with the answer, for the
    * native core to give. */
   async #dirAfter(req: number, dir: number): Promise<void> {
-    const t = this.options.timeouts;
-    if (t.attr <= 0 || !this.options.commits) return;
+    if (!this.options.commits) return;
     const attr = await this.vfs.getattr(dir).catch(() => null);
-    if (attr) this.reply.alsoAttr(req, toFuseAttr(attr), t.attr);
+    if (attr) this.reply.alsoAttr(req, toFuseAttr(attr), this.options.timeouts.attr);
   }
 
   /** Where this mount's commits stand before a request's metadata calls. */
@@ -429,7 +429,7 @@ export class FuseBridge {
           await this.#committing(req, () => vfs.flush(fh));
           // close(2) of any descriptor drops the closing process's record locks on the file.
           if (this.#recordLockOwners.delete(`${ino}:${owner}`)) await vfs.setlk(fh, owner, { kind: 'unlock', start: 0, end: -1, pid: 0 });
-          if (this.#writableFhs.has(fh) && t.attr > 0) {
+          if (this.#writableFhs.has(fh) && this.options.commits) {
             // The file as written so far: the native core gives it to the stat that often follows
             // a close, where it would otherwise have to ask here.
             const attr = await vfs.getattr(ino).catch(() => null);

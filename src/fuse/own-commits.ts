@@ -13,8 +13,9 @@ const KEPT = 8192;
 export class OwnCommits {
   /** version -> native sequence number right after the commit. */
   readonly #seqs = new Map<number, number>();
-  /** The keys of the last KEPT commits, oldest first; #count commits so far. */
-  readonly #keys: ChangedKeys[] = [];
+  /** The keys of the last KEPT commits: commit n (counted from 0) at n % KEPT; #count so far.
+   * A ring, not a shifted array: every commit of a streaming write lands here. */
+  readonly #keys: ChangedKeys[] = new Array<ChangedKeys>(KEPT);
   #count = 0;
   readonly #stop: () => void;
   /** Whether the engine reports this client's commits at all (a mirror's writes do not). */
@@ -25,8 +26,7 @@ export class OwnCommits {
     this.#reported = meta.watchOwnCommits !== undefined;
     this.#stop = meta.watchOwnCommits?.((version, rows) => {
       this.#seqs.set(version, next());
-      this.#keys.push(changedKeys(rows));
-      if (this.#keys.length > KEPT) this.#keys.shift();
+      this.#keys[this.#count % KEPT] = changedKeys(rows);
       this.#count++;
     }) ?? (() => undefined);
   }
@@ -39,10 +39,10 @@ export class OwnCommits {
   /** What every commit since `mark` changed, the request's own among them (empty: none); null
    * when they are no longer all kept. */
   since(mark: number): ChangedKeys | null {
-    const n = this.#count - mark;
-    if (!this.#reported || n > this.#keys.length) return null;
+    if (!this.#reported || this.#count - mark > KEPT) return null;
     const out: ChangedKeys = { inos: [], parents: [], names: [] };
-    for (const k of this.#keys.slice(this.#keys.length - n)) {
+    for (let n = mark; n < this.#count; n++) {
+      const k = this.#keys[n % KEPT];
       out.inos.push(...k.inos);
       out.parents.push(...k.parents);
       out.names.push(...k.names);
