@@ -16,6 +16,8 @@ interface Entry {
   buf: Buffer;
   length: number;
   pins: number;
+  /** Bytes that reads have taken from it. */
+  served: number;
   /** Out of the cache (or never in it): freed when the last pin goes. */
   evicted: boolean;
 }
@@ -62,10 +64,13 @@ export class BlockMemory {
   #aheadHits = 0;
   #aheadWasted = 0;
 
-  /** `load` fetches and verifies a block into a WASM buffer (data in [0, blockLength)). */
+  /** `load` fetches and verifies a block into a WASM buffer (data in [0, blockLength)).
+   * `droppedSparse` sees a block the LRU drops before reads took as many bytes as it holds: a
+   * block read at random, which reads are likely to come back to. */
   constructor(
     maxBytes: number,
     private readonly load: (key: string, blockLength: number) => Promise<Buffer>,
+    private readonly droppedSparse?: (key: string, data: Uint8Array) => void,
   ) {
     this.#aheadRoom = Math.floor(maxBytes / 2);
     const lruBytes = maxBytes - this.#aheadRoom;
@@ -73,19 +78,25 @@ export class BlockMemory {
       ? new LRUCache<string, Entry>({
         maxSize: lruBytes,
         sizeCalculation: (e) => Math.max(1, e.length),
-        dispose: (e) => this.#evict(e),
+        dispose: (e, key, reason) => {
+          if (reason === 'evict' && e.served < e.length) this.droppedSparse?.(key, e.buf.subarray(0, e.length));
+          this.#evict(e);
+        },
       })
       : null;
   }
 
-  /** Call `use` with the verified bytes of block `key`; `keep` says whether it is worth caching
-   * (a read that consumes the whole block will not come back for it). `use` runs while the block
-   * is pinned; when it returns a promise the pin lasts until that settles, so a caller may hand
-   * the bytes to something asynchronous (a socket) without copying them. */
-  async with<T>(key: string, blockLength: number, keep: boolean, use: (data: Buffer) => T): Promise<T> {
+  /** Call `use` with the verified bytes of block `key`, of which the read takes `used` bytes: one
+   * that takes less than the whole block keeps it (a read that consumes it all will not come
+   * back for it). `use` runs while the block is pinned; when it returns a promise the pin lasts
+   * until that settles, so a caller may hand the bytes to something asynchronous (a socket)
+   * without copying them. */
+  async with<T>(key: string, blockLength: number, used: number, use: (data: Buffer) => T): Promise<T> {
+    const keep = used < blockLength;
     const hit = this.#lru?.get(key) ?? this.#takeAhead(key, keep);
     if (hit) {
       this.#hits++;
+      hit.served += used;
       hit.pins++;
       try {
         return await use(hit.buf.subarray(0, blockLength));
@@ -100,6 +111,7 @@ export class BlockMemory {
     }
     loading.waiters++;
     const entry = await loading.promise;
+    entry.served += used;
     try {
       return await use(entry.buf.subarray(0, blockLength));
     } finally {
@@ -151,7 +163,7 @@ export class BlockMemory {
     record.promise = this.load(key, blockLength).then(
       (buf) => {
         this.#loading.delete(key);
-        const entry: Entry = { buf, length: blockLength, pins: record.waiters, evicted: true };
+        const entry: Entry = { buf, length: blockLength, pins: record.waiters, served: 0, evicted: true };
         if (ahead && record.waiters === 0) {
           this.#ahead.set(key, { entry, loadedAt: Date.now() });
           return entry;

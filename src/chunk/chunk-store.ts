@@ -23,6 +23,8 @@ export interface ObjectChunkStoreStats extends ChunkStoreStats, Partial<DiskCach
   peakBufferedBytes: number;
   /** Block uploads running or waiting for a slot. */
   pendingUploads: number;
+  /** Reads of parts of blocks that left memory, checked by their pieces' remembered sums. */
+  pieceReads: number;
   /** Reads served from verified blocks kept in memory, and the bytes kept. */
   memoryCacheHits: number;
   memoryCacheBytes: number;
@@ -40,7 +42,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
   readonly peers: BlockPeers | null;
   readonly blockCache: BlockCacheControl | null;
   private readonly writers = new Set<SliceWriter>();
-  private readonly counters: ReadCounters = { blocksRead: 0, bytesRead: 0, checksumErrors: 0 };
+  private readonly counters: ReadCounters = { blocksRead: 0, bytesRead: 0, checksumErrors: 0, pieceReads: 0 };
   private blocksWritten = 0;
   private bytesWritten = 0;
   private uploading = 0;
@@ -190,6 +192,7 @@ export class ObjectChunkStore implements ChunkStore, WriterHost {
       bytesWritten: this.bytesWritten,
       bytesRead: this.counters.bytesRead,
       checksumErrors: this.counters.checksumErrors,
+      pieceReads: this.counters.pieceReads,
       memoryCacheHits: this.reader.memoryStats().hits,
       memoryCacheBytes: this.reader.memoryStats().bytes,
       bufferedBytes: this.budget.inUse,

@@ -11,7 +11,9 @@ import { observer, type Observer } from '../metrics/registry.js';
 import { CacheFileError, cacheFileSize, cacheSums, piecesMatch, readCacheFile, readCacheFileRaw, writeCacheFile, PIECE_SIZE } from './cache-file.js';
 
 /** How cached bytes are checked before use: 'none'; 'full' (whole-block reads only, so a partial
- * read loads the whole block); 'partial' (each read checks the 32 KiB pieces it touches). */
+ * read loads the whole block, unless the block was verified whole before and its piece sums are
+ * still in memory: see PieceSums); 'partial' (each read checks the 32 KiB pieces it touches
+ * against the sums stored with them). */
 export type CacheVerify = 'none' | 'full' | 'partial';
 
 export interface DiskCacheOptions {

@@ -8,6 +8,7 @@ import { BLOCK_BUFFER_EXTRA, fetchVerifiedInto, isChecksumError } from './blocks
 import { PIECE_SIZE, type DiskCache } from './disk-cache.js';
 import { cacheSumsSize } from './cache-file.js';
 import { BlockMemory, type BlockMemoryStats } from './block-memory.js';
+import { PieceSums } from './piece-sums.js';
 import { blockKey } from './keys.js';
 import type { BlockPeers } from './peers.js';
 import { settleAll, type Limiter } from './limiter.js';
@@ -20,6 +21,8 @@ export interface ReadCounters {
   blocksRead: number;
   bytesRead: number;
   checksumErrors: number;
+  /** Reads of parts of blocks checked by their pieces' remembered sums (PieceSums). */
+  pieceReads: number;
 }
 
 /** The pieces of one block that a read needs, and where each goes in the caller's buffer. */
@@ -37,6 +40,7 @@ function checkUint(name: string, v: unknown): asserts v is number {
 
 export class ChunkReader {
   private readonly memory: BlockMemory;
+  readonly #sums: PieceSums;
   #closed = false;
 
   constructor(
@@ -49,7 +53,11 @@ export class ChunkReader {
     private readonly peers: BlockPeers | null = null,
     private readonly linked: (() => Promise<ObjectStore>) | null = null,
   ) {
-    this.memory = new BlockMemory(memoryCacheSize, (key, length) => this.loadBlock(key, length));
+    // A quarter of the block memory's size in sums covers 256 times as many blocks as it holds.
+    this.#sums = new PieceSums(Math.floor(memoryCacheSize / 4));
+    this.memory = new BlockMemory(memoryCacheSize, (key, length) => this.loadBlock(key, length), (key, data) => {
+      if (!isImportedKey(key)) this.#sums.remember(key, data);
+    });
   }
 
   /** The memory's name for a piece's block: a block key, or for an imported slice a name that
@@ -166,12 +174,10 @@ export class ChunkReader {
       if (only && only.sliceId !== 0) {
         const m = only.length;
         const key = this.keyOf(only, plans[0].imported);
-        // A part that the cache disk can serve alone is not worth loading its whole block for.
-        const partialFromCache = this.cache?.partialReads && !isImportedKey(key) && m < only.blockLength && !this.memory.has(key);
-        if (!partialFromCache) {
+        if (!this.#partsAlone(key, m, only.blockLength)) {
           let used = false;
           try {
-            return await this.memory.with(key, only.blockLength, m < only.blockLength, (data) => {
+            return await this.memory.with(key, only.blockLength, m, (data) => {
               used = true;
               return use(data.subarray(only.blockOffset, only.blockOffset + m));
             });
@@ -182,6 +188,10 @@ export class ChunkReader {
             // read() below learns the slices again when the block is gone.
             if (!causedBy(err, 'ENOENT')) throw err;
           }
+        } else if (!this.cache?.partialReads) {
+          // Straight from the checked pieces, without a buffer of its own.
+          const got = await this.#withPieces(key, only.blockLength, only.blockOffset, m, use);
+          if (got) return got.value;
         }
       }
     }
@@ -232,14 +242,24 @@ export class ChunkReader {
     f.needed += p.length;
   }
 
+  /** Whether a read of `needed` bytes of block `key`, which is not in memory, is served by
+   * reading just the pieces it touches: from the cache disk (verified by the checksums stored
+   * there), or from wherever the block is when its pieces' sums are remembered. Either is
+   * cheaper than loading the whole block to verify it. */
+  #partsAlone(key: string, needed: number, blockLength: number): boolean {
+    if (needed >= blockLength || isImportedKey(key) || this.memory.has(key)) return false;
+    return !!this.cache?.partialReads || this.#sums.has(key);
+  }
+
   private async fetch(f: BlockFetch, target: Uint8Array): Promise<void> {
-    // A part of a block that is on the cache disk and not in memory is read alone, its pieces
-    // verified by their own checksums.
-    if (this.cache?.partialReads && !isImportedKey(f.key) && f.needed < f.blockLength && !this.memory.has(f.key) && await this.fromCache(f, target)) return;
+    if (this.#partsAlone(f.key, f.needed, f.blockLength)) {
+      if (this.cache?.partialReads && await this.fromCache(f, target)) return;
+      if (this.#sums.has(f.key) && await this.fromPieces(f, target)) return;
+    }
     // Otherwise every block is read whole and verified before any byte of it is handed out; a
     // read that leaves part of it unread keeps it in memory for the reads that follow.
     try {
-      await this.memory.with(f.key, f.blockLength, f.needed < f.blockLength, (data) => {
+      await this.memory.with(f.key, f.blockLength, f.needed, (data) => {
         for (const part of f.parts) target.set(data.subarray(part.blockOffset, part.blockOffset + part.length), part.at);
       });
     } catch (err) {
@@ -259,6 +279,46 @@ export class ChunkReader {
       }
     }
     return true;
+  }
+
+  /** The parts of block `f.key` from its pieces alone (#withPieces); false when they could not
+   * be, with any part already copied left for the caller to overwrite. */
+  private async fromPieces(f: BlockFetch, target: Uint8Array): Promise<boolean> {
+    for (const part of f.parts) {
+      if (!(await this.#withPieces(f.key, f.blockLength, part.blockOffset, part.length, (bytes) => target.set(bytes, part.at)))) return false;
+    }
+    return true;
+  }
+
+  /** Call `use` with bytes [blockOffset, blockOffset + length) of block `key`, read as the whole
+   * pieces they fall in and checked against their remembered sums: from the cache disk when the
+   * block is there, else from the store. `use` may hold the bytes until the promise it returns
+   * settles. Null (nothing handed out) when a piece cannot be read or does not match; the sums go
+   * then, so the read that follows loads the block whole and verifies it by its stored checksum,
+   * which names the damage. */
+  async #withPieces<T>(key: string, blockLength: number, blockOffset: number, length: number, use: (bytes: Uint8Array) => T): Promise<{ value: Awaited<T> } | null> {
+    const first = Math.floor(blockOffset / PIECE_SIZE);
+    const start = first * PIECE_SIZE;
+    const end = Math.min(blockLength, Math.ceil((blockOffset + length) / PIECE_SIZE) * PIECE_SIZE);
+    const cached = this.cache ? await this.cache.readPieces(key, blockLength, first, Math.ceil((end - start) / PIECE_SIZE)) : null;
+    // In a cache group a block comes from the group whole: its members' traffic, not the store's.
+    if (!cached && this.peers) return null;
+    const area = allocBuffer(end - start);
+    try {
+      try {
+        if (cached) area.set(cached.data);
+        else if (await this.objects.getInto(key, start, area) !== area.byteLength) throw new Error('short read');
+        if (!this.#sums.matches(key, first, area)) throw new Error('piece mismatch');
+      } catch {
+        this.#sums.forget(key);
+        return null;
+      }
+      this.counters.pieceReads++;
+      this.counters.bytesRead += area.byteLength;
+      return { value: await use(area.subarray(blockOffset - start, blockOffset - start + length)) };
+    } finally {
+      releaseBuffer(area);
+    }
   }
 
   /** One whole verified block (BlockMemory's loader): from the cache disk when it is there, else

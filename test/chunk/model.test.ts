@@ -28,6 +28,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('write' as const), offset: offsetArb, length: fc.integer({ min: 1, max: 200 * KiB }), seed: fc.nat() }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'flush' as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), offset: offsetArb, length: fc.integer({ min: 0, max: 300 * KiB }) }) },
+  // Small reads (random access) leave blocks read in parts.
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('read' as const), offset: offsetArb, length: fc.integer({ min: 1, max: 8 * KiB }) }) },
 );
 
 let fx: TempObjects;
@@ -39,20 +41,23 @@ afterAll(async () => {
 });
 
 describe.each([
-  { name: 'a one-block write buffer (constant memory pressure)', bufferSize: BS, maxUploads: 2 },
-  { name: 'a roomy write buffer', bufferSize: 16 * MiB, maxUploads: 8 },
-])('reads match a Buffer model with $name', ({ bufferSize, maxUploads }) => {
+  { name: 'a one-block write buffer (constant memory pressure)', bufferSize: BS, maxUploads: 2, memoryCacheSize: undefined },
+  { name: 'a roomy write buffer', bufferSize: 16 * MiB, maxUploads: 8, memoryCacheSize: undefined },
+  // One block of LRU: blocks read in parts are dropped and read again by their pieces.
+  { name: 'a block memory of two blocks', bufferSize: 16 * MiB, maxUploads: 8, memoryCacheSize: 2 * BS },
+])('reads match a Buffer model with $name', ({ bufferSize, maxUploads, memoryCacheSize }) => {
   it('for random writes, flushes and reads', async () => {
     // One metadata for all runs: slice ids never repeat, so runs never share an object.
     const meta = new MemorySliceMeta();
     let inode = 0;
     const model = Buffer.alloc(MODEL_SIZE);
+    let pieceReads = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { maxLength: 24 }), async (ops) => {
         inode++;
         model.fill(0);
         // A store per run, so a failed run leaves nothing behind for the next one.
-        const store = createChunkStore(fx.objects, { blockSize: BS, bufferSize, maxUploads });
+        const store = createChunkStore(fx.objects, { blockSize: BS, bufferSize, maxUploads, memoryCacheSize });
         let length = 0;
         const writer = store.openWriter(inode, meta);
         let pending: { offset: number; data: Buffer }[] = [];
@@ -81,6 +86,8 @@ describe.each([
             const at = target.findIndex((b, i) => b !== want[i]);
             expect.fail(`read(${offset}, ${len}) differs at byte ${at} (file offset ${offset + at}): got ${target[at]}, want ${want[at]}`);
           }
+          const viewed = await store.readView(inode, offset, len, meta.length(inode), meta, (bytes) => Buffer.from(bytes));
+          expect(viewed.equals(want.subarray(0, expectN)), `readView(${offset}, ${len})`).toBe(true);
         };
         for (const op of ops) {
           if (op.kind === 'write') {
@@ -105,10 +112,12 @@ describe.each([
         expect(store.stats().bufferedBytes).toBe(0);
         expect(store.stats().peakBufferedBytes).toBeLessThanOrEqual(bufferSize);
         expect(store.stats().checksumErrors).toBe(0);
+        pieceReads += store.stats().pieceReads;
         await store.close();
       }),
       { numRuns: 80 },
     );
+    if (memoryCacheSize) expect(pieceReads).toBeGreaterThan(0);
   });
 });
 
