@@ -7,8 +7,8 @@
 //            0: lastEnd u64 (furthest byte the stream has read)
 //            8: planned u64 (first block not yet handed out for prefetch)
 //           16: stamp u64 (last use; 0 = free slot)   24: window u32 (blocks)
-//           28: flags u32 (bit 0: grown back gently since memory pressure; bit 1: confirmed,
-//               a read has continued it once)
+//           28: flags u32 (bit 0: grown back gently since memory pressure; bits 1-2: how many
+//               reads have continued it, up to CONTINUATIONS)
 //
 // The checksum turns any scribble over the area (a stray write, a freed-and-reused state) into
 // a reported error instead of silently wrong prefetching.
@@ -30,11 +30,14 @@ const MAX_WINDOW: u32 = 1 << 20;
 // few requests out of order, so reads this close to a stream still belong to it.
 const REORDER_BYTES: u64 = 512 << 10;
 const GENTLE: u32 = 1;
-// A stream plans nothing until one read has continued it, and that read must land within the
-// reorder tolerance, not the window: random reads (a 4 KiB read lands within one 4 MiB window
-// of one of four fresh streams one time in eight over a 256 MiB file) would otherwise each
-// fetch a whole block nobody reads.
-const CONFIRMED: u32 = 2;
+// A stream plans nothing until two reads have continued it. Random reads land within a block of
+// one of four streams' ends often (one 4 KiB read in eight over a 256 MiB file of 4 MiB blocks),
+// and planning on the first such read fetched a whole block nobody read each time; two in a row
+// on one stream are rare. A forward scan with gaps (64 KiB every 1 MiB) still continues its
+// stream, since each read lands within the window.
+const CONTINUATIONS: u32 = 2;
+const SEEN_SHIFT: u32 = 1;
+const SEEN_MASK: u32 = 3 << SEEN_SHIFT;
 const RANGE_RECORD: usize = 16; // start block u64, count u32, pad u32
 
 /** Bytes of one planner state area. */
@@ -99,7 +102,7 @@ export function raOnRead(state: usize, offset: u64, length: u32, fileSize: u64, 
     const sp = state + STREAM_BASE + s * STREAM_SIZE;
     if (load<u64>(sp, 16) == 0) continue;
     const lastEnd = load<u64>(sp);
-    let tolerance = load<u32>(sp, 28) & CONFIRMED ? <u64>load<u32>(sp, 24) << shift : REORDER_BYTES;
+    let tolerance = <u64>load<u32>(sp, 24) << shift;
     if (tolerance < REORDER_BYTES) tolerance = REORDER_BYTES;
     const low = lastEnd > tolerance ? lastEnd - tolerance : 0;
     if (offset < low || (offset > lastEnd && offset - lastEnd > tolerance)) continue;
@@ -142,10 +145,11 @@ export function raOnRead(state: usize, offset: u64, length: u32, fileSize: u64, 
   let count: i32 = 0;
 
   const flags = load<u32>(sp, 28);
-  if (end > lastEnd && !(flags & CONFIRMED)) {
-    // The first read continuing the stream: from the next one on it is planned for.
+  const seen = (flags & SEEN_MASK) >>> SEEN_SHIFT;
+  if (end > lastEnd && seen < CONTINUATIONS) {
+    // Not yet shown sequential: only follow it.
     store<u64>(sp, end);
-    store<u32>(sp, flags | CONFIRMED, 28);
+    store<u32>(sp, (flags & ~SEEN_MASK) | ((seen + 1) << SEEN_SHIFT), 28);
   } else if (end > lastEnd) {
     // A sequential hit: keep `window` blocks planned beyond the read.
     const fileBlocks = (fileSize + bsMask) >>> shift;
