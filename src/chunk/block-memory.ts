@@ -79,8 +79,13 @@ export class BlockMemory {
         maxSize: lruBytes,
         sizeCalculation: (e) => Math.max(1, e.length),
         dispose: (e, key, reason) => {
-          if (reason === 'evict' && e.served < e.length) this.droppedSparse?.(key, e.buf.subarray(0, e.length));
-          this.#evict(e);
+          try {
+            if (reason === 'evict' && e.served < e.length) this.droppedSparse?.(key, e.buf.subarray(0, e.length));
+          } catch {
+            // Sums not taken only cost a whole-block read later; the buffer must still go.
+          } finally {
+            this.#evict(e);
+          }
         },
       })
       : null;

@@ -8,17 +8,21 @@ import { LRUCache } from 'lru-cache';
 import { pieceChecksums } from '../hotpath/index.js';
 import { PIECE_SIZE } from './cache-file.js';
 
+// What an entry costs besides its sums: the key string, the typed array and the LRU's slots.
+const ENTRY_OVERHEAD = 320;
+
 export class PieceSums {
   readonly #lru: LRUCache<string, BigUint64Array> | null;
 
-  /** Holds at most `maxBytes` of checksums: 1 KiB per 4 MiB block. */
+  /** Holds at most `maxBytes`: about 1.3 KiB per 4 MiB block. */
   constructor(maxBytes: number) {
-    this.#lru = maxBytes >= 8 ? new LRUCache({ maxSize: maxBytes, sizeCalculation: (s) => Math.max(1, s.byteLength) }) : null;
+    this.#lru = maxBytes >= ENTRY_OVERHEAD ? new LRUCache({ maxSize: maxBytes, sizeCalculation: (s, key) => s.byteLength + 2 * key.length + ENTRY_OVERHEAD }) : null;
   }
 
-  /** Take the piece sums of block `key`, whose whole bytes `data` were verified. */
+  /** Take the piece sums of block `key`, whose whole bytes `data` were verified. A block of one
+   * or two pieces is not worth it: reading its pieces is reading the block. */
   remember(key: string, data: Uint8Array): void {
-    if (this.#lru && !this.#lru.has(key)) this.#lru.set(key, pieceChecksums(data, key, PIECE_SIZE));
+    if (this.#lru && data.byteLength > 2 * PIECE_SIZE && !this.#lru.has(key)) this.#lru.set(key, pieceChecksums(data, key, PIECE_SIZE));
   }
 
   has(key: string): boolean {

@@ -314,7 +314,7 @@ export class ChunkReader {
         return null;
       }
       this.counters.pieceReads++;
-      this.counters.bytesRead += area.byteLength;
+      if (!cached) this.counters.bytesRead += area.byteLength;
       return { value: await use(area.subarray(blockOffset - start, blockOffset - start + length)) };
     } finally {
       releaseBuffer(area);

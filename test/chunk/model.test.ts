@@ -41,11 +41,12 @@ afterAll(async () => {
 });
 
 describe.each([
-  { name: 'a one-block write buffer (constant memory pressure)', bufferSize: BS, maxUploads: 2, memoryCacheSize: undefined },
-  { name: 'a roomy write buffer', bufferSize: 16 * MiB, maxUploads: 8, memoryCacheSize: undefined },
-  // One block of LRU: blocks read in parts are dropped and read again by their pieces.
-  { name: 'a block memory of two blocks', bufferSize: 16 * MiB, maxUploads: 8, memoryCacheSize: 2 * BS },
-])('reads match a Buffer model with $name', ({ bufferSize, maxUploads, memoryCacheSize }) => {
+  { name: 'a one-block write buffer (constant memory pressure)', blockSize: BS, bufferSize: BS, maxUploads: 2, memoryCacheSize: undefined, prefill: 0 },
+  { name: 'a roomy write buffer', blockSize: BS, bufferSize: 16 * MiB, maxUploads: 8, memoryCacheSize: undefined, prefill: 0 },
+  // One block of LRU, and a file that starts as whole blocks of 8 pieces: blocks read in parts
+  // are dropped and read again by their pieces.
+  { name: 'a block memory of two blocks', blockSize: 4 * BS, bufferSize: 16 * MiB, maxUploads: 8, memoryCacheSize: 8 * BS, prefill: MiB },
+])('reads match a Buffer model with $name', ({ blockSize, bufferSize, maxUploads, memoryCacheSize, prefill }) => {
   it('for random writes, flushes and reads', async () => {
     // One metadata for all runs: slice ids never repeat, so runs never share an object.
     const meta = new MemorySliceMeta();
@@ -57,7 +58,7 @@ describe.each([
         inode++;
         model.fill(0);
         // A store per run, so a failed run leaves nothing behind for the next one.
-        const store = createChunkStore(fx.objects, { blockSize: BS, bufferSize, maxUploads, memoryCacheSize });
+        const store = createChunkStore(fx.objects, { blockSize, bufferSize, maxUploads, memoryCacheSize });
         let length = 0;
         const writer = store.openWriter(inode, meta);
         let pending: { offset: number; data: Buffer }[] = [];
@@ -89,7 +90,8 @@ describe.each([
           const viewed = await store.readView(inode, offset, len, meta.length(inode), meta, (bytes) => Buffer.from(bytes));
           expect(viewed.equals(want.subarray(0, expectN)), `readView(${offset}, ${len})`).toBe(true);
         };
-        for (const op of ops) {
+        const all: Op[] = prefill ? [{ kind: 'write', offset: 0, length: prefill, seed: inode }, { kind: 'flush' }, ...ops] : ops;
+        for (const op of all) {
           if (op.kind === 'write') {
             const data = Buffer.alloc(op.length);
             fillPattern(data, op.seed);
