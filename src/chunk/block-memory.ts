@@ -8,7 +8,9 @@
 // LRU, until a read uses them. In one LRU, several streams' prefetched blocks (never touched
 // until used) were the least recently used entries and got evicted by each other's reads before
 // their readers arrived — every such block was fetched and verified twice. Read-ahead that finds
-// its half full waits until a read uses a prefetched block.
+// its half full waits until a read uses a prefetched block. What read-ahead does not hold, the
+// LRU may use (random readers prefetch nothing and had only half the memory); a prefetch takes
+// its room back from the LRU's least recently used blocks.
 import { LRUCache } from 'lru-cache';
 import { releaseBuffer } from '../hotpath/index.js';
 
@@ -57,6 +59,7 @@ export class BlockMemory {
   readonly #ahead = new Map<string, AheadEntry>();
   readonly #waitingAhead = new Map<string, number>();
   readonly #aheadRoom: number;
+  readonly #maxBytes: number;
   /** Bytes of read-ahead loaded or loading and not used yet. */
   #aheadBytes = 0;
   #hits = 0;
@@ -72,11 +75,11 @@ export class BlockMemory {
     private readonly load: (key: string, blockLength: number) => Promise<Buffer>,
     private readonly droppedSparse?: (key: string, data: Uint8Array) => void,
   ) {
+    this.#maxBytes = maxBytes;
     this.#aheadRoom = Math.floor(maxBytes / 2);
-    const lruBytes = maxBytes - this.#aheadRoom;
-    this.#lru = lruBytes > 0
+    this.#lru = maxBytes > 0
       ? new LRUCache<string, Entry>({
-        maxSize: lruBytes,
+        maxSize: maxBytes,
         sizeCalculation: (e) => Math.max(1, e.length),
         dispose: (e, key, reason) => {
           try {
@@ -136,6 +139,7 @@ export class BlockMemory {
       return;
     }
     this.#aheadBytes += blockLength;
+    this.#fit();
     this.#startLoad(key, blockLength, true, true).promise.catch(() => undefined);
   }
 
@@ -195,7 +199,14 @@ export class BlockMemory {
     if (keep && this.#lru && entry.length <= this.#lru.maxSize) {
       entry.evicted = false;
       this.#lru.set(key, entry);
+      this.#fit();
     }
+  }
+
+  /** The LRU gives up its oldest blocks until it fits beside read-ahead. */
+  #fit(): void {
+    const lru = this.#lru;
+    while (lru && lru.size > 0 && lru.calculatedSize + this.#aheadBytes > this.#maxBytes) lru.pop();
   }
 
   /** A prefetched block a read now uses: it moves to the LRU (or is freed after this read). */
