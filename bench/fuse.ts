@@ -334,6 +334,14 @@ async function requestCounts(mountpoint: string): Promise<RequestCounts> {
   return { js, native: n ? n.attrHits + n.entryHits + n.negativeHits + n.absentXattrHits : 0 };
 }
 
+/** How a Strata mount's reads were served, so far (from its .stats). */
+interface ReadServing { reads: number; memoryHits: number; pieceReads: number; blocksLoaded: number }
+
+async function readServing(mountpoint: string): Promise<ReadServing> {
+  const s = JSON.parse(await nodefs.readFile(join(mountpoint, '.stats'), 'utf8')) as StatsSnapshot;
+  return { reads: s.ops.read?.count ?? 0, memoryHits: s.store.memoryCacheHits ?? 0, pieceReads: s.store.pieceReads ?? 0, blocksLoaded: s.store.blocksRead };
+}
+
 /** Per small-files phase: requests per file that reached JS / were answered natively. */
 type PhaseRequests = Record<keyof SmallResult, { js: number; native: number }>;
 
@@ -492,9 +500,15 @@ async function main(): Promise<void> {
 
   // ---- 4 KiB random reads (first RAND_MIB of the 1-job file) ----
   const rr = add(`rand read 4 KiB, 1 job, ${RAND_MIB} MiB, ${RAND_SECONDS} s`, 'IOPS');
+  let randServing: ReadServing | null = null;
   for (const c of fioCols) {
+    const before = c === 'mount' ? await readServing(mnt.strata) : null;
     await fioRun(rr, c, ['--name=rand', '--filename=seq1.0.0', '--rw=randread', '--bs=4k', `--size=${RAND_MIB}M`,
       `--runtime=${RAND_SECONDS}`, '--time_based', warm(c)], 'iops');
+    if (before) {
+      const after = await readServing(mnt.strata);
+      randServing = { reads: after.reads - before.reads, memoryHits: after.memoryHits - before.memoryHits, pieceReads: after.pieceReads - before.pieceReads, blocksLoaded: after.blocksLoaded - before.blocksLoaded };
+    }
   }
 
   // ---- small files ----
@@ -572,13 +586,21 @@ async function main(): Promise<void> {
     phase: phaseLabels[k], 'reached JS per file': phaseRequests[k]?.js ?? NaN, 'answered natively per file': phaseRequests[k]?.native ?? NaN,
   }));
   printTable('Small files on the Strata mount: FUSE requests per file, by phase (from its .stats; noise-free, unlike the rates)', requestRows);
+  if (randServing) {
+    const per = (n: number) => (randServing!.reads ? n / randServing!.reads : NaN);
+    printTable(`Random 4 KiB reads on the Strata mount: how its ${randServing.reads.toLocaleString('en-US')} FUSE reads were served (from its .stats)`, [
+      { 'served by': 'verified block in memory', 'per read': per(randServing.memoryHits) },
+      { 'served by': 'its 32 KiB pieces, checked by remembered sums', 'per read': per(randServing.pieceReads) },
+      { 'served by': 'loading and verifying the whole block', 'per read': per(randServing.blocksLoaded) },
+    ]);
+  }
   printTable('Targets', targetRows);
 
   const file = await writeJson(ROOT, 'fuse', {
     when: new Date().toISOString(), dir: root, fioVersion, isRoot, bigMib: BIG_MIB, jobs: JOBS, jobMib: JOB_MIB, randMib: RAND_MIB, randSeconds: RAND_SECONDS,
     smallCount: SMALL_COUNT, pageCacheDrops: dropCount,
     readAheadKb: { strata: strata.readAheadKb, pureC: cfs.readAheadKb, strataNoCache: strataNc.readAheadKb, pureCNoCache: cNc.readAheadKb },
-    rows, targets: targetRows, fioResults: fioRaw, smallFiles: small, smallFilesCachesOff: smallNc, smallFileRequests: phaseRequests,
+    rows, targets: targetRows, fioResults: fioRaw, smallFiles: small, smallFilesCachesOff: smallNc, smallFileRequests: phaseRequests, randomReadServing: randServing,
   });
   const missed = targetRows.filter((r) => r.status === 'missed').map((r) => String(r.target));
   const f = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
