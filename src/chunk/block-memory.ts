@@ -101,11 +101,12 @@ export class BlockMemory {
    * without copying them. */
   async with<T>(key: string, blockLength: number, used: number, use: (data: Buffer) => T): Promise<T> {
     const keep = used < blockLength;
-    const hit = this.#lru?.get(key) ?? this.#takeAhead(key, keep);
+    const cached = this.#lru?.get(key);
+    if (cached) cached.pins++;
+    const hit = cached ?? this.#takeAhead(key, keep);
     if (hit) {
       this.#hits++;
       hit.served += used;
-      hit.pins++;
       try {
         return await use(hit.buf.subarray(0, blockLength));
       } finally {
@@ -196,7 +197,7 @@ export class BlockMemory {
   }
 
   #keep(key: string, entry: Entry, keep: boolean): void {
-    if (keep && this.#lru && entry.length <= this.#lru.maxSize) {
+    if (keep && this.#lru && entry.length + this.#aheadBytes <= this.#maxBytes) {
       entry.evicted = false;
       this.#lru.set(key, entry);
       this.#fit();
@@ -209,14 +210,18 @@ export class BlockMemory {
     while (lru && lru.size > 0 && lru.calculatedSize + this.#aheadBytes > this.#maxBytes) lru.pop();
   }
 
-  /** A prefetched block a read now uses: it moves to the LRU (or is freed after this read). */
+  /** A prefetched block a read now uses, pinned for it: it moves to the LRU (or is freed after
+   * this read). Its bytes stop counting as read-ahead before it joins the LRU, or they would
+   * count twice and push out one block too many. */
   #takeAhead(key: string, keep: boolean): Entry | undefined {
     const ahead = this.#ahead.get(key);
     if (!ahead) return undefined;
     this.#ahead.delete(key);
     this.#aheadHits++;
+    ahead.entry.pins++;
+    this.#aheadBytes -= ahead.entry.length;
     this.#keep(key, ahead.entry, keep);
-    this.#releaseAhead(ahead.entry.length);
+    this.#startWaitingAhead();
     return ahead.entry;
   }
 
@@ -240,6 +245,10 @@ export class BlockMemory {
   /** Read-ahead room came free: start what waits for it, in the order it was asked for. */
   #releaseAhead(bytes: number): void {
     this.#aheadBytes -= bytes;
+    this.#startWaitingAhead();
+  }
+
+  #startWaitingAhead(): void {
     for (const [key, length] of this.#waitingAhead) {
       if (this.#aheadBytes + length > this.#aheadRoom) break;
       this.#waitingAhead.delete(key);
