@@ -8,9 +8,7 @@
 // LRU, until a read uses them. In one LRU, several streams' prefetched blocks (never touched
 // until used) were the least recently used entries and got evicted by each other's reads before
 // their readers arrived — every such block was fetched and verified twice. Read-ahead that finds
-// its half full waits until a read uses a prefetched block. What read-ahead does not hold, the
-// LRU may use (random readers prefetch nothing and had only half the memory); a prefetch takes
-// its room back from the LRU's least recently used blocks.
+// its half full waits until a read uses a prefetched block.
 import { LRUCache } from 'lru-cache';
 import { releaseBuffer } from '../hotpath/index.js';
 
@@ -59,7 +57,6 @@ export class BlockMemory {
   readonly #ahead = new Map<string, AheadEntry>();
   readonly #waitingAhead = new Map<string, number>();
   readonly #aheadRoom: number;
-  readonly #maxBytes: number;
   /** Bytes of read-ahead loaded or loading and not used yet. */
   #aheadBytes = 0;
   #hits = 0;
@@ -75,11 +72,11 @@ export class BlockMemory {
     private readonly load: (key: string, blockLength: number) => Promise<Buffer>,
     private readonly droppedSparse?: (key: string, data: Uint8Array) => void,
   ) {
-    this.#maxBytes = maxBytes;
     this.#aheadRoom = Math.floor(maxBytes / 2);
-    this.#lru = maxBytes > 0
+    const lruBytes = maxBytes - this.#aheadRoom;
+    this.#lru = lruBytes > 0
       ? new LRUCache<string, Entry>({
-        maxSize: maxBytes,
+        maxSize: lruBytes,
         sizeCalculation: (e) => Math.max(1, e.length),
         dispose: (e, key, reason) => {
           try {
@@ -101,12 +98,11 @@ export class BlockMemory {
    * without copying them. */
   async with<T>(key: string, blockLength: number, used: number, use: (data: Buffer) => T): Promise<T> {
     const keep = used < blockLength;
-    const cached = this.#lru?.get(key);
-    if (cached) cached.pins++;
-    const hit = cached ?? this.#takeAhead(key, keep);
+    const hit = this.#lru?.get(key) ?? this.#takeAhead(key, keep);
     if (hit) {
       this.#hits++;
       hit.served += used;
+      hit.pins++;
       try {
         return await use(hit.buf.subarray(0, blockLength));
       } finally {
@@ -140,7 +136,6 @@ export class BlockMemory {
       return;
     }
     this.#aheadBytes += blockLength;
-    this.#fit();
     this.#startLoad(key, blockLength, true, true).promise.catch(() => undefined);
   }
 
@@ -197,31 +192,20 @@ export class BlockMemory {
   }
 
   #keep(key: string, entry: Entry, keep: boolean): void {
-    if (keep && this.#lru && entry.length + this.#aheadBytes <= this.#maxBytes) {
+    if (keep && this.#lru && entry.length <= this.#lru.maxSize) {
       entry.evicted = false;
       this.#lru.set(key, entry);
-      this.#fit();
     }
   }
 
-  /** The LRU gives up its oldest blocks until it fits beside read-ahead. */
-  #fit(): void {
-    const lru = this.#lru;
-    while (lru && lru.size > 0 && lru.calculatedSize + this.#aheadBytes > this.#maxBytes) lru.pop();
-  }
-
-  /** A prefetched block a read now uses, pinned for it: it moves to the LRU (or is freed after
-   * this read). Its bytes stop counting as read-ahead before it joins the LRU, or they would
-   * count twice and push out one block too many. */
+  /** A prefetched block a read now uses: it moves to the LRU (or is freed after this read). */
   #takeAhead(key: string, keep: boolean): Entry | undefined {
     const ahead = this.#ahead.get(key);
     if (!ahead) return undefined;
     this.#ahead.delete(key);
     this.#aheadHits++;
-    ahead.entry.pins++;
-    this.#aheadBytes -= ahead.entry.length;
     this.#keep(key, ahead.entry, keep);
-    this.#startWaitingAhead();
+    this.#releaseAhead(ahead.entry.length);
     return ahead.entry;
   }
 
@@ -245,10 +229,6 @@ export class BlockMemory {
   /** Read-ahead room came free: start what waits for it, in the order it was asked for. */
   #releaseAhead(bytes: number): void {
     this.#aheadBytes -= bytes;
-    this.#startWaitingAhead();
-  }
-
-  #startWaitingAhead(): void {
     for (const [key, length] of this.#waitingAhead) {
       if (this.#aheadBytes + length > this.#aheadRoom) break;
       this.#waitingAhead.delete(key);

@@ -47,7 +47,7 @@ describe.each([
   { name: 'a block memory of eight blocks', blockSize: BS, bufferSize: 16 * MiB, maxUploads: 8, memoryCacheSize: 8 * BS, prefill: MiB, pieces: false },
   // One block of LRU, and a file that starts as whole blocks of 8 pieces: blocks read in parts
   // are dropped and read again by their pieces.
-  { name: 'a block memory of one block', blockSize: 4 * BS, bufferSize: 16 * MiB, maxUploads: 8, memoryCacheSize: 4 * BS, prefill: MiB, pieces: true },
+  { name: 'a block memory of one block', blockSize: 4 * BS, bufferSize: 16 * MiB, maxUploads: 8, memoryCacheSize: 8 * BS, prefill: MiB, pieces: true },
 ])('reads match a Buffer model with $name', ({ blockSize, bufferSize, maxUploads, memoryCacheSize, prefill, pieces }) => {
   it('for random writes, flushes and reads', async () => {
     // One metadata for all runs: slice ids never repeat, so runs never share an object.
