@@ -327,8 +327,12 @@ interface SmallResult { create: number; stat: number; restat: number; delete: nu
 /** Requests of a Strata mount that reached JS, and those its native core answered, so far. */
 interface RequestCounts { js: number; native: number }
 
+async function mountStats(mountpoint: string): Promise<StatsSnapshot> {
+  return JSON.parse(await nodefs.readFile(join(mountpoint, '.stats'), 'utf8')) as StatsSnapshot;
+}
+
 async function requestCounts(mountpoint: string): Promise<RequestCounts> {
-  const s = JSON.parse(await nodefs.readFile(join(mountpoint, '.stats'), 'utf8')) as StatsSnapshot;
+  const s = await mountStats(mountpoint);
   const js = Object.values(s.ops).reduce((n, o) => n + o.count, 0);
   const n = s.native;
   return { js, native: n ? n.attrHits + n.entryHits + n.negativeHits + n.absentXattrHits : 0 };
@@ -338,7 +342,7 @@ async function requestCounts(mountpoint: string): Promise<RequestCounts> {
 interface ReadServing { reads: number; memoryHits: number; pieceReads: number; blocksLoaded: number }
 
 async function readServing(mountpoint: string): Promise<ReadServing> {
-  const s = JSON.parse(await nodefs.readFile(join(mountpoint, '.stats'), 'utf8')) as StatsSnapshot;
+  const s = await mountStats(mountpoint);
   return { reads: s.ops.read?.count ?? 0, memoryHits: s.store.memoryCacheHits ?? 0, pieceReads: s.store.pieceReads ?? 0, blocksLoaded: s.store.blocksRead };
 }
 

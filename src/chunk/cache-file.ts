@@ -17,6 +17,16 @@ export function cacheSumsSize(blockLength: number): number {
   return Math.ceil(blockLength / PIECE_SIZE) * SUM_BYTES;
 }
 
+/** The whole pieces that bytes [offset, offset + length) of a `blockLength`-byte block fall in:
+ * pieces [first, first + count), which are bytes [start, end) of the block (the last piece may be
+ * the block's short tail). */
+export function pieceSpan(offset: number, length: number, blockLength: number): { first: number; count: number; start: number; end: number } {
+  const first = Math.floor(offset / PIECE_SIZE);
+  const start = first * PIECE_SIZE;
+  const end = Math.min(blockLength, Math.ceil((offset + length) / PIECE_SIZE) * PIECE_SIZE);
+  return { first, count: Math.ceil((end - start) / PIECE_SIZE), start, end };
+}
+
 /** Bytes a cache file of a `blockLength`-byte block takes. */
 export function cacheFileSize(blockLength: number): number {
   return blockLength + Math.ceil(blockLength / PIECE_SIZE) * SUM_BYTES;
@@ -117,12 +127,9 @@ export async function readCacheFile(
       await readFully(fd, target, offset, path);
       return;
     }
-    const first = Math.floor(offset / PIECE_SIZE);
-    const end = Math.min(blockLength, Math.ceil((offset + target.byteLength) / PIECE_SIZE) * PIECE_SIZE);
-    const start = first * PIECE_SIZE;
+    const { first, count, start, end } = pieceSpan(offset, target.byteLength, blockLength);
     const whole = start === offset && end === offset + target.byteLength;
     const area = whole ? target : scratch!.subarray(0, end - start);
-    const count = Math.ceil((end - start) / PIECE_SIZE);
     let want: BigUint64Array;
     const withSums = whole && offset === 0 && end === blockLength && room && room.buffer === target.buffer && room.byteOffset === target.byteOffset
       && room.byteLength >= blockLength + count * SUM_BYTES ? room.subarray(0, blockLength + count * SUM_BYTES) : null;

@@ -6,7 +6,7 @@ import { resolveSlices, splitRange, type RangePiece, type ReadPiece } from '../h
 import { allocBuffer, releaseBuffer } from '../hotpath/index.js';
 import { BLOCK_BUFFER_EXTRA, fetchVerifiedInto, isChecksumError } from './blocks.js';
 import { PIECE_SIZE, type DiskCache } from './disk-cache.js';
-import { cacheSumsSize } from './cache-file.js';
+import { cacheSumsSize, pieceSpan } from './cache-file.js';
 import { BlockMemory, type BlockMemoryStats } from './block-memory.js';
 import { PieceSums } from './piece-sums.js';
 import { blockKey } from './keys.js';
@@ -297,10 +297,8 @@ export class ChunkReader {
    * then, so the read that follows loads the block whole and verifies it by its stored checksum,
    * which names the damage. */
   async #withPieces<T>(key: string, blockLength: number, blockOffset: number, length: number, use: (bytes: Uint8Array) => T): Promise<{ value: Awaited<T> } | null> {
-    const first = Math.floor(blockOffset / PIECE_SIZE);
-    const start = first * PIECE_SIZE;
-    const end = Math.min(blockLength, Math.ceil((blockOffset + length) / PIECE_SIZE) * PIECE_SIZE);
-    const cached = this.cache ? await this.cache.readPieces(key, blockLength, first, Math.ceil((end - start) / PIECE_SIZE)) : null;
+    const { first, count, start, end } = pieceSpan(blockOffset, length, blockLength);
+    const cached = this.cache ? await this.cache.readPieces(key, blockLength, first, count) : null;
     // In a cache group a block comes from the group whole: its members' traffic, not the store's.
     if (!cached && this.peers) return null;
     const area = allocBuffer(end - start);

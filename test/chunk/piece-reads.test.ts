@@ -81,6 +81,15 @@ function expectEIO(p: Promise<unknown>, key: string): Promise<void> {
   return expect(p).rejects.toMatchObject({ code: 'EIO', message: expect.stringContaining(key) });
 }
 
+/** Flip one byte of block `index`'s object; a readView of [offset, offset + length) is then EIO
+ * naming the block, and its callback never sees a byte. */
+async function damageAndView(index: number, at: number, offset: number, length: number): Promise<void> {
+  await flipByte(fx.fileOf(blockKey(index)), at);
+  let called = false;
+  await expectEIO(store.readView(1, offset, length, meta.length(1), meta, () => { called = true; }), blockKey(index));
+  expect(called).toBe(false);
+}
+
 describe('reads by pieces', () => {
   it('read a dropped block again by its pieces alone, with the same bytes as the file, through read and readView', async () => {
     await open(false);
@@ -104,10 +113,7 @@ describe('reads by pieces', () => {
   it('a damaged piece of a dropped block is EIO naming the block, counted, and its bytes are never handed out', async () => {
     await open(false);
     await touchEveryBlock();
-    await flipByte(fx.fileOf(blockKey(4)), 40 * KiB);
-    let called = false;
-    await expectEIO(store.readView(1, 4 * BS + 36 * KiB, 8 * KiB, meta.length(1), meta, () => { called = true; }), blockKey(4));
-    expect(called).toBe(false);
+    await damageAndView(4, 40 * KiB, 4 * BS + 36 * KiB, 8 * KiB);
     const target = Buffer.alloc(4 * KiB, 0xee);
     await expectEIO(store.read(1, 4 * BS + 40 * KiB, target, meta.length(1), meta), blockKey(4));
     expect(target.every((x) => x === 0)).toBe(true);
@@ -120,10 +126,7 @@ describe('reads by pieces', () => {
     await open(false);
     await touchEveryBlock();
     // Pieces 0-2 of block 3 are read; only piece 2 is damaged.
-    await flipByte(fx.fileOf(blockKey(3)), 70 * KiB);
-    let called = false;
-    await expectEIO(store.readView(1, 3 * BS + 10 * KiB, 80 * KiB, meta.length(1), meta, () => { called = true; }), blockKey(3));
-    expect(called).toBe(false);
+    await damageAndView(3, 70 * KiB, 3 * BS + 10 * KiB, 80 * KiB);
     await expectEIO(read(3 * BS + 10 * KiB, 80 * KiB), blockKey(3));
   });
 
