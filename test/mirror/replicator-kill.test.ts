@@ -67,6 +67,13 @@ describe('the replicator, killed at random', () => {
     const last = replicator(mirror, primary);
     let out = '';
     last.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    // It says it is replicating once its signal handlers are in place; a SIGTERM before that
+    // would kill it as any untrapped signal does, not stop it.
+    await new Promise<void>((res, rej) => {
+      let err = '';
+      last.stderr!.on('data', (d: Buffer) => { err += d.toString(); if (err.includes('strata mirror: replicating')) res(); });
+      last.once('exit', (code) => rej(new Error(`the last replicator exited (${code}) before it started: ${err}`)));
+    });
     const deadline = Date.now() + 60_000;
     for (;;) {
       const s = await mirrorStatus(mirror, { primary });
