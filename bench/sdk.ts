@@ -106,11 +106,13 @@ async function main(): Promise<void> {
       const ratio = seq.Strata[key] / seq['node:fs'][key];
       return { workload, 'Strata MiB/s': seq.Strata[key], 'node:fs MiB/s': seq['node:fs'][key], 'Strata/node': ratio, target: `>= ${target}x`, status: met(ratio >= target) };
     };
+    // Sequential write and concurrent read: the data-path issue's targets; the other two rows the
+    // embedded core's.
     const seqRows: Row[] = [
-      seqRow(`write 1 file x ${BIG_MIB} MiB`, 'write1', 0.4),
+      seqRow(`write 1 file x ${BIG_MIB} MiB`, 'write1', 0.8),
       seqRow(`read  1 file x ${BIG_MIB} MiB`, 'read1', 0.5),
       seqRow(`write ${CONCURRENT} files x ${BIG_MIB} MiB (concurrent)`, 'writeN', 0.4),
-      seqRow(`read  ${CONCURRENT} files x ${BIG_MIB} MiB (concurrent)`, 'readN', 0.5),
+      seqRow(`read  ${CONCURRENT} files x ${BIG_MIB} MiB (concurrent)`, 'readN', 0.7),
     ];
 
     // ---- 2. small files ----
