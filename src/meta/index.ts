@@ -11,9 +11,9 @@ export * from './meta.js';
 export { SqlMeta };
 
 /** Open the volume whose metadata lives at `metaUrl`. */
-export async function openMeta(metaUrl: string, options: { durable?: boolean; connectTimeoutMs?: number } & SqlMetaOptions = {}): Promise<SqlMeta> {
+export async function openMeta(metaUrl: string, options: { durable?: boolean; connectTimeoutMs?: number; statementTimeoutMs?: number } & SqlMetaOptions = {}): Promise<SqlMeta> {
   const url = parseMetaUrl(metaUrl);
-  const { driver, empty } = await openDriver({ ...url, url: redactUrl(metaUrl) }, { durable: options.durable, connectTimeoutMs: options.connectTimeoutMs });
+  const { driver, empty } = await openDriver({ ...url, url: redactUrl(metaUrl) }, { durable: options.durable, connectTimeoutMs: options.connectTimeoutMs, statementTimeoutMs: options.statementTimeoutMs });
   try {
     if (empty) throw errnoError('ENOENT', 'open', undefined, `${redactUrl(metaUrl)} holds no Strata volume: format one first with "strata format ${redactUrl(metaUrl)} NAME"`);
     return await SqlMeta.open(driver, options);

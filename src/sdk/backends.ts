@@ -123,6 +123,9 @@ export interface OpenBackendsOptions {
   maxReads?: number;
   memoryCacheSize?: number;
   durable?: boolean;
+  /** Metadata servers: a statement's answer timeout, and how long a lost server is retried (ms). */
+  metaStatementTimeoutMs?: number;
+  metaRetryMs?: number;
   /** File holding the key that decrypts stored storage credentials (default: STRATA_KEY / STRATA_KEY_FILE). */
   keyFile?: string;
   /** Retries per object-storage request before EIO. */
@@ -149,7 +152,7 @@ export function stagingDir(cacheDir: string, volumeUuid: string): string {
 }
 
 export async function openBackends(metaUrl: string, opts: OpenBackendsOptions): Promise<Backends> {
-  const engine = await openMeta(metaUrl, { durable: opts.durable });
+  const engine = await openMeta(metaUrl, { durable: opts.durable, statementTimeoutMs: opts.metaStatementTimeoutMs, connectionRetryMs: opts.metaRetryMs });
   let meta: Backends['meta'] = engine;
   try {
     const settings = await meta.settings();

@@ -56,6 +56,13 @@ export interface VolumeOptions {
   /** An object-storage request still unanswered after this many ms is abandoned and retried
    * (default 60,000). */
   requestTimeoutMs?: number;
+  /** PostgreSQL and MySQL: a metadata statement unanswered after this many ms gives its
+   * connection up as dead (the server stalled, or its host vanished without resetting it), and
+   * the call is retried on a new one (default 20,000; 0: wait as long as it takes). */
+  metaStatementTimeoutMs?: number;
+  /** PostgreSQL and MySQL: how long metadata calls keep retrying a server they lost before they
+   * fail with EIO naming it (ms, default 60,000). */
+  metaRetryMs?: number;
   /** File holding the key that unseals credentials stored with --encrypt-keys (default: the
    * STRATA_KEY or STRATA_KEY_FILE environment variable). */
   keyFile?: string;
@@ -126,6 +133,7 @@ export function volumeOptionsToBackends(options: VolumeOptions): OpenBackendsOpt
   return {
     bufferSize: options.bufferSize, maxUploads: options.maxUploads, maxReads: options.maxDownloads, memoryCacheSize: options.memoryCacheSize,
     durable: options.durable === true, ioRetries: options.ioRetries, requestTimeoutMs: options.requestTimeoutMs, keyFile: options.keyFile, ...cacheOptions(options),
+    metaStatementTimeoutMs: options.metaStatementTimeoutMs, metaRetryMs: options.metaRetryMs,
     writeback: options.writeback === true, onUploadError: options.onUploadError,
     mirrorWrites: options.mirrorWrites === true ? { primary: options.primary, waitMs: options.mirrorWaitMs } : undefined,
     cacheGroup: options.cacheGroup,

@@ -23,6 +23,14 @@ export interface SqlConn {
   last<T = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
 }
 
+/** How long a call's statements may wait for their answers. */
+export interface CallOptions {
+  /** Statements that may take long on a big volume (schema upgrades, load, trash expiry): no
+   * statement timeout. Others on a server are given up after the driver's statement timeout, their
+   * connection counted as lost. */
+  bulk?: boolean;
+}
+
 export interface SqlDriver {
   readonly dialect: Dialect;
   /** Where the metadata lives, password masked. */
@@ -30,10 +38,10 @@ export interface SqlDriver {
   /** Run `body` as one read-write transaction at the dialect's isolation level; it commits when
    * `body` resolves and rolls back when it throws. The engine retries what `dialect.retryable`
    * calls retryable. */
-  transaction<T>(body: (c: SqlConn) => Promise<T>): Promise<T>;
+  transaction<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T>;
   /** Run reads outside any write transaction (each statement sees what is committed). */
-  read<T>(body: (c: SqlConn) => Promise<T>): Promise<T>;
-  /** Run reads in one consistent read-only snapshot (dump). */
+  read<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T>;
+  /** Run reads in one consistent read-only snapshot (dump, fsck); never bounded. */
   snapshot<T>(body: (c: SqlConn) => Promise<T>): Promise<T>;
   /** A number that changes whenever another process commits, where the database can tell cheaply
    * (SQLite's data_version); repeated reads may then be answered from memory while it stays the

@@ -111,6 +111,7 @@ export interface LoadOptions {
 export async function loadVolume(db: SqlDriver, lines: AsyncIterable<string>, options: LoadOptions = {}): Promise<DumpHeader & DumpCounts> {
   const taken = await db.read(async (c) => (await c.get('SELECT 1 AS x FROM settings LIMIT 1')) !== undefined);
   if (taken && !options.replace) throw errnoError('EEXIST', 'load', undefined, `${db.url} already holds a volume: load into an empty database`);
+  // One transaction of every row: no statement timeout.
   return db.transaction(async (c) => {
     if (options.replace) {
       // Sessions, locks and log consumers are not volume state: they stay.
@@ -162,7 +163,7 @@ export async function loadVolume(db: SqlDriver, lines: AsyncIterable<string>, op
     await options.finish?.(c, header);
     options.progress?.(total);
     return { ...header, rows: counts, omitted: end.omitted ?? [] };
-  });
+  }, { bulk: true });
 }
 
 /** What a volume keeps besides its rows: counters, the next ids, the version it is at. */

@@ -167,6 +167,8 @@ interface WriteOptions {
   /** Event notifications queued in the transaction (its change-log entry is marked, so readers
    * deriving events from the log know these were told already). */
   events?: readonly QueuedEvent[];
+  /** Its statements may take long on a big volume (see CallOptions). */
+  bulk?: boolean;
 }
 
 /** Inodes per statement when releases come in a batch. */
@@ -296,7 +298,7 @@ export class SqlMeta implements Meta {
         if (events.length > 0) await SqlMeta.#queue(tx.c, events);
         const version = await SqlMeta.#finish(tx, events.length > 0 ? op + EVENTS_QUEUED_MARK : op, this.#settings.changelogRetention, this.#pruneDue());
         return { value, version, rows: tx.rows };
-      });
+      }, { bulk: options.bulk });
       if (result.version > this.#committed) this.#committed = result.version;
       if (result.version > 0) for (const listener of this.#commitListeners) listener(result.version, result.rows);
       return result.value;
@@ -1519,7 +1521,9 @@ export class SqlMeta implements Meta {
 
   async checkVolume(repair: boolean): Promise<VolumeProblem[]> {
     this.#live('fsck');
-    const found = await this.#read((c) => this.#volumeProblems(c));
+    // One consistent view, and no bound on how long its whole-table scans take (a statement of
+    // an interactive call is given up after the driver's statement timeout).
+    const found = await this.#db.snapshot((c) => this.#volumeProblems(c));
     if (!repair || found.length === 0) return found;
     if (this.#settings.mirror) fail('EROFS', 'fsck', `this volume is a mirror of ${this.#settings.mirror.primary}: repair the primary`);
     for (const p of found) p.repaired = await this.#write('repair', (tx) => this.#repair(tx, p));
@@ -2020,14 +2024,14 @@ export class SqlMeta implements Meta {
 
   async listTrash(): Promise<TrashEntry[]> {
     this.#live('trash');
-    return this.#read(async (c) => {
+    return this.#db.read(async (c) => {
       const rows = await c.all(`SELECT t.ino, t.parent, t.name, t.deleted_ms, t.hour, d.name AS entry, i.mode, i.length
         FROM trash t JOIN inodes i ON i.ino = t.ino JOIN dentries d ON d.ino = t.ino AND d.parent = i.parent ORDER BY t.deleted_ms, t.ino`);
       return rows.map((r) => ({
         path: `${String(r.hour)}/${String(r.entry)}`, ino: Number(r.ino), parent: Number(r.parent), name: String(r.name), deletedMs: Number(r.deleted_ms),
         size: isDirMode(Number(r.mode)) ? 0 : Number(r.length), isDir: isDirMode(Number(r.mode)),
       }));
-    });
+    }, { bulk: true });
   }
 
   async restoreTrash(path: string): Promise<void> {
@@ -2109,7 +2113,7 @@ export class SqlMeta implements Meta {
         await this.#destroy(tx, await this.#node(tx.c, Number(h.ino), 'trash', true));
       }
       return expired.length;
-    });
+    }, { bulk: true });
   }
 
   /** Expire trash older than the volume's trash-days (called periodically by clients). */

@@ -5,7 +5,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { MetaUrl } from '../../config/urls.js';
 import { errnoError } from '../../errors/errno.js';
-import type { SqlConn, SqlDriver } from './driver.js';
+import type { CallOptions, SqlConn, SqlDriver } from './driver.js';
+
+/** Creating and upgrading the schema: an ALTER of a big table takes as long as it takes. */
+const BULK: CallOptions = { bulk: true };
 import { MysqlDriver } from './drivers/mysql.js';
 import { PostgresDriver } from './drivers/postgres.js';
 import { SqliteDriver } from './drivers/sqlite.js';
@@ -18,6 +21,9 @@ export interface OpenOptions {
   durable?: boolean;
   /** Servers: how long a new connection may take (default 5 s). */
   connectTimeoutMs?: number;
+  /** Servers: how long a statement may go unanswered before its connection is given up as dead
+   * (default STATEMENT_TIMEOUT_MS, 20 s; 0: no bound). */
+  statementTimeoutMs?: number;
 }
 
 /** The driver, and whether the database holds no volume yet. */
@@ -29,7 +35,9 @@ export async function openDriver(url: MetaUrl, options: OpenOptions = {}): Promi
     }
     case 'postgres':
     case 'mysql': {
-      const driver = url.kind === 'postgres' ? await PostgresDriver.open(url, options.connectTimeoutMs) : await MysqlDriver.open(url, options.connectTimeoutMs);
+      const driver = url.kind === 'postgres'
+        ? await PostgresDriver.open(url, options.connectTimeoutMs, options.statementTimeoutMs)
+        : await MysqlDriver.open(url, options.connectTimeoutMs, options.statementTimeoutMs);
       try {
         return { driver, empty: await ensureServerSchema(driver, options.create === true) };
       } catch (err) {
@@ -71,13 +79,13 @@ async function ensureServerSchema(driver: SqlDriver, create: boolean): Promise<b
     // Another client may be upgrading too: what it made first is taken as made, and the new
     // version is recorded only once every table is there.
     let failure: unknown = null;
-    for (const sql of serverUpgrade(dialect, found, collation)) await driver.transaction((c) => c.run(sql)).catch((err: unknown) => { failure ??= err; });
+    for (const sql of serverUpgrade(dialect, found, collation)) await driver.transaction((c) => c.run(sql), BULK).catch((err: unknown) => { failure ??= err; });
     tables.push(...await driver.read((c) => tablesIn(c, dialect)));
     const lacking = Object.keys(TABLES).filter((t) => !tables.includes(t));
     if (lacking.length > 0) {
       throw errnoError('EIO', 'open', undefined, `could not upgrade the metadata schema of ${driver.url} from version ${found} to ${SCHEMA_VERSION} (${(failure as Error | null)?.message ?? 'tables missing'}); check that the user may create tables`);
     }
-    await driver.transaction((c) => c.run('UPDATE schema_info SET version = ? WHERE version < ?', [SCHEMA_VERSION, SCHEMA_VERSION]));
+    await driver.transaction((c) => c.run('UPDATE schema_info SET version = ? WHERE version < ?', [SCHEMA_VERSION, SCHEMA_VERSION]), BULK);
   }
   const missing = Object.keys(TABLES).filter((t) => !tables.includes(t));
   if (missing.length > 0) throw errnoError('EIO', 'open', undefined, `${driver.url} lacks the tables ${missing.join(', ')}: the metadata is damaged`);
@@ -107,7 +115,7 @@ async function upgradeMysqlCollation(driver: SqlDriver): Promise<void> {
   if (target === null) return;
   await driver.read(async (c) => {
     for (const sql of mysqlCollationUpgrade(target)) await c.run(sql);
-  });
+  }, BULK);
 }
 
 async function createSchema(driver: SqlDriver, dialect: 'postgres' | 'mysql'): Promise<void> {
@@ -116,18 +124,18 @@ async function createSchema(driver: SqlDriver, dialect: 'postgres' | 'mysql'): P
     // DDL is transactional in PostgreSQL: all tables or none.
     await driver.transaction(async (c) => {
       for (const sql of statements) await c.run(sql);
-    });
+    }, BULK);
     return;
   }
   // MySQL commits each CREATE by itself: a failure part way drops what was made.
   try {
     await driver.read(async (c) => {
       for (const sql of statements) await c.run(sql);
-    });
+    }, BULK);
   } catch (err) {
     await driver.read(async (c) => {
       for (const t of [...Object.keys(TABLES), 'schema_info']) await c.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
-    });
+    }, BULK);
     throw err;
   }
 }

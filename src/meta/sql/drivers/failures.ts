@@ -39,3 +39,20 @@ export class CommitUnknown extends Error {
     this.cause = cause;
   }
 }
+
+/** How long a statement may go unanswered before its connection is given up as dead, unless the
+ * caller says otherwise. A server host that vanished (power, partition, a failover that moved its
+ * address) or a server process that stopped never resets the connection: without a bound every
+ * metadata call, and every process using a mount, would wait for TCP to give up, or forever.
+ * Metadata statements take milliseconds; a row lock held longer than this belongs to a client
+ * that is itself stalled, and the engine retries after it (snapshots, the bulk scans of dump and
+ * fsck, have no bound). */
+export const STATEMENT_TIMEOUT_MS = 20_000;
+
+/** The error of a statement its driver gave up on after `ms` (pg: 'Query read timeout'; mysql2:
+ * PROTOCOL_SEQUENCE_TIMEOUT), said as what it means; its connection is closed, not reused. Other
+ * errors are returned as they are. ETIMEDOUT counts as a lost connection in every dialect. */
+export function statementStalled(err: unknown, where: string, ms: number): unknown {
+  if (codeOf(err) !== 'PROTOCOL_SEQUENCE_TIMEOUT' && messageOf(err) !== 'Query read timeout') return err;
+  return errnoError('ETIMEDOUT', 'meta', undefined, `no answer from ${where} for ${Math.round(ms / 100) / 10} s: the server is stalled or unreachable; the connection was closed`, err);
+}

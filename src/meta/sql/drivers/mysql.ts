@@ -6,8 +6,8 @@ import mysql from 'mysql2/promise';
 import type { MysqlMetaUrl } from '../../../config/urls.js';
 import { errnoError } from '../../../errors/errno.js';
 import { mysqlDialect } from '../dialects.js';
-import type { SqlConn, SqlDriver, SqlValue } from '../driver.js';
-import { connectionFailure } from './failures.js';
+import type { CallOptions, SqlConn, SqlDriver, SqlValue } from '../driver.js';
+import { connectionFailure, statementStalled, STATEMENT_TIMEOUT_MS } from './failures.js';
 import { pooledTransaction } from './pooled-transaction.js';
 
 const POOL_SIZE = 8;
@@ -16,14 +16,39 @@ const CONNECT_TIMEOUT_MS = 5000;
 const param = (v: SqlValue): unknown => (typeof v === 'bigint' ? v.toString() : v);
 
 interface Queryable {
-  query(sql: string, values?: unknown[]): Promise<[unknown, unknown]>;
+  query(options: { sql: string; timeout?: number }, values?: unknown[]): Promise<[unknown, unknown]>;
+}
+
+/** How long a statement waits for its answer: `ms` (0: no bound), said by `where` when it fails. */
+interface Bound { ms: number; where: string }
+
+/** The socket under a mysql2 connection. */
+type Socketed = { connection?: { stream?: { destroy(): void } }; stream?: { destroy(): void } };
+
+/** mysql2 leaves a connection whose statement timed out waiting for that answer, with the
+ * statements queued behind it never started (their timers never run) and its destroy() only
+ * ending the socket gracefully: the socket itself is destroyed, which fails the queue as a lost
+ * connection. The connection must then never go back to the pool (its own query() would). */
+async function bounded(bound: Bound, conn: mysql.PoolConnection, sql: string, values?: unknown[]): Promise<[unknown, unknown]> {
+  try {
+    return await conn.query({ sql, ...(bound.ms > 0 ? { timeout: bound.ms } : {}) }, values) as [unknown, unknown];
+  } catch (err) {
+    const said = statementStalled(err, bound.where, bound.ms);
+    if (said !== err) dropSocket(conn);
+    throw said;
+  }
+}
+
+function dropSocket(conn: unknown): void {
+  const c = conn as Socketed;
+  (c.connection?.stream ?? c.stream)?.destroy();
 }
 
 class Conn implements SqlConn {
   constructor(private readonly q: Queryable) {}
 
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    const [rows] = await this.q.query(sql, params.map(param));
+    const [rows] = await this.q.query({ sql }, params.map(param));
     return rows as T[];
   }
 
@@ -32,12 +57,12 @@ class Conn implements SqlConn {
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    const [r] = await this.q.query(sql, params.map(param));
+    const [r] = await this.q.query({ sql }, params.map(param));
     return (r as mysql.ResultSetHeader).affectedRows;
   }
 
   async insertId(sql: string, params: readonly SqlValue[]): Promise<number> {
-    const [r] = await this.q.query(sql, params.map(param));
+    const [r] = await this.q.query({ sql }, params.map(param));
     return Number((r as mysql.ResultSetHeader).insertId);
   }
 
@@ -52,16 +77,37 @@ export class MysqlDriver implements SqlDriver {
   readonly #pool: mysql.Pool;
   readonly #reads: Conn;
   readonly #where: string;
+  /** Statements of reads and transactions; snapshots (bulk scans) wait as long as they take. */
+  readonly #bound: Bound;
   #closed = false;
 
-  private constructor(url: MysqlMetaUrl, pool: mysql.Pool) {
+  private constructor(url: MysqlMetaUrl, pool: mysql.Pool, statementTimeoutMs: number) {
     this.url = url.url;
     this.#pool = pool;
-    this.#reads = new Conn(pool as unknown as Queryable);
     this.#where = `MySQL at ${url.params.socket ?? `${url.host}:${url.port}`}`;
+    this.#bound = { ms: statementTimeoutMs, where: this.#where };
+    this.#reads = this.#readConn(this.#bound);
   }
 
-  static async open(url: MysqlMetaUrl, connectTimeoutMs = CONNECT_TIMEOUT_MS): Promise<MysqlDriver> {
+  /** Reads borrow a connection per statement, and close it if the statement failed with it. */
+  #readConn(bound: Bound): Conn {
+    return new Conn({
+      query: async ({ sql }, values) => {
+        const conn = await this.#pool.getConnection();
+        try {
+          const result = await bounded(bound, conn, sql, values);
+          conn.release();
+          return result;
+        } catch (err) {
+          if (this.dialect.connectionLost(err)) conn.destroy();
+          else conn.release();
+          throw err;
+        }
+      },
+    });
+  }
+
+  static async open(url: MysqlMetaUrl, connectTimeoutMs = CONNECT_TIMEOUT_MS, statementTimeoutMs = STATEMENT_TIMEOUT_MS): Promise<MysqlDriver> {
     const pool = mysql.createPool({
       ...(url.params.socket ? { socketPath: url.params.socket } : { host: url.host, port: url.port }),
       user: url.user ?? 'root',
@@ -77,11 +123,16 @@ export class MysqlDriver implements SqlDriver {
       ...(url.params.ssl === 'true' || url.params.tls === 'true' ? { ssl: {} } : {}),
     });
     // Every connection: READ COMMITTED, and strict SQL so bad values fail instead of truncating.
-    pool.on('connection', (conn) => {
-      conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-      conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
+    // Bounded too: the first statement of ours waits behind them.
+    const setup = statementTimeoutMs > 0 ? { timeout: statementTimeoutMs } : {};
+    // The event hands over the callback-style connection under the promise pool.
+    pool.on('connection', (promised) => {
+      const conn = promised as unknown as { query(options: { sql: string; timeout?: number }, done: (err: unknown) => void): void };
+      const failed = (err: unknown) => { if (err) dropSocket(conn); };
+      conn.query({ sql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', ...setup }, failed);
+      conn.query({ sql: "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'", ...setup }, failed);
     });
-    const driver = new MysqlDriver(url, pool);
+    const driver = new MysqlDriver(url, pool, statementTimeoutMs);
     try {
       await pool.query('SELECT 1');
     } catch (err) {
@@ -91,28 +142,32 @@ export class MysqlDriver implements SqlDriver {
     return driver;
   }
 
-  async transaction<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
-    this.#live();
-    return this.#inTransaction(['START TRANSACTION'], this.#where, body);
+  #boundFor(options?: CallOptions): Bound {
+    return options?.bulk ? { ms: 0, where: this.#where } : this.#bound;
   }
 
-  async read<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
+  async transaction<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T> {
     this.#live();
-    return body(this.#reads);
+    return this.#inTransaction(['START TRANSACTION'], this.#where, this.#boundFor(options), body);
+  }
+
+  async read<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T> {
+    this.#live();
+    return body(options?.bulk ? this.#readConn(this.#boundFor(options)) : this.#reads);
   }
 
   async snapshot<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
     this.#live();
-    return this.#inTransaction(['SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY'], null, body);
+    return this.#inTransaction(['SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY'], null, this.#boundFor({ bulk: true }), body);
   }
 
-  async #inTransaction<T>(begin: string[], where: string | null, body: (c: SqlConn) => Promise<T>): Promise<T> {
+  async #inTransaction<T>(begin: string[], where: string | null, bound: Bound, body: (c: SqlConn) => Promise<T>): Promise<T> {
     const conn = await this.#pool.getConnection().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
     const pooled = {
-      query: (sql: string) => conn.query(sql),
+      query: (sql: string) => bounded(bound, conn, sql),
       done: (broken: boolean) => (broken ? conn.destroy() : conn.release()),
     };
-    return pooledTransaction(pooled, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: false }, () => body(new Conn(conn as unknown as Queryable)));
+    return pooledTransaction(pooled, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: false }, () => body(new Conn({ query: ({ sql }, values) => bounded(bound, conn, sql, values) })));
   }
 
   #live(): void {

@@ -7,13 +7,19 @@ import pg from 'pg';
 import type { PostgresMetaUrl } from '../../../config/urls.js';
 import { errnoError } from '../../../errors/errno.js';
 import { postgresDialect } from '../dialects.js';
-import type { SqlConn, SqlDriver, SqlValue } from '../driver.js';
-import { connectionFailure } from './failures.js';
+import type { CallOptions, SqlConn, SqlDriver, SqlValue } from '../driver.js';
+import { connectionFailure, statementStalled, STATEMENT_TIMEOUT_MS } from './failures.js';
 import { pooledTransaction, type CommitBehind } from './pooled-transaction.js';
 
 /** Connections per process: transactions hold one each; reads borrow one per statement. */
 const POOL_SIZE = 8;
 const CONNECT_TIMEOUT_MS = 5000;
+/** The server ends a transaction of ours left open this long between statements: its client
+ * vanished mid-transaction, and the row locks it holds (the volume's version row among them)
+ * would otherwise stop every other client's changes until the server's TCP keepalive notices,
+ * hours later. Our transactions send their statements back to back; snapshots, whose reader may
+ * be slowed by where it writes, lift it. */
+const IDLE_IN_TRANSACTION_MS = 60_000;
 const INT8_OID = 20;
 
 /** Each statement the engine sends, as a named prepared statement with PostgreSQL's `$1, $2`
@@ -37,12 +43,25 @@ const types = {
   getTypeParser: (oid: number, format?: string) => (oid === INT8_OID ? (v: string) => BigInt(v) : pg.types.getTypeParser(oid, format as 'text')),
 };
 
+/** How long a statement waits for its answer: `ms` (0: no bound), said by `where` when it fails. */
+interface Bound { ms: number; where: string }
+
+/** A statement with its bound: pg closes a pipelined connection whose statement timed out, and
+ * the pool drops a client whose query failed. */
+async function bounded<R>(bound: Bound, run: (queryTimeout: number | undefined) => Promise<R>): Promise<R> {
+  try {
+    return await run(bound.ms > 0 ? bound.ms : undefined);
+  } catch (err) {
+    throw statementStalled(err, bound.where, bound.ms);
+  }
+}
+
 class Conn implements SqlConn {
-  constructor(private readonly q: { query: pg.Pool['query'] }, private readonly commitBehind?: CommitBehind) {}
+  constructor(private readonly q: { query: pg.Pool['query'] }, private readonly bound: Bound, private readonly commitBehind?: CommitBehind) {}
 
   #query(sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult> {
     const { name, text } = statement(sql);
-    return this.q.query({ name, text, values: params.map(param) });
+    return bounded(this.bound, (timeout) => this.q.query({ name, text, values: params.map(param), query_timeout: timeout } as pg.QueryConfig));
   }
 
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
@@ -73,18 +92,25 @@ export class PostgresDriver implements SqlDriver {
   readonly #pool: pg.Pool;
   readonly #reads: Conn;
   readonly #where: string;
+  /** Statements of reads and transactions; snapshots (bulk scans) wait as long as they take. */
+  readonly #bound: Bound;
   #closed = false;
 
-  private constructor(url: PostgresMetaUrl, pool: pg.Pool) {
+  private constructor(url: PostgresMetaUrl, pool: pg.Pool, statementTimeoutMs: number) {
     this.url = url.url;
     this.#pool = pool;
-    this.#reads = new Conn(pool);
     this.#where = `PostgreSQL at ${url.params.host ?? `${url.host}:${url.port}`}`;
+    this.#bound = { ms: statementTimeoutMs, where: this.#where };
+    this.#reads = new Conn(pool, this.#bound);
+  }
+
+  #boundFor(options?: CallOptions): Bound {
+    return options?.bulk ? { ms: 0, where: this.#where } : this.#bound;
   }
 
   /** Connect and check the server answers; failures say what to do (wrong password, missing
    * database, server down). */
-  static async open(url: PostgresMetaUrl, connectTimeoutMs = CONNECT_TIMEOUT_MS): Promise<PostgresDriver> {
+  static async open(url: PostgresMetaUrl, connectTimeoutMs = CONNECT_TIMEOUT_MS, statementTimeoutMs = STATEMENT_TIMEOUT_MS): Promise<PostgresDriver> {
     const ssl = url.params.sslmode;
     const pool = new pg.Pool({
       // A unix socket directory (?host=/run/postgresql) or the URL's host.
@@ -101,10 +127,11 @@ export class PostgresDriver implements SqlDriver {
       // Statements go out without waiting for the answers before them (BEGIN with the first
       // statement, COMMIT with the last: see pooled-transaction.ts).
       pipeline: true,
+      ...(statementTimeoutMs > 0 ? { idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS } : {}),
     } as pg.PoolConfig);
     // A pooled connection that breaks while idle must not take the process down.
     pool.on('error', () => undefined);
-    const driver = new PostgresDriver(url, pool);
+    const driver = new PostgresDriver(url, pool, statementTimeoutMs);
     try {
       await pool.query('SELECT 1');
     } catch (err) {
@@ -114,22 +141,22 @@ export class PostgresDriver implements SqlDriver {
     return driver;
   }
 
-  async transaction<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
+  async transaction<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T> {
     this.#live();
-    return this.#inTransaction(['BEGIN ISOLATION LEVEL READ COMMITTED'], this.#where, body);
+    return this.#inTransaction(['BEGIN ISOLATION LEVEL READ COMMITTED'], this.#where, this.#boundFor(options), body);
   }
 
-  async read<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
+  async read<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T> {
     this.#live();
-    return body(this.#reads);
+    return body(options?.bulk ? new Conn(this.#pool, this.#boundFor(options)) : this.#reads);
   }
 
   async snapshot<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
     this.#live();
-    return this.#inTransaction(['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'], null, body);
+    return this.#inTransaction(['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 'SET LOCAL idle_in_transaction_session_timeout = 0'], null, this.#boundFor({ bulk: true }), body);
   }
 
-  async #inTransaction<T>(begin: string[], where: string | null, body: (c: SqlConn) => Promise<T>): Promise<T> {
+  async #inTransaction<T>(begin: string[], where: string | null, bound: Bound, body: (c: SqlConn) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
     // A connection that breaks between two statements reports it here (unheard, it would take
     // the process down); the next statement fails with it too, and that is where it is handled.
@@ -137,13 +164,13 @@ export class PostgresDriver implements SqlDriver {
     const onError = (err: unknown): void => { failed ??= err; };
     client.on('error', onError);
     const conn = {
-      query: (sql: string) => client.query(sql),
+      query: (sql: string) => bounded(bound, (timeout) => client.query({ text: sql, query_timeout: timeout } as pg.QueryConfig)),
       done: (broken: boolean) => {
         client.off('error', onError);
         client.release(broken || failed ? ((failed ?? new Error('connection failed')) as Error) : undefined);
       },
     };
-    return pooledTransaction(conn, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: true }, (commitBehind) => body(new Conn(client, commitBehind)));
+    return pooledTransaction(conn, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: true }, (commitBehind) => body(new Conn(client, bound, commitBehind)));
   }
 
   #live(): void {
