@@ -216,6 +216,11 @@ for (const kind of ['postgres', 'mysql'] as ServerKind[]) {
         expect(change.code).toBe('EIO');
         expect(change.message).toMatch(/kept failing|may or may not/);
         expect(change.ms).toBeLessThan(10_000);
+        // Opening the volume again is refused as quickly.
+        const reopen = await failure(openMeta(url, { statementTimeoutMs: 500, connectTimeoutMs: 500 }));
+        expect(reopen.code).toBe('ETIMEDOUT');
+        expect(reopen.message).toContain(`127.0.0.1:${link.port}`);
+        expect(reopen.ms).toBeLessThan(5_000);
         link.restore();
         expect((await meta.getattr(ROOT_INODE)).ino).toBe(ROOT_INODE);
         await meta.mkdir(ROOT_INODE, 'after', { mode: 0o040755, uid: 0, gid: 0 });

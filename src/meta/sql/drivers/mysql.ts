@@ -134,7 +134,9 @@ export class MysqlDriver implements SqlDriver {
     });
     const driver = new MysqlDriver(url, pool, statementTimeoutMs);
     try {
-      await pool.query('SELECT 1');
+      // The probe is bounded like every statement: a server that accepts and then says nothing is
+      // refused within seconds.
+      await driver.read((c) => c.get('SELECT 1'));
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw connectionFailure(err, driver.#where, url.database, url.user ?? 'root', 'mysql');
