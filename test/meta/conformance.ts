@@ -2047,6 +2047,25 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         await expectStatfsConsistent(meta);
       });
 
+      it('emptyTrash expires more files than one transaction takes (256), counts them all, and leaves no hour directory', async () => {
+        const { meta } = v;
+        const base = await meta.usage();
+        const n = 300;
+        for (let i = 0; i < n; i++) {
+          await meta.mknod(ROOT_INODE, `many${i}`, reg());
+          await meta.unlink(ROOT_INODE, `many${i}`, 0);
+        }
+        expect(await meta.listTrash()).toHaveLength(n);
+        const before = (await meta.changes(0, 1_000_000)).at(-1)?.version ?? 0;
+        expect(await meta.emptyTrash(0)).toBe(n);
+        // In more than one transaction, so no one of them holds the trash's locks for long.
+        expect((await meta.changes(before, 1_000_000)).filter((c) => c.op === 'empty-trash').length).toBeGreaterThan(1);
+        expect(await meta.listTrash()).toEqual([]);
+        expect(await namesOf(meta, TRASH_INODE)).toEqual([]);
+        expect((await meta.usage()).inodes).toBe(base.inodes);
+        await expectStatfsConsistent(meta);
+      });
+
       it('expiry removes only the trash entry of a file that gained another name meanwhile', async () => {
         const { meta } = v;
         const f = await meta.mknod(ROOT_INODE, 'kept', reg());

@@ -25,7 +25,7 @@ export interface SqlConn {
 
 /** How long a call's statements may wait for their answers. */
 export interface CallOptions {
-  /** Statements that may take long on a big volume (schema upgrades, load, trash expiry): no
+  /** Statements that may take long on a big volume (schema upgrades, load, listing the trash): no
    * statement timeout. Others on a server are given up after the driver's statement timeout, their
    * connection counted as lost. */
   bulk?: boolean;

@@ -171,6 +171,8 @@ interface WriteOptions {
   bulk?: boolean;
 }
 
+/** Trashed files expired per transaction (see emptyTrash). */
+const TRASH_BATCH = 256;
 /** Inodes per statement when releases come in a batch. */
 const RELEASE_SLICE = 500;
 
@@ -2081,30 +2083,26 @@ export class SqlMeta implements Meta {
     this.#live('trash');
     // A mirror's trash empties when the primary's does.
     if (this.#settings.mirror) return 0;
-    return this.#write('empty-trash', async (tx) => {
-      const cutoff = Date.now() - olderThanMs;
-      const t = nowNs();
-      const expired = await tx.c.all(`SELECT ino FROM trash WHERE deleted_ms <= ?${tx.dialect.forUpdate}`, [cutoff]);
-      for (const { ino: rawIno } of expired) {
-        const ino = Number(rawIno);
-        await tx.c.run('DELETE FROM trash WHERE ino = ?', [ino]);
-        tx.delete('trash', { ino });
-        const raw = await tx.c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = ?${tx.dialect.forUpdate}`, [ino]);
-        if (!raw) continue;
-        let n: NodeRow | null = toRow(raw);
-        // Only the entry in the trash goes: names the inode gained elsewhere since stay.
-        const entries = await tx.c.all('SELECT d.parent, d.name FROM dentries d JOIN dentries h ON h.ino = d.parent WHERE d.ino = ? AND h.parent = ?', [ino, TRASH_INODE]);
-        if (entries.length === 0) continue;
-        for (const d of entries) await this.#deleteEntry(tx, Number(d.parent), String(d.name));
-        if (isDirMode(n.mode)) {
-          await this.#removeTree(tx, n.ino, t);
-          await this.#lockAndTouchDir(tx, n.parent, 'trash', t, -1);
-          await this.#destroy(tx, n);
-        } else {
-          for (let k = 0; k < entries.length && n; k++) n = await this.#dropLink(tx, n, t);
-        }
-      }
-      // Hour directories left empty go too.
+    // In transactions of at most TRASH_BATCH files: one that expired a whole large trash at once
+    // held the trash's locks (which every unlink into it waits for) for as long as it ran, and
+    // logged every row it changed in one change-log entry.
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (;;) {
+      const { count, more } = await this.#write('empty-trash', (tx) => this.#expireBatch(tx, cutoff));
+      removed += count;
+      if (!more) return removed;
+    }
+  }
+
+  /** Up to TRASH_BATCH trashed files deleted at or before `cutoff`; hour directories left empty
+   * go with the last batch. */
+  async #expireBatch(tx: Tx, cutoff: number): Promise<{ count: number; more: boolean }> {
+    const t = nowNs();
+    const expired = await tx.c.all(`SELECT ino FROM trash WHERE deleted_ms <= ? ORDER BY ino LIMIT ${TRASH_BATCH}${tx.dialect.forUpdate}`, [cutoff]);
+    for (const { ino: rawIno } of expired) await this.#expireOne(tx, Number(rawIno), t);
+    const more = expired.length === TRASH_BATCH;
+    if (!more) {
       const hours = await tx.c.all('SELECT name, ino FROM dentries WHERE parent = ?', [TRASH_INODE]);
       for (const h of hours) {
         if (await this.#hasEntries(tx.c, Number(h.ino))) continue;
@@ -2112,8 +2110,28 @@ export class SqlMeta implements Meta {
         await this.#lockAndTouchDir(tx, TRASH_INODE, 'trash', t, -1);
         await this.#destroy(tx, await this.#node(tx.c, Number(h.ino), 'trash', true));
       }
-      return expired.length;
-    }, { bulk: true });
+    }
+    return { count: expired.length, more };
+  }
+
+  /** One trashed file's trash entry goes, and the file with it unless it gained names since. */
+  async #expireOne(tx: Tx, ino: number, t: bigint): Promise<void> {
+    await tx.c.run('DELETE FROM trash WHERE ino = ?', [ino]);
+    tx.delete('trash', { ino });
+    const raw = await tx.c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = ?${tx.dialect.forUpdate}`, [ino]);
+    if (!raw) return;
+    let n: NodeRow | null = toRow(raw);
+    // Only the entry in the trash goes: names the inode gained elsewhere since stay.
+    const entries = await tx.c.all('SELECT d.parent, d.name FROM dentries d JOIN dentries h ON h.ino = d.parent WHERE d.ino = ? AND h.parent = ?', [ino, TRASH_INODE]);
+    if (entries.length === 0) return;
+    for (const d of entries) await this.#deleteEntry(tx, Number(d.parent), String(d.name));
+    if (isDirMode(n.mode)) {
+      await this.#removeTree(tx, n.ino, t);
+      await this.#lockAndTouchDir(tx, n.parent, 'trash', t, -1);
+      await this.#destroy(tx, n);
+    } else {
+      for (let k = 0; k < entries.length && n; k++) n = await this.#dropLink(tx, n, t);
+    }
   }
 
   /** Expire trash older than the volume's trash-days (called periodically by clients). */
