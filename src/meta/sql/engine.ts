@@ -167,8 +167,6 @@ interface WriteOptions {
   /** Event notifications queued in the transaction (its change-log entry is marked, so readers
    * deriving events from the log know these were told already). */
   events?: readonly QueuedEvent[];
-  /** Its statements may take long on a big volume (see CallOptions). */
-  bulk?: boolean;
 }
 
 /** Trashed files expired per transaction (see emptyTrash). */
@@ -300,7 +298,7 @@ export class SqlMeta implements Meta {
         if (events.length > 0) await SqlMeta.#queue(tx.c, events);
         const version = await SqlMeta.#finish(tx, events.length > 0 ? op + EVENTS_QUEUED_MARK : op, this.#settings.changelogRetention, this.#pruneDue());
         return { value, version, rows: tx.rows };
-      }, { bulk: options.bulk });
+      });
       if (result.version > this.#committed) this.#committed = result.version;
       if (result.version > 0) for (const listener of this.#commitListeners) listener(result.version, result.rows);
       return result.value;

@@ -1,6 +1,7 @@
 // What a failure to reach a metadata server means, said so a user can act on it: the server is
 // down or unreachable, the password is wrong, the database does not exist.
 import { errnoError } from '../../../errors/errno.js';
+import type { CallOptions } from '../driver.js';
 
 const codeOf = (err: unknown): string => String((err as { code?: unknown })?.code ?? '');
 const errnoOf = (err: unknown): number => Number((err as { errno?: unknown })?.errno ?? 0);
@@ -45,9 +46,17 @@ export class CommitUnknown extends Error {
  * address) or a server process that stopped never resets the connection: without a bound every
  * metadata call, and every process using a mount, would wait for TCP to give up, or forever.
  * Metadata statements take milliseconds; a row lock held longer than this belongs to a client
- * that is itself stalled, and the engine retries after it (snapshots, the bulk scans of dump and
- * fsck, have no bound). */
+ * that is itself stalled (PostgreSQL ends its transaction after a minute idle; the engine retries
+ * until then). Snapshots and bulk calls have no bound. */
 export const STATEMENT_TIMEOUT_MS = 20_000;
+
+/** How long a statement waits for its answer: `ms` (0: no bound), said by `where` when it fails. */
+export interface StatementBound { ms: number; where: string }
+
+/** The bound of a call's statements: none for bulk work. */
+export function boundFor(bound: StatementBound, options?: CallOptions): StatementBound {
+  return options?.bulk ? { ms: 0, where: bound.where } : bound;
+}
 
 /** The error of a statement its driver gave up on after `ms` (pg: 'Query read timeout'; mysql2:
  * PROTOCOL_SEQUENCE_TIMEOUT), said as what it means; its connection is closed, not reused. Other

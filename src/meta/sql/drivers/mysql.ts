@@ -7,7 +7,7 @@ import type { MysqlMetaUrl } from '../../../config/urls.js';
 import { errnoError } from '../../../errors/errno.js';
 import { mysqlDialect } from '../dialects.js';
 import type { CallOptions, SqlConn, SqlDriver, SqlValue } from '../driver.js';
-import { connectionFailure, statementStalled, STATEMENT_TIMEOUT_MS } from './failures.js';
+import { boundFor, connectionFailure, statementStalled, STATEMENT_TIMEOUT_MS, type StatementBound as Bound } from './failures.js';
 import { pooledTransaction } from './pooled-transaction.js';
 
 const POOL_SIZE = 8;
@@ -18,9 +18,6 @@ const param = (v: SqlValue): unknown => (typeof v === 'bigint' ? v.toString() : 
 interface Queryable {
   query(options: { sql: string; timeout?: number }, values?: unknown[]): Promise<[unknown, unknown]>;
 }
-
-/** How long a statement waits for its answer: `ms` (0: no bound), said by `where` when it fails. */
-interface Bound { ms: number; where: string }
 
 /** The socket under a mysql2 connection. */
 type Socketed = { connection?: { stream?: { destroy(): void } }; stream?: { destroy(): void } };
@@ -144,23 +141,20 @@ export class MysqlDriver implements SqlDriver {
     return driver;
   }
 
-  #boundFor(options?: CallOptions): Bound {
-    return options?.bulk ? { ms: 0, where: this.#where } : this.#bound;
-  }
 
   async transaction<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T> {
     this.#live();
-    return this.#inTransaction(['START TRANSACTION'], this.#where, this.#boundFor(options), body);
+    return this.#inTransaction(['START TRANSACTION'], this.#where, boundFor(this.#bound, options), body);
   }
 
   async read<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T> {
     this.#live();
-    return body(options?.bulk ? this.#readConn(this.#boundFor(options)) : this.#reads);
+    return body(options?.bulk ? this.#readConn(boundFor(this.#bound, options)) : this.#reads);
   }
 
   async snapshot<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
     this.#live();
-    return this.#inTransaction(['SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY'], null, this.#boundFor({ bulk: true }), body);
+    return this.#inTransaction(['SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY'], null, boundFor(this.#bound, { bulk: true }), body);
   }
 
   async #inTransaction<T>(begin: string[], where: string | null, bound: Bound, body: (c: SqlConn) => Promise<T>): Promise<T> {

@@ -8,7 +8,7 @@ import type { PostgresMetaUrl } from '../../../config/urls.js';
 import { errnoError } from '../../../errors/errno.js';
 import { postgresDialect } from '../dialects.js';
 import type { CallOptions, SqlConn, SqlDriver, SqlValue } from '../driver.js';
-import { connectionFailure, statementStalled, STATEMENT_TIMEOUT_MS } from './failures.js';
+import { boundFor, connectionFailure, statementStalled, STATEMENT_TIMEOUT_MS, type StatementBound as Bound } from './failures.js';
 import { pooledTransaction, type CommitBehind } from './pooled-transaction.js';
 
 /** Connections per process: transactions hold one each; reads borrow one per statement. */
@@ -42,9 +42,6 @@ const param = (v: SqlValue): unknown => (typeof v === 'bigint' ? v.toString() : 
 const types = {
   getTypeParser: (oid: number, format?: string) => (oid === INT8_OID ? (v: string) => BigInt(v) : pg.types.getTypeParser(oid, format as 'text')),
 };
-
-/** How long a statement waits for its answer: `ms` (0: no bound), said by `where` when it fails. */
-interface Bound { ms: number; where: string }
 
 /** A statement with its bound: pg closes a pipelined connection whose statement timed out, and
  * the pool drops a client whose query failed. */
@@ -104,9 +101,6 @@ export class PostgresDriver implements SqlDriver {
     this.#reads = new Conn(pool, this.#bound);
   }
 
-  #boundFor(options?: CallOptions): Bound {
-    return options?.bulk ? { ms: 0, where: this.#where } : this.#bound;
-  }
 
   /** Connect and check the server answers; failures say what to do (wrong password, missing
    * database, server down). */
@@ -145,17 +139,17 @@ export class PostgresDriver implements SqlDriver {
 
   async transaction<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T> {
     this.#live();
-    return this.#inTransaction(['BEGIN ISOLATION LEVEL READ COMMITTED'], this.#where, this.#boundFor(options), body);
+    return this.#inTransaction(['BEGIN ISOLATION LEVEL READ COMMITTED'], this.#where, boundFor(this.#bound, options), body);
   }
 
   async read<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T> {
     this.#live();
-    return body(options?.bulk ? new Conn(this.#pool, this.#boundFor(options)) : this.#reads);
+    return body(options?.bulk ? new Conn(this.#pool, boundFor(this.#bound, options)) : this.#reads);
   }
 
   async snapshot<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
     this.#live();
-    return this.#inTransaction(['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 'SET LOCAL idle_in_transaction_session_timeout = 0'], null, this.#boundFor({ bulk: true }), body);
+    return this.#inTransaction(['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', 'SET LOCAL idle_in_transaction_session_timeout = 0'], null, boundFor(this.#bound, { bulk: true }), body);
   }
 
   async #inTransaction<T>(begin: string[], where: string | null, bound: Bound, body: (c: SqlConn) => Promise<T>): Promise<T> {
