@@ -74,6 +74,12 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   // see the notes); without it libfuse reads into a heap buffer first.
   want |= FUSE_CAP_SPLICE_WRITE;
   if (core->writeback) want |= FUSE_CAP_WRITEBACK_CACHE;
+  // Read-ahead reaches us as background requests, of which the kernel keeps at most 12 in flight by
+  // default: with 512 KiB reads, 6 MiB for every stream together, and each request waits for the
+  // JS thread in turn. Measured with fio (1 MiB reads, this VM): 12 gave 1,480 MiB/s from block
+  // memory and 1,500 with 4 jobs; 48 to 96 gave 1,750-2,000 and 1,700-2,000.
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
   // Asking for a capability the kernel lacks makes libfuse abort the session.
   conn->want |= want & conn->capable;
 }
