@@ -7,6 +7,7 @@
 
 #include "absent_xattrs.h"
 #include "attr_cache.h"
+#include "write_slots.h"
 
 #include <atomic>
 #include <cstdint>
@@ -66,6 +67,7 @@ struct Msg {
   std::string name, name2;
   char* data = nullptr;   // write payload / xattr value (malloc'd; ownership may move to a Buffer)
   size_t dataLen = 0;
+  WriteSlotHold slot;     // write: the payload is in this slot instead of `data` (moves to Pending)
   int err = 0;            // DetachDone: errno of the detach, 0 on success
   Touch touch;            // what it may change (Core::ChangesOf), marked when it arrived...
   uint64_t arrived = 0;   // ...with this number
@@ -92,6 +94,7 @@ struct Pending {
   // answered. A change whose target the cache could not name marks every inode without them.
   bool changedKnown = false;
   Touch changed;
+  WriteSlotHold slot;  // write: the slot its payload is in, free again once this is answered
 };
 
 struct Core;
@@ -132,6 +135,10 @@ struct Core : std::enable_shared_from_this<Core> {
   Touch ChangesOf(const Msg* m);
   // JS thread: a handle was opened with these flags.
   void Opened(uint64_t fh, int32_t flags);
+
+  // Created with the session, before any FUSE thread runs; the slab view is JS thread only.
+  std::shared_ptr<WriteSlots> writeSlots;
+  Napi::Reference<Napi::ArrayBuffer> writeSlab;
 
   std::thread loop;
   std::unique_ptr<DataPool> dataPool;  // created on the JS thread on first replyData

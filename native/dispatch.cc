@@ -217,7 +217,13 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
   SetFh(m, fi);
   m->off = static_cast<uint64_t>(off);
   // libfuse reuses `buf` as soon as we return, and we return before JS runs: this is the one copy.
-  if (!CopyData(m, buf, size)) {
+  Core* core = CoreOf(req);
+  int slot = core->writeSlots && size <= WriteSlots::kSlotBytes ? core->writeSlots->Take() : -1;
+  if (slot >= 0) {
+    m->slot = WriteSlotHold(core->writeSlots.get(), slot);
+    m->dataLen = size;
+    std::memcpy(core->writeSlots->At(slot), buf, size);
+  } else if (!CopyData(m, buf, size)) {
     delete m;
     fuse_reply_err(req, ENOMEM);
     return;
@@ -599,8 +605,8 @@ void CallJs(Napi::Env env, Napi::Function, Core* core, Msg* m) {
 
   uint64_t id = core->nextId++;
   bool named = m->op == Op::Lookup || m->op == Op::Create || m->op == Op::Mknod || m->op == Op::Mkdir || m->op == Op::Symlink;
-  core->table.emplace(id, Pending{m->req, m->op, SizeLimit(m), m->epoch, m->ino, !named ? std::string() : m->op == Op::Symlink ? m->name2 : m->name,
-                              std::move(m->touch), m->arrived, m->flags});
+  Pending& pending = core->table.emplace(id, Pending{m->req, m->op, SizeLimit(m), m->epoch, m->ino, !named ? std::string() : m->op == Op::Symlink ? m->name2 : m->name,
+                              std::move(m->touch), m->arrived, m->flags}).first->second;
 
   try {
     Napi::Object ctx = Napi::Object::New(env);
@@ -650,9 +656,19 @@ void CallJs(Napi::Env env, Napi::Function, Core* core, Msg* m) {
       case Op::Read: case Op::Readdir:
         args.insert(args.end(), {n(m->ino), FhOrNull(env, m), n(m->size), n(m->off)});
         break;
-      case Op::Write:
-        args.insert(args.end(), {n(m->ino), FhOrNull(env, m), TakeData(env, m), n(m->off)});
+      case Op::Write: {
+        Napi::Value data;
+        if (m->slot.slot() >= 0) {
+          // A view, valid until the request is answered: then the slot takes another payload.
+          size_t at = static_cast<size_t>(m->slot.slot()) * WriteSlots::kSlotBytes;
+          data = Napi::Uint8Array::New(env, m->dataLen, core->writeSlab.Value(), at);
+          pending.slot = std::move(m->slot);
+        } else {
+          data = TakeData(env, m);
+        }
+        args.insert(args.end(), {n(m->ino), FhOrNull(env, m), data, n(m->off)});
         break;
+      }
       case Op::Flush:
         // Lock owners are opaque 64-bit cookies; a decimal string keeps every bit.
         args.insert(args.end(), {n(m->ino), FhOrNull(env, m), str(std::to_string(m->u2))});

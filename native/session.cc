@@ -343,6 +343,22 @@ FuseSession::FuseSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Fuse
   }
   EndFuseLogCapture();
 
+  // The slab JS sees write payloads through. JS views keep it mapped after the session is gone.
+  auto slots = std::make_shared<WriteSlots>();
+  if (slots->base()) {
+    auto* hold = new std::shared_ptr<WriteSlots>(slots);
+    try {
+      Napi::ArrayBuffer slab = Napi::ArrayBuffer::New(
+          env, slots->base(), WriteSlots::kBytes,
+          [](Napi::Env, void*, std::shared_ptr<WriteSlots>* h) { delete h; }, hold);
+      core->writeSlab = Napi::Persistent(slab);
+      core->writeSlots = slots;
+    } catch (const Napi::Error&) {
+      // A runtime that forbids external memory (V8 sandbox): every payload gets its own Buffer.
+      delete hold;
+    }
+  }
+
   bool haveTsfn = false;
   try {
     // Unbounded queue: a FUSE thread must never block or fail on a full queue.

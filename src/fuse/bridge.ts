@@ -419,7 +419,7 @@ export class FuseBridge {
           throw err;
         }
       },
-      write: async (req, _caller, _ino: number, fh: number, data: Buffer, offset: number) => {
+      write: async (req, _caller, _ino: number, fh: number, data: Uint8Array, offset: number) => {
         this.#writable();
         reply.replyWrite(req, await vfs.write(fh, offset, data));
       },

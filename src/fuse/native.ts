@@ -97,8 +97,9 @@ export interface FuseOpArgs {
   link: [ino: number, newParent: number, newName: string];
   open: [ino: number, flags: number];
   read: [ino: number, fh: number | null, size: number, offset: number];
-  /** `data` is the request's only copy, owned by JS from here on. */
-  write: [ino: number, fh: number | null, data: Buffer, offset: number];
+  /** `data` is valid only until the request is answered: its memory may then take another write's
+   * bytes. */
+  write: [ino: number, fh: number | null, data: Uint8Array, offset: number];
   /** lockOwner: the kernel's 64-bit lock owner cookie, in decimal. */
   flush: [ino: number, fh: number | null, lockOwner: string];
   /** flockRelease: the file's flock lock (owner lockOwner) goes with this release. */

@@ -40,6 +40,11 @@ class MemFs {
   session: FuseSession | null = null;
   /** The next request of this op makes the handler throw. */
   failOp: string | null = null;
+  /** Writes take their bytes and answer this many ms later (at random up to it), as a file
+   * system that waits for memory or metadata does. */
+  lateWritesMs = 0;
+  writesInFlight = 0;
+  maxWritesInFlight = 0;
 
   constructor() {
     this.nodes.set(ROOT, { ino: ROOT, mode: S_IFDIR | 0o755, data: Buffer.alloc(0), size: 0, mtimeNs: now() });
@@ -138,10 +143,18 @@ class MemFs {
         const [, req, , ino, , data, offset] = call;
         const node = this.nodes.get(ino);
         if (!node) return void s.replyErr(req, ENOENT);
-        const end = offset + data.length;
-        if (end > node.size) this.truncate(node, end);
-        data.copy(node.data, offset);
-        s.replyWrite(req, data.length);
+        const take = (): void => {
+          const end = offset + data.length;
+          if (end > node.size) this.truncate(node, end);
+          node.data.set(data, offset);
+          s.replyWrite(req, data.length);
+        };
+        if (this.lateWritesMs === 0) return take();
+        this.maxWritesInFlight = Math.max(this.maxWritesInFlight, ++this.writesInFlight);
+        setTimeout(() => {
+          this.writesInFlight--;
+          take();
+        }, Math.random() * this.lateWritesMs);
         return;
       }
       case 'unlink': {
@@ -256,6 +269,29 @@ describe.skipIf(fuse.skip)('native FUSE session (libfuse low-level, async bridge
     const back = await readFile(join(mp, 'big.bin'));
     expect(back.length).toBe(big.length);
     expect(back.equals(big)).toBe(true);
+  });
+
+  it('keeps every write payload intact until it is answered, with more writes in flight than payload slots', async () => {
+    // 40 processes each copy 2 MiB while every write is answered up to 20 ms late: the native
+    // core's 32 reused payload slots are all taken, and later payloads get memory of their own.
+    const files = Array.from({ length: 40 }, (_, i) => ({ name: `par${i}.bin`, bytes: randomBytes(2 * MiB + i * 4099) }));
+    await Promise.all(files.map((f) => writeFile(join(work, f.name), f.bytes)));
+    fs.lateWritesMs = 20;
+    try {
+      await Promise.all(files.map((f) => run('cp', [join(work, f.name), join(mp, f.name)])));
+    } finally {
+      fs.lateWritesMs = 0;
+    }
+    try {
+      expect(fs.maxWritesInFlight).toBeGreaterThan(32);
+      for (const f of files) {
+        const back = await readFile(join(mp, f.name));
+        expect(back.length).toBe(f.bytes.length);
+        expect(back.equals(f.bytes)).toBe(true);
+      }
+    } finally {
+      for (const f of files) await unlink(join(mp, f.name));
+    }
   });
 
   it('serves reads from a file descriptor (replyData)', async () => {
