@@ -137,6 +137,9 @@ struct Core : std::enable_shared_from_this<Core> {
   void Opened(uint64_t fh, int32_t flags);
 
   // Created with the session, before any FUSE thread runs; the slab view is JS thread only.
+  // Declared before `table`: the slots must outlive the holds in it. Finalize gives slots back
+  // while JS may still hold views of them; nothing takes them again, as the FUSE loop has ended,
+  // and the ArrayBuffer keeps the slab mapped.
   std::shared_ptr<WriteSlots> writeSlots;
   Napi::Reference<Napi::ArrayBuffer> writeSlab;
 

@@ -78,8 +78,9 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   // default: with 512 KiB reads, 6 MiB for every stream together, and each request waits for the
   // JS thread in turn. Measured with fio (1 MiB reads, this VM): 12 gave 1,480 MiB/s from block
   // memory and 1,500 with 4 jobs; 48 to 96 gave 1,750-2,000 and 1,700-2,000.
-  conn->max_background = 64;
-  conn->congestion_threshold = 48;
+  // Writes under the writeback cache and asynchronous direct I/O are background requests too.
+  conn->max_background = WriteSlots::kSlots;
+  conn->congestion_threshold = WriteSlots::kSlots * 3 / 4;
   // Asking for a capability the kernel lacks makes libfuse abort the session.
   conn->want |= want & conn->capable;
 }

@@ -21,7 +21,10 @@ class WriteSlots {
  public:
   // The largest write the kernel sends (conn->max_write).
   static constexpr size_t kSlotBytes = 1024 * 1024;
-  static constexpr unsigned kSlots = 32;
+  // As many as the kernel keeps background requests in flight (conn->max_background): writes under
+  // the writeback cache and asynchronous direct I/O come as those. Pages are committed only as
+  // slots are first used.
+  static constexpr unsigned kSlots = 64;
   static constexpr size_t kBytes = kSlotBytes * kSlots;
 
   WriteSlots() {
@@ -59,7 +62,10 @@ class WriteSlots {
   std::vector<int> free_;  // most recently freed last: reuse the warmest slot
 };
 
-// A slot held by a request; given back when the holder goes (answered, failed, or dropped).
+// A slot held by a request; given back when the holder goes (answered, failed, or dropped). It
+// keeps a plain pointer: every holder lives in a Msg or in Core::table, and Core declares
+// `writeSlots` before `table`, so the slots outlive them (queued Msgs are gone before the TSFN's
+// hold on the Core is).
 class WriteSlotHold {
  public:
   WriteSlotHold() = default;

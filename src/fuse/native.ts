@@ -97,8 +97,8 @@ export interface FuseOpArgs {
   link: [ino: number, newParent: number, newName: string];
   open: [ino: number, flags: number];
   read: [ino: number, fh: number | null, size: number, offset: number];
-  /** `data` is valid only until the request is answered: its memory may then take another write's
-   * bytes. */
+  /** `data` is valid only until the request is answered, or the handler throws: its memory may
+   * then take another write's bytes. */
   write: [ino: number, fh: number | null, data: Uint8Array, offset: number];
   /** lockOwner: the kernel's 64-bit lock owner cookie, in decimal. */
   flush: [ino: number, fh: number | null, lockOwner: string];
