@@ -39,6 +39,8 @@ export interface BridgeOptions {
   readOnly: boolean;
   /** Let the kernel keep a file's pages across opens when the file has not changed since. */
   keepCache: boolean;
+  /** The kernel's writeback cache is on: it writes pages through whichever handle it holds. */
+  writebackCache?: boolean;
   log: (message: string) => void;
   /** The volume's name, which labels the mount's metrics. */
   volume?: string;
@@ -388,6 +390,7 @@ export class FuseBridge {
         }
         if ((flags & O_ACCMODE) !== 0 || (flags & O_TRUNC)) this.#writable();
         const { fh, attr } = await vfs.open(caller, ino, flags);
+        if (this.options.writebackCache) vfs.servePageCache(fh);
         if ((flags & O_ACCMODE) !== 0) this.#writableFhs.add(fh);
         reply.replyOpen(req, fh, { keepCache: this.#unchanged(attr) });
       },
@@ -395,6 +398,7 @@ export class FuseBridge {
         this.#writable();
         this.#reserved(parent, name);
         const { fh, attr, created } = await this.#naming(req, () => vfs.create(caller, parent, name, mode, flags));
+        if (this.options.writebackCache) vfs.servePageCache(fh);
         if ((flags & O_ACCMODE) !== 0) this.#writableFhs.add(fh);
         if (created) await this.#dirAfter(req, parent);
         reply.replyCreate(req, toFuseAttr(attr), t.entry, t.attr, fh, { keepCache: this.#unchanged(attr), created });

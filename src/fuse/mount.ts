@@ -137,7 +137,7 @@ export async function mountVolume(metaUrl: string, mountpoint: string, options: 
       mark: (inos: number[], parents: number[], names: string[]) => live.attrCacheMark(0, inos, parents, names),
       markAll: () => live.attrCacheChanged(),
     };
-    bridge = new FuseBridge(volume.vfs, session, { timeouts, readOnly: options.readOnly === true, keepCache: true, log, volume: name, activity: () => busy.touch(), commits: own && { own, ...changes } });
+    bridge = new FuseBridge(volume.vfs, session, { timeouts, readOnly: options.readOnly === true, keepCache: true, writebackCache: options.writebackCache === true, log, volume: name, activity: () => busy.touch(), commits: own && { own, ...changes } });
     // Absent security.* xattrs are answered natively for as long as the kernel trusts attributes:
     // another client's setxattr shows within the same time as its other changes.
     session.setAbsentXattrTtl(timeouts.attr * 1000);

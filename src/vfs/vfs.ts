@@ -6,7 +6,7 @@ import { errnoError } from '../errors/errno.js';
 import type { Attr } from './attr.js';
 import { isDir, isRegular, isSymlink } from './attr.js';
 import {
-  FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, MODE_PERM_MASK, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_TRUNC, O_WRONLY,
+  FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, MODE_PERM_MASK, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
   PATH_MAX, R_OK, RENAME_EXCHANGE, RENAME_NOREPLACE, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
   S_IFSOCK, S_ISGID, S_ISUID, S_ISVTX, W_OK, X_OK,
 } from './constants.js';
@@ -722,6 +722,16 @@ export class Vfs implements Walkable {
     const file = this.#table.get(fh);
     if (!file) fail('EBADF', syscall);
     return file;
+  }
+
+  /** A handle the kernel's page cache writes through (FUSE with the writeback cache): the kernel
+   * keeps the file's size and applies O_APPEND itself, sending every write at its offset, and it
+   * reads a page in before writing part of it through whichever handle it holds. So a writable
+   * handle also reads (the open was checked as asked), and its writes land where they are sent. */
+  servePageCache(fh: number): void {
+    const file = this.#file(fh, 'open');
+    if ((file.flags & O_ACCMODE) === O_RDONLY) return;
+    file.flags = (file.flags & ~(O_ACCMODE | O_APPEND)) | O_RDWR;
   }
 
   /** The inode and flags behind a handle. */

@@ -336,6 +336,28 @@ export function posixSuite(engine: Engine): void {
         const stats = JSON.parse(await fs.readFile(join(w.mountpoint, '.stats'), 'utf8'));
         // The kernel merged them: far fewer WRITE requests than write() calls.
         expect(stats.ops.write.count).toBeLessThan(2000);
+
+        // The kernel keeps the size and offsets, and reads a page in before writing part of it,
+        // through whatever handle it has: appending (O_WRONLY|O_APPEND, as `echo >>` does) and
+        // writing into the middle through a write-only handle both work, as on a local disk. A
+        // fresh mount has none of the file's pages, so each partial write makes the kernel read.
+        const a = join(w.mountpoint, 'appended');
+        await fs.writeFile(a, 'hello\n');
+        expect(await w.stop()).toBe(0);
+        await w.remount(['--writeback-cache']);
+        await fs.appendFile(a, 'x\n');
+        const h2 = await fs.open(a, constants.O_WRONLY | constants.O_APPEND);
+        await h2.write('tail\n');
+        await h2.close();
+        expect(await fs.readFile(a, 'utf8')).toBe('hello\nx\ntail\n');
+        const mid = await fs.open(a, constants.O_WRONLY);
+        await mid.write('J', 1);
+        await mid.close();
+        expect(await fs.readFile(a, 'utf8')).toBe('hJllo\nx\ntail\n');
+        expect(await w.stop()).toBe(0);
+        // What was stored, not the kernel's pages.
+        await w.remount();
+        expect(await fs.readFile(a, 'utf8')).toBe('hJllo\nx\ntail\n');
         expect(await w.stop()).toBe(0);
       } finally {
         await w.cleanup();
