@@ -125,6 +125,7 @@ struct Core : std::enable_shared_from_this<Core> {
   // lookups (a list of them, never drained, grew with every inode the kernel ever dropped).
   std::atomic<uint64_t> forgetRequests{0};
   std::atomic<uint64_t> lookupsForgotten{0};
+  std::atomic<uint64_t> writesWithoutSlot{0};  // FUSE threads: payloads copied into own memory
   AbsentXattrs absentXattrs;
   AttrCache attrCache;
 

@@ -224,7 +224,11 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
     m->slot = WriteSlotHold(core->writeSlots.get(), slot);
     m->dataLen = size;
     std::memcpy(core->writeSlots->At(slot), buf, size);
-  } else if (!CopyData(m, buf, size)) {
+    Send(m);
+    return;
+  }
+  core->writesWithoutSlot.fetch_add(1, std::memory_order_relaxed);
+  if (!CopyData(m, buf, size)) {
     delete m;
     fuse_reply_err(req, ENOMEM);
     return;

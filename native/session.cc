@@ -449,6 +449,7 @@ Napi::Value FuseSession::NativeState(const Napi::CallbackInfo& info) {
   out.Set("requestTable", Napi::Number::New(env, static_cast<double>(core_->table.size())));
   out.Set("absentXattrEntries", Napi::Number::New(env, static_cast<double>(core_->absentXattrs.Entries())));
   out.Set("absentXattrHits", Napi::Number::New(env, static_cast<double>(core_->absentXattrs.Hits())));
+  out.Set("writesWithoutSlot", Napi::Number::New(env, static_cast<double>(core_->writesWithoutSlot.load(std::memory_order_relaxed))));
   return out;
 }
 

@@ -179,6 +179,8 @@ export interface NativeState {
   /** Extended-attribute names known absent, and getxattr requests answered from them natively. */
   absentXattrEntries: number;
   absentXattrHits: number;
+  /** Write payloads that found every reused slot taken and were given memory of their own. */
+  writesWithoutSlot: number;
 }
 
 export interface FuseSession {

@@ -284,6 +284,7 @@ describe.skipIf(fuse.skip)('native FUSE session (libfuse low-level, async bridge
     }
     try {
       expect(fs.maxWritesInFlight).toBeGreaterThan(64);
+      expect(session!.nativeState().writesWithoutSlot).toBeGreaterThan(0);
       for (const f of files) {
         const back = await readFile(join(mp, f.name));
         expect(back.length).toBe(f.bytes.length);
