@@ -22,8 +22,7 @@ class WriteSlots {
   // The largest write the kernel sends (conn->max_write).
   static constexpr size_t kSlotBytes = 1024 * 1024;
   // As many as the kernel keeps background requests in flight (conn->max_background): writes under
-  // the writeback cache and asynchronous direct I/O come as those. Pages are committed only as
-  // slots are first used.
+  // the writeback cache and asynchronous direct I/O come as those.
   static constexpr unsigned kSlots = 64;
   static constexpr size_t kBytes = kSlotBytes * kSlots;
 

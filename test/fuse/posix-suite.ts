@@ -318,7 +318,7 @@ export function posixSuite(engine: Engine): void {
       fuse.check();
       metadata.check();
     });
-    it('--writeback-cache: many small writes merge and read back exactly', async () => {
+    it('--writeback-cache: small writes merge, and appends and partial-page writes through write-only handles land exactly', async () => {
       const w = await makeMount(['--writeback-cache']);
       try {
         const p = join(w.mountpoint, 'small-writes');
