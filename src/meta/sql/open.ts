@@ -6,13 +6,13 @@ import { dirname } from 'node:path';
 import type { MetaUrl } from '../../config/urls.js';
 import { errnoError } from '../../errors/errno.js';
 import type { CallOptions, SqlConn, SqlDriver } from './driver.js';
-
-/** Creating and upgrading the schema: an ALTER of a big table takes as long as it takes. */
-const BULK: CallOptions = { bulk: true };
 import { MysqlDriver } from './drivers/mysql.js';
 import { PostgresDriver } from './drivers/postgres.js';
 import { SqliteDriver } from './drivers/sqlite.js';
 import { MYSQL_NO_PAD_COLLATIONS, mysqlCollationUpgrade, SCHEMA_VERSION, serverSchema, serverUpgrade, TABLES } from './schema.js';
+
+/** Creating and upgrading the schema: an ALTER of a big table takes as long as it takes. */
+const BULK: CallOptions = { bulk: true };
 
 export interface OpenOptions {
   /** Create the database (SQLite) or the schema (servers) if there is none. */

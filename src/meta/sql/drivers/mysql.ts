@@ -141,7 +141,6 @@ export class MysqlDriver implements SqlDriver {
     return driver;
   }
 
-
   async transaction<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T> {
     this.#live();
     return this.#inTransaction(['START TRANSACTION'], this.#where, boundFor(this.#bound, options), body);

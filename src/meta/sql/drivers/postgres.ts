@@ -101,7 +101,6 @@ export class PostgresDriver implements SqlDriver {
     this.#reads = new Conn(pool, this.#bound);
   }
 
-
   /** Connect and check the server answers; failures say what to do (wrong password, missing
    * database, server down). */
   static async open(url: PostgresMetaUrl, connectTimeoutMs = CONNECT_TIMEOUT_MS, statementTimeoutMs = STATEMENT_TIMEOUT_MS): Promise<PostgresDriver> {
