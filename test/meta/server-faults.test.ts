@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseMetaUrl } from '../../src/config/urls.js';
 import { formatMeta, openMeta, ROOT_INODE, type Meta } from '../../src/meta/index.js';
 import { consistencyProblems } from '../../src/meta/sql/consistency.js';
+import type { SqlDriver } from '../../src/meta/sql/driver.js';
 import { openDriver } from '../../src/meta/sql/open.js';
 import { databases, type ServerKind } from '../helpers/databases.js';
 import { freePort, STRATA_PASSWORD, STRATA_USER } from '../../bench/servers.js';
@@ -234,6 +235,86 @@ for (const kind of ['postgres', 'mysql'] as ServerKind[]) {
       }
       const { driver } = await openDriver(parseMetaUrl(direct));
       expect(await consistencyProblems(driver)).toEqual([]);
+      await driver.close();
+    }, 60_000);
+  });
+}
+
+// A client frozen mid-transaction (SIGSTOP, a suspended VM, a partition that leaves its socket
+// open) holds the row locks it took: the version row stops every other host's changes. The server
+// must end that transaction after the idle limit, so that the others get through.
+/** A transaction on `driver` that takes the version row (and moves it by 1000), then stops until
+ * woken: once `holding` resolves, its client is as good as frozen. */
+async function freeze(driver: SqlDriver): Promise<{ wake: () => void; failure: Promise<unknown> }> {
+  let locked!: () => void;
+  const holding = new Promise<void>((resolve) => { locked = resolve; });
+  let wake!: () => void;
+  const woken = new Promise<void>((resolve) => { wake = resolve; });
+  const failure = driver.transaction(async (c) => {
+    await c.run('UPDATE vstate SET version = version + 1000');
+    locked();
+    await woken;
+    await c.get('SELECT 1 AS x');
+  }).then(() => null, (err: unknown) => err);
+  await holding;
+  return { wake, failure };
+}
+
+for (const kind of ['postgres', 'mysql'] as ServerKind[]) {
+  const dbs = databases(kind);
+  const name = kind === 'postgres' ? 'PostgreSQL' : 'MySQL';
+  describe.skipIf(dbs.skip)(`${name}: a client frozen mid-transaction`, () => {
+    /** Another client's change, bounded short of the defaults: stuck behind the frozen client's
+     * lock for good, it fails with EIO in seconds instead of waiting out the test. */
+    async function changeBehind(url: string, dir: string): Promise<void> {
+      const other = await openMeta(url, { statementTimeoutMs: 4000, connectionRetryMs: 8000 });
+      opened.push(other);
+      const t = Date.now();
+      await other.mkdir(ROOT_INODE, dir, { mode: 0o040755, uid: 0, gid: 0 });
+      // It did wait: the frozen transaction held the lock until the server ended it.
+      expect(Date.now() - t).toBeGreaterThanOrEqual(800);
+    }
+
+    async function cutOff(frozen: { wake: () => void; failure: Promise<unknown> }, driver: SqlDriver): Promise<void> {
+      frozen.wake();
+      const err = await frozen.failure;
+      expect(err).not.toBeNull();
+      // What makes the engine run the transaction again on a new connection.
+      expect(driver.dialect.connectionLost(err)).toBe(true);
+    }
+
+    it('is cut off by the server after its idle limit: the others\' changes go through, and nothing of its transaction stays', async () => {
+      const url = await dbs.fresh('frozen');
+      const { meta } = await formatMeta(url, REQ);
+      opened.push(meta);
+      const before = await meta.version();
+      const { driver } = await openDriver(parseMetaUrl(url), { idleInTransactionMs: 1000 });
+      const frozen = await freeze(driver);
+      await changeBehind(url, 'after');
+      await cutOff(frozen, driver);
+      await driver.close();
+      // Its bump was rolled back: only the mkdir moved the version.
+      expect(await meta.version()).toBe(before + 1);
+      const check = await openDriver(parseMetaUrl(url));
+      expect(await consistencyProblems(check.driver)).toEqual([]);
+      await check.driver.close();
+    }, 60_000);
+
+    it('a snapshot (dump, fsck) may sit idle past the limit, and the transactions after it still have it', async () => {
+      const url = await dbs.fresh('frozensnap');
+      const { meta } = await formatMeta(url, REQ);
+      opened.push(meta);
+      const { driver } = await openDriver(parseMetaUrl(url), { idleInTransactionMs: 1000 });
+      const versions = await driver.snapshot(async (c) => {
+        const first = await c.get<{ version: unknown }>('SELECT version FROM vstate');
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        const again = await c.get<{ version: unknown }>('SELECT version FROM vstate');
+        return [Number(first!.version), Number(again!.version)];
+      });
+      expect(versions[1]).toBe(versions[0]);
+      const frozen = await freeze(driver);
+      await changeBehind(url, 'after');
+      await cutOff(frozen, driver);
       await driver.close();
     }, 60_000);
   });

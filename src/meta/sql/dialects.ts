@@ -67,6 +67,9 @@ export const mysqlDialect: Dialect = {
   retryable: (err) => [1213, 1205, 1020].includes(errnoOf(err)),
   duplicate: (err) => errnoOf(err) === 1062,
   // server gone away, lost connection, connection killed, server shutdown
+  // mysql2 marks an error fatal when its connection is unusable; a statement on a connection the
+  // server already closed (an idle transaction it ended) fails that way with no code at all.
   connectionLost: (err) => [2006, 2013, 1927, 1053, 4031].includes(errnoOf(err)) || NETWORK.has(codeOf(err))
-    || ['PROTOCOL_CONNECTION_LOST', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN'].includes(codeOf(err)),
+    || ['PROTOCOL_CONNECTION_LOST', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN'].includes(codeOf(err))
+    || (err as { fatal?: unknown } | null)?.fatal === true,
 };

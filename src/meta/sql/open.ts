@@ -24,6 +24,9 @@ export interface OpenOptions {
   /** Servers: how long a statement may go unanswered before its connection is given up as dead
    * (default STATEMENT_TIMEOUT_MS, 20 s; 0: no bound). */
   statementTimeoutMs?: number;
+  /** Servers: how long a transaction may sit idle before the server ends it (default
+   * IDLE_IN_TRANSACTION_MS, 10 s). */
+  idleInTransactionMs?: number;
 }
 
 /** The driver, and whether the database holds no volume yet. */
@@ -36,8 +39,8 @@ export async function openDriver(url: MetaUrl, options: OpenOptions = {}): Promi
     case 'postgres':
     case 'mysql': {
       const driver = url.kind === 'postgres'
-        ? await PostgresDriver.open(url, options.connectTimeoutMs, options.statementTimeoutMs)
-        : await MysqlDriver.open(url, options.connectTimeoutMs, options.statementTimeoutMs);
+        ? await PostgresDriver.open(url, options)
+        : await MysqlDriver.open(url, options);
       try {
         return { driver, empty: await ensureServerSchema(driver, options.create === true) };
       } catch (err) {

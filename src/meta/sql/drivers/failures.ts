@@ -46,9 +46,33 @@ export class CommitUnknown extends Error {
  * address) or a server process that stopped never resets the connection: without a bound every
  * metadata call, and every process using a mount, would wait for TCP to give up, or forever.
  * Metadata statements take milliseconds; a row lock held longer than this belongs to a client
- * that is itself stalled (PostgreSQL ends its transaction after a minute idle; the engine retries
- * until then). Snapshots and bulk calls have no bound. */
+ * that is itself stalled (the server ends its transaction after IDLE_IN_TRANSACTION_MS; the
+ * engine retries until then). Snapshots and bulk calls have no bound. */
 export const STATEMENT_TIMEOUT_MS = 20_000;
+
+/** How long the server lets a transaction of ours sit idle between two statements before it ends
+ * the session and rolls the transaction back. Our transactions send their statements back to
+ * back, so such a client is frozen (SIGSTOP, a suspended VM or laptop, a partition that left its
+ * socket open): the row locks it holds — the volume's version row among them — would otherwise
+ * stop every other host's changes until TCP keepalive notices, hours later. Well inside the
+ * statement bound, so that the clients waiting on those locks get through on their retry instead
+ * of failing. A client that wakes afterwards finds its connection gone and runs the transaction
+ * again: a false alarm costs a retry. Snapshots, whose reader may be slowed by where it writes,
+ * lift it. */
+export const IDLE_IN_TRANSACTION_MS = 10_000;
+
+export const CONNECT_TIMEOUT_MS = 5000;
+
+/** The bounds a server driver is opened with. */
+export interface ServerLimits {
+  /** How long a new connection may take (default 5 s). */
+  connectTimeoutMs?: number;
+  /** How long a statement may go unanswered (default STATEMENT_TIMEOUT_MS; 0: no bound, and no
+   * idle limit either). */
+  statementTimeoutMs?: number;
+  /** How long a transaction may sit idle on the server (default IDLE_IN_TRANSACTION_MS). */
+  idleInTransactionMs?: number;
+}
 
 /** How long a statement waits for its answer: `ms` (0: no bound), said by `where` when it fails. */
 export interface StatementBound { ms: number; where: string }

@@ -7,11 +7,15 @@ import type { MysqlMetaUrl } from '../../../config/urls.js';
 import { errnoError } from '../../../errors/errno.js';
 import { mysqlDialect } from '../dialects.js';
 import type { CallOptions, SqlConn, SqlDriver, SqlValue } from '../driver.js';
-import { boundFor, connectionFailure, statementStalled, STATEMENT_TIMEOUT_MS, type StatementBound as Bound } from './failures.js';
+import { boundFor, connectionFailure, CONNECT_TIMEOUT_MS, IDLE_IN_TRANSACTION_MS, statementStalled, STATEMENT_TIMEOUT_MS, type ServerLimits, type StatementBound as Bound } from './failures.js';
 import { pooledTransaction } from './pooled-transaction.js';
 
 const POOL_SIZE = 8;
-const CONNECT_TIMEOUT_MS = 5000;
+
+/** MariaDB (10.3 on) runs what is inside this comment; MySQL reads it as a comment. MySQL has no
+ * limit on an idle transaction short of wait_timeout, which would also end idle pooled
+ * connections: there a frozen client's locks last until TCP notices. */
+const onMariadb = (sql: string): string => `/*M!100300 ${sql} */`;
 
 const param = (v: SqlValue): unknown => (typeof v === 'bigint' ? v.toString() : v);
 
@@ -104,7 +108,8 @@ export class MysqlDriver implements SqlDriver {
     });
   }
 
-  static async open(url: MysqlMetaUrl, connectTimeoutMs = CONNECT_TIMEOUT_MS, statementTimeoutMs = STATEMENT_TIMEOUT_MS): Promise<MysqlDriver> {
+  static async open(url: MysqlMetaUrl, limits: ServerLimits = {}): Promise<MysqlDriver> {
+    const { connectTimeoutMs = CONNECT_TIMEOUT_MS, statementTimeoutMs = STATEMENT_TIMEOUT_MS, idleInTransactionMs = IDLE_IN_TRANSACTION_MS } = limits;
     const pool = mysql.createPool({
       ...(url.params.socket ? { socketPath: url.params.socket } : { host: url.host, port: url.port }),
       user: url.user ?? 'root',
@@ -119,15 +124,17 @@ export class MysqlDriver implements SqlDriver {
       bigNumberStrings: true,
       ...(url.params.ssl === 'true' || url.params.tls === 'true' ? { ssl: {} } : {}),
     });
-    // Every connection: READ COMMITTED, and strict SQL so bad values fail instead of truncating.
+    // Every connection: READ COMMITTED, strict SQL so bad values fail instead of truncating, and
+    // on MariaDB the idle-transaction limit (see IDLE_IN_TRANSACTION_MS; whole seconds there).
     // Bounded too: the first statement of ours waits behind them.
     const setup = statementTimeoutMs > 0 ? { timeout: statementTimeoutMs } : {};
+    const idleLimit = statementTimeoutMs > 0 ? onMariadb(`, SESSION idle_transaction_timeout = ${Math.max(1, Math.ceil(idleInTransactionMs / 1000))}`) : '';
     // The event hands over the callback-style connection under the promise pool.
     pool.on('connection', (promised) => {
       const conn = promised as unknown as { query(options: { sql: string; timeout?: number }, done: (err: unknown) => void): void };
       const failed = (err: unknown) => { if (err) dropSocket(conn); };
       conn.query({ sql: 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', ...setup }, failed);
-      conn.query({ sql: "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'", ...setup }, failed);
+      conn.query({ sql: `SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION' ${idleLimit}`, ...setup }, failed);
     });
     const driver = new MysqlDriver(url, pool, statementTimeoutMs);
     try {
@@ -143,7 +150,7 @@ export class MysqlDriver implements SqlDriver {
 
   async transaction<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T> {
     this.#live();
-    return this.#inTransaction(['START TRANSACTION'], this.#where, boundFor(this.#bound, options), body);
+    return this.#inTransaction(['START TRANSACTION'], this.#where, boundFor(this.#bound, options), true, body);
   }
 
   async read<T>(body: (c: SqlConn) => Promise<T>, options?: CallOptions): Promise<T> {
@@ -153,14 +160,17 @@ export class MysqlDriver implements SqlDriver {
 
   async snapshot<T>(body: (c: SqlConn) => Promise<T>): Promise<T> {
     this.#live();
-    return this.#inTransaction(['SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY'], null, boundFor(this.#bound, { bulk: true }), body);
+    // Without the idle limit (its reader may be slowed by where it writes), on a connection that
+    // is then closed rather than given back without it.
+    const begin = [`SET @strata_snapshot = 1 ${onMariadb(', SESSION idle_transaction_timeout = 0')}`, 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY'];
+    return this.#inTransaction(begin, null, boundFor(this.#bound, { bulk: true }), false, body);
   }
 
-  async #inTransaction<T>(begin: string[], where: string | null, bound: Bound, body: (c: SqlConn) => Promise<T>): Promise<T> {
+  async #inTransaction<T>(begin: string[], where: string | null, bound: Bound, reusable: boolean, body: (c: SqlConn) => Promise<T>): Promise<T> {
     const conn = await this.#pool.getConnection().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
     const pooled = {
       query: (sql: string) => bounded(bound, conn, sql),
-      done: (broken: boolean) => (broken ? conn.destroy() : conn.release()),
+      done: (broken: boolean) => (broken || !reusable ? conn.destroy() : conn.release()),
     };
     return pooledTransaction(pooled, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: false }, () => body(new Conn({ query: ({ sql }, values) => bounded(bound, conn, sql, values) })));
   }

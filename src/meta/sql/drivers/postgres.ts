@@ -8,18 +8,11 @@ import type { PostgresMetaUrl } from '../../../config/urls.js';
 import { errnoError } from '../../../errors/errno.js';
 import { postgresDialect } from '../dialects.js';
 import type { CallOptions, SqlConn, SqlDriver, SqlValue } from '../driver.js';
-import { boundFor, connectionFailure, statementStalled, STATEMENT_TIMEOUT_MS, type StatementBound as Bound } from './failures.js';
+import { boundFor, connectionFailure, CONNECT_TIMEOUT_MS, IDLE_IN_TRANSACTION_MS, statementStalled, STATEMENT_TIMEOUT_MS, type ServerLimits, type StatementBound as Bound } from './failures.js';
 import { pooledTransaction, type CommitBehind } from './pooled-transaction.js';
 
 /** Connections per process: transactions hold one each; reads borrow one per statement. */
 const POOL_SIZE = 8;
-const CONNECT_TIMEOUT_MS = 5000;
-/** The server ends a transaction of ours left open this long between statements: its client
- * vanished mid-transaction, and the row locks it holds (the volume's version row among them)
- * would otherwise stop every other client's changes until the server's TCP keepalive notices,
- * hours later. Our transactions send their statements back to back; snapshots, whose reader may
- * be slowed by where it writes, lift it. */
-const IDLE_IN_TRANSACTION_MS = 60_000;
 const INT8_OID = 20;
 
 /** Each statement the engine sends, as a named prepared statement with PostgreSQL's `$1, $2`
@@ -103,7 +96,8 @@ export class PostgresDriver implements SqlDriver {
 
   /** Connect and check the server answers; failures say what to do (wrong password, missing
    * database, server down). */
-  static async open(url: PostgresMetaUrl, connectTimeoutMs = CONNECT_TIMEOUT_MS, statementTimeoutMs = STATEMENT_TIMEOUT_MS): Promise<PostgresDriver> {
+  static async open(url: PostgresMetaUrl, limits: ServerLimits = {}): Promise<PostgresDriver> {
+    const { connectTimeoutMs = CONNECT_TIMEOUT_MS, statementTimeoutMs = STATEMENT_TIMEOUT_MS, idleInTransactionMs = IDLE_IN_TRANSACTION_MS } = limits;
     const ssl = url.params.sslmode;
     const pool = new pg.Pool({
       // A unix socket directory (?host=/run/postgresql) or the URL's host.
@@ -120,7 +114,7 @@ export class PostgresDriver implements SqlDriver {
       // Statements go out without waiting for the answers before them (BEGIN with the first
       // statement, COMMIT with the last: see pooled-transaction.ts).
       pipeline: true,
-      ...(statementTimeoutMs > 0 ? { idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS } : {}),
+      ...(statementTimeoutMs > 0 ? { idle_in_transaction_session_timeout: idleInTransactionMs } : {}),
     } as pg.PoolConfig);
     // A pooled connection that breaks while idle must not take the process down.
     pool.on('error', () => undefined);
