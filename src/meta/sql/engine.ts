@@ -16,6 +16,7 @@ import {
   type KnownSlice, type VolumeProblem, type ExternalPart, type ExternalRef,
   type QueuedEvent, type PendingEvent, type EventTargetStats, type ConsumerStep, EVENTS_QUEUED_MARK,
 } from '../meta.js';
+import { inOrder, sealable } from './batch.js';
 import type { SqlConn, SqlDriver, SqlRow, SqlValue } from './driver.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { applySettingsChange, readSettings, writeSettings } from './settings.js';
@@ -292,12 +293,17 @@ export class SqlMeta implements Meta {
     return this.#retried(op, async () => {
       if (this.#settings.mirror) return this.#onMirror(op, body);
       const result = await this.#db.transaction(async (c) => {
-        const tx = new Tx(c, this.#db.dialect);
-        const value = await body(tx);
-        const events = options.events ?? [];
-        if (events.length > 0) await SqlMeta.#queue(tx.c, events);
-        const version = await SqlMeta.#finish(tx, events.length > 0 ? op + EVENTS_QUEUED_MARK : op, this.#settings.changelogRetention, this.#pruneDue());
-        return { value, version, rows: tx.rows };
+        const statements = sealable(c);
+        try {
+          const tx = new Tx(statements.conn, this.#db.dialect);
+          const value = await body(tx);
+          const events = options.events ?? [];
+          if (events.length > 0) await SqlMeta.#queue(tx.c, events);
+          const version = await SqlMeta.#finish(tx, events.length > 0 ? op + EVENTS_QUEUED_MARK : op, this.#settings.changelogRetention, this.#pruneDue());
+          return { value, version, rows: tx.rows };
+        } finally {
+          statements.seal();
+        }
       });
       if (result.version > this.#committed) this.#committed = result.version;
       if (result.version > 0) for (const listener of this.#commitListeners) listener(result.version, result.rows);
@@ -312,17 +318,22 @@ export class SqlMeta implements Meta {
   async #onMirror<T>(op: string, body: (tx: Tx) => Promise<T>): Promise<T> {
     const refuse = (): never => fail('EROFS', op, `this volume is a mirror of ${this.#settings.mirror!.primary}: changes go to the primary (open it with mirror writes enabled)`);
     return this.#db.transaction(async (c) => {
-      const tx = new Tx(c, this.#db.dialect);
-      let value: T;
+      const statements = sealable(c);
+      const tx = new Tx(statements.conn, this.#db.dialect);
       try {
-        value = await body(tx);
-      } catch (err) {
-        if (this.#db.dialect.duplicate(err)) refuse();
-        throw err;
+        let value: T;
+        try {
+          value = await body(tx);
+        } catch (err) {
+          if (this.#db.dialect.duplicate(err)) refuse();
+          throw err;
+        }
+        if (tx.rows.length > 0) refuse();
+        await SqlMeta.#finish(tx, op, this.#settings.changelogRetention);
+        return value;
+      } finally {
+        statements.seal();
       }
-      if (tx.rows.length > 0) refuse();
-      await SqlMeta.#finish(tx, op, this.#settings.changelogRetention);
-      return value;
     });
   }
 
@@ -435,11 +446,6 @@ export class SqlMeta implements Meta {
     tx.put('inodes', nodeRecord(n));
   }
 
-  static async #deleteNode(tx: Tx, ino: number): Promise<void> {
-    await tx.c.run('DELETE FROM inodes WHERE ino = ?', [ino]);
-    tx.delete('inodes', { ino });
-  }
-
   static async #insertEntry(tx: Tx, parent: number, name: string, ino: number, type: number): Promise<void> {
     const cookie = await tx.c.insertId('INSERT INTO dentries (parent, name, ino, type) VALUES (?, ?, ?, ?)', [parent, name, ino, type], 'cookie');
     tx.put('dentries', { cookie, parent, name, ino, type });
@@ -486,10 +492,19 @@ export class SqlMeta implements Meta {
     return r ? { cookie: Number(r.cookie), ino: Number(r.ino), type: Number(r.type) } : undefined;
   }
 
-  /** Lock several inode rows in ascending order (one order everywhere keeps deadlocks rare). */
+  /** Lock several inode rows in ascending order (one order everywhere keeps deadlocks rare). The
+   * statements go out together (one round trip where the connection pipelines); the server runs
+   * them in that order all the same. */
   async #lockNodes(c: SqlConn, inos: readonly number[]): Promise<void> {
     if (!this.#db.dialect.forUpdate) return;
-    for (const ino of [...new Set(inos)].sort((a, b) => a - b)) await c.get(`SELECT ino FROM inodes WHERE ino = ?${this.#db.dialect.forUpdate}`, [ino]);
+    await inOrder([...new Set(inos)].sort((a, b) => a - b).map((ino) => c.get(`SELECT ino FROM inodes WHERE ino = ?${this.#db.dialect.forUpdate}`, [ino])));
+  }
+
+  /** As #lockNodes, with the rows read: ENOENT (`syscall`) when one is gone. */
+  async #lockedNodes(c: SqlConn, inos: readonly number[], syscall: string): Promise<Map<number, NodeRow>> {
+    const sorted = [...new Set(inos)].sort((a, b) => a - b);
+    const rows = await inOrder(sorted.map((ino) => this.#node(c, ino, syscall, true)));
+    return new Map(rows.map((n) => [n.ino, n]));
   }
 
   async #sticky(parent: NodeRow, child: { uid: number }, uid: number, syscall: string): Promise<void> {
@@ -582,16 +597,21 @@ export class SqlMeta implements Meta {
       const out: NodeAttr[] = [];
       let from = dir;
       // Up to PATH_STEP names per statement: a chain of joins the database runs as index lookups.
-      for (let at = 0; ; at += PATH_STEP) {
-        const part = names.slice(at, at + PATH_STEP);
+      // The last statement takes one more, so that a walk's final name, read along with its
+      // directories, never costs a statement of its own.
+      for (let at = 0; ; ) {
+        const left = names.length - at;
+        const take = left <= PATH_STEP + 1 ? left : PATH_STEP;
+        const part = names.slice(at, at + take);
         let rows: SqlRow[] = [];
         if (part.length > 0 || at === 0) {
           const q = pathQuery(from, part, at === 0);
           rows = await c.all(q.sql, q.params);
         }
         for (const r of rows) out.push(toAttr(toRow(r)));
-        if (part.length < PATH_STEP || rows.length < part.length + (at === 0 ? 1 : 0)) return out;
+        if (at + take >= names.length || rows.length < part.length + (at === 0 ? 1 : 0)) return out;
         from = out[out.length - 1]!.ino;
+        at += take;
       }
     });
   }
@@ -804,7 +824,7 @@ export class SqlMeta implements Meta {
         rows.push(tx.c.run('INSERT INTO slices (ino, chunk, seq, id, size, pos, off, len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', Object.values(slice)).then(() => tx.put('slices', slice)));
         rows.push(tx.c.run('INSERT INTO slice_refs (id, size, refs) VALUES (?, ?, ?)', [content.id, content.size, 1]).then(() => tx.put('slice_refs', { id: content.id, size: content.size, refs: 1 })));
       }
-      const written = Promise.all(rows);
+      const written = inOrder(rows);
       // Judged right after the directory (a failure must not go unheard meanwhile), and before
       // any further statement: after a failure the server refuses them all.
       written.catch(() => undefined);
@@ -892,13 +912,15 @@ export class SqlMeta implements Meta {
   /** Free an inode with no names left: its slices lose a reference, its rows go. */
   async #destroy(tx: Tx, n: NodeRow): Promise<void> {
     // The inode's rows go in statements that need no answer from each other: sent together,
-    // they share a round trip where the connection pipelines. The log lists them in this order.
-    const [slices, xattrs, symlinks, , trash] = await Promise.all([
+    // they share a round trip where the connection pipelines. The log lists them in this order,
+    // the inode's own row last.
+    const [slices, xattrs, symlinks, , trash] = await inOrder([
       this.#deleteAll(tx, 'slices', ['chunk', 'seq', 'id'], n.ino),
       this.#deleteAll(tx, 'xattrs', ['name'], n.ino),
       (n.mode & S_IFMT) === S_IFLNK ? tx.c.run('DELETE FROM symlinks WHERE ino = ?', [n.ino]) : 0,
       tx.c.run('DELETE FROM orphans WHERE ino = ?', [n.ino]),
       tx.c.run('DELETE FROM trash WHERE ino = ?', [n.ino]),
+      tx.c.run('DELETE FROM inodes WHERE ino = ?', [n.ino]),
     ]);
     for (const s of slices) {
       await this.#unref(tx, Number(s.id));
@@ -907,7 +929,7 @@ export class SqlMeta implements Meta {
     for (const x of xattrs) tx.delete('xattrs', { ino: n.ino, name: String(x.name) });
     if (symlinks > 0) tx.delete('symlinks', { ino: n.ino });
     if (trash > 0) tx.delete('trash', { ino: n.ino });
-    await SqlMeta.#deleteNode(tx, n.ino);
+    tx.delete('inodes', { ino: n.ino });
     tx.count('inodes', -1);
     tx.count('used_bytes', -charged(n.mode, n.stored));
   }
@@ -946,8 +968,11 @@ export class SqlMeta implements Meta {
   async #toTrash(tx: Tx, dir: number, name: string, n: NodeRow, t: bigint): Promise<void> {
     const nowMs = Date.now();
     const hour = trashHour(nowMs);
-    const trash = await this.#node(tx.c, TRASH_INODE, 'unlink', true);
-    let hourDir = (await this.#entry(tx.c, TRASH_INODE, hour))?.ino;
+    const trashRow = this.#node(tx.c, TRASH_INODE, 'unlink', true);
+    const hourEntry = this.#entry(tx.c, TRASH_INODE, hour);
+    hourEntry.catch(() => undefined);
+    const trash = await trashRow;
+    let hourDir = (await hourEntry)?.ino;
     let hourNode: NodeRow;
     if (hourDir === undefined) {
       hourDir = await this.#take(tx, this.#inodes, 'inode');
@@ -959,18 +984,24 @@ export class SqlMeta implements Meta {
     } else {
       hourNode = await this.#node(tx.c, hourDir, 'unlink', true);
     }
-    await this.#deleteEntry(tx, dir, name);
-    await SqlMeta.#insertEntry(tx, hourDir, trashEntryName(dir, n.ino, name), n.ino, n.mode & S_IFMT);
-    await SqlMeta.#saveNode(tx, { ...n, parent: hourDir, ctime: t });
-    if (isDirMode(n.mode)) {
-      const from = await this.#node(tx.c, dir, 'unlink', true);
-      await SqlMeta.#saveNode(tx, { ...from, nlink: from.nlink - 1, ctime: t });
-      await SqlMeta.#saveNode(tx, { ...hourNode, nlink: hourNode.nlink + 1, ctime: t });
-    }
     const rec = { ino: n.ino, parent: dir, name, deleted_ms: nowMs, hour };
-    await tx.c.run(tx.dialect.upsert('trash', ['ino', 'parent', 'name', 'deleted_ms', 'hour'], ['ino'],
-      ['parent = new(parent)', 'name = new(name)', 'deleted_ms = new(deleted_ms)', 'hour = new(hour)']), Object.values(rec));
-    tx.put('trash', rec);
+    const record = (): Promise<void> => tx.c.run(tx.dialect.upsert('trash', ['ino', 'parent', 'name', 'deleted_ms', 'hour'], ['ino'],
+      ['parent = new(parent)', 'name = new(name)', 'deleted_ms = new(deleted_ms)', 'hour = new(hour)']), Object.values(rec)).then(() => tx.put('trash', rec));
+    // The move's rows need no answer from one another: sent together (and logged in this order).
+    const moves = [
+      this.#deleteEntry(tx, dir, name),
+      SqlMeta.#insertEntry(tx, hourDir, trashEntryName(dir, n.ino, name), n.ino, n.mode & S_IFMT),
+      SqlMeta.#saveNode(tx, { ...n, parent: hourDir, ctime: t }),
+    ];
+    if (!isDirMode(n.mode)) {
+      await inOrder([...moves, record()]);
+      return;
+    }
+    await inOrder(moves);
+    const from = await this.#node(tx.c, dir, 'unlink', true);
+    await SqlMeta.#saveNode(tx, { ...from, nlink: from.nlink - 1, ctime: t });
+    await SqlMeta.#saveNode(tx, { ...hourNode, nlink: hourNode.nlink + 1, ctime: t });
+    await record();
   }
 
   /** Is `ino` inside the trash (the trash itself included)? */
@@ -991,17 +1022,23 @@ export class SqlMeta implements Meta {
     await this.#write('unlink', async (tx) => {
       const t = nowNs();
       // unlink moves only regular files to the trash, so nothing below changes the parent's row again.
-      const parent = await this.#lockAndTouchDir(tx, dir, 'unlink', t, 0);
-      const e = await this.#entry(tx.c, dir, name, true);
+      // The entry's read needs no answer from the directory's stamp: sent together, judged in order.
+      const touched = this.#lockAndTouchDir(tx, dir, 'unlink', t, 0);
+      const entry = this.#entry(tx.c, dir, name, true);
+      entry.catch(() => undefined);
+      const parent = await touched;
+      const e = await entry;
       if (!e) fail('ENOENT', 'unlink');
       const child = await this.#node(tx.c, e.ino, 'unlink', true);
       if (isDirMode(child.mode)) fail('EISDIR', 'unlink');
       await this.#sticky(parent, child, uid, 'unlink');
-      if (!skipTrash && child.nlink === 1 && isRegMode(child.mode) && await this.#trashEnabled(tx.c) && !(await this.#inTrash(tx.c, dir))) {
+      // Whether the directory is in the trash starts from its parent, which its row names.
+      if (!skipTrash && child.nlink === 1 && isRegMode(child.mode) && await this.#trashEnabled(tx.c)
+        && !(await this.#inTrash(tx.c, dir === ROOT_INODE || dir === TRASH_INODE ? dir : parent.parent))) {
         await this.#toTrash(tx, dir, name, child, t);
       } else {
-        await this.#deleteEntry(tx, dir, name);
-        await this.#dropLink(tx, child, t);
+        // The name's removal and the inode's first statement go out together.
+        await inOrder([this.#deleteEntry(tx, dir, name), this.#dropLink(tx, child, t)]);
       }
     }, { events });
   }
@@ -1010,16 +1047,22 @@ export class SqlMeta implements Meta {
     this.#live('rmdir');
     await this.#write('rmdir', async (tx) => {
       const t = nowNs();
-      const parent = await this.#lockAndTouchDir(tx, dir, 'rmdir', t, -1);
-      const e = await this.#entry(tx.c, dir, name, true);
+      // Reads that need no answer from one another go out together, judged in order.
+      const touched = this.#lockAndTouchDir(tx, dir, 'rmdir', t, -1);
+      const entry = this.#entry(tx.c, dir, name, true);
+      entry.catch(() => undefined);
+      const parent = await touched;
+      const e = await entry;
       if (!e) fail('ENOENT', 'rmdir');
-      const child = await this.#node(tx.c, e.ino, 'rmdir', true);
+      const childRow = this.#node(tx.c, e.ino, 'rmdir', true);
+      const nonEmpty = this.#hasEntries(tx.c, e.ino);
+      nonEmpty.catch(() => undefined);
+      const child = await childRow;
       if (!isDirMode(child.mode)) fail('ENOTDIR', 'rmdir');
       if (child.ino === TRASH_INODE) fail('EPERM', 'rmdir', 'the trash directory cannot be removed');
-      if (await this.#hasEntries(tx.c, child.ino)) fail('ENOTEMPTY', 'rmdir');
+      if (await nonEmpty) fail('ENOTEMPTY', 'rmdir');
       await this.#sticky(parent, child, uid, 'rmdir');
-      await this.#deleteEntry(tx, dir, name);
-      await this.#dropDir(tx, child, t);
+      await inOrder([this.#deleteEntry(tx, dir, name), this.#dropDir(tx, child, t)]);
     }, { events });
   }
 
@@ -1068,17 +1111,21 @@ export class SqlMeta implements Meta {
     await this.#reserve(this.#inodes, 'inode', 1);
     await this.#write('rename', async (tx) => {
       // Both directories first, in one order: moves between the same two directories in
-      // opposite directions then wait for each other instead of deadlocking.
-      await this.#lockNodes(tx.c, [dir, newDir]);
-      const from = await this.#dirNode(tx.c, dir, 'rename');
-      const to = newDir === dir ? from : await this.#dirNode(tx.c, newDir, 'rename');
+      // opposite directions then wait for each other instead of deadlocking. The two entries'
+      // reads need no answer from them: sent together, judged in order.
+      const dirRows = this.#lockedNodes(tx.c, [dir, newDir], 'rename');
+      const entries = inOrder([this.#entry(tx.c, dir, name, true), this.#entry(tx.c, newDir, newName, true)]);
+      entries.catch(() => undefined);
+      const dirs = await dirRows;
+      const from = dirs.get(dir)!;
+      const to = dirs.get(newDir)!;
+      if (!isDirMode(from.mode) || !isDirMode(to.mode)) fail('ENOTDIR', 'rename');
       // A removed directory (still open somewhere) takes no new names.
       if (to.nlink === 0) fail('ENOENT', 'rename');
-      const e = await this.#entry(tx.c, dir, name, true);
+      const [e, target] = await entries;
       if (!e) fail('ENOENT', 'rename');
-      const target = await this.#entry(tx.c, newDir, newName, true);
-      await this.#lockNodes(tx.c, target ? [e.ino, target.ino] : [e.ino]);
-      const src = await this.#node(tx.c, e.ino, 'rename');
+      const nodes = await this.#lockedNodes(tx.c, target ? [e.ino, target.ino] : [e.ino], 'rename');
+      const src = nodes.get(e.ino)!;
       if (target && target.ino === src.ino) {
         if (flags & 1) fail('EEXIST', 'rename');
         return;
@@ -1094,7 +1141,7 @@ export class SqlMeta implements Meta {
       if (flags & 2) {
         if (!target) fail('ENOENT', 'rename');
         if (target.ino === TRASH_INODE) fail('EPERM', 'rename', 'the trash directory cannot be moved');
-        const dst = await this.#node(tx.c, target.ino, 'rename');
+        const dst = nodes.get(target.ino)!;
         await this.#sticky(to, dst, uid, 'rename');
         if (isDirMode(dst.mode) && await this.#isWithin(tx.c, dir, dst.ino)) fail('EINVAL', 'rename');
         await tx.c.run('UPDATE dentries SET ino = ?, type = ? WHERE parent = ? AND name = ?', [dst.ino, dst.mode & S_IFMT, dir, name]);
@@ -1110,7 +1157,7 @@ export class SqlMeta implements Meta {
         await SqlMeta.#saveNode(tx, { ...dst, parent: isDirMode(dst.mode) && dir !== newDir ? dir : dst.parent, ctime: t });
       } else {
         if (target) {
-          const dst = await this.#node(tx.c, target.ino, 'rename');
+          const dst = nodes.get(target.ino)!;
           await this.#sticky(to, dst, uid, 'rename');
           if (isDirMode(src.mode) && !isDirMode(dst.mode)) fail('ENOTDIR', 'rename');
           if (!isDirMode(src.mode) && isDirMode(dst.mode)) fail('EISDIR', 'rename');
@@ -1127,24 +1174,31 @@ export class SqlMeta implements Meta {
             await this.#dropLink(tx, dst, t);
           }
         }
+        // What replacing the target did may have touched the moved inode's row: read it again then.
+        const moved = target ? await this.#node(tx.c, src.ino, 'rename') : src;
+        // From here on the statements need no answer from one another: sent together, logged
+        // in this order.
+        const writes: Promise<unknown>[] = [];
         if (dir === newDir) {
           // Same directory: the entry keeps its cookie, so a listing in progress neither loses
           // nor repeats it. The change log says the old name is gone.
-          await tx.c.run('UPDATE dentries SET name = ? WHERE parent = ? AND name = ?', [newName, dir, name]);
-          tx.delete('dentries', { parent: dir, name });
-          tx.put('dentries', { cookie: e.cookie, parent: dir, name: newName, ino: src.ino, type: src.mode & S_IFMT });
+          writes.push(tx.c.run('UPDATE dentries SET name = ? WHERE parent = ? AND name = ?', [newName, dir, name]).then(() => {
+            tx.delete('dentries', { parent: dir, name });
+            tx.put('dentries', { cookie: e.cookie, parent: dir, name: newName, ino: src.ino, type: src.mode & S_IFMT });
+          }));
         } else {
-          await this.#deleteEntry(tx, dir, name);
-          await SqlMeta.#insertEntry(tx, newDir, newName, src.ino, src.mode & S_IFMT);
+          writes.push(this.#deleteEntry(tx, dir, name), SqlMeta.#insertEntry(tx, newDir, newName, src.ino, src.mode & S_IFMT));
           if (isDirMode(src.mode)) {
             addLinks(dir, -1);
             addLinks(newDir, 1);
           }
         }
         // Leaving the trash by rename (a manual restore) ends its trash record.
-        if (await tx.c.run('DELETE FROM trash WHERE ino = ?', [src.ino]) > 0) tx.delete('trash', { ino: src.ino });
-        const moved = await this.#node(tx.c, src.ino, 'rename');
-        await SqlMeta.#saveNode(tx, { ...moved, parent: isDirMode(src.mode) && dir !== newDir ? newDir : moved.parent, ctime: t });
+        writes.push(tx.c.run('DELETE FROM trash WHERE ino = ?', [src.ino]).then((n) => { if (n > 0) tx.delete('trash', { ino: src.ino }); }));
+        writes.push(SqlMeta.#saveNode(tx, { ...moved, parent: isDirMode(src.mode) && dir !== newDir ? newDir : moved.parent, ctime: t }));
+        for (const [d, delta] of nlinks) writes.push(this.#lockAndTouchDir(tx, d, 'rename', t, delta));
+        await inOrder(writes);
+        return;
       }
       for (const [d, delta] of nlinks) await this.#lockAndTouchDir(tx, d, 'rename', t, delta);
     }, { duplicate: 'retry', events });
@@ -1733,9 +1787,15 @@ export class SqlMeta implements Meta {
   async opened(session: number, ino: number): Promise<void> {
     this.#live('open');
     await this.#write('open', async (tx) => {
-      await this.#sessionAlive(tx.c, session, 'open');
-      await this.#node(tx.c, ino, 'open');
-      await tx.c.run(tx.dialect.upsert('open_files', ['session', 'ino', 'count'], ['session', 'ino'], ['count = old(count) + 1']), [session, ino, 1]);
+      // Sent together and judged in order: a dead session or a gone inode fails the call, and
+      // the record written behind them is rolled back with it.
+      const alive = this.#sessionAlive(tx.c, session, 'open');
+      const exists = this.#node(tx.c, ino, 'open');
+      const recorded = tx.c.run(tx.dialect.upsert('open_files', ['session', 'ino', 'count'], ['session', 'ino'], ['count = old(count) + 1']), [session, ino, 1]);
+      for (const p of [exists, recorded]) p.catch(() => undefined);
+      await alive;
+      await exists;
+      await recorded;
     });
   }
 

@@ -1,0 +1,131 @@
+// Statements of one transaction go out together where the connection pipelines. When one of them
+// fails (a deadlock, a lost race), nothing of the transaction may stay behind: not the statements
+// sent with it, and not those a helper sends after its own first answer (MySQL would run them
+// after the ROLLBACK, in autocommit). The retry then applies the change exactly once. A real
+// server deadlocks only by chance, so the failure is injected in front of the real driver.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseMetaUrl } from '../../src/config/urls.js';
+import { formatMeta, ROOT_INODE } from '../../src/meta/index.js';
+import { consistencyProblems } from '../../src/meta/sql/consistency.js';
+import type { SqlConn, SqlDriver } from '../../src/meta/sql/driver.js';
+import { SqlMeta } from '../../src/meta/sql/engine.js';
+import { openDriver } from '../../src/meta/sql/open.js';
+import { engineNeed, metaUrlFor, type Engine } from '../helpers/engines.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** The error each server gives a transaction it chose as a deadlock's victim. */
+const DEADLOCK: Record<Engine, () => Error> = {
+  sqlite: () => Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }),
+  postgres: () => Object.assign(new Error('deadlock detected'), { code: '40P01' }),
+  mysql: () => Object.assign(new Error('Deadlock found when trying to get lock'), { errno: 1213, code: 'ER_LOCK_DEADLOCK' }),
+};
+
+/** `real`, with the first statement of a transaction matching `pattern` (once armed) failing
+ * with `error` instead of being sent. */
+function failingOnce(real: SqlDriver, error: () => Error): { driver: SqlDriver; arm(pattern: RegExp): void; fired(): boolean } {
+  let armed: RegExp | null = null;
+  let fired = false;
+  const hit = (sql: string): boolean => {
+    if (armed === null || !armed.test(sql)) return false;
+    armed = null;
+    fired = true;
+    return true;
+  };
+  const wrap = (c: SqlConn): SqlConn => ({
+    all: (sql, params) => (hit(sql) ? Promise.reject(error()) : c.all(sql, params)),
+    get: (sql, params) => (hit(sql) ? Promise.reject(error()) : c.get(sql, params)),
+    run: (sql, params) => (hit(sql) ? Promise.reject(error()) : c.run(sql, params)),
+    insertId: (sql, params, id) => (hit(sql) ? Promise.reject(error()) : c.insertId(sql, params, id)),
+    last: (sql, params) => (hit(sql) ? Promise.reject(error()) : c.last(sql, params)),
+  });
+  const driver: SqlDriver = {
+    dialect: real.dialect,
+    url: real.url,
+    transaction: (body, options) => real.transaction((c) => body(wrap(c)), options),
+    read: (body, options) => real.read(body, options),
+    snapshot: (body) => real.snapshot(body),
+    ...(real.changeToken ? { changeToken: () => real.changeToken!() } : {}),
+    close: () => real.close(),
+  };
+  return { driver, arm: (pattern) => { armed = pattern; }, fired: () => fired };
+}
+
+const dir = (mode = 0o755) => ({ mode: 0o040000 | mode, uid: 0, gid: 0 });
+const file = () => ({ mode: 0o100644, uid: 0, gid: 0 });
+
+for (const engine of ['sqlite', 'postgres', 'mysql'] as Engine[]) {
+  const needs = engineNeed(engine);
+  describe.skipIf(needs.skip)(`${engine}: a statement failing among statements sent together`, () => {
+    async function setUp(): Promise<{ meta: SqlMeta; faults: ReturnType<typeof failingOnce>; check: () => Promise<string[]> }> {
+      needs.check();
+      const work = await mkdtemp(join(tmpdir(), 'strata-batch-faults-'));
+      dirs.push(work);
+      const url = await metaUrlFor(engine, work);
+      await (await formatMeta(url, { name: 'f', storage: `file://${join(work, 'objects')}`, trashDays: 0 })).meta.close();
+      const real = (await openDriver(parseMetaUrl(url))).driver;
+      const faults = failingOnce(real, DEADLOCK[engine]);
+      const meta = await SqlMeta.open(faults.driver);
+      const check = async () => {
+        await meta.close();
+        const again = (await openDriver(parseMetaUrl(url))).driver;
+        try {
+          return await consistencyProblems(again);
+        } finally {
+          await again.close();
+        }
+      };
+      return { meta, faults, check };
+    }
+
+    it('rename of a directory to another: the retry moves it once, and both link counts are right', async () => {
+      const { meta, faults, check } = await setUp();
+      const a = await meta.mkdir(ROOT_INODE, 'a', dir());
+      const b = await meta.mkdir(ROOT_INODE, 'b', dir());
+      await meta.mkdir(b.ino, 'other', dir());
+      const sub = await meta.mkdir(a.ino, 'sub', dir());
+      // In the batch of writes after the checks, ahead of both directories' stamps.
+      faults.arm(/^DELETE FROM trash/);
+      await meta.rename(a.ino, 'sub', b.ino, 'sub', 0, 0);
+      expect(faults.fired()).toBe(true);
+      expect((await meta.getattr(a.ino)).nlink).toBe(2);
+      expect((await meta.getattr(b.ino)).nlink).toBe(4);
+      expect((await meta.lookup(b.ino, 'sub')).ino).toBe(sub.ino);
+      await expect(meta.lookup(a.ino, 'sub')).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await check()).toEqual([]);
+    });
+
+    it('unlink of a file\'s last name: the retry frees it once, and no name is left without its inode', async () => {
+      const { meta, faults, check } = await setUp();
+      const d = await meta.mkdir(ROOT_INODE, 'd', dir());
+      await meta.mknod(d.ino, 'f', file());
+      await meta.mknod(d.ino, 'g', file());
+      // The name's removal, sent with the freeing of the inode (which reads first, then deletes).
+      faults.arm(/^DELETE FROM dentries/);
+      await meta.unlink(d.ino, 'f', 0);
+      expect(faults.fired()).toBe(true);
+      await expect(meta.lookup(d.ino, 'f')).rejects.toMatchObject({ code: 'ENOENT' });
+      expect((await meta.readdir(d.ino, 0, 10)).map((e) => e.name).filter((n) => n !== '.' && n !== '..')).toEqual(['g']);
+      expect(await check()).toEqual([]);
+    });
+
+    it('rmdir: the retry removes it once, and the parent\'s link count is right', async () => {
+      const { meta, faults, check } = await setUp();
+      const d = await meta.mkdir(ROOT_INODE, 'd', dir());
+      await meta.mkdir(d.ino, 'e', dir());
+      await meta.mkdir(d.ino, 'keep', dir());
+      faults.arm(/^DELETE FROM dentries/);
+      await meta.rmdir(d.ino, 'e', 0);
+      expect(faults.fired()).toBe(true);
+      expect((await meta.getattr(d.ino)).nlink).toBe(3);
+      expect((await meta.readdir(d.ino, 0, 10)).map((e) => e.name).filter((n) => n !== '.' && n !== '..')).toEqual(['keep']);
+      expect(await check()).toEqual([]);
+    });
+  });
+}
