@@ -111,9 +111,13 @@ export class PathApi implements HandleOwner {
       // O_EXCL fails on any existing name, symlink or not: the create says so without a read first.
       let known: KnownEntry = { parent: where.parent, existing: null };
       if (!(flags & O_EXCL)) {
-        const found = await this.vfs.lookupPath(where.parent.ino, [where.name]);
-        if (found.length === 0) fail('ENOENT', 'open', path);
-        known = { parent: found[0]!, existing: found[1] ?? null };
+        if (where.entry !== undefined) {
+          known = { parent: where.parent, existing: where.entry };
+        } else {
+          const found = await this.vfs.lookupPath(where.parent.ino, [where.name]);
+          if (found.length === 0) fail('ENOENT', 'open', path);
+          known = { parent: found[0]!, existing: found[1] ?? null };
+        }
       }
       const existing = known.existing;
       if (existing && isSymlink(existing)) {
@@ -141,7 +145,8 @@ export class PathApi implements HandleOwner {
     const where = await this.#parent('open', path);
     // Names that are or may be directories, symlinks to follow, ...: the open path knows the rules.
     if (where.name === '' || where.name === '..' || where.trailingDot || where.trailingSlash) return false;
-    const attr = await this.vfs.createFile(this.caller, where.parent.ino, where.name, mode & ~this.umask, bytes, (flags & O_EXCL) !== 0);
+    const known = where.entry !== undefined ? { parent: where.parent, existing: where.entry } : undefined;
+    const attr = await this.vfs.createFile(this.caller, where.parent.ino, where.name, mode & ~this.umask, bytes, (flags & O_EXCL) !== 0, undefined, known);
     return attr !== null;
   }
 
@@ -311,7 +316,7 @@ export class PathApi implements HandleOwner {
     return as('mkdir', path, async () => {
       const where = await this.#parent('mkdir', path);
       if (where.name === '' || where.name === '..') fail('EEXIST', 'mkdir', path);
-      await this.vfs.mkdir(this.caller, where.parent.ino, where.name, mode);
+      await this.vfs.mkdir(this.caller, where.parent.ino, where.name, mode, undefined, where.parent);
     });
   }
 
@@ -432,7 +437,7 @@ export class PathApi implements HandleOwner {
       try {
         await as('mkdtemp', candidate, async () => {
           const where = await this.#parent('mkdtemp', candidate);
-          await this.vfs.mkdir(this.caller, where.parent.ino, where.name, 0o700 & ~this.umask);
+          await this.vfs.mkdir(this.caller, where.parent.ino, where.name, 0o700 & ~this.umask, undefined, where.parent);
         });
         return candidate;
       } catch (err) {
@@ -463,15 +468,21 @@ export class PathApi implements HandleOwner {
     const from = toPath(oldPath, 'oldPath');
     const to = toPath(newPath, 'newPath');
     await as('rename', from, async () => {
+      // Reads that need no answer from one another go out together (fewer round trips to a
+      // metadata server) and are judged in order.
+      const dstWhere = this.#walker('rename', to).parentOf();
+      dstWhere.catch(() => undefined);
       const src = await this.#parent('rename', from);
-      const dst = await this.#walker('rename', to).parentOf();
+      const dst = await dstWhere;
       // Like the kernel: a path ending in '.' or '..' (or the root) is never renamed or replaced.
       if (src.name === '' || dst.name === '' || src.trailingDot || dst.trailingDot || src.name === '..' || dst.name === '..') {
         fail('EBUSY', 'rename', from);
       }
-      const srcAttr = await this.vfs.lookup(this.caller, src.parent.ino, src.name);
+      // The walks read both names already where they could.
+      const dstFound = dst.entry !== undefined ? dst.entry : this.vfs.lookup(this.caller, dst.parent.ino, dst.name).catch(() => null);
+      const srcAttr = src.entry !== undefined ? src.entry ?? fail('ENOENT', 'rename', from) : await this.vfs.lookup(this.caller, src.parent.ino, src.name);
       if ((src.trailingSlash || dst.trailingSlash) && !isDir(srcAttr)) fail('ENOTDIR', 'rename', from);
-      const dstAttr = await this.vfs.lookup(this.caller, dst.parent.ino, dst.name).catch(() => null);
+      const dstAttr = await dstFound;
       if (dstAttr && isDir(dstAttr) && dstAttr.ino !== srcAttr.ino) {
         // Replacing a directory that holds the source (its parent or further up) is ENOTEMPTY,
         // checked by the kernel before the types of the two are compared.

@@ -36,6 +36,9 @@ export interface ResolvedParent {
   trailingSlash: boolean;
   /** The path ended in '/.' (`name` is then the directory before it). */
   trailingDot: boolean;
+  /** What `name` is in `parent`, read with the directories (null: absent then); undefined when
+   * that read did not reach it (a symlink or '..' on the way, or `name` is '..' or before '/.'). */
+  entry?: Attr | null;
 }
 
 /** Walks paths for one operation, counting symlinks across the whole walk like the kernel. */
@@ -64,13 +67,19 @@ export class PathWalker {
     // lookup of '.' in it (ENOENT, ENOTDIR) before any create or remove is considered.
     if (trailingDot) await this.resolve(true);
     const dirs = parts.slice(0, -1);
-    const [root, ...prefetched] = await this.fs.lookupPath(ROOT_INODE, leadingNames(dirs));
+    // The last name is read along (it costs nothing more): callers that need it save a read.
+    const leading = leadingNames(parts);
+    const [root, ...prefetched] = await this.fs.lookupPath(ROOT_INODE, leading);
     const stack = [root];
     this.#names = [];
     if (parts.length === 0) return { parent: stack[0], name: '', trailingSlash: false, trailingDot: false };
     await this.#walk(stack, dirs, true, prefetched);
     const parent = stack[stack.length - 1];
     const name = parts[parts.length - 1];
+    // The walk stayed on the line read at once (it entered the very directories read): what that
+    // read found under the parent is the name's entry.
+    const straight = leading.length === parts.length && !trailingDot && parent === (dirs.length === 0 ? root : prefetched[dirs.length - 1]);
+    const entry = straight ? prefetched[dirs.length] ?? null : undefined;
     if (!isDir(parent)) this.#fail('ENOTDIR');
     if (name === '..') {
       // The kernel refuses to create or remove an entry called '..'; callers treat this like a
@@ -79,7 +88,7 @@ export class PathWalker {
     }
     if (!isDir(parent)) this.#fail('ENOTDIR');
     if (!this.fs.checkAccess(this.caller, parent, X_OK)) this.#fail('EACCES');
-    return { parent, name, trailingSlash, trailingDot };
+    return { parent, name, trailingSlash, trailingDot, entry };
   }
 
   /** Resolve the whole path; `followLast` chooses stat vs lstat semantics (a trailing slash

@@ -288,12 +288,16 @@ export class Vfs implements Walkable {
 
   async lookup(caller: Caller, dir: number, name: string): Promise<Attr> {
     this.#live('lookup');
+    const problem = nameProblem(name);
+    // The entry's read needs no answer from the directory's: both go out together (one round trip
+    // to a metadata server instead of two), and are judged in order.
+    const found = problem ? null : this.meta.lookup(dir, name);
+    found?.catch(() => undefined);
     const parent = await this.meta.getattr(dir);
     if (!isDir(parent)) fail('ENOTDIR', 'lookup');
     if (!permits(parent, caller, X_OK)) fail('EACCES', 'lookup');
-    const problem = nameProblem(name);
     if (problem) fail(problem, 'lookup');
-    return this.#withPending(await this.meta.lookup(dir, name));
+    return this.#withPending(await found!);
   }
 
   async lookupIn(dir: Attr, name: string): Promise<Attr> {
@@ -571,11 +575,12 @@ export class Vfs implements Walkable {
     return this.meta.mknod(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid, rdev: type === S_IFCHR || type === S_IFBLK ? rdev : 0 });
   }
 
-  /** `events`, here and on unlink, rmdir and rename: notifications committed with the change. */
-  async mkdir(caller: Caller, dir: number, name: string, mode: number, events?: readonly QueuedEvent[]): Promise<Attr> {
+  /** `events`, here and on unlink, rmdir and rename: notifications committed with the change.
+   * `known`: the directory's attributes as the caller's walk just read them. */
+  async mkdir(caller: Caller, dir: number, name: string, mode: number, events?: readonly QueuedEvent[], known?: Attr): Promise<Attr> {
     this.#live('mkdir');
     // mkdir(2) keeps only the permission and sticky bits of `mode`; setgid comes from the parent.
-    const n = await this.#newNode(caller, dir, name, S_IFDIR, mode & 0o1777, 'mkdir');
+    const n = await this.#newNode(caller, dir, name, S_IFDIR, mode & 0o1777, 'mkdir', known);
     return this.meta.mkdir(dir, name, { mode: n.mode, uid: caller.uid, gid: n.gid }, events);
   }
 
@@ -628,9 +633,14 @@ export class Vfs implements Walkable {
       if (n === '.' || n === '..') fail(n === '.' ? 'EINVAL' : 'EBUSY', 'rename');
       this.#checkName(n, 'rename');
     }
-    await this.#writableDir(caller, dir, 'rename');
-    if (newDir !== dir) await this.#writableDir(caller, newDir, 'rename');
-    const src = await this.meta.lookup(dir, name);
+    // The reads need no answer from one another: they go out together, and are judged in order.
+    const fromDir = this.meta.getattr(dir);
+    const toDir = newDir !== dir ? this.meta.getattr(newDir) : fromDir;
+    const found = this.meta.lookup(dir, name);
+    for (const read of [toDir, found]) read.catch(() => undefined);
+    await this.#writableDir(caller, dir, 'rename', await fromDir);
+    if (newDir !== dir) await this.#writableDir(caller, newDir, 'rename', await toDir);
+    const src = await found;
     // Moving a directory to another parent rewrites its '..': that needs write access to it.
     if (isDir(src) && newDir !== dir && !permits(src, caller, W_OK)) fail('EACCES', 'rename');
     await this.meta.rename(dir, name, newDir, newName, flags, caller.uid, events);
@@ -831,13 +841,14 @@ export class Vfs implements Walkable {
    * one metadata transaction. Returns null when `name` already exists, for the caller to take the
    * ordinary open path; with `exclusive` that is EEXIST instead.
    */
-  async createFile(caller: Caller, dir: number, name: string, mode: number, data: Uint8Array, exclusive: boolean, extras?: CreateExtras): Promise<Attr | null> {
+  /** `known`: the directory and the name as the caller's walk just read them (see create). */
+  async createFile(caller: Caller, dir: number, name: string, mode: number, data: Uint8Array, exclusive: boolean, extras?: CreateExtras, known?: KnownEntry): Promise<Attr | null> {
     this.#live('open');
     this.#checkName(name, 'open');
     // One read for the directory and the name; "absent" costs no ENOENT error (the common case).
-    const found = await this.meta.lookupPath(dir, [name]);
+    const found = known ? [known.parent, ...(known.existing ? [known.existing] : [])] : await this.meta.lookupPath(dir, [name]);
     if (found.length === 0) fail('ENOENT', 'open');
-    const parent = found[0];
+    const parent = found[0]!;
     if (!isDir(parent)) fail('ENOTDIR', 'open');
     if (!permits(parent, caller, X_OK)) fail('EACCES', 'open');
     if (found.length > 1) {

@@ -207,6 +207,33 @@ describe('symlinks and path resolution', () => {
     await same((fs, p) => fs.stat(p('s/rel/')));
   });
 
+  // Names are read along with the directories of a path in one go; a symlink on the way leaves
+  // that line, and what is under the link must still be found.
+  it('changes through a symlinked directory: rename, overwrite, append, mkdir, unlink', async () => {
+    await same((fs, p) => fs.mkdir(p('t/real/sub'), { recursive: true }));
+    await same((fs, p) => fs.symlink('real', p('t/link')));
+    await same((fs, p) => fs.writeFile(p('t/real/f'), 'one'));
+    await same((fs, p) => fs.writeFile(p('t/real/g'), 'two'));
+    await same((fs, p) => fs.writeFile(p('t/link/f'), 'overwritten'));
+    await same((fs, p) => fs.appendFile(p('t/link/f'), '+'));
+    await same(async (fs, p) => (await fs.open(p('t/link/g'), 'a')).close());
+    await same((fs, p) => fs.writeFile(p('t/link/f'), 'x', { flag: 'wx' }));
+    await same((fs, p) => fs.rename(p('t/link/f'), p('t/link/g')));
+    await same((fs, p) => fs.readFile(p('t/real/g'), 'utf8'));
+    await same((fs, p) => fs.rename(p('t/link/f'), p('t/link/h')));
+    await same((fs, p) => fs.rename(p('t/link/g'), p('t/link/h')));
+    await same((fs, p) => fs.mkdir(p('t/link/d')));
+    await same((fs, p) => fs.readdir(p('t/real')));
+    await same((fs, p) => fs.mkdir(p('t/link/sub')));
+    await same((fs, p) => fs.rename(p('t/link/d'), p('t/link/sub/d2')));
+    await same((fs, p) => fs.rename(p('t/link/h'), p('t/link/sub/d2')));
+    await same((fs, p) => fs.rename(p('t/link/sub/d2'), p('t/link/h/')));
+    await same((fs, p) => fs.unlink(p('t/link/h')));
+    await same((fs, p) => fs.unlink(p('t/link/h')));
+    await same((fs, p) => fs.rmdir(p('t/link/sub/d2')));
+    await same((fs, p) => fs.readdir(p('t/real'), { recursive: true }));
+  });
+
   it('ELOOP after too many links', async () => {
     await same((fs, p) => fs.symlink('loop2', p('s/loop1')));
     await same((fs, p) => fs.symlink('loop1', p('s/loop2')));
