@@ -46,6 +46,27 @@ async function bounded<R>(bound: Bound, run: (queryTimeout: number | undefined) 
   }
 }
 
+/** Statements a transaction sends in one turn of the event loop (BEGIN with the first ones, a
+ * batch the engine sends together, the last one with COMMIT) leave in one write instead of one
+ * each: a write to a socket is a system call, and on loopback it also runs the server's side of
+ * TCP. The socket is corked at the first statement and uncorked once the turn's promise callbacks
+ * have run (a tick queued from one runs after them all), so no statement waits on an answer to one
+ * still held back. */
+function batchWrites(client: pg.PoolClient): () => void {
+  const stream = (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    stream.uncork();
+  };
+  return () => {
+    if (corked) return;
+    corked = true;
+    stream.cork();
+    process.nextTick(uncork);
+  };
+}
+
 class Conn implements SqlConn {
   constructor(private readonly q: { query: pg.Pool['query'] }, private readonly bound: Bound, private readonly commitBehind?: CommitBehind) {}
 
@@ -152,14 +173,16 @@ export class PostgresDriver implements SqlDriver {
     let failed: unknown = null;
     const onError = (err: unknown): void => { failed ??= err; };
     client.on('error', onError);
+    const batched = batchWrites(client);
     const conn = {
-      query: (sql: string) => bounded(bound, (timeout) => client.query({ text: sql, query_timeout: timeout } as pg.QueryConfig)),
+      query: (sql: string) => { batched(); return bounded(bound, (timeout) => client.query({ text: sql, query_timeout: timeout } as pg.QueryConfig)); },
       done: (broken: boolean) => {
         client.off('error', onError);
         client.release(broken || failed ? ((failed ?? new Error('connection failed')) as Error) : undefined);
       },
     };
-    return pooledTransaction(conn, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: true }, (commitBehind) => body(new Conn(client, bound, commitBehind)));
+    const statements = { query: ((config: pg.QueryConfig) => { batched(); return client.query(config); }) as pg.Pool['query'] };
+    return pooledTransaction(conn, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: true }, (commitBehind) => body(new Conn(statements, bound, commitBehind)));
   }
 
   #live(): void {
