@@ -1550,6 +1550,13 @@ export function metaConformance(name: string, factory: MetaFactory): void {
         await meta.closeSession(s2);
         expect(await codeOf(meta.getattr(h.ino))).toBe('ENOENT');
         expect(await codeOf(meta.opened(s1, 987_654))).toBe('ENOENT');
+        // A closed session records nothing: ESTALE, and the file is not kept for it.
+        const dead = await meta.newSession({ host: 'gone' });
+        await meta.closeSession(dead);
+        const k = await meta.mknod(ROOT_INODE, 'k', reg());
+        expect(await codeOf(meta.opened(dead, k.ino))).toBe('ESTALE');
+        await meta.unlink(ROOT_INODE, 'k', 0, true);
+        expect(await codeOf(meta.getattr(k.ino))).toBe('ENOENT');
       });
 
       it('closeSession frees the unlinked files only it kept open, and forgets the session', async () => {

@@ -8,6 +8,8 @@ const errnoOf = (err: unknown): number => Number((err as { errno?: unknown })?.e
 const messageOf = (err: unknown): string => String((err as { message?: unknown })?.message ?? '');
 
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+/** An INSERT's rows: one of parameters, or what `select` finds. */
+const rowSource = (cols: readonly string[], select?: string) => select ?? `VALUES (${placeholders(cols.length)})`;
 
 /** Assignments written with `old(col)` (the row's current value) and `new(col)` (the value that
  * was to be inserted), made concrete. */
@@ -25,8 +27,9 @@ export const sqliteDialect: Dialect = {
   // SQLite's default collation compares bytes.
   binary: (c) => c,
   insertIgnore: memo((t: string, cols: readonly string[]) => `INSERT OR IGNORE INTO ${t} (${cols.join(', ')}) VALUES (${placeholders(cols.length)})`),
-  upsert: memo((t: string, cols: readonly string[], key: readonly string[], updates: readonly string[]) =>
-    `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments(updates, (c) => c, (c) => `excluded.${c}`)}`),
+  // A SELECT as the source needs its WHERE clause here: SQLite would read ON as a join's.
+  upsert: memo((t: string, cols: readonly string[], key: readonly string[], updates: readonly string[], select?: string) =>
+    `INSERT INTO ${t} (${cols.join(', ')}) ${rowSource(cols, select)} ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments(updates, (c) => c, (c) => `excluded.${c}`)}`),
   retryable: (err) => ['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED'].includes(codeOf(err)),
   duplicate: (err) => ['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY'].includes(codeOf(err)),
   connectionLost: () => false,
@@ -42,8 +45,8 @@ export const postgresDialect: Dialect = {
     ? 'WITH v AS (UPDATE vstate SET version = version + 1 RETURNING version) INSERT INTO changes (version, op, time_ms, body) SELECT version, ?, ?, ? FROM v RETURNING version'
     : `WITH c AS (${addCounters(counters)} RETURNING 1), v AS (UPDATE vstate SET version = version + 1 WHERE (SELECT count(*) FROM c) >= 0 RETURNING version) INSERT INTO changes (version, op, time_ms, body) SELECT version, ?, ?, ? FROM v RETURNING version`),
   insertIgnore: memo((t: string, cols: readonly string[]) => `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON CONFLICT DO NOTHING`),
-  upsert: memo((t: string, cols: readonly string[], key: readonly string[], updates: readonly string[]) =>
-    `INSERT INTO ${t} AS cur (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments(updates, (c) => `cur.${c}`, (c) => `EXCLUDED.${c}`)}`),
+  upsert: memo((t: string, cols: readonly string[], key: readonly string[], updates: readonly string[], select?: string) =>
+    `INSERT INTO ${t} AS cur (${cols.join(', ')}) ${rowSource(cols, select)} ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments(updates, (c) => `cur.${c}`, (c) => `EXCLUDED.${c}`)}`),
   // serialization_failure, deadlock_detected, lock_not_available
   retryable: (err) => ['40001', '40P01', '55P03'].includes(codeOf(err)),
   duplicate: (err) => codeOf(err) === '23505',
@@ -61,8 +64,8 @@ export const mysqlDialect: Dialect = {
   binary: (c) => c,
   // INSERT IGNORE would also turn other errors into warnings; a no-op update does not.
   insertIgnore: memo((t: string, cols: readonly string[]) => `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON DUPLICATE KEY UPDATE ${cols[0]} = ${cols[0]}`),
-  upsert: memo((t: string, cols: readonly string[], _key: readonly string[], updates: readonly string[]) =>
-    `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${placeholders(cols.length)}) ON DUPLICATE KEY UPDATE ${assignments(updates, (c) => c, (c) => `VALUES(${c})`)}`),
+  upsert: memo((t: string, cols: readonly string[], _key: readonly string[], updates: readonly string[], select?: string) =>
+    `INSERT INTO ${t} (${cols.join(', ')}) ${rowSource(cols, select)} ON DUPLICATE KEY UPDATE ${assignments(updates, (c) => `${t}.${c}`, (c) => `VALUES(${c})`)}`),
   // ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, ER_CHECKREAD (MariaDB: record changed since read)
   retryable: (err) => [1213, 1205, 1020].includes(errnoOf(err)),
   duplicate: (err) => errnoOf(err) === 1062,

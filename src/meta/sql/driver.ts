@@ -69,8 +69,10 @@ export interface Dialect {
   /** INSERT that does nothing when the key exists. */
   insertIgnore(table: string, columns: readonly string[]): string;
   /** INSERT, or on a key conflict apply `updates`: SQL assignments `col = ...` written with
-   * `old(col)` for the row's current value and `new(col)` for the value that was to be inserted. */
-  upsert(table: string, columns: readonly string[], key: readonly string[], updates: readonly string[]): string;
+   * `old(col)` for the row's current value and `new(col)` for the value that was to be inserted.
+   * The row comes from parameters, or from `select` (a SELECT with a WHERE clause, giving the
+   * columns in order): then nothing is written when it finds no row. */
+  upsert(table: string, columns: readonly string[], key: readonly string[], updates: readonly string[], select?: string): string;
   /** A failure worth running the whole transaction again: serialization failure, deadlock, a
    * lock wait that timed out, a busy database. */
   retryable(err: unknown): boolean;

@@ -1786,17 +1786,26 @@ export class SqlMeta implements Meta {
 
   async opened(session: number, ino: number): Promise<void> {
     this.#live('open');
-    await this.#write('open', async (tx) => {
-      // Sent together and judged in order: a dead session or a gone inode fails the call, and
-      // the record written behind them is rolled back with it.
-      const alive = this.#sessionAlive(tx.c, session, 'open');
-      const exists = this.#node(tx.c, ino, 'open');
-      const recorded = tx.c.run(tx.dialect.upsert('open_files', ['session', 'ino', 'count'], ['session', 'ino'], ['count = old(count) + 1']), [session, ino, 1]);
-      for (const p of [exists, recorded]) p.catch(() => undefined);
-      await alive;
-      await exists;
-      await recorded;
-    });
+    // One statement, which writes only for a live session (its row locked: a cleanup waits) and
+    // an inode that exists (read, not locked, as before: a subquery's rows are not locked by the
+    // outer FOR UPDATE); where the server allows, the commit goes right behind it. Why nothing was
+    // written is asked only then.
+    for (let attempt = 1; ; attempt++) {
+      const recorded = await this.#write('open', async (tx) => {
+        const record = tx.dialect.upsert('open_files', ['session', 'ino', 'count'], ['session', 'ino'], ['count = old(count) + 1'],
+          `SELECT id, ?, 1 FROM sessions WHERE id = ? AND EXISTS (SELECT 1 FROM inodes WHERE ino = ?)${tx.dialect.forUpdate}`);
+        const params = [ino, session, ino];
+        if (tx.dialect.returning) return (await tx.c.last(`${record} RETURNING 1 AS n`, params)) !== undefined;
+        return (await tx.c.run(record, params)) > 0;
+      });
+      if (recorded) return;
+      await this.#read(async (c) => {
+        await this.#sessionAlive(c, session, 'open');
+        await this.#node(c, ino, 'open');
+      });
+      // Both are there now, yet the record found neither: changed meanwhile; once more.
+      if (attempt === 3) fail('EIO', 'open', `the open of inode ${ino} could not be recorded`);
+    }
   }
 
   async released(session: number, inos: number | readonly number[]): Promise<void> {
