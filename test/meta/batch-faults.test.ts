@@ -1,8 +1,10 @@
 // Statements of one transaction go out together where the connection pipelines. When one of them
 // fails (a deadlock, a lost race), nothing of the transaction may stay behind: not the statements
-// sent with it, and not those a helper sends after its own first answer (MySQL would run them
-// after the ROLLBACK, in autocommit). The retry then applies the change exactly once. A real
-// server deadlocks only by chance, so the failure is injected in front of the real driver.
+// sent with it, and not those a helper sends after its own first answer. The retry then applies
+// the change exactly once. A real server deadlocks only by chance, so the failure is injected in
+// front of the real driver, as the server would deal it: the statement fails on the server, and
+// the transaction is aborted (PostgreSQL) or rolled back whole (MySQL's deadlock victim; SQLite
+// after some errors), so that anything still sent behind it would run in autocommit.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,9 +29,19 @@ const DEADLOCK: Record<Engine, () => Error> = {
   mysql: () => Object.assign(new Error('Deadlock found when trying to get lock'), { errno: 1213, code: 'ER_LOCK_DEADLOCK' }),
 };
 
-/** `real`, with the first statement of a transaction matching `pattern` (once armed) failing
- * with `error` instead of being sent. */
-function failingOnce(real: SqlDriver, error: () => Error): { driver: SqlDriver; arm(pattern: RegExp): void; fired(): boolean } {
+/** The server's side of a deadlock on connection `c`, before the victim hears of it. */
+const ABORT: Record<Engine, (c: SqlConn) => Promise<unknown>> = {
+  sqlite: (c) => c.run('ROLLBACK'),
+  postgres: (c) => c.run('SELECT 1 FROM strata_no_such_table').catch(() => undefined),
+  mysql: async (c) => {
+    await c.run('ROLLBACK');
+    await c.run('SELECT 1 FROM strata_no_such_table').catch(() => undefined);
+  },
+};
+
+/** `real`, with the first statement of a transaction matching `pattern` (once armed) failing as
+ * a deadlock's victim: `abort` on the server, then `error`, instead of the statement. */
+function failingOnce(real: SqlDriver, error: () => Error, abort: (c: SqlConn) => Promise<unknown>): { driver: SqlDriver; arm(pattern: RegExp): void; fired(): boolean } {
   let armed: RegExp | null = null;
   let fired = false;
   const hit = (sql: string): boolean => {
@@ -38,13 +50,16 @@ function failingOnce(real: SqlDriver, error: () => Error): { driver: SqlDriver; 
     fired = true;
     return true;
   };
-  const wrap = (c: SqlConn): SqlConn => ({
-    all: (sql, params) => (hit(sql) ? Promise.reject(error()) : c.all(sql, params)),
-    get: (sql, params) => (hit(sql) ? Promise.reject(error()) : c.get(sql, params)),
-    run: (sql, params) => (hit(sql) ? Promise.reject(error()) : c.run(sql, params)),
-    insertId: (sql, params, id) => (hit(sql) ? Promise.reject(error()) : c.insertId(sql, params, id)),
-    last: (sql, params) => (hit(sql) ? Promise.reject(error()) : c.last(sql, params)),
-  });
+  const wrap = (c: SqlConn): SqlConn => {
+    const fail = (): Promise<never> => abort(c).then(() => { throw error(); });
+    return {
+      all: (sql, params) => (hit(sql) ? fail() : c.all(sql, params)),
+      get: (sql, params) => (hit(sql) ? fail() : c.get(sql, params)),
+      run: (sql, params) => (hit(sql) ? fail() : c.run(sql, params)),
+      insertId: (sql, params, id) => (hit(sql) ? fail() : c.insertId(sql, params, id)),
+      last: (sql, params) => (hit(sql) ? fail() : c.last(sql, params)),
+    };
+  };
   const driver: SqlDriver = {
     dialect: real.dialect,
     url: real.url,
@@ -70,7 +85,7 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as Engine[]) {
       const url = await metaUrlFor(engine, work);
       await (await formatMeta(url, { name: 'f', storage: `file://${join(work, 'objects')}`, trashDays: 0 })).meta.close();
       const real = (await openDriver(parseMetaUrl(url))).driver;
-      const faults = failingOnce(real, DEADLOCK[engine]);
+      const faults = failingOnce(real, DEADLOCK[engine], ABORT[engine]);
       const meta = await SqlMeta.open(faults.driver);
       const check = async () => {
         await meta.close();

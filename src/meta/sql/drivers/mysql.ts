@@ -45,6 +45,28 @@ function dropSocket(conn: unknown): void {
   (c.connection?.stream ?? c.stream)?.destroy();
 }
 
+/** The statements of one transaction on a mysql2 connection, handed over one after another (mysql2
+ * sends them so anyway) and none after one failed, except the ROLLBACK: the victim of a deadlock
+ * has its whole transaction rolled back by the server, and statements already queued behind the
+ * failed one would then run in autocommit. They fail with the first failure instead (what the
+ * engine judges: retry, lost connection, taken name). Nothing is handed over after COMMIT or
+ * ROLLBACK. */
+function transactionQueue(send: (sql: string, values?: unknown[]) => Promise<[unknown, unknown]>): (sql: string, values?: unknown[], ends?: boolean) => Promise<[unknown, unknown]> {
+  let previous: Promise<unknown> = Promise.resolve();
+  let failure: { err: unknown } | null = null;
+  let ended = false;
+  return (sql, values, ends = false) => {
+    if (ended) return Promise.reject(errnoError('EIO', 'meta', undefined, 'a statement came after its transaction had ended; it was not sent'));
+    if (ends) ended = true;
+    const sent = previous.then(() => {
+      if (failure && !ends) throw failure.err;
+      return send(sql, values);
+    });
+    previous = sent.then(() => undefined, (err: unknown) => { failure ??= { err }; });
+    return sent;
+  };
+}
+
 class Conn implements SqlConn {
   constructor(private readonly q: Queryable) {}
 
@@ -168,11 +190,12 @@ export class MysqlDriver implements SqlDriver {
 
   async #inTransaction<T>(begin: string[], where: string | null, bound: Bound, reusable: boolean, body: (c: SqlConn) => Promise<T>): Promise<T> {
     const conn = await this.#pool.getConnection().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
+    const next = transactionQueue((sql, values) => bounded(bound, conn, sql, values));
     const pooled = {
-      query: (sql: string) => bounded(bound, conn, sql),
+      query: (sql: string) => next(sql, undefined, sql === 'COMMIT' || sql === 'ROLLBACK'),
       done: (broken: boolean) => (broken || !reusable ? conn.destroy() : conn.release()),
     };
-    return pooledTransaction(pooled, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: false }, () => body(new Conn({ query: ({ sql }, values) => bounded(bound, conn, sql, values) })));
+    return pooledTransaction(pooled, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: false }, () => body(new Conn({ query: ({ sql }, values) => next(sql, values) })));
   }
 
   #live(): void {
