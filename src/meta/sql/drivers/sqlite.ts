@@ -20,24 +20,14 @@ const BUSY_TIMEOUT_MS = 20;
 
 const INT64_COLUMN = /\b[acmb]time\b/;
 
-/** A transaction's statements, each run only while the transaction is open: after some errors
- * (a full disk, an I/O error, no memory) SQLite rolls the whole transaction back by itself, and a
- * statement sent together with the failed one would then run on its own, outside any transaction. */
-function whileOpen(s: Statements, path: string): SqlConn {
-  const open = (): void => {
-    if (!s.db.inTransaction) throw errnoError('EIO', 'meta', path, 'SQLite rolled the transaction back after a failed statement; the statements behind it were not run');
-  };
-  return {
-    all: async (sql, params) => { open(); return s.all(sql, params); },
-    get: async (sql, params) => { open(); return s.get(sql, params); },
-    run: async (sql, params) => { open(); return s.run(sql, params); },
-    insertId: async (sql, params, idColumn) => { open(); return s.insertId(sql, params, idColumn); },
-    last: async (sql, params) => { open(); return s.last(sql, params); },
-  };
-}
 
 class Statements implements SqlConn {
   readonly #cache = new Map<string, Database.Statement>();
+  /** Set while a transaction's body runs on these statements: each then runs only while SQLite
+   * still has the transaction open. After some errors (a full disk, an I/O error, no memory) SQLite
+   * rolls the whole transaction back by itself, and a statement sent together with the failed one
+   * would otherwise run on its own, outside any transaction. */
+  inTransaction = false;
 
   constructor(readonly db: Db) {}
 
@@ -46,6 +36,9 @@ class Statements implements SqlConn {
   }
 
   prepare(sql: string): Database.Statement {
+    if (this.inTransaction && !this.db.inTransaction) {
+      throw errnoError('EIO', 'meta', undefined, 'SQLite rolled the transaction back after a failed statement; the statements behind it were not run');
+    }
     let st = this.#cache.get(sql);
     if (!st) {
       st = this.db.prepare(sql);
@@ -219,11 +212,13 @@ export class SqliteDriver implements SqlDriver {
       this.#writer.prepare('BEGIN IMMEDIATE').run();
       let committed = false;
       try {
-        const result = await body(whileOpen(this.#writer, this.path));
+        this.#writer.inTransaction = true;
+        const result = await body(this.#writer);
         this.#writer.prepare('COMMIT').run();
         committed = true;
         return result;
       } finally {
+        this.#writer.inTransaction = false;
         if (!committed && db.inTransaction) db.exec('ROLLBACK');
       }
     });
