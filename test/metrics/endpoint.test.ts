@@ -170,11 +170,17 @@ describe('metrics of a FUSE mount', () => {
     const started = spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', command]);
     expect(started.status, started.stderr?.toString()).toBe(0);
     try {
-      const stop = Date.now() + 3500;
+      // Writes keep the mount busy until stats has printed a sample with its busiest ops (or 30 s
+      // went by): its start-up alone can take seconds on a loaded machine.
+      const capture = () => spawnSync('tmux', ['capture-pane', '-p', '-S', '-500', '-t', session], { encoding: 'utf8' }).stdout;
+      const stop = Date.now() + 30_000;
       let n = 0;
-      while (Date.now() < stop) await fs.writeFile(join(mnt, `busy${n++ % 20}`), 'x');
-      await new Promise((r) => setTimeout(r, 1000));
-      const pane = spawnSync('tmux', ['capture-pane', '-p', '-S', '-500', '-t', session], { encoding: 'utf8' }).stdout;
+      let pane = '';
+      while (Date.now() < stop) {
+        for (let k = 0; k < 20; k++) await fs.writeFile(join(mnt, `busy${n++ % 20}`), 'x');
+        pane = capture();
+        if (/fuse\.(create|open|write)(\s+[\d.]+){4}/.test(pane) && /meta\.\w+(\s+[\d.]+){4}/.test(pane)) break;
+      }
       expect(pane).toMatch(/fuse \(ms\)/);
       expect(pane).toMatch(/meta \(ms\)/);
       expect(pane).toMatch(/object \(ms\)/);
