@@ -20,7 +20,6 @@ const BUSY_TIMEOUT_MS = 20;
 
 const INT64_COLUMN = /\b[acmb]time\b/;
 
-
 class Statements implements SqlConn {
   readonly #cache = new Map<string, Database.Statement>();
   /** Set while a transaction's body runs on these statements: each then runs only while SQLite
