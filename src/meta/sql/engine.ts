@@ -502,9 +502,17 @@ export class SqlMeta implements Meta {
 
   /** As #lockNodes, with the rows read: ENOENT (`syscall`) when one is gone. */
   async #lockedNodes(c: SqlConn, inos: readonly number[], syscall: string): Promise<Map<number, NodeRow>> {
+    const rows = await this.#lockedRows(c, inos);
+    if (rows.size < new Set(inos).size) fail('ENOENT', syscall);
+    return rows;
+  }
+
+  /** As #lockedNodes, with a row that is gone left out: for callers that judge which is missing
+   * in an order of their own. */
+  async #lockedRows(c: SqlConn, inos: readonly number[]): Promise<Map<number, NodeRow>> {
     const sorted = [...new Set(inos)].sort((a, b) => a - b);
-    const rows = await inOrder(sorted.map((ino) => this.#node(c, ino, syscall, true)));
-    return new Map(rows.map((n) => [n.ino, n]));
+    const raws = await inOrder(sorted.map((ino) => c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = ?${this.#db.dialect.forUpdate}`, [ino])));
+    return new Map(raws.filter((raw) => raw !== undefined).map((raw) => { const n = toRow(raw); return [n.ino, n]; }));
   }
 
   async #sticky(parent: NodeRow, child: { uid: number }, uid: number, syscall: string): Promise<void> {
@@ -889,13 +897,16 @@ export class SqlMeta implements Meta {
   async link(ino: number, dir: number, name: string): Promise<NodeAttr> {
     this.#live('link');
     return this.#write('link', async (tx) => {
-      await this.#lockNodes(tx.c, [ino, dir]);
-      const n = await this.#node(tx.c, ino, 'link');
+      // Both rows locked and read, and the name looked up once they are: one round trip where
+      // the connection pipelines.
+      const [rows, taken] = await inOrder([this.#lockedRows(tx.c, [ino, dir]), this.#entry(tx.c, dir, name)]);
+      const n = rows.get(ino) ?? fail('ENOENT', 'link');
       if (isDirMode(n.mode)) fail('EPERM', 'link');
       if (n.nlink === 0) fail('ENOENT', 'link');
-      const parent = await this.#dirNode(tx.c, dir, 'link');
+      const parent = rows.get(dir) ?? fail('ENOENT', 'link');
+      if (!isDirMode(parent.mode)) fail('ENOTDIR', 'link');
       if (parent.nlink === 0) fail('ENOENT', 'link');
-      if (await this.#entry(tx.c, dir, name)) fail('EEXIST', 'link');
+      if (taken) fail('EEXIST', 'link');
       const t = nowNs();
       await SqlMeta.#insertEntry(tx, dir, name, ino, n.mode & S_IFMT);
       const next = { ...n, nlink: n.nlink + 1, ctime: t };
