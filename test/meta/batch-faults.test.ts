@@ -3,8 +3,9 @@
 // sent with it, and not those a helper sends after its own first answer. The retry then applies
 // the change exactly once. A real server deadlocks only by chance, so the failure is injected in
 // front of the real driver, as the server would deal it: the statement fails on the server, and
-// the transaction is aborted (PostgreSQL) or rolled back whole (MySQL's deadlock victim; SQLite
-// after some errors), so that anything still sent behind it would run in autocommit.
+// the transaction is aborted (PostgreSQL) or rolled back whole (MySQL's deadlock victim, where
+// the batch it went out in stops there; SQLite after some errors), so that anything still sent
+// behind it would run in autocommit.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,26 +23,29 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-/** The error each server gives a transaction it chose as a deadlock's victim. */
-const DEADLOCK: Record<Engine, () => Error> = {
-  sqlite: () => Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }),
-  postgres: () => Object.assign(new Error('deadlock detected'), { code: '40P01' }),
-  mysql: () => Object.assign(new Error('Deadlock found when trying to get lock'), { errno: 1213, code: 'ER_LOCK_DEADLOCK' }),
-};
+const deadlock = (code: string, message: string, errno?: number) => Object.assign(new Error(message), { code, ...(errno ? { errno } : {}) });
 
-/** The server's side of a deadlock on connection `c`, before the victim hears of it. */
-const ABORT: Record<Engine, (c: SqlConn) => Promise<unknown>> = {
-  sqlite: (c) => c.run('ROLLBACK'),
-  postgres: (c) => c.run('SELECT 1 FROM strata_no_such_table').catch(() => undefined),
-  mysql: async (c) => {
+/** What the victim of a deadlock sees on connection `c` in place of its statement: the server has
+ * rolled the transaction back (SQLite, MySQL) or aborted it (PostgreSQL) and answers with an
+ * error. MySQL's is the server's own: a batch the statement went out in stops there. */
+const DEADLOCK: Record<Engine, (c: SqlConn) => Promise<never>> = {
+  sqlite: async (c) => {
     await c.run('ROLLBACK');
+    throw deadlock('SQLITE_BUSY', 'database is locked');
+  },
+  postgres: async (c) => {
     await c.run('SELECT 1 FROM strata_no_such_table').catch(() => undefined);
+    throw deadlock('40P01', 'deadlock detected');
+  },
+  mysql: async (c) => {
+    await c.run("ROLLBACK; SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'Deadlock found when trying to get lock; try restarting transaction'");
+    throw new Error('the server did not fail the statement');
   },
 };
 
-/** `real`, with the first statement of a transaction matching `pattern` (once armed) failing as
- * a deadlock's victim: `abort` on the server, then `error`, instead of the statement. */
-function failingOnce(real: SqlDriver, error: () => Error, abort: (c: SqlConn) => Promise<unknown>): { driver: SqlDriver; arm(pattern: RegExp): void; fired(): boolean } {
+/** `real`, with the first statement of a transaction matching `pattern` (once armed) answered as
+ * a deadlock's victim (`victim`) instead. */
+function failingOnce(real: SqlDriver, victim: (c: SqlConn) => Promise<never>): { driver: SqlDriver; arm(pattern: RegExp): void; fired(): boolean } {
   let armed: RegExp | null = null;
   let fired = false;
   const hit = (sql: string): boolean => {
@@ -51,7 +55,7 @@ function failingOnce(real: SqlDriver, error: () => Error, abort: (c: SqlConn) =>
     return true;
   };
   const wrap = (c: SqlConn): SqlConn => {
-    const fail = (): Promise<never> => abort(c).then(() => { throw error(); });
+    const fail = (): Promise<never> => victim(c);
     return {
       all: (sql, params) => (hit(sql) ? fail() : c.all(sql, params)),
       get: (sql, params) => (hit(sql) ? fail() : c.get(sql, params)),
@@ -85,7 +89,7 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as Engine[]) {
       const url = await metaUrlFor(engine, work);
       await (await formatMeta(url, { name: 'f', storage: `file://${join(work, 'objects')}`, trashDays: 0 })).meta.close();
       const real = (await openDriver(parseMetaUrl(url))).driver;
-      const faults = failingOnce(real, DEADLOCK[engine], ABORT[engine]);
+      const faults = failingOnce(real, DEADLOCK[engine]);
       const meta = await SqlMeta.open(faults.driver);
       const check = async () => {
         await meta.close();

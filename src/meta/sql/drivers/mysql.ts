@@ -8,7 +8,7 @@ import { errnoError } from '../../../errors/errno.js';
 import { mysqlDialect } from '../dialects.js';
 import type { CallOptions, SqlConn, SqlDriver, SqlValue } from '../driver.js';
 import { boundFor, connectionFailure, CONNECT_TIMEOUT_MS, IDLE_IN_TRANSACTION_MS, statementStalled, STATEMENT_TIMEOUT_MS, type ServerLimits, type StatementBound as Bound } from './failures.js';
-import { pooledTransaction } from './pooled-transaction.js';
+import { pooledTransaction, type CommitBehind } from './pooled-transaction.js';
 
 const POOL_SIZE = 8;
 
@@ -45,30 +45,72 @@ function dropSocket(conn: unknown): void {
   (c.connection?.stream ?? c.stream)?.destroy();
 }
 
-/** The statements of one transaction on a mysql2 connection, handed over one after another (mysql2
- * sends them so anyway) and none after one failed, except the ROLLBACK: the victim of a deadlock
- * has its whole transaction rolled back by the server, and statements already queued behind the
- * failed one would then run in autocommit. They fail with the first failure instead (what the
- * engine judges: retry, lost connection, taken name). Nothing is handed over after COMMIT or
- * ROLLBACK. */
-function transactionQueue(send: (sql: string, values?: unknown[]) => Promise<[unknown, unknown]>): (sql: string, values?: unknown[], ends?: boolean) => Promise<[unknown, unknown]> {
-  let previous: Promise<unknown> = Promise.resolve();
+type Answer = [unknown, unknown];
+
+/** A statement waiting for its batch. */
+interface Waiting { sql: string; values: unknown[]; answer(a: Answer): void; fail(err: unknown): void }
+
+/** The statements of one transaction on a mysql2 connection. mysql2 waits for each answer before
+ * it sends the next statement, so the statements the engine starts together (one round trip on
+ * PostgreSQL, which pipelines) go out as one multi-statement query: those started in the same
+ * turn of the event loop, or while the batch before them was out. The server runs a batch in
+ * order and stops at its first failing statement; the statements behind it are not run.
+ *
+ * After a failure nothing more is sent but a ROLLBACK: the victim of a deadlock has its whole
+ * transaction rolled back by the server, and statements sent after it would run in autocommit.
+ * They fail with the first failure instead (what the engine judges: retry, lost connection, taken
+ * name), and so does every statement of the failed batch, whether or not it ran before the
+ * failing one: the transaction only rolls back from there. So a COMMIT sent in one batch right
+ * behind the last statement commits only if every statement before it succeeded. Nothing is
+ * taken after COMMIT or ROLLBACK. */
+export function transactionQueue(send: (sql: string, values: unknown[]) => Promise<Answer>): (sql: string, values?: unknown[], ends?: boolean) => Promise<Answer> {
+  let waiting: Waiting[] = [];
+  /** A batch is out, or one is due on the next tick. */
+  let busy = false;
   let failure: { err: unknown } | null = null;
   let ended = false;
-  return (sql, values, ends = false) => {
+
+  const sendBatch = (): void => {
+    const batch = waiting;
+    waiting = [];
+    const rollback = batch.find((w) => w.sql === 'ROLLBACK');
+    const out = failure ? (rollback ? [rollback] : []) : batch;
+    if (failure) for (const w of batch) if (w !== rollback) w.fail(failure.err);
+    if (out.length === 0) {
+      busy = false;
+      return;
+    }
+    const sent = out.length === 1
+      ? send(out[0]!.sql, out[0]!.values).then((a) => [a])
+      : send(out.map((w) => w.sql).join(';\n'), out.flatMap((w) => w.values)).then(([results, fields]) =>
+        (results as unknown[]).map((r, i): Answer => [r, (fields as unknown[] | undefined)?.[i]]));
+    void sent.then(
+      (answers) => out.forEach((w, i) => w.answer(answers[i]!)),
+      (err: unknown) => {
+        failure ??= { err };
+        for (const w of out) w.fail(err);
+      },
+    ).finally(() => {
+      if (waiting.length > 0) sendBatch();
+      else busy = false;
+    });
+  };
+
+  return (sql, values = [], ends = false) => {
     if (ended) return Promise.reject(errnoError('EIO', 'meta', undefined, 'a statement came after its transaction had ended; it was not sent'));
     if (ends) ended = true;
-    const sent = previous.then(() => {
-      if (failure && !ends) throw failure.err;
-      return send(sql, values);
+    return new Promise<Answer>((answer, fail) => {
+      waiting.push({ sql, values, answer, fail });
+      if (busy) return;
+      busy = true;
+      // After this turn's promise callbacks: statements started together go together.
+      process.nextTick(sendBatch);
     });
-    previous = sent.then(() => undefined, (err: unknown) => { failure ??= { err }; });
-    return sent;
   };
 }
 
 class Conn implements SqlConn {
-  constructor(private readonly q: Queryable) {}
+  constructor(private readonly q: Queryable, private readonly commitBehind?: CommitBehind) {}
 
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     const [rows] = await this.q.query({ sql }, params.map(param));
@@ -90,7 +132,7 @@ class Conn implements SqlConn {
   }
 
   last<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
-    return this.get<T>(sql, params);
+    return this.commitBehind ? this.commitBehind(() => this.get<T>(sql, params)) : this.get<T>(sql, params);
   }
 }
 
@@ -141,6 +183,10 @@ export class MysqlDriver implements SqlDriver {
       connectionLimit: POOL_SIZE,
       connectTimeout: connectTimeoutMs,
       charset: 'utf8mb4',
+      // A transaction's statements that the engine starts together go as one query (see
+      // transactionQueue). Values are escaped into the text by mysql2 either way (query(), not
+      // execute()): no statement is ever built from unescaped input.
+      multipleStatements: true,
       // 64-bit integers as strings (times in ns exceed 2^53); the engine converts.
       supportBigNumbers: true,
       bigNumberStrings: true,
@@ -195,7 +241,7 @@ export class MysqlDriver implements SqlDriver {
       query: (sql: string) => next(sql, undefined, sql === 'COMMIT' || sql === 'ROLLBACK'),
       done: (broken: boolean) => (broken || !reusable ? conn.destroy() : conn.release()),
     };
-    return pooledTransaction(pooled, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: false }, () => body(new Conn({ query: ({ sql }, values) => next(sql, values) })));
+    return pooledTransaction(pooled, { begin, lost: (err) => this.dialect.connectionLost(err), where, commitBehindIsSafe: true }, (commitBehind) => body(new Conn({ query: ({ sql }, values) => next(sql, values) }, commitBehind)));
   }
 
   #live(): void {

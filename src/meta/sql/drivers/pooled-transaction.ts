@@ -1,6 +1,6 @@
 // One transaction on a connection taken from a server's pool, the same way for every server:
-// begin, the body, commit. BEGIN goes out with the body's first statement, and where the server
-// aborts a transaction at its first failed statement the COMMIT goes right behind the last one:
+// begin, the body, commit. BEGIN goes out with the body's first statement, and where a COMMIT
+// sent before the last statement's answer cannot commit a failed transaction, right behind it:
 // on a connection that pipelines, each saves a round trip. A connection lost once COMMIT may have
 // been sent is CommitUnknown (the change may have been applied: never retried blindly); any other
 // failure rolls back; a connection that failed in any way is closed, not given back to the pool.
@@ -20,10 +20,12 @@ export interface TransactionShape {
   lost(err: unknown): boolean;
   /** The server, as messages name it; null for a read-only transaction (nothing to be unknown). */
   where: string | null;
-  /** A failed statement aborts the whole transaction, so a COMMIT sent behind the last statement
-   * before its answer can only commit it whole or roll it back (PostgreSQL). MySQL rolls back
-   * just the statement: there the COMMIT waits for the answer. */
-  abortsOnError: boolean;
+  /** A COMMIT sent right behind the last statement, before its answer, takes effect only if
+   * every statement before it succeeded: PostgreSQL aborts the whole transaction at a failed
+   * statement; the MySQL driver sends the two in one batch, which the server stops at its first
+   * failure (MySQL itself rolls back just the failed statement). Where it is not, the COMMIT
+   * waits for the answer. */
+  commitBehindIsSafe: boolean;
 }
 
 /** Runs the transaction's last statement; the commit follows it (see TransactionShape). */
@@ -38,7 +40,7 @@ export async function pooledTransaction<T>(conn: PooledConnection, shape: Transa
     return shape.where !== null ? new CommitUnknown(shape.where, err) : err;
   };
   async function commitBehind<R>(last: () => Promise<R>): Promise<R> {
-    if (!shape.abortsOnError || committing) return last();
+    if (!shape.commitBehindIsSafe || committing) return last();
     committing = true;
     const answer = last();
     const commit = conn.query('COMMIT');

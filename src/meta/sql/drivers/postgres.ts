@@ -182,7 +182,7 @@ export class PostgresDriver implements SqlDriver {
       },
     };
     const statements = { query: ((config: pg.QueryConfig) => { batched(); return client.query(config); }) as pg.Pool['query'] };
-    return pooledTransaction(conn, { begin, lost: (err) => this.dialect.connectionLost(err), where, abortsOnError: true }, (commitBehind) => body(new Conn(statements, bound, commitBehind)));
+    return pooledTransaction(conn, { begin, lost: (err) => this.dialect.connectionLost(err), where, commitBehindIsSafe: true }, (commitBehind) => body(new Conn(statements, bound, commitBehind)));
   }
 
   #live(): void {
