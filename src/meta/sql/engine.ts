@@ -382,8 +382,11 @@ export class SqlMeta implements Meta {
     const counterParams = [...deltas.flat(), ...deltas.map(([name]) => name)];
     const together = tx.rows.length > 0 ? tx.dialect.bumpAndLog : undefined;
     // Every counter the transaction moved, in one statement.
-    if (deltas.length > 0 && !together) await tx.c.run(addCounters(deltas.length), counterParams);
-    if (tx.rows.length === 0) return 0;
+    const counted = deltas.length > 0 && !together ? tx.c.run(addCounters(deltas.length), counterParams) : undefined;
+    if (tx.rows.length === 0) {
+      await counted;
+      return 0;
+    }
     const body = JSON.stringify(tx.rows);
     let version: number;
     const pruning = prune && retention > 0;
@@ -393,11 +396,23 @@ export class SqlMeta implements Meta {
       // Nothing else to do in the transaction: its commit can go with this statement.
       if (!pruning) return Number((await tx.c.last<{ version: unknown }>(sql, params))!.version);
       version = Number((await tx.c.get<{ version: unknown }>(sql, params))!.version);
-    } else {
-      version = Number((tx.dialect.returning
-        ? await tx.c.get<{ version: unknown }>('UPDATE vstate SET version = version + 1 RETURNING version')
-        : (await tx.c.run('UPDATE vstate SET version = version + 1'), await tx.c.get<{ version: unknown }>('SELECT version FROM vstate')))!.version);
+    } else if (tx.dialect.returning) {
+      await counted;
+      version = Number((await tx.c.get<{ version: unknown }>('UPDATE vstate SET version = version + 1 RETURNING version'))!.version);
       await tx.c.run('INSERT INTO changes (version, op, time_ms, body) VALUES (?, ?, ?, ?)', [version, op, Date.now(), body]);
+    } else {
+      // No RETURNING (MySQL): the log entry takes the version on the server, and the version is
+      // read back last, so every part goes out together (one batch on MySQL), the commit too
+      // unless pruning follows.
+      const read = 'SELECT version FROM vstate';
+      const [, , , row] = await inOrder([
+        counted,
+        tx.c.run('UPDATE vstate SET version = version + 1'),
+        tx.c.run('INSERT INTO changes (version, op, time_ms, body) SELECT version, ?, ?, ? FROM vstate', [op, Date.now(), body]),
+        pruning ? tx.c.get<{ version: unknown }>(read) : tx.c.last<{ version: unknown }>(read),
+      ]);
+      version = Number(row!.version);
+      if (!pruning) return version;
     }
     if (pruning) {
       const slowest = (await tx.c.get<{ v: unknown }>('SELECT min(applied) AS v FROM consumers'))?.v;
@@ -471,19 +486,16 @@ export class SqlMeta implements Meta {
   /** Lock directory `dir` and stamp it changed at `t`, `subdirs` more subdirectories linking to it
    * (an entry came or is about to come or go): the row as it is now. Where the database returns
    * updated rows this is one statement (a failure later in the transaction rolls it back);
-   * otherwise a locked read and a write. */
+   * otherwise the write and a read of the row it locked, sent together. */
   async #lockAndTouchDir(tx: Tx, dir: number, op: string, t: bigint, subdirs: number): Promise<NodeRow> {
-    if (tx.dialect.returning) {
-      const raw = await tx.c.get(`UPDATE inodes SET nlink = nlink + ?, mtime = ?, ctime = ? WHERE ino = ? RETURNING ${NODE_COLUMNS.join(', ')}`, [subdirs, t, t, dir]);
-      if (!raw) fail('ENOENT', op);
-      const n = toRow(raw);
-      if (!isDirMode(n.mode)) fail('ENOTDIR', op);
-      tx.put('inodes', nodeRecord(n));
-      return n;
-    }
-    const before = await this.#dirNode(tx.c, dir, op, true);
-    const n = { ...before, nlink: before.nlink + subdirs, mtime: t, ctime: t };
-    await SqlMeta.#saveNode(tx, n);
+    const stamp = 'UPDATE inodes SET nlink = nlink + ?, mtime = ?, ctime = ? WHERE ino = ?';
+    const raw = tx.dialect.returning
+      ? await tx.c.get(`${stamp} RETURNING ${NODE_COLUMNS.join(', ')}`, [subdirs, t, t, dir])
+      : (await inOrder([tx.c.run(stamp, [subdirs, t, t, dir]), tx.c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = ?`, [dir])]))[1];
+    if (!raw) fail('ENOENT', op);
+    const n = toRow(raw);
+    if (!isDirMode(n.mode)) fail('ENOTDIR', op);
+    tx.put('inodes', nodeRecord(n));
     return n;
   }
 
