@@ -110,10 +110,42 @@ describe.skipIf(needs.skip)('MySQL driver: statements started together', () => {
     }).catch((e: unknown) => e);
     expect(driver.dialect.duplicate(err)).toBe(true);
     expect(await rows('t')).toEqual([]);
-    // And the connection it ran on is fit for the next transaction.
-    await driver.transaction(async (c) => {
+  });
+
+  it('a transaction whose COMMIT failed is rolled back on its connection, which serves the next one', async () => {
+    await reset();
+    let failedOn = 0;
+    const err = await driver.transaction(async (c) => {
+      failedOn = Number((await c.get<{ id: unknown }>('SELECT CONNECTION_ID() AS id'))!.id);
+      await inOrder([c.run('INSERT INTO t (k) VALUES (1)'), c.last('INSERT INTO t (k) VALUES (1)')]);
+    }).catch((e: unknown) => e);
+    expect(driver.dialect.duplicate(err)).toBe(true);
+    // The pool hands out the connection given back last: the same one, unless it was closed.
+    const next = await driver.transaction(async (c) => {
+      const id = Number((await c.get<{ id: unknown }>('SELECT CONNECTION_ID() AS id'))!.id);
       await inOrder([c.run('INSERT INTO t (k) VALUES (3)'), c.last('INSERT INTO t (k) VALUES (4)')]);
+      return id;
     });
+    expect(next).toBe(failedOn);
     expect(await rows('t')).toEqual([{ k: 3 }, { k: 4 }]);
+  });
+
+  it('a COMMIT never sent, behind a connection lost mid-transaction, is a plain lost connection (retried), not an unknown commit', async () => {
+    await reset();
+    const err = await driver.transaction(async (c) => {
+      const id = Number((await c.get<{ id: unknown }>('SELECT CONNECTION_ID() AS id'))!.id);
+      const slow = c.run('DO SLEEP(5)');
+      // Once the sleep is out, the last statement and its COMMIT wait behind it.
+      await new Promise((r) => setImmediate(r));
+      // The last statement's outcome, with its COMMIT's, is what the transaction reports.
+      const settled = inOrder([c.last('INSERT INTO t (k) VALUES (1)'), slow]);
+      // It may fail before the KILL is answered; it is judged below.
+      settled.catch(() => undefined);
+      await driver.read((r) => r.run(`KILL CONNECTION ${id}`));
+      await settled;
+    }).catch((e: unknown) => e);
+    expect(driver.dialect.connectionLost(err)).toBe(true);
+    expect((err as { commitUnknown?: boolean }).commitUnknown).toBeUndefined();
+    expect(await rows('t')).toEqual([]);
   });
 });

@@ -41,6 +41,18 @@ export class CommitUnknown extends Error {
   }
 }
 
+/** A statement the driver never sent, because an earlier one of its transaction had failed with
+ * `cause`: what happened is that failure (a COMMIT never sent cannot have committed anything). */
+export class NotSent extends Error {
+  readonly code = 'EIO';
+  readonly errno = 5;
+
+  constructor(cause: unknown) {
+    super(`not sent: an earlier statement of its transaction failed (${messageOf(cause)})`);
+    this.cause = cause;
+  }
+}
+
 /** How long a statement may go unanswered before its connection is given up as dead, unless the
  * caller says otherwise. A server host that vanished (power, partition, a failover that moved its
  * address) or a server process that stopped never resets the connection: without a bound every

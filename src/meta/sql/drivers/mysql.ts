@@ -7,7 +7,7 @@ import type { MysqlMetaUrl } from '../../../config/urls.js';
 import { errnoError } from '../../../errors/errno.js';
 import { mysqlDialect } from '../dialects.js';
 import type { CallOptions, SqlConn, SqlDriver, SqlValue } from '../driver.js';
-import { boundFor, connectionFailure, CONNECT_TIMEOUT_MS, IDLE_IN_TRANSACTION_MS, statementStalled, STATEMENT_TIMEOUT_MS, type ServerLimits, type StatementBound as Bound } from './failures.js';
+import { boundFor, connectionFailure, CONNECT_TIMEOUT_MS, NotSent, IDLE_IN_TRANSACTION_MS, statementStalled, STATEMENT_TIMEOUT_MS, type ServerLimits, type StatementBound as Bound } from './failures.js';
 import { pooledTransaction, type CommitBehind } from './pooled-transaction.js';
 
 const POOL_SIZE = 8;
@@ -54,36 +54,48 @@ interface Waiting { sql: string; values: unknown[]; answer(a: Answer): void; fai
  * it sends the next statement, so the statements the engine starts together (one round trip on
  * PostgreSQL, which pipelines) go out as one multi-statement query: those started in the same
  * turn of the event loop, or while the batch before them was out. The server runs a batch in
- * order and stops at its first failing statement; the statements behind it are not run.
+ * order and stops at its first failing statement; the statements behind it are not run. Each
+ * statement's values are escaped into its own text (as mysql2's query() does), so a statement
+ * can never take another's values.
  *
  * After a failure nothing more is sent but a ROLLBACK: the victim of a deadlock has its whole
  * transaction rolled back by the server, and statements sent after it would run in autocommit.
  * They fail with the first failure instead (what the engine judges: retry, lost connection, taken
  * name), and so does every statement of the failed batch, whether or not it ran before the
  * failing one: the transaction only rolls back from there. So a COMMIT sent in one batch right
- * behind the last statement commits only if every statement before it succeeded. Nothing is
- * taken after COMMIT or ROLLBACK. */
+ * behind the last statement commits only if every statement before it succeeded; a COMMIT never
+ * sent fails as NotSent. Nothing is taken after COMMIT or ROLLBACK, but the ROLLBACK of a
+ * transaction whose COMMIT failed (the connection stays fit for the next one). */
 export function transactionQueue(send: (sql: string, values: unknown[]) => Promise<Answer>): (sql: string, values?: unknown[], ends?: boolean) => Promise<Answer> {
   let waiting: Waiting[] = [];
   /** A batch is out, or one is due on the next tick. */
   let busy = false;
   let failure: { err: unknown } | null = null;
   let ended = false;
+  let rolledBack = false;
+
+  const answered = (out: readonly Waiting[], [results, fields]: Answer): Answer[] => {
+    if (!Array.isArray(results) || results.length !== out.length) {
+      throw errnoError('EIO', 'meta', undefined, `the server answered a batch of ${out.length} statements with ${Array.isArray(results) ? results.length : 1} results; the transaction is rolled back`);
+    }
+    return results.map((r, i): Answer => [r, (fields as unknown[] | undefined)?.[i]]);
+  };
 
   const sendBatch = (): void => {
     const batch = waiting;
     waiting = [];
     const rollback = batch.find((w) => w.sql === 'ROLLBACK');
     const out = failure ? (rollback ? [rollback] : []) : batch;
-    if (failure) for (const w of batch) if (w !== rollback) w.fail(failure.err);
+    if (failure) {
+      for (const w of batch) if (w !== rollback) w.fail(w.sql === 'COMMIT' ? new NotSent(failure.err) : failure.err);
+    }
     if (out.length === 0) {
       busy = false;
       return;
     }
     const sent = out.length === 1
       ? send(out[0]!.sql, out[0]!.values).then((a) => [a])
-      : send(out.map((w) => w.sql).join(';\n'), out.flatMap((w) => w.values)).then(([results, fields]) =>
-        (results as unknown[]).map((r, i): Answer => [r, (fields as unknown[] | undefined)?.[i]]));
+      : send(out.map((w) => mysql.format(w.sql, w.values as Parameters<typeof mysql.format>[1])).join(';\n'), []).then((a) => answered(out, a));
     void sent.then(
       (answers) => out.forEach((w, i) => w.answer(answers[i]!)),
       (err: unknown) => {
@@ -97,8 +109,10 @@ export function transactionQueue(send: (sql: string, values: unknown[]) => Promi
   };
 
   return (sql, values = [], ends = false) => {
-    if (ended) return Promise.reject(errnoError('EIO', 'meta', undefined, 'a statement came after its transaction had ended; it was not sent'));
+    const lateRollback = ended && sql === 'ROLLBACK' && failure !== null && !rolledBack;
+    if (ended && !lateRollback) return Promise.reject(errnoError('EIO', 'meta', undefined, 'a statement came after its transaction had ended; it was not sent'));
     if (ends) ended = true;
+    if (sql === 'ROLLBACK') rolledBack = true;
     return new Promise<Answer>((answer, fail) => {
       waiting.push({ sql, values, answer, fail });
       if (busy) return;

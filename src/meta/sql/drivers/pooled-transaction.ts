@@ -4,7 +4,7 @@
 // on a connection that pipelines, each saves a round trip. A connection lost once COMMIT may have
 // been sent is CommitUnknown (the change may have been applied: never retried blindly); any other
 // failure rolls back; a connection that failed in any way is closed, not given back to the pool.
-import { CommitUnknown } from './failures.js';
+import { CommitUnknown, NotSent } from './failures.js';
 
 export interface PooledConnection {
   /** Statements are sent in the order of the calls, whether or not earlier ones were answered. */
@@ -28,16 +28,21 @@ export interface TransactionShape {
   commitBehindIsSafe: boolean;
 }
 
-/** Runs the transaction's last statement; the commit follows it (see TransactionShape). */
+/** Runs the transaction's last statement; the commit follows it (see TransactionShape). `last`
+ * must hand its statement to the connection before it first awaits anything: the COMMIT is handed
+ * over right after it returns, and must not overtake it. */
 export type CommitBehind = <R>(last: () => Promise<R>) => Promise<R>;
 
 export async function pooledTransaction<T>(conn: PooledConnection, shape: TransactionShape, body: (commitBehind: CommitBehind) => Promise<T>): Promise<T> {
   let broken = false;
   let committing = false;
   const commitFailed = (err: unknown): unknown => {
-    if (!shape.lost(err)) return err;
+    // A COMMIT the driver never sent: what happened is the earlier failure, and nothing committed.
+    const sent = !(err instanceof NotSent);
+    const cause = sent ? err : err.cause;
+    if (!shape.lost(cause)) return cause;
     broken = true;
-    return shape.where !== null ? new CommitUnknown(shape.where, err) : err;
+    return sent && shape.where !== null ? new CommitUnknown(shape.where, cause) : cause;
   };
   async function commitBehind<R>(last: () => Promise<R>): Promise<R> {
     if (!shape.commitBehindIsSafe || committing) return last();
