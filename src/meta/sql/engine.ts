@@ -504,6 +504,14 @@ export class SqlMeta implements Meta {
     return r ? { cookie: Number(r.cookie), ino: Number(r.ino), type: Number(r.type) } : undefined;
   }
 
+  /** The row of the inode that name `name` in `dir` points to, locked; undefined when the name or
+   * its inode is not there. Sent with the entry's own read, it spares waiting for that answer: the
+   * directory's row, locked first, keeps the entry from changing in between. */
+  async #lockedNodeOf(c: SqlConn, dir: number, name: string): Promise<NodeRow | undefined> {
+    const raw = await c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = (SELECT d.ino FROM dentries d WHERE d.parent = ? AND d.name = ?)${this.#db.dialect.forUpdate}`, [dir, name]);
+    return raw ? toRow(raw) : undefined;
+  }
+
   /** Lock several inode rows in ascending order (one order everywhere keeps deadlocks rare). The
    * statements go out together (one round trip where the connection pipelines); the server runs
    * them in that order all the same. */
@@ -992,21 +1000,22 @@ export class SqlMeta implements Meta {
     const nowMs = Date.now();
     const hour = trashHour(nowMs);
     const trashRow = this.#node(tx.c, TRASH_INODE, 'unlink', true);
-    const hourEntry = this.#entry(tx.c, TRASH_INODE, hour);
-    hourEntry.catch(() => undefined);
+    const hourRow = this.#lockedNodeOf(tx.c, TRASH_INODE, hour);
+    hourRow.catch(() => undefined);
     const trash = await trashRow;
-    let hourDir = (await hourEntry)?.ino;
+    const found = await hourRow;
     let hourNode: NodeRow;
-    if (hourDir === undefined) {
-      hourDir = await this.#take(tx, this.#inodes, 'inode');
+    if (found) {
+      hourNode = found;
+    } else {
+      const hourDir = await this.#take(tx, this.#inodes, 'inode');
       hourNode = { ino: hourDir, mode: S_IFDIR | 0o555, uid: 0, gid: 0, rdev: 0, nlink: 2, length: 0, atime: t, mtime: t, ctime: t, btime: t, parent: TRASH_INODE, stored: 0 };
       await SqlMeta.#insertNode(tx, hourNode);
       await SqlMeta.#insertEntry(tx, TRASH_INODE, hour, hourDir, S_IFDIR);
       await SqlMeta.#saveNode(tx, { ...trash, nlink: trash.nlink + 1, ctime: t });
       tx.count('inodes', 1);
-    } else {
-      hourNode = await this.#node(tx.c, hourDir, 'unlink', true);
     }
+    const hourDir = hourNode.ino;
     const rec = { ino: n.ino, parent: dir, name, deleted_ms: nowMs, hour };
     const record = (): Promise<void> => tx.c.run(tx.dialect.upsert('trash', ['ino', 'parent', 'name', 'deleted_ms', 'hour'], ['ino'],
       ['parent = new(parent)', 'name = new(name)', 'deleted_ms = new(deleted_ms)', 'hour = new(hour)']), Object.values(rec)).then(() => tx.put('trash', rec));
@@ -1048,11 +1057,12 @@ export class SqlMeta implements Meta {
       // The entry's read needs no answer from the directory's stamp: sent together, judged in order.
       const touched = this.#lockAndTouchDir(tx, dir, 'unlink', t, 0);
       const entry = this.#entry(tx.c, dir, name, true);
+      const childRow = this.#lockedNodeOf(tx.c, dir, name);
       entry.catch(() => undefined);
+      childRow.catch(() => undefined);
       const parent = await touched;
-      const e = await entry;
-      if (!e) fail('ENOENT', 'unlink');
-      const child = await this.#node(tx.c, e.ino, 'unlink', true);
+      if (!(await entry)) fail('ENOENT', 'unlink');
+      const child = (await childRow) ?? fail('ENOENT', 'unlink');
       if (isDirMode(child.mode)) fail('EISDIR', 'unlink');
       await this.#sticky(parent, child, uid, 'unlink');
       // Whether the directory is in the trash starts from its parent, which its row names.
@@ -1073,14 +1083,13 @@ export class SqlMeta implements Meta {
       // Reads that need no answer from one another go out together, judged in order.
       const touched = this.#lockAndTouchDir(tx, dir, 'rmdir', t, -1);
       const entry = this.#entry(tx.c, dir, name, true);
-      entry.catch(() => undefined);
+      const childRow = this.#lockedNodeOf(tx.c, dir, name);
+      // Once the child's row is locked its entries cannot change: read after it, in the same batch.
+      const nonEmpty = this.#hasEntriesOf(tx.c, dir, name);
+      for (const p of [entry, childRow, nonEmpty]) p.catch(() => undefined);
       const parent = await touched;
-      const e = await entry;
-      if (!e) fail('ENOENT', 'rmdir');
-      const childRow = this.#node(tx.c, e.ino, 'rmdir', true);
-      const nonEmpty = this.#hasEntries(tx.c, e.ino);
-      nonEmpty.catch(() => undefined);
-      const child = await childRow;
+      if (!(await entry)) fail('ENOENT', 'rmdir');
+      const child = (await childRow) ?? fail('ENOENT', 'rmdir');
       if (!isDirMode(child.mode)) fail('ENOTDIR', 'rmdir');
       if (child.ino === TRASH_INODE) fail('EPERM', 'rmdir', 'the trash directory cannot be removed');
       if (await nonEmpty) fail('ENOTEMPTY', 'rmdir');
@@ -1115,6 +1124,11 @@ export class SqlMeta implements Meta {
 
   async #hasEntries(c: SqlConn, ino: number): Promise<boolean> {
     return (await c.get('SELECT 1 AS x FROM dentries WHERE parent = ? LIMIT 1', [ino])) !== undefined;
+  }
+
+  /** As #hasEntries, for the directory that name `name` in `dir` points to. */
+  async #hasEntriesOf(c: SqlConn, dir: number, name: string): Promise<boolean> {
+    return (await c.get('SELECT 1 AS x FROM dentries WHERE parent = (SELECT d.ino FROM dentries d WHERE d.parent = ? AND d.name = ?) LIMIT 1', [dir, name])) !== undefined;
   }
 
   /** Is `ino` the directory `ancestor` or below it? Walks parent pointers (a directory has one). */
