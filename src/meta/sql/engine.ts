@@ -505,8 +505,9 @@ export class SqlMeta implements Meta {
   }
 
   /** The row of the inode that name `name` in `dir` points to, locked; undefined when the name or
-   * its inode is not there. Sent with the entry's own read, it spares waiting for that answer: the
-   * directory's row, locked first, keeps the entry from changing in between. */
+   * its inode is not there. Sent right behind the entry's locking read, it spares waiting for that
+   * answer: the entry's row is locked by then, and at READ COMMITTED this statement sees it as the
+   * read did. */
   async #lockedNodeOf(c: SqlConn, dir: number, name: string): Promise<NodeRow | undefined> {
     const raw = await c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = (SELECT d.ino FROM dentries d WHERE d.parent = ? AND d.name = ?)${this.#db.dialect.forUpdate}`, [dir, name]);
     return raw ? toRow(raw) : undefined;
@@ -1000,13 +1001,16 @@ export class SqlMeta implements Meta {
     const nowMs = Date.now();
     const hour = trashHour(nowMs);
     const trashRow = this.#node(tx.c, TRASH_INODE, 'unlink', true);
+    const hourEntry = this.#entry(tx.c, TRASH_INODE, hour, true);
     const hourRow = this.#lockedNodeOf(tx.c, TRASH_INODE, hour);
+    hourEntry.catch(() => undefined);
     hourRow.catch(() => undefined);
     const trash = await trashRow;
+    const named = await hourEntry;
     const found = await hourRow;
     let hourNode: NodeRow;
-    if (found) {
-      hourNode = found;
+    if (named) {
+      hourNode = found ?? fail('ENOENT', 'unlink');
     } else {
       const hourDir = await this.#take(tx, this.#inodes, 'inode');
       hourNode = { ino: hourDir, mode: S_IFDIR | 0o555, uid: 0, gid: 0, rdev: 0, nlink: 2, length: 0, atime: t, mtime: t, ctime: t, btime: t, parent: TRASH_INODE, stored: 0 };
@@ -1061,8 +1065,9 @@ export class SqlMeta implements Meta {
       entry.catch(() => undefined);
       childRow.catch(() => undefined);
       const parent = await touched;
-      if (!(await entry)) fail('ENOENT', 'unlink');
+      const e = (await entry) ?? fail('ENOENT', 'unlink');
       const child = (await childRow) ?? fail('ENOENT', 'unlink');
+      if (child.ino !== e.ino) fail('EIO', 'unlink', 'the entry and the inode read with it disagree');
       if (isDirMode(child.mode)) fail('EISDIR', 'unlink');
       await this.#sticky(parent, child, uid, 'unlink');
       // Whether the directory is in the trash starts from its parent, which its row names.
@@ -1088,8 +1093,9 @@ export class SqlMeta implements Meta {
       const nonEmpty = this.#hasEntriesOf(tx.c, dir, name);
       for (const p of [entry, childRow, nonEmpty]) p.catch(() => undefined);
       const parent = await touched;
-      if (!(await entry)) fail('ENOENT', 'rmdir');
+      const e = (await entry) ?? fail('ENOENT', 'rmdir');
       const child = (await childRow) ?? fail('ENOENT', 'rmdir');
+      if (child.ino !== e.ino) fail('EIO', 'rmdir', 'the entry and the inode read with it disagree');
       if (!isDirMode(child.mode)) fail('ENOTDIR', 'rmdir');
       if (child.ino === TRASH_INODE) fail('EPERM', 'rmdir', 'the trash directory cannot be removed');
       if (await nonEmpty) fail('ENOTEMPTY', 'rmdir');
