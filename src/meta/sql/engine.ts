@@ -472,9 +472,13 @@ export class SqlMeta implements Meta {
   }
 
   async #node(c: SqlConn, ino: number, syscall: string, lock = false): Promise<NodeRow> {
+    return (await this.#nodeIfAny(c, ino, lock)) ?? fail('ENOENT', syscall);
+  }
+
+  /** An inode's row (locked with `lock`), or undefined when it is gone. */
+  async #nodeIfAny(c: SqlConn, ino: number, lock = false): Promise<NodeRow | undefined> {
     const raw = await c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = ?${lock ? this.#db.dialect.forUpdate : ''}`, [ino]);
-    if (!raw) fail('ENOENT', syscall);
-    return toRow(raw);
+    return raw ? toRow(raw) : undefined;
   }
 
   async #dirNode(c: SqlConn, ino: number, syscall: string, lock = false): Promise<NodeRow> {
@@ -489,11 +493,10 @@ export class SqlMeta implements Meta {
    * otherwise the write and a read of the row it locked, sent together. */
   async #lockAndTouchDir(tx: Tx, dir: number, op: string, t: bigint, subdirs: number): Promise<NodeRow> {
     const stamp = 'UPDATE inodes SET nlink = nlink + ?, mtime = ?, ctime = ? WHERE ino = ?';
-    const raw = tx.dialect.returning
-      ? await tx.c.get(`${stamp} RETURNING ${NODE_COLUMNS.join(', ')}`, [subdirs, t, t, dir])
-      : (await inOrder([tx.c.run(stamp, [subdirs, t, t, dir]), tx.c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = ?`, [dir])]))[1];
-    if (!raw) fail('ENOENT', op);
-    const n = toRow(raw);
+    const found = tx.dialect.returning
+      ? await tx.c.get(`${stamp} RETURNING ${NODE_COLUMNS.join(', ')}`, [subdirs, t, t, dir]).then((raw) => (raw ? toRow(raw) : undefined))
+      : (await inOrder([tx.c.run(stamp, [subdirs, t, t, dir]), this.#nodeIfAny(tx.c, dir)]))[1];
+    const n = found ?? fail('ENOENT', op);
     if (!isDirMode(n.mode)) fail('ENOTDIR', op);
     tx.put('inodes', nodeRecord(n));
     return n;
@@ -532,8 +535,8 @@ export class SqlMeta implements Meta {
    * in an order of their own. */
   async #lockedRows(c: SqlConn, inos: readonly number[]): Promise<Map<number, NodeRow>> {
     const sorted = [...new Set(inos)].sort((a, b) => a - b);
-    const raws = await inOrder(sorted.map((ino) => c.get(`SELECT ${NODE_SELECT} FROM inodes i WHERE i.ino = ?${this.#db.dialect.forUpdate}`, [ino])));
-    return new Map(raws.filter((raw) => raw !== undefined).map((raw) => { const n = toRow(raw); return [n.ino, n]; }));
+    const rows = await inOrder(sorted.map((ino) => this.#nodeIfAny(c, ino, true)));
+    return new Map(rows.filter((n) => n !== undefined).map((n) => [n.ino, n]));
   }
 
   async #sticky(parent: NodeRow, child: { uid: number }, uid: number, syscall: string): Promise<void> {

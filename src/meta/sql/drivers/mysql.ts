@@ -66,7 +66,7 @@ interface Waiting { sql: string; values: unknown[]; answer(a: Answer): void; fai
  * behind the last statement commits only if every statement before it succeeded; a COMMIT never
  * sent fails as NotSent. Nothing is taken after COMMIT or ROLLBACK, but the ROLLBACK of a
  * transaction whose COMMIT failed (the connection stays fit for the next one). */
-export function transactionQueue(send: (sql: string, values: unknown[]) => Promise<Answer>): (sql: string, values?: unknown[], ends?: boolean) => Promise<Answer> {
+export function transactionQueue(send: (sql: string, values: unknown[]) => Promise<Answer>): (sql: string, values?: unknown[]) => Promise<Answer> {
   let waiting: Waiting[] = [];
   /** A batch is out, or one is due on the next tick. */
   let busy = false;
@@ -108,10 +108,10 @@ export function transactionQueue(send: (sql: string, values: unknown[]) => Promi
     });
   };
 
-  return (sql, values = [], ends = false) => {
+  return (sql, values = []) => {
     const lateRollback = ended && sql === 'ROLLBACK' && failure !== null && !rolledBack;
     if (ended && !lateRollback) return Promise.reject(errnoError('EIO', 'meta', undefined, 'a statement came after its transaction had ended; it was not sent'));
-    if (ends) ended = true;
+    if (sql === 'COMMIT' || sql === 'ROLLBACK') ended = true;
     if (sql === 'ROLLBACK') rolledBack = true;
     return new Promise<Answer>((answer, fail) => {
       waiting.push({ sql, values, answer, fail });
@@ -252,7 +252,7 @@ export class MysqlDriver implements SqlDriver {
     const conn = await this.#pool.getConnection().catch((err: unknown) => { throw connectionFailure(err, this.#where); });
     const next = transactionQueue((sql, values) => bounded(bound, conn, sql, values));
     const pooled = {
-      query: (sql: string) => next(sql, undefined, sql === 'COMMIT' || sql === 'ROLLBACK'),
+      query: (sql: string) => next(sql),
       done: (broken: boolean) => (broken || !reusable ? conn.destroy() : conn.release()),
     };
     return pooledTransaction(pooled, { begin, lost: (err) => this.dialect.connectionLost(err), where, commitBehindIsSafe: true }, (commitBehind) => body(new Conn({ query: ({ sql }, values) => next(sql, values) }, commitBehind)));
