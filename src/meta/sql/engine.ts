@@ -2217,11 +2217,21 @@ export class SqlMeta implements Meta {
     const more = expired.length === TRASH_BATCH;
     if (!more) {
       const hours = await tx.c.all('SELECT name, ino FROM dentries WHERE parent = ?', [TRASH_INODE]);
+      let trashLocked = false;
       for (const h of hours) {
-        if (await this.#hasEntries(tx.c, Number(h.ino))) continue;
-        await this.#deleteEntry(tx, TRASH_INODE, String(h.name));
+        const ino = Number(h.ino);
+        const name = String(h.name);
+        if (await this.#hasEntries(tx.c, ino)) continue;
+        // Empty as far as committed rows say, but a move may be putting a file in right now: lock
+        // what a move locks, in its order (the trash, the hour's entry, the hour's inode), and look
+        // again once any such move has committed.
+        if (!trashLocked) await this.#node(tx.c, TRASH_INODE, 'trash', true);
+        trashLocked = true;
+        const [entry, hour] = await inOrder([this.#entry(tx.c, TRASH_INODE, name, true), this.#nodeIfAny(tx.c, ino, true)]);
+        if (entry?.ino !== ino || hour === undefined || await this.#hasEntries(tx.c, ino)) continue;
+        await this.#deleteEntry(tx, TRASH_INODE, name);
         await this.#lockAndTouchDir(tx, TRASH_INODE, 'trash', t, -1);
-        await this.#destroy(tx, await this.#node(tx.c, Number(h.ino), 'trash', true));
+        await this.#destroy(tx, hour);
       }
     }
     return { count: expired.length, more };
