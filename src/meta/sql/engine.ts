@@ -1746,9 +1746,10 @@ export class SqlMeta implements Meta {
     }
   }
 
-  /** The root's lost+found directory (made, root-only, when missing). */
+  /** The root's lost+found directory (made, root-only, when missing). Its entry is locked, as
+   * rmdir and rename lock it: the directory cannot go while a file is being put into it. */
   async #lostFound(tx: Tx, t: bigint): Promise<number> {
-    const found = await this.#entry(tx.c, ROOT_INODE, LOST_FOUND);
+    const found = await this.#entry(tx.c, ROOT_INODE, LOST_FOUND, true);
     if (found) {
       if (found.type !== S_IFDIR) fail('EEXIST', 'fsck', `/${LOST_FOUND} is not a directory: move it away so that fsck can put unreachable files there`);
       return found.ino;

@@ -1,0 +1,80 @@
+// fsck --repair puts a file that is still linked but unreachable under /lost+found. If the
+// directory is removed (it is an ordinary, empty directory) while the repair puts the file into
+// it, the file must not end up in a directory that no longer exists: unreachable again, and this
+// time with no entry fsck can see. The repair locks lost+found's entry as rmdir does, so one of
+// them waits for the other: rmdir then finds the directory not empty.
+//
+// The order is forced: the repair's transaction is held once it has looked lost+found up.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseMetaUrl } from '../../src/config/urls.js';
+import { formatMeta, ROOT_INODE } from '../../src/meta/index.js';
+import { consistencyProblems } from '../../src/meta/sql/consistency.js';
+import { SqlMeta } from '../../src/meta/sql/engine.js';
+import { openDriver } from '../../src/meta/sql/open.js';
+import { engineNeed, metaUrlFor, type Engine } from '../helpers/engines.js';
+import { hooked } from '../helpers/hooked-driver.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** How long the repair is held when rmdir cannot finish meanwhile (it waits for the repair's lock). */
+const HOLD_MS = 500;
+
+// SQLite lets one writer in at a time: two of its transactions cannot interleave like this.
+for (const engine of ['postgres', 'mysql'] as Engine[]) {
+  const needs = engineNeed(engine);
+  describe.skipIf(needs.skip)(`${engine}: fsck --repair racing rmdir of /lost+found`, () => {
+    it('keeps the file it repairs reachable: rmdir finds lost+found not empty', async () => {
+      needs.check();
+      const work = await mkdtemp(join(tmpdir(), 'strata-lost-found-race-'));
+      dirs.push(work);
+      const url = await metaUrlFor(engine, work);
+      await (await formatMeta(url, { name: 'race', storage: `file://${join(work, 'objects')}`, trashDays: 0 })).meta.close();
+      const open = async () => {
+        const h = hooked((await openDriver(parseMetaUrl(url))).driver);
+        return { ...h, meta: await SqlMeta.open(h.driver) };
+      };
+      const fsck = await open();
+      const user = await open();
+      try {
+        const lostFound = await user.meta.mkdir(ROOT_INODE, 'lost+found', { mode: 0o040700, uid: 0, gid: 0 });
+        const f = await user.meta.mknod(ROOT_INODE, 'f', { mode: 0o100644, uid: 0, gid: 0 });
+        // Damage: the file's only name is lost, its link count still says 1.
+        const raw = (await openDriver(parseMetaUrl(url))).driver;
+        try {
+          await raw.transaction((c) => c.run('DELETE FROM dentries WHERE parent = ? AND name = ?', [ROOT_INODE, 'f']));
+        } finally {
+          await raw.close();
+        }
+
+        let removing: Promise<unknown> | null = null;
+        fsck.after(/^SELECT cookie, ino, type FROM dentries WHERE parent = \? AND name = \?/, (p) => Number(p[0]) === ROOT_INODE && p[1] === 'lost+found', async () => {
+          removing = user.meta.rmdir(ROOT_INODE, 'lost+found', 0).then(() => 'removed', (err: { code?: string }) => err.code);
+          await Promise.race([removing, new Promise((resolve) => setTimeout(resolve, HOLD_MS))]);
+        });
+        const problems = await fsck.meta.checkVolume(true);
+        expect(problems.filter((p) => p.kind === 'orphan').map((p) => [p.ino, p.repaired])).toEqual([[f.ino, true]]);
+        expect(removing).not.toBeNull();
+        expect(await removing).toBe('ENOTEMPTY');
+
+        const again = await user.meta.lookup(ROOT_INODE, 'lost+found');
+        expect(again.ino).toBe(lostFound.ino);
+        expect((await user.meta.lookup(again.ino, `#${f.ino}`)).ino).toBe(f.ino);
+      } finally {
+        await fsck.meta.close();
+        await user.meta.close();
+      }
+      const driver = (await openDriver(parseMetaUrl(url))).driver;
+      try {
+        expect(await consistencyProblems(driver)).toEqual([]);
+      } finally {
+        await driver.close();
+      }
+    }, 60_000);
+  });
+}
