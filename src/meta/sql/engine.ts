@@ -1843,7 +1843,9 @@ export class SqlMeta implements Meta {
           `SELECT id, ?, 1 FROM sessions WHERE id = ? AND EXISTS (SELECT 1 FROM inodes WHERE ino = ?)${tx.dialect.forUpdate}`);
         const params = [ino, session, ino];
         if (tx.dialect.returning) return (await tx.c.last(`${record} RETURNING 1 AS n`, params)) !== undefined;
-        return (await tx.c.run(record, params)) > 0;
+        // No RETURNING (MySQL): a read-back of the count goes with it, for the commit to go behind.
+        const [, counted] = await inOrder([tx.c.run(record, params), tx.c.last<{ n: unknown }>('SELECT ROW_COUNT() AS n')]);
+        return Number(counted!.n) > 0;
       });
       if (recorded) return;
       await this.#read(async (c) => {
