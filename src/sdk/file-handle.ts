@@ -2,7 +2,7 @@
 // reads and writes through the vfs, and the convenience readers/writers Node puts on handles.
 import { Readable, Writable } from 'node:stream';
 import { createInterface, type Interface } from 'node:readline';
-import { isDir } from '../vfs/attr.js';
+import { isDir, type Attr } from '../vfs/attr.js';
 import { O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY } from '../vfs/constants.js';
 import type { Caller } from '../vfs/permissions.js';
 import type { Vfs } from '../vfs/vfs.js';
@@ -55,12 +55,15 @@ export class FileHandle {
   readonly #owner: HandleOwner;
   readonly #flags: number;
   readonly #ino: number;
+  /** The attributes open read: the file's type, and a first guess at its size for readFile. */
+  readonly #opened: Attr | undefined;
 
-  constructor(owner: HandleOwner, fd: number, ino: number, flags: number) {
+  constructor(owner: HandleOwner, fd: number, ino: number, flags: number, opened?: Attr) {
     this.#owner = owner;
     this.#fd = fd;
     this.#ino = ino;
     this.#flags = flags;
+    this.#opened = opened;
   }
 
   /** The vfs file handle number (-1 once closed). */
@@ -275,7 +278,9 @@ export class FileHandle {
     const encoding = toEncoding(opts.encoding);
     this.#live('read');
     if (!this.#readable) throw recast({ code: 'EBADF' }, 'read');
-    const attr = await this.#call('fstat', () => this.#owner.vfs.getattr(this.#ino));
+    // The size only sizes the first read (reads go on to end of file whatever it says): what open
+    // read serves, without a round trip to the metadata server of its own.
+    const attr = this.#opened ?? await this.#call('fstat', () => this.#owner.vfs.getattr(this.#ino));
     if (isDir(attr)) throw recast({ code: 'EISDIR' }, 'read');
     const parts: Buffer[] = [];
     let total = 0;

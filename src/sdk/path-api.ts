@@ -134,7 +134,7 @@ export class PathApi implements HandleOwner {
       const r = await this.#resolve('open', path, !(flags & O_NOFOLLOW));
       opened = await this.vfs.open(this.caller, r.attr.ino, flags);
     }
-    const handle = new FileHandle(this, opened.fh, opened.attr.ino, flags);
+    const handle = new FileHandle(this, opened.fh, opened.attr.ino, flags, opened.attr);
     this.#handles.add(handle);
     return handle;
   }

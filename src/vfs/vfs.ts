@@ -765,7 +765,8 @@ export class Vfs implements Walkable {
 
   async #register(caller: Caller, attr: Attr, flags: number, recorded = false): Promise<{ fh: number; attr: Attr }> {
     const { file, first } = this.#table.add(attr.ino, flags, caller, isDir(attr));
-    // Close-to-open: reads after this open go by attributes fetched from now on.
+    // Close-to-open: reads after this open go by attributes fetched from now on (or by open's own
+    // fetch: see open).
     this.#table.inode(attr.ino)!.attrSeen = null;
     // Still recorded as open if its release has not gone out yet.
     if (first && !recorded && !this.#releases.delete(attr.ino)) {
@@ -784,12 +785,21 @@ export class Vfs implements Walkable {
   async open(caller: Caller, ino: number, flags: number): Promise<{ fh: number; attr: Attr }> {
     this.#live('open');
     // Attributes come fresh from meta on every open: nothing is cached across opens.
-    let attr = await this.#current(ino);
+    const before = this.#table.inode(ino)?.held ?? null;
+    const changes = this.#table.inode(ino)?.changes ?? 0;
+    const at = Date.now();
+    const fresh = await this.meta.getattr(ino);
+    let attr = this.#heldOver(fresh, before);
     this.#openCheck(caller, attr, flags);
-    if ((flags & O_TRUNC) && (flags & O_ACCMODE) !== O_RDONLY && isRegular(attr)) {
-      attr = await this.#truncateData(caller, attr, 0);
-    }
-    return this.#register(caller, attr, flags);
+    const truncating = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && isRegular(attr);
+    if (truncating) attr = await this.#truncateData(caller, attr, 0);
+    const opened = await this.#register(caller, attr, flags);
+    // This open's own read serves the reads that follow it, as a read's fetch would (it was made
+    // within this open(), so it shows every close that completed before the call), sparing the
+    // first read a round trip to the metadata server. Not if this process changed the file since.
+    const state = this.#table.inode(ino);
+    if (!truncating && state && state.changes === changes) state.attrSeen = { attr: fresh, at, changes };
+    return opened;
   }
 
   /** open(2) with O_CREAT in directory `dir`: creates `name` or opens what is there. `known` is

@@ -52,6 +52,26 @@ describe('files', () => {
     await same((fs, p) => fs.readFile(p('a.txt/')));
   });
 
+  it('a handle opened with O_TRUNC, or opened and then written, reads what the file holds now', async () => {
+    const readAll = async (fs: Fs, path: string, flags: string, write?: string): Promise<string> => {
+      const fh = await fs.open(path, flags);
+      try {
+        if (write !== undefined) await fh.write(write, 0);
+        const buf = Buffer.alloc(64);
+        const { bytesRead } = await fh.read(buf, 0, 64, 0);
+        return `${bytesRead}:${buf.subarray(0, bytesRead).toString()}|${(await fh.readFile({ encoding: 'utf8' }))}`;
+      } finally {
+        await fh.close();
+      }
+    };
+    await same((fs, p) => fs.writeFile(p('trunc.txt'), 'hello world'));
+    expect(await same((fs, p) => readAll(fs, p('trunc.txt'), 'w+'))).toBe('0:|');
+    await same((fs, p) => fs.writeFile(p('trunc.txt'), 'hello world'));
+    expect(await same((fs, p) => readAll(fs, p('trunc.txt'), 'w+', 'abc'))).toBe('3:abc|abc');
+    await same((fs, p) => fs.writeFile(p('trunc.txt'), 'hello world'));
+    expect(await same((fs, p) => readAll(fs, p('trunc.txt'), 'r+', 'HELLO, WORLD!'))).toBe('13:HELLO, WORLD!|HELLO, WORLD!');
+  });
+
   it('open with O_TRUNC stamps the times of a file that was empty already', async () => {
     await same((fs, p) => fs.writeFile(p('empty'), ''));
     await same((fs, p) => fs.utimes(p('empty'), 100_000, 100_000));
