@@ -1868,19 +1868,22 @@ export class SqlMeta implements Meta {
       const set = (n: number) => `(${Array(n).fill('?').join(', ')})`;
       // In slices: every engine caps the parameters of one statement.
       const all = [...times.keys()];
-      for (let at = 0; at < all.length; at += RELEASE_SLICE) {
-        const inos = all.slice(at, at + RELEASE_SLICE);
+      const slices: number[][] = [];
+      for (let at = 0; at < all.length; at += RELEASE_SLICE) slices.push(all.slice(at, at + RELEASE_SLICE));
+      // None of these needs another's answer: they go out together (the server runs them in
+      // order, so the counts are down before the records at zero go), the orphans' read last.
+      const sent: Promise<unknown>[] = [];
+      for (const inos of slices) {
         for (const k of new Set(inos.map((ino) => times.get(ino)!))) {
           const these = inos.filter((ino) => times.get(ino) === k);
-          await tx.c.run(`UPDATE open_files SET count = count - ? WHERE session = ? AND ino IN ${set(these.length)}`, [k, session, ...these]);
+          sent.push(tx.c.run(`UPDATE open_files SET count = count - ? WHERE session = ? AND ino IN ${set(these.length)}`, [k, session, ...these]));
         }
-        await tx.c.run(`DELETE FROM flocks WHERE session = ? AND ino IN ${set(inos.length)}`, [session, ...inos]);
+        sent.push(tx.c.run(`DELETE FROM flocks WHERE session = ? AND ino IN ${set(inos.length)}`, [session, ...inos]));
       }
-      await tx.c.run('DELETE FROM open_files WHERE session = ? AND count <= 0', [session]);
-      for (let at = 0; at < all.length; at += RELEASE_SLICE) {
-        const inos = all.slice(at, at + RELEASE_SLICE);
-        for (const r of await tx.c.all(`SELECT ino FROM orphans WHERE ino IN ${set(inos.length)}`, inos)) await this.#freeIfOrphan(tx, Number(r.ino));
-      }
+      sent.push(tx.c.run('DELETE FROM open_files WHERE session = ? AND count <= 0', [session]));
+      const orphans = slices.map((inos) => tx.c.all(`SELECT ino FROM orphans WHERE ino IN ${set(inos.length)}`, inos));
+      const [, found] = await inOrder([inOrder(sent), inOrder(orphans)]);
+      for (const r of found.flat()) await this.#freeIfOrphan(tx, Number(r.ino));
     });
   }
 
