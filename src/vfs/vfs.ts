@@ -119,9 +119,12 @@ export class Vfs implements Walkable {
   #compactor: AutoCompactor | null = null;
   #bytesRead: Incrementer = NO_COUNT;
   #bytesWritten: Incrementer = NO_COUNT;
+  /** Data changes this process made to any file, open here or not (see open). */
+  #dataChanges = 0;
 
   private constructor(meta: MetaPort, store: ChunkStore, session: number) {
     this.meta = watchDataChanges(meta, (ino) => {
+      this.#dataChanges++;
       const state = this.#table.inode(ino);
       if (state) state.changes++;
     });
@@ -786,7 +789,7 @@ export class Vfs implements Walkable {
     this.#live('open');
     // Attributes come fresh from meta on every open: nothing is cached across opens.
     const before = this.#table.inode(ino)?.held ?? null;
-    const changes = this.#table.inode(ino)?.changes ?? 0;
+    const changes = this.#dataChanges;
     const at = Date.now();
     const fresh = await this.meta.getattr(ino);
     let attr = this.#heldOver(fresh, before);
@@ -796,9 +799,13 @@ export class Vfs implements Walkable {
     const opened = await this.#register(caller, attr, flags);
     // This open's own read serves the reads that follow it, as a read's fetch would (it was made
     // within this open(), so it shows every close that completed before the call), sparing the
-    // first read a round trip to the metadata server. Not if this process changed the file since.
+    // first read a round trip to the metadata server. Only for the file's one handle here (another
+    // handle's reads may have seen more already), and not if this process changed any file's data
+    // since the read began: a change to a file with no handle here has nothing else to tell it by.
     const state = this.#table.inode(ino);
-    if (!truncating && state && state.changes === changes) state.attrSeen = { attr: fresh, at, changes };
+    if (!truncating && changes === this.#dataChanges && state?.handles === 1 && state.attrSeen === null) {
+      state.attrSeen = { attr: fresh, at, changes: state.changes };
+    }
     return opened;
   }
 
