@@ -4,7 +4,11 @@
 // time with no entry fsck can see. The repair locks lost+found's entry as rmdir does, so one of
 // them waits for the other: rmdir then finds the directory not empty.
 //
-// The order is forced: the repair's transaction is held once it has looked lost+found up.
+// A directory renamed over lost+found while the repair waits for its entry becomes the place the
+// file goes (PostgreSQL's locking read finds the replaced entry gone, and the repair's own
+// lost+found then clashes with the new one: it is run again, as for any concurrent change).
+//
+// The orders are forced: one transaction is held once it has looked lost+found up.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,8 +32,8 @@ const HOLD_MS = 500;
 // SQLite lets one writer in at a time: two of its transactions cannot interleave like this.
 for (const engine of ['postgres', 'mysql'] as Engine[]) {
   const needs = engineNeed(engine);
-  describe.skipIf(needs.skip)(`${engine}: fsck --repair racing rmdir of /lost+found`, () => {
-    it('keeps the file it repairs reachable: rmdir finds lost+found not empty', async () => {
+  describe.skipIf(needs.skip)(`${engine}: fsck --repair racing changes to /lost+found`, () => {
+    async function setUp() {
       needs.check();
       const work = await mkdtemp(join(tmpdir(), 'strata-lost-found-race-'));
       dirs.push(work);
@@ -41,40 +45,68 @@ for (const engine of ['postgres', 'mysql'] as Engine[]) {
       };
       const fsck = await open();
       const user = await open();
+      const lostFound = await user.meta.mkdir(ROOT_INODE, 'lost+found', { mode: 0o040700, uid: 0, gid: 0 });
+      const f = await user.meta.mknod(ROOT_INODE, 'f', { mode: 0o100644, uid: 0, gid: 0 });
+      // Damage: the file's only name is lost, its link count still says 1.
+      const raw = (await openDriver(parseMetaUrl(url))).driver;
       try {
-        const lostFound = await user.meta.mkdir(ROOT_INODE, 'lost+found', { mode: 0o040700, uid: 0, gid: 0 });
-        const f = await user.meta.mknod(ROOT_INODE, 'f', { mode: 0o100644, uid: 0, gid: 0 });
-        // Damage: the file's only name is lost, its link count still says 1.
-        const raw = (await openDriver(parseMetaUrl(url))).driver;
-        try {
-          await raw.transaction((c) => c.run('DELETE FROM dentries WHERE parent = ? AND name = ?', [ROOT_INODE, 'f']));
-        } finally {
-          await raw.close();
-        }
-
-        let removing: Promise<unknown> | null = null;
-        fsck.after(/^SELECT cookie, ino, type FROM dentries WHERE parent = \? AND name = \?/, (p) => Number(p[0]) === ROOT_INODE && p[1] === 'lost+found', async () => {
-          removing = user.meta.rmdir(ROOT_INODE, 'lost+found', 0).then(() => 'removed', (err: { code?: string }) => err.code);
-          await Promise.race([removing, new Promise((resolve) => setTimeout(resolve, HOLD_MS))]);
-        });
-        const problems = await fsck.meta.checkVolume(true);
-        expect(problems.filter((p) => p.kind === 'orphan').map((p) => [p.ino, p.repaired])).toEqual([[f.ino, true]]);
-        expect(removing).not.toBeNull();
-        expect(await removing).toBe('ENOTEMPTY');
-
-        const again = await user.meta.lookup(ROOT_INODE, 'lost+found');
-        expect(again.ino).toBe(lostFound.ino);
-        expect((await user.meta.lookup(again.ino, `#${f.ino}`)).ino).toBe(f.ino);
+        await raw.transaction((c) => c.run('DELETE FROM dentries WHERE parent = ? AND name = ?', [ROOT_INODE, 'f']));
       } finally {
+        await raw.close();
+      }
+      const finish = async () => {
         await fsck.meta.close();
         await user.meta.close();
-      }
-      const driver = (await openDriver(parseMetaUrl(url))).driver;
-      try {
-        expect(await consistencyProblems(driver)).toEqual([]);
-      } finally {
-        await driver.close();
-      }
+        const driver = (await openDriver(parseMetaUrl(url))).driver;
+        try {
+          return await consistencyProblems(driver);
+        } finally {
+          await driver.close();
+        }
+      };
+      return { fsck, user, lostFound, f, finish };
+    }
+
+    const lostFoundEntry = /^SELECT cookie, ino, type FROM dentries WHERE parent = \? AND name = \?/;
+    const isLostFound = (p: readonly unknown[]) => Number(p[0]) === ROOT_INODE && p[1] === 'lost+found';
+
+    it('keeps the file it repairs reachable: rmdir finds lost+found not empty', async () => {
+      const { fsck, user, lostFound, f, finish } = await setUp();
+      let removing: Promise<unknown> | null = null;
+      // The repair has looked lost+found up; rmdir comes now.
+      fsck.after(lostFoundEntry, isLostFound, async () => {
+        removing = user.meta.rmdir(ROOT_INODE, 'lost+found', 0).then(() => 'removed', (err: { code?: string }) => err.code);
+        await Promise.race([removing, new Promise((resolve) => setTimeout(resolve, HOLD_MS))]);
+      });
+      const problems = await fsck.meta.checkVolume(true);
+      expect(problems.filter((p) => p.kind === 'orphan').map((p) => [p.ino, p.repaired])).toEqual([[f.ino, true]]);
+      expect(removing).not.toBeNull();
+      expect(await removing).toBe('ENOTEMPTY');
+      const again = await user.meta.lookup(ROOT_INODE, 'lost+found');
+      expect(again.ino).toBe(lostFound.ino);
+      expect((await user.meta.lookup(again.ino, `#${f.ino}`)).ino).toBe(f.ino);
+      expect(await finish()).toEqual([]);
+    }, 60_000);
+
+    it('a directory renamed over lost+found while the repair waits for it: the file goes into that directory', async () => {
+      const { fsck, user, f, finish } = await setUp();
+      const other = await user.meta.mkdir(ROOT_INODE, 'other', { mode: 0o040700, uid: 0, gid: 0 });
+      let repairing: Promise<Awaited<ReturnType<typeof fsck.meta.checkVolume>>> | null = null;
+      // The rename holds lost+found's entry; the repair starts and waits for it; the rename then
+      // replaces the entry. (On PostgreSQL the repair's locking read then finds no entry at all.)
+      user.after(lostFoundEntry, isLostFound, async () => {
+        repairing = fsck.meta.checkVolume(true);
+        repairing.catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+      });
+      await user.meta.rename(ROOT_INODE, 'other', ROOT_INODE, 'lost+found', 0, 0);
+      expect(repairing).not.toBeNull();
+      const problems = await repairing!;
+      expect(problems.filter((p) => p.kind === 'orphan').map((p) => [p.ino, p.repaired])).toEqual([[f.ino, true]]);
+      const now = await user.meta.lookup(ROOT_INODE, 'lost+found');
+      expect(now.ino).toBe(other.ino);
+      expect((await user.meta.lookup(other.ino, `#${f.ino}`)).ino).toBe(f.ino);
+      expect(await finish()).toEqual([]);
     }, 60_000);
   });
 }

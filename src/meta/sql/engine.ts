@@ -1626,7 +1626,9 @@ export class SqlMeta implements Meta {
     const found = await this.#db.snapshot((c) => this.#volumeProblems(c));
     if (!repair || found.length === 0) return found;
     if (this.#settings.mirror) fail('EROFS', 'fsck', `this volume is a mirror of ${this.#settings.mirror.primary}: repair the primary`);
-    for (const p of found) p.repaired = await this.#write('repair', (tx) => this.#repair(tx, p));
+    // A name taken meanwhile (lost+found replaced by a rename while the repair waited for its
+    // entry) is a concurrent change like any other: the repair runs again and sees it.
+    for (const p of found) p.repaired = await this.#write('repair', (tx) => this.#repair(tx, p), { duplicate: 'retry' });
     return found;
   }
 
