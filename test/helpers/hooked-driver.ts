@@ -1,6 +1,7 @@
 // A real driver with one hook: it holds a transaction at a chosen statement (the server keeps the
 // transaction's locks meanwhile), so that a race between two hosts can be played out in the
-// order a test needs instead of hoped for.
+// order a test needs instead of hoped for. Also the wrapping that other fault-injecting drivers
+// in tests share (withTransactions).
 import type { SqlConn, SqlDriver, SqlValue } from '../../src/meta/sql/driver.js';
 
 /** `real`, with a hook that runs after the first transaction statement matching `pattern` (and
@@ -26,7 +27,12 @@ export function hooked(real: SqlDriver): { driver: SqlDriver; after(pattern: Reg
     insertId: (sql, params, id) => through(sql, params, () => c.insertId(sql, params, id)),
     last: (sql, params) => through(sql, params, () => c.last(sql, params)),
   });
-  const driver: SqlDriver = {
+  return { driver: withTransactions(real, wrap), after: (pattern, params, hook) => { armed = { pattern, params, hook }; } };
+}
+
+/** `real`, with each transaction's connection seen through `wrap`; reads and the rest unchanged. */
+export function withTransactions(real: SqlDriver, wrap: (c: SqlConn) => SqlConn): SqlDriver {
+  return {
     dialect: real.dialect,
     url: real.url,
     transaction: (body, options) => real.transaction((c) => body(wrap(c)), options),
@@ -35,5 +41,4 @@ export function hooked(real: SqlDriver): { driver: SqlDriver; after(pattern: Reg
     ...(real.changeToken ? { changeToken: () => real.changeToken!() } : {}),
     close: () => real.close(),
   };
-  return { driver, after: (pattern, params, hook) => { armed = { pattern, params, hook }; } };
 }

@@ -17,6 +17,7 @@ import type { SqlConn, SqlDriver } from '../../src/meta/sql/driver.js';
 import { SqlMeta } from '../../src/meta/sql/engine.js';
 import { openDriver } from '../../src/meta/sql/open.js';
 import { engineNeed, metaUrlFor, type Engine } from '../helpers/engines.js';
+import { withTransactions } from '../helpers/hooked-driver.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -64,16 +65,7 @@ function failingOnce(real: SqlDriver, victim: (c: SqlConn) => Promise<never>): {
       last: (sql, params) => (hit(sql) ? fail() : c.last(sql, params)),
     };
   };
-  const driver: SqlDriver = {
-    dialect: real.dialect,
-    url: real.url,
-    transaction: (body, options) => real.transaction((c) => body(wrap(c)), options),
-    read: (body, options) => real.read(body, options),
-    snapshot: (body) => real.snapshot(body),
-    ...(real.changeToken ? { changeToken: () => real.changeToken!() } : {}),
-    close: () => real.close(),
-  };
-  return { driver, arm: (pattern) => { armed = pattern; }, fired: () => fired };
+  return { driver: withTransactions(real, wrap), arm: (pattern) => { armed = pattern; }, fired: () => fired };
 }
 
 const dir = (mode = 0o755) => ({ mode: 0o040000 | mode, uid: 0, gid: 0 });
