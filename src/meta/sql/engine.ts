@@ -1627,7 +1627,8 @@ export class SqlMeta implements Meta {
     if (!repair || found.length === 0) return found;
     if (this.#settings.mirror) fail('EROFS', 'fsck', `this volume is a mirror of ${this.#settings.mirror.primary}: repair the primary`);
     // A name taken meanwhile (lost+found replaced by a rename while the repair waited for its
-    // entry) is a concurrent change like any other: the repair runs again and sees it.
+    // entry) is a concurrent change like any other: the repair runs again and sees it. (Names
+    // taken before are stepped around, so this retry is only ever for a race.)
     for (const p of found) p.repaired = await this.#write('repair', (tx) => this.#repair(tx, p), { duplicate: 'retry' });
     return found;
   }
@@ -1734,9 +1735,12 @@ export class SqlMeta implements Meta {
           await this.#destroy(tx, n);
           return true;
         }
-        // Still linked, by its count: its data is kept, under /lost+found/#INODE.
+        // Still linked, by its count: its data is kept, under /lost+found/#INODE (#INODE.1, .2 …
+        // when someone's file has that name already: a clash that would never clear by retrying).
         const lf = await this.#lostFound(tx, t);
-        await SqlMeta.#insertEntry(tx, lf, `#${n.ino}`, n.ino, n.mode & S_IFMT);
+        let name = `#${n.ino}`;
+        for (let k = 1; await this.#entry(tx.c, lf, name); k++) name = `#${n.ino}.${k}`;
+        await SqlMeta.#insertEntry(tx, lf, name, n.ino, n.mode & S_IFMT);
         await SqlMeta.#saveNode(tx, { ...n, nlink: isDirMode(n.mode) ? n.nlink : 1, parent: lf, ctime: t });
         if (isDirMode(n.mode)) {
           const dir = await this.#node(tx.c, lf, 'fsck', true);
