@@ -2,7 +2,8 @@
 // process makes to the file while the open is under way must still show on the first read: a
 // truncate, a rewrite, or the flush of another handle's writes as it closes. Each change is held
 // right inside open's attribute read (a hook on this vfs's metadata calls), the place where two
-// calls running at once can meet.
+// calls running at once can meet. And a handle already open, which may have read a newer length
+// than the open did meanwhile, keeps it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, ROOT_INODE } from '../../src/vfs/constants.js';
 import type { MetaPort } from '../../src/vfs/meta-port.js';
@@ -11,6 +12,8 @@ import { Vfs } from '../../src/vfs/vfs.js';
 import { makeVolume, type TestVolume } from '../sdk/helpers.js';
 
 const root: Caller = { uid: 0, gid: 0, gids: [] };
+/** How long a read reuses attributes it (or open) fetched. */
+const CACHE_MS = 300;
 
 let tv: TestVolume;
 let vfs: Vfs;
@@ -36,7 +39,7 @@ beforeAll(async () => {
       };
     },
   }) as MetaPort;
-  vfs = await Vfs.start(meta, tv.vol.vfs.store);
+  vfs = await Vfs.start(meta, tv.vol.vfs.store, { attrCacheMs: CACHE_MS });
 });
 
 afterAll(async () => {
@@ -84,5 +87,29 @@ describe('the first read after open', () => {
     const { fh } = await vfs.open(root, ino, O_RDWR);
     await vfs.write(fh, 5, Buffer.from(' world, longer now'));
     expect(await openAndRead(ino, () => vfs.release(fh))).toBe('hello world, longer now');
+  });
+
+  it('does not set back what a handle already open has read since: another client\'s append stays in view', async () => {
+    const ino = await put('d', 'hello');
+    const a = await vfs.open(root, ino, O_RDONLY);
+    try {
+      const buf = Buffer.alloc(256);
+      expect(await vfs.read(a.fh, 0, buf)).toBe(5);
+      // A's attributes are due again; B's open reads the length (5), then another client appends
+      // and A reads the longer file, before B's open ends.
+      await new Promise((resolve) => setTimeout(resolve, CACHE_MS + 50));
+      during = {
+        ino,
+        change: async () => {
+          await tv.vol.appendFile('/d', ' world');
+          expect(await vfs.read(a.fh, 0, buf)).toBe(11);
+        },
+      };
+      const b = await vfs.open(root, ino, O_RDONLY);
+      await vfs.release(b.fh);
+      expect(buf.subarray(0, await vfs.read(a.fh, 5, buf)).toString()).toBe(' world');
+    } finally {
+      await vfs.release(a.fh);
+    }
   });
 });
