@@ -20,6 +20,9 @@ export interface InodeState {
   ino: number;
   /** Handles of this inode open in this process. */
   handles: number;
+  /** Handles opened on it so far: attributes fetched from before an open are not kept for the
+   * reads after it (close-to-open). */
+  opens: number;
   writer: FileWriter | null;
   /** When this process last wrote to it (ns), for the times of buffered, uncommitted writes. */
   lastWriteNs: bigint;
@@ -54,10 +57,11 @@ export class HandleTable {
     let state = this.#inodes.get(ino);
     const first = state === undefined;
     if (!state) {
-      state = { ino, handles: 0, writer: null, lastWriteNs: 0n, dirtySinceMs: 0, slices: null, changes: 0, attrSeen: null, fresh: false, held: null };
+      state = { ino, handles: 0, opens: 0, writer: null, lastWriteNs: 0n, dirtySinceMs: 0, slices: null, changes: 0, attrSeen: null, fresh: false, held: null };
       this.#inodes.set(ino, state);
     }
     state.handles++;
+    state.opens++;
     return { file, first };
   }
 

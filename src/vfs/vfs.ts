@@ -238,9 +238,11 @@ export class Vfs implements Walkable {
   async #freshAttr(ino: number): Promise<Attr> {
     const state = this.#table.inode(ino);
     const changes = state?.changes;
+    const opens = state?.opens;
     const at = Date.now();
     const attr = await this.meta.getattr(ino);
-    if (state && state.changes === changes && this.#table.inode(ino) === state) state.attrSeen = { attr, at, changes: state.changes };
+    // Not kept if an open came meanwhile: its reads must not go by what was asked before it.
+    if (state && state.changes === changes && state.opens === opens && this.#table.inode(ino) === state) state.attrSeen = { attr, at, changes: state.changes };
     return attr;
   }
 

@@ -3,7 +3,8 @@
 // truncate, a rewrite, or the flush of another handle's writes as it closes. Each change is held
 // right inside open's attribute read (a hook on this vfs's metadata calls), the place where two
 // calls running at once can meet. And a handle already open, which may have read a newer length
-// than the open did meanwhile, keeps it.
+// than the open did meanwhile, keeps it; and a read's fetch that an open overtook is not kept for
+// the reads after that open.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, ROOT_INODE } from '../../src/vfs/constants.js';
 import type { MetaPort } from '../../src/vfs/meta-port.js';
@@ -109,6 +110,33 @@ describe('the first read after open', () => {
       await vfs.release(b.fh);
       expect(buf.subarray(0, await vfs.read(a.fh, 5, buf)).toString()).toBe(' world');
     } finally {
+      await vfs.release(a.fh);
+    }
+  });
+
+  it('a read\'s fetch that an open overtook is not kept for the reads after that open', async () => {
+    const ino = await put('e', 'hello');
+    const a = await vfs.open(root, ino, O_RDONLY);
+    const buf = Buffer.alloc(256);
+    let b: { fh: number } | null = null;
+    try {
+      expect(await vfs.read(a.fh, 0, buf)).toBe(5);
+      await new Promise((resolve) => setTimeout(resolve, CACHE_MS + 50));
+      // A's read asks for the attributes (5 bytes); before its answer is used, another client
+      // appends and B opens the file (and sees 11 bytes).
+      during = {
+        ino,
+        change: async () => {
+          await tv.vol.appendFile('/e', ' world');
+          b = await vfs.open(root, ino, O_RDONLY);
+        },
+      };
+      await vfs.read(a.fh, 0, buf);
+      expect(b).not.toBeNull();
+      // Close-to-open: B reads what was there when it opened.
+      expect(buf.subarray(0, await vfs.read(b!.fh, 0, buf)).toString()).toBe('hello world');
+    } finally {
+      if (b) await vfs.release((b as { fh: number }).fh);
       await vfs.release(a.fh);
     }
   });
