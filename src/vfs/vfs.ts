@@ -256,9 +256,15 @@ export class Vfs implements Walkable {
 
   /** An inode's attributes for permission checks: metadata's, with changes held back here. */
   async #current(ino: number): Promise<Attr> {
+    return (await this.#currentAndFetched(ino)).attr;
+  }
+
+  /** #current, with what metadata answered (`fetched`, nothing held over it). */
+  async #currentAndFetched(ino: number): Promise<{ attr: Attr; fetched: Attr }> {
     // Read before metadata: changes that commit during the read are in one or the other.
     const before = this.#table.inode(ino)?.held ?? null;
-    return this.#heldOver(await this.meta.getattr(ino), before);
+    const fetched = await this.meta.getattr(ino);
+    return { attr: this.#heldOver(fetched, before), fetched };
   }
 
   /** `attr` with the changes held here on top: those held now, or `before` (held when the
@@ -790,23 +796,24 @@ export class Vfs implements Walkable {
   async open(caller: Caller, ino: number, flags: number): Promise<{ fh: number; attr: Attr }> {
     this.#live('open');
     // Attributes come fresh from meta on every open: nothing is cached across opens.
-    const before = this.#table.inode(ino)?.held ?? null;
     const changes = this.#dataChanges;
     const at = Date.now();
-    const fresh = await this.meta.getattr(ino);
-    let attr = this.#heldOver(fresh, before);
+    const current = await this.#currentAndFetched(ino);
+    let attr = current.attr;
     this.#openCheck(caller, attr, flags);
-    const truncating = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && isRegular(attr);
-    if (truncating) attr = await this.#truncateData(caller, attr, 0);
+    if ((flags & O_TRUNC) && (flags & O_ACCMODE) !== O_RDONLY && isRegular(attr)) {
+      attr = await this.#truncateData(caller, attr, 0);
+    }
     const opened = await this.#register(caller, attr, flags);
     // This open's own read serves the reads that follow it, as a read's fetch would (it was made
     // within this open(), so it shows every close that completed before the call), sparing the
     // first read a round trip to the metadata server. Only for the file's one handle here (another
     // handle's reads may have seen more already), and not if this process changed any file's data
-    // since the read began: a change to a file with no handle here has nothing else to tell it by.
+    // since the read began (O_TRUNC's cut among them): a change to a file with no handle here has
+    // nothing else to tell it by.
     const state = this.#table.inode(ino);
-    if (!truncating && changes === this.#dataChanges && state?.handles === 1 && state.attrSeen === null) {
-      state.attrSeen = { attr: fresh, at, changes: state.changes };
+    if (changes === this.#dataChanges && state?.handles === 1 && state.attrSeen === null) {
+      state.attrSeen = { attr: current.fetched, at, changes: state.changes };
     }
     return opened;
   }

@@ -2,7 +2,11 @@
 // transaction's locks meanwhile), so that a race between two hosts can be played out in the
 // order a test needs instead of hoped for. Also the wrapping that other fault-injecting drivers
 // in tests share (withTransactions).
+import { parseMetaUrl } from '../../src/config/urls.js';
+import { consistencyProblems } from '../../src/meta/sql/consistency.js';
 import type { SqlConn, SqlDriver, SqlValue } from '../../src/meta/sql/driver.js';
+import { SqlMeta } from '../../src/meta/sql/engine.js';
+import { openDriver } from '../../src/meta/sql/open.js';
 
 /** `real`, with a hook that runs after the first transaction statement matching `pattern` (and
  * `params`, when given) has been answered, before its caller sees the answer. */
@@ -41,4 +45,20 @@ export function withTransactions(real: SqlDriver, wrap: (c: SqlConn) => SqlConn)
     ...(real.changeToken ? { changeToken: () => real.changeToken!() } : {}),
     close: () => real.close(),
   };
+}
+
+/** An engine on the volume at `url`, over its own hooked driver: one host of a race. */
+export async function hookedMeta(url: string): Promise<ReturnType<typeof hooked> & { meta: SqlMeta }> {
+  const h = hooked((await openDriver(parseMetaUrl(url))).driver);
+  return { ...h, meta: await SqlMeta.open(h.driver) };
+}
+
+/** What the consistency check finds in the volume at `url` once the race is over. */
+export async function problemsAt(url: string): Promise<string[]> {
+  const driver = (await openDriver(parseMetaUrl(url))).driver;
+  try {
+    return await consistencyProblems(driver);
+  } finally {
+    await driver.close();
+  }
 }

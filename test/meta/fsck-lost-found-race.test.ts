@@ -15,11 +15,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseMetaUrl } from '../../src/config/urls.js';
 import { formatMeta, ROOT_INODE } from '../../src/meta/index.js';
-import { consistencyProblems } from '../../src/meta/sql/consistency.js';
-import { SqlMeta } from '../../src/meta/sql/engine.js';
 import { openDriver } from '../../src/meta/sql/open.js';
 import { engineNeed, metaUrlFor, type Engine } from '../helpers/engines.js';
-import { hooked } from '../helpers/hooked-driver.js';
+import { hookedMeta, problemsAt } from '../helpers/hooked-driver.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -39,12 +37,8 @@ for (const engine of ['postgres', 'mysql'] as Engine[]) {
       dirs.push(work);
       const url = await metaUrlFor(engine, work);
       await (await formatMeta(url, { name: 'race', storage: `file://${join(work, 'objects')}`, trashDays: 0 })).meta.close();
-      const open = async () => {
-        const h = hooked((await openDriver(parseMetaUrl(url))).driver);
-        return { ...h, meta: await SqlMeta.open(h.driver) };
-      };
-      const fsck = await open();
-      const user = await open();
+      const fsck = await hookedMeta(url);
+      const user = await hookedMeta(url);
       const lostFound = await user.meta.mkdir(ROOT_INODE, 'lost+found', { mode: 0o040700, uid: 0, gid: 0 });
       const f = await user.meta.mknod(ROOT_INODE, 'f', { mode: 0o100644, uid: 0, gid: 0 });
       // Damage: the file's only name is lost, its link count still says 1.
@@ -57,12 +51,7 @@ for (const engine of ['postgres', 'mysql'] as Engine[]) {
       const finish = async () => {
         await fsck.meta.close();
         await user.meta.close();
-        const driver = (await openDriver(parseMetaUrl(url))).driver;
-        try {
-          return await consistencyProblems(driver);
-        } finally {
-          await driver.close();
-        }
+        return problemsAt(url);
       };
       return { fsck, user, lostFound, f, finish };
     }

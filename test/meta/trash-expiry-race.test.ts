@@ -11,13 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseMetaUrl } from '../../src/config/urls.js';
 import { formatMeta, ROOT_INODE, TRASH_INODE } from '../../src/meta/index.js';
-import { consistencyProblems } from '../../src/meta/sql/consistency.js';
-import { SqlMeta } from '../../src/meta/sql/engine.js';
-import { openDriver } from '../../src/meta/sql/open.js';
 import { engineNeed, metaUrlFor, type Engine } from '../helpers/engines.js';
-import { hooked } from '../helpers/hooked-driver.js';
+import { hookedMeta, problemsAt } from '../helpers/hooked-driver.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -37,12 +33,8 @@ for (const engine of ['postgres', 'mysql'] as Engine[]) {
       dirs.push(work);
       const url = await metaUrlFor(engine, work);
       await (await formatMeta(url, { name: 'race', storage: `file://${join(work, 'objects')}`, trashDays: 1 })).meta.close();
-      const open = async () => {
-        const h = hooked((await openDriver(parseMetaUrl(url))).driver);
-        return { ...h, meta: await SqlMeta.open(h.driver) };
-      };
-      const mover = await open();
-      const expirer = await open();
+      const mover = await hookedMeta(url);
+      const expirer = await hookedMeta(url);
       try {
         // This hour's directory, empty again: the file moved into it was taken back out.
         await mover.meta.mknod(ROOT_INODE, 'a', file());
@@ -86,12 +78,7 @@ for (const engine of ['postgres', 'mysql'] as Engine[]) {
         await mover.meta.close();
         await expirer.meta.close();
       }
-      const driver = (await openDriver(parseMetaUrl(url))).driver;
-      try {
-        expect(await consistencyProblems(driver)).toEqual([]);
-      } finally {
-        await driver.close();
-      }
+      expect(await problemsAt(url)).toEqual([]);
     }, 60_000);
   });
 }

@@ -48,6 +48,9 @@ afterAll(async () => {
   await tv?.cleanup();
 });
 
+/** Long enough for attributes a read or open fetched to be asked for again. */
+const attributesDue = () => new Promise((resolve) => setTimeout(resolve, CACHE_MS + 50));
+
 async function put(name: string, text: string): Promise<number> {
   const { fh, attr } = await vfs.create(root, ROOT_INODE, name, 0o644, O_WRONLY | O_TRUNC | O_CREAT);
   await vfs.write(fh, 0, Buffer.from(text));
@@ -98,7 +101,7 @@ describe('the first read after open', () => {
       expect(await vfs.read(a.fh, 0, buf)).toBe(5);
       // A's attributes are due again; B's open reads the length (5), then another client appends
       // and A reads the longer file, before B's open ends.
-      await new Promise((resolve) => setTimeout(resolve, CACHE_MS + 50));
+      await attributesDue();
       during = {
         ino,
         change: async () => {
@@ -121,7 +124,7 @@ describe('the first read after open', () => {
     let b: { fh: number } | null = null;
     try {
       expect(await vfs.read(a.fh, 0, buf)).toBe(5);
-      await new Promise((resolve) => setTimeout(resolve, CACHE_MS + 50));
+      await attributesDue();
       // A's read asks for the attributes (5 bytes); before its answer is used, another client
       // appends and B opens the file (and sees 11 bytes).
       during = {
