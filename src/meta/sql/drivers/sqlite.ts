@@ -11,6 +11,7 @@ import { sqliteDialect } from '../dialects.js';
 import type { SqlConn, SqlDriver, SqlValue } from '../driver.js';
 import { MIGRATIONS } from '../sqlite-migrations.js';
 import { SCHEMA_VERSION } from '../schema.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 
 type Db = Database.Database;
 
@@ -100,7 +101,8 @@ function tune(db: Db, durable: boolean): void {
   // loss may lose the last transactions. `durable` (FULL) fsyncs every metadata operation.
   db.pragma(durable ? 'synchronous = FULL' : 'synchronous = NORMAL');
   db.pragma('foreign_keys = OFF');
-  // Checkpoints are where WAL mode pays its fsyncs: fewer, larger ones (up to ~64 MiB of WAL).
+  // Checkpoints are where WAL mode pays its fsyncs. A worker takes them off the JS thread
+  // (sqlite-checkpointer.ts); this bound (~64 MiB of WAL) only applies should it fall behind.
   db.pragma('wal_autocheckpoint = 16384');
   db.pragma('cache_size = -65536');
   db.pragma('temp_store = MEMORY');
@@ -145,6 +147,7 @@ export class SqliteDriver implements SqlDriver {
   readonly #serial = new Serial();
   /** Statements outside transactions: each goes to whichever connection has none open. */
   readonly #reads: SqlConn;
+  readonly #checkpointer: SqliteCheckpointer | null;
   #closed = false;
 
   private constructor(readonly url: string, readonly path: string, writer: Db, reader: Db) {
@@ -161,6 +164,7 @@ export class SqliteDriver implements SqlDriver {
     // The writer's data_version moves whenever another connection — another process — commits;
     // this process's own commits do not move it, and the engine forgets cached reads after each.
     this.#version = writer.prepare('PRAGMA data_version').pluck();
+    this.#checkpointer = path === ':memory:' ? null : new SqliteCheckpointer(path, url);
   }
 
   /**
@@ -215,6 +219,7 @@ export class SqliteDriver implements SqlDriver {
         const result = await body(this.#writer);
         this.#writer.prepare('COMMIT').run();
         committed = true;
+        this.#checkpointer?.committed();
         return result;
       } finally {
         this.#writer.inTransaction = false;
@@ -258,6 +263,7 @@ export class SqliteDriver implements SqlDriver {
     if (this.#closed) return;
     this.#closed = true;
     await this.#serial.run(async () => undefined);
+    await this.#checkpointer?.stop();
     if (this.#reader.db !== this.#writer.db) this.#reader.db.close();
     this.#writer.db.close();
   }
