@@ -9,6 +9,13 @@ const [url, dir, countText] = process.argv.slice(2);
 const count = Number(countText);
 const vol = await Volume.open(url!, { client: 'bench-meta', skipTrash: true });
 const name = (i: number, prefix = 'f') => `${dir}/${prefix}${i}`;
+/** Each operation's milliseconds in the running phase: its slowest ones are what a user waits on. */
+let took: number[] = [];
+async function each(fn: () => Promise<unknown>): Promise<void> {
+  const t = performance.now();
+  await fn();
+  took.push(performance.now() - t);
+}
 
 const phases: Record<string, () => Promise<number>> = {
   async mkdir() {
@@ -16,11 +23,11 @@ const phases: Record<string, () => Promise<number>> = {
     return 0;
   },
   async create() {
-    for (let i = 0; i < count; i++) await (await vol.open(name(i), 'wx')).close();
+    for (let i = 0; i < count; i++) await each(async () => (await vol.open(name(i), 'wx')).close());
     return count;
   },
   async stat() {
-    for (let i = 0; i < count; i++) await vol.stat(name(i));
+    for (let i = 0; i < count; i++) await each(() => vol.stat(name(i)));
     return count;
   },
   async readdir() {
@@ -30,11 +37,11 @@ const phases: Record<string, () => Promise<number>> = {
     return n;
   },
   async rename() {
-    for (let i = 0; i < count; i++) await vol.rename(name(i), name(i, 'g'));
+    for (let i = 0; i < count; i++) await each(() => vol.rename(name(i), name(i, 'g')));
     return count;
   },
   async unlink() {
-    for (let i = 0; i < count; i++) await vol.unlink(name(i, 'g'));
+    for (let i = 0; i < count; i++) await each(() => vol.unlink(name(i, 'g')));
     return count;
   },
 };
@@ -42,8 +49,12 @@ const phases: Record<string, () => Promise<number>> = {
 for await (const line of createInterface({ input: process.stdin })) {
   const phase = line.trim();
   if (phase === 'exit') break;
+  took = [];
   const t = performance.now();
   const ops = await phases[phase]!();
-  process.stdout.write(`${JSON.stringify({ phase, ops, ms: performance.now() - t })}\n`);
+  const ms = performance.now() - t;
+  took.sort((a, b) => a - b);
+  const p999 = took.length ? took[Math.min(took.length - 1, Math.floor(took.length * 0.999))]! : 0;
+  process.stdout.write(`${JSON.stringify({ phase, ops, ms, p999, max: took.at(-1) ?? 0 })}\n`);
 }
 await vol.close();

@@ -30,9 +30,12 @@ const ENGINES = ['sqlite', 'postgres', 'mysql'] as const;
 type Engine = (typeof ENGINES)[number];
 const CLIENT = join(packageRoot(), 'dist', 'bench', 'meta-client.js');
 
+/** One client's phase: operations, milliseconds, and its slowest operations' milliseconds. */
+interface Answer { phase: string; ops: number; ms: number; p999: number; max: number }
+
 interface Client {
   proc: ChildProcess;
-  next(): Promise<{ phase: string; ops: number; ms: number }>;
+  next(): Promise<Answer>;
 }
 
 function startClient(url: string, dir: string, count: number): Client {
@@ -47,7 +50,7 @@ function startClient(url: string, dir: string, count: number): Client {
   return {
     proc,
     next: () => new Promise((resolve, reject) => {
-      const take = (l: string) => resolve(JSON.parse(l) as { phase: string; ops: number; ms: number });
+      const take = (l: string) => resolve(JSON.parse(l) as Answer);
       const ready = lines.shift();
       if (ready !== undefined) take(ready);
       else waiting.push(take);
@@ -82,7 +85,9 @@ function cpuTimes(): { busy: number; total: number } {
 }
 
 /** ops/s of each phase with `n` client processes; lock waits of the create phase (PostgreSQL). */
-async function metadataPhases(url: string, n: number, server: TestServer | null): Promise<{ rates: Record<string, number>; busy: Record<string, number>; createLockWait?: number }> {
+type Tails = Record<string, { p999: number; max: number }>;
+
+async function metadataPhases(url: string, n: number, server: TestServer | null): Promise<{ rates: Record<string, number>; busy: Record<string, number>; tails: Tails; createLockWait?: number }> {
   const clients = Array.from({ length: n }, (_, k) => startClient(url, `/bench-${n}-${k}`, Math.ceil(FILES / n)));
   const all = async (phase: string) => {
     for (const c of clients) c.proc.stdin!.write(`${phase}\n`);
@@ -92,6 +97,7 @@ async function metadataPhases(url: string, n: number, server: TestServer | null)
   // How much of the machine a phase kept busy: with 1 client at busy share b, no number of
   // clients can go faster than 1/b times one client here, however little they contend.
   const busy: Record<string, number> = {};
+  const tails: Tails = {};
   let createLockWait: number | undefined;
   try {
     await all('mkdir');
@@ -103,12 +109,13 @@ async function metadataPhases(url: string, n: number, server: TestServer | null)
       const after = cpuTimes();
       busy[phase] = (after.busy - before.busy) / Math.max(1, after.total - before.total);
       rates[phase] = answers.reduce((s, a) => s + a.ops, 0) / (Math.max(...answers.map((a) => a.ms)) / 1000);
+      tails[phase] = { p999: Math.max(...answers.map((a) => a.p999)), max: Math.max(...answers.map((a) => a.max)) };
     }
   } finally {
     for (const c of clients) c.proc.stdin!.end('exit\n');
     await Promise.all(clients.map((c) => new Promise((r) => (c.proc.exitCode !== null ? r(null) : c.proc.once('exit', r)))));
   }
-  return { rates, busy, createLockWait };
+  return { rates, busy, tails, createLockWait };
 }
 
 async function sequential(url: string): Promise<{ write: number; read: number }> {
@@ -132,7 +139,7 @@ async function sequential(url: string): Promise<{ write: number; read: number }>
 async function main(): Promise<void> {
   const work = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'strata-bench-meta-'));
   const servers: TestServer[] = [];
-  const results: Record<Engine, { clients: Record<number, Record<string, number>>; busy: Record<number, Record<string, number>>; createLockWait?: number; seq: { write: number; read: number } }> = {} as never;
+  const results: Record<Engine, { clients: Record<number, Record<string, number>>; busy: Record<number, Record<string, number>>; tails: Record<number, Tails>; createLockWait?: number; seq: { write: number; read: number } }> = {} as never;
   const trips: Partial<Record<Engine, Record<string, number>>> = {};
   const bar = progressBar('bench/meta', ENGINES.length * (CLIENTS.length + 1) + 2);
   try {
@@ -148,11 +155,12 @@ async function main(): Promise<void> {
         url = server.url(`bench_${engine}`);
       }
       await Volume.format(url, { name: `bench-${engine}`, storage: `file://${join(work, `objects-${engine}`)}`, trashDays: 0 });
-      const entry = { clients: {} as Record<number, Record<string, number>>, busy: {} as Record<number, Record<string, number>>, createLockWait: undefined as number | undefined, seq: { write: 0, read: 0 } };
+      const entry = { clients: {} as Record<number, Record<string, number>>, busy: {} as Record<number, Record<string, number>>, tails: {} as Record<number, Tails>, createLockWait: undefined as number | undefined, seq: { write: 0, read: 0 } };
       for (const n of CLIENTS) {
         const r = await metadataPhases(url, n, engine === 'postgres' ? server : null);
         entry.clients[n] = r.rates;
         entry.busy[n] = r.busy;
+        entry.tails[n] = r.tails;
         if (r.createLockWait !== undefined) entry.createLockWait = r.createLockWait;
         bar.tick();
       }
@@ -209,6 +217,18 @@ async function main(): Promise<void> {
   printTable('Scaling: 4 client processes against 1', scaling);
   console.log(`PostgreSQL, 4 clients creating: ${(100 * (results.postgres.createLockWait ?? 0)).toFixed(1)}% of the active backends' samples wait on a row lock (parent directories are distinct: these are the version row every change takes last and the counters every create moves)`);
 
+  // The slowest operations one client waited on (SQLite: a commit that checkpoints the WAL in line
+  // used to stall ~100 ms; the checkpoints now run on a thread of their own).
+  const tailRows: Row[] = PHASES.filter((p) => p !== 'readdir').map((phase) => {
+    const row: Row = { operation: phase };
+    for (const [engine, label] of [['sqlite', 'SQLite'], ['postgres', 'PostgreSQL'], ['mysql', 'MariaDB']] as const) {
+      row[`${label} p99.9 ms`] = results[engine].tails[1]![phase]!.p999;
+      row[`${label} max ms`] = results[engine].tails[1]![phase]!.max;
+    }
+    return row;
+  });
+  printTable('Slowest operations, 1 client (milliseconds)', tailRows);
+
   const seqRows: Row[] = (['write', 'read'] as const).map((k) => {
     const s = results.sqlite.seq[k];
     const p = results.postgres.seq[k];
@@ -223,7 +243,7 @@ async function main(): Promise<void> {
   console.log('For scale: JuiceFS publishes 1,410 creates/s and 5,023 stats/s (mdtest).');
   const tripRows: Row[] = ROUND_TRIP_STEPS.map((step) => ({ 'operation (SDK)': step, 'PostgreSQL round trips': trips.postgres?.[step] ?? NaN, 'MariaDB round trips': trips.mysql?.[step] ?? NaN }));
   printTable('Round trips to the metadata server per operation, one after another (each costs the network round trip: 0.5-1 ms within a zone, tens of ms across regions)', tripRows);
-  const file = await writeJson(packageRoot(), 'meta', { files: FILES, mib: MIB, results, rows, scaling, seq: seqRows, roundTrips: tripRows, met, missed });
+  const file = await writeJson(packageRoot(), 'meta', { files: FILES, mib: MIB, results, rows, scaling, seq: seqRows, roundTrips: tripRows, tails: tailRows, met, missed });
   console.log(`\nsummary: ${met.length}/${met.length + missed.length} targets met${missed.length ? `; missed: ${missed.join(', ')}` : ''}. JSON: ${file}`);
 }
 
