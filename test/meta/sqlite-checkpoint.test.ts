@@ -1,19 +1,23 @@
 // SQLite checkpoints on a worker thread: what a user of a volume relies on is that commits reach
-// the database file itself while the volume stays open (a copy of meta.db alone, as a backup
-// tool or a crash-consistent snapshot of the disk would take it, is current), that closing leaves
-// no WAL behind, and that two writers on one file (two processes) lose nothing.
+// the database file itself while the volume stays open (meta.db alone is current, not only with
+// its WAL), that closing returns, lets go of the files and leaves no WAL behind, and that two
+// writers on one file lose nothing.
 import Database from 'better-sqlite3';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/hotpath/locate.js';
 import { formatMeta, openMeta, ROOT_INODE, type FormatRequest, type Meta } from '../../src/meta/index.js';
 
 const REQ: FormatRequest = { name: 't', storage: 'file:///tmp/x', blockSize: 4194304, trashDays: 0 };
 const file = { mode: 0o100644, uid: 1, gid: 1 };
-/** Well past the worker's start (64 commits) and far below the writer's own checkpoint bound
- * (16,384 WAL frames, about 1,200 creates): only a background checkpoint puts these in meta.db. */
+/** Well past the commits after which the checkpoint thread starts, and far below the writer's own
+ * checkpoint bound (about 1,200 creates): only a background checkpoint puts these in meta.db. */
 const FILES = 300;
 
 /** The test's names in the root as meta.db alone holds them, without its WAL. */
@@ -38,7 +42,7 @@ function openFilesUnder(dir: string): string[] {
   for (const fd of readdirSync('/proc/self/fd')) {
     try {
       const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith(dir)) held.push(target);
+      if (target.startsWith(`${dir}/`)) held.push(target);
     } catch {
       // closed meanwhile
     }
@@ -46,11 +50,20 @@ function openFilesUnder(dir: string): string[] {
   return held;
 }
 
+/** What `read` gives once it gives `want`, or at the end of `seconds`. A read that throws counts
+ * as not yet: a copy taken while a checkpoint writes the file may be torn. */
 async function eventually(read: () => number, want: number, seconds: number): Promise<number> {
-  let got = read();
+  const attempt = () => {
+    try {
+      return read();
+    } catch {
+      return -1;
+    }
+  };
+  let got = attempt();
   for (let waited = 0; got !== want && waited < seconds * 1000; waited += 100) {
     await new Promise((r) => setTimeout(r, 100));
-    got = read();
+    got = attempt();
   }
   return got;
 }
@@ -83,6 +96,7 @@ describe('SQLite: checkpoints off the JS thread', () => {
 
   it('close lets go of the database at once, leaves no WAL behind, and a reopen sees every commit', async () => {
     const meta = (await formatMeta(url, REQ)).meta;
+    opened.push(meta);
     for (let i = 0; i < FILES; i++) await meta.mknod(ROOT_INODE, `f${i}`, file);
     // The checkpoint thread is at work (it has copied these) when the volume closes.
     expect(await eventually(() => namesInFileAlone(dir), FILES, 10)).toBe(FILES);
@@ -95,6 +109,25 @@ describe('SQLite: checkpoints off the JS thread', () => {
     const again = await openMeta(url);
     opened.push(again);
     expect((await again.readdir(ROOT_INODE, 0, 10_000)).filter((e) => e.name.startsWith('f'))).toHaveLength(FILES);
+  });
+
+  it('close() returns in a process that has nothing else to do (the checkpoint thread does not keep it waiting or let it end early)', async () => {
+    // vitest keeps its own event loop busy; a process of its own shows what a CLI command sees.
+    const index = pathToFileURL(join(packageRoot(), 'dist', 'src', 'meta', 'index.js')).href;
+    const script = `
+      const { formatMeta } = await import(${JSON.stringify(index)});
+      const { meta } = await formatMeta(${JSON.stringify(url)}, ${JSON.stringify(REQ)});
+      for (let i = 0; i < ${FILES}; i++) await meta.mknod(1, 'f' + i, ${JSON.stringify(file)});
+      await new Promise((r) => setTimeout(r, 300));
+      await meta.close();
+      console.log('closed');
+    `;
+    // --input-type=module is inherited by worker threads: the checkpoint thread must start anyway.
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(stderr).not.toMatch(/checkpoint/);
+    expect(stdout.trim()).toBe('closed');
+    expect(existsSync(join(dir, 'meta.db-wal'))).toBe(false);
+    expect(namesInFileAlone(dir)).toBe(FILES);
   });
 
   it('two writers on one file, each with its own checkpoints, lose nothing and leave a sound database', async () => {

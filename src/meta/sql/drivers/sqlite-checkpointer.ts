@@ -9,6 +9,7 @@
 // holds the write lock across its fsyncs, and the writer sleeps in SQLite's busy handler meanwhile:
 // measured, no better.
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 /** A checkpoint is due once this many transactions committed since the last one... */
@@ -18,22 +19,29 @@ const MAX_DELAY_MS = 1000;
 /** How often the worker looks at the commit count. */
 const TICK_MS = 50;
 /** Short-lived processes (a CLI command) never start the worker: it starts at this many commits. */
-export const START_AFTER_COMMITS = 64;
+const START_AFTER_COMMITS = 64;
 
-// CommonJS source for an eval'd worker: no separate file to locate in source and compiled trees.
+// Source for an eval'd worker: no separate file to locate in source and compiled trees. It is
+// read as CommonJS or, when the process runs with --input-type=module (inherited), as a module:
+// dynamic import() works in both.
 const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
+(async () => {
+const { parentPort, workerData } = await import('node:worker_threads');
+const Database = (await import(workerData.module)).default;
 const commits = new Int32Array(workerData.commits);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 20');
 // Nothing is known checkpointed yet: the commits made while this thread started count too.
 let done = 0;
 let doneAt = 0;
-let failed = false;
+const stop = () => {
+  clearInterval(tick);
+  db.close();
+  parentPort.close();
+};
 const tick = setInterval(() => {
   const now = Atomics.load(commits, 0);
-  if (failed || now === done) return;
+  if (now === done) return;
   if (now - done < workerData.perCheckpoint && Date.now() - doneAt < workerData.maxDelayMs) return;
   try {
     // PASSIVE: copies what no reader still needs and never waits on, or blocks, a writer.
@@ -41,54 +49,59 @@ const tick = setInterval(() => {
     done = now;
     doneAt = Date.now();
   } catch (err) {
-    failed = true;
+    // Busy for a moment (another process recovering the WAL, say): the next tick tries again.
+    if (/^SQLITE_(BUSY|LOCKED)/.test(String(err && err.code))) return;
     parentPort.postMessage({ error: String(err && err.message || err) });
+    stop();
   }
 }, workerData.tickMs);
-parentPort.on('message', () => {
-  clearInterval(tick);
-  db.close();
-  parentPort.close();
-});
+parentPort.on('message', stop);
+})();
 `;
 
 export class SqliteCheckpointer {
   readonly #commits = new Int32Array(new SharedArrayBuffer(4));
   #worker: Worker | null = null;
   #exited: Promise<void> = Promise.resolve();
-  #stopped = false;
+  /** Started once, or stopped: never (re)started again. */
+  #done = false;
 
   constructor(readonly path: string, readonly url: string) {}
 
   /** A transaction committed on this process's writer. */
   committed(): void {
     const n = Atomics.add(this.#commits, 0, 1) + 1;
-    if (n === START_AFTER_COMMITS && !this.#stopped) this.#start();
-  }
-
-  get running(): boolean {
-    return this.#worker !== null;
+    if (!this.#done && n >= START_AFTER_COMMITS) this.#start();
   }
 
   #start(): void {
-    const worker = new Worker(WORKER, {
-      eval: true,
-      workerData: {
-        path: this.path,
-        module: createRequire(import.meta.url).resolve('better-sqlite3'),
-        commits: this.#commits.buffer,
-        perCheckpoint: COMMITS_PER_CHECKPOINT,
-        maxDelayMs: MAX_DELAY_MS,
-        tickMs: TICK_MS,
-      },
-    });
-    // A process that forgets to close its volume still exits; SQLite needs no checkpoint to be safe.
-    worker.unref();
+    this.#done = true;
     const fallback = 'SQLite checkpoints in line with commits instead';
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER, {
+        eval: true,
+        workerData: {
+          path: this.path,
+          module: pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href,
+          commits: this.#commits.buffer,
+          perCheckpoint: COMMITS_PER_CHECKPOINT,
+          maxDelayMs: MAX_DELAY_MS,
+          tickMs: TICK_MS,
+        },
+      });
+    } catch (err) {
+      // Called after a COMMIT: the transaction stands whatever happens here.
+      process.emitWarning(`strata: no checkpoint thread for ${this.url} (${(err as Error).message}); ${fallback}`);
+      return;
+    }
+    // While running it must not keep a process alive that forgot to close its volume (SQLite
+    // needs no checkpoint to be safe); stop() holds the process until it has closed.
+    worker.unref();
     worker.on('message', (m: { error?: string }) => {
       if (m.error) process.emitWarning(`strata: background checkpoints of ${this.url} stopped (${m.error}); ${fallback}`);
     });
-    worker.on('error', (err) => process.emitWarning(`strata: the checkpoint thread of ${this.url} failed (${err.message}); ${fallback}`));
+    worker.on('error', (err: unknown) => process.emitWarning(`strata: the checkpoint thread of ${this.url} failed (${String((err as Error | undefined)?.message ?? err)}); ${fallback}`));
     this.#exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     this.#worker = worker;
   }
@@ -96,9 +109,12 @@ export class SqliteCheckpointer {
   /** Stop the worker and close its connection, before the writer's: the last connection to close
    * is the one that checkpoints everything and removes the WAL. */
   async stop(): Promise<void> {
-    this.#stopped = true;
+    this.#done = true;
     const worker = this.#worker;
     this.#worker = null;
+    // An unref'd worker's exit does not keep the event loop alive: without this, a process whose
+    // last work is closing its volume would end before close() returns.
+    worker?.ref();
     worker?.postMessage('stop');
     await this.#exited;
   }
