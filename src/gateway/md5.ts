@@ -17,10 +17,13 @@ export interface Md5 {
 /** Bodies at least this long are hashed off the main thread. */
 export const OFFLOAD_MIN = 4 * 1024 * 1024;
 
-// CommonJS source for an eval'd worker: no separate file to locate in source and compiled trees.
+// Source for an eval'd worker: no separate file to locate in source and compiled trees. It is
+// read as CommonJS or, when the process runs with --input-type=module or
+// --experimental-default-type=module (inherited), as a module: dynamic import() works in both.
 const WORKER = `
-const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
+(async () => {
+const { parentPort } = await import('node:worker_threads');
+const { createHash } = await import('node:crypto');
 const open = new Map();
 parentPort.on('message', (m) => {
   if (m.drop) { open.delete(m.id); return; }
@@ -29,6 +32,7 @@ parentPort.on('message', (m) => {
   if (m.parts) for (const p of m.parts) h.update(new Uint8Array(p.buffer ?? p, p.byteOffset ?? 0, p.byteLength));
   if (m.end) { open.delete(m.id); parentPort.postMessage({ id: m.id, digest: h.digest() }); }
 });
+})();
 `;
 
 let worker: Worker | null = null;

@@ -1,6 +1,10 @@
 // The gateway's pure parts: SigV4 against AWS's published examples, the aws-chunked decoder,
 // the XML parser, key and bucket rules, checksums, ranges and conditions.
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { decodeAwsChunked } from '../../src/gateway/chunked.js';
 import { newDigest } from '../../src/gateway/checksums.js';
@@ -8,6 +12,7 @@ import { checkRead, parseRange } from '../../src/gateway/conditions.js';
 import { S3Error } from '../../src/gateway/errors.js';
 import { compareKeys } from '../../src/gateway/listing.js';
 import { inlineMd5, offloadedMd5 } from '../../src/gateway/md5.js';
+import { packageRoot } from '../../src/hotpath/locate.js';
 import { bucketNameProblem, keyPath } from '../../src/gateway/names.js';
 import {
   canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, chunkStringToSign, parseAmzDate, sha256Hex, signatureOf, signingKey,
@@ -200,6 +205,18 @@ describe('checksums, ranges, conditions', () => {
     abandoned.abandon();
     expect((await Promise.all([a.digest(), b.digest(), c.digest()])).map((x) => x.toString('hex'))).toEqual([want, want, want]);
     expect((await d.digest()).toString('hex')).toBe(batchWant);
+  });
+
+  it('MD5 on the worker thread works in a process that runs eval\'d code as ES modules (the flag is inherited by workers)', async () => {
+    const md5 = pathToFileURL(join(packageRoot(), 'dist', 'src', 'gateway', 'md5.js')).href;
+    const script = `
+      const { offloadedMd5 } = await import(${JSON.stringify(md5)});
+      const m = offloadedMd5();
+      m.update([Buffer.alloc(5 << 20, 7)]);
+      console.log((await m.digest()).toString('hex'));
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(stdout.trim()).toBe(createHash('md5').update(Buffer.alloc(5 << 20, 7)).digest('hex'));
   });
 
   it('ranges', () => {

@@ -22,8 +22,8 @@ const TICK_MS = 50;
 const START_AFTER_COMMITS = 64;
 
 // Source for an eval'd worker: no separate file to locate in source and compiled trees. It is
-// read as CommonJS or, when the process runs with --input-type=module (inherited), as a module:
-// dynamic import() works in both.
+// read as CommonJS or, when the process runs with --input-type=module or
+// --experimental-default-type=module (inherited), as a module: dynamic import() works in both.
 const WORKER = `
 (async () => {
 const { parentPort, workerData } = await import('node:worker_threads');
