@@ -16,51 +16,61 @@ import { Worker } from 'node:worker_threads';
 const COMMITS_PER_CHECKPOINT = 64;
 /** ...or this long after the last one, if anything committed since. */
 const MAX_DELAY_MS = 1000;
-/** How often the worker looks at the commit count. */
+/** While commits are pending, how often the worker looks at their count. */
 const TICK_MS = 50;
 /** Short-lived processes (a CLI command) never start the worker: it starts at this many commits. */
 const START_AFTER_COMMITS = 64;
+/** Slots of the shared control array: commits so far, and 1 once the worker must stop. */
+const COMMITS = 0;
+const STOP = 1;
 
 // Source for an eval'd worker: no separate file to locate in source and compiled trees. It is
 // read as CommonJS or, when the process runs with --input-type=module or
 // --experimental-default-type=module (inherited), as a module: dynamic import() works in both.
+// It sleeps in Atomics.wait, with no timer while nothing is pending: an idle volume (an app
+// embedding the SDK, on a laptop) never wakes it.
 const WORKER = `
 (async () => {
 const { parentPort, workerData } = await import('node:worker_threads');
 const Database = (await import(workerData.module)).default;
-const commits = new Int32Array(workerData.commits);
+const ctl = new Int32Array(workerData.control);
+const COMMITS = ${COMMITS}, STOP = ${STOP};
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 20');
 // Nothing is known checkpointed yet: the commits made while this thread started count too.
 let done = 0;
 let doneAt = 0;
-const stop = () => {
-  clearInterval(tick);
-  db.close();
-  parentPort.close();
-};
-const tick = setInterval(() => {
-  const now = Atomics.load(commits, 0);
-  if (now === done) return;
-  if (now - done < workerData.perCheckpoint && Date.now() - doneAt < workerData.maxDelayMs) return;
+while (Atomics.load(ctl, STOP) === 0) {
+  const now = Atomics.load(ctl, COMMITS);
+  if (now === done) {
+    Atomics.wait(ctl, COMMITS, now);
+    continue;
+  }
+  if (now - done < workerData.perCheckpoint && Date.now() - doneAt < workerData.maxDelayMs) {
+    Atomics.wait(ctl, STOP, 0, workerData.tickMs);
+    continue;
+  }
   try {
     // PASSIVE: copies what no reader still needs and never waits on, or blocks, a writer.
     db.pragma('wal_checkpoint(PASSIVE)');
     done = now;
     doneAt = Date.now();
   } catch (err) {
-    // Busy for a moment (another process recovering the WAL, say): the next tick tries again.
-    if (/^SQLITE_(BUSY|LOCKED)/.test(String(err && err.code))) return;
+    // Busy for a moment (another process recovering the WAL, say): try again a tick later.
+    if (/^SQLITE_(BUSY|LOCKED)/.test(String(err && err.code))) {
+      Atomics.wait(ctl, STOP, 0, workerData.tickMs);
+      continue;
+    }
     parentPort.postMessage({ error: String(err && err.message || err) });
-    stop();
+    break;
   }
-}, workerData.tickMs);
-parentPort.on('message', stop);
+}
+db.close();
 })();
 `;
 
 export class SqliteCheckpointer {
-  readonly #commits = new Int32Array(new SharedArrayBuffer(4));
+  readonly #control = new Int32Array(new SharedArrayBuffer(8));
   #worker: Worker | null = null;
   #exited: Promise<void> = Promise.resolve();
   /** Started once, or stopped: never (re)started again. */
@@ -70,7 +80,9 @@ export class SqliteCheckpointer {
 
   /** A transaction committed on this process's writer. */
   committed(): void {
-    const n = Atomics.add(this.#commits, 0, 1) + 1;
+    const n = Atomics.add(this.#control, COMMITS, 1) + 1;
+    // Wakes the worker only if it sleeps for want of commits; otherwise nobody waits: no syscall.
+    Atomics.notify(this.#control, COMMITS, 1);
     if (!this.#done && n >= START_AFTER_COMMITS) this.#start();
   }
 
@@ -84,7 +96,7 @@ export class SqliteCheckpointer {
         workerData: {
           path: this.path,
           module: pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href,
-          commits: this.#commits.buffer,
+          control: this.#control.buffer,
           perCheckpoint: COMMITS_PER_CHECKPOINT,
           maxDelayMs: MAX_DELAY_MS,
           tickMs: TICK_MS,
@@ -115,7 +127,9 @@ export class SqliteCheckpointer {
     // An unref'd worker's exit does not keep the event loop alive: without this, a process whose
     // last work is closing its volume would end before close() returns.
     worker?.ref();
-    worker?.postMessage('stop');
+    Atomics.store(this.#control, STOP, 1);
+    Atomics.notify(this.#control, COMMITS);
+    Atomics.notify(this.#control, STOP);
     await this.#exited;
   }
 }
