@@ -48,8 +48,6 @@ function failAll(err: Error): void {
 function shared(): Worker {
   if (worker) return worker;
   const w = new Worker(WORKER, { eval: true });
-  // Idle, it must not keep the process alive; busy, its pending digests do (see digest()).
-  w.unref();
   w.on('message', (m: { id: number; digest: Uint8Array }) => {
     const p = waiting.get(m.id);
     waiting.delete(m.id);
@@ -58,6 +56,9 @@ function shared(): Worker {
   });
   w.on('error', (err) => failAll(err));
   w.on('exit', (code) => failAll(new Error(`the MD5 worker exited (code ${code})`)));
+  // Idle, it must not keep the process alive; busy, its pending digests do (see digest()). After
+  // the listeners: adding a 'message' listener refs the worker again.
+  w.unref();
   worker = w;
   return w;
 }

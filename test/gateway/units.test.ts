@@ -219,6 +219,20 @@ describe('checksums, ranges, conditions', () => {
     expect(stdout.trim()).toBe(createHash('md5').update(Buffer.alloc(5 << 20, 7)).digest('hex'));
   });
 
+  it('a process whose offloaded MD5 was abandoned (a failed upload) still exits', async () => {
+    const md5 = pathToFileURL(join(packageRoot(), 'dist', 'src', 'gateway', 'md5.js')).href;
+    const script = `
+      const { offloadedMd5 } = await import(${JSON.stringify(md5)});
+      const m = offloadedMd5();
+      m.update([Buffer.alloc(5 << 20, 7)]);
+      m.abandon();
+      console.log('done');
+    `;
+    // A hung process is killed at the timeout, and execFile then rejects.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+    expect(stdout.trim()).toBe('done');
+  });
+
   it('ranges', () => {
     expect(parseRange(undefined, 10)).toBeNull();
     expect(parseRange('bytes=2-4', 10)).toEqual({ start: 2, end: 5 });

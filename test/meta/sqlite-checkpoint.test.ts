@@ -130,6 +130,42 @@ describe('SQLite: checkpoints off the JS thread', () => {
     expect(namesInFileAlone(dir)).toBe(FILES);
   });
 
+  it('a process that never closes its volume still exits when its work is done', async () => {
+    const index = pathToFileURL(join(packageRoot(), 'dist', 'src', 'meta', 'index.js')).href;
+    const script = `
+      const { formatMeta } = await import(${JSON.stringify(index)});
+      const { meta } = await formatMeta(${JSON.stringify(url)}, ${JSON.stringify(REQ)});
+      for (let i = 0; i < ${FILES}; i++) await meta.mknod(1, 'f' + i, ${JSON.stringify(file)});
+      await new Promise((r) => setTimeout(r, 300));
+      console.log('done');
+    `;
+    // A hung process is killed at the timeout, and execFile then rejects.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+    expect(stdout.trim()).toBe('done');
+    // Nothing committed is lost for want of a last checkpoint.
+    const again = await openMeta(url);
+    opened.push(again);
+    expect((await again.readdir(ROOT_INODE, 0, 10_000)).filter((e) => e.name.startsWith('f'))).toHaveLength(FILES);
+  });
+
+  it('a checkpoint thread that cannot start says why, and every commit still succeeds', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const meta = (await formatMeta(url, REQ)).meta;
+      opened.push(meta);
+      // The thread opens the database by name; this process's connections keep the file open.
+      rmSync(join(dir, 'meta.db'));
+      for (let i = 0; i < FILES; i++) await meta.mknod(ROOT_INODE, `f${i}`, file);
+      for (let waited = 0; warnings.length === 0 && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      expect(warnings.join('\n')).toMatch(/checkpoints of sqlite3:\/\/.*meta\.db stopped \((?!\[object)[^)]+\); SQLite checkpoints in line/);
+      expect((await meta.readdir(ROOT_INODE, 0, 10_000)).filter((e) => e.name.startsWith('f'))).toHaveLength(FILES);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('two writers on one file, each with its own checkpoints, lose nothing and leave a sound database', async () => {
     const a = (await formatMeta(url, REQ)).meta;
     const b = await openMeta(url);

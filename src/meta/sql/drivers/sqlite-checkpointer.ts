@@ -46,7 +46,7 @@ while (Atomics.load(ctl, STOP) === 0) {
     Atomics.wait(ctl, COMMITS, now);
     continue;
   }
-  if (now - done < workerData.perCheckpoint && Date.now() - doneAt < workerData.maxDelayMs) {
+  if (((now - done) | 0) < workerData.perCheckpoint && Date.now() - doneAt < workerData.maxDelayMs) {
     Atomics.wait(ctl, STOP, 0, workerData.tickMs);
     continue;
   }
@@ -66,7 +66,10 @@ while (Atomics.load(ctl, STOP) === 0) {
   }
 }
 db.close();
-})();
+})().catch(async (err) => {
+  // Through the message, not the error event: a SqliteError's message does not survive that copy.
+  (await import('node:worker_threads')).parentPort.postMessage({ error: String(err && err.message || err) });
+});
 `;
 
 export class SqliteCheckpointer {
@@ -107,13 +110,14 @@ export class SqliteCheckpointer {
       process.emitWarning(`strata: no checkpoint thread for ${this.url} (${(err as Error).message}); ${fallback}`);
       return;
     }
-    // While running it must not keep a process alive that forgot to close its volume (SQLite
-    // needs no checkpoint to be safe); stop() holds the process until it has closed.
-    worker.unref();
     worker.on('message', (m: { error?: string }) => {
       if (m.error) process.emitWarning(`strata: background checkpoints of ${this.url} stopped (${m.error}); ${fallback}`);
     });
     worker.on('error', (err: unknown) => process.emitWarning(`strata: the checkpoint thread of ${this.url} failed (${String((err as Error | undefined)?.message ?? err)}); ${fallback}`));
+    // While running it must not keep a process alive that forgot to close its volume (SQLite
+    // needs no checkpoint to be safe); stop() holds the process until it has closed. After the
+    // listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
     this.#exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     this.#worker = worker;
   }
@@ -128,6 +132,9 @@ export class SqliteCheckpointer {
     // last work is closing its volume would end before close() returns.
     worker?.ref();
     Atomics.store(this.#control, STOP, 1);
+    // Moves the count too: a worker between its look at STOP and its wait for a new count would
+    // otherwise sleep on an unchanged count for good.
+    Atomics.add(this.#control, COMMITS, 1);
     Atomics.notify(this.#control, COMMITS);
     Atomics.notify(this.#control, STOP);
     await this.#exited;
