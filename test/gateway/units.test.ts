@@ -44,6 +44,20 @@ async function decodeAll(body: Buffer, signing: Parameters<typeof decodeAwsChunk
   return { data: Buffer.concat(out), trailers };
 }
 
+/** In a process of its own, run with --input-type=module (which worker threads inherit): hash
+ * 5 MiB of 7s on the MD5 worker as `m`, then run `then`. A process still running after 20 s is
+ * killed, and this rejects. */
+function md5Alone(then: string): Promise<{ stdout: string; stderr: string }> {
+  const md5 = pathToFileURL(join(packageRoot(), 'dist', 'src', 'gateway', 'md5.js')).href;
+  const script = `
+    const { offloadedMd5 } = await import(${JSON.stringify(md5)});
+    const m = offloadedMd5();
+    m.update([Buffer.alloc(5 << 20, 7)]);
+    ${then}
+  `;
+  return promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+}
+
 describe('SigV4 (AWS documentation examples)', () => {
   it('GET Object with a Range header', () => {
     const headers = canonicalHeaders(['Host', 'examplebucket.s3.amazonaws.com', 'Range', 'bytes=0-9', 'x-amz-content-sha256', sha256Hex(''), 'x-amz-date', DATE],
@@ -208,28 +222,12 @@ describe('checksums, ranges, conditions', () => {
   });
 
   it('MD5 on the worker thread works in a process that runs eval\'d code as ES modules (the flag is inherited by workers)', async () => {
-    const md5 = pathToFileURL(join(packageRoot(), 'dist', 'src', 'gateway', 'md5.js')).href;
-    const script = `
-      const { offloadedMd5 } = await import(${JSON.stringify(md5)});
-      const m = offloadedMd5();
-      m.update([Buffer.alloc(5 << 20, 7)]);
-      console.log((await m.digest()).toString('hex'));
-    `;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    const { stdout } = await md5Alone('console.log((await m.digest()).toString("hex"));');
     expect(stdout.trim()).toBe(createHash('md5').update(Buffer.alloc(5 << 20, 7)).digest('hex'));
   });
 
   it('a process whose offloaded MD5 was abandoned (a failed upload) still exits', async () => {
-    const md5 = pathToFileURL(join(packageRoot(), 'dist', 'src', 'gateway', 'md5.js')).href;
-    const script = `
-      const { offloadedMd5 } = await import(${JSON.stringify(md5)});
-      const m = offloadedMd5();
-      m.update([Buffer.alloc(5 << 20, 7)]);
-      m.abandon();
-      console.log('done');
-    `;
-    // A hung process is killed at the timeout, and execFile then rejects.
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+    const { stdout } = await md5Alone('m.abandon(); console.log("done");');
     expect(stdout.trim()).toBe('done');
   });
 

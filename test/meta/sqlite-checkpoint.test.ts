@@ -36,6 +36,24 @@ function namesInFileAlone(dir: string): number {
   }
 }
 
+/**
+ * In a process of its own (vitest keeps its own event loop busy; this is what a CLI command
+ * sees): format a volume at `url`, create the test's files, let the checkpoint thread work, then
+ * run `then`. It runs with --input-type=module, which worker threads inherit: the checkpoint
+ * thread must start anyway. A process still running after 20 s is killed, and this rejects.
+ */
+function createAlone(url: string, then: string): Promise<{ stdout: string; stderr: string }> {
+  const index = pathToFileURL(join(packageRoot(), 'dist', 'src', 'meta', 'index.js')).href;
+  const script = `
+    const { formatMeta } = await import(${JSON.stringify(index)});
+    const { meta } = await formatMeta(${JSON.stringify(url)}, ${JSON.stringify(REQ)});
+    for (let i = 0; i < ${FILES}; i++) await meta.mknod(1, 'f' + i, ${JSON.stringify(file)});
+    await new Promise((r) => setTimeout(r, 300));
+    ${then}
+  `;
+  return promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+}
+
 /** Files under `dir` that this process has open. */
 function openFilesUnder(dir: string): string[] {
   const held: string[] = [];
@@ -112,18 +130,7 @@ describe('SQLite: checkpoints off the JS thread', () => {
   });
 
   it('close() returns in a process that has nothing else to do (the checkpoint thread does not keep it waiting or let it end early)', async () => {
-    // vitest keeps its own event loop busy; a process of its own shows what a CLI command sees.
-    const index = pathToFileURL(join(packageRoot(), 'dist', 'src', 'meta', 'index.js')).href;
-    const script = `
-      const { formatMeta } = await import(${JSON.stringify(index)});
-      const { meta } = await formatMeta(${JSON.stringify(url)}, ${JSON.stringify(REQ)});
-      for (let i = 0; i < ${FILES}; i++) await meta.mknod(1, 'f' + i, ${JSON.stringify(file)});
-      await new Promise((r) => setTimeout(r, 300));
-      await meta.close();
-      console.log('closed');
-    `;
-    // --input-type=module is inherited by worker threads: the checkpoint thread must start anyway.
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    const { stdout, stderr } = await createAlone(url, 'await meta.close(); console.log("closed");');
     expect(stderr).not.toMatch(/checkpoint/);
     expect(stdout.trim()).toBe('closed');
     expect(existsSync(join(dir, 'meta.db-wal'))).toBe(false);
@@ -131,16 +138,7 @@ describe('SQLite: checkpoints off the JS thread', () => {
   });
 
   it('a process that never closes its volume still exits when its work is done', async () => {
-    const index = pathToFileURL(join(packageRoot(), 'dist', 'src', 'meta', 'index.js')).href;
-    const script = `
-      const { formatMeta } = await import(${JSON.stringify(index)});
-      const { meta } = await formatMeta(${JSON.stringify(url)}, ${JSON.stringify(REQ)});
-      for (let i = 0; i < ${FILES}; i++) await meta.mknod(1, 'f' + i, ${JSON.stringify(file)});
-      await new Promise((r) => setTimeout(r, 300));
-      console.log('done');
-    `;
-    // A hung process is killed at the timeout, and execFile then rejects.
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+    const { stdout } = await createAlone(url, 'console.log("done");');
     expect(stdout.trim()).toBe('done');
     // Nothing committed is lost for want of a last checkpoint.
     const again = await openMeta(url);

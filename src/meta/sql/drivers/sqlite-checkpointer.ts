@@ -37,33 +37,38 @@ const ctl = new Int32Array(workerData.control);
 const COMMITS = ${COMMITS}, STOP = ${STOP};
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 20');
-// Nothing is known checkpointed yet: the commits made while this thread started count too.
-let done = 0;
-let doneAt = 0;
+// The commit count at the last attempt, when it was, and whether it copied the whole WAL. Nothing
+// is known copied yet: the commits made while this thread started count too.
+let tried = 0;
+let triedAt = 0;
+let whole = false;
 while (Atomics.load(ctl, STOP) === 0) {
   const now = Atomics.load(ctl, COMMITS);
-  if (now === done) {
+  if (whole && now === tried) {
     Atomics.wait(ctl, COMMITS, now);
     continue;
   }
-  if (((now - done) | 0) < workerData.perCheckpoint && Date.now() - doneAt < workerData.maxDelayMs) {
+  if (((now - tried) | 0) < workerData.perCheckpoint && Date.now() - triedAt < workerData.maxDelayMs) {
     Atomics.wait(ctl, STOP, 0, workerData.tickMs);
     continue;
   }
   try {
-    // PASSIVE: copies what no reader still needs and never waits on, or blocks, a writer.
-    db.pragma('wal_checkpoint(PASSIVE)');
-    done = now;
-    doneAt = Date.now();
+    // PASSIVE: copies what no reader still needs and never waits on, or blocks, a writer. Short
+    // of the whole WAL (another checkpointer was at work, a reader still needs old frames, or
+    // commits came meanwhile), it is tried again a second later even if this process commits
+    // nothing more: the last commits before a quiet spell must reach the file too.
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    whole = r.busy === 0 && r.checkpointed === r.log;
   } catch (err) {
-    // Busy for a moment (another process recovering the WAL, say): try again a tick later.
-    if (/^SQLITE_(BUSY|LOCKED)/.test(String(err && err.code))) {
-      Atomics.wait(ctl, STOP, 0, workerData.tickMs);
-      continue;
+    // Busy for a moment (another process recovering the WAL, say): tried again as above.
+    if (!/^SQLITE_(BUSY|LOCKED)/.test(String(err && err.code))) {
+      parentPort.postMessage({ error: String(err && err.message || err) });
+      break;
     }
-    parentPort.postMessage({ error: String(err && err.message || err) });
-    break;
+    whole = false;
   }
+  tried = now;
+  triedAt = Date.now();
 }
 db.close();
 })().catch(async (err) => {
