@@ -1,10 +1,6 @@
 // The gateway's pure parts: SigV4 against AWS's published examples, the aws-chunked decoder,
 // the XML parser, key and bucket rules, checksums, ranges and conditions.
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { decodeAwsChunked } from '../../src/gateway/chunked.js';
 import { newDigest } from '../../src/gateway/checksums.js';
@@ -12,13 +8,13 @@ import { checkRead, parseRange } from '../../src/gateway/conditions.js';
 import { S3Error } from '../../src/gateway/errors.js';
 import { compareKeys } from '../../src/gateway/listing.js';
 import { inlineMd5, offloadedMd5 } from '../../src/gateway/md5.js';
-import { packageRoot } from '../../src/hotpath/locate.js';
 import { bucketNameProblem, keyPath } from '../../src/gateway/names.js';
 import {
   canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, chunkStringToSign, parseAmzDate, sha256Hex, signatureOf, signingKey,
   stringToSign, trailerStringToSign,
 } from '../../src/gateway/sigv4.js';
 import { parseXml, xmlDocument, el } from '../../src/gateway/xml.js';
+import { builtModule, nodeAlone } from '../helpers/alone.js';
 
 // AWS's example credentials and request time, from the S3 SigV4 documentation.
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -44,18 +40,15 @@ async function decodeAll(body: Buffer, signing: Parameters<typeof decodeAwsChunk
   return { data: Buffer.concat(out), trailers };
 }
 
-/** In a process of its own, run with --input-type=module (which worker threads inherit): hash
- * 5 MiB of 7s on the MD5 worker as `m`, then run `then`. A process still running after 20 s is
- * killed, and this rejects. */
+/** In a process of its own, whose worker threads inherit --input-type=module: hash 5 MiB of 7s on
+ * the MD5 worker as `m`, then run `then`. */
 function md5Alone(then: string): Promise<{ stdout: string; stderr: string }> {
-  const md5 = pathToFileURL(join(packageRoot(), 'dist', 'src', 'gateway', 'md5.js')).href;
-  const script = `
-    const { offloadedMd5 } = await import(${JSON.stringify(md5)});
+  return nodeAlone(`
+    const { offloadedMd5 } = await import(${JSON.stringify(builtModule('src', 'gateway', 'md5.js'))});
     const m = offloadedMd5();
     m.update([Buffer.alloc(5 << 20, 7)]);
     ${then}
-  `;
-  return promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+  `);
 }
 
 describe('SigV4 (AWS documentation examples)', () => {

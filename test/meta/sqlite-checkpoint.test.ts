@@ -6,13 +6,10 @@ import Database from 'better-sqlite3';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../src/hotpath/locate.js';
 import { formatMeta, openMeta, ROOT_INODE, type FormatRequest, type Meta } from '../../src/meta/index.js';
+import { builtModule, nodeAlone } from '../helpers/alone.js';
 
 const REQ: FormatRequest = { name: 't', storage: 'file:///tmp/x', blockSize: 4194304, trashDays: 0 };
 const file = { mode: 0o100644, uid: 1, gid: 1 };
@@ -37,21 +34,18 @@ function namesInFileAlone(dir: string): number {
 }
 
 /**
- * In a process of its own (vitest keeps its own event loop busy; this is what a CLI command
- * sees): format a volume at `url`, create the test's files, let the checkpoint thread work, then
- * run `then`. It runs with --input-type=module, which worker threads inherit: the checkpoint
- * thread must start anyway. A process still running after 20 s is killed, and this rejects.
+ * In a process of its own (what a CLI command sees): format a volume at `url`, create the test's
+ * files, let the checkpoint thread work, then run `then`. Worker threads inherit the process's
+ * --input-type=module: the checkpoint thread must start anyway.
  */
 function createAlone(url: string, then: string): Promise<{ stdout: string; stderr: string }> {
-  const index = pathToFileURL(join(packageRoot(), 'dist', 'src', 'meta', 'index.js')).href;
-  const script = `
-    const { formatMeta } = await import(${JSON.stringify(index)});
+  return nodeAlone(`
+    const { formatMeta } = await import(${JSON.stringify(builtModule('src', 'meta', 'index.js'))});
     const { meta } = await formatMeta(${JSON.stringify(url)}, ${JSON.stringify(REQ)});
     for (let i = 0; i < ${FILES}; i++) await meta.mknod(1, 'f' + i, ${JSON.stringify(file)});
     await new Promise((r) => setTimeout(r, 300));
     ${then}
-  `;
-  return promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+  `);
 }
 
 /** Files under `dir` that this process has open. */

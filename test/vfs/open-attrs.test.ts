@@ -51,6 +51,25 @@ afterAll(async () => {
 /** Long enough for attributes a read or open fetched to be asked for again. */
 const attributesDue = () => new Promise((resolve) => setTimeout(resolve, CACHE_MS + 50));
 
+/** `/name` holding "hello", open as handle A, which has read its 5 bytes and whose attributes are
+ * due again. The next fetch of its attributes is held while another client appends " world" and
+ * `then` runs. */
+async function readThenAppendWhenAsked(name: string, then: (a: { fh: number }, buf: Buffer, ino: number) => Promise<unknown>): Promise<{ ino: number; a: { fh: number }; buf: Buffer }> {
+  const ino = await put(name, 'hello');
+  const a = await vfs.open(root, ino, O_RDONLY);
+  const buf = Buffer.alloc(256);
+  expect(await vfs.read(a.fh, 0, buf)).toBe(5);
+  await attributesDue();
+  during = {
+    ino,
+    change: async () => {
+      await tv.vol.appendFile(`/${name}`, ' world');
+      await then(a, buf, ino);
+    },
+  };
+  return { ino, a, buf };
+}
+
 async function put(name: string, text: string): Promise<number> {
   const { fh, attr } = await vfs.create(root, ROOT_INODE, name, 0o644, O_WRONLY | O_TRUNC | O_CREAT);
   await vfs.write(fh, 0, Buffer.from(text));
@@ -94,21 +113,10 @@ describe('the first read after open', () => {
   });
 
   it('does not set back what a handle already open has read since: another client\'s append stays in view', async () => {
-    const ino = await put('d', 'hello');
-    const a = await vfs.open(root, ino, O_RDONLY);
+    // B's open reads the length (5), then another client appends and A reads the longer file,
+    // before B's open ends.
+    const { ino, a, buf } = await readThenAppendWhenAsked('d', async (a, buf) => expect(await vfs.read(a.fh, 0, buf)).toBe(11));
     try {
-      const buf = Buffer.alloc(256);
-      expect(await vfs.read(a.fh, 0, buf)).toBe(5);
-      // A's attributes are due again; B's open reads the length (5), then another client appends
-      // and A reads the longer file, before B's open ends.
-      await attributesDue();
-      during = {
-        ino,
-        change: async () => {
-          await tv.vol.appendFile('/d', ' world');
-          expect(await vfs.read(a.fh, 0, buf)).toBe(11);
-        },
-      };
       const b = await vfs.open(root, ino, O_RDONLY);
       await vfs.release(b.fh);
       expect(buf.subarray(0, await vfs.read(a.fh, 5, buf)).toString()).toBe(' world');
@@ -118,22 +126,13 @@ describe('the first read after open', () => {
   });
 
   it('a read\'s fetch that an open overtook is not kept for the reads after that open', async () => {
-    const ino = await put('e', 'hello');
-    const a = await vfs.open(root, ino, O_RDONLY);
-    const buf = Buffer.alloc(256);
+    // A's read asks for the attributes (5 bytes); before its answer is used, another client
+    // appends and B opens the file (and sees 11 bytes).
     let b: { fh: number } | null = null;
+    const { a, buf } = await readThenAppendWhenAsked('e', async (_a, _buf, ino) => {
+      b = await vfs.open(root, ino, O_RDONLY);
+    });
     try {
-      expect(await vfs.read(a.fh, 0, buf)).toBe(5);
-      await attributesDue();
-      // A's read asks for the attributes (5 bytes); before its answer is used, another client
-      // appends and B opens the file (and sees 11 bytes).
-      during = {
-        ino,
-        change: async () => {
-          await tv.vol.appendFile('/e', ' world');
-          b = await vfs.open(root, ino, O_RDONLY);
-        },
-      };
       await vfs.read(a.fh, 0, buf);
       expect(b).not.toBeNull();
       // Close-to-open: B reads what was there when it opened.
